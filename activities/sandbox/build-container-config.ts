@@ -1,0 +1,40 @@
+import type Docker from 'dockerode';
+
+import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
+import { SANDBOX_USER, SANDBOX_WORKDIR } from './sandbox-constants';
+import type { SandboxOptions } from './sandbox-options';
+
+/**
+ * The hardened create options of a session's container: non-root, all capabilities dropped, `no-new-privileges`,
+ * read-only root with tmpfs `/tmp` and home, memory / CPU / pids limits, the configured network, and the session's
+ * volume at `/workspace` (Docker fills a new volume from the image's `/workspace`, owned by uid 1000).
+ */
+export function buildContainerConfig(options: SandboxOptions, sessionId: string): Docker.ContainerCreateOptions {
+  return {
+    name: sandboxContainerName(sessionId),
+    Image: options.image,
+    Cmd: ['sleep', 'infinity'],
+    User: SANDBOX_USER,
+    WorkingDir: SANDBOX_WORKDIR,
+    Hostname: 'sandbox',
+    Env: ['HOME=/home/agent', 'USER=agent', 'LANG=C.UTF-8', 'TERM=dumb'],
+    Labels: { [SANDBOX_LABELS.session]: sessionId },
+    HostConfig: {
+      Init: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: {
+        '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777',
+        '/home/agent': 'rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0755',
+      },
+      Memory: options.memoryBytes,
+      MemorySwap: options.memoryBytes,
+      NanoCpus: options.nanoCpus,
+      PidsLimit: options.pidsLimit,
+      NetworkMode: options.network,
+      Mounts: [{ Type: 'volume', Source: sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR }],
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { SandboxToolName } from '../../common/agent';
+import { isSandboxToolName } from '../../common/agent';
+import type { ExecuteInput, ExecuteResult } from '../../common/sandbox';
+import { capOutput } from './cap-output';
+import { ContainerStoppedError } from './container-stopped-error';
+import { provisionSandbox } from './provision-sandbox';
+import { runInContainer } from './run-in-container';
+import type { SandboxOptions } from './sandbox-options';
+import { sandboxStoppedOutput } from './sandbox-stopped-output';
+import { prepareBash } from './tools/bash';
+import { prepareEdit } from './tools/edit';
+import { prepareGlob } from './tools/glob';
+import { prepareGrep } from './tools/grep';
+import type { PreparedTool, ToolContext } from './tools/prepared-tool';
+import { prepareRead } from './tools/read';
+import { prepareWrite } from './tools/write';
+import { withHeartbeat } from './with-heartbeat';
+
+/** How `execute` talks to its caller while it runs: the Activity's heartbeat and cancellation signal, when it has them. */
+export interface ExecutionControl {
+  heartbeat?: () => void;
+  signal?: AbortSignal;
+}
+
+const PREPARE_TOOL: Record<SandboxToolName, (input: Record<string, unknown>) => PreparedTool> = {
+  bash: prepareBash,
+  read: prepareRead,
+  write: prepareWrite,
+  edit: prepareEdit,
+  glob: prepareGlob,
+  grep: prepareGrep,
+};
+
+/**
+ * Runs one built-in tool in the session's container, provisioning it first (so a dead container is replaced: cattle).
+ * Bad input, a failing command, a timeout and a container that stops under the call are tool errors the model sees,
+ * never throws; a cancellation kills the command and rejects with the cancellation.
+ */
+export async function execute(
+  options: SandboxOptions,
+  input: ExecuteInput,
+  control: ExecutionControl = {},
+): Promise<ExecuteResult> {
+  if (!isSandboxToolName(input.name)) return { isError: true, output: `Error: Tool '${input.name}' not found` };
+  const toolInput = typeof input.input === 'object' && input.input !== null ? input.input : {};
+  const prepared = PREPARE_TOOL[input.name](toolInput);
+  if (prepared.kind === 'invalid') return { isError: true, output: prepared.output };
+  return withHeartbeat(control.heartbeat, async () => {
+    try {
+      const { containerId } = await provisionSandbox(options, { sessionId: input.sessionId });
+      const context: ToolContext = {
+        commandTimeoutMs: options.commandTimeoutMs,
+        maxOutputBytes: options.maxOutputBytes,
+        run: (request) =>
+          runInContainer({
+            docker: options.docker,
+            containerId,
+            ...request,
+            ...(control.signal ? { signal: control.signal } : {}),
+          }),
+      };
+      const result = await prepared.run(context);
+      return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };
+    } catch (error) {
+      if (error instanceof ContainerStoppedError) return { isError: true, output: sandboxStoppedOutput(error.detail) };
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,75 @@
+import { SANDBOX_SHELL_STATE_FILE } from '../sandbox-constants';
+import { invalidInput } from './prepared-tool';
+import type { PreparedTool } from './prepared-tool';
+import { isAbsent, isInteger } from './tool-input';
+
+// eslint-disable-next-line no-control-regex -- terminal escape sequences start with the ESC control character.
+const ANSI_ESCAPE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+
+// Runs the command (read from stdin, so it needs no quoting) with stdout and stderr on one pipe, stdin at EOF, and the
+// working directory and exported variables of the previous call; an EXIT trap saves them for the next call. The
+// bash exit status is the command's: an EXIT trap does not change it.
+const BASH_SCRIPT = `
+exec 2>&1
+__keel_state=$1
+if [ "$2" = restart ]; then rm -f "$__keel_state"; fi
+__keel_command=$(cat)
+exec </dev/null
+set --
+if [ -f "$__keel_state" ]; then . "$__keel_state"; fi
+__keel_save_state() {
+  {
+    printf 'cd -- %q 2>/dev/null\\n' "$PWD"
+    export -p | grep -Ev '^declare -x (PWD|OLDPWD|SHLVL|_)(=|$)'
+  } > "$__keel_state.$$" 2>/dev/null && mv -f "$__keel_state.$$" "$__keel_state"
+}
+trap __keel_save_state EXIT
+eval "$__keel_command"
+`;
+
+/**
+ * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Each call is a new
+ * process, but the working directory and exported variables carry over (`restart` forgets them). A non-zero exit status
+ * is an error whose output ends with `exit status N`; a timeout is an error that says so.
+ */
+export function prepareBash(input: Record<string, unknown>): PreparedTool {
+  const { command, restart, timeout_ms: timeoutMs } = input;
+  if (!isAbsent(command) && typeof command !== 'string') return invalidInput('bash: command must be a string');
+  if (!isAbsent(restart) && typeof restart !== 'boolean') return invalidInput('bash: restart must be a boolean');
+  if (!isAbsent(timeoutMs) && !(isInteger(timeoutMs) && timeoutMs > 0)) {
+    return invalidInput('bash: timeout_ms must be a positive integer');
+  }
+  if (!command && restart !== true) return invalidInput('bash: command is required');
+  return {
+    kind: 'ready',
+    run: async (context) => {
+      const limitMs = isAbsent(timeoutMs) ? context.commandTimeoutMs : Math.min(timeoutMs, context.commandTimeoutMs);
+      const result = await context.run({
+        argv: [
+          'bash',
+          '--noprofile',
+          '--norc',
+          '-c',
+          BASH_SCRIPT,
+          'keel-bash',
+          SANDBOX_SHELL_STATE_FILE,
+          restart === true ? 'restart' : 'continue',
+        ],
+        stdin: command ?? '',
+        timeoutMs: limitMs,
+        maxOutputBytes: context.maxOutputBytes,
+      });
+      const output = result.output.replace(ANSI_ESCAPE, '').replace(/\n+$/, '');
+      if (result.timedOut) {
+        return { isError: true, output: joinLines(output, `bash: command timed out after ${limitMs}ms`) };
+      }
+      if (!command) return { isError: false, output: 'bash session restarted' };
+      if (result.exitCode !== 0) return { isError: true, output: joinLines(output, `exit status ${result.exitCode}`) };
+      return { isError: false, output };
+    },
+  };
+}
+
+function joinLines(output: string, line: string): string {
+  return output ? `${output}\n${line}` : line;
+}

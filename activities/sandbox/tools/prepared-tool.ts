@@ -1,0 +1,29 @@
+import type { ExecuteResult } from '../../../common/sandbox';
+import type { RunInContainerResult } from '../run-in-container';
+
+/** One command a tool asks to run in the session's container. */
+export interface ToolRunRequest {
+  argv: string[];
+  stdin?: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+}
+
+/** What a tool may use while it runs: a runner bound to the session's container, and the sandbox's limits. */
+export interface ToolContext {
+  run(request: ToolRunRequest): Promise<RunInContainerResult>;
+  commandTimeoutMs: number;
+  maxOutputBytes: number;
+}
+
+/**
+ * A tool call whose input was checked: either the error text the model sees (no container needed), or the work to do
+ * in the container.
+ */
+export type PreparedTool =
+  { kind: 'invalid'; output: string } | { kind: 'ready'; run(context: ToolContext): Promise<ExecuteResult> };
+
+/** A tool call rejected before it runs, with the text the model sees. */
+export function invalidInput(output: string): PreparedTool {
+  return { kind: 'invalid', output };
+}

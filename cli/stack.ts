@@ -1,0 +1,177 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
+import Docker from 'dockerode';
+import type { FastifyInstance } from 'fastify';
+import { SANDBOX_TOOL_NAMES } from '../common/agent';
+import type { AgentSnapshot } from '../common/agent';
+import { PROJECT_ROOT } from '../common/config';
+import type { KeelConfig } from '../common/config';
+import { LiveEventBus } from '../common/live-events';
+import { SESSION_TASK_QUEUE } from '../common/task-queues';
+import { createServer } from '../server/create-server';
+import { createWorker } from '../worker/create-worker';
+import { startDemoModelServer } from './demo-model/demo-model-server';
+import { resolveTemporalCliPath, startTemporalDevServer } from './temporal-dev-server';
+import type { TemporalDevServer } from './temporal-dev-server';
+
+/** Options of `startStack` beyond the configuration. */
+export interface StackOptions {
+  config: KeelConfig;
+  apiKey: string;
+  /** Run a worker in this process (the default); tests that kill workers run them as their own processes. */
+  runWorker?: boolean;
+  workflowBundle?: WorkflowBundleOption;
+  /** Where progress lines go. */
+  log?: (line: string) => void;
+}
+
+/** A running Keel: Temporal (embedded or external), a worker, the HTTP API, and the demo model when no key is set. */
+export interface Stack {
+  apiUrl: string;
+  apiKey: string;
+  temporalAddress: string;
+  temporalUiUrl: string | null;
+  /** Set when the bundled offline demo model answers instead of a real model endpoint. */
+  demoModelUrl: string | null;
+  temporal: Client;
+  worker: Worker | null;
+  server: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/** The system prompt of Keel's default agent. */
+const DEFAULT_SYSTEM_PROMPT =
+  'You are a coding agent working in a Linux sandbox. Use the tools to run commands and edit files in /workspace. Be concise.';
+
+/** The agent every session runs until agents are configured through the API. */
+export function defaultAgent(config: KeelConfig, demo: boolean): AgentSnapshot {
+  return {
+    id: null,
+    version: 1,
+    name: 'keel-default',
+    model: demo ? 'keel-demo' : config.model.name,
+    system: DEFAULT_SYSTEM_PROMPT,
+    maxTokens: 4096,
+    tools: [...SANDBOX_TOOL_NAMES],
+  };
+}
+
+/**
+ * Starts Keel on one machine: the embedded Temporal dev server unless `TEMPORAL_ADDRESS` is set, the worker and the
+ * HTTP API in this process. Everything started is stopped by `stop()`, in reverse order.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { config } = options;
+  installQuietRuntime();
+  const log = options.log ?? (() => undefined);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.reverse()) await step().catch((error: unknown) => log(`stop: ${String(error)}`));
+  };
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    let devServer: TemporalDevServer | null = null;
+    let temporalAddress = config.temporal.address;
+    if (temporalAddress === undefined) {
+      const cliPath = resolveTemporalCliPath(PROJECT_ROOT, config.temporal.cliPath, config.temporal.searchPath);
+      log(`starting the Temporal dev server on port ${config.temporal.devServerPort} (UI ${config.temporal.devServerUiPort})`);
+      devServer = await startTemporalDevServer({
+        cliPath,
+        port: config.temporal.devServerPort,
+        uiPort: config.temporal.devServerUiPort,
+        dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
+        namespace: config.temporal.namespace,
+      });
+      stops.push(() => devServer?.stop() ?? Promise.resolve());
+      temporalAddress = devServer.address;
+    }
+
+    let demoModelUrl: string | null = null;
+    if (config.model.baseUrl === undefined && config.model.apiKey === undefined) {
+      const demo = await startDemoModelServer();
+      stops.push(() => demo.close());
+      demoModelUrl = demo.baseUrl;
+      log(`no model key configured: using the bundled offline demo model at ${demo.baseUrl}`);
+    }
+
+    const bus = new LiveEventBus();
+    let worker: Worker | null = null;
+    if (options.runWorker ?? true) {
+      const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+      stops.push(() => workerConnection.close());
+      worker = await createWorker({
+        config,
+        connection: workerConnection,
+        bus,
+        ...(options.workflowBundle === undefined ? {} : { workflowBundle: options.workflowBundle }),
+        ...(demoModelUrl === null ? {} : { modelBaseUrl: demoModelUrl }),
+      });
+      const running = worker.run();
+      const runningWorker = worker;
+      stops.push(async () => {
+        if (runningWorker.getState() === 'RUNNING') runningWorker.shutdown();
+        await running;
+      });
+    }
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+    const docker = new Docker();
+    const server = createServer({
+      temporal,
+      bus,
+      apiKey: options.apiKey,
+      agent: defaultAgent(config, demoModelUrl !== null),
+      limits: config.limits,
+      sandboxProvisioning: config.sandbox.provisioning,
+      healthChecks: [
+        { name: 'temporal', check: async () => void (await connection.healthService.check({})) },
+        {
+          name: 'worker',
+          check: async () => {
+            const description = await temporal.workflowService.describeTaskQueue({
+              namespace: config.temporal.namespace,
+              taskQueue: { name: SESSION_TASK_QUEUE },
+              taskQueueType: 1,
+            });
+            if ((description.pollers ?? []).length === 0) throw new Error(`no worker polls ${SESSION_TASK_QUEUE}`);
+          },
+        },
+        { name: 'docker', check: async () => void (await docker.ping()) },
+      ],
+    });
+    const apiUrl = await server.listen({ host: config.server.host, port: config.server.port });
+    stops.push(() => server.close());
+    return {
+      apiUrl,
+      apiKey: options.apiKey,
+      temporalAddress,
+      temporalUiUrl: devServer?.uiUrl ?? null,
+      demoModelUrl,
+      temporal,
+      worker,
+      server,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+let runtimeInstalled = false;
+
+/** Installs the Temporal runtime once per process with warnings and errors only, so `keel up` output stays readable. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Another part of this process installed the runtime first; its logger stays.
+  }
+}

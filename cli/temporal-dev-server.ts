@@ -1,0 +1,196 @@
+import { execFile, spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+
+/** Options of the embedded Temporal dev server; the ports are chosen by the caller so stacks can run side by side. */
+export interface TemporalDevServerOptions {
+  /** Port of the gRPC frontend (clients and workers connect here). */
+  port: number;
+  /** Port of the Temporal Web UI. */
+  uiPort: number;
+  /** SQLite file that keeps the server's state across restarts; its folder is created when missing. */
+  dbFilename: string;
+  /** Namespace to create at launch, besides `default` which always exists. */
+  namespace?: string;
+  /** Receives each line the server prints until `stop()` is called (shutdown noise is not forwarded). */
+  log?: (line: string) => void;
+}
+
+/** A running dev server, ready for clients when `startTemporalDevServer` resolves. */
+export interface TemporalDevServer {
+  /** The gRPC address, `127.0.0.1:<port>`, for `Connection.connect` and `NativeConnection.connect`. */
+  address: string;
+  /** The Web UI's URL. */
+  uiUrl: string;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves once it exited; calling it twice is harmless. */
+  stop(): Promise<void>;
+}
+
+/** Search attributes the session Workflow sets; the dev server registers them at launch. */
+export const KEEL_SEARCH_ATTRIBUTES = { KeelStatus: 'Keyword', KeelAgent: 'Keyword' } as const;
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+const POLL_INTERVAL_MS = 100;
+const KEPT_OUTPUT_LINES = 40;
+const NOT_FOUND_MESSAGE = 'temporal CLI not found: run npm run setup';
+
+/**
+ * Finds the `temporal` CLI: the `TEMPORAL_CLI_PATH` value if given, else `temporal` on the search path, else
+ * the path `npm run setup` recorded in `.keel/tools/temporal-path`. Environment values are parameters because
+ * only the config file reads `process.env`; callers pass `process.env.TEMPORAL_CLI_PATH` and `process.env.PATH`.
+ */
+export function resolveTemporalCliPath(projectRoot: string, envPath?: string, searchPath?: string): string {
+  if (envPath !== undefined && envPath !== '') {
+    if (!isExecutableFile(envPath)) {
+      throw new Error(
+        `TEMPORAL_CLI_PATH=${envPath} is not an executable file: fix it, or unset it and run npm run setup`,
+      );
+    }
+    return resolve(envPath);
+  }
+  for (const folder of (searchPath ?? '').split(delimiter)) {
+    if (folder === '' || !isAbsolute(folder)) continue;
+    const candidate = join(folder, 'temporal');
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  const recordFile = join(projectRoot, '.keel', 'tools', 'temporal-path');
+  if (existsSync(recordFile)) {
+    const recorded = readFileSync(recordFile, 'utf8').trim();
+    if (recorded !== '' && isExecutableFile(recorded)) return recorded;
+  }
+  throw new Error(NOT_FOUND_MESSAGE);
+}
+
+/** Returns a TCP port that was free on 127.0.0.1 a moment ago, for tests and side-by-side stacks. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error('could not read the free port'))));
+    });
+  });
+}
+
+/**
+ * Starts `temporal server start-dev` on loopback (the dev server has no authentication) and resolves once its
+ * namespace answers, within 60 s. It rejects with the server's own output when the process exits early, and
+ * refuses a gRPC port that already answers, so it never mistakes another server for its own.
+ */
+export async function startTemporalDevServer(
+  options: TemporalDevServerOptions & { cliPath: string },
+): Promise<TemporalDevServer> {
+  const namespace = options.namespace ?? 'default';
+  const address = `${HOST}:${options.port}`;
+  if (await portAnswers(options.port)) {
+    throw new Error(`cannot start the Temporal dev server: port ${options.port} is already in use`);
+  }
+  mkdirSync(dirname(resolve(options.dbFilename)), { recursive: true });
+
+  const args = ['server', 'start-dev', '--ip', HOST, '--db-filename', options.dbFilename, '--namespace', namespace];
+  args.push('--port', String(options.port), '--ui-port', String(options.uiPort), '--log-level', 'warn');
+  for (const [name, type] of Object.entries(KEEL_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const recentLines: string[] = [];
+  let stopping = false;
+  const onLine = (line: string): void => {
+    recentLines.push(line);
+    if (recentLines.length > KEPT_OUTPUT_LINES) recentLines.shift();
+    // What the server prints while it shuts down ("context canceled", refused dials) is noise, not news.
+    if (!stopping) options.log?.(line);
+  };
+  // The pipes are read for the server's whole life: a full pipe would block it.
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+  let exitReason: string | undefined;
+  const exited = waitForExit(child).then((reason) => {
+    exitReason = reason;
+  });
+  const isRunning = (): boolean => exitReason === undefined;
+
+  const stop = async (): Promise<void> => {
+    if (!isRunning()) return;
+    stopping = true;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const ready = await Promise.race([
+    exited.then(() => false),
+    waitUntilReady(options.cliPath, address, namespace, isRunning),
+  ]);
+  if (!ready || !isRunning()) {
+    const failure = isRunning() ? 'did not answer within 60 s' : `exited during start-up (${exitReason})`;
+    await stop();
+    const output = recentLines.length > 0 ? `:\n${recentLines.join('\n')}` : ' (it printed nothing)';
+    throw new Error(`temporal server start-dev on ${address} ${failure}${output}`);
+  }
+  return { address, uiUrl: `http://${HOST}:${options.uiPort}`, stop };
+}
+
+/** True for a regular file this process may execute. */
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves with why the process ended, once its output pipes are drained too ('close', not 'exit'). */
+function waitForExit(child: ChildProcess): Promise<string> {
+  return new Promise((resolveExit) => {
+    child.once('error', (error) => resolveExit(`could not run it: ${error.message}`));
+    child.once('close', (code, signal) => resolveExit(signal !== null ? `signal ${signal}` : `exit code ${code}`));
+  });
+}
+
+/** True when something accepts TCP connections on the loopback port. */
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const socket = connect({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveAnswer(true);
+    });
+    socket.once('error', () => resolveAnswer(false));
+  });
+}
+
+/** Polls the gRPC port, then the namespace through the CLI, until both answer, the server exits or time runs out. */
+async function waitUntilReady(
+  cliPath: string,
+  address: string,
+  namespace: string,
+  isRunning: () => boolean,
+): Promise<boolean> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  while (Date.now() < deadline && isRunning()) {
+    if ((await portAnswers(port)) && (await namespaceAnswers(cliPath, address, namespace))) return true;
+    await new Promise((wake) => setTimeout(wake, POLL_INTERVAL_MS));
+  }
+  return false;
+}
+
+/** True when the server answers `operator namespace describe` for the namespace (it exists and is served). */
+function namespaceAnswers(cliPath: string, address: string, namespace: string): Promise<boolean> {
+  // The config flags keep a user's TEMPORAL_* variables and profiles (TLS, API keys) out of this local probe.
+  const args = ['operator', 'namespace', 'describe', '--namespace', namespace, '--address', address];
+  args.push('--disable-config-env', '--disable-config-file', '--command-timeout', '2s', '--output', 'none');
+  return new Promise((resolveAnswer) => {
+    execFile(cliPath, args, { timeout: 5_000 }, (error) => resolveAnswer(error === null));
+  });
+}

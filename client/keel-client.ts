@@ -1,0 +1,153 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import type { SessionEvent } from '../common/events';
+import { KeelApiError } from './keel-api-error';
+import type { StreamItem } from './stream-items';
+
+/** Where the client finds Keel's HTTP API. */
+export interface KeelClientOptions {
+  baseUrl: string;
+  apiKey: string;
+}
+
+/** The session object the API returns (the fields the client reads). */
+export interface Session {
+  id: string;
+  type: 'session';
+  status: 'idle' | 'running' | 'rescheduling' | 'terminated';
+  title: string | null;
+  metadata: Record<string, string>;
+  created_at: string;
+  usage: { input_tokens: number; output_tokens: number };
+  stats: { event_count: number; queued_messages: number };
+}
+
+/** Options of `events`. */
+export interface EventsOptions {
+  /** Yield events at positions after this one (-1, the default, for all). */
+  after?: number;
+  /** Also yield live text deltas of `agent.message`. */
+  textDeltas?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The TypeScript client of Keel's HTTP API: start and drive sessions, and follow their events live. Every error is a
+ * `KeelApiError` that names what is wrong; the client validates nothing the server does not also check.
+ */
+export class KeelClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: KeelClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Creates a session; it starts idle. */
+  createSession(request: { title?: string | null; metadata?: Record<string, string> } = {}): Promise<Session> {
+    return this.request('POST', '/v1/sessions', request);
+  }
+
+  /** Returns a session with its status and usage. */
+  getSession(sessionId: string): Promise<Session> {
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(sessionId)}`);
+  }
+
+  /** Lists sessions, newest first. */
+  async listSessions(limit = 20): Promise<Session[]> {
+    const page = await this.request<{ data: Session[] }>('GET', `/v1/sessions?limit=${limit}`);
+    return page.data;
+  }
+
+  /** Sends a `user.message`; returns it as logged, with its event id. */
+  async sendMessage(sessionId: string, text: string): Promise<SessionEvent> {
+    return this.sendEvent(sessionId, { type: 'user.message', content: [{ type: 'text', text }] });
+  }
+
+  /** Sends a `user.interrupt`: the running model call or tool stops and the session goes idle. */
+  interrupt(sessionId: string): Promise<SessionEvent> {
+    return this.sendEvent(sessionId, { type: 'user.interrupt' });
+  }
+
+  /** Ends a session: its Workflow completes and its sandbox and workspace volume are removed. */
+  async endSession(sessionId: string): Promise<void> {
+    await this.request('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}`);
+  }
+
+  /** Lists a page of the session's events in log order. */
+  async listEvents(sessionId: string, options: { limit?: number; page?: string } = {}): Promise<{ data: SessionEvent[]; next_page: string | null }> {
+    const query = new URLSearchParams({ limit: String(options.limit ?? 100), ...(options.page ? { page: options.page } : {}) });
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/events?${query}`);
+  }
+
+  /**
+   * Yields the session's events after `after`, catching up from the log and then following live, each exactly once
+   * and in order (positions are checked); ends when the session terminates or `signal` aborts.
+   */
+  async *events(sessionId: string, options: EventsOptions = {}): AsyncGenerator<StreamItem> {
+    let after = options.after ?? -1;
+    const query = options.textDeltas ? '?event_deltas=agent.message' : '';
+    const response = await fetch(`${this.baseUrl}/v1/sessions/${encodeURIComponent(sessionId)}/events/stream${query}`, {
+      headers: { ...this.headers(), accept: 'text/event-stream', 'last-event-id': String(after) },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!response.ok || response.body === null) throw await KeelApiError.fromResponse(response);
+    const messages = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+    try {
+      for await (const message of messages) {
+        const data = JSON.parse(message.data) as Record<string, unknown>;
+        if (message.event === 'error') {
+          const error = data['error'] as { type?: string; message?: string } | undefined;
+          throw new KeelApiError(500, error?.type ?? 'api_error', error?.message ?? 'stream failed', null);
+        }
+        if (message.event === 'event_delta') {
+          const delta = data as { event_id: string; delta: { content: { text: string } } };
+          yield { kind: 'text_delta', eventId: delta.event_id, text: delta.delta.content.text };
+          continue;
+        }
+        if (message.event === 'event_start') continue;
+        const position = Number(message.id);
+        if (position !== after + 1) throw new Error(`event stream out of order: expected position ${after + 1}, got ${message.id}`);
+        after = position;
+        yield { kind: 'event', position, event: data as unknown as SessionEvent };
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      throw error;
+    }
+  }
+
+  /**
+   * Waits until the session is idle after the event `eventId` (the message just sent): returns the idle (or
+   * terminated) event that ended its turn, with every event seen on the way.
+   */
+  async waitForIdle(sessionId: string, eventId: string, options: { after?: number; onItem?: (item: StreamItem) => void; textDeltas?: boolean; signal?: AbortSignal } = {}): Promise<SessionEvent> {
+    let seen = false;
+    for await (const item of this.events(sessionId, { after: options.after ?? -1, textDeltas: options.textDeltas ?? false, ...(options.signal ? { signal: options.signal } : {}) })) {
+      options.onItem?.(item);
+      if (item.kind !== 'event') continue;
+      if (item.event.id === eventId) seen = true;
+      if (seen && (item.event.type === 'session.status_idle' || item.event.type === 'session.status_terminated')) return item.event;
+    }
+    throw new Error(`The event stream of ${sessionId} ended before the session was idle.`);
+  }
+
+  private async sendEvent(sessionId: string, event: Record<string, unknown>): Promise<SessionEvent> {
+    const body = await this.request<{ data: SessionEvent[] }>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/events`, { events: [event] });
+    const sent = body.data[0];
+    if (sent === undefined) throw new Error('The server answered no event.');
+    return sent;
+  }
+
+  private headers(): Record<string, string> {
+    return { 'x-api-key': this.options.apiKey };
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { ...this.headers(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw await KeelApiError.fromResponse(response);
+    return (await response.json()) as T;
+  }
+}

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The project folder, where set-up leaves its tools and the embedded default keeps its data. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const positive = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const environmentSchema = z.object({
+  KEEL_PORT: port(7070),
+  KEEL_HOST: z.string().min(1).default('127.0.0.1'),
+  KEEL_API_KEY: optionalText,
+  KEEL_DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.keel', 'data')),
+  KEEL_URL: z.url().optional(),
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  KEEL_TEMPORAL_PORT: port(7233),
+  KEEL_TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_CLI_PATH: optionalText,
+  PATH: z.string().default(''),
+  KEEL_MODEL_BASE_URL: z.url().optional(),
+  ANTHROPIC_BASE_URL: z.url().optional(),
+  KEEL_MODEL_API_KEY: optionalText,
+  ANTHROPIC_API_KEY: optionalText,
+  KEEL_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  KEEL_SANDBOX_IMAGE: optionalText,
+  KEEL_SANDBOX_PROVISIONING: z.enum(['lazy', 'eager']).default('lazy'),
+  KEEL_SANDBOX_MEMORY_MB: positive(1024),
+  KEEL_SANDBOX_CPUS: z.coerce.number().positive().max(64).default(1),
+  KEEL_SANDBOX_PIDS: positive(256),
+  KEEL_COMMAND_TIMEOUT_MS: positive(120_000),
+  KEEL_TOOL_OUTPUT_MAX_BYTES: positive(30_000),
+  KEEL_MAX_STEPS_PER_TURN: positive(50),
+  KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
+  KEEL_MAX_MODEL_ATTEMPTS: positive(5),
+});
+
+/** Keel's configuration, parsed and validated once from the environment. */
+export interface KeelConfig {
+  server: { host: string; port: number; apiKey: string | undefined; url: string | undefined };
+  dataDir: string;
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    devServerPort: number;
+    devServerUiPort: number;
+    cliPath: string | undefined;
+    /** The executable search path, where the `temporal` CLI may be found. */
+    searchPath: string;
+  };
+  model: { baseUrl: string | undefined; apiKey: string | undefined; name: string };
+  sandbox: {
+    image: string | undefined;
+    provisioning: 'lazy' | 'eager';
+    memoryBytes: number;
+    nanoCpus: number;
+    pidsLimit: number;
+    commandTimeoutMs: number;
+    maxOutputBytes: number;
+  };
+  limits: { maxStepsPerTurn: number; continueAsNewAfterSteps: number; maxModelAttempts: number };
+}
+
+/** A configuration value that is wrong; its message names the variable and what it expects. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses `environment` into Keel's configuration, or throws a `ConfigError` naming every bad variable. */
+export function parseConfig(environment: Record<string, string | undefined>): KeelConfig {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const value = parsed.data;
+  return {
+    server: { host: value.KEEL_HOST, port: value.KEEL_PORT, apiKey: value.KEEL_API_KEY, url: value.KEEL_URL },
+    dataDir: path.resolve(value.KEEL_DATA_DIR),
+    temporal: {
+      address: value.TEMPORAL_ADDRESS,
+      namespace: value.TEMPORAL_NAMESPACE,
+      devServerPort: value.KEEL_TEMPORAL_PORT,
+      devServerUiPort: value.KEEL_TEMPORAL_UI_PORT,
+      cliPath: value.TEMPORAL_CLI_PATH,
+      searchPath: value.PATH,
+    },
+    model: {
+      baseUrl: value.KEEL_MODEL_BASE_URL ?? value.ANTHROPIC_BASE_URL,
+      apiKey: value.KEEL_MODEL_API_KEY ?? value.ANTHROPIC_API_KEY,
+      name: value.KEEL_MODEL,
+    },
+    sandbox: {
+      image: value.KEEL_SANDBOX_IMAGE ?? readSetupImageTag(),
+      provisioning: value.KEEL_SANDBOX_PROVISIONING,
+      memoryBytes: value.KEEL_SANDBOX_MEMORY_MB * 1024 * 1024,
+      nanoCpus: Math.round(value.KEEL_SANDBOX_CPUS * 1e9),
+      pidsLimit: value.KEEL_SANDBOX_PIDS,
+      commandTimeoutMs: value.KEEL_COMMAND_TIMEOUT_MS,
+      maxOutputBytes: value.KEEL_TOOL_OUTPUT_MAX_BYTES,
+    },
+    limits: {
+      maxStepsPerTurn: value.KEEL_MAX_STEPS_PER_TURN,
+      continueAsNewAfterSteps: value.KEEL_CONTINUE_AS_NEW_AFTER_STEPS,
+      maxModelAttempts: value.KEEL_MAX_MODEL_ATTEMPTS,
+    },
+  };
+}
+
+/** Reads the configuration from this process's environment: the one place Keel reads `process.env`. */
+export function readConfig(overrides: Record<string, string | undefined> = {}): KeelConfig {
+  return parseConfig({ ...process.env, ...overrides });
+}
+
+/** The sandbox image tag that `npm run setup` built, if it has run. */
+function readSetupImageTag(): string | undefined {
+  const file = path.join(PROJECT_ROOT, '.keel', 'sandbox-image');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
+}

@@ -1,0 +1,20 @@
+/**
+ * The closed set of failure types Keel's Activities raise as `ApplicationFailure.type`. The Workflow maps each to a
+ * `session.error` object; the retry policy lists the non-retryable ones.
+ */
+export const FAILURE_TYPES = {
+  /** 429 from the model endpoint: retryable, honouring `retry-after`. */
+  modelRateLimited: 'ModelRateLimited',
+  /** 529 from the model endpoint: retryable. */
+  modelOverloaded: 'ModelOverloaded',
+  /** 408 / 409 / 5xx or a network failure: retryable. */
+  modelUnavailable: 'ModelUnavailable',
+  /** 400 / 401 / 403 / 404 / 422: the request itself is wrong, never retried. */
+  modelRequestRejected: 'ModelRequestRejected',
+} as const;
+
+/** One of `FAILURE_TYPES`. */
+export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
+
+/** Failure types a retry cannot fix. */
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [FAILURE_TYPES.modelRequestRejected];

@@ -1,0 +1,49 @@
+/** Input of `provisionSandbox`: make sure a running container exists for the session. */
+export interface ProvisionSandboxInput {
+  sessionId: string;
+}
+
+/** Result of `provisionSandbox`. */
+export interface ProvisionSandboxResult {
+  containerId: string;
+  /** `true` when this call created the container, `false` when a running one was reused. */
+  created: boolean;
+}
+
+/** Input of `execute`: run one built-in tool in the session's sandbox. */
+export interface ExecuteInput {
+  sessionId: string;
+  /** One of `SANDBOX_TOOL_NAMES`. */
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Result of `execute`: the text the model sees and whether it is an error. A dead container, a timeout or a
+ * non-zero exit status is reported here (as `isError`), never thrown, so the model can react to it.
+ */
+export interface ExecuteResult {
+  output: string;
+  isError: boolean;
+}
+
+/** Input of `destroySandbox`: remove the container and, when `removeVolume`, the session's workspace volume. */
+export interface DestroySandboxInput {
+  sessionId: string;
+  removeVolume: boolean;
+}
+
+/** Docker labels and names Keel gives to what it creates, so tests and clean-up can find them. */
+export const SANDBOX_LABELS = {
+  session: 'dev.keel.session',
+} as const;
+
+/** The container name of a session's sandbox. */
+export function sandboxContainerName(sessionId: string): string {
+  return `keel-${sessionId}`;
+}
+
+/** The named volume that holds a session's `/workspace` across container restarts. */
+export function sandboxVolumeName(sessionId: string): string {
+  return `keel-${sessionId}-workspace`;
+}

@@ -1,0 +1,111 @@
+import type { AgentSnapshot } from './agent';
+import type { LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
+import type { MessageParam } from './model';
+
+/** When the sandbox is provisioned: on the first tool call (the default), or before the first model call. */
+export type SandboxProvisioning = 'lazy' | 'eager';
+
+/** Limits of one session, fixed at creation. */
+export interface SessionLimits {
+  /** Model calls one turn may make before it ends with `session.error`. */
+  maxStepsPerTurn: number;
+  /** Model steps after which the run continues-as-new at the next safe point (Temporal may suggest it earlier). */
+  continueAsNewAfterSteps: number;
+  /** Attempts of one model call before the turn ends with `retries_exhausted`. */
+  maxModelAttempts: number;
+}
+
+/** Token usage summed over a session, as the hosted API reports it. */
+export interface SessionUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+/** A `user.message` waiting for its turn. Its event is already in the log. */
+export interface QueuedMessage {
+  eventId: string;
+  content: TextBlock[];
+}
+
+/**
+ * Everything a run hands to the next one at continue-as-new, JSON-plain. The events of earlier runs stay in those
+ * runs (read through `getEventsQuery` on each run of the chain); only positions and ids cross over.
+ */
+export interface SessionCarryOver {
+  firstPosition: number;
+  previousRunId: string;
+  messages: MessageParam[];
+  queue: QueuedMessage[];
+  seenEventIds: string[];
+  usage: SessionUsage;
+  status: SessionStatus;
+  sandboxProvisioned: boolean;
+  /** Set when the run ended in the middle of a turn: the next run calls the model again before taking messages. */
+  turnInProgress: { stepsTaken: number } | null;
+  firstMessageText: string | null;
+}
+
+/** Input of `sessionWorkflow`. */
+export interface SessionWorkflowInput {
+  sessionId: string;
+  agent: AgentSnapshot;
+  title: string | null;
+  createdAt: string;
+  limits: SessionLimits;
+  sandboxProvisioning: SandboxProvisioning;
+  /** Present on every run after the first. */
+  carryOver?: SessionCarryOver;
+}
+
+/** Result of `sessionWorkflow`, when the session has ended. */
+export interface SessionWorkflowResult {
+  eventCount: number;
+  usage: SessionUsage;
+}
+
+/** Payload of the `user.message` Signal. `id` is assigned by the sender, so a re-sent Signal is recognised. */
+export interface UserMessageSignalInput {
+  id: string;
+  content: TextBlock[];
+}
+
+/** Payload of the `user.interrupt` Signal. */
+export interface UserInterruptSignalInput {
+  id: string;
+}
+
+/** Input of `getEventsQuery`: events at positions strictly greater than `after` (-1 for all). */
+export interface GetEventsQueryInput {
+  after: number;
+  limit?: number;
+}
+
+/** Answer of `getEventsQuery` from one run of the session's chain. */
+export interface EventsPage {
+  events: LoggedEvent[];
+  /** Position of the first event this run holds; earlier ones are in `previousRunId`. */
+  firstPosition: number;
+  /** Position the next event will get. */
+  nextPosition: number;
+  previousRunId: string | null;
+  status: SessionStatus;
+}
+
+/** Answer of `getSessionQuery`: the session's state without its events. */
+export interface SessionSummary {
+  status: SessionStatus;
+  usage: SessionUsage;
+  eventCount: number;
+  queuedMessages: number;
+  title: string | null;
+  agent: AgentSnapshot;
+  createdAt: string;
+  lastEvent: SessionEvent | null;
+}
+
+/** Usage with every count at zero. */
+export function emptyUsage(): SessionUsage {
+  return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prepares this machine for Keel: Node dependencies, the temporal CLI, a Docker engine and the sandbox image.
+# `npm start`, `npm test` and `npm run bench` run it first. It is idempotent and takes well under a second
+# when everything is already in place. Results the TypeScript code reads: .keel/tools/temporal-path and
+# .keel/sandbox-image (one line each).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup/common.sh
+
+mkdir -p .keel
+# Two set-ups at once (say, `npm test` in two terminals) would install and build twice; the second one waits.
+exec {lock_fd}>.keel/setup.lock
+if ! flock --nonblock "$lock_fd"; then
+  log "another set-up is running; waiting for it"
+  flock "$lock_fd"
+fi
+
+# Each step runs without the lock's descriptor, so a dockerd it starts does not hold the lock after set-up ends.
+run_step() { bash "scripts/setup/$1.sh" {lock_fd}>&-; }
+
+run_step node-deps
+run_step temporal-cli
+run_step docker-engine
+run_step sandbox-image

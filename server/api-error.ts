@@ -1,0 +1,38 @@
+/** The error types of the Anthropic API, with the HTTP status each goes with. */
+export const API_ERROR_STATUS = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  conflict_error: 409,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 529,
+} as const;
+
+/** One of the Anthropic API's error types. */
+export type ApiErrorType = keyof typeof API_ERROR_STATUS;
+
+/** An error the HTTP API answers with, in the Anthropic shape `{"type":"error","error":{"type","message"}}`. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly type: ApiErrorType,
+    message: string,
+    readonly status: number = API_ERROR_STATUS[type],
+  ) {
+    super(message);
+  }
+
+  /** The response body. */
+  toBody(): { type: 'error'; error: { type: ApiErrorType; message: string } } {
+    return { type: 'error', error: { type: this.type, message: this.message } };
+  }
+}
+
+/** A 400 naming the field that is wrong. */
+export function invalidField(field: string, problem: string): ApiError {
+  return new ApiError('invalid_request_error', `${field}: ${problem}`);
+}

@@ -1,0 +1,150 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { LoggedEvent } from '../../common/events';
+import type { SessionEventReader } from '../session-event-reader';
+import type { SessionFeeds } from '../session-feed';
+import type { SessionService } from '../session-service';
+import { parseOrThrow } from '../validation';
+
+const MAX_TEXT_LENGTH = 200_000;
+
+const textBlock = z
+  .object({
+    type: z.literal('text'),
+    text: z.string().trim().min(1, 'text must not be empty').max(MAX_TEXT_LENGTH, `text is over ${MAX_TEXT_LENGTH} characters`),
+  })
+  .strict();
+
+const userEvent = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('user.message'), content: z.array(textBlock).min(1, 'content must not be empty').max(100) }).strict(),
+    z.object({ type: z.literal('user.interrupt') }).strict(),
+  ],
+  { error: 'unsupported event type: Keel accepts user.message and user.interrupt' },
+);
+
+const sendBody = z.object({ events: z.array(userEvent).min(1, 'events must not be empty').max(50) }).strict();
+
+const listQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    page: z.string().regex(/^\d+$/, 'page must be a cursor returned by the previous page').optional(),
+    order: z.enum(['asc', 'desc']).default('asc'),
+  })
+  .loose();
+
+const streamQuery = z
+  .object({
+    event_deltas: z.union([z.string(), z.array(z.string())]).optional(),
+    'event_deltas[]': z.union([z.string(), z.array(z.string())]).optional(),
+    after: z.coerce.number().int().min(-1).optional(),
+  })
+  .loose();
+
+const KEEPALIVE_MS = 15_000;
+
+/** Session events: send (by Signal), list (pages over the log) and stream (Server-Sent Events, live). */
+export function registerSessionEventRoutes(
+  app: FastifyInstance,
+  sessions: SessionService,
+  reader: SessionEventReader,
+  feeds: SessionFeeds,
+): void {
+  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
+    const body = parseOrThrow(sendBody, request.body, '');
+    return { data: await sessions.send(request.params.sessionId, body.events) };
+  });
+
+  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
+    const query = parseOrThrow(listQuery, request.query, '');
+    await sessions.get(request.params.sessionId);
+    if (query.order === 'asc') {
+      const after = query.page === undefined ? -1 : Number(query.page);
+      const read = await reader.read(request.params.sessionId, after, query.limit);
+      const last = read.events.at(-1);
+      const more = last !== undefined && last.position < read.nextPosition - 1;
+      return { data: read.events.map((entry) => entry.event), next_page: more ? String(last.position) : null };
+    }
+    const before = query.page === undefined ? (await reader.read(request.params.sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition : Number(query.page);
+    const after = Math.max(-1, before - query.limit - 1);
+    const read = await reader.read(request.params.sessionId, after, before - after - 1);
+    const first = read.events[0];
+    return {
+      data: read.events.map((entry) => entry.event).reverse(),
+      next_page: first !== undefined && first.position > 0 ? String(first.position) : null,
+    };
+  });
+
+  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events/stream', async (request, reply) => {
+    const query = parseOrThrow(streamQuery, request.query, '');
+    const sessionId = request.params.sessionId;
+    await sessions.get(sessionId);
+    const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
+    const withDeltas = deltaTypes.includes('agent.message');
+    const lastEventId = request.headers['last-event-id'];
+    const after = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : (query.after ?? -1);
+    await streamEvents(reply, feeds, sessionId, after, withDeltas);
+  });
+}
+
+/** Writes the session's events as Server-Sent Events in the SDK's framing until the client leaves or the session ends. */
+async function streamEvents(reply: FastifyReply, feeds: SessionFeeds, sessionId: string, after: number, withDeltas: boolean): Promise<void> {
+  reply.hijack();
+  const response = reply.raw;
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'request-id': String(reply.getHeader('request-id') ?? ''),
+  });
+  const started = new Set<string>();
+  const logged = new Set<string>();
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(keepalive);
+    unsubscribe?.();
+    response.end();
+  };
+  const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS);
+  response.on('close', close);
+  let unsubscribe: (() => void) | undefined;
+  try {
+    unsubscribe = await feeds.subscribe(sessionId, after, {
+      onEvents: (events: LoggedEvent[]) => {
+        for (const entry of events) {
+          logged.add(entry.event.id);
+          response.write(`event: ${entry.event.type}\nid: ${entry.position}\ndata: ${JSON.stringify(entry.event)}\n\n`);
+          if (entry.event.type === 'session.status_terminated') close();
+        }
+      },
+      ...(withDeltas
+        ? {
+            onTextDelta: (eventId: string, text: string) => {
+              if (logged.has(eventId)) return;
+              if (!started.has(eventId)) {
+                started.add(eventId);
+                const start = { type: 'event_start', event: { id: eventId, type: 'agent.message' } };
+                response.write(`event: event_start\ndata: ${JSON.stringify(start)}\n\n`);
+              }
+              const delta = { type: 'event_delta', event_id: eventId, delta: { type: 'content_delta', content: { type: 'text', text } } };
+              response.write(`event: event_delta\ndata: ${JSON.stringify(delta)}\n\n`);
+            },
+          }
+        : {}),
+      onError: (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        response.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`);
+        close();
+      },
+    });
+    if (closed) unsubscribe();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    response.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`);
+    close();
+  }
+}

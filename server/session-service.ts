@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { AgentSnapshot } from '../common/agent';
+import { ID_PREFIXES, isSessionId } from '../common/ids';
+import type { SessionEvent, TextBlock } from '../common/events';
+import type { SandboxProvisioning, SessionLimits } from '../common/session';
+import { SESSION_TASK_QUEUE } from '../common/task-queues';
+import type { sessionWorkflow } from '../workflows';
+import { endSessionSignal, getSessionQuery, interruptSessionSignal, sendMessageSignal } from '../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ApiError } from './api-error';
+import { toSessionView } from './session-view';
+import type { SessionView } from './session-view';
+
+/** What a new session is made of. */
+export interface CreateSessionRequest {
+  title: string | null;
+  metadata: Record<string, string>;
+}
+
+/** A user event as the API accepts it. */
+export type UserEventRequest = { type: 'user.message'; content: TextBlock[] } | { type: 'user.interrupt' };
+
+/** What `SessionService` needs. */
+export interface SessionServiceOptions {
+  client: Client;
+  agent: AgentSnapshot;
+  limits: SessionLimits;
+  sandboxProvisioning: SandboxProvisioning;
+}
+
+const END_TIMEOUT_MS = 60_000;
+
+/** Session operations on Temporal, shared by every route: one place that starts, signals and reads sessions. */
+export class SessionService {
+  constructor(private readonly options: SessionServiceOptions) {}
+
+  /** Starts the session Workflow (Workflow ID = session id) and returns the session. */
+  async create(request: CreateSessionRequest): Promise<SessionView> {
+    const id = `${ID_PREFIXES.session}${randomBytes(16).toString('base64url')}`;
+    const { agent, limits, sandboxProvisioning, client } = this.options;
+    await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
+      workflowId: id,
+      taskQueue: SESSION_TASK_QUEUE,
+      args: [{ sessionId: id, agent, title: request.title, createdAt: new Date().toISOString(), limits, sandboxProvisioning }],
+      staticSummary: request.title ?? `Keel session with ${agent.name}`,
+      memo: { metadata: request.metadata },
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
+        { key: SEARCH_ATTRIBUTES.agent, value: agent.name },
+      ],
+    });
+    return this.get(id);
+  }
+
+  /** Returns the session, or a 404. */
+  async get(sessionId: string): Promise<SessionView> {
+    const handle = this.handle(sessionId);
+    const description = await this.describe(handle);
+    const summary = await handle.query(getSessionQuery);
+    return toSessionView(description, summary);
+  }
+
+  /** Lists sessions, newest first, at most `limit`. */
+  async list(limit: number): Promise<SessionView[]> {
+    const sessions: SessionView[] = [];
+    for await (const execution of this.options.client.workflow.list({ query: "WorkflowType = 'sessionWorkflow'" })) {
+      if (sessions.length >= limit) break;
+      sessions.push(await this.get(execution.workflowId));
+    }
+    return sessions;
+  }
+
+  /** Delivers user events, in order, to a running session; returns them as logged (with their ids). */
+  async send(sessionId: string, events: UserEventRequest[]): Promise<SessionEvent[]> {
+    const handle = this.handle(sessionId);
+    await this.requireOpen(handle);
+    const sent: SessionEvent[] = [];
+    for (const event of events) {
+      const id = `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
+      const processedAt = new Date().toISOString();
+      if (event.type === 'user.message') {
+        await handle.signal(sendMessageSignal, { id, content: event.content });
+        sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
+      } else {
+        await handle.signal(interruptSessionSignal, { id });
+        sent.push({ type: 'user.interrupt', id, processed_at: processedAt });
+      }
+    }
+    return sent;
+  }
+
+  /** Ends the session (its sandbox and workspace volume are removed) and waits for the Workflow to complete. */
+  async end(sessionId: string): Promise<void> {
+    const handle = this.handle(sessionId);
+    await this.requireOpen(handle);
+    await handle.signal(endSessionSignal);
+    await Promise.race([
+      handle.result(),
+      new Promise((_, reject) => setTimeout(() => reject(new ApiError('api_error', 'The session did not end in time.')), END_TIMEOUT_MS).unref()),
+    ]);
+  }
+
+  private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {
+    if (!isSessionId(sessionId)) {
+      throw new ApiError('invalid_request_error', `session_id: expected a session id (sesn_…), got "${sessionId}"`);
+    }
+    return this.options.client.workflow.getHandle<typeof sessionWorkflow>(sessionId);
+  }
+
+  private async describe(handle: WorkflowHandle): Promise<Awaited<ReturnType<WorkflowHandle['describe']>>> {
+    try {
+      return await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found_error', `No session ${handle.workflowId}.`);
+      throw error;
+    }
+  }
+
+  private async requireOpen(handle: WorkflowHandle): Promise<void> {
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('conflict_error', `Session ${handle.workflowId} has ended; it accepts no new events.`);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../common/events';
+import { sandboxContainerName } from '../common/sandbox';
+import { listAllEvents, startTestStack } from './support/test-stack';
+import type { TestStack } from './support/test-stack';
+
+const ROOT = path.resolve(__dirname, '..');
+let harness: TestStack;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  harness = await startTestStack({ runWorker: false });
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await harness?.stop();
+});
+
+/** Starts `worker/main.ts` as its own process and resolves once it polls. */
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...harness.workerEnvironment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('keel worker: polling')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
+  });
+  return child;
+}
+
+async function readInContainer(sessionId: string, file: string): Promise<string> {
+  const container = harness.docker.getContainer(sandboxContainerName(sessionId));
+  const exec = await container.exec({ Cmd: ['cat', `/workspace/${file}`], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await new Promise((resolve) => stream.on('end', resolve));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('worker crash', () => {
+  it('worker SIGKILLed in the middle of a tool call: a new worker completes the session with no gap and no duplicate', async () => {
+    const first = await startWorkerProcess();
+    const { id: sessionId } = await harness.client.createSession({ title: 'worker crash' });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo started >> runs.log; sleep 4; echo finished >> runs.log; echo ok' } },
+      { kind: 'text', text: 'survived' },
+    );
+    const message = await harness.client.sendMessage(sessionId, 'run the slow command');
+    const streamed: SessionEvent[] = [];
+    const controller = new AbortController();
+    const follower = (async () => {
+      for await (const item of harness.client.events(sessionId, { signal: controller.signal })) {
+        if (item.kind === 'event') streamed.push(item.event);
+      }
+    })();
+    for (let attempt = 0; attempt < 100 && !streamed.some((event) => event.type === 'agent.tool_use'); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+
+    await startWorkerProcess();
+    const idle = await harness.client.waitForIdle(sessionId, message.id);
+    expect(idle).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
+
+    const events = await listAllEvents(harness.client, sessionId);
+    expect(new Set(events.map((event) => event.id)).size).toBe(events.length);
+    expect(events.filter((event) => event.type === 'agent.tool_use')).toHaveLength(1);
+    const results = events.filter((event) => event.type === 'agent.tool_result');
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ is_error: false });
+    expect(JSON.stringify(results[0])).toContain('ok');
+    expect(events.find((event) => event.type === 'agent.message' && JSON.stringify(event).includes('survived'))).toBeDefined();
+
+    controller.abort();
+    await follower;
+    expect(streamed.map((event) => event.id)).toEqual(events.slice(0, streamed.length).map((event) => event.id));
+
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const runs = await readInContainer(sessionId, 'runs.log');
+    const started = runs.split('\n').filter((line) => line === 'started').length;
+    console.log(`worker crash: the interrupted command started ${started} time(s); runs.log:\n${runs}`);
+    expect(started).toBe(2);
+    await harness.client.endSession(sessionId);
+  });
+});

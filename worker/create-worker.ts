@@ -1,0 +1,74 @@
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { InjectedSinks, WorkflowBundleOption } from '@temporalio/worker';
+import Docker from 'dockerode';
+import { createModelActivities } from '../activities/model/create-model-activities';
+import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
+import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
+import type { KeelConfig } from '../common/config';
+import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
+import type { Tool } from '../common/model';
+import { SESSION_TASK_QUEUE } from '../common/task-queues';
+
+/** The only `workflowsPath`: Temporal bundles the Workflow code from here. */
+export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+/** What a worker needs besides the configuration. */
+export interface CreateWorkerOptions {
+  config: KeelConfig;
+  connection: NativeConnection;
+  bus: LiveEventBus;
+  /** A prebuilt bundle (tests and benchmarks reuse one); by default the worker bundles `WORKFLOWS_PATH`. */
+  workflowBundle?: WorkflowBundleOption;
+  /** The model endpoint; defaults to the configured one. */
+  modelBaseUrl?: string;
+  identity?: string;
+}
+
+/**
+ * Wires a Temporal Worker that hosts the session Workflow and every Activity: the model client (`maxRetries: 0`,
+ * Temporal owns retries), the Docker sandbox and the live-event sink.
+ */
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const { config, bus } = options;
+  const image = config.sandbox.image;
+  if (image === undefined) {
+    throw new Error('No sandbox image: set KEEL_SANDBOX_IMAGE or run `npm run setup` to build keel-sandbox.');
+  }
+  const client = new Anthropic({
+    baseURL: options.modelBaseUrl ?? config.model.baseUrl ?? null,
+    apiKey: config.model.apiKey ?? 'no-key-configured',
+    maxRetries: 0,
+  });
+  const toolDefinitions = new Map<string, Tool>(SANDBOX_TOOL_DEFINITIONS.map((tool) => [tool.name, tool]));
+  const sandbox = createSandboxActivities({
+    docker: new Docker(),
+    image,
+    memoryBytes: config.sandbox.memoryBytes,
+    nanoCpus: config.sandbox.nanoCpus,
+    pidsLimit: config.sandbox.pidsLimit,
+    commandTimeoutMs: config.sandbox.commandTimeoutMs,
+    maxOutputBytes: config.sandbox.maxOutputBytes,
+    network: 'none',
+  });
+  const sinks: InjectedSinks<LiveEventSinks> = {
+    liveEvents: {
+      appended: {
+        fn: (info, events) => bus.publish({ kind: 'appended', sessionId: info.workflowId, events }),
+        callDuringReplay: false,
+      },
+    },
+  };
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: SESSION_TASK_QUEUE,
+    ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
+    activities: { ...createModelActivities({ client, bus, toolDefinitions }), ...sandbox },
+    sinks,
+    maxHeartbeatThrottleInterval: '500 milliseconds',
+    shutdownGraceTime: '10 seconds',
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
+  });
+}

@@ -1,0 +1,2 @@
+/** The only `workflowsPath`: every Workflow function Keel registers, by name. */
+export { sessionWorkflow } from './session';

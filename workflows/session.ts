@@ -1,0 +1,186 @@
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxySinks,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SessionStatus } from '../common/events';
+import type { LiveEventSinks } from '../common/live-events';
+import { ID_PREFIXES } from '../common/ids';
+import type {
+  QueuedMessage,
+  SessionCarryOver,
+  SessionWorkflowInput,
+  SessionWorkflowResult,
+} from '../common/session';
+import { emptyUsage } from '../common/session';
+import { destroySandbox, provisionSandbox } from './activities';
+import { appendUserContent, userTextBlocks } from './conversation';
+import { EventLog } from './event-log';
+import { endSessionSignal, getEventsQuery, getSessionQuery, interruptSessionSignal, sendMessageSignal } from './messages';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { Turn } from './turn';
+import type { TurnContext } from './turn';
+
+const { liveEvents } = proxySinks<LiveEventSinks>();
+
+/** How many sent event ids a run remembers to drop re-sent Signals. */
+const SEEN_EVENT_IDS_KEPT = 1_000;
+const DEFAULT_EVENTS_PAGE = 1_000;
+
+/**
+ * The session: one Workflow per session (Workflow ID = session id), whose history is the durable log. It takes user
+ * events by Signal, runs turns one at a time in the order messages arrived, and continues-as-new at safe points.
+ */
+export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionWorkflowResult> {
+  const carry = input.carryOver;
+  const info = workflowInfo();
+  const log = new EventLog(carry?.firstPosition ?? 0, {
+    newEventId: () => `${ID_PREFIXES.event}${uuid4().replace(/-/g, '')}`,
+    now: () => new Date().toISOString(),
+    onAppend: (events) => liveEvents.appended(events),
+  });
+  const queue: QueuedMessage[] = carry?.queue ?? [];
+  const seenEventIds = new Set(carry?.seenEventIds ?? []);
+  let turnInProgress = carry?.turnInProgress ?? null;
+  let firstMessageText = carry?.firstMessageText ?? null;
+  let ended = false;
+  let turnScope: CancellationScope | null = null;
+
+  const context: TurnContext = {
+    sessionId: input.sessionId,
+    agent: input.agent,
+    limits: input.limits,
+    log,
+    state: {
+      messages: carry?.messages ?? [],
+      usage: carry?.usage ?? emptyUsage(),
+      status: carry?.status ?? 'idle',
+      sandboxProvisioned: carry?.sandboxProvisioned ?? false,
+      stepsThisRun: 0,
+    },
+    setStatus: (status: SessionStatus) => {
+      if (context.state.status === status) return;
+      context.state.status = status;
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
+    },
+    shouldContinueAsNew: () =>
+      workflowInfo().continueAsNewSuggested || context.state.stepsThisRun >= input.limits.continueAsNewAfterSteps,
+  };
+
+  setHandler(sendMessageSignal, ({ id, content }) => {
+    if (ended || seenEventIds.has(id)) return;
+    remember(seenEventIds, id);
+    log.append({ type: 'user.message', id, content });
+    queue.push({ eventId: id, content });
+    if (firstMessageText === null) {
+      firstMessageText = content.map((block) => block.text).join(' ');
+      setCurrentDetails(`First message: ${firstMessageText}`);
+    }
+  });
+  setHandler(interruptSessionSignal, ({ id }) => {
+    if (ended || seenEventIds.has(id)) return;
+    remember(seenEventIds, id);
+    log.append({ type: 'user.interrupt', id });
+    turnScope?.cancel();
+  });
+  setHandler(endSessionSignal, () => {
+    ended = true;
+    turnScope?.cancel();
+  });
+  setHandler(getEventsQuery, ({ after, limit }) => ({
+    events: log.after(after, limit ?? DEFAULT_EVENTS_PAGE),
+    firstPosition: log.firstPosition,
+    nextPosition: log.nextPosition,
+    previousRunId: carry?.previousRunId ?? null,
+    status: context.state.status,
+  }));
+  setHandler(getSessionQuery, () => ({
+    status: context.state.status,
+    usage: context.state.usage,
+    eventCount: log.nextPosition,
+    queuedMessages: queue.length,
+    title: input.title,
+    agent: input.agent,
+    createdAt: input.createdAt,
+    lastEvent: log.lastEvent,
+  }));
+
+  /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
+  async function runTurn(stepsTaken: number): Promise<void> {
+    const turn = new Turn(context, stepsTaken);
+    const scope = new CancellationScope();
+    turnScope = scope;
+    try {
+      const outcome = await scope.run(() => turn.run());
+      turnInProgress = outcome.kind === 'continue-as-new' ? { stepsTaken: outcome.stepsTaken } : null;
+    } catch (error) {
+      if (!isCancellation(error)) throw error;
+      turnInProgress = null;
+      turn.interrupted();
+    } finally {
+      turnScope = null;
+    }
+  }
+
+  if (carry === undefined && input.sandboxProvisioning === 'eager') {
+    await provisionSandbox({ sessionId: input.sessionId });
+    context.state.sandboxProvisioned = true;
+  }
+
+  for (;;) {
+    if (turnInProgress !== null && !ended) {
+      await runTurn(turnInProgress.stepsTaken);
+    }
+    if (turnInProgress === null) {
+      await condition(() => queue.length > 0 || ended || context.shouldContinueAsNew());
+    }
+    if (ended) break;
+    if (context.shouldContinueAsNew()) {
+      await condition(allHandlersFinished);
+      const next: SessionCarryOver = {
+        firstPosition: log.nextPosition,
+        previousRunId: info.runId,
+        messages: context.state.messages,
+        queue,
+        seenEventIds: [...seenEventIds],
+        usage: context.state.usage,
+        status: context.state.status,
+        sandboxProvisioned: context.state.sandboxProvisioned,
+        turnInProgress,
+        firstMessageText,
+      };
+      await continueAsNew<typeof sessionWorkflow>({ ...input, carryOver: next });
+    }
+    if (turnInProgress !== null) continue;
+    const message = queue.shift();
+    if (message === undefined) continue;
+    context.state.messages = appendUserContent(context.state.messages, userTextBlocks(message.content));
+    context.setStatus('running');
+    log.append({ type: 'session.status_running' });
+    await runTurn(0);
+  }
+
+  if (context.state.sandboxProvisioned || input.sandboxProvisioning === 'eager') {
+    await destroySandbox({ sessionId: input.sessionId, removeVolume: true });
+  }
+  context.setStatus('terminated');
+  log.append({ type: 'session.status_terminated' });
+  await condition(allHandlersFinished);
+  return { eventCount: log.nextPosition, usage: context.state.usage };
+}
+
+function remember(seen: Set<string>, id: string): void {
+  seen.add(id);
+  if (seen.size > SEEN_EVENT_IDS_KEPT) {
+    const oldest = seen.values().next().value;
+    if (oldest !== undefined) seen.delete(oldest);
+  }
+}
