@@ -3,7 +3,7 @@ import { KeelApiError } from '../client';
 import type { StreamItem } from '../client';
 import type { SessionEvent } from '../common/events';
 import { sandboxContainerName } from '../common/sandbox';
-import { listAllEvents, sendAndWait, sessionContainers, startTestStack, typesOf } from './support/test-stack';
+import { execInSandbox, listAllEvents, sendAndWait, sessionContainers, startTestStack, typesOf } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
 let harness: TestStack;
@@ -33,15 +33,6 @@ async function waitForEvent(sessionId: string, predicate: (event: SessionEvent) 
   throw new Error('stream ended first');
 }
 
-async function processesIn(sessionId: string): Promise<string> {
-  const container = harness.docker.getContainer(sandboxContainerName(sessionId));
-  const exec = await container.exec({ Cmd: ['ps', '-eo', 'args'], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  await new Promise((resolve) => stream.on('end', resolve));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 describe('session failures and steering', () => {
   it('interrupt during `sleep 60`: idle within seconds, the process is gone from the container, and a later message is still processed', async () => {
@@ -49,10 +40,10 @@ describe('session failures and steering', () => {
     harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'sleep 60' } });
     const message = await harness.client.sendMessage(sessionId, 'sleep a minute');
     await waitForEvent(sessionId, (event) => event.type === 'agent.tool_use');
-    for (let attempt = 0; attempt < 50 && !(await processesIn(sessionId).catch(() => '')).includes('sleep 60'); attempt++) {
+    for (let attempt = 0; attempt < 50 && !(await execInSandbox(harness.docker, sessionId, ['ps', '-eo', 'args']).catch(() => '')).includes('sleep 60'); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await processesIn(sessionId)).toContain('sleep 60');
+    expect(await execInSandbox(harness.docker, sessionId, ['ps', '-eo', 'args'])).toContain('sleep 60');
 
     const interruptedAt = Date.now();
     await harness.client.interrupt(sessionId);
@@ -60,7 +51,7 @@ describe('session failures and steering', () => {
     const elapsedMs = Date.now() - interruptedAt;
     expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
     expect(elapsedMs).toBeLessThan(5_000);
-    expect(await processesIn(sessionId)).not.toContain('sleep 60');
+    expect(await execInSandbox(harness.docker, sessionId, ['ps', '-eo', 'args'])).not.toContain('sleep 60');
     const events = await listAllEvents(harness.client, sessionId);
     expect(typesOf(events)).toContain('user.interrupt');
     const result = events.find((event) => event.type === 'agent.tool_result');

@@ -3,8 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../common/events';
-import { sandboxContainerName } from '../common/sandbox';
-import { listAllEvents, startTestStack } from './support/test-stack';
+import { execInSandbox, listAllEvents, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -45,15 +44,6 @@ async function startWorkerProcess(): Promise<ChildProcess> {
   return child;
 }
 
-async function readInContainer(sessionId: string, file: string): Promise<string> {
-  const container = harness.docker.getContainer(sandboxContainerName(sessionId));
-  const exec = await container.exec({ Cmd: ['cat', `/workspace/${file}`], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  await new Promise((resolve) => stream.on('end', resolve));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 describe('worker crash', () => {
   it('worker SIGKILLed in the middle of a tool call: a new worker completes the session with no gap and no duplicate', async () => {
@@ -96,7 +86,7 @@ describe('worker crash', () => {
     expect(streamed.map((event) => event.id)).toEqual(events.slice(0, streamed.length).map((event) => event.id));
 
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    const runs = await readInContainer(sessionId, 'runs.log');
+    const runs = await execInSandbox(harness.docker, sessionId, ['cat', '/workspace/runs.log']);
     const started = runs.split('\n').filter((line) => line === 'started').length;
     console.log(`worker crash: the interrupted command started ${started} time(s); runs.log:\n${runs}`);
     expect(started).toBe(2);

@@ -14,6 +14,7 @@ export async function describeStoppedContainer(docker: Docker, containerId: stri
   const state = info.State;
   if (state.Running && !state.Paused) return undefined;
   if (state.Paused) return 'the container is paused';
-  if (state.OOMKilled) return `out of memory, exit code ${state.ExitCode}`;
-  return `${state.Status}, exit code ${state.ExitCode}`;
+  // Docker sets OOMKilled when any process of the container was killed for memory, not only the main one.
+  const memory = state.OOMKilled ? ', an out-of-memory kill was recorded' : '';
+  return `${state.Status}, exit code ${state.ExitCode}${memory}`;
 }

@@ -59,7 +59,7 @@ run_id=$1
 pgid_file="${SANDBOX_RUN_DIR}/$1.pgid"
 timeout_seconds=$2
 shift 2
-mkdir -p "${SANDBOX_RUN_DIR}"
+[ -d "${SANDBOX_RUN_DIR}" ] || mkdir -p "${SANDBOX_RUN_DIR}"
 setsid bash --noprofile --norc -c 'echo $$ > "$0" && exec timeout --kill-after=${KILL_AFTER_MS / 1000}s "$@"' \\
   "$pgid_file" "\${timeout_seconds}s" "$@"
 status=$?
@@ -131,7 +131,7 @@ export async function runInContainer(request: RunInContainerRequest): Promise<Ru
       output.push(scanner.flush());
       await throwIfContainerStopped(request.docker, request.containerId, waits);
     }
-    const exitCode = scanner.exitCode ?? (await started.exec.inspect()).ExitCode ?? -1;
+    const exitCode = scanner.exitCode ?? (await exitCodeOf(started.exec));
     const elapsedMs = performance.now() - startedAt;
     const timedOut =
       outcome === 'deadline' || ((exitCode === 124 || exitCode === 137) && elapsedMs >= request.timeoutMs);
@@ -148,6 +148,15 @@ async function throwIfContainerStopped(docker: Docker, containerId: string, wait
     const detail = await describeStoppedContainer(docker, containerId);
     if (detail !== undefined) throw new ContainerStoppedError(detail);
     await waits.delay(STOPPED_CHECK_INTERVAL_MS);
+  }
+}
+
+/** The exit status Docker recorded for an exec whose wrapper printed none; -1 while it runs or when it is gone. */
+async function exitCodeOf(exec: Docker.Exec): Promise<number> {
+  try {
+    return (await exec.inspect()).ExitCode ?? -1;
+  } catch {
+    return -1;
   }
 }
 

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { findFreePort } from '../../cli/temporal-dev-server';
 import { readConfig } from '../../common/config';
 import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
-import { SANDBOX_LABELS } from '../../common/sandbox';
+import { SANDBOX_LABELS, sandboxContainerName } from '../../common/sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
 import { sharedWorkflowBundle } from './workflow-bundle';
 
@@ -98,4 +99,17 @@ export function sessionContainers(docker: Docker, sessionId: string): Promise<Do
 /** The types of `events`, in order. */
 export function typesOf(events: SessionEvent[]): string[] {
   return events.map((event) => event.type);
+}
+
+/** Runs `command` in the session's container (as Docker's own exec, outside Keel) and returns its stdout and stderr. */
+export async function execInSandbox(docker: Docker, sessionId: string, command: string[]): Promise<string> {
+  const container = docker.getContainer(sandboxContainerName(sessionId));
+  const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const output = new PassThrough();
+  const chunks: Buffer[] = [];
+  output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  docker.modem.demuxStream(stream, output, output);
+  await new Promise((resolve) => stream.on('end', resolve));
+  return Buffer.concat(chunks).toString('utf8');
 }
