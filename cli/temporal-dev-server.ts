@@ -97,6 +97,9 @@ export async function startTemporalDevServer(
 
   const args = ['server', 'start-dev', '--ip', HOST, '--db-filename', options.dbFilename, '--namespace', namespace];
   args.push('--port', String(options.port), '--ui-port', String(options.uiPort), '--log-level', 'warn');
+  // WAL with synchronous=NORMAL: every commit survives a crash of Keel or of the server; only an OS crash or power
+  // loss can lose the last commits. It takes an fsync off each Workflow step.
+  args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   for (const [name, type] of Object.entries(KEEL_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

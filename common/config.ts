@@ -28,7 +28,7 @@ const environmentSchema = z.object({
   ANTHROPIC_BASE_URL: z.url().optional(),
   KEEL_MODEL_API_KEY: optionalText,
   ANTHROPIC_API_KEY: optionalText,
-  KEEL_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  KEEL_MODEL: z.string().min(1).default('claude-sonnet-5-5'),
   KEEL_SANDBOX_IMAGE: optionalText,
   KEEL_SANDBOX_PROVISIONING: z.enum(['lazy', 'eager']).default('lazy'),
   KEEL_SANDBOX_MEMORY_MB: positive(1024),

@@ -11,10 +11,12 @@ export const FAILURE_TYPES = {
   modelUnavailable: 'ModelUnavailable',
   /** 400 / 401 / 403 / 404 / 422: the request itself is wrong, never retried. */
   modelRequestRejected: 'ModelRequestRejected',
+  /** The sandbox image is not on the Docker host: run `npm run setup` or fix `KEEL_SANDBOX_IMAGE`. */
+  sandboxImageMissing: 'SandboxImageMissing',
 } as const;
 
 /** One of `FAILURE_TYPES`. */
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
 /** Failure types a retry cannot fix. */
-export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [FAILURE_TYPES.modelRequestRejected];
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [FAILURE_TYPES.modelRequestRejected, FAILURE_TYPES.sandboxImageMissing];

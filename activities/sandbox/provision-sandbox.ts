@@ -1,3 +1,4 @@
+import { FAILURE_TYPES } from '../../common/failures';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,7 +11,7 @@ import { dockerStatusCode } from './docker-status-code';
 import type { SandboxOptions } from './sandbox-options';
 
 /** The `ApplicationFailure` type raised when the sandbox image does not exist: a retry cannot fix it. */
-export const SANDBOX_IMAGE_MISSING_FAILURE = 'SandboxImageMissing';
+export const SANDBOX_IMAGE_MISSING_FAILURE = FAILURE_TYPES.sandboxImageMissing;
 
 /** Concurrent calls for one session may race on the container name; each lost race is retried this many times. */
 const ATTEMPTS = 5;

@@ -11,7 +11,7 @@ import { findFreePort } from '../../cli/temporal-dev-server';
 import { readConfig } from '../../common/config';
 import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
-import { SANDBOX_LABELS, sandboxContainerName } from '../../common/sandbox';
+import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
 import { sharedWorkflowBundle } from './workflow-bundle';
 
@@ -51,16 +51,25 @@ export async function startTestStack(options: { environment?: Record<string, str
     workflowBundle: { code: (await sharedWorkflowBundle()).code },
   });
   const client = new KeelClient({ baseUrl: stack.apiUrl, apiKey: TEST_API_KEY });
+  const docker = new Docker();
+  const created: string[] = [];
+  const createSession = client.createSession.bind(client);
+  client.createSession = async (request) => {
+    const session = await createSession(request);
+    created.push(session.id);
+    return session;
+  };
   return {
     stack,
     model,
     client,
-    docker: new Docker(),
+    docker,
     config,
     workerEnvironment: { ...environment, TEMPORAL_ADDRESS: stack.temporalAddress },
     stop: async () => {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      await removeSandboxes(docker, created);
       await model.close();
     },
   };
@@ -112,4 +121,14 @@ export async function execInSandbox(docker: Docker, sessionId: string, command: 
   docker.modem.demuxStream(stream, output, output);
   await new Promise((resolve) => stream.on('end', resolve));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Removes what a failed test may have left of its sessions' sandboxes, so runs do not leak containers or volumes. */
+async function removeSandboxes(docker: Docker, sessionIds: string[]): Promise<void> {
+  for (const sessionId of sessionIds) {
+    for (const container of await sessionContainers(docker, sessionId)) {
+      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+    }
+    await docker.getVolume(sandboxVolumeName(sessionId)).remove().catch(() => undefined);
+  }
 }

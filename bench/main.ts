@@ -1,0 +1,45 @@
+import { measureConcurrentSessions } from './concurrent-sessions';
+import { ms, percentile } from './percentiles';
+import { measureTimeToFirstToken } from './time-to-first-token';
+import { measureToolStepOverhead } from './tool-step-overhead';
+
+const SESSIONS = 50;
+
+/** `npm run bench`: runs every benchmark against real Temporal and Docker with an instant model, prints a table. */
+async function main(): Promise<void> {
+  const rows: string[][] = [];
+  console.log(`time to first token: ${SESSIONS} lazy sessions…`);
+  const lazy = await measureTimeToFirstToken('lazy', SESSIONS);
+  console.log(`time to first token: ${SESSIONS} eager sessions…`);
+  const eager = await measureTimeToFirstToken('eager', SESSIONS);
+  const ratio = percentile(lazy, 50) / percentile(eager, 50);
+  rows.push(['TTFT, lazy sandbox', ms(percentile(lazy, 50)), ms(percentile(lazy, 95)), `n=${lazy.length}`]);
+  rows.push(['TTFT, eager sandbox', ms(percentile(eager, 50)), ms(percentile(eager, 95)), `n=${eager.length}`]);
+  rows.push(['TTFT lazy / eager (p50)', ratio.toFixed(2), (percentile(lazy, 95) / percentile(eager, 95)).toFixed(2), `target p50 ≤ 0.40: ${ratio <= 0.4 ? 'met' : 'MISSED'}`]);
+
+  console.log('tool step overhead: 40 steps…');
+  const steps = await measureToolStepOverhead(40);
+  const added50 = percentile(steps.keel, 50) - percentile(steps.raw, 50);
+  const added95 = percentile(steps.keel, 95) - percentile(steps.raw, 95);
+  rows.push(['tool step, Keel (tool_use → tool_result)', ms(percentile(steps.keel, 50)), ms(percentile(steps.keel, 95)), `n=${steps.keel.length}`]);
+  rows.push(['tool step, raw docker exec', ms(percentile(steps.raw, 50)), ms(percentile(steps.raw, 95)), `n=${steps.raw.length}`]);
+  rows.push(['tool step, Keel minus raw', ms(added50), ms(added95), `target p50 ≤ 25 ms: ${added50 <= 25 ? 'met' : 'MISSED'}`]);
+
+  console.log(`concurrency: ${SESSIONS} sessions × 5 tool steps…`);
+  const load = await measureConcurrentSessions(SESSIONS, 5);
+  const rssMb = load.peakWorkerRssBytes / 1024 / 1024;
+  rows.push([`${load.sessions} sessions × ${load.stepsPerSession} steps, wall time`, ms(load.wallMs), '', '']);
+  rows.push(['  errors', String(load.errors), '', `target 0: ${load.errors === 0 ? 'met' : 'MISSED'}`]);
+  rows.push(['  peak worker RSS', `${rssMb.toFixed(0)} MB`, '', `target < 400 MB: ${rssMb < 400 ? 'met' : 'MISSED'}`]);
+
+  console.log('\n| measure | p50 / value | p95 | note |\n|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
