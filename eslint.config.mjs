@@ -15,7 +15,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
       '@typescript-eslint/explicit-module-boundary-types': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -36,10 +39,24 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
-            { group: ['@anthropic-ai/sdk', '@anthropic-ai/sdk/*'], allowTypeImports: true, message: 'Only types from the model SDK in Workflow code.' },
-            { group: ['dockerode', 'fastify', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Not in Workflow code.' },
-            { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'Only `import type` from activities/.' },
-            { group: ['../common/config', '../server/*', '../client/*', '../cli/*', '../worker/*'], message: 'Not in Workflow code.' },
+            {
+              group: ['@anthropic-ai/sdk', '@anthropic-ai/sdk/*'],
+              allowTypeImports: true,
+              message: 'Only types from the model SDK in Workflow code.',
+            },
+            {
+              group: ['dockerode', 'fastify', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Not in Workflow code.',
+            },
+            {
+              group: ['../activities/*', '../activities/**'],
+              allowTypeImports: true,
+              message: 'Only `import type` from activities/.',
+            },
+            {
+              group: ['../common/config', '../server/*', '../client/*', '../cli/*', '../worker/*'],
+              message: 'Not in Workflow code.',
+            },
           ],
         },
       ],

@@ -30,7 +30,9 @@ export async function measureConcurrentSessions(sessions: number, steps: number)
       worker.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('keel worker: polling') && resolve());
       worker.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
     });
-    const created = await Promise.all(Array.from({ length: sessions }, (_, index) => bench.client.createSession({ title: `load ${index}` })));
+    const created = await Promise.all(
+      Array.from({ length: sessions }, (_, index) => bench.client.createSession({ title: `load ${index}` })),
+    );
     let errors = 0;
     const started = performance.now();
     await Promise.all(
@@ -40,7 +42,11 @@ export async function measureConcurrentSessions(sessions: number, steps: number)
           const idle = await bench.client.waitForIdle(session.id, message.id, {
             onItem: (item) => {
               if (item.kind !== 'event') return;
-              if (item.event.type === 'session.error' || (item.event.type === 'agent.tool_result' && item.event.is_error === true)) errors += 1;
+              if (
+                item.event.type === 'session.error' ||
+                (item.event.type === 'agent.tool_result' && item.event.is_error === true)
+              )
+                errors += 1;
             },
           });
           if (idle.type !== 'session.status_idle' || idle.stop_reason.type !== 'end_turn') errors += 1;

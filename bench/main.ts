@@ -15,15 +15,35 @@ async function main(): Promise<void> {
   const ratio = percentile(lazy, 50) / percentile(eager, 50);
   rows.push(['TTFT, lazy sandbox', ms(percentile(lazy, 50)), ms(percentile(lazy, 95)), `n=${lazy.length}`]);
   rows.push(['TTFT, eager sandbox', ms(percentile(eager, 50)), ms(percentile(eager, 95)), `n=${eager.length}`]);
-  rows.push(['TTFT lazy / eager (p50)', ratio.toFixed(2), (percentile(lazy, 95) / percentile(eager, 95)).toFixed(2), `target p50 ≤ 0.40: ${ratio <= 0.4 ? 'met' : 'MISSED'}`]);
+  rows.push([
+    'TTFT lazy / eager (p50)',
+    ratio.toFixed(2),
+    (percentile(lazy, 95) / percentile(eager, 95)).toFixed(2),
+    `target p50 ≤ 0.40: ${ratio <= 0.4 ? 'met' : 'MISSED'}`,
+  ]);
 
   console.log('tool step overhead: 40 steps…');
   const steps = await measureToolStepOverhead(40);
   const added50 = percentile(steps.keel, 50) - percentile(steps.raw, 50);
   const added95 = percentile(steps.keel, 95) - percentile(steps.raw, 95);
-  rows.push(['tool step, Keel (tool_use → tool_result)', ms(percentile(steps.keel, 50)), ms(percentile(steps.keel, 95)), `n=${steps.keel.length}`]);
-  rows.push(['tool step, raw docker exec', ms(percentile(steps.raw, 50)), ms(percentile(steps.raw, 95)), `n=${steps.raw.length}`]);
-  rows.push(['tool step, Keel minus raw', ms(added50), ms(added95), `target p50 ≤ 25 ms: ${added50 <= 25 ? 'met' : 'MISSED'}`]);
+  rows.push([
+    'tool step, Keel (tool_use → tool_result)',
+    ms(percentile(steps.keel, 50)),
+    ms(percentile(steps.keel, 95)),
+    `n=${steps.keel.length}`,
+  ]);
+  rows.push([
+    'tool step, raw docker exec',
+    ms(percentile(steps.raw, 50)),
+    ms(percentile(steps.raw, 95)),
+    `n=${steps.raw.length}`,
+  ]);
+  rows.push([
+    'tool step, Keel minus raw',
+    ms(added50),
+    ms(added95),
+    `target p50 ≤ 25 ms: ${added50 <= 25 ? 'met' : 'MISSED'}`,
+  ]);
 
   console.log(`concurrency: ${SESSIONS} sessions × 5 tool steps…`);
   const load = await measureConcurrentSessions(SESSIONS, 5);

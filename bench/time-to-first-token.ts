@@ -14,7 +14,11 @@ export async function measureTimeToFirstToken(provisioning: SandboxProvisioning,
     for (let index = 0; index < sessions + 2; index++) {
       const session = await bench.client.createSession({ title: `ttft ${provisioning} ${index}` });
       const controller = new AbortController();
-      const stream = bench.client.events(session.id, { after: session.stats.event_count - 1, textDeltas: true, signal: controller.signal });
+      const stream = bench.client.events(session.id, {
+        after: session.stats.event_count - 1,
+        textDeltas: true,
+        signal: controller.signal,
+      });
       const firstDelta = (async () => {
         for await (const item of stream) {
           if (item.kind === 'text_delta') return performance.now();

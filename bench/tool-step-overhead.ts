@@ -26,9 +26,15 @@ export async function measureToolStepOverhead(steps: number): Promise<ToolStepSa
       events.push(...result.data);
       page = result.next_page ?? undefined;
     } while (page !== undefined);
-    const uses = new Map(events.filter((event) => event.type === 'agent.tool_use').map((event) => [event.id, event.processed_at]));
+    const uses = new Map(
+      events.filter((event) => event.type === 'agent.tool_use').map((event) => [event.id, event.processed_at]),
+    );
     const keel = events
-      .flatMap((event) => (event.type === 'agent.tool_result' ? [Date.parse(event.processed_at) - Date.parse(uses.get(event.tool_use_id) ?? '')] : []))
+      .flatMap((event) =>
+        event.type === 'agent.tool_result'
+          ? [Date.parse(event.processed_at) - Date.parse(uses.get(event.tool_use_id) ?? '')]
+          : [],
+      )
       .slice(1);
 
     const docker = new Docker();
@@ -36,7 +42,12 @@ export async function measureToolStepOverhead(steps: number): Promise<ToolStepSa
     const raw: number[] = [];
     for (let index = 0; index < steps; index++) {
       const started = performance.now();
-      const exec = await container.exec({ Cmd: ['bash', '-c', 'echo step'], User: '1000:1000', AttachStdout: true, AttachStderr: true });
+      const exec = await container.exec({
+        Cmd: ['bash', '-c', 'echo step'],
+        User: '1000:1000',
+        AttachStdout: true,
+        AttachStderr: true,
+      });
       const stream = await exec.start({});
       stream.resume();
       await new Promise((resolve) => stream.on('end', resolve));

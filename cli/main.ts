@@ -19,7 +19,8 @@ The commands other than up reach KEEL_URL (default http://KEEL_HOST:KEEL_PORT) w
 /** Builds a client for the running Keel named by the configuration. */
 function clientFor(config: KeelConfig): KeelClient {
   const apiKey = config.server.apiKey ?? readApiKey(config.dataDir);
-  if (apiKey === undefined) throw new ConfigError('KEEL_API_KEY: not set, and no key in the data folder: is `keel up` running?');
+  if (apiKey === undefined)
+    throw new ConfigError('KEEL_API_KEY: not set, and no key in the data folder: is `keel up` running?');
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   return new KeelClient({ baseUrl: config.server.url ?? `http://${host}:${config.server.port}`, apiKey });
 }

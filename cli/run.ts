@@ -1,4 +1,4 @@
-import { KeelClient } from '../client';
+import type { KeelClient } from '../client';
 import type { StreamItem } from '../client';
 import type { SessionEvent } from '../common/events';
 
@@ -39,7 +39,9 @@ export async function run(client: KeelClient, prompt: string, output: RunOutput)
 function describe(event: SessionEvent, streamed: Set<string>): string | null {
   switch (event.type) {
     case 'agent.message':
-      return streamed.has(event.id) ? '\n' : `${event.content.map((block) => ('text' in block ? block.text : '')).join('')}\n`;
+      return streamed.has(event.id)
+        ? '\n'
+        : `${event.content.map((block) => ('text' in block ? block.text : '')).join('')}\n`;
     case 'agent.tool_use':
       return `\n[${event.name}] ${JSON.stringify(event.input)}\n`;
     case 'agent.tool_result': {

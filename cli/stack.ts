@@ -77,7 +77,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let temporalAddress = config.temporal.address;
     if (temporalAddress === undefined) {
       const cliPath = resolveTemporalCliPath(PROJECT_ROOT, config.temporal.cliPath, config.temporal.searchPath);
-      log(`starting the Temporal dev server on port ${config.temporal.devServerPort} (UI ${config.temporal.devServerUiPort})`);
+      log(
+        `starting the Temporal dev server on port ${config.temporal.devServerPort} (UI ${config.temporal.devServerUiPort})`,
+      );
       devServer = await startTemporalDevServer({
         cliPath,
         port: config.temporal.devServerPort,

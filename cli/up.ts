@@ -9,7 +9,10 @@ import { startStack } from './stack';
 export async function up(config: KeelConfig): Promise<void> {
   const apiKey = resolveApiKey(config.server.apiKey, config.dataDir);
   const stack = await startStack({ config, apiKey, log: (line) => console.log(`keel: ${line}`) });
-  const model = stack.demoModelUrl === null ? `model endpoint ${config.model.baseUrl ?? 'api.anthropic.com'}` : 'offline demo model (no key configured)';
+  const model =
+    stack.demoModelUrl === null
+      ? `model endpoint ${config.model.baseUrl ?? 'api.anthropic.com'}`
+      : 'offline demo model (no key configured)';
   console.log(
     `Keel is ready: API ${stack.apiUrl} | API key ${apiKey} | Temporal UI ${stack.temporalUiUrl ?? `(external cluster at ${stack.temporalAddress})`} | ${model}`,
   );

@@ -23,6 +23,11 @@ export class KeelApiError extends Error {
     } catch {
       // The body is not JSON: keep its text as the message.
     }
-    return new KeelApiError(response.status, type, `${response.status} ${type}: ${message}`, response.headers.get('request-id'));
+    return new KeelApiError(
+      response.status,
+      type,
+      `${response.status} ${type}: ${message}`,
+      response.headers.get('request-id'),
+    );
   }
 }

@@ -73,9 +73,15 @@ export class KeelClient {
   }
 
   /** Lists a page of the session's events in log order. */
-  async listEvents(sessionId: string, options: { limit?: number; page?: string } = {}): Promise<{ data: SessionEvent[]; next_page: string | null }> {
-    const query = new URLSearchParams({ limit: String(options.limit ?? 100), ...(options.page ? { page: options.page } : {}) });
-    return this.request('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/events?${query}`);
+  async listEvents(
+    sessionId: string,
+    options: { limit?: number; page?: string } = {},
+  ): Promise<{ data: SessionEvent[]; next_page: string | null }> {
+    const query = new URLSearchParams({
+      limit: String(options.limit ?? 100),
+      ...(options.page ? { page: options.page } : {}),
+    });
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/events?${query.toString()}`);
   }
 
   /**
@@ -105,7 +111,8 @@ export class KeelClient {
         }
         if (message.event === 'event_start') continue;
         const position = Number(message.id);
-        if (position !== after + 1) throw new Error(`event stream out of order: expected position ${after + 1}, got ${message.id}`);
+        if (position !== after + 1)
+          throw new Error(`event stream out of order: expected position ${after + 1}, got ${message.id}`);
         after = position;
         yield { kind: 'event', position, event: data as unknown as SessionEvent };
       }
@@ -119,19 +126,32 @@ export class KeelClient {
    * Waits until the session is idle after the event `eventId` (the message just sent): returns the idle (or
    * terminated) event that ended its turn, with every event seen on the way.
    */
-  async waitForIdle(sessionId: string, eventId: string, options: { after?: number; onItem?: (item: StreamItem) => void; textDeltas?: boolean; signal?: AbortSignal } = {}): Promise<SessionEvent> {
+  async waitForIdle(
+    sessionId: string,
+    eventId: string,
+    options: { after?: number; onItem?: (item: StreamItem) => void; textDeltas?: boolean; signal?: AbortSignal } = {},
+  ): Promise<SessionEvent> {
     let seen = false;
-    for await (const item of this.events(sessionId, { after: options.after ?? -1, textDeltas: options.textDeltas ?? false, ...(options.signal ? { signal: options.signal } : {}) })) {
+    for await (const item of this.events(sessionId, {
+      after: options.after ?? -1,
+      textDeltas: options.textDeltas ?? false,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
       options.onItem?.(item);
       if (item.kind !== 'event') continue;
       if (item.event.id === eventId) seen = true;
-      if (seen && (item.event.type === 'session.status_idle' || item.event.type === 'session.status_terminated')) return item.event;
+      if (seen && (item.event.type === 'session.status_idle' || item.event.type === 'session.status_terminated'))
+        return item.event;
     }
     throw new Error(`The event stream of ${sessionId} ended before the session was idle.`);
   }
 
   private async sendEvent(sessionId: string, event: Record<string, unknown>): Promise<SessionEvent> {
-    const body = await this.request<{ data: SessionEvent[] }>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/events`, { events: [event] });
+    const body = await this.request<{ data: SessionEvent[] }>(
+      'POST',
+      `/v1/sessions/${encodeURIComponent(sessionId)}/events`,
+      { events: [event] },
+    );
     const sent = body.data[0];
     if (sent === undefined) throw new Error('The server answered no event.');
     return sent;

@@ -16,7 +16,10 @@ const environmentSchema = z.object({
   KEEL_PORT: port(7070),
   KEEL_HOST: z.string().min(1).default('127.0.0.1'),
   KEEL_API_KEY: optionalText,
-  KEEL_DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.keel', 'data')),
+  KEEL_DATA_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(PROJECT_ROOT, '.keel', 'data')),
   KEEL_URL: z.url().optional(),
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

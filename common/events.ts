@@ -13,7 +13,10 @@ import type {
   BetaManagedAgentsUserInterruptEvent,
   BetaManagedAgentsUserMessageEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
-import type { BetaManagedAgentsDeltaEvent, BetaManagedAgentsStartEvent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type {
+  BetaManagedAgentsDeltaEvent,
+  BetaManagedAgentsStartEvent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 
 /**
  * The session events Keel produces, with the hosted Managed Agents names and shapes (type-only imports from the

@@ -19,4 +19,7 @@ export const FAILURE_TYPES = {
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
 /** Failure types a retry cannot fix. */
-export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [FAILURE_TYPES.modelRequestRejected, FAILURE_TYPES.sandboxImageMissing];
+export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
+  FAILURE_TYPES.modelRequestRejected,
+  FAILURE_TYPES.sandboxImageMissing,
+];

@@ -42,7 +42,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     const header = request.headers['x-api-key'];
     const given = Buffer.from(typeof header === 'string' ? header : (bearer ?? ''));
     if (given.length !== expectedKey.length || !timingSafeEqual(given, expectedKey)) {
-      throw new ApiError('authentication_error', 'Missing or invalid API key: send it as x-api-key or Authorization: Bearer.');
+      throw new ApiError(
+        'authentication_error',
+        'Missing or invalid API key: send it as x-api-key or Authorization: Bearer.',
+      );
     }
   });
 
@@ -64,7 +67,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
-  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError('request_too_large', 'The request body is over the limit.');
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new ApiError('request_too_large', 'The request body is over the limit.');
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new ApiError('invalid_request_error', fastifyError.message ?? 'Invalid request.', fastifyError.statusCode);
   }

@@ -40,7 +40,11 @@ export class SessionEventReader {
     if (cached !== undefined) return cached;
     const handle = this.client.workflow.getHandle(sessionId, runId);
     const page = await handle.query(getEventsQuery, { after: -1, limit: Number.MAX_SAFE_INTEGER });
-    const run: ClosedRun = { events: page.events, firstPosition: page.firstPosition, previousRunId: page.previousRunId };
+    const run: ClosedRun = {
+      events: page.events,
+      firstPosition: page.firstPosition,
+      previousRunId: page.previousRunId,
+    };
     this.closedRuns.set(runId, run);
     if (this.closedRuns.size > CLOSED_RUNS_CACHED) {
       const oldest = this.closedRuns.keys().next().value;

@@ -43,7 +43,16 @@ export class SessionService {
     await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
       workflowId: id,
       taskQueue: SESSION_TASK_QUEUE,
-      args: [{ sessionId: id, agent, title: request.title, createdAt: new Date().toISOString(), limits, sandboxProvisioning }],
+      args: [
+        {
+          sessionId: id,
+          agent,
+          title: request.title,
+          createdAt: new Date().toISOString(),
+          limits,
+          sandboxProvisioning,
+        },
+      ],
       staticSummary: request.title ?? `Keel session with ${agent.name}`,
       memo: { metadata: request.metadata },
       typedSearchAttributes: [
@@ -98,7 +107,9 @@ export class SessionService {
     await handle.signal(endSessionSignal);
     await Promise.race([
       handle.result(),
-      new Promise((_, reject) => setTimeout(() => reject(new ApiError('api_error', 'The session did not end in time.')), END_TIMEOUT_MS).unref()),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new ApiError('api_error', 'The session did not end in time.')), END_TIMEOUT_MS).unref(),
+      ),
     ]);
   }
 
@@ -113,7 +124,8 @@ export class SessionService {
     try {
       return await handle.describe();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found_error', `No session ${handle.workflowId}.`);
+      if (error instanceof WorkflowNotFoundError)
+        throw new ApiError('not_found_error', `No session ${handle.workflowId}.`);
       throw error;
     }
   }

@@ -9,7 +9,14 @@ export interface SessionView {
   status: SessionStatus;
   title: string | null;
   metadata: Record<string, string>;
-  agent: { id: string | null; type: 'agent'; name: string; version: number; model: { id: string }; system: string | null };
+  agent: {
+    id: string | null;
+    type: 'agent';
+    name: string;
+    version: number;
+    model: { id: string };
+    system: string | null;
+  };
   environment_id: string | null;
   created_at: string;
   updated_at: string;

@@ -7,7 +7,8 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, root: stri
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = [root, ...(issue?.path ?? [])].reduce<string>(
-    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text === '' ? String(part) : `${text}.${String(part)}`),
+    (text, part) =>
+      typeof part === 'number' ? `${text}[${part}]` : text === '' ? String(part) : `${text}.${String(part)}`,
     '',
   );
   throw invalidField(field || root, issue?.message ?? 'invalid value');

@@ -49,7 +49,8 @@ describe('continue-as-new', () => {
     expect(JSON.stringify(lastResult)).toContain('3');
 
     const runs: string[] = [];
-    for await (const execution of harness.stack.temporal.workflow.list({ query: `WorkflowId = '${sessionId}'` })) runs.push(execution.runId);
+    for await (const execution of harness.stack.temporal.workflow.list({ query: `WorkflowId = '${sessionId}'` }))
+      runs.push(execution.runId);
     expect(runs.length).toBeGreaterThanOrEqual(3);
 
     const lastRequest = harness.model.requests.at(-1)?.body.messages ?? [];

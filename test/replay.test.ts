@@ -38,7 +38,10 @@ describe('determinism of the session Workflow', () => {
 
     const committed = readdirSync(HISTORIES)
       .filter((file) => file.endsWith('.json'))
-      .map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8'))) }));
+      .map((file) => ({
+        workflowId: file,
+        history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8'))),
+      }));
     expect(committed.length, 'test/histories holds at least one recorded session').toBeGreaterThan(0);
 
     const bundle = await sharedWorkflowBundle();
@@ -55,7 +58,15 @@ describe('determinism of the session Workflow', () => {
     const { code } = await sharedWorkflowBundle();
     expect(code.length).toBeGreaterThan(10_000);
     expect(code).toContain('sessionWorkflow');
-    for (const forbidden of ['@anthropic-ai/sdk', 'dockerode', 'docker-modem', 'node:fs', 'require("fs")', 'require("child_process")', 'require("net")']) {
+    for (const forbidden of [
+      '@anthropic-ai/sdk',
+      'dockerode',
+      'docker-modem',
+      'node:fs',
+      'require("fs")',
+      'require("child_process")',
+      'require("net")',
+    ]) {
       expect(code, `bundle mentions ${forbidden}`).not.toContain(forbidden);
     }
   });

@@ -3,7 +3,14 @@ import { KeelApiError } from '../client';
 import type { StreamItem } from '../client';
 import type { SessionEvent } from '../common/events';
 import { sandboxContainerName } from '../common/sandbox';
-import { execInSandbox, listAllEvents, sendAndWait, sessionContainers, startTestStack, typesOf } from './support/test-stack';
+import {
+  execInSandbox,
+  listAllEvents,
+  sendAndWait,
+  sessionContainers,
+  startTestStack,
+  typesOf,
+} from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
 let harness: TestStack;
@@ -21,7 +28,11 @@ afterAll(async () => {
 });
 
 /** Follows a session until `predicate` matches an event, collecting what it saw. */
-async function waitForEvent(sessionId: string, predicate: (event: SessionEvent) => boolean, after = -1): Promise<SessionEvent> {
+async function waitForEvent(
+  sessionId: string,
+  predicate: (event: SessionEvent) => boolean,
+  after = -1,
+): Promise<SessionEvent> {
   const controller = new AbortController();
   try {
     for await (const item of harness.client.events(sessionId, { after, signal: controller.signal })) {
@@ -33,14 +44,18 @@ async function waitForEvent(sessionId: string, predicate: (event: SessionEvent) 
   throw new Error('stream ended first');
 }
 
-
 describe('session failures and steering', () => {
   it('interrupt during `sleep 60`: idle within seconds, the process is gone from the container, and a later message is still processed', async () => {
     const { id: sessionId } = await harness.client.createSession({ title: 'interrupt tool' });
     harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'sleep 60' } });
     const message = await harness.client.sendMessage(sessionId, 'sleep a minute');
     await waitForEvent(sessionId, (event) => event.type === 'agent.tool_use');
-    for (let attempt = 0; attempt < 50 && !(await execInSandbox(harness.docker, sessionId, ['ps', '-eo', 'args']).catch(() => '')).includes('sleep 60'); attempt++) {
+    for (
+      let attempt = 0;
+      attempt < 50 &&
+      !(await execInSandbox(harness.docker, sessionId, ['ps', '-eo', 'args']).catch(() => '')).includes('sleep 60');
+      attempt++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(await execInSandbox(harness.docker, sessionId, ['ps', '-eo', 'args'])).toContain('sleep 60');
@@ -59,7 +74,9 @@ describe('session failures and steering', () => {
 
     harness.model.enqueue({ kind: 'text', text: 'back again' });
     const next = await sendAndWait(harness.client, sessionId, 'are you there?');
-    expect(next.events.find((event) => event.type === 'agent.message')).toMatchObject({ content: [{ text: 'back again' }] });
+    expect(next.events.find((event) => event.type === 'agent.message')).toMatchObject({
+      content: [{ text: 'back again' }],
+    });
     const lastRequest = harness.model.requests.at(-1)?.body.messages ?? [];
     expect(JSON.stringify(lastRequest)).toContain('Interrupted by the user.');
     await harness.client.endSession(sessionId);
@@ -84,7 +101,10 @@ describe('session failures and steering', () => {
 
   it('model answers 429 then success: session.status_rescheduled, then the reply', async () => {
     const { id: sessionId } = await harness.client.createSession({ title: '429' });
-    harness.model.enqueue({ kind: 'error', status: 429, message: 'slow down', retryAfterSeconds: 1 }, { kind: 'text', text: 'made it' });
+    harness.model.enqueue(
+      { kind: 'error', status: 429, message: 'slow down', retryAfterSeconds: 1 },
+      { kind: 'text', text: 'made it' },
+    );
     const { events, idle } = await sendAndWait(harness.client, sessionId, 'hello');
     expect(typesOf(events)).toEqual([
       'user.message',
@@ -99,7 +119,9 @@ describe('session failures and steering', () => {
       'agent.message',
       'session.status_idle',
     ]);
-    expect(events[4]).toMatchObject({ error: { type: 'model_rate_limited_error', retry_status: { type: 'retrying' } } });
+    expect(events[4]).toMatchObject({
+      error: { type: 'model_rate_limited_error', retry_status: { type: 'retrying' } },
+    });
     expect(events[3]).toMatchObject({ is_error: true });
     expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
     const [first, second] = harness.model.requests.slice(-2);
@@ -129,10 +151,18 @@ describe('session failures and steering', () => {
 
     const empty = await harness.client.sendMessage(sessionId, '   ').catch((error: unknown) => error);
     expect(empty).toBeInstanceOf(KeelApiError);
-    expect(empty).toMatchObject({ status: 400, type: 'invalid_request_error', message: expect.stringContaining('events[0].content[0].text') });
+    expect(empty).toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      message: expect.stringContaining('events[0].content[0].text'),
+    });
 
     const unknown = await harness.client.sendMessage('sesn_doesnotexist00000', 'hi').catch((error: unknown) => error);
-    expect(unknown).toMatchObject({ status: 404, type: 'not_found_error', message: expect.stringContaining('sesn_doesnotexist00000') });
+    expect(unknown).toMatchObject({
+      status: 404,
+      type: 'not_found_error',
+      message: expect.stringContaining('sesn_doesnotexist00000'),
+    });
 
     const wrongKind = await harness.client.getSession('agent_0123456789').catch((error: unknown) => error);
     expect(wrongKind).toMatchObject({ status: 400, message: expect.stringContaining('session_id') });
@@ -155,7 +185,10 @@ describe('session failures and steering', () => {
     const [first] = await sessionContainers(harness.docker, sessionId);
     await harness.docker.getContainer(sandboxContainerName(sessionId)).kill();
 
-    harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'cat kept.txt' } }, { kind: 'text', text: 'read' });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'cat kept.txt' } },
+      { kind: 'text', text: 'read' },
+    );
     const { events } = await sendAndWait(harness.client, sessionId, 'read it back');
     const result = events.find((event) => event.type === 'agent.tool_result');
     expect(result).toMatchObject({ is_error: false });
@@ -178,7 +211,9 @@ describe('session failures and steering', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await harness.docker.getContainer(sandboxContainerName(sessionId)).kill();
     const seen: SessionEvent[] = [];
-    await harness.client.waitForIdle(sessionId, message.id, { onItem: (item: StreamItem) => item.kind === 'event' && void seen.push(item.event) });
+    await harness.client.waitForIdle(sessionId, message.id, {
+      onItem: (item: StreamItem) => item.kind === 'event' && void seen.push(item.event),
+    });
     const results = seen.filter((event) => event.type === 'agent.tool_result');
     expect(results[0]).toMatchObject({ is_error: true });
     expect(JSON.stringify(results[0])).toMatch(/stopped/i);

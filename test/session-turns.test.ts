@@ -63,7 +63,12 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
   it('bash tool turn: logs tool_use and tool_result with the output, and a file written in one turn is read in the next', async () => {
     const sessionId = await newSession('bash tool');
     harness.model.enqueue(
-      { kind: 'tool_use', name: 'bash', input: { command: 'echo keel-works > note.txt && cat note.txt' }, text: 'Writing a note.' },
+      {
+        kind: 'tool_use',
+        name: 'bash',
+        input: { command: 'echo keel-works > note.txt && cat note.txt' },
+        text: 'Writing a note.',
+      },
       { kind: 'text', text: 'Wrote the note.' },
     );
     const first = await sendAndWait(harness.client, sessionId, 'write a note');
@@ -81,13 +86,20 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
       'session.status_idle',
     ]);
     const toolUse = first.events[5];
-    expect(toolUse).toMatchObject({ type: 'agent.tool_use', name: 'bash', input: { command: 'echo keel-works > note.txt && cat note.txt' } });
+    expect(toolUse).toMatchObject({
+      type: 'agent.tool_use',
+      name: 'bash',
+      input: { command: 'echo keel-works > note.txt && cat note.txt' },
+    });
     expect(first.events[6]).toMatchObject({ type: 'agent.tool_result', tool_use_id: toolUse?.id, is_error: false });
     expect(toolResultText(first.events[6])).toContain('keel-works');
     const secondRequest = harness.model.requests.at(-1)?.body.messages.at(-1);
     expect(JSON.stringify(secondRequest)).toContain('keel-works');
 
-    harness.model.enqueue({ kind: 'tool_use', name: 'read', input: { file_path: 'note.txt' } }, { kind: 'text', text: 'Read it.' });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'read', input: { file_path: 'note.txt' } },
+      { kind: 'text', text: 'Read it.' },
+    );
     const second = await sendAndWait(harness.client, sessionId, 'read the note');
     const result = second.events.find((event) => event.type === 'agent.tool_result');
     expect(toolResultText(result)).toContain('keel-works');
@@ -105,7 +117,11 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     await harness.client.sendMessage(sessionId, 'two');
     const { events } = await sendAndWait(harness.client, sessionId, 'three');
     const all = await listAllEvents(harness.client, sessionId);
-    const messages = all.filter((event) => event.type === 'agent.message').map((event) => (event.type === 'agent.message' && event.content[0]?.type === 'text' ? event.content[0].text : ''));
+    const messages = all
+      .filter((event) => event.type === 'agent.message')
+      .map((event) =>
+        event.type === 'agent.message' && event.content[0]?.type === 'text' ? event.content[0].text : '',
+      );
     expect(messages).toEqual(['first answer', 'second answer', 'third answer']);
     expect(all.filter((event) => event.type === 'session.status_idle')).toHaveLength(3);
     expect(events.at(-1)?.type).toBe('session.status_idle');
@@ -136,7 +152,10 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
 
   it('ending a session destroys its sandbox and volume and logs session.status_terminated', async () => {
     const sessionId = await newSession('end');
-    harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'echo x' } }, { kind: 'text', text: 'done' });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo x' } },
+      { kind: 'text', text: 'done' },
+    );
     await sendAndWait(harness.client, sessionId, 'make a container');
     expect(await sessionContainers(harness.docker, sessionId)).toHaveLength(1);
     await harness.client.endSession(sessionId);

@@ -44,13 +44,16 @@ async function startWorkerProcess(): Promise<ChildProcess> {
   return child;
 }
 
-
 describe('worker crash', () => {
   it('worker SIGKILLed in the middle of a tool call: a new worker completes the session with no gap and no duplicate', async () => {
     const first = await startWorkerProcess();
     const { id: sessionId } = await harness.client.createSession({ title: 'worker crash' });
     harness.model.enqueue(
-      { kind: 'tool_use', name: 'bash', input: { command: 'echo started >> runs.log; sleep 4; echo finished >> runs.log; echo ok' } },
+      {
+        kind: 'tool_use',
+        name: 'bash',
+        input: { command: 'echo started >> runs.log; sleep 4; echo finished >> runs.log; echo ok' },
+      },
       { kind: 'text', text: 'survived' },
     );
     const message = await harness.client.sendMessage(sessionId, 'run the slow command');
@@ -79,7 +82,9 @@ describe('worker crash', () => {
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ is_error: false });
     expect(JSON.stringify(results[0])).toContain('ok');
-    expect(events.find((event) => event.type === 'agent.message' && JSON.stringify(event).includes('survived'))).toBeDefined();
+    expect(
+      events.find((event) => event.type === 'agent.message' && JSON.stringify(event).includes('survived')),
+    ).toBeDefined();
 
     controller.abort();
     await follower;

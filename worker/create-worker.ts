@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import type { InjectedSinks, WorkflowBundleOption } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import type { InjectedSinks, WorkflowBundleOption, NativeConnection } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { createModelActivities } from '../activities/model/create-model-activities';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
@@ -64,7 +64,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
-    ...(options.workflowBundle === undefined ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: options.workflowBundle }),
+    ...(options.workflowBundle === undefined
+      ? { workflowsPath: WORKFLOWS_PATH }
+      : { workflowBundle: options.workflowBundle }),
     activities: { ...createModelActivities({ client, bus, toolDefinitions }), ...sandbox },
     sinks,
     maxHeartbeatThrottleInterval: '500 milliseconds',

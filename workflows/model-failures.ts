@@ -2,7 +2,8 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio
 import { FAILURE_TYPES } from '../common/failures';
 
 /** The `session.error` types a model call can produce. */
-export type ModelErrorType = 'model_rate_limited_error' | 'model_overloaded_error' | 'model_request_failed_error' | 'unknown_error';
+export type ModelErrorType =
+  'model_rate_limited_error' | 'model_overloaded_error' | 'model_request_failed_error' | 'unknown_error';
 
 /** How the session Workflow treats one failed model call. */
 export interface ModelFailureDecision {

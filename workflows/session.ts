@@ -14,17 +14,18 @@ import {
 import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
-import type {
-  QueuedMessage,
-  SessionCarryOver,
-  SessionWorkflowInput,
-  SessionWorkflowResult,
-} from '../common/session';
+import type { QueuedMessage, SessionCarryOver, SessionWorkflowInput, SessionWorkflowResult } from '../common/session';
 import { emptyUsage } from '../common/session';
 import { destroySandbox, provisionSandbox } from './activities';
 import { appendUserContent, userTextBlocks } from './conversation';
 import { EventLog } from './event-log';
-import { endSessionSignal, getEventsQuery, getSessionQuery, interruptSessionSignal, sendMessageSignal } from './messages';
+import {
+  endSessionSignal,
+  getEventsQuery,
+  getSessionQuery,
+  interruptSessionSignal,
+  sendMessageSignal,
+} from './messages';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { Turn } from './turn';
 import type { TurnContext } from './turn';

@@ -6,6 +6,8 @@ const MAX_SUMMARY_LENGTH = 80;
  */
 export function describeToolCall(name: string, input: Record<string, unknown>): string {
   const subject = input['command'] ?? input['file_path'] ?? input['pattern'] ?? '';
-  const text = `${name}: ${typeof subject === 'string' ? subject : JSON.stringify(subject)}`.replace(/\s+/g, ' ').trim();
+  const text = `${name}: ${typeof subject === 'string' ? subject : JSON.stringify(subject)}`
+    .replace(/\s+/g, ' ')
+    .trim();
   return text.length > MAX_SUMMARY_LENGTH ? `${text.slice(0, MAX_SUMMARY_LENGTH - 1)}…` : text;
 }

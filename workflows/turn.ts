@@ -30,10 +30,7 @@ export interface TurnContext {
 }
 
 /** How a turn ended. */
-export type TurnOutcome =
-  | { kind: 'idle' }
-  | { kind: 'continue-as-new'; stepsTaken: number }
-  | { kind: 'interrupted' };
+export type TurnOutcome = { kind: 'idle' } | { kind: 'continue-as-new'; stepsTaken: number } | { kind: 'interrupted' };
 
 /**
  * One turn of the harness: call the model; run each `tool_use` in the sandbox and feed the results back; repeat
@@ -111,7 +108,12 @@ export class Turn {
         this.recordModelReply(start.id, messageEventId, result);
         return result;
       } catch (error) {
-        log.append({ type: 'span.model_request_end', model_request_start_id: start.id, is_error: true, model_usage: zeroUsage() });
+        log.append({
+          type: 'span.model_request_end',
+          model_request_start_id: start.id,
+          is_error: true,
+          model_usage: zeroUsage(),
+        });
         if (isCancellation(error)) throw error;
         const decision = decideModelFailure(error, attempt);
         const retrying = decision.retryable && attempt < limits.maxModelAttempts;
@@ -139,9 +141,16 @@ export class Turn {
       cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
     };
     for (const key of Object.keys(modelUsage) as Array<keyof typeof modelUsage>) state.usage[key] += modelUsage[key];
-    log.append({ type: 'span.model_request_end', model_request_start_id: startId, is_error: false, model_usage: modelUsage });
+    log.append({
+      type: 'span.model_request_end',
+      model_request_start_id: startId,
+      is_error: false,
+      model_usage: modelUsage,
+    });
     state.messages = appendAssistantContent(state.messages, result.content);
-    const text = result.content.flatMap((block) => (block.type === 'text' ? [{ type: 'text' as const, text: block.text }] : []));
+    const text = result.content.flatMap((block) =>
+      block.type === 'text' ? [{ type: 'text' as const, text: block.text }] : [],
+    );
     if (text.length > 0) log.append({ type: 'agent.message', id: messageEventId, content: text });
     for (const block of result.content) {
       if (block.type !== 'tool_use') continue;
@@ -172,7 +181,8 @@ export class Turn {
         result = { toolUseId: block.id, output: executed.output, isError: executed.isError };
       } catch (error) {
         if (isCancellation(error)) throw error;
-        const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+        const message =
+          error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
         result = { toolUseId: block.id, output: `The sandbox could not run this tool: ${message}`, isError: true };
       }
       this.recordToolResult(result, eventId);
@@ -182,12 +192,22 @@ export class Turn {
   private recordToolResult(result: ToolResultInput, eventId: string): void {
     const { log, state } = this.context;
     const text = result.output.length > 0 ? result.output : '(no output)';
-    log.append({ type: 'agent.tool_result', tool_use_id: eventId, content: [{ type: 'text', text }], is_error: result.isError });
+    log.append({
+      type: 'agent.tool_result',
+      tool_use_id: eventId,
+      content: [{ type: 'text', text }],
+      is_error: result.isError,
+    });
     state.messages = appendUserContent(state.messages, [toolResultBlock(result)]);
     this.pendingToolUses.delete(result.toolUseId);
   }
 }
 
-function zeroUsage(): { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number } {
+function zeroUsage(): {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+} {
   return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 }

@@ -16,7 +16,7 @@ export interface ModelFailureDetails {
 export function classifyModelError(error: unknown): ApplicationFailure {
   if (error instanceof Anthropic.APIError && typeof error.status === 'number') {
     const status = error.status;
-    const retryAfterMs = parseRetryAfter(error.headers);
+    const retryAfterMs = parseRetryAfter(error.headers as Headers | undefined);
     const type = failureTypeForStatus(status);
     return ApplicationFailure.create({
       type,

@@ -12,11 +12,14 @@ const CHECK_TIMEOUT_MS = 3_000;
 export function registerHealthRoute(app: FastifyInstance, checks: HealthCheck[]): void {
   app.get('/health', async (_request, reply) => {
     const results = await Promise.all(
-      checks.map(async ({ name, check }) => {
+      checks.map(async (healthCheck) => {
+        const { name } = healthCheck;
         try {
           await Promise.race([
-            check(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), CHECK_TIMEOUT_MS).unref()),
+            healthCheck.check(),
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error('no answer within 3 s')), CHECK_TIMEOUT_MS).unref(),
+            ),
           ]);
           return { name, ok: true as const };
         } catch (error) {

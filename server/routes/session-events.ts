@@ -11,14 +11,23 @@ const MAX_TEXT_LENGTH = 200_000;
 const textBlock = z
   .object({
     type: z.literal('text'),
-    text: z.string().trim().min(1, 'text must not be empty').max(MAX_TEXT_LENGTH, `text is over ${MAX_TEXT_LENGTH} characters`),
+    text: z
+      .string()
+      .trim()
+      .min(1, 'text must not be empty')
+      .max(MAX_TEXT_LENGTH, `text is over ${MAX_TEXT_LENGTH} characters`),
   })
   .strict();
 
 const userEvent = z.discriminatedUnion(
   'type',
   [
-    z.object({ type: z.literal('user.message'), content: z.array(textBlock).min(1, 'content must not be empty').max(100) }).strict(),
+    z
+      .object({
+        type: z.literal('user.message'),
+        content: z.array(textBlock).min(1, 'content must not be empty').max(100),
+      })
+      .strict(),
     z.object({ type: z.literal('user.interrupt') }).strict(),
   ],
   { error: 'unsupported event type: Keel accepts user.message and user.interrupt' },
@@ -66,7 +75,10 @@ export function registerSessionEventRoutes(
       const more = last !== undefined && last.position < read.nextPosition - 1;
       return { data: read.events.map((entry) => entry.event), next_page: more ? String(last.position) : null };
     }
-    const before = query.page === undefined ? (await reader.read(request.params.sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition : Number(query.page);
+    const before =
+      query.page === undefined
+        ? (await reader.read(request.params.sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition
+        : Number(query.page);
     const after = Math.max(-1, before - query.limit - 1);
     const read = await reader.read(request.params.sessionId, after, before - after - 1);
     const first = read.events[0];
@@ -83,13 +95,20 @@ export function registerSessionEventRoutes(
     const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
     const withDeltas = deltaTypes.includes('agent.message');
     const lastEventId = request.headers['last-event-id'];
-    const after = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : (query.after ?? -1);
+    const after =
+      typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : (query.after ?? -1);
     await streamEvents(reply, feeds, sessionId, after, withDeltas);
   });
 }
 
 /** Writes the session's events as Server-Sent Events in the SDK's framing until the client leaves or the session ends. */
-async function streamEvents(reply: FastifyReply, feeds: SessionFeeds, sessionId: string, after: number, withDeltas: boolean): Promise<void> {
+async function streamEvents(
+  reply: FastifyReply,
+  feeds: SessionFeeds,
+  sessionId: string,
+  after: number,
+  withDeltas: boolean,
+): Promise<void> {
   reply.hijack();
   const response = reply.raw;
   response.writeHead(200, {
@@ -130,21 +149,29 @@ async function streamEvents(reply: FastifyReply, feeds: SessionFeeds, sessionId:
                 const start = { type: 'event_start', event: { id: eventId, type: 'agent.message' } };
                 response.write(`event: event_start\ndata: ${JSON.stringify(start)}\n\n`);
               }
-              const delta = { type: 'event_delta', event_id: eventId, delta: { type: 'content_delta', content: { type: 'text', text } } };
+              const delta = {
+                type: 'event_delta',
+                event_id: eventId,
+                delta: { type: 'content_delta', content: { type: 'text', text } },
+              };
               response.write(`event: event_delta\ndata: ${JSON.stringify(delta)}\n\n`);
             },
           }
         : {}),
       onError: (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        response.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`);
+        response.write(
+          `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+        );
         close();
       },
     });
     if (closed) unsubscribe();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    response.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`);
+    response.write(
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+    );
     close();
   }
 }

@@ -30,7 +30,9 @@ export interface TestStack {
 export const TEST_API_KEY = 'keel-test-key';
 
 /** Starts a test stack; `environment` overrides Keel's configuration variables. */
-export async function startTestStack(options: { environment?: Record<string, string>; runWorker?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { environment?: Record<string, string>; runWorker?: boolean } = {},
+): Promise<TestStack> {
   const model = await ScriptedModelServer.start();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
   const environment: Record<string, string> = {
@@ -76,7 +78,11 @@ export async function startTestStack(options: { environment?: Record<string, str
 }
 
 /** Sends `text` and collects every event of the session until the idle that ends its turn. */
-export async function sendAndWait(client: KeelClient, sessionId: string, text: string): Promise<{ message: SessionEvent; events: SessionEvent[]; idle: SessionEvent }> {
+export async function sendAndWait(
+  client: KeelClient,
+  sessionId: string,
+  text: string,
+): Promise<{ message: SessionEvent; events: SessionEvent[]; idle: SessionEvent }> {
   const message = await client.sendMessage(sessionId, text);
   const events: SessionEvent[] = [];
   const idle = await client.waitForIdle(sessionId, message.id, {
@@ -127,8 +133,14 @@ export async function execInSandbox(docker: Docker, sessionId: string, command: 
 async function removeSandboxes(docker: Docker, sessionIds: string[]): Promise<void> {
   for (const sessionId of sessionIds) {
     for (const container of await sessionContainers(docker, sessionId)) {
-      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
-    await docker.getVolume(sandboxVolumeName(sessionId)).remove().catch(() => undefined);
+    await docker
+      .getVolume(sandboxVolumeName(sessionId))
+      .remove()
+      .catch(() => undefined);
   }
 }
