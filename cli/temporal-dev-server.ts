@@ -100,6 +100,8 @@ export async function startTemporalDevServer(
   // WAL with synchronous=NORMAL: every commit survives a crash of Keel or of the server; only an OS crash or power
   // loss can lose the last commits. It takes an fsync off each Workflow step.
   args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  // Queries that arrive while a Workflow task runs wait in a buffer of 1 by default; the rest are refused.
+  args.push('--dynamic-config-value', 'history.maxBufferedQueryCount=16');
   for (const [name, type] of Object.entries(KEEL_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

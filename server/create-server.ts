@@ -10,11 +10,12 @@ import { registerSessionEventRoutes } from './routes/session-events';
 import { registerSessionRoutes } from './routes/sessions';
 import { SessionEventReader } from './session-event-reader';
 import { SessionFeeds } from './session-feed';
+import { SessionQueries } from './session-queries';
 import { SessionService } from './session-service';
 import type { SessionServiceOptions } from './session-service';
 
 /** What the HTTP API is built from. */
-export interface ServerOptions extends Omit<SessionServiceOptions, 'client'> {
+export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'queries'> {
   temporal: Client;
   bus: LiveEventBus;
   apiKey: string;
@@ -30,8 +31,9 @@ export interface ServerOptions extends Omit<SessionServiceOptions, 'client'> {
  */
 export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024, logger: false });
-  const sessions = new SessionService({ ...options, client: options.temporal });
-  const reader = new SessionEventReader(options.temporal);
+  const queries = new SessionQueries(options.temporal);
+  const sessions = new SessionService({ ...options, client: options.temporal, queries });
+  const reader = new SessionEventReader(queries);
   const feeds = new SessionFeeds(reader, options.bus);
   const expectedKey = Buffer.from(options.apiKey);
 

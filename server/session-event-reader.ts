@@ -1,6 +1,6 @@
-import type { Client } from '@temporalio/client';
 import type { LoggedEvent, SessionStatus } from '../common/events';
 import { getEventsQuery } from '../workflows/messages';
+import type { SessionQueries } from './session-queries';
 
 /** Events read from the log, with the position the next event will get. */
 export interface EventsRead {
@@ -18,11 +18,11 @@ const CLOSED_RUNS_CACHED = 64;
 export class SessionEventReader {
   private readonly closedRuns = new Map<string, ClosedRun>();
 
-  constructor(private readonly client: Client) {}
+  constructor(private readonly queries: SessionQueries) {}
 
   /** Events at positions strictly greater than `after`, in log order, at most `limit`. */
   async read(sessionId: string, after: number, limit: number): Promise<EventsRead> {
-    const latest = await this.client.workflow.getHandle(sessionId).query(getEventsQuery, { after, limit });
+    const latest = await this.queries.run(sessionId, getEventsQuery, [{ after, limit }]);
     const segments: LoggedEvent[][] = [latest.events];
     let firstPosition = latest.firstPosition;
     let previousRunId = latest.previousRunId;
@@ -38,8 +38,12 @@ export class SessionEventReader {
   private async closedRun(sessionId: string, runId: string): Promise<ClosedRun> {
     const cached = this.closedRuns.get(runId);
     if (cached !== undefined) return cached;
-    const handle = this.client.workflow.getHandle(sessionId, runId);
-    const page = await handle.query(getEventsQuery, { after: -1, limit: Number.MAX_SAFE_INTEGER });
+    const page = await this.queries.run(
+      sessionId,
+      getEventsQuery,
+      [{ after: -1, limit: Number.MAX_SAFE_INTEGER }],
+      runId,
+    );
     const run: ClosedRun = {
       events: page.events,
       firstPosition: page.firstPosition,

@@ -10,6 +10,7 @@ import type { sessionWorkflow } from '../workflows';
 import { endSessionSignal, getSessionQuery, interruptSessionSignal, sendMessageSignal } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { ApiError } from './api-error';
+import type { SessionQueries } from './session-queries';
 import { toSessionView } from './session-view';
 import type { SessionView } from './session-view';
 
@@ -25,6 +26,7 @@ export type UserEventRequest = { type: 'user.message'; content: TextBlock[] } | 
 /** What `SessionService` needs. */
 export interface SessionServiceOptions {
   client: Client;
+  queries: SessionQueries;
   agent: AgentSnapshot;
   limits: SessionLimits;
   sandboxProvisioning: SandboxProvisioning;
@@ -67,8 +69,13 @@ export class SessionService {
   async get(sessionId: string): Promise<SessionView> {
     const handle = this.handle(sessionId);
     const description = await this.describe(handle);
-    const summary = await handle.query(getSessionQuery);
+    const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
     return toSessionView(description, summary);
+  }
+
+  /** Resolves when the session exists (without querying it), or throws a 404 or a 400 for a malformed id. */
+  async requireExists(sessionId: string): Promise<void> {
+    await this.describe(this.handle(sessionId));
   }
 
   /** Lists sessions, newest first, at most `limit`. */

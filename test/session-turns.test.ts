@@ -150,6 +150,29 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     }
   });
 
+  it('20 stream subscribers opened before a message each receive every event once, in log order', async () => {
+    const sessionId = await newSession('fan-out');
+    const controller = new AbortController();
+    const received: string[][] = Array.from({ length: 20 }, () => []);
+    const followers = received.map(async (events) => {
+      for await (const item of harness.client.events(sessionId, { signal: controller.signal })) {
+        if (item.kind === 'event') events.push(item.event.id);
+      }
+    });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo fan-out' } },
+      { kind: 'text', text: 'done' },
+    );
+    await sendAndWait(harness.client, sessionId, 'fan out');
+    const logged = (await listAllEvents(harness.client, sessionId)).map((event) => event.id);
+    for (let attempt = 0; attempt < 50 && received.some((events) => events.length < logged.length); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    controller.abort();
+    await Promise.all(followers);
+    for (const events of received) expect(events).toEqual(logged);
+  });
+
   it('ending a session destroys its sandbox and volume and logs session.status_terminated', async () => {
     const sessionId = await newSession('end');
     harness.model.enqueue(

@@ -67,7 +67,7 @@ export function registerSessionEventRoutes(
 
   app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
     const query = parseOrThrow(listQuery, request.query, '');
-    await sessions.get(request.params.sessionId);
+    await sessions.requireExists(request.params.sessionId);
     if (query.order === 'asc') {
       const after = query.page === undefined ? -1 : Number(query.page);
       const read = await reader.read(request.params.sessionId, after, query.limit);
@@ -91,7 +91,7 @@ export function registerSessionEventRoutes(
   app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events/stream', async (request, reply) => {
     const query = parseOrThrow(streamQuery, request.query, '');
     const sessionId = request.params.sessionId;
-    await sessions.get(sessionId);
+    await sessions.requireExists(sessionId);
     const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
     const withDeltas = deltaTypes.includes('agent.message');
     const lastEventId = request.headers['last-event-id'];
@@ -118,6 +118,8 @@ async function streamEvents(
     'x-accel-buffering': 'no',
     'request-id': String(reply.getHeader('request-id') ?? ''),
   });
+  // Headers go out at once, so a client knows the stream is open before the session produces anything.
+  response.flushHeaders();
   const started = new Set<string>();
   const logged = new Set<string>();
   let closed = false;
