@@ -1,8 +1,8 @@
-import type { KeelClient } from '../client';
-import type { StreamItem } from '../client';
+import { untilIdle } from '../client';
+import type { KeelClient, StreamItem } from '../client';
 import type { SessionEvent } from '../common/events';
 
-/** Output streams of `keel run`, injectable for tests. */
+/** Where `keel run` writes, injectable for tests. */
 export interface RunOutput {
   write(text: string): void;
 }
@@ -14,42 +14,50 @@ export interface RunOutput {
 export async function run(client: KeelClient, prompt: string, output: RunOutput): Promise<number> {
   const session = await client.createSession({ title: prompt.slice(0, 120) });
   output.write(`session ${session.id}\n`);
-  const before = session.stats.event_count - 1;
-  const message = await client.sendMessage(session.id, prompt);
-  const streamed = new Set<string>();
-  let failed = false;
-  const idle = await client.waitForIdle(session.id, message.id, {
-    after: before,
+  const controller = new AbortController();
+  const stream = await client.openEvents(session.id, {
+    after: session.stats.event_count - 1,
     textDeltas: true,
-    onItem: (item: StreamItem) => {
-      if (item.kind === 'text_delta') {
-        streamed.add(item.eventId);
-        output.write(item.text);
-        return;
-      }
-      const text = describe(item.event, streamed);
-      if (item.event.type === 'session.error' && item.event.error.retry_status.type !== 'retrying') failed = true;
-      if (text !== null) output.write(text);
-    },
+    signal: controller.signal,
   });
-  const ok = !failed && idle.type === 'session.status_idle' && idle.stop_reason.type === 'end_turn';
-  return ok ? 0 : 1;
+  const message = await client.sendMessage(session.id, prompt);
+  const streamed = new Map<string, string>();
+  let failed = false;
+  const onItem = (item: StreamItem): void => {
+    if (item.kind === 'text_delta') {
+      streamed.set(item.eventId, (streamed.get(item.eventId) ?? '') + item.text);
+      output.write(item.text);
+      return;
+    }
+    if (item.event.type === 'session.error' && item.event.error.retry_status.type !== 'retrying') failed = true;
+    const text = describe(item.event, streamed);
+    if (text !== null) output.write(text);
+  };
+  try {
+    const idle = await untilIdle(stream, message.id, onItem);
+    const ok = !failed && idle.type === 'session.status_idle' && idle.stop_reason.type === 'end_turn';
+    return ok ? 0 : 1;
+  } finally {
+    controller.abort();
+  }
 }
 
-function describe(event: SessionEvent, streamed: Set<string>): string | null {
+/** The text to print for a logged event; an `agent.message` prints what its deltas did not already print. */
+function describe(event: SessionEvent, streamed: Map<string, string>): string | null {
   switch (event.type) {
-    case 'agent.message':
-      return streamed.has(event.id)
-        ? '\n'
-        : `${event.content.map((block) => ('text' in block ? block.text : '')).join('')}\n`;
+    case 'agent.message': {
+      const text = event.content.map((block) => ('text' in block ? block.text : '')).join('');
+      const printed = streamed.get(event.id) ?? '';
+      return text.startsWith(printed) ? `${text.slice(printed.length)}\n` : `\n${text}\n`;
+    }
     case 'agent.tool_use':
-      return `\n[${event.name}] ${JSON.stringify(event.input)}\n`;
+      return `[${event.name}] ${JSON.stringify(event.input)}\n`;
     case 'agent.tool_result': {
       const text = (event.content ?? []).map((block) => ('text' in block ? block.text : '')).join('');
       return `${text}${text.endsWith('\n') ? '' : '\n'}${event.is_error ? '[tool error]\n' : ''}`;
     }
     case 'session.error':
-      return `\n[error] ${event.error.type}: ${event.error.message} (${event.error.retry_status.type})\n`;
+      return `[error] ${event.error.type}: ${event.error.message} (${event.error.retry_status.type})\n`;
     case 'session.status_rescheduled':
       return '[rescheduled: retrying the model call]\n';
     case 'session.status_idle':

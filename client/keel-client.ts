@@ -85,41 +85,24 @@ export class KeelClient {
   }
 
   /**
-   * Yields the session's events after `after`, catching up from the log and then following live, each exactly once
-   * and in order (positions are checked); ends when the session terminates or `signal` aborts.
+   * Opens the session's event stream and resolves once the server follows the session for this client, so nothing
+   * produced after this call resolves (text deltas included) is missed. The stream yields the events after `after`,
+   * catching up from the log and then following live, each exactly once and in order (positions are checked); it
+   * ends when the session terminates or `signal` aborts.
    */
-  async *events(sessionId: string, options: EventsOptions = {}): AsyncGenerator<StreamItem> {
-    let after = options.after ?? -1;
+  async openEvents(sessionId: string, options: EventsOptions = {}): Promise<AsyncGenerator<StreamItem>> {
     const query = options.textDeltas ? '?event_deltas=agent.message' : '';
     const response = await fetch(`${this.baseUrl}/v1/sessions/${encodeURIComponent(sessionId)}/events/stream${query}`, {
-      headers: { ...this.headers(), accept: 'text/event-stream', 'last-event-id': String(after) },
+      headers: { ...this.headers(), accept: 'text/event-stream', 'last-event-id': String(options.after ?? -1) },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (!response.ok || response.body === null) throw await KeelApiError.fromResponse(response);
-    const messages = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
-    try {
-      for await (const message of messages) {
-        const data = JSON.parse(message.data) as Record<string, unknown>;
-        if (message.event === 'error') {
-          const error = data['error'] as { type?: string; message?: string } | undefined;
-          throw new KeelApiError(500, error?.type ?? 'api_error', error?.message ?? 'stream failed', null);
-        }
-        if (message.event === 'event_delta') {
-          const delta = data as { event_id: string; delta: { content: { text: string } } };
-          yield { kind: 'text_delta', eventId: delta.event_id, text: delta.delta.content.text };
-          continue;
-        }
-        if (message.event === 'event_start') continue;
-        const position = Number(message.id);
-        if (position !== after + 1)
-          throw new Error(`event stream out of order: expected position ${after + 1}, got ${message.id}`);
-        after = position;
-        yield { kind: 'event', position, event: data as unknown as SessionEvent };
-      }
-    } catch (error) {
-      if (options.signal?.aborted) return;
-      throw error;
-    }
+    return readStream(response.body, options.after ?? -1, options.signal);
+  }
+
+  /** Like `openEvents`, as one async iterator that opens the stream when iteration starts. */
+  async *events(sessionId: string, options: EventsOptions = {}): AsyncGenerator<StreamItem> {
+    yield* await this.openEvents(sessionId, options);
   }
 
   /**
@@ -131,19 +114,12 @@ export class KeelClient {
     eventId: string,
     options: { after?: number; onItem?: (item: StreamItem) => void; textDeltas?: boolean; signal?: AbortSignal } = {},
   ): Promise<SessionEvent> {
-    let seen = false;
-    for await (const item of this.events(sessionId, {
+    const stream = this.events(sessionId, {
       after: options.after ?? -1,
       textDeltas: options.textDeltas ?? false,
       ...(options.signal ? { signal: options.signal } : {}),
-    })) {
-      options.onItem?.(item);
-      if (item.kind !== 'event') continue;
-      if (item.event.id === eventId) seen = true;
-      if (seen && (item.event.type === 'session.status_idle' || item.event.type === 'session.status_terminated'))
-        return item.event;
-    }
-    throw new Error(`The event stream of ${sessionId} ended before the session was idle.`);
+    });
+    return untilIdle(stream, eventId, options.onItem);
   }
 
   private async sendEvent(sessionId: string, event: Record<string, unknown>): Promise<SessionEvent> {
@@ -169,5 +145,59 @@ export class KeelClient {
     });
     if (!response.ok) throw await KeelApiError.fromResponse(response);
     return (await response.json()) as T;
+  }
+}
+
+/**
+ * Consumes `items` until the session is idle (or terminated) after the event `eventId`, and returns that event;
+ * `onItem` sees every item on the way.
+ */
+export async function untilIdle(
+  items: AsyncIterable<StreamItem>,
+  eventId: string,
+  onItem?: (item: StreamItem) => void,
+): Promise<SessionEvent> {
+  let seen = false;
+  for await (const item of items) {
+    onItem?.(item);
+    if (item.kind !== 'event') continue;
+    if (item.event.id === eventId) seen = true;
+    if (seen && (item.event.type === 'session.status_idle' || item.event.type === 'session.status_terminated')) {
+      return item.event;
+    }
+  }
+  throw new Error('The event stream ended before the session was idle.');
+}
+
+/** Parses an SSE body into stream items, checking that positions follow each other without a gap. */
+async function* readStream(
+  body: ReadableStream<Uint8Array>,
+  after: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<StreamItem> {
+  let last = after;
+  const messages = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  try {
+    for await (const message of messages) {
+      const data = JSON.parse(message.data) as Record<string, unknown>;
+      if (message.event === 'error') {
+        const error = data['error'] as { type?: string; message?: string } | undefined;
+        throw new KeelApiError(500, error?.type ?? 'api_error', error?.message ?? 'stream failed', null);
+      }
+      if (message.event === 'event_delta') {
+        const delta = data as { event_id: string; delta: { content: { text: string } } };
+        yield { kind: 'text_delta', eventId: delta.event_id, text: delta.delta.content.text };
+        continue;
+      }
+      if (message.event === 'event_start') continue;
+      const position = Number(message.id);
+      if (position !== last + 1)
+        throw new Error(`event stream out of order: expected position ${last + 1}, got ${message.id}`);
+      last = position;
+      yield { kind: 'event', position, event: data as unknown as SessionEvent };
+    }
+  } catch (error) {
+    if (signal?.aborted) return;
+    throw error;
   }
 }

@@ -12,6 +12,9 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** A URL variable; empty counts as unset, like the other optional variables. */
+const optionalUrl = optionalText.pipe(z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).optional());
+
 const environmentSchema = z.object({
   KEEL_PORT: port(7070),
   KEEL_HOST: z.string().min(1).default('127.0.0.1'),
@@ -20,15 +23,15 @@ const environmentSchema = z.object({
     .string()
     .min(1)
     .default(path.join(PROJECT_ROOT, '.keel', 'data')),
-  KEEL_URL: z.url().optional(),
+  KEEL_URL: optionalUrl,
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   KEEL_TEMPORAL_PORT: port(7233),
   KEEL_TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalText,
   PATH: z.string().default(''),
-  KEEL_MODEL_BASE_URL: z.url().optional(),
-  ANTHROPIC_BASE_URL: z.url().optional(),
+  KEEL_MODEL_BASE_URL: optionalUrl,
+  ANTHROPIC_BASE_URL: optionalUrl,
   KEEL_MODEL_API_KEY: optionalText,
   ANTHROPIC_API_KEY: optionalText,
   KEEL_MODEL: z.string().min(1).default('claude-sonnet-5-5'),

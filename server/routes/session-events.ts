@@ -118,8 +118,6 @@ async function streamEvents(
     'x-accel-buffering': 'no',
     'request-id': String(reply.getHeader('request-id') ?? ''),
   });
-  // Headers go out at once, so a client knows the stream is open before the session produces anything.
-  response.flushHeaders();
   const started = new Set<string>();
   const logged = new Set<string>();
   let closed = false;
@@ -169,6 +167,9 @@ async function streamEvents(
       },
     });
     if (closed) unsubscribe();
+    // Headers go out once the subscription is live: a client whose request resolved misses nothing after it, live
+    // deltas included, even when the session has not produced anything yet.
+    else response.flushHeaders();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     response.write(

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../cli/temporal-dev-server';
+
+const ROOT = path.resolve(__dirname, '..');
+const KEEL = path.join(ROOT, 'bin', 'keel.cjs');
+let up: ChildProcess;
+let upOutput = '';
+let environment: Record<string, string>;
+let dataDir: string;
+
+/** Runs `keel <args>` to completion and returns its exit code and output. */
+function keel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [KEEL, ...args], { cwd: ROOT, env: { ...process.env, ...environment } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'keel-cli-'));
+  environment = {
+    KEEL_DATA_DIR: dataDir,
+    KEEL_PORT: String(await findFreePort()),
+    KEEL_TEMPORAL_PORT: String(await findFreePort()),
+    KEEL_TEMPORAL_UI_PORT: String(await findFreePort()),
+    KEEL_MODEL_BASE_URL: '',
+    KEEL_MODEL_API_KEY: '',
+    ANTHROPIC_BASE_URL: '',
+    ANTHROPIC_API_KEY: '',
+    KEEL_API_KEY: '',
+  };
+  up = spawn(process.execPath, [KEEL, 'up'], { cwd: ROOT, env: { ...process.env, ...environment } });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`keel up did not get ready:\n${upOutput}`)), 120_000);
+    const onData = (chunk: Buffer): void => {
+      upOutput += chunk.toString();
+      if (upOutput.includes('Keel is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    up.stdout?.on('data', onData);
+    up.stderr?.on('data', onData);
+    up.on('exit', (code) => reject(new Error(`keel up exited with ${code}:\n${upOutput}`)));
+  });
+});
+
+afterAll(async () => {
+  if (up.exitCode === null) {
+    up.kill('SIGTERM');
+    await new Promise((resolve) => up.once('exit', resolve));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the keel command', () => {
+  it('keel up prints one ready line with the API URL, the key and the Temporal UI, names the demo model, and /health answers 200', async () => {
+    const readyLines = upOutput.split('\n').filter((line) => line.startsWith('Keel is ready'));
+    expect(readyLines).toHaveLength(1);
+    expect(readyLines[0]).toContain(`http://127.0.0.1:${environment['KEEL_PORT']}`);
+    expect(readyLines[0]).toContain(`Temporal UI http://127.0.0.1:${environment['KEEL_TEMPORAL_UI_PORT']}`);
+    expect(readyLines[0]).toMatch(/API key keel_\S+/);
+    expect(readyLines[0]).toContain('offline demo model');
+    const health = await fetch(`http://127.0.0.1:${environment['KEEL_PORT']}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok' });
+    const unauthorised = await fetch(`http://127.0.0.1:${environment['KEEL_PORT']}/v1/sessions`);
+    expect(unauthorised.status).toBe(401);
+    expect(await unauthorised.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+  });
+
+  it('keel run "run: echo hello" against the running stack prints hello and exits 0; keel sessions and keel events show it', async () => {
+    const result = await keel(['run', 'run: echo hello']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('[bash] {"command":"echo hello"}');
+    expect(result.stdout.split('\n')).toContain('hello');
+    const sessionId = /session (sesn_\S+)/.exec(result.stdout)?.[1];
+    expect(sessionId).toBeDefined();
+
+    const sessions = await keel(['sessions']);
+    expect(sessions.code).toBe(0);
+    expect(sessions.stdout).toContain(sessionId);
+    const events = await keel(['events', sessionId ?? '']);
+    expect(events.code).toBe(0);
+    const types = events.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { type: string }).type);
+    expect(types).toContain('agent.tool_use');
+    expect(types.at(-1)).toBe('session.status_idle');
+  });
+
+  it('keel run without a prompt and keel with a bad KEEL_PORT fail with a message that names the problem', async () => {
+    const noPrompt = await keel(['run']);
+    expect(noPrompt.code).toBe(1);
+    expect(noPrompt.stderr).toContain('give the prompt');
+    const badPort = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [KEEL, 'sessions'], {
+        cwd: ROOT,
+        env: { ...process.env, ...environment, KEEL_PORT: 'eighty' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(badPort.code).toBe(1);
+    expect(badPort.stderr).toContain('KEEL_PORT');
+  });
+
+  it('keel up stops its children on SIGTERM and exits', async () => {
+    up.kill('SIGTERM');
+    const code = await new Promise((resolve) => up.once('exit', resolve));
+    expect(code).toBe(0);
+    const health = await fetch(`http://127.0.0.1:${environment['KEEL_PORT']}/health`).catch((error: unknown) => error);
+    expect(health).toBeInstanceOf(Error);
+  });
+});
