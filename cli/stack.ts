@@ -13,6 +13,7 @@ import { LiveEventBus } from '../common/live-events';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { createServer } from '../server/create-server';
 import { createWorker } from '../worker/create-worker';
+import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
 import { startDemoModelServer } from './demo-model/demo-model-server';
 import { resolveTemporalCliPath, startTemporalDevServer } from './temporal-dev-server';
 import type { TemporalDevServer } from './temporal-dev-server';
@@ -108,7 +109,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         config,
         connection: workerConnection,
         bus,
-        ...(options.workflowBundle === undefined ? {} : { workflowBundle: options.workflowBundle }),
+        workflowBundle: options.workflowBundle ?? (await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'))),
         ...(demoModelUrl === null ? {} : { modelBaseUrl: demoModelUrl }),
       });
       const running = worker.run();

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { Worker } from '@temporalio/worker';
 import type { InjectedSinks, WorkflowBundleOption, NativeConnection } from '@temporalio/worker';
@@ -11,16 +10,13 @@ import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 
-/** The only `workflowsPath`: Temporal bundles the Workflow code from here. */
-export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
-
 /** What a worker needs besides the configuration. */
 export interface CreateWorkerOptions {
   config: KeelConfig;
   connection: NativeConnection;
   bus: LiveEventBus;
-  /** A prebuilt bundle (tests and benchmarks reuse one); by default the worker bundles `WORKFLOWS_PATH`. */
-  workflowBundle?: WorkflowBundleOption;
+  /** The bundled Workflow code: see `prebuiltWorkflowBundle`. */
+  workflowBundle: WorkflowBundleOption;
   /** The model endpoint; defaults to the configured one. */
   modelBaseUrl?: string;
   identity?: string;
@@ -64,9 +60,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
-    ...(options.workflowBundle === undefined
-      ? { workflowsPath: WORKFLOWS_PATH }
-      : { workflowBundle: options.workflowBundle }),
+    workflowBundle: options.workflowBundle,
     activities: { ...createModelActivities({ client, bus, toolDefinitions }), ...sandbox },
     sinks,
     maxHeartbeatThrottleInterval: '500 milliseconds',

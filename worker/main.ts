@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { readConfig } from '../common/config';
 import { LiveEventBus } from '../common/live-events';
 import { createWorker } from './create-worker';
+import { prebuiltWorkflowBundle } from './prebuilt-workflow-bundle';
 
 /**
  * The standalone worker process: connects to `TEMPORAL_ADDRESS` and runs until SIGINT / SIGTERM, when it stops
@@ -12,7 +14,8 @@ async function main(): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`;
   const connection = await NativeConnection.connect({ address });
   try {
-    const worker = await createWorker({ config, connection, bus: new LiveEventBus() });
+    const workflowBundle = await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'));
+    const worker = await createWorker({ config, connection, bus: new LiveEventBus(), workflowBundle });
     console.log(`keel worker: polling ${address} (namespace ${config.temporal.namespace})`);
     await worker.run();
   } finally {
