@@ -141,7 +141,9 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
       );
       const { events, idle } = await sendAndWait(capped.client, session.id, 'loop forever');
       const error = events.find((event) => event.type === 'session.error');
-      expect(error).toMatchObject({ error: { message: expect.stringContaining('step limit of 2') } });
+      expect(error).toMatchObject({
+        error: { type: 'tool_use_limit_reached_error', message: expect.stringContaining('step limit of 2') },
+      });
       expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
       expect(capped.model.remaining()).toBe(0);
       await capped.client.endSession(session.id);

@@ -53,7 +53,7 @@ export class Turn {
         log.append({
           type: 'session.error',
           error: {
-            type: 'unknown_error',
+            type: 'tool_use_limit_reached_error',
             message: `The turn reached the step limit of ${limits.maxStepsPerTurn} model calls and was ended.`,
             retry_status: { type: 'exhausted' },
           },
