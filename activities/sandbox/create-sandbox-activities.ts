@@ -11,6 +11,7 @@ import { destroySandbox } from './destroy-sandbox';
 import { execute } from './execute';
 import type { ExecutionControl } from './execute';
 import { provisionSandbox } from './provision-sandbox';
+import { RunnerPool } from './runner/runner-pool';
 import type { SandboxOptions } from './sandbox-options';
 import { withHeartbeat } from './with-heartbeat';
 
@@ -23,12 +24,14 @@ export interface SandboxActivities {
 
 /**
  * Builds the sandbox Activities around injected dependencies (no environment reads here). They heartbeat while they
- * work and `execute` honours the Activity's cancellation; called outside an Activity they simply run.
+ * work and `execute` honours the Activity's cancellation; called outside an Activity they simply run. `execute` keeps
+ * one persistent runner per container for the life of these Activities (the worker process).
  */
 export function createSandboxActivities(options: SandboxOptions): SandboxActivities {
+  const runners = new RunnerPool(options.docker);
   return {
     provisionSandbox: (input) => withHeartbeat(currentControl().heartbeat, () => provisionSandbox(options, input)),
-    execute: (input) => execute(options, input, currentControl()),
+    execute: (input) => execute(options, input, currentControl(), runners),
     destroySandbox: (input) => withHeartbeat(currentControl().heartbeat, () => destroySandbox(options, input)),
   };
 }

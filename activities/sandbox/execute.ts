@@ -5,6 +5,9 @@ import { capOutput } from './cap-output';
 import { ContainerStoppedError } from './container-stopped-error';
 import { provisionSandbox } from './provision-sandbox';
 import { runInContainer } from './run-in-container';
+import { runCommandInRunner } from './runner/run-command-in-runner';
+import { runFileToolInRunner } from './runner/run-file-tool-in-runner';
+import type { RunnerPool } from './runner/runner-pool';
 import type { SandboxOptions } from './sandbox-options';
 import { sandboxStoppedOutput } from './sandbox-stopped-output';
 import { prepareBash } from './tools/bash';
@@ -12,6 +15,7 @@ import { prepareEdit } from './tools/edit';
 import { prepareGlob } from './tools/glob';
 import { prepareGrep } from './tools/grep';
 import type { PreparedTool, ToolContext } from './tools/prepared-tool';
+import { pythonHelperCommand } from './tools/python-helper-program';
 import { prepareRead } from './tools/read';
 import { prepareWrite } from './tools/write';
 import { withHeartbeat } from './with-heartbeat';
@@ -33,13 +37,16 @@ const PREPARE_TOOL: Record<SandboxToolName, (input: Record<string, unknown>) => 
 
 /**
  * Runs one built-in tool in the session's container, provisioning it first (so a dead container is replaced: cattle).
- * Bad input, a failing command, a timeout and a container that stops under the call are tool errors the model sees,
- * never throws; a cancellation kills the command and rejects with the cancellation.
+ * With `runners`, commands and file tools go through the container's persistent runner (one long-lived exec instead
+ * of one exec and several processes per call); without, each call is its own exec. Bad input, a failing command, a
+ * timeout and a container that stops under the call are tool errors the model sees, never throws; a cancellation
+ * kills the command and rejects with the cancellation.
  */
 export async function execute(
   options: SandboxOptions,
   input: ExecuteInput,
   control: ExecutionControl = {},
+  runners?: RunnerPool,
 ): Promise<ExecuteResult> {
   if (!isSandboxToolName(input.name)) return { isError: true, output: `Error: Tool '${input.name}' not found` };
   const toolInput = typeof input.input === 'object' && input.input !== null ? input.input : {};
@@ -48,16 +55,18 @@ export async function execute(
   return withHeartbeat(control.heartbeat, async () => {
     try {
       const { containerId } = await provisionSandbox(options, { sessionId: input.sessionId });
+      const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
       const context: ToolContext = {
         commandTimeoutMs: options.commandTimeoutMs,
         maxOutputBytes: options.maxOutputBytes,
         run: (request) =>
-          runInContainer({
-            docker: options.docker,
-            containerId,
-            ...request,
-            ...(control.signal ? { signal: control.signal } : {}),
-          }),
+          runners ? runCommandInRunner({ ...target, ...request, runners }) : runInContainer({ ...target, ...request }),
+        runFileTool: (helper) => {
+          const limits = { timeoutMs: options.commandTimeoutMs, maxOutputBytes: options.maxOutputBytes };
+          return runners
+            ? runFileToolInRunner({ ...target, ...limits, helper, runners })
+            : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper) });
+        },
       };
       const result = await prepared.run(context);
       return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };

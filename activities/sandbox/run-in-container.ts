@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 
-import { CancelledFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 
-import { ContainerStoppedError } from './container-stopped-error';
-import { describeStoppedContainer } from './describe-stopped-container';
+import { cancellationOf } from './cancellation-of';
 import { killRun } from './kill-run';
 import { OutputCollector } from './output-collector';
-import { SANDBOX_RUN_DIR } from './sandbox-constants';
+import { COMMAND_KILL_AFTER_MS, SANDBOX_RUN_DIR } from './sandbox-constants';
 import { SentinelScanner } from './sentinel-scanner';
 import { startExec } from './start-exec';
+import { throwIfContainerStopped } from './throw-if-container-stopped';
+import { Waits } from './waits';
 
 /** One command to run in a sandbox container, with its limits and the caller's cancellation signal. */
 export interface RunInContainerRequest {
@@ -39,17 +39,15 @@ export interface RunInContainerResult {
   errorOutput: string;
 }
 
-const DEFAULT_MAX_ERROR_BYTES = 16 * 1024;
+/** Cap of the returned stderr when the request names none. */
+export const DEFAULT_MAX_ERROR_BYTES = 16 * 1024;
 /** `timeout --kill-after` in the wrapper. */
-const KILL_AFTER_MS = 2_000;
+const KILL_AFTER_MS = COMMAND_KILL_AFTER_MS;
 /** Slack before the worker stops trusting the in-container `timeout` and kills the group itself. */
 const BACKSTOP_SLACK_MS = 3_000;
 /** How long to wait for the stream to close once the run reported its status or was killed. */
 const SETTLE_AFTER_EXIT_MS = 50;
 const SETTLE_AFTER_KILL_MS = 3_000;
-/** How long a container that closed an exec without a status may take to show as stopped. */
-const STOPPED_CHECKS = 10;
-const STOPPED_CHECK_INTERVAL_MS = 100;
 
 // Runs argv as its own session (so its process group can be killed from a second exec), records the group id under
 // SANDBOX_RUN_DIR, bounds it with `timeout`, cleans up stragglers after a timeout, and prints the sentinel line. The
@@ -142,15 +140,6 @@ export async function runInContainer(request: RunInContainerRequest): Promise<Ru
   }
 }
 
-/** The stream closed without the wrapper's status line: either the container stopped, or the wrapper was killed. */
-async function throwIfContainerStopped(docker: Docker, containerId: string, waits: Waits): Promise<void> {
-  for (let check = 0; check < STOPPED_CHECKS; check++) {
-    const detail = await describeStoppedContainer(docker, containerId);
-    if (detail !== undefined) throw new ContainerStoppedError(detail);
-    await waits.delay(STOPPED_CHECK_INTERVAL_MS);
-  }
-}
-
 /** The exit status Docker recorded for an exec whose wrapper printed none; -1 while it runs or when it is gone. */
 async function exitCodeOf(exec: Docker.Exec): Promise<number> {
   try {
@@ -162,44 +151,4 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number> {
 
 function sentinelOf(runId: string): string {
   return `__KEEL_RUN_${runId}_EXIT_`;
-}
-
-function cancellationOf(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  if (reason instanceof Error) return reason;
-  return new CancelledFailure(typeof reason === 'string' ? reason : 'cancelled');
-}
-
-/** Timers and abort listeners of one run, all released by `clear`. */
-class Waits {
-  readonly #cleanups: Array<() => void> = [];
-
-  delay(milliseconds: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, milliseconds);
-      this.#cleanups.push(() => clearTimeout(timer));
-    });
-  }
-
-  abort(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      if (!signal) return;
-      if (signal.aborted) return resolve();
-      const listener = (): void => resolve();
-      signal.addEventListener('abort', listener, { once: true });
-      this.#cleanups.push(() => signal.removeEventListener('abort', listener));
-    });
-  }
-
-  deferred(): { promise: Promise<void>; resolve: () => void } {
-    let resolve: () => void = () => {};
-    const promise = new Promise<void>((settle) => {
-      resolve = settle;
-    });
-    return { promise, resolve };
-  }
-
-  clear(): void {
-    for (const cleanup of this.#cleanups.splice(0)) cleanup();
-  }
 }

@@ -9,3 +9,6 @@ export const SANDBOX_RUN_DIR = '/tmp/.keel/runs';
 
 /** Where the `bash` tool keeps the working directory and exported variables between calls. */
 export const SANDBOX_SHELL_STATE_FILE = '/tmp/.keel/shell-state.sh';
+
+/** How long a command that got TERM (timeout or cancellation) has before its process group gets KILL. */
+export const COMMAND_KILL_AFTER_MS = 2_000;

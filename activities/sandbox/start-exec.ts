@@ -14,6 +14,8 @@ export interface StartExecRequest {
   argv: string[];
   /** Written to the process's stdin, which is then closed (the process reads EOF after it). */
   stdin?: string;
+  /** Leaves stdin open for `StartedExec.write` instead (a long-lived process that reads requests). */
+  keepStdinOpen?: boolean;
   onOutput(stream: DockerStreamName, data: Buffer): void;
 }
 
@@ -22,6 +24,10 @@ export interface StartedExec {
   exec: Docker.Exec;
   ended: Promise<void>;
   close(): void;
+  /** Writes to the process's stdin (with `keepStdinOpen`). */
+  write(data: string): void;
+  /** Whether the open connection keeps the worker's event loop alive: only while someone waits for an answer. */
+  holdEventLoop(hold: boolean): void;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface StartedExec {
 export async function startExec(request: StartExecRequest): Promise<StartedExec> {
   const container = request.docker.getContainer(request.containerId);
   let exec: Docker.Exec;
-  let stream: NodeJS.ReadWriteStream & { destroy(): void };
+  let stream: NodeJS.ReadWriteStream & { destroy(): void; ref?: () => void; unref?: () => void };
   try {
     exec = await container.exec({
       Cmd: request.argv,
@@ -56,8 +62,15 @@ export async function startExec(request: StartExecRequest): Promise<StartedExec>
     });
     stream.once('end', () => resolve());
     stream.once('close', () => resolve());
-    stream.once('error', () => resolve());
+    // `on`, not `once`: a write to a connection that is going away may raise a second error.
+    stream.on('error', () => resolve());
   });
-  stream.end(request.stdin ?? '');
-  return { exec, ended, close: () => stream.destroy() };
+  if (!request.keepStdinOpen) stream.end(request.stdin ?? '');
+  return {
+    exec,
+    ended,
+    close: () => stream.destroy(),
+    write: (data) => void stream.write(data),
+    holdEventLoop: (hold) => (hold ? stream.ref?.() : stream.unref?.()),
+  };
 }

@@ -6,13 +6,22 @@ import { isAbsent, isInteger } from './tool-input';
 // eslint-disable-next-line no-control-regex -- terminal escape sequences start with the ESC control character.
 const ANSI_ESCAPE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 
+/** Set by a persistent runner that moves the saved shell state into place itself (see `ToolRunRequest.stateFile`). */
+export const RUNNER_SAVES_STATE_VARIABLE = 'KEEL_RUNNER_SAVES_STATE';
+
+/** The last line of a complete shell-state file; a runner moves only a complete file into place. */
+export const SHELL_STATE_END_LINE = '# keel shell state end';
+
 // Runs the command (read from stdin, so it needs no quoting) with stdout and stderr on one pipe, stdin at EOF, and the
-// working directory and exported variables of the previous call; an EXIT trap saves them for the next call. The
-// bash exit status is the command's: an EXIT trap does not change it. Builtins only on the common path: every extra
-// process costs milliseconds on a call that is itself a few tens of milliseconds.
+// working directory and exported variables of the previous call; an EXIT trap saves them for the next call, to
+// `<state>.<pid>` then moved into place (by `mv`, or by the runner that started it). The bash exit status is the
+// command's: an EXIT trap does not change it. Builtins only on the common path: every extra process costs
+// milliseconds on a call that is itself a few milliseconds.
 const BASH_SCRIPT = `
 exec 2>&1
 __keel_state=$1
+__keel_runner_saves=\${${RUNNER_SAVES_STATE_VARIABLE}-}
+unset ${RUNNER_SAVES_STATE_VARIABLE}
 if [ "$2" = restart ]; then rm -f "$__keel_state"; fi
 IFS= read -r -d '' __keel_command
 exec </dev/null
@@ -22,7 +31,9 @@ __keel_save_state() {
   {
     printf 'cd -- %q 2>/dev/null\\n' "$PWD"
     export -p
-  } > "$__keel_state.$$" 2>/dev/null && mv -f "$__keel_state.$$" "$__keel_state"
+    printf '%s\\n' '${SHELL_STATE_END_LINE}'
+  } > "$__keel_state.$$" 2>/dev/null || return
+  [ -n "$__keel_runner_saves" ] || mv -f "$__keel_state.$$" "$__keel_state"
 }
 trap __keel_save_state EXIT
 eval "$__keel_command"
@@ -58,6 +69,7 @@ export function prepareBash(input: Record<string, unknown>): PreparedTool {
           restart === true ? 'restart' : 'continue',
         ],
         stdin: command ?? '',
+        stateFile: SANDBOX_SHELL_STATE_FILE,
         timeoutMs: limitMs,
         maxOutputBytes: context.maxOutputBytes,
       });

@@ -3,8 +3,11 @@ import type { PreparedTool } from './prepared-tool';
 import { runPythonHelper } from './run-python-helper';
 import { isAbsent } from './tool-input';
 
-// Bytes that are not UTF-8 survive an edit (surrogateescape) instead of turning into replacement characters.
-const EDIT_BODY = `
+/**
+ * The `edit` tool's Python module (its `run(request)`); bytes that are not UTF-8 survive an edit (surrogateescape)
+ * instead of turning into replacement characters.
+ */
+export const EDIT_TOOL_PYTHON = `
 def run(request):
     name = request['file_path']
     old = request['old_string']
@@ -53,7 +56,7 @@ export function prepareEdit(input: Record<string, unknown>): PreparedTool {
     run: (context) =>
       runPythonHelper(context, {
         toolName: 'edit',
-        body: EDIT_BODY,
+        body: EDIT_TOOL_PYTHON,
         request: {
           file_path: filePath,
           old_string: oldString,

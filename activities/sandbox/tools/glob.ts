@@ -3,11 +3,13 @@ import type { PreparedTool } from './prepared-tool';
 import { runPythonHelper } from './run-python-helper';
 import { isAbsent } from './tool-input';
 
-// Mirrors the SDK's `glob` (Node's fs.glob): `*`, `?`, `[...]` within a path segment, `**` across segments, `{a,b}`
-// alternatives, matched by hand (importing `re` or `fnmatch` costs about 70 ms a call); regular files only (symlinks
-// are neither followed nor listed); `.git` and `node_modules` pruned; at most 50,000 entries walked; newest first; at
-// most 200 results, as absolute paths.
-const GLOB_BODY = `
+/**
+ * The `glob` tool's Python module (its `run(request)`), which mirrors the SDK's `glob` (Node's fs.glob): `*`, `?`,
+ * `[...]` within a path segment, `**` across segments, `{a,b}` alternatives, matched by hand (importing `re` or
+ * `fnmatch` costs about 70 ms in a fresh interpreter); regular files only (symlinks are neither followed nor listed);
+ * `.git` and `node_modules` pruned; at most 50,000 entries walked; newest first; at most 200 results, as absolute paths.
+ */
+export const GLOB_TOOL_PYTHON = `
 RESULT_LIMIT = 200
 WALK_MAX_ENTRIES = 50000
 EXPANSION_LIMIT = 256
@@ -174,6 +176,6 @@ export function prepareGlob(input: Record<string, unknown>): PreparedTool {
   return {
     kind: 'ready',
     run: (context) =>
-      runPythonHelper(context, { toolName: 'glob', body: GLOB_BODY, request: { pattern, path: path ?? '' } }),
+      runPythonHelper(context, { toolName: 'glob', body: GLOB_TOOL_PYTHON, request: { pattern, path: path ?? '' } }),
   };
 }

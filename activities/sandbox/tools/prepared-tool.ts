@@ -1,5 +1,6 @@
 import type { ExecuteResult } from '../../../common/sandbox';
 import type { RunInContainerResult } from '../run-in-container';
+import type { PythonHelperRequest } from './python-helper-program';
 
 /** One command a tool asks to run in the session's container. */
 export interface ToolRunRequest {
@@ -7,11 +8,18 @@ export interface ToolRunRequest {
   stdin?: string;
   timeoutMs: number;
   maxOutputBytes: number;
+  /**
+   * The bash tool's shell-state file. A persistent runner moves the state the command wrote to `<stateFile>.<pid>`
+   * into place itself, so the command needs no `mv` process; without a runner the command moves it.
+   */
+  stateFile?: string;
 }
 
-/** What a tool may use while it runs: a runner bound to the session's container, and the sandbox's limits. */
+/** What a tool may use while it runs: runners bound to the session's container, and the sandbox's limits. */
 export interface ToolContext {
   run(request: ToolRunRequest): Promise<RunInContainerResult>;
+  /** Runs a file tool's Python `run(request)`: its status is 0 (output), 3 (tool error) or other (internal error). */
+  runFileTool(helper: PythonHelperRequest): Promise<RunInContainerResult>;
   commandTimeoutMs: number;
   maxOutputBytes: number;
 }

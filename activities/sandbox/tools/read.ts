@@ -3,9 +3,12 @@ import type { PreparedTool } from './prepared-tool';
 import { runPythonHelper } from './run-python-helper';
 import { isAbsent, isInteger } from './tool-input';
 
-// Mirrors the SDK's `read`: a whole file up to 256 KiB, or lines [start, end] (1-based, inclusive, end <= 0 meaning
-// the last line) streamed from a larger file with the cap applied to the selected bytes.
-const READ_BODY = `
+/**
+ * The `read` tool's Python module (its `run(request)`), which mirrors the SDK's `read`: a whole file up to 256 KiB, or
+ * lines [start, end] (1-based, inclusive, end <= 0 meaning the last line) streamed from a larger file with the cap
+ * applied to the selected bytes.
+ */
+export const READ_TOOL_PYTHON = `
 def over_limit(name, start, end, start_line, end_line):
     if end - start == 1:
         return ToolError('read: line %d of %s alone exceeds %d-byte limit. ' % (start + 1, name, MAX_FILE_BYTES) +
@@ -76,7 +79,7 @@ export function prepareRead(input: Record<string, unknown>): PreparedTool {
     run: (context) =>
       runPythonHelper(context, {
         toolName: 'read',
-        body: READ_BODY,
+        body: READ_TOOL_PYTHON,
         request: { file_path: filePath, view_range: hasRange ? viewRange.join(',') : '' },
       }),
   };

@@ -3,7 +3,8 @@ import type { PreparedTool } from './prepared-tool';
 import { runPythonHelper } from './run-python-helper';
 import { isAbsent } from './tool-input';
 
-const WRITE_BODY = `
+/** The `write` tool's Python module (its `run(request)`): creates parent directories, then writes atomically. */
+export const WRITE_TOOL_PYTHON = `
 def run(request):
     name = request['file_path']
     data = encode_text(request['content'])
@@ -27,7 +28,7 @@ export function prepareWrite(input: Record<string, unknown>): PreparedTool {
     run: (context) =>
       runPythonHelper(context, {
         toolName: 'write',
-        body: WRITE_BODY,
+        body: WRITE_TOOL_PYTHON,
         request: { file_path: filePath, content: content ?? '' },
       }),
   };

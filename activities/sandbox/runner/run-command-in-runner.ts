@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+
+import { cancellationOf } from '../cancellation-of';
+import { killRun } from '../kill-run';
+import { OutputCollector } from '../output-collector';
+import { DEFAULT_MAX_ERROR_BYTES, runInContainer } from '../run-in-container';
+import type { RunInContainerRequest, RunInContainerResult } from '../run-in-container';
+import { COMMAND_KILL_AFTER_MS } from '../sandbox-constants';
+import { throwIfContainerStopped } from '../throw-if-container-stopped';
+import { Waits } from '../waits';
+import { wellFormed } from './well-formed';
+import type { RunnerPool } from './runner-pool';
+import type { RunnerListener, RunnerSession } from './runner-session';
+
+/** A command to run through the container's persistent runner, falling back to a per-call exec. */
+export interface RunCommandInRunnerRequest extends RunInContainerRequest {
+  runners: RunnerPool;
+  /** See `ToolRunRequest.stateFile`. */
+  stateFile?: string;
+}
+
+/** How long the runner has to acknowledge a kill before the worker kills the group from a second exec. */
+const KILL_ACKNOWLEDGE_MS = 1_000;
+/** Slack before the worker stops trusting the runner's own timeout and kills the group itself. */
+const BACKSTOP_SLACK_MS = 3_000;
+/** How long a killed command's runner may take to report the exit (TERM, then KILL after 2 s). */
+const SETTLE_AFTER_KILL_MS = COMMAND_KILL_AFTER_MS + 3_000;
+
+/** How one attempt through the runner ended: a result, or the runner lost (it ended, or refused the request). */
+type Attempt = { kind: 'result'; result: RunInContainerResult } | { kind: 'runner-lost'; started: boolean };
+
+/** What the runner said last about a command: its exit, or nothing more because it is lost. */
+type Finish = { kind: 'exit'; status: number; timedOut: boolean } | { kind: 'runner-lost' };
+
+/**
+ * Runs one command through the container's persistent runner, with the semantics of `runInContainer` (own process
+ * group, timeout with TERM then KILL, capped stdout and stderr, cancellation that kills the group and rejects). When
+ * no runner can run, or the runner ends under the command while the container still runs, the command runs through
+ * `runInContainer` instead (after the orphaned first attempt, if it started, is killed); a stopped container raises
+ * `ContainerStoppedError`.
+ */
+export async function runCommandInRunner(request: RunCommandInRunnerRequest): Promise<RunInContainerResult> {
+  request.signal?.throwIfAborted();
+  const runner = await request.runners.acquire(request.containerId);
+  if (!runner) return runInContainer(request);
+  const runId = randomBytes(8).toString('hex');
+  const attempt = await attemptInRunner(runner, runId, request);
+  if (attempt.kind === 'result') return attempt.result;
+  if (attempt.started) {
+    const waits = new Waits();
+    try {
+      await throwIfContainerStopped(request.docker, request.containerId, waits);
+    } finally {
+      waits.clear();
+    }
+    // The runner died, the command may live on without its timeout: end it before the command runs again.
+    await killRun({ docker: request.docker, containerId: request.containerId, runId }).catch(() => false);
+  }
+  request.signal?.throwIfAborted();
+  return runInContainer(request);
+}
+
+async function attemptInRunner(
+  runner: RunnerSession,
+  runId: string,
+  request: RunCommandInRunnerRequest,
+): Promise<Attempt> {
+  const { signal } = request;
+  const output = new OutputCollector(request.maxOutputBytes);
+  const errorOutput = new OutputCollector(request.maxErrorBytes ?? DEFAULT_MAX_ERROR_BYTES);
+  const waits = new Waits();
+  const finished = waits.deferred<Finish>();
+  const killAcknowledged = waits.deferred<boolean>();
+  let started = false;
+  const listener: RunnerListener = (frame) => {
+    switch (frame?.type) {
+      case 'started':
+        started = true;
+        return;
+      case 'output':
+        (frame.stream === 'stderr' ? errorOutput : output).push(Buffer.from(frame.dataBase64, 'base64'));
+        return;
+      case 'exit':
+        return finished.resolve({ kind: 'exit', status: frame.status, timedOut: frame.timedOut });
+      case 'killing':
+        return killAcknowledged.resolve(true);
+      case undefined:
+      case 'error':
+        killAcknowledged.resolve(false);
+        return finished.resolve({ kind: 'runner-lost' });
+      default:
+        return;
+    }
+  };
+  const sent = runner.send(
+    {
+      id: runId,
+      kind: 'command',
+      argv: request.argv.map(wellFormed),
+      ...(request.stdin ? { stdinBase64: Buffer.from(request.stdin, 'utf8').toString('base64') } : {}),
+      timeoutMs: request.timeoutMs,
+      ...(request.stateFile === undefined ? {} : { stateFile: request.stateFile }),
+    },
+    listener,
+  );
+  if (!sent) return { kind: 'runner-lost', started: false };
+  try {
+    const outcome = await Promise.race([
+      finished.promise,
+      waits
+        .delay(request.timeoutMs + COMMAND_KILL_AFTER_MS + BACKSTOP_SLACK_MS)
+        .then(() => ({ kind: 'deadline' }) as const),
+      waits.abort(signal).then(() => ({ kind: 'aborted' }) as const),
+    ]);
+    if (outcome.kind === 'exit') return { kind: 'result', result: resultOf(outcome.status, outcome.timedOut) };
+    if (outcome.kind === 'runner-lost') return { kind: 'runner-lost', started };
+    // Deadline or cancellation: kill through the runner, or from a second exec if the runner does not answer.
+    runner.send({ id: runId, kind: 'kill' });
+    const acknowledged = await Promise.race([
+      killAcknowledged.promise,
+      waits.delay(KILL_ACKNOWLEDGE_MS).then(() => false),
+    ]);
+    const exited = acknowledged
+      ? await Promise.race([finished.promise, waits.delay(SETTLE_AFTER_KILL_MS).then(() => undefined)])
+      : undefined;
+    if (exited?.kind !== 'exit') {
+      await killRun({ docker: request.docker, containerId: request.containerId, runId }).catch(() => false);
+    }
+    if (outcome.kind === 'aborted') throw cancellationOf(signal);
+    return { kind: 'result', result: resultOf(exited?.kind === 'exit' ? exited.status : -1, true) };
+  } finally {
+    runner.release(runId);
+    waits.clear();
+  }
+
+  function resultOf(exitCode: number, timedOut: boolean): RunInContainerResult {
+    return { exitCode, timedOut, output: output.text(), errorOutput: errorOutput.text() };
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * The persistent runner's Python event loop (after the file-tool prelude and the constants `runnerSource` puts before
+ * it). It reads newline-delimited JSON requests on stdin and writes newline-delimited JSON frames on stdout:
+ *
+ * - `{id, kind: 'command', argv, stdinBase64?, timeoutMs, stateFile?}` spawns argv in its own session (process group),
+ *   records the group id in `RUN_DIR/<id>.pgid` for a kill from a second exec, and answers `started`, `output` frames
+ *   (`stream`, `dataBase64`) and one `exit` (`status`, `timedOut`) once the command's main process exits; background
+ *   processes that keep its pipes open do not hold the exit back. Past `timeoutMs` the group gets TERM (and CONT), and
+ *   KILL after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL was needed, as GNU `timeout` reports it.
+ * - `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
+ * - `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status`
+ *   0, 3 for a tool error or 1 for an internal error, and `dataBase64`).
+ *
+ * It imports only built-in C modules: the image has no `.pyc` files, so `json` or `subprocess` would cost about 100 ms
+ * at every start. When its stdin closes (the worker is gone) it takes no new work, lets its commands finish under their
+ * timeouts, and exits; on TERM it kills its commands' groups first.
+ */
+export const RUNNER_PROGRAM = String.raw`
+import _json, _signal, _thread, binascii, select, time
+
+if sys.version_info < (3, 9):
+    sys.exit('keel-runner: needs Python 3.9 or later')
+
+READ_BYTES = 65536
+DRAIN_LIMIT_BYTES = 1 << 20
+EXIT_POLL_SECONDS = 0.01
+SAFE_ID_CHARACTERS = frozenset('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-')
+DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
+
+FILE_TOOLS = {}
+for tool_name, tool_source in FILE_TOOL_SOURCES.items():
+    tool_namespace = dict(globals())
+    exec(compile(tool_source, '<keel %s tool>' % tool_name, 'exec'), tool_namespace)
+    FILE_TOOLS[tool_name] = tool_namespace['run']
+
+class JsonOptions:
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float
+
+scan_json = _json.make_scanner(JsonOptions())
+quote = _json.encode_basestring_ascii
+
+output_lock = _thread.allocate_lock()
+output_open = True
+input_open = True
+pending_input = bytearray()
+input_scanned = 0
+file_operations_lock = _thread.allocate_lock()
+file_operations_running = 0
+wake_read, wake_write = os.pipe()
+poller = select.poll()
+handlers = {}
+commands = {}
+
+def send(line):
+    global output_open
+    data = memoryview((line + '\n').encode('ascii'))
+    with output_lock:
+        try:
+            while output_open and data:
+                data = data[os.write(1, data):]
+        except OSError:
+            output_open = False
+
+def reply(request_id, kind, fields=''):
+    send('{"id":%s,"type":"%s"%s}' % (quote(request_id), kind, fields))
+
+def base64_of(data):
+    return binascii.b2a_base64(data, newline=False).decode('ascii')
+
+def watch(fd, events, handler):
+    handlers[fd] = handler
+    poller.register(fd, events)
+
+def forget(fd):
+    if handlers.pop(fd, None) is not None:
+        poller.unregister(fd)
+    os.close(fd)
+
+class Command:
+    def __init__(self, request_id, request):
+        self.id = request_id
+        self.pid = 0
+        self.pidfd = -1
+        self.pipes = {}
+        self.active = True
+        self.deadline = time.monotonic() + request['timeoutMs'] / 1000
+        self.kill_at = 0
+        self.terminating = False
+        self.timed_out = False
+        self.escalated = False
+        self.state_file = request.get('stateFile') or ''
+        self.group_file = ''
+
+def start_command(request_id, request):
+    if request_id in commands or not request_id or not set(request_id) <= SAFE_ID_CHARACTERS:
+        raise ValueError('bad or duplicate id')
+    command = Command(request_id, request)
+    argv = request['argv']
+    stdin_data = binascii.a2b_base64(request.get('stdinBase64') or '')
+    environment = os.environ
+    if command.state_file:
+        environment = dict(os.environ)
+        environment[STATE_VARIABLE] = '1'
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    stderr_read, stderr_write = os.pipe()
+    try:
+        command.pid = os.posix_spawnp(argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=[
+            (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+            (os.POSIX_SPAWN_DUP2, stdout_write, 1),
+            (os.POSIX_SPAWN_DUP2, stderr_write, 2),
+        ])
+    except OSError as error:
+        for fd in (stdin_write, stdout_read, stderr_read):
+            os.close(fd)
+        reply(request_id, 'started', ',"pid":0')
+        message = encode_text('keel-runner: failed to run %s: %s\n' % (argv[0], error.strerror))
+        reply(request_id, 'output', ',"stream":"stderr","dataBase64":"%s"' % base64_of(message))
+        reply(request_id, 'exit', ',"status":127,"timedOut":false')
+        return
+    finally:
+        for fd in (stdin_read, stdout_write, stderr_write):
+            os.close(fd)
+    commands[request_id] = command
+    record_group(command)
+    reply(request_id, 'started', ',"pid":%d' % command.pid)
+    for fd, stream in ((stdout_read, 'stdout'), (stderr_read, 'stderr')):
+        os.set_blocking(fd, False)
+        command.pipes[fd] = stream
+        watch(fd, select.POLLIN, lambda events, fd=fd: read_output(command, fd))
+    try:
+        command.pidfd = os.pidfd_open(command.pid)
+        watch(command.pidfd, select.POLLIN, lambda events: reap(command))
+    except (AttributeError, OSError):
+        command.pidfd = -1
+    feed_stdin(stdin_write, stdin_data)
+
+def record_group(command):
+    path = '%s/%s.pgid' % (RUN_DIR, command.id)
+    try:
+        with open(path, 'w') as handle:
+            handle.write('%d\n' % command.pid)
+        command.group_file = path
+    except OSError:
+        pass
+
+def feed_stdin(fd, data):
+    os.set_blocking(fd, False)
+    pending = [memoryview(data)]
+    def write(events):
+        try:
+            written = os.write(fd, pending[0]) if pending[0] else 0
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(pending[0])
+        pending[0] = pending[0][written:]
+        if not pending[0]:
+            forget(fd)
+    write(0)
+    if pending[0]:
+        watch(fd, select.POLLOUT, write)
+
+def read_output(command, fd):
+    try:
+        data = os.read(fd, READ_BYTES)
+    except BlockingIOError:
+        return 0
+    except OSError:
+        data = b''
+    if not data:
+        command.pipes.pop(fd, None)
+        forget(fd)
+        return 0
+    if command.active:
+        reply(command.id, 'output', ',"stream":"%s","dataBase64":"%s"' % (command.pipes[fd], base64_of(data)))
+    return len(data)
+
+def signal_group(command, number):
+    try:
+        os.killpg(command.pid, number)
+    except OSError:
+        pass
+
+def terminate(command, timed_out):
+    if command.terminating:
+        return
+    command.terminating = True
+    command.timed_out = timed_out
+    signal_group(command, _signal.SIGTERM)
+    signal_group(command, _signal.SIGCONT)
+    command.kill_at = time.monotonic() + KILL_AFTER_SECONDS
+
+def reap(command):
+    try:
+        pid, wait_status = os.waitpid(command.pid, os.WNOHANG)
+    except ChildProcessError:
+        pid, wait_status = command.pid, 255 << 8
+    if pid == 0:
+        return
+    if command.pidfd >= 0:
+        forget(command.pidfd)
+        command.pidfd = -1
+    status = os.waitstatus_to_exitcode(wait_status)
+    if status < 0:
+        status = 128 - status
+    if command.timed_out:
+        status = 137 if command.escalated else 124
+    if command.terminating or status == 128 + _signal.SIGKILL:
+        signal_group(command, _signal.SIGKILL)
+    for fd in list(command.pipes):
+        budget = DRAIN_LIMIT_BYTES
+        while budget > 0:
+            count = read_output(command, fd)
+            if count == 0:
+                break
+            budget -= count
+    save_shell_state(command)
+    if command.group_file:
+        try:
+            os.unlink(command.group_file)
+        except OSError:
+            pass
+    command.active = False
+    del commands[command.id]
+    reply(command.id, 'exit', ',"status":%d,"timedOut":%s' % (status, 'true' if command.timed_out else 'false'))
+
+def save_shell_state(command):
+    if not command.state_file:
+        return
+    written = '%s.%d' % (command.state_file, command.pid)
+    try:
+        with open(written, 'rb') as handle:
+            complete = handle.read().endswith(STATE_END)
+        if complete:
+            os.replace(written, command.state_file)
+        else:
+            os.unlink(written)
+    except OSError:
+        pass
+
+def kill_command(request_id):
+    command = commands.get(request_id)
+    if command is not None:
+        terminate(command, False)
+    reply(request_id, 'killing', ',"found":%s' % ('true' if command is not None else 'false'))
+
+def start_file_operation(request_id, request):
+    global file_operations_running
+    arguments = (request_id, request['op'], request['fields'])
+    with file_operations_lock:
+        file_operations_running += 1
+    _thread.start_new_thread(run_file_operation, arguments)
+
+def run_file_operation(request_id, operation, fields):
+    global file_operations_running
+    try:
+        try:
+            result = FILE_TOOLS[operation](fields)
+            status, data = 0, result if isinstance(result, bytes) else encode_text(result)
+        except ToolError as error:
+            status, data = TOOL_ERROR_STATUS, encode_text(str(error))
+        except Exception:
+            import traceback
+            status, data = 1, encode_text(traceback.format_exc())
+        reply(request_id, 'result', ',"status":%d,"dataBase64":"%s"' % (status, base64_of(data)))
+    finally:
+        with file_operations_lock:
+            file_operations_running -= 1
+        os.write(wake_write, b'.')
+
+def handle_request(line):
+    request_id = ''
+    try:
+        request = scan_json(line.decode('utf-8'), 0)[0]
+        request_id = str(request['id'])
+        kind = request['kind']
+        if kind == 'command':
+            start_command(request_id, request)
+        elif kind == 'file':
+            start_file_operation(request_id, request)
+        elif kind == 'kill':
+            kill_command(request_id)
+        else:
+            raise ValueError('unknown request kind %r' % kind)
+    except Exception as error:
+        reply(request_id, 'error', ',"message":%s' % quote('%s: %s' % (type(error).__name__, error)))
+
+def read_requests(events):
+    global input_open, input_scanned
+    data = os.read(0, READ_BYTES)
+    if not data:
+        input_open = False
+        handlers.pop(0, None)
+        poller.unregister(0)
+        return
+    pending_input.extend(data)
+    while True:
+        newline = pending_input.find(b'\n', input_scanned)
+        if newline < 0:
+            input_scanned = len(pending_input)
+            return
+        line = bytes(pending_input[:newline])
+        del pending_input[:newline + 1]
+        input_scanned = 0
+        handle_request(line)
+
+def check_deadlines():
+    now = time.monotonic()
+    for command in list(commands.values()):
+        if command.pidfd < 0:
+            reap(command)
+            if not command.active:
+                continue
+        if not command.terminating and now >= command.deadline:
+            terminate(command, True)
+        elif command.terminating and not command.escalated and now >= command.kill_at:
+            command.escalated = True
+            signal_group(command, _signal.SIGKILL)
+
+def next_wakeup_milliseconds():
+    moments = []
+    for command in commands.values():
+        if command.pidfd < 0:
+            moments.append(time.monotonic() + EXIT_POLL_SECONDS)
+        if not command.terminating:
+            moments.append(command.deadline)
+        elif not command.escalated:
+            moments.append(command.kill_at)
+    if not moments:
+        return None
+    return max(0, int((min(moments) - time.monotonic()) * 1000) + 1)
+
+def stop_on_signal(number, frame):
+    raise SystemExit(128 + number)
+
+def main():
+    try:
+        os.makedirs(RUN_DIR, exist_ok=True)
+    except OSError:
+        pass
+    watch(0, select.POLLIN, read_requests)
+    watch(wake_read, select.POLLIN, lambda events: os.read(wake_read, 4096))
+    send('{"type":"ready","pid":%d}' % os.getpid())
+    while (input_open and output_open) or commands or file_operations_running:
+        for fd, events in poller.poll(next_wakeup_milliseconds()):
+            handler = handlers.get(fd)
+            if handler is not None:
+                handler(events)
+        check_deadlines()
+
+_signal.signal(_signal.SIGTERM, stop_on_signal)
+try:
+    main()
+finally:
+    for command in list(commands.values()):
+        signal_group(command, _signal.SIGKILL)
+`;

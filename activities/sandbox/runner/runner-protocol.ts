@@ -1,0 +1,94 @@
+import type { FileToolName } from '../tools/python-helper-program';
+
+/** A request to the persistent runner, written as one line of JSON to its stdin (see `RUNNER_PROGRAM`). */
+export type RunnerRequest =
+  | {
+      id: string;
+      kind: 'command';
+      argv: string[];
+      stdinBase64?: string;
+      timeoutMs: number;
+      /** The bash tool's shell-state file, which the runner moves into place after the command (no `mv` process). */
+      stateFile?: string;
+    }
+  | { id: string; kind: 'file'; op: FileToolName; fields: Record<string, string> }
+  | { id: string; kind: 'kill' };
+
+/** A frame the persistent runner writes, one line of JSON on its stdout; all but `ready` answer a request's id. */
+export type RunnerFrame =
+  | { type: 'ready'; pid: number }
+  | { type: 'started'; id: string; pid: number }
+  | { type: 'output'; id: string; stream: 'stdout' | 'stderr'; dataBase64: string }
+  | { type: 'exit'; id: string; status: number; timedOut: boolean }
+  | { type: 'result'; id: string; status: number; dataBase64: string }
+  | { type: 'killing'; id: string; found: boolean }
+  | { type: 'error'; id: string; message: string };
+
+/** Parses one line of the runner's stdout; anything that is not a well-formed frame gives `undefined`. */
+export function parseRunnerFrame(line: string): RunnerFrame | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || !('type' in value)) return undefined;
+  const frame: Record<string, unknown> = { ...value };
+  const has = (name: string, type: 'string' | 'number' | 'boolean'): boolean => typeof frame[name] === type;
+  const hasId = has('id', 'string');
+  switch (frame.type) {
+    case 'ready':
+      return has('pid', 'number') ? (frame as RunnerFrame) : undefined;
+    case 'started':
+      return hasId && has('pid', 'number') ? (frame as RunnerFrame) : undefined;
+    case 'output':
+      return hasId && (frame.stream === 'stdout' || frame.stream === 'stderr') && has('dataBase64', 'string')
+        ? (frame as RunnerFrame)
+        : undefined;
+    case 'exit':
+      return hasId && has('status', 'number') && has('timedOut', 'boolean') ? (frame as RunnerFrame) : undefined;
+    case 'result':
+      return hasId && has('status', 'number') && has('dataBase64', 'string') ? (frame as RunnerFrame) : undefined;
+    case 'killing':
+      return hasId && has('found', 'boolean') ? (frame as RunnerFrame) : undefined;
+    case 'error':
+      return hasId && has('message', 'string') ? (frame as RunnerFrame) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The longest line a reader accepts. The runner's own frames stay far below it (an output frame carries at most 64 KiB,
+ * a file tool's result a few hundred KiB); anything in the container can write to the runner's stdout, so without a
+ * bound one endless line could exhaust the worker's memory.
+ */
+const MAX_LINE_CHARACTERS = 8 * 1024 * 1024;
+
+/** Splits the runner's stdout into lines (a chunk may end mid-line) and parses each into a frame. */
+export class RunnerFrameReader {
+  #pending = '';
+  #overflowed = false;
+
+  /** Whether a line exceeded `MAX_LINE_CHARACTERS`: the stream can no longer be trusted and should be closed. */
+  get overflowed(): boolean {
+    return this.#overflowed;
+  }
+
+  /** Adds a chunk of stdout and returns the frames of the lines it completed; malformed lines are skipped. */
+  push(chunk: Buffer): RunnerFrame[] {
+    if (this.#overflowed) return [];
+    // Frames are ASCII (JSON with escapes, base64), so a chunk never splits a character.
+    const lines = (this.#pending + chunk.toString('latin1')).split('\n');
+    this.#pending = lines.pop() ?? '';
+    if (this.#pending.length > MAX_LINE_CHARACTERS) {
+      this.#overflowed = true;
+      this.#pending = '';
+      return [];
+    }
+    return lines.flatMap((line) => {
+      const frame = parseRunnerFrame(line);
+      return frame ? [frame] : [];
+    });
+  }
+}
