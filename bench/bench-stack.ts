@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { KeelClient } from '../client';
 import { startStack } from '../cli/stack';
 import type { Stack } from '../cli/stack';
-import { findFreePort } from '../cli/temporal-dev-server';
 import { readConfig } from '../common/config';
 import { ScriptedModelServer } from '../test/scripted-model-server';
+import { isolatedStackEnvironment } from '../test/support/stack-environment';
 import { benchReply } from './bench-model';
 
 /** A Keel started for one benchmark, with the instant model. */
@@ -23,16 +21,9 @@ const API_KEY = 'keel-bench-key';
 /** Starts Keel (dev server, worker unless `runWorker` is false, server) with `environment` overriding its config. */
 export async function startBenchStack(environment: Record<string, string>, runWorker = true): Promise<BenchStack> {
   const model = await ScriptedModelServer.start({ respond: benchReply });
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-bench-'));
-  const full = {
-    KEEL_DATA_DIR: dataDir,
-    KEEL_PORT: String(await findFreePort()),
-    KEEL_TEMPORAL_PORT: String(await findFreePort()),
-    KEEL_TEMPORAL_UI_PORT: String(await findFreePort()),
-    KEEL_MODEL_BASE_URL: model.baseUrl,
-    KEEL_MODEL_API_KEY: 'bench',
-    ...environment,
-  };
+  const isolated = await isolatedStackEnvironment(model.baseUrl, 'keel-bench-');
+  const dataDir = isolated.dataDir;
+  const full = { ...isolated.environment, ...environment };
   const stack = await startStack({ config: readConfig(full), apiKey: API_KEY, runWorker });
   return {
     stack,

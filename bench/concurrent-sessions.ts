@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawnReady } from '../test/support/spawn-ready';
 import { startBenchStack } from './bench-stack';
 
 /** Outcome of the concurrency benchmark. */
@@ -20,16 +20,12 @@ const ROOT = path.resolve(__dirname, '..');
  */
 export async function measureConcurrentSessions(sessions: number, steps: number): Promise<ConcurrencyResult> {
   const bench = await startBenchStack({}, false);
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+  const { child: worker } = await spawnReady(['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, ...bench.environment },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: bench.environment,
+    readyText: 'keel worker: polling',
   });
   try {
-    await new Promise<void>((resolve, reject) => {
-      worker.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('keel worker: polling') && resolve());
-      worker.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    });
     const created = await Promise.all(
       Array.from({ length: sessions }, (_, index) => bench.client.createSession({ title: `load ${index}` })),
     );

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../cli/temporal-dev-server';
+import { spawnReady } from './support/spawn-ready';
 
 const ROOT = path.resolve(__dirname, '..');
 const KEEL = path.join(ROOT, 'bin', 'keel.cjs');
@@ -38,20 +39,9 @@ beforeAll(async () => {
     ANTHROPIC_API_KEY: '',
     KEEL_API_KEY: '',
   };
-  up = spawn(process.execPath, [KEEL, 'up'], { cwd: ROOT, env: { ...process.env, ...environment } });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`keel up did not get ready:\n${upOutput}`)), 120_000);
-    const onData = (chunk: Buffer): void => {
-      upOutput += chunk.toString();
-      if (upOutput.includes('Keel is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    up.stdout?.on('data', onData);
-    up.stderr?.on('data', onData);
-    up.on('exit', (code) => reject(new Error(`keel up exited with ${code}:\n${upOutput}`)));
-  });
+  const ready = await spawnReady([KEEL, 'up'], { cwd: ROOT, env: environment, readyText: 'Keel is ready' });
+  up = ready.child;
+  upOutput = ready.output();
 });
 
 afterAll(async () => {

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../common/events';
 import { execInSandbox, listAllEvents, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { spawnReady } from './support/spawn-ready';
 
 const ROOT = path.resolve(__dirname, '..');
 let harness: TestStack;
@@ -21,26 +21,12 @@ afterAll(async () => {
 
 /** Starts `worker/main.ts` as its own process and resolves once it polls. */
 async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+  const { child } = await spawnReady(['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, ...harness.workerEnvironment },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: harness.workerEnvironment,
+    readyText: 'keel worker: polling',
   });
   children.push(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('keel worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
   return child;
 }
 

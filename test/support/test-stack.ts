@@ -1,18 +1,16 @@
 import { PassThrough } from 'node:stream';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import Docker from 'dockerode';
 import { KeelClient } from '../../client';
 import type { StreamItem } from '../../client';
 import { startStack } from '../../cli/stack';
 import type { Stack } from '../../cli/stack';
-import { findFreePort } from '../../cli/temporal-dev-server';
 import { readConfig } from '../../common/config';
 import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
+import { isolatedStackEnvironment } from './stack-environment';
 import { sharedWorkflowBundle } from './workflow-bundle';
 
 /** A whole Keel for one test file: its own Temporal dev server, worker, HTTP API and scripted model. */
@@ -34,14 +32,10 @@ export async function startTestStack(
   options: { environment?: Record<string, string>; runWorker?: boolean } = {},
 ): Promise<TestStack> {
   const model = await ScriptedModelServer.start();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
+  const isolated = await isolatedStackEnvironment(model.baseUrl, 'keel-test-');
+  const dataDir = isolated.dataDir;
   const environment: Record<string, string> = {
-    KEEL_DATA_DIR: dataDir,
-    KEEL_PORT: String(await findFreePort()),
-    KEEL_TEMPORAL_PORT: String(await findFreePort()),
-    KEEL_TEMPORAL_UI_PORT: String(await findFreePort()),
-    KEEL_MODEL_BASE_URL: model.baseUrl,
-    KEEL_MODEL_API_KEY: 'scripted-model-key',
+    ...isolated.environment,
     KEEL_MODEL: 'scripted-model',
     ...options.environment,
   };
