@@ -12,6 +12,8 @@ import type { KeelConfig } from '../common/config';
 import { LiveEventBus } from '../common/live-events';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { createServer } from '../server/create-server';
+import type { ControlPlaneStore } from '../server/store/control-plane-store';
+import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import { createWorker } from '../worker/create-worker';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
 import { startDemoModelServer } from './demo-model/demo-model-server';
@@ -40,6 +42,8 @@ export interface Stack {
   temporal: Client;
   worker: Worker | null;
   server: FastifyInstance;
+  /** The control-plane store (the SQLite file `keel.sqlite` in the data folder). */
+  store: ControlPlaneStore;
   stop(): Promise<void>;
 }
 
@@ -124,6 +128,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
     const docker = new Docker();
+    const store = openSqliteStore({ filename: storeFilePath(config.dataDir) });
+    stops.push(() => store.close());
     const server = createServer({
       temporal,
       bus,
@@ -131,6 +137,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       agent: defaultAgent(config, demoModelUrl !== null),
       limits: config.limits,
       sandboxProvisioning: config.sandbox.provisioning,
+      store,
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },
         {
@@ -158,6 +165,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       temporal,
       worker,
       server,
+      store,
       stop,
     };
   } catch (error) {

@@ -3,7 +3,11 @@ import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { LiveEventBus } from '../common/live-events';
+import { AgentService } from './agent-service';
 import { ApiError } from './api-error';
+import { EnvironmentService } from './environment-service';
+import { registerAgentRoutes } from './routes/agents';
+import { registerEnvironmentRoutes } from './routes/environments';
 import { registerHealthRoute } from './routes/health';
 import type { HealthCheck } from './routes/health';
 import { registerSessionEventRoutes } from './routes/session-events';
@@ -13,6 +17,7 @@ import { SessionFeeds } from './session-feed';
 import { SessionQueries } from './session-queries';
 import { SessionService } from './session-service';
 import type { SessionServiceOptions } from './session-service';
+import type { ControlPlaneStore } from './store/control-plane-store';
 
 /** What the HTTP API is built from. */
 export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'queries'> {
@@ -20,6 +25,8 @@ export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'q
   bus: LiveEventBus;
   apiKey: string;
   healthChecks: HealthCheck[];
+  /** The control-plane store: agents, their versions and environments. */
+  store: ControlPlaneStore;
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number;
 }
@@ -63,6 +70,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerHealthRoute(app, options.healthChecks);
   registerSessionRoutes(app, sessions);
   registerSessionEventRoutes(app, sessions, reader, feeds);
+  registerAgentRoutes(app, new AgentService(options.store));
+  registerEnvironmentRoutes(app, new EnvironmentService(options.store));
   return app;
 }
 

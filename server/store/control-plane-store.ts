@@ -1,0 +1,122 @@
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
+
+/** What one agent version holds: the agent's fields in the hosted API's resolved shape, stored as JSON. */
+export type AgentDefinition = Pick<
+  BetaManagedAgentsAgent,
+  | 'name'
+  | 'description'
+  | 'model'
+  | 'system'
+  | 'tools'
+  | 'mcp_servers'
+  | 'skills'
+  | 'metadata'
+  | 'execution_identity'
+  | 'multiagent'
+>;
+
+/** One version of an agent as stored; versions never change once written. */
+export interface StoredAgent {
+  id: string;
+  version: number;
+  /** When the agent (version 1) was created. */
+  createdAt: string;
+  /** When this version was written, or, for the latest version, when the agent last changed (archive included). */
+  updatedAt: string;
+  archivedAt: string | null;
+  definition: AgentDefinition;
+}
+
+/** What an environment holds: its fields in the hosted API's resolved shape, stored as JSON. */
+export type EnvironmentDefinition = Pick<BetaEnvironment, 'name' | 'description' | 'metadata' | 'config'> & {
+  scope: 'organization';
+};
+
+/** An environment as stored. */
+export interface StoredEnvironment {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+  definition: EnvironmentDefinition;
+}
+
+/** One page to read: at most `limit` items after `cursor` (a position an earlier page returned), newest first. */
+export interface PageRequest {
+  limit: number;
+  /** A decimal position from `StoredPage.nextCursor`, or `null` for the first page. */
+  cursor: string | null;
+}
+
+/** A page read from the store; `nextCursor` is `null` on the last page. */
+export interface StoredPage<Item> {
+  items: Item[];
+  nextCursor: string | null;
+}
+
+/** Filters of the agent list. */
+export interface AgentListRequest extends PageRequest {
+  includeArchived: boolean;
+  /** RFC 3339 times in the store's normal form (`Date.toISOString()`), inclusive. */
+  createdAtOrAfter: string | null;
+  createdAtOrBefore: string | null;
+}
+
+/** Filters of the environment list. */
+export interface EnvironmentListRequest extends PageRequest {
+  includeArchived: boolean;
+}
+
+/** Agents and their versions. */
+export interface AgentRepository {
+  /** Stores a new agent whose only version is `agent` (version 1). */
+  insert(agent: StoredAgent): Promise<void>;
+  /** The latest version of the agent, or the given `version`; `null` when either is unknown. */
+  get(id: string, version?: number): Promise<StoredAgent | null>;
+  /** Latest versions of agents, newest agent first. */
+  list(request: AgentListRequest): Promise<StoredPage<StoredAgent>>;
+  /** Versions of one agent, newest first; `null` when the agent is unknown. */
+  listVersions(id: string, request: PageRequest): Promise<StoredPage<StoredAgent> | null>;
+  /**
+   * Runs `change` on the latest version and stores what it returns as the next version, atomically: no other write
+   * to the agent lands in between, so a version check inside `change` is safe across processes. `change` returns
+   * `null` for no change and may throw to refuse. Resolves to the latest version after, or `null` for an unknown id.
+   */
+  appendVersion(
+    id: string,
+    change: (latest: StoredAgent) => AgentDefinition | null,
+    at: string,
+  ): Promise<StoredAgent | null>;
+  /** Marks the agent archived at `at` unless it already is; resolves to its latest version, `null` when unknown. */
+  archive(id: string, at: string): Promise<StoredAgent | null>;
+}
+
+/** Environments. */
+export interface EnvironmentRepository {
+  /** Stores a new environment. */
+  insert(environment: StoredEnvironment): Promise<void>;
+  /** The environment, or `null`. */
+  get(id: string): Promise<StoredEnvironment | null>;
+  /** Environments, newest first. */
+  list(request: EnvironmentListRequest): Promise<StoredPage<StoredEnvironment>>;
+  /**
+   * Runs `change` on the stored environment and writes what it returns, atomically (`change` may throw to refuse).
+   * Resolves to the environment after, or `null` for an unknown id.
+   */
+  update(id: string, change: (current: StoredEnvironment) => StoredEnvironment): Promise<StoredEnvironment | null>;
+  /** Removes the environment; resolves to whether it existed. */
+  delete(id: string): Promise<boolean>;
+}
+
+/**
+ * The control-plane store: the one interface through which the server reads and writes agents, agent versions and
+ * environments (later files' metadata and API keys). Session state is not here: it lives in Temporal. The interface is
+ * asynchronous so that a networked database can stand in for the embedded SQLite default.
+ */
+export interface ControlPlaneStore {
+  readonly agents: AgentRepository;
+  readonly environments: EnvironmentRepository;
+  /** Closes the database; the store is unusable after. */
+  close(): Promise<void>;
+}

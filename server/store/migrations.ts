@@ -1,0 +1,93 @@
+import type { Database } from 'better-sqlite3';
+
+/** One schema change of the control-plane store; once released, a migration never changes, a new one follows it. */
+export interface Migration {
+  /** Applied in ascending order; the first is 1 and each next one adds 1. */
+  version: number;
+  name: string;
+  /** The SQL statements, run in one transaction with the record of the migration. */
+  sql: string;
+}
+
+/** The store's migrations, in order. Later ones add tables (files' metadata, API keys) rather than edit these. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'agents, agent versions and environments',
+    sql: `
+      CREATE TABLE agents (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        latest_version INTEGER NOT NULL CHECK (latest_version >= 1),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT
+      );
+      CREATE TABLE agent_versions (
+        agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        created_at TEXT NOT NULL,
+        definition TEXT NOT NULL CHECK (json_valid(definition)),
+        PRIMARY KEY (agent_id, version)
+      ) WITHOUT ROWID;
+      CREATE INDEX agents_by_created_at ON agents (created_at);
+      CREATE TABLE environments (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        definition TEXT NOT NULL CHECK (json_valid(definition))
+      );
+    `,
+  },
+];
+
+/** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */
+export class StoreSchemaError extends Error {
+  override readonly name = 'StoreSchemaError';
+}
+
+/**
+ * Brings the database up to the last of `migrations`, in one immediate (write-locked) transaction, so that two
+ * processes opening the same file apply each migration once. Returns the versions applied now (none on a reopen).
+ */
+export function applyMigrations(database: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new StoreSchemaError(
+        `Migration "${migration.name}" has version ${migration.version}, expected ${index + 1}.`,
+      );
+    }
+  });
+  const migrate = database.transaction((): number[] => {
+    database.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const applied = database
+      .prepare<[], { version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version')
+      .all();
+    for (const row of applied) {
+      const known = migrations[row.version - 1];
+      if (known === undefined) {
+        throw new StoreSchemaError(
+          `The store has migration ${row.version} ("${row.name}"), which this Keel does not know: a newer Keel wrote it.`,
+        );
+      }
+      if (known.name !== row.name) {
+        throw new StoreSchemaError(
+          `The store's migration ${row.version} is "${row.name}", but this Keel's is "${known.name}".`,
+        );
+      }
+    }
+    const record = database.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    const appliedNow: number[] = [];
+    for (const migration of migrations.slice(applied.length)) {
+      database.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+      appliedNow.push(migration.version);
+    }
+    return appliedNow;
+  });
+  return migrate.immediate();
+}
