@@ -20,7 +20,7 @@ import type { SessionServiceOptions } from './session-service';
 import type { ControlPlaneStore } from './store/control-plane-store';
 
 /** What the HTTP API is built from. */
-export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'queries'> {
+export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'queries' | 'agents' | 'environments'> {
   temporal: Client;
   bus: LiveEventBus;
   apiKey: string;
@@ -39,7 +39,9 @@ export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'q
 export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024, logger: false });
   const queries = new SessionQueries(options.temporal);
-  const sessions = new SessionService({ ...options, client: options.temporal, queries });
+  const agents = new AgentService(options.store);
+  const environments = new EnvironmentService(options.store);
+  const sessions = new SessionService({ ...options, client: options.temporal, queries, agents, environments });
   const reader = new SessionEventReader(queries);
   const feeds = new SessionFeeds(reader, options.bus);
   const expectedKey = Buffer.from(options.apiKey);
@@ -60,6 +62,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
 
   app.setErrorHandler((error, _request, reply) => {
     const apiError = toApiError(error);
+    // A conflict does not go away by itself: the SDK, which retries 409 by default, is told not to.
+    if (apiError.status === 409) void reply.header('x-should-retry', 'false');
     void reply.status(apiError.status).send(apiError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -70,8 +74,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerHealthRoute(app, options.healthChecks);
   registerSessionRoutes(app, sessions);
   registerSessionEventRoutes(app, sessions, reader, feeds);
-  registerAgentRoutes(app, new AgentService(options.store));
-  registerEnvironmentRoutes(app, new EnvironmentService(options.store));
+  registerAgentRoutes(app, agents);
+  registerEnvironmentRoutes(app, environments);
   return app;
 }
 

@@ -9,15 +9,21 @@ import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import type { sessionWorkflow } from '../workflows';
 import { endSessionSignal, getSessionQuery, interruptSessionSignal, sendMessageSignal } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import type { AgentService } from './agent-service';
 import { ApiError } from './api-error';
+import type { EnvironmentService } from './environment-service';
+import { requireSupportedAgentTools } from './session-agent-support';
 import type { SessionQueries } from './session-queries';
-import { toSessionView } from './session-view';
-import type { SessionView } from './session-view';
+import { toSessionAgentView, toSessionView } from './session-view';
+import type { SessionAgentView, SessionView } from './session-view';
 
-/** What a new session is made of. */
+/** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
 export interface CreateSessionRequest {
+  agent?: { id: string; version?: number } | undefined;
+  environmentId?: string | undefined;
   title: string | null;
   metadata: Record<string, string>;
+  initialEvents: UserEventRequest[];
 }
 
 /** A user event as the API accepts it. */
@@ -30,6 +36,8 @@ export interface SessionServiceOptions {
   agent: AgentSnapshot;
   limits: SessionLimits;
   sandboxProvisioning: SandboxProvisioning;
+  agents: AgentService;
+  environments: EnvironmentService;
 }
 
 const END_TIMEOUT_MS = 60_000;
@@ -41,7 +49,24 @@ export class SessionService {
   /** Starts the session Workflow (Workflow ID = session id) and returns the session. */
   async create(request: CreateSessionRequest): Promise<SessionView> {
     const id = `${ID_PREFIXES.session}${randomBytes(16).toString('base64url')}`;
-    const { agent, limits, sandboxProvisioning, client } = this.options;
+    const { limits, sandboxProvisioning, client } = this.options;
+    let agent = this.options.agent;
+    let agentView: SessionAgentView | null = null;
+    if (request.agent !== undefined) {
+      const stored = await this.options.agents.retrieve(request.agent.id, request.agent.version);
+      requireSupportedAgentTools(stored, 'agent');
+      agent = await this.options.agents.snapshot(request.agent.id, stored.version);
+      agentView = toSessionAgentView(stored);
+    }
+    if (request.environmentId !== undefined) {
+      const environment = await this.options.environments.retrieve(request.environmentId);
+      if (environment.archived_at !== null) {
+        throw new ApiError(
+          'conflict_error',
+          `Environment ${environment.id} is archived; it cannot start new sessions.`,
+        );
+      }
+    }
     await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
       workflowId: id,
       taskQueue: SESSION_TASK_QUEUE,
@@ -56,12 +81,13 @@ export class SessionService {
         },
       ],
       staticSummary: request.title ?? `Keel session with ${agent.name}`,
-      memo: { metadata: request.metadata },
+      memo: { metadata: request.metadata, agent: agentView, environment_id: request.environmentId ?? null },
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
         { key: SEARCH_ATTRIBUTES.agent, value: agent.name },
       ],
     });
+    if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
     return this.get(id);
   }
 

@@ -1,3 +1,5 @@
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { SessionStatus } from '../common/events';
 import type { SessionSummary } from '../common/session';
@@ -21,12 +23,34 @@ export interface SessionView {
   created_at: string;
   updated_at: string;
   archived_at: null;
-  usage: SessionSummary['usage'];
-  stats: { event_count: number; queued_messages: number };
+  usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number };
+  /** The hosted `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
+  stats: { duration_seconds: number; event_count: number; queued_messages: number };
   resources: [];
   vault_ids: [];
   budget: null;
   outcome_evaluations: [];
+}
+
+/** The agent a session runs, as the hosted session object shows it. */
+export type SessionAgentView = BetaManagedAgentsSessionAgent;
+
+/** The agent version a session snapshots, in the session object's shape. */
+export function toSessionAgentView(agent: BetaManagedAgentsAgent): SessionAgentView {
+  return {
+    id: agent.id,
+    type: 'agent',
+    version: agent.version,
+    name: agent.name,
+    description: agent.description,
+    model: agent.model,
+    system: agent.system,
+    tools: agent.tools,
+    mcp_servers: agent.mcp_servers,
+    skills: agent.skills,
+    execution_identity: agent.execution_identity,
+    multiagent: null,
+  };
 }
 
 /** Builds the session object from the Workflow's description and its `getSessionQuery` answer. */
@@ -39,23 +63,45 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
     status: closed ? 'terminated' : summary.status,
     title: summary.title,
     metadata,
-    agent: {
-      id: summary.agent.id,
-      type: 'agent',
-      name: summary.agent.name,
-      version: summary.agent.version,
-      model: { id: summary.agent.model },
-      system: summary.agent.system,
-    },
-    environment_id: null,
+    agent: (description.memo?.['agent'] as SessionAgentView | null | undefined) ?? defaultAgentView(summary),
+    environment_id: (description.memo?.['environment_id'] as string | null | undefined) ?? null,
     created_at: summary.createdAt,
     updated_at: (summary.lastEvent?.processed_at ?? summary.createdAt) || summary.createdAt,
     archived_at: null,
-    usage: summary.usage,
-    stats: { event_count: summary.eventCount, queued_messages: summary.queuedMessages },
+    usage: {
+      input_tokens: summary.usage.input_tokens,
+      output_tokens: summary.usage.output_tokens,
+      cache_read_input_tokens: summary.usage.cache_read_input_tokens,
+    },
+    stats: {
+      duration_seconds: Math.max(
+        0,
+        ((description.closeTime ?? new Date()).getTime() - Date.parse(summary.createdAt)) / 1000,
+      ),
+      event_count: summary.eventCount,
+      queued_messages: summary.queuedMessages,
+    },
     resources: [],
     vault_ids: [],
     budget: null,
     outcome_evaluations: [],
+  };
+}
+
+/** The server's default agent (sessions created without `agent`, a Keel extension) in the session object's shape. */
+function defaultAgentView(summary: SessionSummary): SessionAgentView {
+  return {
+    id: summary.agent.id ?? 'keel-default',
+    type: 'agent',
+    version: summary.agent.version,
+    name: summary.agent.name,
+    description: null,
+    model: { id: summary.agent.model },
+    system: summary.agent.system,
+    tools: [],
+    mcp_servers: [],
+    skills: [],
+    execution_identity: { type: 'service_account' },
+    multiagent: null,
   };
 }

@@ -4,36 +4,8 @@ import type { LoggedEvent } from '../../common/events';
 import type { SessionEventReader } from '../session-event-reader';
 import type { SessionFeeds } from '../session-feed';
 import type { SessionService } from '../session-service';
+import { sendEventsBody } from '../event-request-schemas';
 import { parseOrThrow } from '../validation';
-
-const MAX_TEXT_LENGTH = 200_000;
-
-const textBlock = z
-  .object({
-    type: z.literal('text'),
-    text: z
-      .string()
-      .trim()
-      .min(1, 'text must not be empty')
-      .max(MAX_TEXT_LENGTH, `text is over ${MAX_TEXT_LENGTH} characters`),
-  })
-  .strict();
-
-const userEvent = z.discriminatedUnion(
-  'type',
-  [
-    z
-      .object({
-        type: z.literal('user.message'),
-        content: z.array(textBlock).min(1, 'content must not be empty').max(100),
-      })
-      .strict(),
-    z.object({ type: z.literal('user.interrupt') }).strict(),
-  ],
-  { error: 'unsupported event type: Keel accepts user.message and user.interrupt' },
-);
-
-const sendBody = z.object({ events: z.array(userEvent).min(1, 'events must not be empty').max(50) }).strict();
 
 const listQuery = z
   .object({
@@ -61,7 +33,7 @@ export function registerSessionEventRoutes(
   feeds: SessionFeeds,
 ): void {
   app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
-    const body = parseOrThrow(sendBody, request.body, '');
+    const body = parseOrThrow(sendEventsBody, request.body, '');
     return { data: await sessions.send(request.params.sessionId, body.events) };
   });
 

@@ -1,0 +1,202 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type { BetaManagedAgentsStreamSessionEvents } from '@anthropic-ai/sdk/resources/beta/sessions/events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, TEST_API_KEY } from './support/test-stack';
+import type { TestStack } from './support/test-stack';
+
+let harness: TestStack;
+let client: Anthropic;
+let agentId: string;
+let environmentId: string;
+
+beforeAll(async () => {
+  harness = await startTestStack();
+  client = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: TEST_API_KEY, maxRetries: 0 });
+  const agent = await client.beta.agents.create({
+    name: 'sdk coder',
+    model: 'scripted-model',
+    system: 'You are version one.',
+    tools: [{ type: 'agent_toolset_20260401' }],
+  });
+  agentId = agent.id;
+  environmentId = (await client.beta.environments.create({ name: 'sdk env', config: { type: 'cloud' } })).id;
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+/** Reads a stream until the session is idle after a user message; returns every streamed item. */
+async function readTurn(
+  stream: AsyncIterable<BetaManagedAgentsStreamSessionEvents>,
+): Promise<BetaManagedAgentsStreamSessionEvents[]> {
+  const items: BetaManagedAgentsStreamSessionEvents[] = [];
+  let sawMessage = false;
+  for await (const item of stream) {
+    items.push(item);
+    if (item.type === 'user.message') sawMessage = true;
+    if (sawMessage && item.type === 'session.status_idle') break;
+  }
+  return items;
+}
+
+describe('the official SDK against Keel (client.beta.sessions)', () => {
+  it('creates a session on an agent and environment, streams a bash turn with deltas, and lists the same events in pages', async () => {
+    const session = await client.beta.sessions.create({
+      agent: agentId,
+      environment_id: environmentId,
+      title: 'sdk turn',
+    });
+    expect(session).toMatchObject({
+      type: 'session',
+      status: 'idle',
+      title: 'sdk turn',
+      environment_id: environmentId,
+    });
+    expect(session.agent).toMatchObject({
+      id: agentId,
+      type: 'agent',
+      version: 1,
+      name: 'sdk coder',
+      model: { id: 'scripted-model' },
+    });
+
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo from-the-sdk' }, text: 'Running it.' },
+      { kind: 'text', text: 'All done here.' },
+    );
+    const stream = await client.beta.sessions.events.stream(session.id, { event_deltas: ['agent.message'] });
+    const reading = readTurn(stream);
+    const sent = await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'run it' }] }],
+    });
+    expect(sent.data?.[0]).toMatchObject({ type: 'user.message', id: expect.stringMatching(/^sevt_/) });
+    const items = await reading;
+    stream.controller.abort();
+
+    const logged = items.filter((item) => item.type !== 'event_start' && item.type !== 'event_delta');
+    expect(logged.map((item) => item.type)).toEqual([
+      'user.message',
+      'session.status_running',
+      'span.model_request_start',
+      'span.model_request_end',
+      'agent.message',
+      'agent.tool_use',
+      'agent.tool_result',
+      'span.model_request_start',
+      'span.model_request_end',
+      'agent.message',
+      'session.status_idle',
+    ]);
+    const result = logged.find((item) => item.type === 'agent.tool_result');
+    expect(JSON.stringify(result)).toContain('from-the-sdk');
+    const deltas = items.filter((item) => item.type === 'event_delta');
+    expect(deltas.length).toBeGreaterThan(0);
+    const lastMessage = logged.filter((item) => item.type === 'agent.message').at(-1);
+    const streamedText = deltas
+      .filter(
+        (item) =>
+          item.type === 'event_delta' &&
+          'id' in (lastMessage ?? {}) &&
+          item.event_id === (lastMessage as { id: string }).id,
+      )
+      .map((item) => (item.type === 'event_delta' ? item.delta.content.text : ''))
+      .join('');
+    expect(streamedText).toBe('All done here.');
+
+    const listed = [];
+    for await (const event of client.beta.sessions.events.list(session.id, { limit: 3 })) listed.push(event);
+    expect(listed.map((event) => event.id)).toEqual(logged.map((item) => (item as { id: string }).id));
+    const firstPage = await client.beta.sessions.events.list(session.id, { limit: 3 });
+    expect(firstPage.data).toHaveLength(3);
+    expect(firstPage.hasNextPage()).toBe(true);
+
+    const retrieved = await client.beta.sessions.retrieve(session.id);
+    expect(retrieved.status).toBe('idle');
+    expect(retrieved.usage.output_tokens).toBeGreaterThan(0);
+    expect(retrieved.usage.input_tokens).toBeGreaterThan(0);
+
+    const deleted = await client.beta.sessions.delete(session.id);
+    expect(deleted).toEqual({ id: session.id, type: 'session_deleted' });
+    expect((await client.beta.sessions.retrieve(session.id)).status).toBe('terminated');
+  });
+
+  it('a session snapshots the agent version it starts with: an update makes version 2, and a session pinned to version 1 keeps the old prompt', async () => {
+    const updated = await client.beta.agents.update(agentId, { version: 1, system: 'You are version two.' });
+    expect(updated.version).toBe(2);
+    const latest = await client.beta.sessions.create({ agent: agentId, environment_id: environmentId });
+    const pinned = await client.beta.sessions.create({
+      agent: { type: 'agent', id: agentId, version: 1 },
+      environment_id: environmentId,
+    });
+    expect(latest.agent.version).toBe(2);
+    expect(pinned.agent.version).toBe(1);
+
+    harness.model.enqueue({ kind: 'text', text: 'pinned' });
+    const stream = await client.beta.sessions.events.stream(pinned.id);
+    const reading = readTurn(stream);
+    await client.beta.sessions.events.send(pinned.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'who are you?' }] }],
+    });
+    await reading;
+    stream.controller.abort();
+    expect(harness.model.requests.at(-1)?.body.system).toBe('You are version one.');
+    await client.beta.sessions.delete(latest.id);
+    await client.beta.sessions.delete(pinned.id);
+  });
+
+  it('an interrupt sent through the SDK stops a running command and the session goes idle', async () => {
+    const session = await client.beta.sessions.create({ agent: agentId, environment_id: environmentId });
+    harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'sleep 60' } });
+    const stream = await client.beta.sessions.events.stream(session.id);
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'wait' }] }],
+    });
+    const seen: string[] = [];
+    for await (const item of stream) {
+      seen.push(item.type);
+      if (item.type === 'agent.tool_use') {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await client.beta.sessions.events.send(session.id, { events: [{ type: 'user.interrupt' }] });
+      }
+      if (item.type === 'session.status_idle') break;
+    }
+    stream.controller.abort();
+    expect(seen).toContain('user.interrupt');
+    expect(seen.at(-1)).toBe('session.status_idle');
+    await client.beta.sessions.delete(session.id);
+  });
+
+  it('refuses bad sessions with the SDK error classes, naming the field, and creates nothing', async () => {
+    const before = (await harness.stack.temporal.workflow.count("WorkflowType = 'sessionWorkflow'")).count;
+    await expect(
+      client.beta.sessions.create({ agent: 'agent_000000000000000000000000', environment_id: environmentId }),
+    ).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    const wrongKind = await client.beta.sessions
+      .create({ agent: agentId, environment_id: agentId })
+      .catch((error: unknown) => error);
+    expect(wrongKind).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(String(wrongKind)).toContain('environment_id');
+    const withVault = await client.beta.sessions
+      .create({ agent: agentId, environment_id: environmentId, vault_ids: ['vlt_1'] })
+      .catch((error: unknown) => error);
+    expect(withVault).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(String(withVault)).toContain('vault_ids');
+    const asking = await client.beta.agents.create({
+      name: 'asks first',
+      model: 'scripted-model',
+      tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
+    });
+    const refused = await client.beta.sessions
+      .create({ agent: asking.id, environment_id: environmentId })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(String(refused)).toContain('always_ask');
+    const badEvent = await client.beta.sessions.events
+      .send('sesn_doesnotexist00000', { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x' }] }] })
+      .catch((error: unknown) => error);
+    expect(badEvent).toBeInstanceOf(Anthropic.NotFoundError);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await harness.stack.temporal.workflow.count("WorkflowType = 'sessionWorkflow'")).count).toBe(before);
+  });
+});
