@@ -45,6 +45,8 @@ const environmentSchema = z.object({
   KEEL_MAX_STEPS_PER_TURN: positive(50),
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
+  /** The hosted Files API takes files up to 500 MB; 500 MiB never refuses a file it accepts. */
+  KEEL_FILE_MAX_BYTES: positive(500 * 1024 * 1024),
 });
 
 /** Keel's configuration, parsed and validated once from the environment. */
@@ -71,6 +73,8 @@ export interface KeelConfig {
     maxOutputBytes: number;
   };
   limits: { maxStepsPerTurn: number; continueAsNewAfterSteps: number; maxModelAttempts: number };
+  /** Uploaded files: the largest accepted, in bytes. */
+  files: { maxBytes: number };
 }
 
 /** A configuration value that is wrong; its message names the variable and what it expects. */
@@ -116,6 +120,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       continueAsNewAfterSteps: value.KEEL_CONTINUE_AS_NEW_AFTER_STEPS,
       maxModelAttempts: value.KEEL_MAX_MODEL_ATTEMPTS,
     },
+    files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
   };
 }
 

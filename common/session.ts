@@ -45,6 +45,8 @@ export interface SessionCarryOver {
   /** Set when the run ended in the middle of a turn: the next run calls the model again before taking messages. */
   turnInProgress: { stepsTaken: number } | null;
   firstMessageText: string | null;
+  title: string | null;
+  archivedAt: string | null;
 }
 
 /** Input of `sessionWorkflow`. */
@@ -76,6 +78,12 @@ export interface UserInterruptSignalInput {
   id: string;
 }
 
+/** Input of `updateSessionUpdate`: a new title, and metadata keys to set (a `null` value removes the key). */
+export interface UpdateSessionInput {
+  title?: string | null;
+  metadata?: Record<string, string | null>;
+}
+
 /** Input of `getEventsQuery`: events at positions strictly greater than `after` (-1 for all). */
 export interface GetEventsQueryInput {
   after: number;
@@ -102,6 +110,7 @@ export interface SessionSummary {
   title: string | null;
   agent: AgentSnapshot;
   createdAt: string;
+  archivedAt: string | null;
   lastEvent: SessionEvent | null;
 }
 

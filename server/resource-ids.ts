@@ -5,6 +5,7 @@ import { invalidField } from './api-error';
 export const RESOURCE_ID_PREFIXES = {
   agent: 'agent_',
   environment: 'env_',
+  file: 'file_',
 } as const;
 
 /** A kind of control-plane resource. */
@@ -35,6 +36,10 @@ export function isResourceId(kind: ResourceKind, value: string): boolean {
 /** Throws a 400 naming `field` unless `value` is an id of `kind`, so an id of the wrong kind never reaches the store. */
 export function requireResourceId(kind: ResourceKind, value: string, field: string): void {
   if (!isResourceId(kind, value)) {
-    throw invalidField(field, `expected an ${kind} id (${RESOURCE_ID_PREFIXES[kind]}…), got "${value.slice(0, 80)}"`);
+    const article = /^[aeiou]/.test(kind) ? 'an' : 'a';
+    throw invalidField(
+      field,
+      `expected ${article} ${kind} id (${RESOURCE_ID_PREFIXES[kind]}…), got "${value.slice(0, 80)}"`,
+    );
   }
 }

@@ -4,15 +4,24 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AgentSnapshot } from '../common/agent';
 import { ID_PREFIXES, isSessionId } from '../common/ids';
 import type { SessionEvent, TextBlock } from '../common/events';
-import type { SandboxProvisioning, SessionLimits } from '../common/session';
+import type { SandboxProvisioning, SessionLimits, UpdateSessionInput } from '../common/session';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import type { sessionWorkflow } from '../workflows';
-import { endSessionSignal, getSessionQuery, interruptSessionSignal, sendMessageSignal } from '../workflows/messages';
+import {
+  archiveSessionUpdate,
+  endSessionSignal,
+  getSessionQuery,
+  interruptSessionSignal,
+  sendMessageSignal,
+  updateSessionUpdate,
+} from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { AgentService } from './agent-service';
 import { ApiError } from './api-error';
 import type { EnvironmentService } from './environment-service';
 import { requireSupportedAgentTools } from './session-agent-support';
+import { sessionListQuery } from './session-list-query';
+import type { SessionListRequest } from './session-list-query';
 import type { SessionQueries } from './session-queries';
 import { toSessionAgentView, toSessionView } from './session-view';
 import type { SessionAgentView, SessionView } from './session-view';
@@ -84,7 +93,7 @@ export class SessionService {
       memo: { metadata: request.metadata, agent: agentView, environment_id: request.environmentId ?? null },
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
-        { key: SEARCH_ATTRIBUTES.agent, value: agent.name },
+        { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
       ],
     });
     if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
@@ -104,14 +113,44 @@ export class SessionService {
     await this.describe(this.handle(sessionId));
   }
 
-  /** Lists sessions, newest first, at most `limit`. */
-  async list(limit: number): Promise<SessionView[]> {
-    const sessions: SessionView[] = [];
-    for await (const execution of this.options.client.workflow.list({ query: "WorkflowType = 'sessionWorkflow'" })) {
-      if (sessions.length >= limit) break;
-      sessions.push(await this.get(execution.workflowId));
+  /**
+   * Lists sessions, newest first, through Temporal's visibility store: filters become a visibility query, and the
+   * page cursor is Temporal's own page token.
+   */
+  async list(request: SessionListRequest): Promise<{ data: SessionView[]; next_page: string | null }> {
+    const { client } = this.options;
+    const response = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      pageSize: request.limit,
+      query: sessionListQuery(request),
+      ...(request.page === undefined ? {} : { nextPageToken: Buffer.from(request.page, 'base64url') }),
+    });
+    const data: SessionView[] = [];
+    for (const execution of response.executions ?? []) {
+      const sessionId = execution.execution?.workflowId;
+      if (sessionId) data.push(await this.get(sessionId));
     }
-    return sessions;
+    const token = response.nextPageToken;
+    return { data, next_page: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+  }
+
+  /** Changes the session's title and metadata; refused with 409 once the session has ended or is archived. */
+  async update(sessionId: string, change: UpdateSessionInput): Promise<SessionView> {
+    const handle = this.handle(sessionId);
+    await this.requireOpen(handle);
+    await handle.executeUpdate(updateSessionUpdate, { args: [change] });
+    return this.get(sessionId);
+  }
+
+  /** Archives the session: it accepts no new events from then on; archiving twice changes nothing. */
+  async archive(sessionId: string): Promise<SessionView> {
+    const handle = this.handle(sessionId);
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('conflict_error', `Session ${sessionId} has ended; an ended session cannot be archived.`);
+    }
+    await handle.executeUpdate(archiveSessionUpdate);
+    return this.get(sessionId);
   }
 
   /** Delivers user events, in order, to a running session; returns them as logged (with their ids). */
@@ -167,6 +206,9 @@ export class SessionService {
     const description = await this.describe(handle);
     if (description.status.name !== 'RUNNING') {
       throw new ApiError('conflict_error', `Session ${handle.workflowId} has ended; it accepts no new events.`);
+    }
+    if (typeof description.memo?.['archived_at'] === 'string') {
+      throw new ApiError('conflict_error', `Session ${handle.workflowId} is archived; it accepts no new events.`);
     }
   }
 }

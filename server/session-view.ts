@@ -22,7 +22,7 @@ export interface SessionView {
   environment_id: string | null;
   created_at: string;
   updated_at: string;
-  archived_at: null;
+  archived_at: string | null;
   usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number };
   /** The hosted `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
   stats: { duration_seconds: number; event_count: number; queued_messages: number };
@@ -67,7 +67,7 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
     environment_id: (description.memo?.['environment_id'] as string | null | undefined) ?? null,
     created_at: summary.createdAt,
     updated_at: (summary.lastEvent?.processed_at ?? summary.createdAt) || summary.createdAt,
-    archived_at: null,
+    archived_at: summary.archivedAt,
     usage: {
       input_tokens: summary.usage.input_tokens,
       output_tokens: summary.usage.output_tokens,

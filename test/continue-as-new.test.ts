@@ -16,7 +16,10 @@ afterAll(async () => {
 
 describe('continue-as-new', () => {
   it('forced every 2 steps: the events of all runs are listed complete and in order, and the conversation carries over', async () => {
-    const { id: sessionId } = await harness.client.createSession({ title: 'continue-as-new' });
+    const { id: sessionId } = await harness.client.createSession({
+      title: 'continue-as-new',
+      metadata: { kept: 'yes' },
+    });
     const streamed: SessionEvent[] = [];
     const controller = new AbortController();
     const follower = (async () => {
@@ -47,6 +50,10 @@ describe('continue-as-new', () => {
     expect(new Set(listed.map((event) => event.id)).size).toBe(listed.length);
     const lastResult = listed.filter((event) => event.type === 'agent.tool_result').at(-1);
     expect(JSON.stringify(lastResult)).toContain('3');
+
+    const session = await harness.client.getSession(sessionId);
+    expect(session.metadata).toEqual({ kept: 'yes' });
+    expect(session.title).toBe('continue-as-new');
 
     const runs: string[] = [];
     for await (const execution of harness.stack.temporal.workflow.list({ query: `WorkflowId = '${sessionId}'` }))

@@ -167,6 +167,91 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     await client.beta.sessions.delete(session.id);
   });
 
+  it('updates title and metadata, archives (then refuses events with 409), and lists sessions with filters and pages', async () => {
+    const session = await client.beta.sessions.create({
+      agent: agentId,
+      environment_id: environmentId,
+      metadata: { team: 'a', drop: 'x' },
+    });
+    const updated = await client.beta.sessions.update(session.id, {
+      title: 'renamed',
+      metadata: { team: 'b', drop: null },
+    });
+    expect(updated).toMatchObject({ title: 'renamed', metadata: { team: 'b' } });
+    expect(updated.metadata).not.toHaveProperty('drop');
+
+    const others = [];
+    for (let index = 0; index < 3; index++) {
+      others.push(
+        await client.beta.sessions.create({ agent: agentId, environment_id: environmentId, title: `page ${index}` }),
+      );
+    }
+    const listed: string[] = [];
+    for await (const item of client.beta.sessions.list({ agent_id: agentId, limit: 2 })) listed.push(item.id);
+    for (const created of [session, ...others]) expect(listed).toContain(created.id);
+    const firstPage = await client.beta.sessions.list({ agent_id: agentId, limit: 2 });
+    expect(firstPage.data).toHaveLength(2);
+    expect(firstPage.hasNextPage()).toBe(true);
+    const terminated = await client.beta.sessions.list({ agent_id: agentId, statuses: ['terminated'] });
+    expect(terminated.data.map((item) => item.id)).not.toContain(session.id);
+
+    const archived = await client.beta.sessions.archive(session.id);
+    expect(archived.archived_at).toEqual(expect.any(String));
+    const refused = await client.beta.sessions.events
+      .send(session.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'late' }] }] })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Anthropic.ConflictError);
+    expect(String(refused)).toContain('archived');
+    const visible = await client.beta.sessions.list({ agent_id: agentId, limit: 100 });
+    expect(visible.data.map((item) => item.id)).not.toContain(session.id);
+    const withArchived = await client.beta.sessions.list({ agent_id: agentId, limit: 100, include_archived: true });
+    expect(withArchived.data.map((item) => item.id)).toContain(session.id);
+    for (const created of others) await client.beta.sessions.delete(created.id);
+  });
+
+  it('lists events by type and newest first, and a stream reconnecting with Last-Event-ID resumes right after that event', async () => {
+    const session = await client.beta.sessions.create({ agent: agentId, environment_id: environmentId });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo one' } },
+      { kind: 'text', text: 'first' },
+    );
+    const stream = await client.beta.sessions.events.stream(session.id);
+    const reading = readTurn(stream);
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }],
+    });
+    const all = await reading;
+    stream.controller.abort();
+
+    const messages = await client.beta.sessions.events.list(session.id, {
+      types: ['agent.message', 'agent.tool_result'],
+    });
+    expect(messages.data.map((event) => event.type)).toEqual(['agent.tool_result', 'agent.message']);
+    const newestFirst = [];
+    for await (const event of client.beta.sessions.events.list(session.id, { order: 'desc', limit: 4 }))
+      newestFirst.push(event.id);
+    expect(newestFirst).toEqual(all.map((item) => (item as { id: string }).id).reverse());
+
+    const resumeAfter = all[4] as { id: string };
+    const resumed = await client.beta.sessions.events.stream(
+      session.id,
+      {},
+      { headers: { 'Last-Event-ID': resumeAfter.id } },
+    );
+    const replayed: string[] = [];
+    for await (const item of resumed) {
+      replayed.push((item as { id: string }).id);
+      if (replayed.length === all.length - 5) break;
+    }
+    resumed.controller.abort();
+    expect(replayed).toEqual(all.slice(5).map((item) => (item as { id: string }).id));
+    const badResume = await client.beta.sessions.events
+      .stream(session.id, {}, { headers: { 'Last-Event-ID': 'sevt_notinthissession' } })
+      .catch((error: unknown) => error);
+    expect(badResume).toBeInstanceOf(Anthropic.BadRequestError);
+    await client.beta.sessions.delete(session.id);
+  });
+
   it('refuses bad sessions with the SDK error classes, naming the field, and creates nothing', async () => {
     const before = (await harness.stack.temporal.workflow.count("WorkflowType = 'sessionWorkflow'")).count;
     await expect(

@@ -1,8 +1,9 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   EventsPage,
   GetEventsQueryInput,
   SessionSummary,
+  UpdateSessionInput,
   UserInterruptSignalInput,
   UserMessageSignalInput,
 } from '../common/session';
@@ -15,6 +16,12 @@ export const interruptSessionSignal = defineSignal<[UserInterruptSignalInput]>('
 
 /** Ends the session: the running turn is cancelled, the sandbox destroyed, and the Workflow completes. */
 export const endSessionSignal = defineSignal<[]>('session.end');
+
+/** Changes the session's title and metadata (kept in its memo, so listings show them); answers once applied. */
+export const updateSessionUpdate = defineUpdate<void, [UpdateSessionInput]>('session.update');
+
+/** Archives the session: from then on it accepts no new events; its log stays readable. */
+export const archiveSessionUpdate = defineUpdate<string, []>('session.archive');
 
 /** Reads events of this run after a position, without growing the history. */
 export const getEventsQuery = defineQuery<EventsPage, [GetEventsQueryInput]>('events');

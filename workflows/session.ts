@@ -2,11 +2,12 @@ import {
   allHandlersFinished,
   CancellationScope,
   condition,
-  continueAsNew,
   isCancellation,
+  makeContinueAsNewFunc,
   proxySinks,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -14,17 +15,25 @@ import {
 import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
-import type { QueuedMessage, SessionCarryOver, SessionWorkflowInput, SessionWorkflowResult } from '../common/session';
+import type {
+  QueuedMessage,
+  SessionCarryOver,
+  SessionWorkflowInput,
+  SessionWorkflowResult,
+  UpdateSessionInput,
+} from '../common/session';
 import { emptyUsage } from '../common/session';
 import { destroySandbox, provisionSandbox } from './activities';
 import { appendUserContent, userTextBlocks } from './conversation';
 import { EventLog } from './event-log';
 import {
+  archiveSessionUpdate,
   endSessionSignal,
   getEventsQuery,
   getSessionQuery,
   interruptSessionSignal,
   sendMessageSignal,
+  updateSessionUpdate,
 } from './messages';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { Turn } from './turn';
@@ -52,6 +61,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   const seenEventIds = new Set(carry?.seenEventIds ?? []);
   let turnInProgress = carry?.turnInProgress ?? null;
   let firstMessageText = carry?.firstMessageText ?? null;
+  let title = carry?.title ?? input.title;
+  let archivedAt = carry?.archivedAt ?? null;
   let ended = false;
   let turnScope: CancellationScope | null = null;
 
@@ -77,7 +88,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   };
 
   setHandler(sendMessageSignal, ({ id, content }) => {
-    if (ended || seenEventIds.has(id)) return;
+    if (ended || archivedAt !== null || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
     log.append({ type: 'user.message', id, content });
     queue.push({ eventId: id, content });
@@ -91,6 +102,30 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     remember(seenEventIds, id);
     log.append({ type: 'user.interrupt', id });
     turnScope?.cancel();
+  });
+  setHandler(
+    updateSessionUpdate,
+    ({ title: newTitle, metadata }) => {
+      if (newTitle !== undefined) title = newTitle;
+      if (metadata !== undefined) {
+        const current = { ...((workflowInfo().memo?.['metadata'] ?? {}) as Record<string, string>) };
+        for (const [key, value] of Object.entries(metadata)) {
+          if (value === null) delete current[key];
+          else current[key] = value;
+        }
+        upsertMemo({ metadata: current });
+      }
+    },
+    {
+      validator: (_update: UpdateSessionInput) => {
+        if (ended) throw new Error('The session has ended.');
+      },
+    },
+  );
+  setHandler(archiveSessionUpdate, () => {
+    archivedAt ??= new Date().toISOString();
+    upsertMemo({ archived_at: archivedAt });
+    return archivedAt;
   });
   setHandler(endSessionSignal, () => {
     ended = true;
@@ -108,9 +143,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     usage: context.state.usage,
     eventCount: log.nextPosition,
     queuedMessages: queue.length,
-    title: input.title,
+    title,
     agent: input.agent,
     createdAt: input.createdAt,
+    archivedAt,
     lastEvent: log.lastEvent,
   }));
 
@@ -157,8 +193,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         sandboxProvisioned: context.state.sandboxProvisioned,
         turnInProgress,
         firstMessageText,
+        title,
+        archivedAt,
       };
-      await continueAsNew<typeof sessionWorkflow>({ ...input, carryOver: next });
+      // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
+      const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
+        memo: workflowInfo().memo ?? {},
+        typedSearchAttributes: workflowInfo().typedSearchAttributes,
+      });
+      await continueWithSameMemo({ ...input, carryOver: next });
     }
     if (turnInProgress !== null) continue;
     const message = queue.shift();

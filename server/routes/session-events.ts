@@ -5,13 +5,18 @@ import type { SessionEventReader } from '../session-event-reader';
 import type { SessionFeeds } from '../session-feed';
 import type { SessionService } from '../session-service';
 import { sendEventsBody } from '../event-request-schemas';
+import { readEventPage, resumePosition } from '../event-page';
 import { parseOrThrow } from '../validation';
+
+const eventType = z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'expected an event type such as agent.message');
 
 const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     page: z.string().regex(/^\d+$/, 'page must be a cursor returned by the previous page').optional(),
     order: z.enum(['asc', 'desc']).default('asc'),
+    types: z.union([eventType, z.array(eventType)]).optional(),
+    'types[]': z.union([eventType, z.array(eventType)]).optional(),
   })
   .loose();
 
@@ -40,24 +45,12 @@ export function registerSessionEventRoutes(
   app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
     const query = parseOrThrow(listQuery, request.query, '');
     await sessions.requireExists(request.params.sessionId);
-    if (query.order === 'asc') {
-      const after = query.page === undefined ? -1 : Number(query.page);
-      const read = await reader.read(request.params.sessionId, after, query.limit);
-      const last = read.events.at(-1);
-      const more = last !== undefined && last.position < read.nextPosition - 1;
-      return { data: read.events.map((entry) => entry.event), next_page: more ? String(last.position) : null };
-    }
-    const before =
-      query.page === undefined
-        ? (await reader.read(request.params.sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition
-        : Number(query.page);
-    const after = Math.max(-1, before - query.limit - 1);
-    const read = await reader.read(request.params.sessionId, after, before - after - 1);
-    const first = read.events[0];
-    return {
-      data: read.events.map((entry) => entry.event).reverse(),
-      next_page: first !== undefined && first.position > 0 ? String(first.position) : null,
-    };
+    return readEventPage(reader, request.params.sessionId, {
+      order: query.order,
+      limit: query.limit,
+      page: query.page === undefined ? undefined : Number(query.page),
+      types: [query.types ?? [], query['types[]'] ?? []].flat(),
+    });
   });
 
   app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events/stream', async (request, reply) => {
@@ -68,7 +61,9 @@ export function registerSessionEventRoutes(
     const withDeltas = deltaTypes.includes('agent.message');
     const lastEventId = request.headers['last-event-id'];
     const after =
-      typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : (query.after ?? -1);
+      typeof lastEventId === 'string' && lastEventId !== ''
+        ? await resumePosition(reader, sessionId, lastEventId)
+        : (query.after ?? -1);
     await streamEvents(reply, feeds, sessionId, after, withDeltas);
   });
 }

@@ -22,7 +22,40 @@ const createSessionBody = z
   })
   .strict();
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).loose();
+const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-04-01T00:00:00Z' });
+const status = z.enum(['rescheduling', 'running', 'idle', 'terminated']);
+
+const listQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    page: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'page must be a cursor returned by the previous page')
+      .optional(),
+    order: z.literal('desc', { error: 'only desc (newest first) is supported' }).optional(),
+    agent_id: z
+      .string()
+      .regex(/^agent_[A-Za-z0-9]+$/, 'expected an agent id (agent_…)')
+      .optional(),
+    'statuses[]': z.union([status, z.array(status)]).optional(),
+    statuses: z.union([status, z.array(status)]).optional(),
+    include_archived: z.enum(['true', 'false']).default('false'),
+    'created_at[gt]': time.optional(),
+    'created_at[gte]': time.optional(),
+    'created_at[lt]': time.optional(),
+    'created_at[lte]': time.optional(),
+  })
+  .loose();
+
+const updateSessionBody = z
+  .object({
+    title: z.string().max(500).nullable().optional(),
+    metadata: z.record(z.string().max(64), z.string().max(512).nullable()).nullable().optional(),
+    agent: z.undefined({ error: 'changing the agent of a session is not supported by Keel yet' }).optional(),
+    vault_ids: z.array(z.string()).max(0, 'vaults are not supported by Keel yet').optional(),
+    budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
+  })
+  .strict();
 
 /** The session resource: create, retrieve, list and delete (which ends the session and removes its sandbox). */
 export function registerSessionRoutes(app: FastifyInstance, sessions: SessionService): void {
@@ -43,8 +76,33 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
 
   app.get('/v1/sessions', async (request) => {
     const query = parseOrThrow(listQuery, request.query, '');
-    return { data: await sessions.list(query.limit), next_page: null };
+    const page = await sessions.list({
+      limit: query.limit,
+      page: query.page,
+      agentId: query.agent_id,
+      statuses: [query.statuses ?? [], query['statuses[]'] ?? []].flat(),
+      createdAt: {
+        gt: query['created_at[gt]'],
+        gte: query['created_at[gte]'],
+        lt: query['created_at[lt]'],
+        lte: query['created_at[lte]'],
+      },
+    });
+    if (query.include_archived === 'true') return page;
+    return { ...page, data: page.data.filter((session) => session.archived_at === null) };
   });
+
+  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId', async (request) => {
+    const body = parseOrThrow(updateSessionBody, request.body ?? {}, '');
+    return sessions.update(request.params.sessionId, {
+      ...(body.title === undefined ? {} : { title: body.title }),
+      ...(body.metadata === undefined || body.metadata === null ? {} : { metadata: body.metadata }),
+    });
+  });
+
+  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/archive', async (request) =>
+    sessions.archive(request.params.sessionId),
+  );
 
   app.delete<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId', async (request) => {
     await sessions.end(request.params.sessionId);

@@ -42,6 +42,21 @@ export interface StoredEnvironment {
   definition: EnvironmentDefinition;
 }
 
+/** A file's metadata as stored; its content is a file on disk named after its id (see `fileContentPath`). */
+export interface StoredFile {
+  id: string;
+  /** The final path component of the uploaded part's filename. */
+  filename: string;
+  mimeType: string;
+  sizeBytes: number;
+  createdAt: string;
+  downloadable: boolean;
+  /** When the content stops being available (RFC 3339), or `null` when it does not expire. */
+  expiresAt: string | null;
+  /** What the file was created in (a session, for files a session writes); `null` for uploads. */
+  scope: { type: 'session'; id: string } | null;
+}
+
 /** One page to read: at most `limit` items after `cursor` (a position an earlier page returned), newest first. */
 export interface PageRequest {
   limit: number;
@@ -66,6 +81,12 @@ export interface AgentListRequest extends PageRequest {
 /** Filters of the environment list. */
 export interface EnvironmentListRequest extends PageRequest {
   includeArchived: boolean;
+}
+
+/** Filters of the file list. */
+export interface FileListRequest extends PageRequest {
+  /** Only files scoped to this id (a session id), or `null` for every file. */
+  scopeId: string | null;
 }
 
 /** Agents and their versions. */
@@ -109,14 +130,29 @@ export interface EnvironmentRepository {
   delete(id: string): Promise<boolean>;
 }
 
+/** Files' metadata (their content is on disk, not in the store). */
+export interface FileRepository {
+  /** Stores a new file's metadata. */
+  insert(file: StoredFile): Promise<void>;
+  /** The file, or `null`. */
+  get(id: string): Promise<StoredFile | null>;
+  /** The files among `ids` that exist, newest first; unknown ids are left out. */
+  getMany(ids: readonly string[]): Promise<StoredFile[]>;
+  /** Files, newest first. */
+  list(request: FileListRequest): Promise<StoredPage<StoredFile>>;
+  /** Removes the file's metadata; resolves to whether it existed. */
+  delete(id: string): Promise<boolean>;
+}
+
 /**
- * The control-plane store: the one interface through which the server reads and writes agents, agent versions and
- * environments (later files' metadata and API keys). Session state is not here: it lives in Temporal. The interface is
+ * The control-plane store: the one interface through which the server reads and writes agents, agent versions,
+ * environments and files' metadata (later API keys). Session state is not here: it lives in Temporal. The interface is
  * asynchronous so that a networked database can stand in for the embedded SQLite default.
  */
 export interface ControlPlaneStore {
   readonly agents: AgentRepository;
   readonly environments: EnvironmentRepository;
+  readonly files: FileRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ export interface Migration {
   sql: string;
 }
 
-/** The store's migrations, in order. Later ones add tables (files' metadata, API keys) rather than edit these. */
+/** The store's migrations, in order. Later ones add tables (API keys, say) rather than edit these. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -39,6 +39,27 @@ export const MIGRATIONS: readonly Migration[] = [
         archived_at TEXT,
         definition TEXT NOT NULL CHECK (json_valid(definition))
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'file metadata',
+    // The content of each file is on disk (KEEL_DATA_DIR/files/<id>); this table holds what the API reports about it.
+    sql: `
+      CREATE TABLE file_metadata (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        filename TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+        created_at TEXT NOT NULL,
+        downloadable INTEGER NOT NULL CHECK (downloadable IN (0, 1)),
+        expires_at TEXT,
+        scope_type TEXT CHECK (scope_type IN ('session')),
+        scope_id TEXT,
+        CHECK ((scope_type IS NULL) = (scope_id IS NULL))
+      );
+      CREATE INDEX file_metadata_by_scope ON file_metadata (scope_id, sequence) WHERE scope_id IS NOT NULL;
     `,
   },
 ];

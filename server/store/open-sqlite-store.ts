@@ -4,6 +4,7 @@ import type { Migration } from './migrations';
 import { SqliteAgentRepository } from './sqlite-agent-repository';
 import { openSqliteDatabase } from './sqlite-database';
 import { SqliteEnvironmentRepository } from './sqlite-environment-repository';
+import { SqliteFileRepository } from './sqlite-file-repository';
 
 /** The name of the embedded store's file inside `KEEL_DATA_DIR`. */
 export const STORE_FILE_NAME = 'keel.sqlite';
@@ -28,6 +29,7 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
   return {
     agents: new SqliteAgentRepository(database),
     environments: new SqliteEnvironmentRepository(database),
+    files: new SqliteFileRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {

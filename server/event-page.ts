@@ -1,0 +1,83 @@
+import type { LoggedEvent, SessionEvent } from '../common/events';
+import { invalidField } from './api-error';
+import type { SessionEventReader } from './session-event-reader';
+
+/** One page of `GET /v1/sessions/{id}/events`: the cursor is the position where the next page continues. */
+export interface EventPage {
+  data: SessionEvent[];
+  next_page: string | null;
+}
+
+/** What a page asks for. */
+export interface EventPageRequest {
+  order: 'asc' | 'desc';
+  limit: number;
+  /** The previous page's `next_page`: a position. */
+  page?: number | undefined;
+  /** Only events of these types; empty for all. */
+  types: string[];
+}
+
+const SCAN_CHUNK = 500;
+
+/**
+ * Reads a page of a session's log in either order, keeping only the requested types; it scans the log in chunks, so
+ * a rare type does not need one Query per event.
+ */
+export async function readEventPage(
+  reader: SessionEventReader,
+  sessionId: string,
+  request: EventPageRequest,
+): Promise<EventPage> {
+  const wanted = (entry: LoggedEvent): boolean =>
+    request.types.length === 0 || request.types.includes(entry.event.type);
+  const found: LoggedEvent[] = [];
+  if (request.order === 'asc') {
+    let after = request.page ?? -1;
+    for (;;) {
+      const read = await reader.read(sessionId, after, SCAN_CHUNK);
+      for (const entry of read.events) {
+        if (found.length === request.limit) break;
+        after = entry.position;
+        if (wanted(entry)) found.push(entry);
+      }
+      const more = after < read.nextPosition - 1;
+      if (found.length === request.limit || read.events.length === 0 || !more) {
+        return { data: found.map((entry) => entry.event), next_page: more && found.length > 0 ? String(after) : null };
+      }
+    }
+  }
+  let before = request.page ?? (await reader.read(sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition;
+  while (before > 0 && found.length < request.limit) {
+    const from = Math.max(-1, before - SCAN_CHUNK - 1);
+    const read = await reader.read(sessionId, from, before - from - 1);
+    for (const entry of read.events.reverse()) {
+      if (found.length === request.limit) break;
+      before = entry.position;
+      if (wanted(entry)) found.push(entry);
+    }
+    if (read.events.length === 0) break;
+  }
+  return { data: found.map((entry) => entry.event), next_page: before > 0 && found.length > 0 ? String(before) : null };
+}
+
+/**
+ * The position to resume a stream after, from a `Last-Event-ID` header: a position as Keel's streams send it, or an
+ * event id (`sevt_…`) looked up in the log. A header naming no event of the session is a 400.
+ */
+export async function resumePosition(
+  reader: SessionEventReader,
+  sessionId: string,
+  lastEventId: string,
+): Promise<number> {
+  if (/^-?\d+$/.test(lastEventId)) return Math.max(-1, Number(lastEventId));
+  let after = -1;
+  for (;;) {
+    const read = await reader.read(sessionId, after, SCAN_CHUNK);
+    const match = read.events.find((entry) => entry.event.id === lastEventId);
+    if (match !== undefined) return match.position;
+    const last = read.events.at(-1);
+    if (last === undefined) throw invalidField('Last-Event-ID', `no event ${lastEventId} in session ${sessionId}`);
+    after = last.position;
+  }
+}
