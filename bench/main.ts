@@ -1,4 +1,5 @@
 import { measureConcurrentSessions } from './concurrent-sessions';
+import { measureEventDelivery } from './event-delivery';
 import { ms, percentile } from './percentiles';
 import { measureTimeToFirstToken } from './time-to-first-token';
 import { measureToolStepOverhead } from './tool-step-overhead';
@@ -51,6 +52,19 @@ async function main(): Promise<void> {
   rows.push([`${load.sessions} sessions × ${load.stepsPerSession} steps, wall time`, ms(load.wallMs), '', '']);
   rows.push(['  errors', String(load.errors), '', `target 0: ${load.errors === 0 ? 'met' : 'MISSED'}`]);
   rows.push(['  peak worker RSS', `${rssMb.toFixed(0)} MB`, '', `target < 400 MB: ${rssMb < 400 ? 'met' : 'MISSED'}`]);
+
+  for (const subscribers of [1, 100]) {
+    console.log(`event delivery: ${subscribers} SSE subscriber(s) on one session…`);
+    const delivery = await measureEventDelivery(subscribers, 10);
+    const p50 = percentile(delivery.latenciesMs, 50);
+    const p95 = percentile(delivery.latenciesMs, 95);
+    rows.push([
+      `event delivery, ${subscribers} subscriber(s) (Workflow → SSE client)`,
+      ms(p50),
+      ms(p95),
+      `n=${delivery.latenciesMs.length} of ${delivery.events * subscribers}, short streams ${delivery.shortStreams}; turn ${ms(delivery.turnMs)}; target p50 < 50, p95 < 150: ${p50 < 50 && p95 < 150 ? 'met' : 'MISSED'}`,
+    ]);
+  }
 
   console.log('\n| measure | p50 / value | p95 | note |\n|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

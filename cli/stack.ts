@@ -40,6 +40,8 @@ export interface Stack {
   /** Set when the bundled offline demo model answers instead of a real model endpoint. */
   demoModelUrl: string | null;
   temporal: Client;
+  /** The in-process live bus between this process's worker and server. */
+  bus: LiveEventBus;
   worker: Worker | null;
   server: FastifyInstance;
   /** The control-plane store (the SQLite file `keel.sqlite` in the data folder). */
@@ -138,6 +140,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       limits: config.limits,
       sandboxProvisioning: config.sandbox.provisioning,
       store,
+      files: { dataDir: config.dataDir, maxBytes: config.files.maxBytes },
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },
         {
@@ -163,6 +166,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       temporalUiUrl: devServer?.uiUrl ?? null,
       demoModelUrl,
       temporal,
+      bus,
       worker,
       server,
       store,
