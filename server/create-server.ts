@@ -6,8 +6,11 @@ import type { LiveEventBus } from '../common/live-events';
 import { AgentService } from './agent-service';
 import { ApiError } from './api-error';
 import { EnvironmentService } from './environment-service';
+import { FileService } from './file-service';
+import type { FileServiceOptions } from './file-service';
 import { registerAgentRoutes } from './routes/agents';
 import { registerEnvironmentRoutes } from './routes/environments';
+import { registerFileRoutes } from './routes/files';
 import { registerHealthRoute } from './routes/health';
 import type { HealthCheck } from './routes/health';
 import { registerSessionEventRoutes } from './routes/session-events';
@@ -25,10 +28,12 @@ export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'q
   bus: LiveEventBus;
   apiKey: string;
   healthChecks: HealthCheck[];
-  /** The control-plane store: agents, their versions and environments. */
+  /** The control-plane store: agents, their versions, environments and files' metadata. */
   store: ControlPlaneStore;
-  /** Largest accepted request body, in bytes. */
+  /** Largest accepted request body, in bytes (file uploads have their own limit, in `files`). */
   bodyLimit?: number;
+  /** Where uploaded files' content lives and how large one may be. */
+  files: FileServiceOptions;
 }
 
 /**
@@ -41,6 +46,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const queries = new SessionQueries(options.temporal);
   const agents = new AgentService(options.store);
   const environments = new EnvironmentService(options.store);
+  const files = new FileService(options.store, options.files);
   const sessions = new SessionService({ ...options, client: options.temporal, queries, agents, environments });
   const reader = new SessionEventReader(queries);
   const feeds = new SessionFeeds(reader, options.bus);
@@ -76,6 +82,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerSessionEventRoutes(app, sessions, reader, feeds);
   registerAgentRoutes(app, agents);
   registerEnvironmentRoutes(app, environments);
+  registerFileRoutes(app, files);
+  app.addHook('onReady', async () => {
+    await files.removeLeftovers().catch((error: unknown) => console.error('keel server: files folder sweep', error));
+  });
   return app;
 }
 

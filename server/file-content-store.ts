@@ -63,13 +63,18 @@ export class FileContentStore {
     };
   }
 
-  /** A stream of the content of `fileId`, or `null` when there is none on disk. */
-  async read(fileId: string): Promise<ReadStream | null> {
+  /** A stream of the content of `fileId` with its size on disk, or `null` when there is none. */
+  async read(fileId: string): Promise<{ stream: ReadStream; sizeBytes: number } | null> {
+    const handle = await open(fileContentPath(this.dataDir, fileId), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (handle === null) return null;
     try {
-      const handle = await open(fileContentPath(this.dataDir, fileId), 'r');
-      return handle.createReadStream();
+      const { size } = await handle.stat();
+      return { stream: handle.createReadStream(), sizeBytes: size };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      await handle.close();
       throw error;
     }
   }

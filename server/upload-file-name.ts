@@ -22,9 +22,14 @@ export const MAX_FILENAME_LENGTH = 255;
  * Control characters are dropped so the name can go back out in a `Content-Disposition` header.
  */
 export function uploadFileName(partFilename: string | undefined, mimeType: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed.
-  const base = (partFilename ?? '').split(/[\\/]/).pop()?.replace(/[\u0000-\u001f\u007f]/g, '') ?? '';
+  const lastComponent = (partFilename ?? '').split(/[\\/]/).pop() ?? '';
+  const base = [...lastComponent].filter((character) => !isControlCharacter(character)).join('');
   if (base.trim() !== '') return base;
   const essence = mimeType.split(';')[0]?.trim().toLowerCase() ?? '';
   return `unnamed${EXTENSIONS[essence] ?? ''}`;
+}
+
+function isControlCharacter(character: string): boolean {
+  const code = character.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
 }
