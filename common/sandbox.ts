@@ -1,6 +1,15 @@
+/** An uploaded file mounted read-only into the session's container (a session resource of type `file`). */
+export interface SandboxFileMount {
+  fileId: string;
+  /** Absolute path in the container. */
+  mountPath: string;
+}
+
 /** Input of `provisionSandbox`: make sure a running container exists for the session. */
 export interface ProvisionSandboxInput {
   sessionId: string;
+  /** Files to mount read-only; every container of the session gets the same ones. */
+  files?: SandboxFileMount[];
 }
 
 /** Result of `provisionSandbox`. */
@@ -16,6 +25,8 @@ export interface ExecuteInput {
   /** One of `SANDBOX_TOOL_NAMES`. */
   name: string;
   input: Record<string, unknown>;
+  /** The session's file mounts, so a container started by this call (a replaced one) has them too. */
+  files?: SandboxFileMount[];
 }
 
 /**

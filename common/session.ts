@@ -1,6 +1,7 @@
 import type { AgentSnapshot } from './agent';
 import type { LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
 import type { MessageParam } from './model';
+import type { SandboxFileMount } from './sandbox';
 
 /** When the sandbox is provisioned: on the first tool call (the default), or before the first model call. */
 export type SandboxProvisioning = 'lazy' | 'eager';
@@ -57,6 +58,8 @@ export interface SessionWorkflowInput {
   createdAt: string;
   limits: SessionLimits;
   sandboxProvisioning: SandboxProvisioning;
+  /** Uploaded files mounted read-only into the sandbox (session resources of type `file`). */
+  files?: SandboxFileMount[];
   /** Present on every run after the first. */
   carryOver?: SessionCarryOver;
 }

@@ -23,7 +23,10 @@ import type { SessionServiceOptions } from './session-service';
 import type { ControlPlaneStore } from './store/control-plane-store';
 
 /** What the HTTP API is built from. */
-export interface ServerOptions extends Omit<SessionServiceOptions, 'client' | 'queries' | 'agents' | 'environments'> {
+export interface ServerOptions extends Omit<
+  SessionServiceOptions,
+  'client' | 'queries' | 'agents' | 'environments' | 'files'
+> {
   temporal: Client;
   bus: LiveEventBus;
   apiKey: string;
@@ -47,7 +50,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const agents = new AgentService(options.store);
   const environments = new EnvironmentService(options.store);
   const files = new FileService(options.store, options.files);
-  const sessions = new SessionService({ ...options, client: options.temporal, queries, agents, environments });
+  const sessions = new SessionService({ ...options, client: options.temporal, queries, agents, environments, files });
   const reader = new SessionEventReader(queries);
   const feeds = new SessionFeeds(reader, options.bus);
   const expectedKey = Buffer.from(options.apiKey);

@@ -17,14 +17,15 @@ import {
 } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { AgentService } from './agent-service';
-import { ApiError } from './api-error';
+import { ApiError, invalidField } from './api-error';
 import type { EnvironmentService } from './environment-service';
+import type { FileService } from './file-service';
 import { requireSupportedAgentTools } from './session-agent-support';
 import { sessionListQuery } from './session-list-query';
 import type { SessionListRequest } from './session-list-query';
 import type { SessionQueries } from './session-queries';
 import { toSessionAgentView, toSessionView } from './session-view';
-import type { SessionAgentView, SessionView } from './session-view';
+import type { SessionAgentView, SessionFileResource, SessionView } from './session-view';
 
 /** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
 export interface CreateSessionRequest {
@@ -33,6 +34,8 @@ export interface CreateSessionRequest {
   title: string | null;
   metadata: Record<string, string>;
   initialEvents: UserEventRequest[];
+  /** Uploaded files to mount read-only into the sandbox. */
+  fileResources: Array<{ fileId: string; mountPath: string | null }>;
 }
 
 /** A user event as the API accepts it. */
@@ -47,6 +50,7 @@ export interface SessionServiceOptions {
   sandboxProvisioning: SandboxProvisioning;
   agents: AgentService;
   environments: EnvironmentService;
+  files: FileService;
 }
 
 const END_TIMEOUT_MS = 60_000;
@@ -67,6 +71,7 @@ export class SessionService {
       agent = await this.options.agents.snapshot(request.agent.id, stored.version);
       agentView = toSessionAgentView(stored);
     }
+    const resources = await this.fileResources(request.fileResources);
     if (request.environmentId !== undefined) {
       const environment = await this.options.environments.retrieve(request.environmentId);
       if (environment.archived_at !== null) {
@@ -87,10 +92,11 @@ export class SessionService {
           createdAt: new Date().toISOString(),
           limits,
           sandboxProvisioning,
+          files: resources.map((resource) => ({ fileId: resource.file_id, mountPath: resource.mount_path })),
         },
       ],
       staticSummary: request.title ?? `Keel session with ${agent.name}`,
-      memo: { metadata: request.metadata, agent: agentView, environment_id: request.environmentId ?? null },
+      memo: { metadata: request.metadata, agent: agentView, environment_id: request.environmentId ?? null, resources },
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
         { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
@@ -98,6 +104,31 @@ export class SessionService {
     });
     if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
     return this.get(id);
+  }
+
+  /**
+   * Checks the session's file resources (each file must exist; mount paths default to the SDK's
+   * `/mnt/session/uploads/<file_id>` and must not collide) and returns them in the session object's shape.
+   */
+  private async fileResources(requested: CreateSessionRequest['fileResources']): Promise<SessionFileResource[]> {
+    const now = new Date().toISOString();
+    const resources: SessionFileResource[] = [];
+    for (const [index, resource] of requested.entries()) {
+      await this.options.files.retrieve(resource.fileId);
+      const mountPath = resource.mountPath ?? `/mnt/session/uploads/${resource.fileId}`;
+      if (resources.some((earlier) => earlier.mount_path === mountPath)) {
+        throw invalidField(`resources[${index}].mount_path`, `${mountPath} is already used by another resource`);
+      }
+      resources.push({
+        id: `sesrsc_${randomBytes(12).toString('hex')}`,
+        type: 'file',
+        file_id: resource.fileId,
+        mount_path: mountPath,
+        created_at: now,
+        updated_at: now,
+      });
+    }
+    return resources;
   }
 
   /** Returns the session, or a 404. */

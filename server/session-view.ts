@@ -1,4 +1,5 @@
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { BetaManagedAgentsFileResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { SessionStatus } from '../common/events';
@@ -26,11 +27,14 @@ export interface SessionView {
   usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number };
   /** The hosted `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
   stats: { duration_seconds: number; event_count: number; queued_messages: number };
-  resources: [];
+  resources: SessionFileResource[];
   vault_ids: [];
   budget: null;
   outcome_evaluations: [];
 }
+
+/** A session resource of type `file`, as the hosted session object shows it. */
+export type SessionFileResource = BetaManagedAgentsFileResource;
 
 /** The agent a session runs, as the hosted session object shows it. */
 export type SessionAgentView = BetaManagedAgentsSessionAgent;
@@ -81,7 +85,7 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
       event_count: summary.eventCount,
       queued_messages: summary.queuedMessages,
     },
-    resources: [],
+    resources: (description.memo?.['resources'] as SessionFileResource[] | undefined) ?? [],
     vault_ids: [],
     budget: null,
     outcome_evaluations: [],

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -55,6 +56,8 @@ beforeAll(async () => {
   options = {
     docker,
     image,
+    // These tests mount no uploaded files, so no data folder is read.
+    dataDir: tmpdir(),
     memoryBytes: 512 * 1024 * 1024,
     nanoCpus: 1_000_000_000,
     pidsLimit: 256,

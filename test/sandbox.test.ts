@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -81,6 +82,8 @@ beforeAll(async () => {
   options = {
     docker,
     image,
+    // These tests mount no uploaded files, so no data folder is read.
+    dataDir: tmpdir(),
     memoryBytes: MEMORY_BYTES,
     nanoCpus: NANO_CPUS,
     pidsLimit: PIDS_LIMIT,

@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsStreamSessionEvents } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, TEST_API_KEY } from './support/test-stack';
@@ -249,6 +249,53 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
       .stream(session.id, {}, { headers: { 'Last-Event-ID': 'sevt_notinthissession' } })
       .catch((error: unknown) => error);
     expect(badResume).toBeInstanceOf(Anthropic.BadRequestError);
+    await client.beta.sessions.delete(session.id);
+  });
+
+  it('mounts an uploaded file read-only into the sandbox at the default and at a chosen mount_path', async () => {
+    const file = await client.beta.files.upload({
+      file: await toFile(Buffer.from('col\n42\n'), 'data.csv', { type: 'text/csv' }),
+    });
+    const session = await client.beta.sessions.create({
+      agent: agentId,
+      environment_id: environmentId,
+      resources: [
+        { type: 'file', file_id: file.id },
+        { type: 'file', file_id: file.id, mount_path: '/mnt/inputs/data.csv' },
+      ],
+    });
+    expect(session.resources).toEqual([
+      expect.objectContaining({ type: 'file', file_id: file.id, mount_path: `/mnt/session/uploads/${file.id}` }),
+      expect.objectContaining({ type: 'file', file_id: file.id, mount_path: '/mnt/inputs/data.csv' }),
+    ]);
+    harness.model.enqueue(
+      {
+        kind: 'tool_use',
+        name: 'bash',
+        input: {
+          command: `cat /mnt/session/uploads/${file.id} /mnt/inputs/data.csv; echo changed > /mnt/inputs/data.csv`,
+        },
+      },
+      { kind: 'text', text: 'read it' },
+    );
+    const stream = await client.beta.sessions.events.stream(session.id);
+    const reading = readTurn(stream);
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'read' }] }],
+    });
+    const items = await reading;
+    stream.controller.abort();
+    const result = JSON.stringify(items.find((item) => item.type === 'agent.tool_result'));
+    expect(result).toContain('col\\n42\\ncol\\n42');
+    expect(result).toMatch(/Read-only file system/);
+    const unknownFile = await client.beta.sessions
+      .create({
+        agent: agentId,
+        environment_id: environmentId,
+        resources: [{ type: 'file', file_id: 'file_000000000000000000000000' }],
+      })
+      .catch((error: unknown) => error);
+    expect(unknownFile).toBeInstanceOf(Anthropic.NotFoundError);
     await client.beta.sessions.delete(session.id);
   });
 

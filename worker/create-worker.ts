@@ -47,6 +47,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     commandTimeoutMs: config.sandbox.commandTimeoutMs,
     maxOutputBytes: config.sandbox.maxOutputBytes,
     network: 'none',
+    dataDir: config.dataDir,
   });
   const sinks: InjectedSinks<LiveEventSinks> = {
     liveEvents: {

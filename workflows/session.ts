@@ -70,6 +70,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     sessionId: input.sessionId,
     agent: input.agent,
     limits: input.limits,
+    files: input.files ?? [],
     log,
     state: {
       messages: carry?.messages ?? [],
@@ -168,7 +169,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
 
   if (carry === undefined && input.sandboxProvisioning === 'eager') {
-    await provisionSandbox({ sessionId: input.sessionId });
+    await provisionSandbox({ sessionId: input.sessionId, files: input.files ?? [] });
     context.state.sandboxProvisioned = true;
   }
 

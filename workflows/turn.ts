@@ -2,6 +2,7 @@ import { isCancellation, sleep } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../common/agent';
 import type { SessionEvent } from '../common/events';
 import type { CallModelResult, ContentBlock, MessageParam } from '../common/model';
+import type { SandboxFileMount } from '../common/sandbox';
 import type { SessionLimits, SessionUsage } from '../common/session';
 import type { SessionStatus } from '../common/events';
 import { callModel, execute, provisionSandbox } from './activities';
@@ -16,6 +17,8 @@ export interface TurnContext {
   sessionId: string;
   agent: AgentSnapshot;
   limits: SessionLimits;
+  /** The session's read-only file mounts, passed to every sandbox call so a replaced container has them too. */
+  files: SandboxFileMount[];
   log: EventLog;
   state: {
     messages: MessageParam[];
@@ -162,7 +165,7 @@ export class Turn {
 
   /** Runs the step's tool calls one after the other, in the order the model asked for them. */
   private async runTools(toolUses: Array<Extract<ContentBlock, { type: 'tool_use' }>>): Promise<void> {
-    const { sessionId, agent, state } = this.context;
+    const { sessionId, agent, state, files } = this.context;
     for (const block of toolUses) {
       const eventId = this.pendingToolUses.get(block.id);
       if (eventId === undefined) continue;
@@ -174,10 +177,13 @@ export class Turn {
       let result: ToolResultInput;
       try {
         if (!state.sandboxProvisioned) {
-          await provisionSandbox({ sessionId });
+          await provisionSandbox({ sessionId, files });
           state.sandboxProvisioned = true;
         }
-        const executed = await execute({ sessionId, name: block.name, input }, describeToolCall(block.name, input));
+        const executed = await execute(
+          { sessionId, name: block.name, input, files },
+          describeToolCall(block.name, input),
+        );
         result = { toolUseId: block.id, output: executed.output, isError: executed.isError };
       } catch (error) {
         if (isCancellation(error)) throw error;

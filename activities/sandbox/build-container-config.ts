@@ -1,15 +1,22 @@
 import type Docker from 'dockerode';
 
+import { fileContentPath } from '../../common/file-content-path';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
+import type { SandboxFileMount } from '../../common/sandbox';
 import { SANDBOX_USER, SANDBOX_WORKDIR } from './sandbox-constants';
 import type { SandboxOptions } from './sandbox-options';
 
 /**
  * The hardened create options of a session's container: non-root, all capabilities dropped, `no-new-privileges`,
  * read-only root with tmpfs `/tmp` and home, memory / CPU / pids limits, the configured network, and the session's
- * volume at `/workspace` (Docker fills a new volume from the image's `/workspace`, owned by uid 1000).
+ * volume at `/workspace` (Docker fills a new volume from the image's `/workspace`, owned by uid 1000), and the
+ * session's uploaded files bind-mounted read-only.
  */
-export function buildContainerConfig(options: SandboxOptions, sessionId: string): Docker.ContainerCreateOptions {
+export function buildContainerConfig(
+  options: SandboxOptions,
+  sessionId: string,
+  files: SandboxFileMount[] = [],
+): Docker.ContainerCreateOptions {
   return {
     name: sandboxContainerName(sessionId),
     Image: options.image,
@@ -33,7 +40,15 @@ export function buildContainerConfig(options: SandboxOptions, sessionId: string)
       NanoCpus: options.nanoCpus,
       PidsLimit: options.pidsLimit,
       NetworkMode: options.network,
-      Mounts: [{ Type: 'volume', Source: sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR }],
+      Mounts: [
+        { Type: 'volume', Source: sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR },
+        ...files.map((file) => ({
+          Type: 'bind' as const,
+          Source: fileContentPath(options.dataDir, file.fileId),
+          Target: file.mountPath,
+          ReadOnly: true,
+        })),
+      ],
       RestartPolicy: { Name: 'no' },
     },
   };

@@ -54,7 +54,10 @@ export async function execute(
   if (prepared.kind === 'invalid') return { isError: true, output: prepared.output };
   return withHeartbeat(control.heartbeat, async () => {
     try {
-      const { containerId } = await provisionSandbox(options, { sessionId: input.sessionId });
+      const { containerId } = await provisionSandbox(options, {
+        sessionId: input.sessionId,
+        ...(input.files === undefined ? {} : { files: input.files }),
+      });
       const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
       const context: ToolContext = {
         commandTimeoutMs: options.commandTimeoutMs,

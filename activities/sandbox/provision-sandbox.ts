@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 
-import type { ProvisionSandboxInput, ProvisionSandboxResult } from '../../common/sandbox';
+import type { ProvisionSandboxInput, ProvisionSandboxResult, SandboxFileMount } from '../../common/sandbox';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
 import { buildContainerConfig } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
@@ -27,14 +27,18 @@ export async function provisionSandbox(
   input: ProvisionSandboxInput,
 ): Promise<ProvisionSandboxResult> {
   for (let attempt = 1; ; attempt++) {
-    const result = await provisionOnce(options, input.sessionId);
+    const result = await provisionOnce(options, input.sessionId, input.files ?? []);
     if (result !== 'conflict') return result;
     if (attempt >= ATTEMPTS) throw new Error(`sandbox of session ${input.sessionId}: container name conflict persists`);
     await sleep(RETRY_DELAY_MS * attempt);
   }
 }
 
-async function provisionOnce(options: SandboxOptions, sessionId: string): Promise<ProvisionSandboxResult | 'conflict'> {
+async function provisionOnce(
+  options: SandboxOptions,
+  sessionId: string,
+  files: SandboxFileMount[],
+): Promise<ProvisionSandboxResult | 'conflict'> {
   const { docker } = options;
   const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
   if (existing) {
@@ -44,7 +48,7 @@ async function provisionOnce(options: SandboxOptions, sessionId: string): Promis
   await ensureVolume(docker, sessionId);
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(buildContainerConfig(options, sessionId));
+    container = await docker.createContainer(buildContainerConfig(options, sessionId, files));
   } catch (error) {
     const status = dockerStatusCode(error);
     if (status === 409) return 'conflict';

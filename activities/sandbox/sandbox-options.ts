@@ -15,6 +15,8 @@ export interface SandboxOptions {
   commandTimeoutMs: number;
   /** Bytes of output a tool returns at most; longer output keeps its head and tail around a cut marker. */
   maxOutputBytes: number;
+  /** Keel's data folder, where uploaded files' content lies (mounted read-only into sessions that use them). */
+  dataDir: string;
   /** Docker network mode of a container: `none` unless the environment allows the network. */
   network: 'none' | 'bridge';
 }

@@ -4,6 +4,22 @@ import type { SessionService } from '../session-service';
 import { userEvent } from '../event-request-schemas';
 import { parseOrThrow } from '../validation';
 
+const mountPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[^\0]*$/, 'expected an absolute path such as /mnt/data/input.csv')
+  .refine((value) => !value.split('/').includes('..') && value !== '/', 'must not be / or contain ..');
+
+const fileResource = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({ type: z.literal('file'), file_id: z.string().min(1), mount_path: mountPath.nullable().optional() })
+      .strict(),
+  ],
+  { error: 'Keel supports resources of type file; github_repository and memory_store are not supported yet' },
+);
+
 const agentReference = z.union([
   z.string().min(1),
   z.object({ type: z.literal('agent'), id: z.string().min(1), version: z.number().int().min(1).optional() }).strict(),
@@ -17,7 +33,7 @@ const createSessionBody = z
     metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
     initial_events: z.array(userEvent).max(50).optional(),
     vault_ids: z.array(z.string()).max(0, 'vaults are not supported by Keel yet').optional(),
-    resources: z.array(z.unknown()).max(0, 'session resources are not supported by Keel yet').optional(),
+    resources: z.array(fileResource).max(100).optional(),
     budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
   })
   .strict();
@@ -67,6 +83,10 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
       title: body.title ?? null,
       metadata: body.metadata ?? {},
       initialEvents: body.initial_events ?? [],
+      fileResources: (body.resources ?? []).map((resource) => ({
+        fileId: resource.file_id,
+        mountPath: resource.mount_path ?? null,
+      })),
     });
   });
 
