@@ -152,10 +152,10 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     }
   });
 
-  it('20 stream subscribers opened before a message each receive every event once, in log order', async () => {
+  it('100 stream subscribers opened before a message each receive every event once, in log order', async () => {
     const sessionId = await newSession('fan-out');
     const controller = new AbortController();
-    const received: string[][] = Array.from({ length: 20 }, () => []);
+    const received: string[][] = Array.from({ length: 100 }, () => []);
     const followers = received.map(async (events) => {
       for await (const item of harness.client.events(sessionId, { signal: controller.signal })) {
         if (item.kind === 'event') events.push(item.event.id);
