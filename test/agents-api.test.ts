@@ -1,9 +1,11 @@
-import Anthropic, { AuthenticationError, BadRequestError, ConflictError, NotFoundError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { AuthenticationError, BadRequestError, ConflictError, NotFoundError } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAgentSnapshot } from '../server/agent-snapshot';
-import { startTestStack, TEST_API_KEY } from './support/test-stack';
+import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { rejection, sdkClient } from './support/sdk';
 
 let harness: TestStack;
 let client: Anthropic;
@@ -11,22 +13,12 @@ let client: Anthropic;
 beforeAll(async () => {
   harness = await startTestStack();
   // No retries: a 409 or 404 must surface at once, as the test expects it.
-  client = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: TEST_API_KEY, maxRetries: 0 });
+  client = sdkClient(harness.stack.apiUrl);
 });
 
 afterAll(async () => {
   await harness?.stop();
 });
-
-/** Resolves to the error `promise` rejects with, or fails the test when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const coder = {
   name: 'coder',
@@ -262,7 +254,7 @@ describe('agents API through the official SDK', () => {
     expect(multiagent).toBeInstanceOf(BadRequestError);
     expect(multiagent.message).toContain('multiagent');
 
-    const stranger = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: 'not-the-key', maxRetries: 0 });
+    const stranger = sdkClient(harness.stack.apiUrl, 'not-the-key');
     expect(await rejection(stranger.beta.agents.list())).toBeInstanceOf(AuthenticationError);
     const anonymous = await fetch(`${harness.stack.apiUrl}/v1/agents`);
     expect(anonymous.status).toBe(401);

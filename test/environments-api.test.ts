@@ -1,33 +1,25 @@
-import Anthropic, { AuthenticationError, BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { AuthenticationError, BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
 import {
   BetaEnvironmentArchivedError,
   BetaInvalidMetadataError,
 } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, TEST_API_KEY } from './support/test-stack';
+import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { rejection, sdkClient } from './support/sdk';
 
 let harness: TestStack;
 let client: Anthropic;
 
 beforeAll(async () => {
   harness = await startTestStack();
-  client = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: TEST_API_KEY, maxRetries: 0 });
+  client = sdkClient(harness.stack.apiUrl);
 });
 
 afterAll(async () => {
   await harness?.stop();
 });
-
-/** Resolves to the error `promise` rejects with, or fails the test when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const noPackages = { type: 'packages', apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] };
 
@@ -226,7 +218,7 @@ describe('environments API through the official SDK', () => {
       await rejection(client.beta.environments.update('env_000000000000000000000000', { name: 'ghost' })),
     ).toBeInstanceOf(NotFoundError);
 
-    const stranger = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: 'not-the-key', maxRetries: 0 });
+    const stranger = sdkClient(harness.stack.apiUrl, 'not-the-key');
     expect(await rejection(stranger.beta.environments.create({ name: 'x' }))).toBeInstanceOf(AuthenticationError);
     const anonymous = await fetch(`${harness.stack.apiUrl}/v1/environments`, { method: 'POST' });
     expect(anonymous.status).toBe(401);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Anthropic, { APIError, BadRequestError, ContentTooLargeError, NotFoundError, toFile } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { BadRequestError, ContentTooLargeError, NotFoundError, toFile } from '@anthropic-ai/sdk';
 import type { BetaFileMetadata } from '@anthropic-ai/sdk/resources/beta/files';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAgent } from '../cli/stack';
@@ -12,6 +13,7 @@ import { createServer } from '../server/create-server';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import { startTestStack, TEST_API_KEY } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { rejection, sdkClient } from './support/sdk';
 
 /** The upload limit of this file's stack, small so that a too-large upload is cheap to send. */
 const MAX_FILE_BYTES = 64 * 1024;
@@ -22,23 +24,12 @@ let client: Anthropic;
 beforeAll(async () => {
   harness = await startTestStack({ environment: { KEEL_FILE_MAX_BYTES: String(MAX_FILE_BYTES) }, runWorker: false });
   // No retries: every error must surface at once, as the test expects it.
-  client = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: TEST_API_KEY, maxRetries: 0 });
+  client = sdkClient(harness.stack.apiUrl);
 });
 
 afterAll(async () => {
   await harness?.stop();
 });
-
-/** Resolves to the error `promise` rejects with, or fails the test when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 async function upload(bytes: Buffer, name: string, type?: string): Promise<BetaFileMetadata> {
   return client.beta.files.upload({ file: await toFile(bytes, name, type === undefined ? undefined : { type }) });
@@ -231,7 +222,7 @@ describe('files across a store reopen', () => {
         files: { dataDir, maxBytes: MAX_FILE_BYTES },
       });
       const url = await server.listen({ host: '127.0.0.1', port: 0 });
-      const sdk = new Anthropic({ baseURL: url, apiKey: TEST_API_KEY, maxRetries: 0 });
+      const sdk = sdkClient(url);
       const stop = async (): Promise<void> => {
         await server.close();
         await store.close();

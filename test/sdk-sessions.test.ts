@@ -1,8 +1,9 @@
 import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsStreamSessionEvents } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, TEST_API_KEY } from './support/test-stack';
+import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { sdkClient } from './support/sdk';
 
 let harness: TestStack;
 let client: Anthropic;
@@ -11,7 +12,7 @@ let environmentId: string;
 
 beforeAll(async () => {
   harness = await startTestStack();
-  client = new Anthropic({ baseURL: harness.stack.apiUrl, apiKey: TEST_API_KEY, maxRetries: 0 });
+  client = sdkClient(harness.stack.apiUrl);
   const agent = await client.beta.agents.create({
     name: 'sdk coder',
     model: 'scripted-model',

@@ -7,7 +7,7 @@ import type {
   StoredAgent,
   StoredPage,
 } from './control-plane-store';
-import { parseCursor, settle } from './sqlite-database';
+import { parseCursor, settle, toPage } from './sqlite-database';
 
 interface AgentRow {
   sequence: number;
@@ -102,12 +102,12 @@ export class SqliteAgentRepository implements AgentRepository {
         before: parseCursor(request.cursor),
         limit: request.limit + 1,
       });
-      const items = rows.slice(0, request.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map((row) => toStoredAgent(row, row)),
-        nextCursor: rows.length > request.limit && last !== undefined ? String(last.sequence) : null,
-      };
+      return toPage(
+        rows,
+        request.limit,
+        (row) => toStoredAgent(row, row),
+        (row) => row.sequence,
+      );
     });
   }
 
@@ -116,12 +116,12 @@ export class SqliteAgentRepository implements AgentRepository {
       const agent = this.selectAgent.get(id);
       if (agent === undefined) return null;
       const rows = this.selectVersionPage.all({ id, before: parseCursor(request.cursor), limit: request.limit + 1 });
-      const items = rows.slice(0, request.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map((row) => toStoredAgent(agent, row)),
-        nextCursor: rows.length > request.limit && last !== undefined ? String(last.version) : null,
-      };
+      return toPage(
+        rows,
+        request.limit,
+        (row) => toStoredAgent(agent, row),
+        (row) => row.version,
+      );
     });
   }
 

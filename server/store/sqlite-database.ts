@@ -1,3 +1,4 @@
+import type { StoredPage } from './control-plane-store';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -41,4 +42,22 @@ export function parseCursor(cursor: string | null): number | null {
   const position = Number(cursor);
   if (!/^\d+$/.test(cursor) || !Number.isSafeInteger(position)) throw new RangeError(`Not a page cursor: "${cursor}".`);
   return position;
+}
+
+/**
+ * Turns the rows of a page query, which asks for one row more than `limit` to learn whether a next page exists, into
+ * a page: at most `limit` items, and the cursor of the last one (its `cursorOf`) when more rows follow.
+ */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorOf: (row: Row) => number,
+): StoredPage<Item> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(toItem),
+    nextCursor: rows.length > limit && last !== undefined ? String(cursorOf(last)) : null,
+  };
 }

@@ -6,7 +6,7 @@ import type {
   StoredEnvironment,
   StoredPage,
 } from './control-plane-store';
-import { parseCursor, settle } from './sqlite-database';
+import { parseCursor, settle, toPage } from './sqlite-database';
 
 interface EnvironmentRow {
   sequence: number;
@@ -57,12 +57,7 @@ export class SqliteEnvironmentRepository implements EnvironmentRepository {
         before: parseCursor(request.cursor),
         limit: request.limit + 1,
       });
-      const items = rows.slice(0, request.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(toStoredEnvironment),
-        nextCursor: rows.length > request.limit && last !== undefined ? String(last.sequence) : null,
-      };
+      return toPage(rows, request.limit, toStoredEnvironment, (row) => row.sequence);
     });
   }
 

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { FileListRequest, FileRepository, StoredFile, StoredPage } from './control-plane-store';
-import { parseCursor, settle } from './sqlite-database';
+import { parseCursor, settle, toPage } from './sqlite-database';
 
 interface FileRow {
   sequence: number;
@@ -75,12 +75,7 @@ export class SqliteFileRepository implements FileRepository {
         before: parseCursor(request.cursor),
         limit: request.limit + 1,
       });
-      const items = rows.slice(0, request.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(toStoredFile),
-        nextCursor: rows.length > request.limit && last !== undefined ? String(last.sequence) : null,
-      };
+      return toPage(rows, request.limit, toStoredFile, (row) => row.sequence);
     });
   }
 
