@@ -16,6 +16,8 @@ export interface EventPageRequest {
   page?: number | undefined;
   /** Only events of these types; empty for all. */
   types: string[];
+  /** Only events processed within these bounds (RFC 3339 times). */
+  createdAt?: { gt?: string | undefined; gte?: string | undefined; lt?: string | undefined; lte?: string | undefined };
 }
 
 const SCAN_CHUNK = 500;
@@ -29,8 +31,9 @@ export async function readEventPage(
   sessionId: string,
   request: EventPageRequest,
 ): Promise<EventPage> {
+  const within = timeFilter(request.createdAt ?? {});
   const wanted = (entry: LoggedEvent): boolean =>
-    request.types.length === 0 || request.types.includes(entry.event.type);
+    (request.types.length === 0 || request.types.includes(entry.event.type)) && within(entry.event.processed_at);
   const found: LoggedEvent[] = [];
   if (request.order === 'asc') {
     let after = request.page ?? -1;
@@ -80,4 +83,24 @@ export async function resumePosition(
     if (last === undefined) throw invalidField('Last-Event-ID', `no event ${lastEventId} in session ${sessionId}`);
     after = last.position;
   }
+}
+
+/** A predicate on an event's `processed_at` for the `created_at[…]` bounds of a listing. */
+function timeFilter(
+  bounds: NonNullable<EventPageRequest['createdAt']>,
+): (processedAt: string | null | undefined) => boolean {
+  const [gt, gte, lt, lte] = [bounds.gt, bounds.gte, bounds.lt, bounds.lte].map((value) =>
+    value === undefined ? undefined : Date.parse(value),
+  );
+  if (gt === undefined && gte === undefined && lt === undefined && lte === undefined) return () => true;
+  return (processedAt) => {
+    const time = Date.parse(processedAt ?? '');
+    if (Number.isNaN(time)) return false;
+    return (
+      (gt === undefined || time > gt) &&
+      (gte === undefined || time >= gte) &&
+      (lt === undefined || time < lt) &&
+      (lte === undefined || time <= lte)
+    );
+  };
 }

@@ -224,6 +224,15 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     const all = await reading;
     stream.controller.abort();
 
+    const lastEvent = all.at(-1) as { id: string; processed_at: string };
+    const later = await client.beta.sessions.events.list(session.id, { 'created_at[gte]': lastEvent.processed_at });
+    expect(later.data.at(-1)?.id).toBe(lastEvent.id);
+    for (const event of later.data) {
+      expect(Date.parse(event.processed_at ?? '')).toBeGreaterThanOrEqual(Date.parse(lastEvent.processed_at));
+    }
+    expect(later.data.length).toBeLessThan(all.length);
+    const none = await client.beta.sessions.events.list(session.id, { 'created_at[lt]': '2000-01-01T00:00:00Z' });
+    expect(none.data).toEqual([]);
     const messages = await client.beta.sessions.events.list(session.id, {
       types: ['agent.message', 'agent.tool_result'],
     });

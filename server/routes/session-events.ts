@@ -8,6 +8,8 @@ import { sendEventsBody } from '../event-request-schemas';
 import { readEventPage, resumePosition } from '../event-page';
 import { parseOrThrow } from '../validation';
 
+const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-04-01T00:00:00Z' });
+
 const eventType = z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'expected an event type such as agent.message');
 
 const listQuery = z
@@ -16,6 +18,10 @@ const listQuery = z
     page: z.string().regex(/^\d+$/, 'page must be a cursor returned by the previous page').optional(),
     order: z.enum(['asc', 'desc']).default('asc'),
     types: z.union([eventType, z.array(eventType)]).optional(),
+    'created_at[gt]': time.optional(),
+    'created_at[gte]': time.optional(),
+    'created_at[lt]': time.optional(),
+    'created_at[lte]': time.optional(),
     'types[]': z.union([eventType, z.array(eventType)]).optional(),
   })
   .loose();
@@ -50,6 +56,12 @@ export function registerSessionEventRoutes(
       limit: query.limit,
       page: query.page === undefined ? undefined : Number(query.page),
       types: [query.types ?? [], query['types[]'] ?? []].flat(),
+      createdAt: {
+        gt: query['created_at[gt]'],
+        gte: query['created_at[gte]'],
+        lt: query['created_at[lt]'],
+        lte: query['created_at[lte]'],
+      },
     });
   });
 
