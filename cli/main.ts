@@ -3,6 +3,7 @@ import { KeelClient } from '../client';
 import { ConfigError, readConfig } from '../common/config';
 import type { KeelConfig } from '../common/config';
 import { readApiKey } from './api-key';
+import { keys } from './keys';
 import { run } from './run';
 import { up } from './up';
 
@@ -12,6 +13,7 @@ const USAGE = `Usage: keel <command>
   keel run "<prompt>"     run a session on the running Keel and stream it; exits 0 when the turn ends well
   keel sessions           list sessions
   keel events <session>   print a session's events, one JSON object a line
+  keel keys create [name]  create an API key (printed once), or: keel keys list, keel keys revoke <id>
 
 The commands other than up reach KEEL_URL (default http://KEEL_HOST:KEEL_PORT) with KEEL_API_KEY
 (default: the key \`keel up\` keeps in the data folder).`;
@@ -38,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       if (prompt === '') throw new ConfigError('keel run: give the prompt, e.g. keel run "run: echo hello"');
       return run(clientFor(config), prompt, process.stdout);
     }
+    case 'keys':
+      return keys(config, rest, (line) => console.log(line));
     case 'sessions': {
       for (const session of await clientFor(config).listSessions(50)) {
         console.log(`${session.id}  ${session.status.padEnd(10)}  ${session.created_at}  ${session.title ?? ''}`);

@@ -1,10 +1,11 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { LiveEventBus } from '../common/live-events';
 import { AgentService } from './agent-service';
 import { ApiError } from './api-error';
+import { isAcceptedApiKey } from './api-keys';
 import { EnvironmentService } from './environment-service';
 import { FileService } from './file-service';
 import type { FileServiceOptions } from './file-service';
@@ -53,15 +54,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const sessions = new SessionService({ ...options, client: options.temporal, queries, agents, environments, files });
   const reader = new SessionEventReader(queries);
   const feeds = new SessionFeeds(reader, options.bus);
-  const expectedKey = Buffer.from(options.apiKey);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('request-id', `req_${randomBytes(12).toString('hex')}`);
     if (request.url === '/health') return;
     const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
     const header = request.headers['x-api-key'];
-    const given = Buffer.from(typeof header === 'string' ? header : (bearer ?? ''));
-    if (given.length !== expectedKey.length || !timingSafeEqual(given, expectedKey)) {
+    const given = typeof header === 'string' ? header : (bearer ?? '');
+    if (!(await isAcceptedApiKey(given, options.apiKey, options.store.apiKeys))) {
       throw new ApiError(
         'authentication_error',
         'Missing or invalid API key: send it as x-api-key or Authorization: Bearer.',

@@ -90,6 +90,21 @@ describe('the keel command', () => {
     expect(types.at(-1)).toBe('session.status_idle');
   });
 
+  it('keel keys create makes a key the running server accepts, and keel keys revoke makes it refused', async () => {
+    const created = await keel(['keys', 'create', 'ci']);
+    expect(created.code).toBe(0);
+    const [id, key] = created.stdout.trim().split(' ');
+    expect(id).toMatch(/^apikey_/);
+    const url = `http://127.0.0.1:${environment['KEEL_PORT']}/v1/sessions`;
+    expect((await fetch(url, { headers: { 'x-api-key': key ?? '' } })).status).toBe(200);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${key ?? ''}` } })).status).toBe(200);
+    const listed = await keel(['keys', 'list']);
+    expect(listed.stdout).toContain(`${id ?? ''}  active`);
+    expect(listed.stdout).not.toContain(key ?? '');
+    expect((await keel(['keys', 'revoke', id ?? ''])).code).toBe(0);
+    expect((await fetch(url, { headers: { 'x-api-key': key ?? '' } })).status).toBe(401);
+  });
+
   it('keel run without a prompt and keel with a bad KEEL_PORT fail with a message that names the problem', async () => {
     const noPrompt = await keel(['run']);
     expect(noPrompt.code).toBe(1);

@@ -153,6 +153,28 @@ export interface ControlPlaneStore {
   readonly agents: AgentRepository;
   readonly environments: EnvironmentRepository;
   readonly files: FileRepository;
+  readonly apiKeys: ApiKeyRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
+}
+
+/** An API key as the store keeps it: its SHA-256, never the key itself. */
+export interface StoredApiKey {
+  id: string;
+  keySha256: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The API keys clients may send, besides the one from configuration. */
+export interface ApiKeyRepository {
+  /** Adds a key; a key whose hash is already stored is kept as it is. */
+  insert(key: StoredApiKey): Promise<void>;
+  /** The active (not revoked) key with this hash, if any. */
+  findActive(keySha256: string): Promise<StoredApiKey | null>;
+  /** Revokes a key by id; `false` when there is no such key. */
+  revoke(id: string, at: string): Promise<boolean>;
+  /** Every key, oldest first. */
+  list(): Promise<StoredApiKey[]>;
 }

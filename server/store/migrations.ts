@@ -62,6 +62,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX file_metadata_by_scope ON file_metadata (scope_id, sequence) WHERE scope_id IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'api keys',
+    // Only a SHA-256 of each key is kept: keys are long random strings, so a fast hash is enough and none is readable.
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        key_sha256 TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ControlPlaneStore } from './control-plane-store';
 import type { Migration } from './migrations';
 import { SqliteAgentRepository } from './sqlite-agent-repository';
+import { SqliteApiKeyRepository } from './sqlite-api-key-repository';
 import { openSqliteDatabase } from './sqlite-database';
 import { SqliteEnvironmentRepository } from './sqlite-environment-repository';
 import { SqliteFileRepository } from './sqlite-file-repository';
@@ -30,6 +31,7 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     agents: new SqliteAgentRepository(database),
     environments: new SqliteEnvironmentRepository(database),
     files: new SqliteFileRepository(database),
+    apiKeys: new SqliteApiKeyRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {
