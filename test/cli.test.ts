@@ -88,6 +88,15 @@ describe('the keel command', () => {
       .map((line) => (JSON.parse(line) as { type: string }).type);
     expect(types).toContain('agent.tool_use');
     expect(types.at(-1)).toBe('session.status_idle');
+
+    // Sessions outlive `keel run`; this one is ended so the test leaves no container behind.
+    const apiKey = /API key (\S+)/.exec(upOutput)?.[1] ?? '';
+    const ended = await fetch(`http://127.0.0.1:${environment['KEEL_PORT']}/v1/sessions/${sessionId ?? ''}`, {
+      method: 'DELETE',
+      headers: { 'x-api-key': apiKey },
+    });
+    expect(ended.status).toBe(200);
+    expect(await ended.json()).toEqual({ id: sessionId, type: 'session_deleted' });
   });
 
   it('keel keys create makes a key the running server accepts, and keel keys revoke makes it refused', async () => {
