@@ -1,78 +1,26 @@
-import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import Docker from 'dockerode';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { buildContainerConfig } from '../activities/sandbox/build-container-config';
-import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
-import type { SandboxActivities } from '../activities/sandbox/create-sandbox-activities';
 import { execute } from '../activities/sandbox/execute';
 import { RunnerPool } from '../activities/sandbox/runner/runner-pool';
 import { RUNNER_MARKER } from '../activities/sandbox/runner/runner-source';
-import type { SandboxOptions } from '../activities/sandbox/sandbox-options';
 import type { ExecuteResult } from '../common/sandbox';
 import { sandboxVolumeName } from '../common/sandbox';
 import { execInSandbox } from './support/test-stack';
+import { useSandboxFixture } from './support/sandbox-fixture';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
-
-const docker = new Docker();
-let options: SandboxOptions;
-let activities: SandboxActivities;
-const sessions: string[] = [];
-
-/** A fresh session id; `afterEach` destroys its sandbox and volume. */
-function newSessionId(): string {
-  const sessionId = `sesn_runner${randomBytes(8).toString('hex')}`;
-  sessions.push(sessionId);
-  return sessionId;
-}
-
-function bash(sessionId: string, command: string, extra: Record<string, unknown> = {}): Promise<ExecuteResult> {
-  return activities.execute({ sessionId, name: 'bash', input: { command, ...extra } });
-}
+const sandbox = useSandboxFixture('runner');
+const { docker, newSessionId, bash, processes } = sandbox;
 
 /** The pids of the persistent runners in the session's container. */
 async function runnerPids(sessionId: string): Promise<string[]> {
   const output = await execInSandbox(docker, sessionId, ['pgrep', '-f', RUNNER_MARKER]);
   return output.split('\n').filter((line) => line !== '');
 }
-
-/** The command lines of all processes in the session's container. */
-async function processes(sessionId: string): Promise<string[]> {
-  return (await execInSandbox(docker, sessionId, ['ps', '-eo', 'args='])).split('\n').map((line) => line.trim());
-}
-
-beforeAll(async () => {
-  const image = readFileSync(path.join(REPO_ROOT, '.keel', 'sandbox-image'), 'utf8').trim();
-  await docker.ping();
-  await docker.getImage(image).inspect();
-  options = {
-    docker,
-    image,
-    // These tests mount no uploaded files, so no data folder is read.
-    dataDir: tmpdir(),
-    memoryBytes: 512 * 1024 * 1024,
-    nanoCpus: 1_000_000_000,
-    pidsLimit: 256,
-    commandTimeoutMs: 30_000,
-    maxOutputBytes: 4096,
-    network: 'none',
-  };
-  activities = createSandboxActivities(options);
-});
-
-afterEach(async () => {
-  for (const sessionId of sessions.splice(0)) {
-    await activities.destroySandbox({ sessionId, removeVolume: true });
-  }
-});
 
 describe('persistent runner', () => {
   it('runner: one runner serves successive bash and file calls of a session', async () => {
@@ -81,8 +29,8 @@ describe('persistent runner', () => {
     const [first, ...others] = await runnerPids(sessionId);
     expect(first).toMatch(/^\d+$/);
     expect(others).toEqual([]);
-    await activities.execute({ sessionId, name: 'write', input: { file_path: 'a.txt', content: 'alpha\n' } });
-    expect(await activities.execute({ sessionId, name: 'read', input: { file_path: 'a.txt' } })).toEqual({
+    await sandbox.activities.execute({ sessionId, name: 'write', input: { file_path: 'a.txt', content: 'alpha\n' } });
+    expect(await sandbox.activities.execute({ sessionId, name: 'read', input: { file_path: 'a.txt' } })).toEqual({
       isError: false,
       output: 'alpha\n',
     });
@@ -93,12 +41,12 @@ describe('persistent runner', () => {
   it('runner: after `docker kill` of the container, the next call gets a new container and a new runner', async () => {
     const sessionId = newSessionId();
     await bash(sessionId, 'echo kept > kept.txt');
-    const { containerId } = await activities.provisionSandbox({ sessionId });
+    const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
     await docker.getContainer(containerId).kill();
     await docker.getContainer(containerId).wait();
 
     expect(await bash(sessionId, 'cat kept.txt')).toEqual({ isError: false, output: 'kept' });
-    expect((await activities.provisionSandbox({ sessionId })).containerId).not.toBe(containerId);
+    expect((await sandbox.activities.provisionSandbox({ sessionId })).containerId).not.toBe(containerId);
     expect(await runnerPids(sessionId)).toHaveLength(1);
   });
 
@@ -108,7 +56,7 @@ describe('persistent runner', () => {
     const [runner] = await runnerPids(sessionId);
     const environment = new MockActivityEnvironment();
     const running = environment
-      .run(activities.execute, { sessionId, name: 'bash', input: { command: 'sleep 60' } })
+      .run(sandbox.activities.execute, { sessionId, name: 'bash', input: { command: 'sleep 60' } })
       .then(
         (result) => ({ result }),
         (error: unknown) => ({ error }),
@@ -169,7 +117,7 @@ describe('persistent runner', () => {
 
   it('runner: when its connection closes (the worker died), the running command finishes and the runner exits', async () => {
     const sessionId = newSessionId();
-    const { containerId } = await activities.provisionSandbox({ sessionId });
+    const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
     const pool = new RunnerPool(docker);
     const runner = await pool.acquire(containerId);
     expect(await runnerPids(sessionId)).toEqual([String(runner?.pid)]);
@@ -190,7 +138,7 @@ describe('persistent runner', () => {
 describe('runner that cannot start', () => {
   it('runner: where python3 cannot run, bash calls take the per-call path and file tools report the error as before', async () => {
     const sessionId = newSessionId();
-    const config = buildContainerConfig(options, sessionId);
+    const config = buildContainerConfig(sandbox.options, sessionId);
     const hostConfig = config.HostConfig ?? {};
     await docker.createVolume({ Name: sandboxVolumeName(sessionId) });
     const container = await docker.createContainer({
@@ -208,7 +156,7 @@ describe('runner that cannot start', () => {
     expect(await bash(sessionId, 'echo one')).toEqual({ isError: false, output: 'one' });
     expect(await bash(sessionId, 'cd /tmp && export KEPT=yes')).toEqual({ isError: false, output: '' });
     expect(await bash(sessionId, 'pwd; echo $KEPT')).toEqual({ isError: false, output: '/tmp\nyes' });
-    const read = await activities.execute({ sessionId, name: 'read', input: { file_path: 'a.txt' } });
+    const read = await sandbox.activities.execute({ sessionId, name: 'read', input: { file_path: 'a.txt' } });
     expect(read).toEqual({
       isError: true,
       output: expect.stringMatching(/^read: internal error: .*Permission denied/),
@@ -220,7 +168,7 @@ describe('runner that cannot start', () => {
 describe('runner and per-call paths agree', () => {
   /** Runs a tool through the per-call path (no runner), as a worker without runners would. */
   function perCall(sessionId: string, name: string, input: Record<string, unknown>): Promise<ExecuteResult> {
-    return execute(options, { sessionId, name, input });
+    return execute(sandbox.options, { sessionId, name, input });
   }
 
   it('file tools and bash give the same results on both paths, and the shell state crosses between them', async () => {
@@ -241,14 +189,14 @@ describe('runner and per-call paths agree', () => {
     const runnerSession = newSessionId();
     const perCallSession = newSessionId();
     for (const [name, input] of calls) {
-      const viaRunner = await activities.execute({ sessionId: runnerSession, name, input });
+      const viaRunner = await sandbox.activities.execute({ sessionId: runnerSession, name, input });
       const expected = await perCall(perCallSession, name, input);
       expect(viaRunner, `${name} ${JSON.stringify(input)}`).toEqual(expected);
     }
     expect((await perCall(runnerSession, 'read', { file_path: 'bytes.txt' })).output).toContain('\uFFFD');
 
     const viaRunner = (input: Record<string, unknown>): Promise<ExecuteResult> =>
-      activities.execute({ sessionId: runnerSession, name: 'bash', input });
+      sandbox.activities.execute({ sessionId: runnerSession, name: 'bash', input });
     await viaRunner({ command: 'mkdir -p sub && cd sub && export FROM_RUNNER=1' });
     expect((await perCall(runnerSession, 'bash', { command: 'pwd; echo $FROM_RUNNER' })).output).toBe(
       '/workspace/sub\n1',

@@ -1,68 +1,27 @@
-import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import Docker from 'dockerode';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { capOutput, cutMarker } from '../activities/sandbox/cap-output';
-import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
-import type { SandboxActivities } from '../activities/sandbox/create-sandbox-activities';
 import { OutputCollector } from '../activities/sandbox/output-collector';
-import type { SandboxOptions } from '../activities/sandbox/sandbox-options';
 import { SentinelScanner } from '../activities/sandbox/sentinel-scanner';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
 import { SANDBOX_TOOL_NAMES } from '../common/agent';
 import type { ExecuteResult } from '../common/sandbox';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../common/sandbox';
+import { SANDBOX_TEST_LIMITS, useSandboxFixture } from './support/sandbox-fixture';
+import { execInSandbox } from './support/test-stack';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
-const MAX_OUTPUT_BYTES = 4096;
-const MEMORY_BYTES = 512 * 1024 * 1024;
-const NANO_CPUS = 1_000_000_000;
-const PIDS_LIMIT = 256;
-
-const docker = new Docker();
-let options: SandboxOptions;
-let activities: SandboxActivities;
-const sessions: string[] = [];
-
-/** A fresh session id; `afterEach` destroys its sandbox and volume. */
-function newSessionId(): string {
-  const sessionId = `sesn_test${randomBytes(8).toString('hex')}`;
-  sessions.push(sessionId);
-  return sessionId;
-}
-
-function bash(sessionId: string, command: string, extra: Record<string, unknown> = {}): Promise<ExecuteResult> {
-  return activities.execute({ sessionId, name: 'bash', input: { command, ...extra } });
-}
-
-/** Runs argv in the session's container with a plain `docker exec` (not the code under test) and returns stdout. */
-async function dockerExec(sessionId: string, argv: string[]): Promise<string> {
-  const exec = await docker.getContainer(sandboxContainerName(sessionId)).exec({
-    Cmd: argv,
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, stdout, new PassThrough());
-  await new Promise((resolve) => stream.on('end', resolve));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The command lines of all processes in the session's container. */
-async function processes(sessionId: string): Promise<string[]> {
-  return (await dockerExec(sessionId, ['ps', '-eo', 'args='])).split('\n').map((line) => line.trim());
-}
+const sandbox = useSandboxFixture('test');
+const { docker, newSessionId, bash, processes } = sandbox;
+const {
+  memoryBytes: MEMORY_BYTES,
+  nanoCpus: NANO_CPUS,
+  pidsLimit: PIDS_LIMIT,
+  maxOutputBytes: MAX_OUTPUT_BYTES,
+} = SANDBOX_TEST_LIMITS;
 
 /** Polls until no process in the container has the command line `commandLine`; fails after `withinMs`. */
 async function expectProcessGone(sessionId: string, commandLine: string, withinMs: number): Promise<void> {
@@ -74,31 +33,6 @@ async function expectProcessGone(sessionId: string, commandLine: string, withinM
     await sleep(100);
   }
 }
-
-beforeAll(async () => {
-  const image = readFileSync(path.join(REPO_ROOT, '.keel', 'sandbox-image'), 'utf8').trim();
-  await docker.ping();
-  await docker.getImage(image).inspect();
-  options = {
-    docker,
-    image,
-    // These tests mount no uploaded files, so no data folder is read.
-    dataDir: tmpdir(),
-    memoryBytes: MEMORY_BYTES,
-    nanoCpus: NANO_CPUS,
-    pidsLimit: PIDS_LIMIT,
-    commandTimeoutMs: 30_000,
-    maxOutputBytes: MAX_OUTPUT_BYTES,
-    network: 'none',
-  };
-  activities = createSandboxActivities(options);
-});
-
-afterEach(async () => {
-  for (const sessionId of sessions.splice(0)) {
-    await activities.destroySandbox({ sessionId, removeVolume: true });
-  }
-});
 
 describe('capOutput', () => {
   it('capOutput: output under the cap is returned unchanged', () => {
@@ -151,8 +85,8 @@ describe('SANDBOX_TOOL_DEFINITIONS', () => {
 describe('provisionSandbox', () => {
   it('provisionSandbox: the second call reuses the hardened container, which runs as uid 1000', async () => {
     const sessionId = newSessionId();
-    const first = await activities.provisionSandbox({ sessionId });
-    const second = await activities.provisionSandbox({ sessionId });
+    const first = await sandbox.activities.provisionSandbox({ sessionId });
+    const second = await sandbox.activities.provisionSandbox({ sessionId });
     expect(first.created).toBe(true);
     expect(second).toEqual({ containerId: first.containerId, created: false });
 
@@ -187,7 +121,7 @@ describe('provisionSandbox', () => {
 
   it('provisionSandbox: concurrent calls for one session agree on one container', async () => {
     const sessionId = newSessionId();
-    const results = await Promise.all([1, 2, 3, 4].map(() => activities.provisionSandbox({ sessionId })));
+    const results = await Promise.all([1, 2, 3, 4].map(() => sandbox.activities.provisionSandbox({ sessionId })));
     expect(new Set(results.map((result) => result.containerId)).size).toBe(1);
     expect(results.filter((result) => result.created)).toHaveLength(1);
   });
@@ -216,7 +150,7 @@ describe('execute: bash', () => {
     const sessionId = newSessionId();
     await bash(sessionId, 'mkdir -p sub && cd sub && export GREETING=hi');
     expect((await bash(sessionId, 'pwd; echo $GREETING')).output).toBe('/workspace/sub\nhi');
-    expect(await activities.execute({ sessionId, name: 'bash', input: { restart: true } })).toEqual({
+    expect(await sandbox.activities.execute({ sessionId, name: 'bash', input: { restart: true } })).toEqual({
       isError: false,
       output: 'bash session restarted',
     });
@@ -231,7 +165,7 @@ describe('execute: bash', () => {
   });
 
   it('bash: a missing command is an input error', async () => {
-    const result = await activities.execute({ sessionId: newSessionId(), name: 'bash', input: {} });
+    const result = await sandbox.activities.execute({ sessionId: newSessionId(), name: 'bash', input: {} });
     expect(result).toEqual({ isError: true, output: 'bash: command is required' });
   });
 
@@ -251,7 +185,7 @@ describe('execute: file tools', () => {
   it('write, read, edit, glob and grep work on files in /workspace', async () => {
     const sessionId = newSessionId();
     const run = (name: string, input: Record<string, unknown>): Promise<ExecuteResult> =>
-      activities.execute({ sessionId, name, input });
+      sandbox.activities.execute({ sessionId, name, input });
 
     expect(await run('write', { file_path: 'src/notes.txt', content: 'alpha\nbeta\ngamma\n' })).toEqual({
       isError: false,
@@ -308,7 +242,7 @@ describe('execute: file tools', () => {
     });
 
     // The files are really in /workspace, owned by the sandbox user.
-    expect(await dockerExec(sessionId, ['stat', '-c', '%u %n', '/workspace/src/notes.txt'])).toBe(
+    expect(await execInSandbox(docker, sessionId, ['stat', '-c', '%u %n', '/workspace/src/notes.txt'])).toBe(
       '1000 /workspace/src/notes.txt\n',
     );
   });
@@ -317,11 +251,15 @@ describe('execute: file tools', () => {
 describe('execute: cancellation and dead containers', () => {
   it('execute: cancelling the Activity during `sleep 60` rejects with a cancellation and kills the command', async () => {
     const sessionId = newSessionId();
-    await activities.provisionSandbox({ sessionId });
+    await sandbox.activities.provisionSandbox({ sessionId });
     const environment = new MockActivityEnvironment();
     let heartbeats = 0;
     environment.on('heartbeat', () => heartbeats++);
-    const running = environment.run(activities.execute, { sessionId, name: 'bash', input: { command: 'sleep 60' } });
+    const running = environment.run(sandbox.activities.execute, {
+      sessionId,
+      name: 'bash',
+      input: { command: 'sleep 60' },
+    });
     const outcome = running.then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
@@ -337,23 +275,27 @@ describe('execute: cancellation and dead containers', () => {
 
   it('execute: after the container is killed between calls, the next call gets a new container with the same /workspace', async () => {
     const sessionId = newSessionId();
-    const first = await activities.provisionSandbox({ sessionId });
-    await activities.execute({ sessionId, name: 'write', input: { file_path: 'keep.txt', content: 'still here' } });
+    const first = await sandbox.activities.provisionSandbox({ sessionId });
+    await sandbox.activities.execute({
+      sessionId,
+      name: 'write',
+      input: { file_path: 'keep.txt', content: 'still here' },
+    });
     await docker.getContainer(first.containerId).kill();
     await docker.getContainer(first.containerId).wait();
 
-    expect(await activities.execute({ sessionId, name: 'read', input: { file_path: 'keep.txt' } })).toEqual({
+    expect(await sandbox.activities.execute({ sessionId, name: 'read', input: { file_path: 'keep.txt' } })).toEqual({
       isError: false,
       output: 'still here',
     });
-    const second = await activities.provisionSandbox({ sessionId });
+    const second = await sandbox.activities.provisionSandbox({ sessionId });
     expect(second.created).toBe(false);
     expect(second.containerId).not.toBe(first.containerId);
   });
 
   it('execute: a container killed during `sleep 30` yields the "stopped" tool error, not a throw', async () => {
     const sessionId = newSessionId();
-    const { containerId } = await activities.provisionSandbox({ sessionId });
+    const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
     const running = bash(sessionId, 'sleep 30');
     await sleep(1000);
     await docker.getContainer(containerId).kill();
