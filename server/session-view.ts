@@ -70,7 +70,7 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
     agent: (description.memo?.['agent'] as SessionAgentView | null | undefined) ?? defaultAgentView(summary),
     environment_id: (description.memo?.['environment_id'] as string | null | undefined) ?? null,
     created_at: summary.createdAt,
-    updated_at: (summary.lastEvent?.processed_at ?? summary.createdAt) || summary.createdAt,
+    updated_at: summary.lastEvent?.processed_at ?? summary.createdAt,
     archived_at: summary.archivedAt,
     usage: {
       input_tokens: summary.usage.input_tokens,
