@@ -10,6 +10,8 @@ export interface ProvisionSandboxInput {
   sessionId: string;
   /** Files to mount read-only; every container of the session gets the same ones. */
   files?: SandboxFileMount[];
+  /** Network and packages; absent means `DEFAULT_SANDBOX_ENVIRONMENT`. */
+  environment?: SandboxEnvironment;
 }
 
 /** Result of `provisionSandbox`. */
@@ -27,6 +29,8 @@ export interface ExecuteInput {
   input: Record<string, unknown>;
   /** The session's file mounts, so a container started by this call (a replaced one) has them too. */
   files?: SandboxFileMount[];
+  /** The session's environment, for the same reason. */
+  environment?: SandboxEnvironment;
 }
 
 /**
@@ -58,3 +62,33 @@ export function sandboxContainerName(sessionId: string): string {
 export function sandboxVolumeName(sessionId: string): string {
   return `keel-${sessionId}-workspace`;
 }
+
+/**
+ * The network a session's sandbox gets, from its environment's `config.networking`. `limited` with no allowed host
+ * (the default) means no network at all; with hosts, the sandbox reaches only those, through Keel's egress proxy.
+ */
+export type SandboxNetworking =
+  | { type: 'unrestricted' }
+  | { type: 'limited'; allowedHosts: string[]; allowPackageManagers: boolean; allowMcpServers: boolean };
+
+/** Packages installed into the session's sandbox image when it is provisioned (cached per package set). */
+export interface SandboxPackages {
+  apt: string[];
+  pip: string[];
+  npm: string[];
+}
+
+/** What a session's sandbox is made of: the environment snapshot taken when the session started. */
+export interface SandboxEnvironment {
+  /** `env_…` id, or `null` when the session names no environment. */
+  environmentId: string | null;
+  networking: SandboxNetworking;
+  packages: SandboxPackages;
+}
+
+/** The sandbox of a session without an environment: no network and no extra packages. */
+export const DEFAULT_SANDBOX_ENVIRONMENT: SandboxEnvironment = {
+  environmentId: null,
+  networking: { type: 'limited', allowedHosts: [], allowPackageManagers: false, allowMcpServers: false },
+  packages: { apt: [], pip: [], npm: [] },
+};

@@ -1,7 +1,7 @@
 import type { AgentSnapshot } from './agent';
 import type { LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
 import type { MessageParam } from './model';
-import type { SandboxFileMount } from './sandbox';
+import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
 
 /** When the sandbox is provisioned: on the first tool call (the default), or before the first model call. */
 export type SandboxProvisioning = 'lazy' | 'eager';
@@ -60,6 +60,10 @@ export interface SessionWorkflowInput {
   sandboxProvisioning: SandboxProvisioning;
   /** Uploaded files mounted read-only into the sandbox (session resources of type `file`). */
   files?: SandboxFileMount[];
+  /** The environment snapshot (network, packages); absent means `DEFAULT_SANDBOX_ENVIRONMENT`. */
+  environment?: SandboxEnvironment;
+  /** Vaults whose credentials MCP calls may use: references only, resolved inside Activities. */
+  vaultIds?: string[];
   /** Present on every run after the first. */
   carryOver?: SessionCarryOver;
 }

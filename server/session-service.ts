@@ -4,6 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AgentSnapshot } from '../common/agent';
 import { ID_PREFIXES, isSessionId } from '../common/ids';
 import type { SessionEvent, TextBlock } from '../common/events';
+import type { SandboxEnvironment } from '../common/sandbox';
 import type { SandboxProvisioning, SessionLimits, UpdateSessionInput } from '../common/session';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import type { sessionWorkflow } from '../workflows';
@@ -19,6 +20,7 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { AgentService } from './agent-service';
 import { ApiError, invalidField } from './api-error';
 import type { EnvironmentService } from './environment-service';
+import { toSandboxEnvironment } from './environment-snapshot';
 import type { FileService } from './file-service';
 import { requireSupportedAgentTools } from './session-agent-support';
 import { sessionListQuery } from './session-list-query';
@@ -72,14 +74,13 @@ export class SessionService {
       agentView = toSessionAgentView(stored);
     }
     const resources = await this.fileResources(request.fileResources);
+    let environment: SandboxEnvironment | undefined;
     if (request.environmentId !== undefined) {
-      const environment = await this.options.environments.retrieve(request.environmentId);
-      if (environment.archived_at !== null) {
-        throw new ApiError(
-          'conflict_error',
-          `Environment ${environment.id} is archived; it cannot start new sessions.`,
-        );
+      const stored = await this.options.environments.retrieve(request.environmentId);
+      if (stored.archived_at !== null) {
+        throw new ApiError('conflict_error', `Environment ${stored.id} is archived; it cannot start new sessions.`);
       }
+      environment = toSandboxEnvironment(stored, 'environment_id');
     }
     await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
       workflowId: id,
@@ -93,6 +94,7 @@ export class SessionService {
           limits,
           sandboxProvisioning,
           files: resources.map((resource) => ({ fileId: resource.file_id, mountPath: resource.mount_path })),
+          ...(environment === undefined ? {} : { environment }),
         },
       ],
       staticSummary: request.title ?? `Keel session with ${agent.name}`,

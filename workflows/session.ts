@@ -22,6 +22,7 @@ import type {
   SessionWorkflowResult,
   UpdateSessionInput,
 } from '../common/session';
+import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { emptyUsage } from '../common/session';
 import { destroySandbox, provisionSandbox } from './activities';
 import { appendUserContent, userTextBlocks } from './conversation';
@@ -71,6 +72,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     agent: input.agent,
     limits: input.limits,
     files: input.files ?? [],
+    environment: input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT,
+    vaultIds: input.vaultIds ?? [],
     log,
     state: {
       messages: carry?.messages ?? [],
@@ -169,7 +172,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
 
   if (carry === undefined && input.sandboxProvisioning === 'eager') {
-    await provisionSandbox({ sessionId: input.sessionId, files: input.files ?? [] });
+    await provisionSandbox({ sessionId: input.sessionId, files: context.files, environment: context.environment });
     context.state.sandboxProvisioned = true;
   }
 

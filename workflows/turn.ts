@@ -2,7 +2,7 @@ import { isCancellation, sleep } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../common/agent';
 import type { SessionEvent } from '../common/events';
 import type { CallModelResult, ContentBlock, MessageParam } from '../common/model';
-import type { SandboxFileMount } from '../common/sandbox';
+import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { SessionLimits, SessionUsage } from '../common/session';
 import type { SessionStatus } from '../common/events';
 import { callModel, execute, provisionSandbox } from './activities';
@@ -19,6 +19,10 @@ export interface TurnContext {
   limits: SessionLimits;
   /** The session's read-only file mounts, passed to every sandbox call so a replaced container has them too. */
   files: SandboxFileMount[];
+  /** The session's environment snapshot (network, packages), passed with the files for the same reason. */
+  environment: SandboxEnvironment;
+  /** Vault ids whose credentials MCP calls may use. */
+  vaultIds: string[];
   log: EventLog;
   state: {
     messages: MessageParam[];
@@ -165,7 +169,7 @@ export class Turn {
 
   /** Runs the step's tool calls one after the other, in the order the model asked for them. */
   private async runTools(toolUses: Array<Extract<ContentBlock, { type: 'tool_use' }>>): Promise<void> {
-    const { sessionId, agent, state, files } = this.context;
+    const { sessionId, agent, state, files, environment } = this.context;
     for (const block of toolUses) {
       const eventId = this.pendingToolUses.get(block.id);
       if (eventId === undefined) continue;
@@ -177,11 +181,11 @@ export class Turn {
       let result: ToolResultInput;
       try {
         if (!state.sandboxProvisioned) {
-          await provisionSandbox({ sessionId, files });
+          await provisionSandbox({ sessionId, files, environment });
           state.sandboxProvisioned = true;
         }
         const executed = await execute(
-          { sessionId, name: block.name, input, files },
+          { sessionId, name: block.name, input, files, environment },
           describeToolCall(block.name, input),
         );
         result = { toolUseId: block.id, output: executed.output, isError: executed.isError };

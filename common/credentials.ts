@@ -1,0 +1,12 @@
+/**
+ * Resolves vault credentials inside Activities, so Workflows only ever carry vault ids. Implementations read the
+ * encrypted store; nothing they return may be logged, put in an event, a result or the sandbox.
+ */
+export interface CredentialResolver {
+  /**
+   * The bearer token for an MCP server: from the first of `vaultIds` (in order) holding an active credential whose
+   * `mcp_server_url` matches `mcpServerUrl`. An `mcp_oauth` access token that has expired is refreshed first (and
+   * the new tokens stored). `null` when no vault holds a credential for the server.
+   */
+  mcpBearerToken(vaultIds: string[], mcpServerUrl: string): Promise<string | null>;
+}
