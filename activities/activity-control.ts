@@ -1,0 +1,48 @@
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+
+/** How an Activity's code reaches Temporal: a heartbeat and the cancellation signal. Both absent outside an Activity. */
+export interface ActivityControl {
+  heartbeat?: () => void;
+  signal?: AbortSignal;
+}
+
+/** The current Activity's control, or an empty one when called directly (tests, scripts), so the code simply runs. */
+export function currentActivityControl(): ActivityControl {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return {};
+  }
+  return { heartbeat: () => context.heartbeat(), signal: context.cancellationSignal };
+}
+
+/** How often an I/O Activity heartbeats while it waits, well inside any sensible heartbeat timeout. */
+export const ACTIVITY_HEARTBEAT_INTERVAL_MS = 1_000;
+
+/**
+ * Runs `work` while heartbeating every `ACTIVITY_HEARTBEAT_INTERVAL_MS`, so Temporal sees a slow remote call as alive
+ * and can deliver a cancellation to it; without a heartbeat it just runs `work`.
+ */
+export async function whileHeartbeating<Result>(
+  control: ActivityControl,
+  work: () => Promise<Result>,
+): Promise<Result> {
+  const heartbeat = control.heartbeat;
+  if (heartbeat === undefined) return work();
+  heartbeat();
+  const timer = setInterval(heartbeat, ACTIVITY_HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The error a cancelled Activity rejects with: the signal's reason when it is an error, else a `CancelledFailure`. */
+export function cancellationError(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  return new CancelledFailure(typeof reason === 'string' ? reason : 'The Activity was cancelled.');
+}

@@ -1,0 +1,128 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+
+import type { CredentialResolver } from '../../common/credentials';
+import type { McpFailure, McpServerCallContext } from '../../common/mcp';
+import { cancellationError, whileHeartbeating } from '../activity-control';
+import type { ActivityControl } from '../activity-control';
+import { classifyMcpError } from './classify-mcp-error';
+import { describeMcpServer } from './describe-mcp-server';
+import { redactSecret } from './redact-secret';
+
+/** What an MCP Activity did: its value, or why the server could not be used. */
+export type McpOutcome<Value> = { ok: true; value: Value } | { ok: false; error: McpFailure };
+
+/** A connected, initialised client and the options every request on it must carry (deadline and cancellation). */
+export interface McpConnection {
+  client: Client;
+  requestOptions: RequestOptions;
+  /** Scrubs the bearer token from text the server sent, before it goes into a result. */
+  redact: (text: string) => string;
+}
+
+/** Settings of one `withMcpClient` run. */
+export interface McpConnectionSettings {
+  credentials: CredentialResolver;
+  /** Deadline of the whole run: connecting, initialising and `work`. */
+  timeoutMs: number;
+}
+
+/** How long closing waits for the server to acknowledge the end of its MCP session before simply disconnecting. */
+const TERMINATE_SESSION_WAIT_MS = 2_000;
+
+const CLIENT_INFO = { name: 'keel', version: '0.1.0' };
+
+/**
+ * Connects to an MCP server over streamable HTTP with the session's bearer token (resolved here, inside the Activity,
+ * and sent only as the `Authorization` header), runs `work`, then ends the MCP session and disconnects. Heartbeats
+ * while it waits; the Activity's cancellation aborts the HTTP requests and is rethrown; the deadline and every other
+ * failure come back as an `McpFailure`.
+ */
+export async function withMcpClient<Value>(
+  context: McpServerCallContext,
+  settings: McpConnectionSettings,
+  control: ActivityControl,
+  work: (connection: McpConnection) => Promise<Value>,
+): Promise<McpOutcome<Value>> {
+  return whileHeartbeating(control, async () => {
+    const url = parseServerUrl(context);
+    if (!(url instanceof URL)) return { ok: false, error: url };
+    const token = await settings.credentials.mcpBearerToken(context.vaultIds, context.server.url);
+    if (isCancelled(control)) throw cancellationError(control.signal);
+    const deadline = AbortSignal.timeout(settings.timeoutMs);
+    const signal = control.signal === undefined ? deadline : AbortSignal.any([control.signal, deadline]);
+    const transport = new StreamableHTTPClientTransport(url, {
+      ...(token === null ? {} : { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+      fetch: (input, init) => fetch(input, { ...init, signal: withSignal(init?.signal, signal) }),
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1_000,
+        maxReconnectionDelay: 1_000,
+        reconnectionDelayGrowFactor: 1,
+      },
+    });
+    const client = new Client(CLIENT_INFO);
+    try {
+      await client.connect(transport, { signal, timeout: settings.timeoutMs });
+      const requestOptions = { signal, timeout: settings.timeoutMs };
+      const value = await work({ client, requestOptions, redact: (text) => redactSecret(text, token) });
+      return { ok: true, value };
+    } catch (error) {
+      if (isCancelled(control)) throw cancellationError(control.signal);
+      const failure = classifyMcpError(error, {
+        server: context.server,
+        token,
+        timedOut: deadline.aborted,
+        timeoutMs: settings.timeoutMs,
+      });
+      return { ok: false, error: failure };
+    } finally {
+      await disconnect(client, transport, signal);
+    }
+  });
+}
+
+function isCancelled(control: ActivityControl): boolean {
+  return control.signal?.aborted === true;
+}
+
+function parseServerUrl(context: McpServerCallContext): URL | McpFailure {
+  const server = describeMcpServer(context.server);
+  let url: URL;
+  try {
+    url = new URL(context.server.url);
+  } catch {
+    return { type: 'mcp_connection_failed_error', message: `${server} has a URL that cannot be parsed.` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { type: 'mcp_connection_failed_error', message: `${server} must be an http or https URL.` };
+  }
+  return url;
+}
+
+function withSignal(requestSignal: AbortSignal | null | undefined, operationSignal: AbortSignal): AbortSignal {
+  return requestSignal === null || requestSignal === undefined
+    ? operationSignal
+    : AbortSignal.any([requestSignal, operationSignal]);
+}
+
+/**
+ * Ends the server's MCP session (a `DELETE`, when the server gave one and nothing was aborted), waiting at most
+ * `TERMINATE_SESSION_WAIT_MS`, then closes the client, which aborts whatever request is still open.
+ */
+async function disconnect(
+  client: Client,
+  transport: StreamableHTTPClientTransport,
+  signal: AbortSignal,
+): Promise<void> {
+  if (transport.sessionId !== undefined && !signal.aborted) {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, TERMINATE_SESSION_WAIT_MS);
+    });
+    await Promise.race([transport.terminateSession().catch(() => undefined), waited]);
+    clearTimeout(timer);
+  }
+  await client.close().catch(() => undefined);
+}
