@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
+import { resolveSecretKey } from '../activities/credentials/secret-key-file';
 import { SANDBOX_TOOL_NAMES } from '../common/agent';
 import type { AgentSnapshot } from '../common/agent';
 import { PROJECT_ROOT } from '../common/config';
@@ -141,6 +142,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sandboxProvisioning: config.sandbox.provisioning,
       store,
       files: { dataDir: config.dataDir, maxBytes: config.files.maxBytes },
+      secretKey: resolveSecretKey(config.secretKey, config.dataDir),
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },
         {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { decodeSecretKey } from './secret-box';
 
 /** The project folder, where set-up leaves its tools and the embedded default keeps its data. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -12,6 +13,20 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** The key that seals vault secrets: the base64 of 32 bytes; the message never repeats the value, a secret. */
+const secretKey = optionalText.transform((value, context) => {
+  if (value === undefined) return undefined;
+  const key = decodeSecretKey(value);
+  if (key === null) {
+    context.addIssue({
+      code: 'custom',
+      message: 'expected the base64 of 32 random bytes (make one with: openssl rand -base64 32)',
+    });
+    return z.NEVER;
+  }
+  return key;
+});
+
 /** A URL variable; empty counts as unset, like the other optional variables. */
 const optionalUrl = optionalText.pipe(z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).optional());
 
@@ -19,6 +34,7 @@ const environmentSchema = z.object({
   KEEL_PORT: port(7070),
   KEEL_HOST: z.string().min(1).default('127.0.0.1'),
   KEEL_API_KEY: optionalText,
+  KEEL_SECRET_KEY: secretKey,
   KEEL_DATA_DIR: z
     .string()
     .min(1)
@@ -53,6 +69,8 @@ const environmentSchema = z.object({
 export interface KeelConfig {
   server: { host: string; port: number; apiKey: string | undefined; url: string | undefined };
   dataDir: string;
+  /** The key that seals vault secrets at rest; when unset, one is generated into the data folder (`secret.key`). */
+  secretKey: Uint8Array | undefined;
   temporal: {
     address: string | undefined;
     namespace: string;
@@ -93,6 +111,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
   return {
     server: { host: value.KEEL_HOST, port: value.KEEL_PORT, apiKey: value.KEEL_API_KEY, url: value.KEEL_URL },
     dataDir: path.resolve(value.KEEL_DATA_DIR),
+    secretKey: value.KEEL_SECRET_KEY,
     temporal: {
       address: value.TEMPORAL_ADDRESS,
       namespace: value.TEMPORAL_NAMESPACE,

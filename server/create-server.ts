@@ -6,27 +6,31 @@ import type { LiveEventBus } from '../common/live-events';
 import { AgentService } from './agent-service';
 import { ApiError } from './api-error';
 import { isAcceptedApiKey } from './api-keys';
+import { CredentialService } from './credential-service';
 import { EnvironmentService } from './environment-service';
 import { FileService } from './file-service';
 import type { FileServiceOptions } from './file-service';
 import { registerAgentRoutes } from './routes/agents';
+import { registerCredentialRoutes } from './routes/credentials';
 import { registerEnvironmentRoutes } from './routes/environments';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoute } from './routes/health';
 import type { HealthCheck } from './routes/health';
 import { registerSessionEventRoutes } from './routes/session-events';
 import { registerSessionRoutes } from './routes/sessions';
+import { registerVaultRoutes } from './routes/vaults';
 import { SessionEventReader } from './session-event-reader';
 import { SessionFeeds } from './session-feed';
 import { SessionQueries } from './session-queries';
 import { SessionService } from './session-service';
 import type { SessionServiceOptions } from './session-service';
 import type { ControlPlaneStore } from './store/control-plane-store';
+import { VaultService } from './vault-service';
 
 /** What the HTTP API is built from. */
 export interface ServerOptions extends Omit<
   SessionServiceOptions,
-  'client' | 'queries' | 'agents' | 'environments' | 'files'
+  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults'
 > {
   temporal: Client;
   bus: LiveEventBus;
@@ -38,6 +42,11 @@ export interface ServerOptions extends Omit<
   bodyLimit?: number;
   /** Where uploaded files' content lives and how large one may be. */
   files: FileServiceOptions;
+  /**
+   * The key that seals vault secrets (see `resolveSecretKey`); the worker must use the same one. Without it, vaults
+   * work and creating or changing a credential's secrets answers 500.
+   */
+  secretKey?: Uint8Array;
 }
 
 /**
@@ -51,7 +60,17 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const agents = new AgentService(options.store);
   const environments = new EnvironmentService(options.store);
   const files = new FileService(options.store, options.files);
-  const sessions = new SessionService({ ...options, client: options.temporal, queries, agents, environments, files });
+  const vaults = new VaultService(options.store);
+  const credentials = new CredentialService(options.store, vaults, options.secretKey);
+  const sessions = new SessionService({
+    ...options,
+    client: options.temporal,
+    queries,
+    agents,
+    environments,
+    files,
+    vaults,
+  });
   const reader = new SessionEventReader(queries);
   const feeds = new SessionFeeds(reader, options.bus);
 
@@ -86,6 +105,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerAgentRoutes(app, agents);
   registerEnvironmentRoutes(app, environments);
   registerFileRoutes(app, files);
+  registerVaultRoutes(app, vaults);
+  registerCredentialRoutes(app, credentials);
   app.addHook('onReady', async () => {
     await files.removeLeftovers().catch((error: unknown) => console.error('keel server: files folder sweep', error));
   });

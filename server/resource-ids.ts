@@ -6,6 +6,8 @@ export const RESOURCE_ID_PREFIXES = {
   agent: 'agent_',
   environment: 'env_',
   file: 'file_',
+  vault: 'vlt_',
+  credential: 'vcrd_',
 } as const;
 
 /** A kind of control-plane resource. */

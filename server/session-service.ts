@@ -28,6 +28,7 @@ import type { SessionListRequest } from './session-list-query';
 import type { SessionQueries } from './session-queries';
 import { toSessionAgentView, toSessionView } from './session-view';
 import type { SessionAgentView, SessionFileResource, SessionView } from './session-view';
+import type { VaultService } from './vault-service';
 
 /** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
 export interface CreateSessionRequest {
@@ -38,6 +39,8 @@ export interface CreateSessionRequest {
   initialEvents: UserEventRequest[];
   /** Uploaded files to mount read-only into the sandbox. */
   fileResources: Array<{ fileId: string; mountPath: string | null }>;
+  /** Vaults whose credentials the session's MCP calls may use, in order of preference. */
+  vaultIds: string[];
 }
 
 /** A user event as the API accepts it. */
@@ -53,6 +56,7 @@ export interface SessionServiceOptions {
   agents: AgentService;
   environments: EnvironmentService;
   files: FileService;
+  vaults: VaultService;
 }
 
 const END_TIMEOUT_MS = 60_000;
@@ -82,6 +86,7 @@ export class SessionService {
       }
       environment = toSandboxEnvironment(stored, 'environment_id');
     }
+    const vaultIds = await this.options.vaults.forSession(request.vaultIds);
     await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
       workflowId: id,
       taskQueue: SESSION_TASK_QUEUE,
@@ -95,10 +100,17 @@ export class SessionService {
           sandboxProvisioning,
           files: resources.map((resource) => ({ fileId: resource.file_id, mountPath: resource.mount_path })),
           ...(environment === undefined ? {} : { environment }),
+          ...(vaultIds.length === 0 ? {} : { vaultIds }),
         },
       ],
       staticSummary: request.title ?? `Keel session with ${agent.name}`,
-      memo: { metadata: request.metadata, agent: agentView, environment_id: request.environmentId ?? null, resources },
+      memo: {
+        metadata: request.metadata,
+        agent: agentView,
+        environment_id: request.environmentId ?? null,
+        resources,
+        vault_ids: vaultIds,
+      },
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
         { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },

@@ -28,7 +28,7 @@ export interface SessionView {
   /** The hosted `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
   stats: { duration_seconds: number; event_count: number; queued_messages: number };
   resources: SessionFileResource[];
-  vault_ids: [];
+  vault_ids: string[];
   budget: null;
   outcome_evaluations: [];
 }
@@ -86,7 +86,7 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
       queued_messages: summary.queuedMessages,
     },
     resources: (description.memo?.['resources'] as SessionFileResource[] | undefined) ?? [],
-    vault_ids: [],
+    vault_ids: (description.memo?.['vault_ids'] as string[] | undefined) ?? [],
     budget: null,
     outcome_evaluations: [],
   };

@@ -2,10 +2,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Worker } from '@temporalio/worker';
 import type { InjectedSinks, WorkflowBundleOption, NativeConnection } from '@temporalio/worker';
 import Docker from 'dockerode';
+import { resolveSecretKey } from '../activities/credentials/secret-key-file';
+import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
 import { createModelActivities } from '../activities/model/create-model-activities';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
 import type { KeelConfig } from '../common/config';
+import type { CredentialResolver } from '../common/credentials';
 import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
@@ -28,6 +31,11 @@ export interface CreateWorkerOptions {
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, bus } = options;
+  // MCP activities receive this resolver
+  const credentials: CredentialResolver = new SqliteCredentialResolver({
+    filename: credentialStoreFile(config.dataDir),
+    secretKey: resolveSecretKey(config.secretKey, config.dataDir),
+  });
   const image = config.sandbox.image;
   if (image === undefined) {
     throw new Error('No sandbox image: set KEEL_SANDBOX_IMAGE or run `npm run setup` to build keel-sandbox.');

@@ -32,7 +32,7 @@ const createSessionBody = z
     title: z.string().max(500).nullable().optional(),
     metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
     initial_events: z.array(userEvent).max(50).optional(),
-    vault_ids: z.array(z.string()).max(0, 'vaults are not supported by Keel yet').optional(),
+    vault_ids: z.array(z.string()).optional(),
     resources: z.array(fileResource).max(100).optional(),
     budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
   })
@@ -68,7 +68,7 @@ const updateSessionBody = z
     title: z.string().max(500).nullable().optional(),
     metadata: z.record(z.string().max(64), z.string().max(512).nullable()).nullable().optional(),
     agent: z.undefined({ error: 'changing the agent of a session is not supported by Keel yet' }).optional(),
-    vault_ids: z.array(z.string()).max(0, 'vaults are not supported by Keel yet').optional(),
+    vault_ids: z.array(z.string()).max(0, "a session's vaults are fixed when it is created").optional(),
     budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
   })
   .strict();
@@ -87,6 +87,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
         fileId: resource.file_id,
         mountPath: resource.mount_path ?? null,
       })),
+      vaultIds: body.vault_ids ?? [],
     });
   });
 

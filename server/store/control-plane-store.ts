@@ -1,5 +1,9 @@
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
+import type {
+  BetaManagedAgentsMCPOAuthRefreshResponse,
+  BetaManagedAgentsStaticBearerAuthResponse,
+} from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 
 /** What one agent version holds: the agent's fields in the hosted API's resolved shape, stored as JSON. */
 export type AgentDefinition = Pick<
@@ -89,6 +93,64 @@ export interface FileListRequest extends PageRequest {
   scopeId: string | null;
 }
 
+/** A vault as stored: a named set of credentials that sessions reference by id. */
+export interface StoredVault {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+  displayName: string;
+  metadata: Record<string, string>;
+}
+
+/** The non-secret part of an `mcp_oauth` credential, as the API shows it (`expires_at` and `refresh` always set). */
+export interface McpOAuthAuthView {
+  type: 'mcp_oauth';
+  mcp_server_url: string;
+  /** RFC 3339 in the store's normal form (`Date.toISOString()`), or `null` when the expiry is unknown. */
+  expires_at: string | null;
+  refresh: Required<BetaManagedAgentsMCPOAuthRefreshResponse> | null;
+}
+
+/** The non-secret part of a credential's `auth`: exactly what the API returns. */
+export type CredentialAuthView = BetaManagedAgentsStaticBearerAuthResponse | McpOAuthAuthView;
+
+/**
+ * A credential's secrets, each sealed with `sealSecret` under the context `credentialSecretContext(id, field)`: the
+ * store never sees them in plaintext.
+ */
+export interface SealedCredentialSecrets {
+  accessToken: string;
+  /** `mcp_oauth` with `refresh` only. */
+  refreshToken: string | null;
+  /** `mcp_oauth` whose token endpoint takes `client_secret_basic` or `client_secret_post` only. */
+  clientSecret: string | null;
+}
+
+/** A vault credential as stored. */
+export interface StoredCredential {
+  id: string;
+  vaultId: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+  displayName: string | null;
+  metadata: Record<string, string>;
+  auth: CredentialAuthView;
+  /** `null` once archived: archiving erases the secrets, since nothing can use an archived credential again. */
+  secrets: SealedCredentialSecrets | null;
+}
+
+/** Filters of the vault list. */
+export interface VaultListRequest extends PageRequest {
+  includeArchived: boolean;
+}
+
+/** Filters of a vault's credential list. */
+export interface CredentialListRequest extends PageRequest {
+  includeArchived: boolean;
+}
+
 /** Agents and their versions. */
 export interface AgentRepository {
   /** Stores a new agent whose only version is `agent` (version 1). */
@@ -144,16 +206,62 @@ export interface FileRepository {
   delete(id: string): Promise<boolean>;
 }
 
+/** Vaults (their credentials are in `CredentialRepository`). */
+export interface VaultRepository {
+  /** Stores a new vault. */
+  insert(vault: StoredVault): Promise<void>;
+  /** The vault, or `null`. */
+  get(id: string): Promise<StoredVault | null>;
+  /** Vaults, newest first. */
+  list(request: VaultListRequest): Promise<StoredPage<StoredVault>>;
+  /**
+   * Runs `change` on the stored vault and writes what it returns, atomically (`change` may throw to refuse).
+   * Resolves to the vault after, or `null` for an unknown id.
+   */
+  update(id: string, change: (current: StoredVault) => StoredVault): Promise<StoredVault | null>;
+  /** Removes the vault and every credential in it; resolves to whether it existed. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** What inserting a credential did: stored it, or found no vault, an archived vault, or the server already taken. */
+export type CredentialInsertResult = 'inserted' | 'vault_not_found' | 'vault_archived' | 'mcp_server_taken';
+
+/** Vault credentials; each call names the vault, so a credential id under another vault is unknown. */
+export interface CredentialRepository {
+  /**
+   * Stores a new credential, atomically with the checks that its vault exists and is not archived and that no other
+   * active credential of the vault is for the same MCP server (`mcpServerUrlKey`).
+   */
+  insert(credential: StoredCredential): Promise<CredentialInsertResult>;
+  /** The credential, or `null` when the vault holds no such credential. */
+  get(vaultId: string, id: string): Promise<StoredCredential | null>;
+  /** The vault's credentials, newest first. */
+  list(vaultId: string, request: CredentialListRequest): Promise<StoredPage<StoredCredential>>;
+  /**
+   * Runs `change` on the stored credential (with its vault) and writes what it returns, atomically (`change` may
+   * throw to refuse). Resolves to the credential after, or `null` when the vault holds no such credential.
+   */
+  update(
+    vaultId: string,
+    id: string,
+    change: (current: StoredCredential, vault: StoredVault) => StoredCredential,
+  ): Promise<StoredCredential | null>;
+  /** Removes the credential; resolves to whether the vault held it. */
+  delete(vaultId: string, id: string): Promise<boolean>;
+}
+
 /**
  * The control-plane store: the one interface through which the server reads and writes agents, agent versions,
- * environments and files' metadata (later API keys). Session state is not here: it lives in Temporal. The interface is
- * asynchronous so that a networked database can stand in for the embedded SQLite default.
+ * environments, files' metadata, API keys, vaults and their credentials (secrets sealed). Session state is not here:
+ * it lives in Temporal. The interface is asynchronous so that a networked database can stand in for the embedded SQLite default.
  */
 export interface ControlPlaneStore {
   readonly agents: AgentRepository;
   readonly environments: EnvironmentRepository;
   readonly files: FileRepository;
   readonly apiKeys: ApiKeyRepository;
+  readonly vaults: VaultRepository;
+  readonly credentials: CredentialRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
 }

@@ -76,6 +76,50 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'vaults and vault credentials',
+    // Secrets (access_token, refresh_token, client_secret) are only ever stored sealed with AES-256-GCM
+    // (common/secret-box.ts, context common/credential-secret-context.ts); archiving a credential erases them. The
+    // worker's resolver (activities/credentials/sqlite-credential-resolver.ts) reads this file too: it relies on
+    // vaults (id, archived_at) and on vault_credentials (id, vault_id, archived_at, auth_type, mcp_server_key,
+    // expires_at, refresh, access_token, refresh_token, client_secret, updated_at), and writes the last four columns
+    // after a token refresh. Change those columns only together with it. mcp_server_key is mcpServerUrlKey(url):
+    // one active credential per MCP server in a vault.
+    sql: `
+      CREATE TABLE vaults (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        display_name TEXT NOT NULL,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata))
+      );
+      CREATE TABLE vault_credentials (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        display_name TEXT,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata)),
+        auth_type TEXT NOT NULL CHECK (auth_type IN ('static_bearer', 'mcp_oauth')),
+        mcp_server_url TEXT NOT NULL,
+        mcp_server_key TEXT NOT NULL,
+        expires_at TEXT,
+        refresh TEXT CHECK (refresh IS NULL OR json_valid(refresh)),
+        access_token TEXT,
+        refresh_token TEXT,
+        client_secret TEXT,
+        CHECK (archived_at IS NOT NULL OR access_token IS NOT NULL)
+      );
+      CREATE INDEX vault_credentials_by_vault ON vault_credentials (vault_id, sequence);
+      CREATE UNIQUE INDEX vault_credentials_one_active_per_server
+        ON vault_credentials (vault_id, mcp_server_key) WHERE archived_at IS NULL;
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

@@ -3,9 +3,11 @@ import type { ControlPlaneStore } from './control-plane-store';
 import type { Migration } from './migrations';
 import { SqliteAgentRepository } from './sqlite-agent-repository';
 import { SqliteApiKeyRepository } from './sqlite-api-key-repository';
+import { SqliteCredentialRepository } from './sqlite-credential-repository';
 import { openSqliteDatabase } from './sqlite-database';
 import { SqliteEnvironmentRepository } from './sqlite-environment-repository';
 import { SqliteFileRepository } from './sqlite-file-repository';
+import { SqliteVaultRepository } from './sqlite-vault-repository';
 
 /** The name of the embedded store's file inside `KEEL_DATA_DIR`. */
 export const STORE_FILE_NAME = 'keel.sqlite';
@@ -32,6 +34,8 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     environments: new SqliteEnvironmentRepository(database),
     files: new SqliteFileRepository(database),
     apiKeys: new SqliteApiKeyRepository(database),
+    vaults: new SqliteVaultRepository(database),
+    credentials: new SqliteCredentialRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {
