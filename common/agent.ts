@@ -10,9 +10,44 @@ export interface AgentSnapshot {
   model: string;
   system: string | null;
   maxTokens: number;
-  /** Names of the built-in sandbox tools offered to the model (a subset of `SANDBOX_TOOL_NAMES`). */
+  /** Names of the enabled built-in tools offered to the model: sandbox tools and `web_fetch`. */
   tools: string[];
+  /** Permission policy of each enabled built-in tool; a tool missing here is `always_allow` (older snapshots). */
+  permissions?: Record<string, ToolPermission>;
+  /** The `web_fetch` tool's domain filters, when it is enabled. */
+  webFetch?: WebFetchSettings;
+  /** Tools the client runs: the session asks for their results with `requires_action`. */
+  customTools?: CustomToolSnapshot[];
+  /** MCP servers with their toolset settings (one entry per `mcp_toolset`). */
+  mcpToolsets?: McpToolsetSnapshot[];
 }
+
+/** The permission policies Keel evaluates (`auto` is refused when a session starts). */
+export type ToolPermission = 'always_allow' | 'always_ask';
+
+/** The `web_fetch` tool's config. */
+export interface WebFetchSettings {
+  allowedDomains?: string[];
+  blockedDomains?: string[];
+}
+
+/** A `custom` tool of the agent, offered to the model as it was defined. */
+export interface CustomToolSnapshot {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** An `mcp_toolset` with its server: which of the server's tools are offered, and their permission. */
+export interface McpToolsetSnapshot {
+  server: { name: string; url: string };
+  defaultEnabled: boolean;
+  defaultPermission: ToolPermission;
+  configs: Array<{ name: string; enabled: boolean; permission: ToolPermission }>;
+}
+
+/** The name of the built-in tool that fetches a URL from the worker, outside the sandbox. */
+export const WEB_FETCH_TOOL_NAME = 'web_fetch';
 
 /** The built-in toolset that runs inside the sandbox, named as the SDK's `agent_toolset_20260401` names it. */
 export const SANDBOX_TOOL_NAMES = ['bash', 'read', 'write', 'edit', 'glob', 'grep'] as const;

@@ -1,4 +1,7 @@
 import type {
+  BetaManagedAgentsAgentCustomToolUseEvent,
+  BetaManagedAgentsAgentMCPToolResultEvent,
+  BetaManagedAgentsAgentMCPToolUseEvent,
   BetaManagedAgentsAgentMessageEvent,
   BetaManagedAgentsAgentToolResultEvent,
   BetaManagedAgentsAgentToolUseEvent,
@@ -11,7 +14,9 @@ import type {
   BetaManagedAgentsSpanModelRequestStartEvent,
   BetaManagedAgentsTextBlock,
   BetaManagedAgentsUserInterruptEvent,
+  BetaManagedAgentsUserCustomToolResultEvent,
   BetaManagedAgentsUserMessageEvent,
+  BetaManagedAgentsUserToolConfirmationEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type {
   BetaManagedAgentsDeltaEvent,
@@ -25,9 +30,14 @@ import type {
 export type SessionEvent =
   | BetaManagedAgentsUserMessageEvent
   | BetaManagedAgentsUserInterruptEvent
+  | BetaManagedAgentsUserToolConfirmationEvent
+  | BetaManagedAgentsUserCustomToolResultEvent
   | BetaManagedAgentsAgentMessageEvent
   | BetaManagedAgentsAgentToolUseEvent
   | BetaManagedAgentsAgentToolResultEvent
+  | BetaManagedAgentsAgentCustomToolUseEvent
+  | BetaManagedAgentsAgentMCPToolUseEvent
+  | BetaManagedAgentsAgentMCPToolResultEvent
   | BetaManagedAgentsSessionErrorEvent
   | BetaManagedAgentsSessionStatusRunningEvent
   | BetaManagedAgentsSessionStatusIdleEvent

@@ -9,8 +9,10 @@ export interface CallModelInput {
   system: string | null;
   maxTokens: number;
   messages: MessageParam[];
-  /** Names of the tools offered; the Activity turns them into definitions, so history stays small. */
+  /** Names of the built-in tools offered; the Activity turns them into definitions, so history stays small. */
   toolNames: string[];
+  /** Tools offered with their whole definition: the agent's custom tools and its MCP servers' tools. */
+  extraTools?: Tool[];
 }
 
 /** Result of the `callModel` Activity: the final assistant message with its usage. */

@@ -85,6 +85,30 @@ export interface UserInterruptSignalInput {
   id: string;
 }
 
+/** Payload of the `user.tool_confirmation` Update: allow or deny a tool call the session is blocked on. */
+export interface ToolConfirmationInput {
+  id: string;
+  /** The `agent.tool_use` or `agent.mcp_tool_use` event id. */
+  toolUseId: string;
+  result: 'allow' | 'deny';
+  denyMessage: string | null;
+}
+
+/** Payload of the `user.custom_tool_result` Update: the client's result of a custom tool call. */
+export interface CustomToolResultInput {
+  id: string;
+  /** The `agent.custom_tool_use` event id. */
+  customToolUseId: string;
+  content: TextBlock[];
+  isError: boolean;
+}
+
+/** A tool call the session is blocked on, and what resolves it. */
+export interface AwaitedToolCall {
+  eventId: string;
+  resolvedBy: 'user.tool_confirmation' | 'user.custom_tool_result';
+}
+
 /** Input of `updateSessionUpdate`: a new title, and metadata keys to set (a `null` value removes the key). */
 export interface UpdateSessionInput {
   title?: string | null;
@@ -119,6 +143,8 @@ export interface SessionSummary {
   createdAt: string;
   archivedAt: string | null;
   lastEvent: SessionEvent | null;
+  /** Tool calls waiting for the client (`requires_action`), in the order the model made them. */
+  awaiting?: AwaitedToolCall[];
 }
 
 /** Usage with every count at zero. */

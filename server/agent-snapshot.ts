@@ -1,24 +1,59 @@
-import { SANDBOX_TOOL_NAMES } from '../common/agent';
-import type { AgentSnapshot } from '../common/agent';
+import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME } from '../common/agent';
+import type { AgentSnapshot, McpToolsetSnapshot, ToolPermission, WebFetchSettings } from '../common/agent';
 import type { StoredAgent } from './store/control-plane-store';
 
 /** The output budget of a model call, since the hosted agent object has no field for it. */
 export const DEFAULT_MAX_TOKENS = 4096;
 
+/** The built-in tools Keel runs: the sandbox tools, and `web_fetch` in the worker. */
+const RUN_BUILT_IN_TOOLS: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME];
+
 /**
- * The `AgentSnapshot` a session runs for one stored agent version: its model id, system prompt, and the sandbox tools
- * of its `agent_toolset_20260401` that are enabled (a per-tool `enabled` wins over the toolset's default). Tools Keel
- * does not run yet (`web_fetch`, `web_search`, MCP toolsets, custom tools) are left out.
+ * The `AgentSnapshot` a session runs for one stored agent version: its model id, system prompt, the built-in tools of
+ * its `agent_toolset_20260401` that are enabled (a per-tool `enabled` wins over the toolset's default) with their
+ * permission policies, its custom tools, and its MCP toolsets with their servers. The stored definition is already
+ * resolved (every config carries `enabled` and `permission_policy`); `requireSupportedAgentTools` has refused what
+ * Keel cannot honour (`auto`, `web_search`).
  */
 export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
   const { definition } = agent;
-  const toolset = definition.tools.find((tool) => tool.type === 'agent_toolset_20260401');
-  const tools =
-    toolset === undefined
-      ? []
-      : SANDBOX_TOOL_NAMES.filter(
-          (name) => toolset.configs.find((config) => config.name === name)?.enabled ?? toolset.default_config.enabled,
-        );
+  const tools: string[] = [];
+  const permissions: Record<string, ToolPermission> = {};
+  let webFetch: WebFetchSettings | undefined;
+  const customTools: NonNullable<AgentSnapshot['customTools']> = [];
+  const mcpToolsets: McpToolsetSnapshot[] = [];
+  for (const tool of definition.tools) {
+    if (tool.type === 'custom') {
+      customTools.push({ name: tool.name, description: tool.description, inputSchema: { ...tool.input_schema } });
+    } else if (tool.type === 'mcp_toolset') {
+      const server = definition.mcp_servers.find((candidate) => candidate.name === tool.mcp_server_name);
+      if (server === undefined) continue;
+      mcpToolsets.push({
+        server: { name: server.name, url: server.url },
+        defaultEnabled: tool.default_config.enabled,
+        defaultPermission: asPermission(tool.default_config.permission_policy.type),
+        configs: tool.configs.map((config) => ({
+          name: config.name,
+          enabled: config.enabled,
+          permission: asPermission(config.permission_policy.type),
+        })),
+      });
+    } else {
+      for (const name of RUN_BUILT_IN_TOOLS) {
+        const config = tool.configs.find((candidate) => candidate.name === name);
+        if (!(config?.enabled ?? tool.default_config.enabled)) continue;
+        tools.push(name);
+        permissions[name] = asPermission((config?.permission_policy ?? tool.default_config.permission_policy).type);
+        if (name === WEB_FETCH_TOOL_NAME && config !== undefined && 'allowed_domains' in config) {
+          webFetch = {
+            ...(config.allowed_domains ? { allowedDomains: [...config.allowed_domains] } : {}),
+            ...(config.blocked_domains ? { blockedDomains: [...config.blocked_domains] } : {}),
+          };
+        }
+      }
+      if (tools.includes(WEB_FETCH_TOOL_NAME)) webFetch ??= {};
+    }
+  }
   return {
     id: agent.id,
     version: agent.version,
@@ -26,6 +61,15 @@ export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
     model: definition.model.id,
     system: definition.system,
     maxTokens: DEFAULT_MAX_TOKENS,
-    tools: [...tools],
+    tools,
+    permissions,
+    ...(webFetch === undefined ? {} : { webFetch }),
+    customTools,
+    mcpToolsets,
   };
+}
+
+/** `auto` never reaches a snapshot (sessions refuse it); the fallback keeps a person in the loop regardless. */
+function asPermission(policy: string): ToolPermission {
+  return policy === 'always_allow' ? 'always_allow' : 'always_ask';
 }

@@ -14,19 +14,54 @@ export const textBlock = z
   })
   .strict();
 
-/** A user event Keel accepts: `user.message` (text content) or `user.interrupt`. */
+const userMessage = z
+  .object({
+    type: z.literal('user.message'),
+    content: z.array(textBlock).min(1, 'content must not be empty').max(100),
+  })
+  .strict();
+const userInterrupt = z.object({ type: z.literal('user.interrupt') }).strict();
+const eventId = z.string().regex(/^sevt_[A-Za-z0-9]+$/, 'expected an event id (sevt_…)');
+
+/** The events a session can start with: `user.message` (text content) or `user.interrupt`. */
+export const initialUserEvent = z.discriminatedUnion('type', [userMessage, userInterrupt], {
+  error: 'unsupported event type: a session starts with user.message or user.interrupt events',
+});
+
+/**
+ * A user event Keel accepts on a running session: `user.message` (text content), `user.interrupt`,
+ * `user.tool_confirmation` and `user.custom_tool_result` (text content).
+ */
 export const userEvent = z.discriminatedUnion(
   'type',
   [
+    userMessage,
+    userInterrupt,
     z
       .object({
-        type: z.literal('user.message'),
-        content: z.array(textBlock).min(1, 'content must not be empty').max(100),
+        type: z.literal('user.tool_confirmation'),
+        tool_use_id: eventId,
+        result: z.enum(['allow', 'deny'], { error: 'expected allow or deny' }),
+        deny_message: z.string().max(10_000).nullable().optional(),
+      })
+      .strict()
+      .refine((event) => event.result === 'deny' || event.deny_message === undefined || event.deny_message === null, {
+        message: 'deny_message is only allowed when result is deny',
+        path: ['deny_message'],
+      }),
+    z
+      .object({
+        type: z.literal('user.custom_tool_result'),
+        custom_tool_use_id: eventId,
+        content: z.array(textBlock).max(100).optional(),
+        is_error: z.boolean().nullable().optional(),
       })
       .strict(),
-    z.object({ type: z.literal('user.interrupt') }).strict(),
   ],
-  { error: 'unsupported event type: Keel accepts user.message and user.interrupt' },
+  {
+    error:
+      'unsupported event type: Keel accepts user.message, user.interrupt, user.tool_confirmation and user.custom_tool_result',
+  },
 );
 
 /** The body of `POST /v1/sessions/{id}/events`. */

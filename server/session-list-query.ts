@@ -4,6 +4,8 @@ import type { SessionStatus } from '../common/events';
 export interface SessionListRequest {
   limit: number;
   page?: string | undefined;
+  /** `desc` (newest first, the default) or `asc`. */
+  order?: 'asc' | 'desc' | undefined;
   agentId?: string | undefined;
   statuses?: SessionStatus[] | undefined;
   createdAt: { gt?: string | undefined; gte?: string | undefined; lt?: string | undefined; lte?: string | undefined };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AgentSnapshot } from '../common/agent';
 import { ID_PREFIXES, isSessionId } from '../common/ids';
@@ -10,10 +10,12 @@ import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import type { sessionWorkflow } from '../workflows';
 import {
   archiveSessionUpdate,
+  customToolResultUpdate,
   endSessionSignal,
   getSessionQuery,
   interruptSessionSignal,
   sendMessageSignal,
+  toolConfirmationUpdate,
   updateSessionUpdate,
 } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -44,7 +46,21 @@ export interface CreateSessionRequest {
 }
 
 /** A user event as the API accepts it. */
-export type UserEventRequest = { type: 'user.message'; content: TextBlock[] } | { type: 'user.interrupt' };
+export type UserEventRequest =
+  | { type: 'user.message'; content: TextBlock[] }
+  | { type: 'user.interrupt' }
+  | {
+      type: 'user.tool_confirmation';
+      tool_use_id: string;
+      result: 'allow' | 'deny';
+      deny_message?: string | null | undefined;
+    }
+  | {
+      type: 'user.custom_tool_result';
+      custom_tool_use_id: string;
+      content?: TextBlock[] | undefined;
+      is_error?: boolean | null | undefined;
+    };
 
 /** What `SessionService` needs. */
 export interface SessionServiceOptions {
@@ -159,16 +175,24 @@ export class SessionService {
   }
 
   /**
-   * Lists sessions, newest first, through Temporal's visibility store: filters become a visibility query, and the
-   * page cursor is Temporal's own page token.
+   * Lists sessions through Temporal's visibility store: filters become a visibility query. Newest first, the page
+   * cursor is Temporal's own page token. Oldest first (`order=asc`), which Temporal's SQL visibility cannot sort,
+   * reads the matching sessions started at or after the cursor and sorts them here; the cursor is the start time and
+   * id of the last session returned.
    */
   async list(request: SessionListRequest): Promise<{ data: SessionView[]; next_page: string | null }> {
+    if (request.order === 'asc') return this.listOldestFirst(request);
     const { client } = this.options;
+    let nextPageToken: Buffer | undefined;
+    if (request.page !== undefined) {
+      if (request.page.startsWith(ASC_CURSOR_PREFIX)) throw invalidField('page', 'this cursor belongs to order=asc');
+      nextPageToken = Buffer.from(request.page, 'base64url');
+    }
     const response = await client.workflowService.listWorkflowExecutions({
       namespace: client.options.namespace,
       pageSize: request.limit,
       query: sessionListQuery(request),
-      ...(request.page === undefined ? {} : { nextPageToken: Buffer.from(request.page, 'base64url') }),
+      ...(nextPageToken === undefined ? {} : { nextPageToken }),
     });
     const data: SessionView[] = [];
     for (const execution of response.executions ?? []) {
@@ -177,6 +201,31 @@ export class SessionService {
     }
     const token = response.nextPageToken;
     return { data, next_page: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+  }
+
+  private async listOldestFirst(
+    request: SessionListRequest,
+  ): Promise<{ data: SessionView[]; next_page: string | null }> {
+    const after = request.page === undefined ? null : parseAscCursor(request.page);
+    const createdAt = { ...request.createdAt };
+    if (after !== null) createdAt.gte = after.startTime;
+    const matching: Array<{ id: string; startTime: string }> = [];
+    for await (const execution of this.options.client.workflow.list({
+      query: sessionListQuery({ ...request, createdAt }),
+    })) {
+      const entry = { id: execution.workflowId, startTime: execution.startTime.toISOString() };
+      if (after === null || compareStarts(entry, after) > 0) matching.push(entry);
+    }
+    matching.sort(compareStarts);
+    const page = matching.slice(0, request.limit);
+    const data: SessionView[] = [];
+    for (const entry of page) data.push(await this.get(entry.id));
+    const last = page.at(-1);
+    const more = matching.length > page.length && last !== undefined;
+    return {
+      data,
+      next_page: more ? ASC_CURSOR_PREFIX + Buffer.from(`${last.startTime}|${last.id}`).toString('base64url') : null,
+    };
   }
 
   /** Changes the session's title and metadata; refused with 409 once the session has ended or is archived. */
@@ -198,23 +247,108 @@ export class SessionService {
     return this.get(sessionId);
   }
 
-  /** Delivers user events, in order, to a running session; returns them as logged (with their ids). */
+  /**
+   * Delivers user events, in order, to a running session; returns them as logged (with their ids). Answers to tool
+   * calls are checked against what the session waits for before anything is sent, so a batch with one answer for an
+   * unknown or already answered call is refused whole and changes nothing.
+   */
   async send(sessionId: string, events: UserEventRequest[]): Promise<SessionEvent[]> {
     const handle = this.handle(sessionId);
     await this.requireOpen(handle);
+    await this.requireAwaited(sessionId, events);
     const sent: SessionEvent[] = [];
     for (const event of events) {
       const id = `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
       const processedAt = new Date().toISOString();
-      if (event.type === 'user.message') {
-        await handle.signal(sendMessageSignal, { id, content: event.content });
-        sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
-      } else {
-        await handle.signal(interruptSessionSignal, { id });
-        sent.push({ type: 'user.interrupt', id, processed_at: processedAt });
+      switch (event.type) {
+        case 'user.message':
+          await handle.signal(sendMessageSignal, { id, content: event.content });
+          sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
+          break;
+        case 'user.interrupt':
+          await handle.signal(interruptSessionSignal, { id });
+          sent.push({ type: 'user.interrupt', id, processed_at: processedAt });
+          break;
+        case 'user.tool_confirmation': {
+          const denyMessage = event.deny_message ?? null;
+          await this.executeAnswer(() =>
+            handle.executeUpdate(toolConfirmationUpdate, {
+              args: [{ id, toolUseId: event.tool_use_id, result: event.result, denyMessage }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.tool_confirmation',
+            id,
+            tool_use_id: event.tool_use_id,
+            result: event.result,
+            ...(denyMessage === null ? {} : { deny_message: denyMessage }),
+            processed_at: processedAt,
+          });
+          break;
+        }
+        case 'user.custom_tool_result': {
+          const content = event.content ?? [];
+          const isError = event.is_error ?? false;
+          await this.executeAnswer(() =>
+            handle.executeUpdate(customToolResultUpdate, {
+              args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.custom_tool_result',
+            id,
+            custom_tool_use_id: event.custom_tool_use_id,
+            content,
+            is_error: isError,
+            processed_at: processedAt,
+          });
+          break;
+        }
       }
     }
     return sent;
+  }
+
+  /** Refuses (400 naming the field) answers to tool calls the session is not waiting for, before any is sent. */
+  private async requireAwaited(sessionId: string, events: UserEventRequest[]): Promise<void> {
+    if (!events.some((event) => event.type === 'user.tool_confirmation' || event.type === 'user.custom_tool_result')) {
+      return;
+    }
+    const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
+    const waiting = new Map((summary.awaiting ?? []).map((call) => [call.eventId, call.resolvedBy]));
+    events.forEach((event, index) => {
+      if (event.type !== 'user.tool_confirmation' && event.type !== 'user.custom_tool_result') return;
+      const [field, eventId] =
+        event.type === 'user.tool_confirmation'
+          ? ['tool_use_id', event.tool_use_id]
+          : ['custom_tool_use_id', event.custom_tool_use_id];
+      const resolvedBy = waiting.get(eventId);
+      if (resolvedBy === undefined) {
+        throw invalidField(
+          `events[${index}].${field}`,
+          `session ${sessionId} is not waiting for an answer to ${eventId} (unknown, or already answered)`,
+        );
+      }
+      if (resolvedBy !== event.type) {
+        throw invalidField(`events[${index}].${field}`, `${eventId} waits for ${resolvedBy}, not ${event.type}`);
+      }
+      waiting.delete(eventId);
+    });
+  }
+
+  /** Runs an answer's Update; a refusal by the Workflow's validator (a race with another answer) becomes a 400. */
+  private async executeAnswer(update: () => Promise<unknown>): Promise<void> {
+    try {
+      await update();
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        const cause = error.cause instanceof Error ? error.cause.message : error.message;
+        throw new ApiError('invalid_request_error', cause);
+      }
+      throw error;
+    }
   }
 
   /** Ends the session (its sandbox and workspace volume are removed) and waits for the Workflow to complete. */
@@ -256,4 +390,20 @@ export class SessionService {
       throw new ApiError('conflict_error', `Session ${handle.workflowId} is archived; it accepts no new events.`);
     }
   }
+}
+
+/** Cursors of `order=asc` pages start with this, so one is never mistaken for a Temporal page token. */
+const ASC_CURSOR_PREFIX = 'asc_';
+
+function parseAscCursor(page: string): { id: string; startTime: string } {
+  if (!page.startsWith(ASC_CURSOR_PREFIX)) throw invalidField('page', 'this cursor belongs to order=desc');
+  const [startTime, id] = Buffer.from(page.slice(ASC_CURSOR_PREFIX.length), 'base64url').toString().split('|');
+  if (startTime === undefined || id === undefined || Number.isNaN(Date.parse(startTime)) || !isSessionId(id)) {
+    throw invalidField('page', 'page must be a cursor returned by the previous page');
+  }
+  return { id, startTime };
+}
+
+function compareStarts(a: { id: string; startTime: string }, b: { id: string; startTime: string }): number {
+  return a.startTime === b.startTime ? a.id.localeCompare(b.id) : a.startTime.localeCompare(b.startTime);
 }

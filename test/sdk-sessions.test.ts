@@ -193,6 +193,14 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     const firstPage = await client.beta.sessions.list({ agent_id: agentId, limit: 2 });
     expect(firstPage.data).toHaveLength(2);
     expect(firstPage.hasNextPage()).toBe(true);
+    const oldestFirst: string[] = [];
+    for await (const item of client.beta.sessions.list({ agent_id: agentId, limit: 2, order: 'asc' })) {
+      oldestFirst.push(item.id);
+    }
+    expect(oldestFirst).toEqual([...listed].reverse());
+    const ascPage = await client.beta.sessions.list({ agent_id: agentId, limit: 2, order: 'asc' });
+    expect(ascPage.data.map((item) => item.id)).toEqual(oldestFirst.slice(0, 2));
+    expect(ascPage.hasNextPage()).toBe(true);
     const terminated = await client.beta.sessions.list({ agent_id: agentId, statuses: ['terminated'] });
     expect(terminated.data.map((item) => item.id)).not.toContain(session.id);
 
@@ -325,15 +333,15 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     expect(withVault).toBeInstanceOf(Anthropic.BadRequestError);
     expect(String(withVault)).toContain('vault_ids');
     const asking = await client.beta.agents.create({
-      name: 'asks first',
+      name: 'judges itself',
       model: 'scripted-model',
-      tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
+      tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'auto' } } }],
     });
     const refused = await client.beta.sessions
       .create({ agent: asking.id, environment_id: environmentId })
       .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(String(refused)).toContain('always_ask');
+    expect(String(refused)).toContain('permission_policy auto');
     const badEvent = await client.beta.sessions.events
       .send('sesn_doesnotexist00000', { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x' }] }] })
       .catch((error: unknown) => error);

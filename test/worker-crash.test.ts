@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../common/events';
 import { execInSandbox, listAllEvents, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { sdkClient } from './support/sdk';
 import { spawnReady } from './support/spawn-ready';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -82,5 +83,40 @@ describe('worker crash', () => {
     console.log(`worker crash: the interrupted command started ${started} time(s); runs.log:\n${runs}`);
     expect(started).toBe(2);
     await harness.client.endSession(sessionId);
+  });
+
+  it('a tool call held for confirmation survives a SIGKILLed worker: a new worker runs it once it is allowed', async () => {
+    const worker = await startWorkerProcess();
+    const sdk = sdkClient(harness.stack.apiUrl);
+    const agent = await sdk.beta.agents.create({
+      name: 'asks first',
+      model: 'scripted-model',
+      tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
+    });
+    const environment = await sdk.beta.environments.create({ name: 'crash env', config: { type: 'cloud' } });
+    const session = await sdk.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo confirmed-after-crash' } },
+      { kind: 'text', text: 'ran it' },
+    );
+    const message = await harness.client.sendMessage(session.id, 'run it when allowed');
+    const held = await harness.client.waitForIdle(session.id, message.id);
+    expect(held).toMatchObject({ stop_reason: { type: 'requires_action' } });
+    const toolUseId = (held as { stop_reason: { event_ids: string[] } }).stop_reason.event_ids[0]!;
+
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    await startWorkerProcess();
+    const sent = await sdk.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.tool_confirmation', tool_use_id: toolUseId, result: 'allow' }],
+    });
+    const idle = await harness.client.waitForIdle(session.id, sent.data![0]!.id);
+    expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    const events = await listAllEvents(harness.client, session.id);
+    const results = events.filter((event) => event.type === 'agent.tool_result');
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ tool_use_id: toolUseId, is_error: false });
+    expect(JSON.stringify(results[0])).toContain('confirmed-after-crash');
+    await harness.client.endSession(session.id);
   });
 });

@@ -2,7 +2,9 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createModelActivities } from '../activities/model/create-model-activities';
 import type { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
+import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
+import type { WebFetchInput, WebFetchResult } from '../common/web-fetch';
 import type {
   DestroySandboxInput,
   ExecuteInput,
@@ -37,7 +39,27 @@ const SANDBOX_OPTIONS: ActivityOptions = {
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 
+/** The Activities that reach outside the sandbox from the worker, with credentials resolved inside them. */
+interface OutboundActivities {
+  listMcpTools(input: ListMcpToolsInput): Promise<ListMcpToolsResult>;
+  callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult>;
+  webFetch(input: WebFetchInput): Promise<WebFetchResult>;
+}
+
+/**
+ * MCP calls and `web_fetch` report failures in their result (the model or the log shows them), so a thrown error is
+ * a lost worker or a bug: retried a few times. A retried MCP tool call may run twice (at-least-once). An interrupt
+ * does not wait: the Activity aborts its request on the same cancellation.
+ */
+const OUTBOUND_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+};
+
 const model = proxyActivities<ModelActivities>(MODEL_OPTIONS);
+const outbound = proxyActivities<OutboundActivities>(OUTBOUND_OPTIONS);
 const sandbox = proxyActivities<SandboxActivities>(SANDBOX_OPTIONS);
 
 /** Calls the model once; `summary` labels the Activity in the Temporal UI. */
@@ -58,4 +80,28 @@ export function execute(input: ExecuteInput, summary: string): Promise<ExecuteRe
 /** Removes the session's container and, when asked, its workspace volume. */
 export function destroySandbox(input: DestroySandboxInput): Promise<void> {
   return sandbox.destroySandbox.executeWithOptions({ ...SANDBOX_OPTIONS, summary: 'destroy sandbox' }, [input]);
+}
+
+/** Lists an MCP server's tools with the session's vault credential; `summary` labels it in the Temporal UI. */
+export function listMcpTools(input: ListMcpToolsInput): Promise<ListMcpToolsResult> {
+  return outbound.listMcpTools.executeWithOptions(
+    { ...OUTBOUND_OPTIONS, summary: `mcp ${input.server.name}: list tools` },
+    [input],
+  );
+}
+
+/** Calls one MCP tool with the session's vault credential. */
+export function callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult> {
+  return outbound.callMcpTool.executeWithOptions(
+    { ...OUTBOUND_OPTIONS, summary: `mcp ${input.server.name}: ${input.toolName}` },
+    [input],
+  );
+}
+
+/** Fetches a URL from the worker under the environment's networking policy. */
+export function webFetch(input: WebFetchInput): Promise<WebFetchResult> {
+  return outbound.webFetch.executeWithOptions(
+    { ...OUTBOUND_OPTIONS, summary: `web_fetch ${input.url}`.slice(0, 200) },
+    [input],
+  );
 }

@@ -1,8 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  CustomToolResultInput,
   EventsPage,
   GetEventsQueryInput,
   SessionSummary,
+  ToolConfirmationInput,
   UpdateSessionInput,
   UserInterruptSignalInput,
   UserMessageSignalInput,
@@ -13,6 +15,15 @@ export const sendMessageSignal = defineSignal<[UserMessageSignalInput]>('user.me
 
 /** Delivers a `user.interrupt`: the running model call or tool execution is cancelled and the session goes idle. */
 export const interruptSessionSignal = defineSignal<[UserInterruptSignalInput]>('user.interrupt');
+
+/**
+ * Delivers a `user.tool_confirmation` for a tool call the session is blocked on. An Update, so a confirmation for an
+ * unknown or already answered call is refused by its validator and changes nothing.
+ */
+export const toolConfirmationUpdate = defineUpdate<void, [ToolConfirmationInput]>('user.tool_confirmation');
+
+/** Delivers a `user.custom_tool_result` for a custom tool call the session is blocked on; validated the same way. */
+export const customToolResultUpdate = defineUpdate<void, [CustomToolResultInput]>('user.custom_tool_result');
 
 /** Ends the session: the running turn is cancelled, the sandbox destroyed, and the Workflow completes. */
 export const endSessionSignal = defineSignal<[]>('session.end');

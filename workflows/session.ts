@@ -16,6 +16,7 @@ import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
 import type {
+  AwaitedToolCall,
   QueuedMessage,
   SessionCarryOver,
   SessionWorkflowInput,
@@ -29,11 +30,13 @@ import { appendUserContent, userTextBlocks } from './conversation';
 import { EventLog } from './event-log';
 import {
   archiveSessionUpdate,
+  customToolResultUpdate,
   endSessionSignal,
   getEventsQuery,
   getSessionQuery,
   interruptSessionSignal,
   sendMessageSignal,
+  toolConfirmationUpdate,
   updateSessionUpdate,
 } from './messages';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -66,6 +69,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let archivedAt = carry?.archivedAt ?? null;
   let ended = false;
   let turnScope: CancellationScope | null = null;
+  let currentTurn: Turn | null = null;
 
   const context: TurnContext = {
     sessionId: input.sessionId,
@@ -81,6 +85,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       status: carry?.status ?? 'idle',
       sandboxProvisioned: carry?.sandboxProvisioned ?? false,
       stepsThisRun: 0,
+      mcpTools: new Map(),
     },
     setStatus: (status: SessionStatus) => {
       if (context.state.status === status) return;
@@ -131,6 +136,44 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     upsertMemo({ archived_at: archivedAt });
     return archivedAt;
   });
+  setHandler(
+    toolConfirmationUpdate,
+    ({ id, toolUseId, result, denyMessage }) => {
+      remember(seenEventIds, id);
+      log.append({
+        type: 'user.tool_confirmation',
+        id,
+        tool_use_id: toolUseId,
+        result,
+        ...(denyMessage === null ? {} : { deny_message: denyMessage }),
+      });
+      currentTurn?.resolve(toolUseId, result === 'allow' ? { kind: 'allow' } : { kind: 'deny', message: denyMessage });
+    },
+    { validator: ({ toolUseId }) => requireAwaited(toolUseId, 'user.tool_confirmation') },
+  );
+  setHandler(
+    customToolResultUpdate,
+    ({ id, customToolUseId, content, isError }) => {
+      remember(seenEventIds, id);
+      log.append({
+        type: 'user.custom_tool_result',
+        id,
+        custom_tool_use_id: customToolUseId,
+        content,
+        is_error: isError,
+      });
+      currentTurn?.resolve(customToolUseId, { kind: 'custom_result', content, isError });
+    },
+    { validator: ({ customToolUseId }) => requireAwaited(customToolUseId, 'user.custom_tool_result') },
+  );
+  /** Refuses an answer for a tool call the session is not waiting on (unknown, or already answered). */
+  function requireAwaited(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): void {
+    if (ended) throw new Error('The session has ended.');
+    if (archivedAt !== null) throw new Error('The session is archived.');
+    if (currentTurn === null) throw new Error(`No tool call ${eventId} is waiting for the client.`);
+    const problem = currentTurn.checkResolvable(eventId, resolvedBy);
+    if (problem !== null) throw new Error(problem);
+  }
   setHandler(endSessionSignal, () => {
     ended = true;
     turnScope?.cancel();
@@ -152,6 +195,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     createdAt: input.createdAt,
     archivedAt,
     lastEvent: log.lastEvent,
+    awaiting: currentTurn?.awaitedCalls() ?? [],
   }));
 
   /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
@@ -159,6 +203,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     const turn = new Turn(context, stepsTaken);
     const scope = new CancellationScope();
     turnScope = scope;
+    currentTurn = turn;
     try {
       const outcome = await scope.run(() => turn.run());
       turnInProgress = outcome.kind === 'continue-as-new' ? { stepsTaken: outcome.stepsTaken } : null;
@@ -168,6 +213,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       turn.interrupted();
     } finally {
       turnScope = null;
+      currentTurn = null;
     }
   }
 

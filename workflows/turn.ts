@@ -1,16 +1,18 @@
-import { isCancellation, sleep } from '@temporalio/workflow';
-import type { AgentSnapshot } from '../common/agent';
-import type { SessionEvent } from '../common/events';
+import { condition, isCancellation, sleep } from '@temporalio/workflow';
+import type { AgentSnapshot, ToolPermission } from '../common/agent';
+import type { SessionEvent, SessionStatus, TextBlock } from '../common/events';
+import type { McpToolDescriptor } from '../common/mcp';
 import type { CallModelResult, ContentBlock, MessageParam } from '../common/model';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
-import type { SessionLimits, SessionUsage } from '../common/session';
-import type { SessionStatus } from '../common/events';
-import { callModel, execute, provisionSandbox } from './activities';
+import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
+import { callMcpTool, callModel, execute, listMcpTools, provisionSandbox, webFetch } from './activities';
 import { appendAssistantContent, appendUserContent, toolResultBlock } from './conversation';
 import type { ToolResultInput } from './conversation';
 import type { EventLog } from './event-log';
 import { decideModelFailure } from './model-failures';
 import { describeToolCall } from './tool-summary';
+import { mcpServerAllowed, toolOffer, waitsForClient } from './tool-routing';
+import type { ToolOffer, ToolRoute } from './tool-routing';
 
 /** The mutable state a turn works on; it belongs to the session Workflow and outlives the turn. */
 export interface TurnContext {
@@ -30,6 +32,8 @@ export interface TurnContext {
     status: SessionStatus;
     sandboxProvisioned: boolean;
     stepsThisRun: number;
+    /** Tools each MCP server listed in this run, by server name; a server that failed is asked again next turn. */
+    mcpTools: Map<string, McpToolDescriptor[]>;
   };
   setStatus(status: SessionStatus): void;
   /** Whether the run should continue-as-new at the next safe point. */
@@ -39,13 +43,36 @@ export interface TurnContext {
 /** How a turn ended. */
 export type TurnOutcome = { kind: 'idle' } | { kind: 'continue-as-new'; stepsTaken: number } | { kind: 'interrupted' };
 
+/** What the client answered for a tool call the session was blocked on. */
+export type ToolCallResolution =
+  | { kind: 'allow' }
+  | { kind: 'deny'; message: string | null }
+  | { kind: 'custom_result'; content: TextBlock[]; isError: boolean };
+
+/** A tool call of the current step, from the model's `tool_use` block to its result. */
+interface ToolCall {
+  /** The model's `tool_use` id. */
+  toolUseId: string;
+  /** The id of the event that logged the call (`agent.tool_use`, `agent.custom_tool_use` or `agent.mcp_tool_use`). */
+  eventId: string;
+  route: ToolRoute | undefined;
+  name: string;
+  input: Record<string, unknown>;
+}
+
 /**
- * One turn of the harness: call the model; run each `tool_use` in the sandbox and feed the results back; repeat
- * until the model ends its turn. It stops at a safe point (between steps) when the run should continue-as-new.
+ * One turn of the harness: call the model; run each tool call (in the sandbox, in the worker, on an MCP server, or by
+ * the client) and feed the results back; repeat until the model ends its turn. Calls that need the client (an
+ * `always_ask` confirmation, a custom tool's result) make the session idle with `requires_action` until all of them
+ * are resolved, however long that takes. It stops at a safe point (between steps) when the run should
+ * continue-as-new.
  */
 export class Turn {
-  /** Tool calls logged as `agent.tool_use` whose `agent.tool_result` is not logged yet, by model tool-use id. */
-  private readonly pendingToolUses = new Map<string, string>();
+  /** Calls logged whose result is not logged yet, by model tool-use id. */
+  private readonly pending = new Map<string, ToolCall>();
+  /** Calls waiting for the client, by event id, in the model's order; `null` until resolved. */
+  private readonly awaiting = new Map<string, { call: ToolCall; resolution: ToolCallResolution | null }>();
+  private offer: ToolOffer | null = null;
 
   constructor(
     private readonly context: TurnContext,
@@ -55,6 +82,7 @@ export class Turn {
   /** Runs the turn to its end; a cancellation (interrupt) propagates to the caller, who calls `interrupted`. */
   async run(): Promise<TurnOutcome> {
     const { log, limits } = this.context;
+    await this.listMcpTools();
     for (;;) {
       if (this.stepsTaken >= limits.maxStepsPerTurn) {
         log.append({
@@ -71,20 +99,49 @@ export class Turn {
       if (reply === null) return this.idle({ type: 'retries_exhausted' });
       this.stepsTaken += 1;
       this.context.state.stepsThisRun += 1;
-      const toolUses = reply.content.filter((block) => block.type === 'tool_use');
-      if (reply.stopReason !== 'tool_use' || toolUses.length === 0) return this.idle({ type: 'end_turn' });
-      await this.runTools(toolUses);
+      const calls = this.recordModelReply(reply);
+      if (reply.stopReason !== 'tool_use' || calls.length === 0) return this.idle({ type: 'end_turn' });
+      await this.runTools(calls);
       if (this.context.shouldContinueAsNew()) return { kind: 'continue-as-new', stepsTaken: this.stepsTaken };
     }
   }
 
   /** Closes an interrupted turn: tool calls that never finished get an error result, and the session goes idle. */
   interrupted(): TurnOutcome {
-    for (const [toolUseId, eventId] of this.pendingToolUses) {
-      this.recordToolResult({ toolUseId, output: 'Interrupted by the user.', isError: true }, eventId);
+    for (const call of [...this.pending.values()]) {
+      this.recordResult(call, { output: 'Interrupted by the user.', isError: true });
     }
+    this.awaiting.clear();
     this.idle({ type: 'end_turn' });
     return { kind: 'interrupted' };
+  }
+
+  /** The calls still waiting for the client, in the model's order. */
+  awaitedCalls(): AwaitedToolCall[] {
+    return [...this.awaiting.values()]
+      .filter((entry) => entry.resolution === null)
+      .map(({ call }) => ({
+        eventId: call.eventId,
+        resolvedBy: call.route?.kind === 'custom' ? 'user.custom_tool_result' : 'user.tool_confirmation',
+      }));
+  }
+
+  /** Why `resolvedBy` cannot resolve the call logged as `eventId` now, or `null` when it can. */
+  checkResolvable(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): string | null {
+    const waiting = this.awaitedCalls().find((call) => call.eventId === eventId);
+    if (waiting === undefined) return `No tool call ${eventId} is waiting for the client.`;
+    if (waiting.resolvedBy !== resolvedBy)
+      return `Tool call ${eventId} waits for ${waiting.resolvedBy}, not ${resolvedBy}.`;
+    return null;
+  }
+
+  /** Records the client's answer (already checked); while others still wait, the session re-emits idle with them. */
+  resolve(eventId: string, resolution: ToolCallResolution): void {
+    const entry = this.awaiting.get(eventId);
+    if (entry === undefined || entry.resolution !== null) return;
+    entry.resolution = resolution;
+    const remaining = this.awaitedCalls();
+    if (remaining.length > 0) this.requiresAction(remaining);
   }
 
   private idle(stopReason: Extract<SessionEvent, { type: 'session.status_idle' }>['stop_reason']): TurnOutcome {
@@ -93,9 +150,46 @@ export class Turn {
     return { kind: 'idle' };
   }
 
+  private requiresAction(calls: AwaitedToolCall[]): void {
+    this.idle({ type: 'requires_action', event_ids: calls.map((call) => call.eventId) });
+  }
+
+  /**
+   * Asks each MCP server of the agent that has not listed its tools in this run for them. A server that is down,
+   * refuses the credential or is outside the environment's networking logs `session.error` and the turn goes on
+   * without its tools.
+   */
+  private async listMcpTools(): Promise<void> {
+    const { agent, state, log, sessionId, vaultIds, environment } = this.context;
+    for (const toolset of agent.mcpToolsets ?? []) {
+      const { server } = toolset;
+      if (state.mcpTools.has(server.name)) continue;
+      const blocked = mcpServerAllowed(environment.networking, server.url);
+      const listed =
+        blocked === null
+          ? await listMcpTools({ sessionId, server, vaultIds })
+          : { ok: false as const, error: { type: 'mcp_connection_failed_error' as const, message: blocked } };
+      if (listed.ok) {
+        state.mcpTools.set(server.name, listed.tools);
+        continue;
+      }
+      log.append({
+        type: 'session.error',
+        error: {
+          type: listed.error.type,
+          mcp_server_name: server.name,
+          message: listed.error.message,
+          retry_status: { type: 'exhausted' },
+        },
+      });
+    }
+    this.offer = toolOffer(agent, state.mcpTools);
+  }
+
   /** Calls the model, retrying retryable failures with durable timers; `null` when the attempts are used up. */
   private async callModelWithRetries(): Promise<CallModelResult | null> {
     const { log, agent, state, limits, sessionId } = this.context;
+    const offer = this.offer ?? toolOffer(agent, state.mcpTools);
     for (let attempt = 1; ; attempt++) {
       const start = log.append({ type: 'span.model_request_start' });
       const messageEventId = log.reserveId();
@@ -108,11 +202,12 @@ export class Turn {
             system: agent.system,
             maxTokens: agent.maxTokens,
             messages: state.messages,
-            toolNames: agent.tools,
+            toolNames: offer.builtInNames,
+            ...(offer.extraTools.length === 0 ? {} : { extraTools: offer.extraTools }),
           },
           `model ${agent.model} step ${this.stepsTaken + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
         );
-        this.recordModelReply(start.id, messageEventId, result);
+        this.recordModelUsage(start.id, messageEventId, result);
         return result;
       } catch (error) {
         log.append({
@@ -138,7 +233,7 @@ export class Turn {
     }
   }
 
-  private recordModelReply(startId: string, messageEventId: string, result: CallModelResult): void {
+  private recordModelUsage(startId: string, messageEventId: string, result: CallModelResult): void {
     const { log, state } = this.context;
     const usage = result.usage;
     const modelUsage = {
@@ -159,58 +254,177 @@ export class Turn {
       block.type === 'text' ? [{ type: 'text' as const, text: block.text }] : [],
     );
     if (text.length > 0) log.append({ type: 'agent.message', id: messageEventId, content: text });
-    for (const block of result.content) {
+  }
+
+  /** Logs each tool call of the reply, with the permission evaluated for it, before any of them runs. */
+  private recordModelReply(reply: CallModelResult): ToolCall[] {
+    const { log } = this.context;
+    const routes = this.offer?.routes ?? new Map<string, ToolRoute>();
+    const calls: ToolCall[] = [];
+    for (const block of reply.content) {
       if (block.type !== 'tool_use') continue;
       const input = (block.input ?? {}) as Record<string, unknown>;
-      const event = log.append({ type: 'agent.tool_use', name: block.name, input, evaluated_permission: 'allow' });
-      this.pendingToolUses.set(block.id, event.id);
+      const route = routes.get(block.name);
+      const event =
+        route?.kind === 'custom'
+          ? log.append({ type: 'agent.custom_tool_use', name: block.name, input })
+          : route?.kind === 'mcp'
+            ? log.append({
+                type: 'agent.mcp_tool_use',
+                name: route.toolName,
+                mcp_server_name: route.server.name,
+                input,
+                ...permissionFields(route.permission),
+              })
+            : log.append({
+                type: 'agent.tool_use',
+                name: block.name,
+                input,
+                ...(route === undefined
+                  ? { evaluated_permission: 'deny' as const }
+                  : permissionFields(route.permission)),
+              });
+      const call: ToolCall = { toolUseId: block.id, eventId: event.id, route, name: block.name, input };
+      this.pending.set(block.id, call);
+      calls.push(call);
+    }
+    return calls;
+  }
+
+  /**
+   * Runs the calls that need nobody, in the model's order; then, when some wait for the client, goes idle with
+   * `requires_action` until every one of them is resolved, and finishes them in the model's order.
+   */
+  private async runTools(calls: ToolCall[]): Promise<void> {
+    for (const call of calls) {
+      if (!waitsForClient(call.route)) await this.runCall(call);
+    }
+    const blocked = calls.filter((call) => waitsForClient(call.route));
+    if (blocked.length === 0) return;
+    for (const call of blocked) this.awaiting.set(call.eventId, { call, resolution: null });
+    this.requiresAction(this.awaitedCalls());
+    await condition(() => this.awaitedCalls().length === 0);
+    this.context.setStatus('running');
+    this.context.log.append({ type: 'session.status_running' });
+    for (const { call, resolution } of [...this.awaiting.values()]) {
+      if (resolution === null || resolution.kind === 'allow') await this.runCall(call);
+      else if (resolution.kind === 'deny') {
+        const reason = resolution.message ? `: ${resolution.message}` : '.';
+        this.recordResult(call, { output: `The user denied this tool call${reason}`, isError: true });
+      } else {
+        this.recordResult(call, {
+          output: resolution.content.map((block) => block.text).join('\n'),
+          isError: resolution.isError,
+        });
+      }
+    }
+    this.awaiting.clear();
+  }
+
+  /** Runs one call where its route says and records its result. */
+  private async runCall(call: ToolCall): Promise<void> {
+    const { route } = call;
+    if (route === undefined) {
+      this.recordResult(call, {
+        output: `Unknown tool: ${call.name}. It is not enabled for this agent.`,
+        isError: true,
+      });
+      return;
+    }
+    try {
+      this.recordResult(call, await this.execute(call, route));
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const message =
+        error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      this.recordResult(call, { output: `The tool could not run: ${message}`, isError: true });
     }
   }
 
-  /** Runs the step's tool calls one after the other, in the order the model asked for them. */
-  private async runTools(toolUses: Array<Extract<ContentBlock, { type: 'tool_use' }>>): Promise<void> {
-    const { sessionId, agent, state, files, environment } = this.context;
-    for (const block of toolUses) {
-      const eventId = this.pendingToolUses.get(block.id);
-      if (eventId === undefined) continue;
-      const input = (block.input ?? {}) as Record<string, unknown>;
-      if (!agent.tools.includes(block.name)) {
-        this.recordToolResult({ toolUseId: block.id, output: `Unknown tool: ${block.name}`, isError: true }, eventId);
-        continue;
-      }
-      let result: ToolResultInput;
-      try {
+  private async execute(call: ToolCall, route: ToolRoute): Promise<{ output: string; isError: boolean }> {
+    const { sessionId, state, files, environment, vaultIds, agent, log } = this.context;
+    switch (route.kind) {
+      case 'sandbox': {
         if (!state.sandboxProvisioned) {
           await provisionSandbox({ sessionId, files, environment });
           state.sandboxProvisioned = true;
         }
-        const executed = await execute(
-          { sessionId, name: block.name, input, files, environment },
-          describeToolCall(block.name, input),
+        return execute(
+          { sessionId, name: route.name, input: call.input, files, environment },
+          describeToolCall(route.name, call.input),
         );
-        result = { toolUseId: block.id, output: executed.output, isError: executed.isError };
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        const message =
-          error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-        result = { toolUseId: block.id, output: `The sandbox could not run this tool: ${message}`, isError: true };
       }
-      this.recordToolResult(result, eventId);
+      case 'web_fetch': {
+        const url = call.input['url'];
+        if (typeof url !== 'string') return { output: 'web_fetch needs a string "url".', isError: true };
+        return webFetch({
+          sessionId,
+          url,
+          networking: environment.networking,
+          ...(agent.webFetch?.allowedDomains ? { allowedDomains: agent.webFetch.allowedDomains } : {}),
+          ...(agent.webFetch?.blockedDomains ? { blockedDomains: agent.webFetch.blockedDomains } : {}),
+        });
+      }
+      case 'mcp': {
+        const result = await callMcpTool({
+          sessionId,
+          server: route.server,
+          vaultIds,
+          toolName: route.toolName,
+          input: call.input,
+        });
+        if (result.ok) {
+          return { output: result.content.map((block) => block.text).join('\n'), isError: result.isError };
+        }
+        log.append({
+          type: 'session.error',
+          error: {
+            type: result.error.type,
+            mcp_server_name: route.server.name,
+            message: result.error.message,
+            retry_status: { type: 'exhausted' },
+          },
+        });
+        return { output: result.error.message, isError: true };
+      }
+      case 'custom':
+        return { output: 'The custom tool call got no result.', isError: true };
     }
   }
 
-  private recordToolResult(result: ToolResultInput, eventId: string): void {
+  /**
+   * Logs a call's result and adds it to the conversation. A custom tool's result is already in the log (the
+   * client's `user.custom_tool_result`), so only the conversation gets it.
+   */
+  private recordResult(call: ToolCall, result: { output: string; isError: boolean }): void {
     const { log, state } = this.context;
     const text = result.output.length > 0 ? result.output : '(no output)';
-    log.append({
-      type: 'agent.tool_result',
-      tool_use_id: eventId,
-      content: [{ type: 'text', text }],
-      is_error: result.isError,
-    });
-    state.messages = appendUserContent(state.messages, [toolResultBlock(result)]);
-    this.pendingToolUses.delete(result.toolUseId);
+    if (call.route?.kind === 'mcp') {
+      log.append({
+        type: 'agent.mcp_tool_result',
+        mcp_tool_use_id: call.eventId,
+        content: [{ type: 'text', text }],
+        is_error: result.isError,
+      });
+    } else if (call.route?.kind !== 'custom') {
+      log.append({
+        type: 'agent.tool_result',
+        tool_use_id: call.eventId,
+        content: [{ type: 'text', text }],
+        is_error: result.isError,
+      });
+    }
+    const block: ToolResultInput = { toolUseId: call.toolUseId, output: result.output, isError: result.isError };
+    state.messages = appendUserContent(state.messages, [toolResultBlock(block)]);
+    this.pending.delete(call.toolUseId);
   }
+}
+
+function permissionFields(permission: ToolPermission): {
+  evaluated_permission: 'allow' | 'ask';
+  evaluation: { type: 'always_allow' | 'always_ask' };
+} {
+  return { evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask', evaluation: { type: permission } };
 }
 
 function zeroUsage(): {

@@ -22,10 +22,13 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
  */
 export async function callModel(input: CallModelInput, dependencies: CallModelDependencies): Promise<CallModelResult> {
   const context = Context.current();
-  const tools = input.toolNames.flatMap((name) => {
-    const definition = dependencies.toolDefinitions.get(name);
-    return definition === undefined ? [] : [definition];
-  });
+  const tools = [
+    ...input.toolNames.flatMap((name) => {
+      const definition = dependencies.toolDefinitions.get(name);
+      return definition === undefined ? [] : [definition];
+    }),
+    ...(input.extraTools ?? []),
+  ];
   const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
   try {
     const stream = dependencies.client.messages.stream(

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SessionService } from '../session-service';
-import { userEvent } from '../event-request-schemas';
+import { initialUserEvent } from '../event-request-schemas';
 import { parseOrThrow } from '../validation';
 
 const mountPath = z
@@ -31,7 +31,7 @@ const createSessionBody = z
     environment_id: z.string().min(1).optional(),
     title: z.string().max(500).nullable().optional(),
     metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
-    initial_events: z.array(userEvent).max(50).optional(),
+    initial_events: z.array(initialUserEvent).max(50).optional(),
     vault_ids: z.array(z.string()).optional(),
     resources: z.array(fileResource).max(100).optional(),
     budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
@@ -48,7 +48,7 @@ const listQuery = z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/, 'page must be a cursor returned by the previous page')
       .optional(),
-    order: z.literal('desc', { error: 'only desc (newest first) is supported' }).optional(),
+    order: z.enum(['asc', 'desc'], { error: 'expected asc or desc' }).default('desc'),
     agent_id: z
       .string()
       .regex(/^agent_[A-Za-z0-9]+$/, 'expected an agent id (agent_…)')
@@ -100,6 +100,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
     const page = await sessions.list({
       limit: query.limit,
       page: query.page,
+      order: query.order,
       agentId: query.agent_id,
       statuses: [query.statuses ?? [], query['statuses[]'] ?? []].flat(),
       createdAt: {
