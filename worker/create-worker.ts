@@ -4,9 +4,12 @@ import type { InjectedSinks, WorkflowBundleOption, NativeConnection } from '@tem
 import Docker from 'dockerode';
 import { resolveSecretKey } from '../activities/credentials/secret-key-file';
 import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
+import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
 import { createModelActivities } from '../activities/model/create-model-activities';
+import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
+import { createWebFetchActivities } from '../activities/web-fetch/create-web-fetch-activities';
 import type { KeelConfig } from '../common/config';
 import type { CredentialResolver } from '../common/credentials';
 import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
@@ -31,7 +34,7 @@ export interface CreateWorkerOptions {
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, bus } = options;
-  // MCP activities receive this resolver
+  // Vault credentials are resolved inside the MCP Activities, from the encrypted store; Workflows carry vault ids only.
   const credentials: CredentialResolver = new SqliteCredentialResolver({
     filename: credentialStoreFile(config.dataDir),
     secretKey: resolveSecretKey(config.secretKey, config.dataDir),
@@ -45,7 +48,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     apiKey: config.model.apiKey ?? 'no-key-configured',
     maxRetries: 0,
   });
-  const toolDefinitions = new Map<string, Tool>(SANDBOX_TOOL_DEFINITIONS.map((tool) => [tool.name, tool]));
+  const toolDefinitions = new Map<string, Tool>(
+    [...SANDBOX_TOOL_DEFINITIONS, WEB_FETCH_TOOL_DEFINITION].map((tool) => [tool.name, tool]),
+  );
   const sandbox = createSandboxActivities({
     docker: new Docker(),
     image,
@@ -70,7 +75,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
     workflowBundle: options.workflowBundle,
-    activities: { ...createModelActivities({ client, bus, toolDefinitions }), ...sandbox },
+    activities: {
+      ...createModelActivities({ client, bus, toolDefinitions }),
+      ...sandbox,
+      ...createMcpActivities({ credentials }),
+      ...createWebFetchActivities(),
+    },
     sinks,
     maxHeartbeatThrottleInterval: '500 milliseconds',
     shutdownGraceTime: '10 seconds',
