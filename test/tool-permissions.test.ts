@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -250,5 +252,57 @@ describe('custom tools: the client runs them', () => {
     );
     expect(answered.status).toBe(400);
     await client.beta.sessions.delete(sessionId);
+  });
+});
+
+describe('web_fetch: runs in the worker under the environment networking', () => {
+  it('fetches from an allowed host (HTML as text) and refuses a host the environment does not list', async () => {
+    const site = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<html><head><title>Keel page</title></head><body><p>fetched-from-the-worker</p></body></html>');
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const port = (site.address() as AddressInfo).port;
+    try {
+      const environment = await client.beta.environments.create({
+        name: 'fetch env',
+        config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: ['127.0.0.1'] } },
+      });
+      const agent = await client.beta.agents.create({
+        name: 'fetcher',
+        model: 'scripted-model',
+        tools: [{ type: 'agent_toolset_20260401' }],
+      });
+      const session = await client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+      harness.model.enqueue(
+        {
+          kind: 'tool_uses',
+          calls: [
+            { name: 'web_fetch', input: { url: `http://127.0.0.1:${port}/page` } },
+            { name: 'web_fetch', input: { url: `http://localhost:${port}/page` } },
+          ],
+        },
+        { kind: 'text', text: 'Fetched.' },
+      );
+      await say(session.id, 'fetch the page');
+      const events = await waitForEvents(session.id, (log) => idles(log).length === 1);
+      expect(offeredTools()).toContain('web_fetch');
+      const uses = events.filter((event) => event.type === 'agent.tool_use');
+      expect(uses.map((use) => [use.name, use.evaluated_permission])).toEqual([
+        ['web_fetch', 'allow'],
+        ['web_fetch', 'allow'],
+      ]);
+      const results = events.filter((event) => event.type === 'agent.tool_result');
+      expect(results[0]).toMatchObject({ tool_use_id: uses[0]!.id, is_error: false });
+      expect(JSON.stringify(results[0])).toContain('fetched-from-the-worker');
+      expect(JSON.stringify(results[0])).not.toContain('<p>');
+      expect(results[1]).toMatchObject({ tool_use_id: uses[1]!.id, is_error: true });
+      expect(JSON.stringify(results[1])).toContain('localhost');
+      // web_fetch never needed a container.
+      expect(await harness.docker.listContainers({ all: true, filters: { name: [`keel-${session.id}`] } })).toEqual([]);
+      await client.beta.sessions.delete(session.id);
+    } finally {
+      await new Promise((resolve) => site.close(resolve));
+    }
   });
 });
