@@ -56,6 +56,10 @@ const environmentSchema = z.object({
   KEEL_SANDBOX_MEMORY_MB: positive(1024),
   KEEL_SANDBOX_CPUS: z.coerce.number().positive().max(64).default(1),
   KEEL_SANDBOX_PIDS: positive(256),
+  KEEL_SANDBOX_CA_BUNDLE: optionalText.refine((value) => value === undefined || value === 'none' || existsSync(value), {
+    message: 'expected the path of a readable CA bundle (PEM), or `none`',
+  }),
+  KEEL_SANDBOX_FIREWALL: z.enum(['iptables', 'off']).default('iptables'),
   KEEL_COMMAND_TIMEOUT_MS: positive(120_000),
   KEEL_TOOL_OUTPUT_MAX_BYTES: positive(30_000),
   KEEL_MAX_STEPS_PER_TURN: positive(50),
@@ -89,6 +93,10 @@ export interface KeelConfig {
     pidsLimit: number;
     commandTimeoutMs: number;
     maxOutputBytes: number;
+    /** The CA bundle package builds trust (pip, npm), mounted read-only; `undefined` for none. */
+    caBundlePath: string | undefined;
+    /** `iptables`: Keel keeps networked sandboxes off the host's own ports; `off`: the host is guarded otherwise. */
+    firewall: 'iptables' | 'off';
   };
   limits: { maxStepsPerTurn: number; continueAsNewAfterSteps: number; maxModelAttempts: number };
   /** Uploaded files: the largest accepted, in bytes. */
@@ -133,6 +141,8 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       pidsLimit: value.KEEL_SANDBOX_PIDS,
       commandTimeoutMs: value.KEEL_COMMAND_TIMEOUT_MS,
       maxOutputBytes: value.KEEL_TOOL_OUTPUT_MAX_BYTES,
+      caBundlePath: sandboxCaBundle(value.KEEL_SANDBOX_CA_BUNDLE),
+      firewall: value.KEEL_SANDBOX_FIREWALL,
     },
     limits: {
       maxStepsPerTurn: value.KEEL_MAX_STEPS_PER_TURN,
@@ -146,6 +156,16 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
 /** Reads the configuration from this process's environment: the one place Keel reads `process.env`. */
 export function readConfig(overrides: Record<string, string | undefined> = {}): KeelConfig {
   return parseConfig({ ...process.env, ...overrides });
+}
+
+/** The system CA bundle of Debian and its derivatives, which package builds trust when it is there. */
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** `KEEL_SANDBOX_CA_BUNDLE` resolved: a path, `none`, or unset (the system bundle when present). */
+function sandboxCaBundle(value: string | undefined): string | undefined {
+  if (value === 'none') return undefined;
+  if (value !== undefined) return path.resolve(value);
+  return existsSync(SYSTEM_CA_BUNDLE) ? SYSTEM_CA_BUNDLE : undefined;
 }
 
 /** The sandbox image tag that `npm run setup` built, if it has run. */

@@ -13,6 +13,10 @@ export const FAILURE_TYPES = {
   modelRequestRejected: 'ModelRequestRejected',
   /** The sandbox image is not on the Docker host: run `npm run setup` or fix `KEEL_SANDBOX_IMAGE`. */
   sandboxImageMissing: 'SandboxImageMissing',
+  /** Installing an environment's apt / pip / npm packages into the sandbox image failed: the lists must change. */
+  sandboxPackagesFailed: 'SandboxPackagesFailed',
+  /** The sandbox networks cannot be set up safely (no host firewall, a conflicting Docker network). */
+  sandboxNetworkUnavailable: 'SandboxNetworkUnavailable',
 } as const;
 
 /** One of `FAILURE_TYPES`. */
@@ -22,4 +26,6 @@ export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FAILURE_TYPES.modelRequestRejected,
   FAILURE_TYPES.sandboxImageMissing,
+  FAILURE_TYPES.sandboxPackagesFailed,
+  FAILURE_TYPES.sandboxNetworkUnavailable,
 ];

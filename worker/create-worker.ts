@@ -8,6 +8,7 @@ import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
 import { createModelActivities } from '../activities/model/create-model-activities';
 import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
+import { SandboxNetworks } from '../activities/sandbox/network/sandbox-networks';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
 import { createWebFetchActivities } from '../activities/web-fetch/create-web-fetch-activities';
 import type { KeelConfig } from '../common/config';
@@ -15,6 +16,7 @@ import type { CredentialResolver } from '../common/credentials';
 import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
+import { closeWhenStopped } from './close-when-stopped';
 
 /** What a worker needs besides the configuration. */
 export interface CreateWorkerOptions {
@@ -30,7 +32,8 @@ export interface CreateWorkerOptions {
 
 /**
  * Wires a Temporal Worker that hosts the session Workflow and every Activity: the model client (`maxRetries: 0`,
- * Temporal owns retries), the Docker sandbox and the live-event sink.
+ * Temporal owns retries), the Docker sandbox (with its networks and egress proxy, closed when the worker stops) and
+ * the live-event sink.
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, bus } = options;
@@ -51,15 +54,18 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const toolDefinitions = new Map<string, Tool>(
     [...SANDBOX_TOOL_DEFINITIONS, WEB_FETCH_TOOL_DEFINITION].map((tool) => [tool.name, tool]),
   );
+  const docker = new Docker();
+  const networks = new SandboxNetworks({ docker, firewall: config.sandbox.firewall });
   const sandbox = createSandboxActivities({
-    docker: new Docker(),
+    docker,
     image,
     memoryBytes: config.sandbox.memoryBytes,
     nanoCpus: config.sandbox.nanoCpus,
     pidsLimit: config.sandbox.pidsLimit,
     commandTimeoutMs: config.sandbox.commandTimeoutMs,
     maxOutputBytes: config.sandbox.maxOutputBytes,
-    network: 'none',
+    networks,
+    ...(config.sandbox.caBundlePath === undefined ? {} : { caBundlePath: config.sandbox.caBundlePath }),
     dataDir: config.dataDir,
   });
   const sinks: InjectedSinks<LiveEventSinks> = {
@@ -70,7 +76,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       },
     },
   };
-  return Worker.create({
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
@@ -86,4 +92,5 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     shutdownGraceTime: '10 seconds',
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   });
+  return closeWhenStopped(worker, () => networks.close());
 }

@@ -3,29 +3,43 @@ import type Docker from 'dockerode';
 import { fileContentPath } from '../../common/file-content-path';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
 import type { SandboxFileMount } from '../../common/sandbox';
+import type { NetworkAttachment } from './network/sandbox-networks';
 import { SANDBOX_USER, SANDBOX_WORKDIR } from './sandbox-constants';
 import type { SandboxOptions } from './sandbox-options';
 
+/** What a session's container runs on besides the worker's options: its image and its network. */
+export interface ContainerEnvironment {
+  /** The image with the environment's packages; defaults to the base sandbox image. */
+  image?: string;
+  /** Defaults to no network at all. */
+  network?: NetworkAttachment;
+}
+
+const NO_NETWORK: NetworkAttachment = { networkMode: 'none', env: [], labels: {} };
+
 /**
  * The hardened create options of a session's container: non-root, all capabilities dropped, `no-new-privileges`,
- * read-only root with tmpfs `/tmp` and home, memory / CPU / pids limits, the configured network, and the session's
- * volume at `/workspace` (Docker fills a new volume from the image's `/workspace`, owned by uid 1000), and the
- * session's uploaded files bind-mounted read-only.
+ * read-only root with tmpfs `/tmp` and home, memory / CPU / pids limits, the environment's network (none by default;
+ * with the egress proxy's variables when it is limited to some hosts), and the session's volume at `/workspace`
+ * (Docker fills a new volume from the image's `/workspace`, owned by uid 1000), and the session's uploaded files
+ * bind-mounted read-only.
  */
 export function buildContainerConfig(
   options: SandboxOptions,
   sessionId: string,
   files: SandboxFileMount[] = [],
+  environment: ContainerEnvironment = {},
 ): Docker.ContainerCreateOptions {
+  const network = environment.network ?? NO_NETWORK;
   return {
     name: sandboxContainerName(sessionId),
-    Image: options.image,
+    Image: environment.image ?? options.image,
     Cmd: ['sleep', 'infinity'],
     User: SANDBOX_USER,
     WorkingDir: SANDBOX_WORKDIR,
     Hostname: 'sandbox',
-    Env: ['HOME=/home/agent', 'USER=agent', 'LANG=C.UTF-8', 'TERM=dumb'],
-    Labels: { [SANDBOX_LABELS.session]: sessionId },
+    Env: ['HOME=/home/agent', 'USER=agent', 'LANG=C.UTF-8', 'TERM=dumb', ...network.env],
+    Labels: { ...network.labels, [SANDBOX_LABELS.session]: sessionId },
     HostConfig: {
       Init: true,
       CapDrop: ['ALL'],
@@ -39,7 +53,7 @@ export function buildContainerConfig(
       MemorySwap: options.memoryBytes,
       NanoCpus: options.nanoCpus,
       PidsLimit: options.pidsLimit,
-      NetworkMode: options.network,
+      NetworkMode: network.networkMode,
       Mounts: [
         { Type: 'volume', Source: sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR },
         ...files.map((file) => ({

@@ -30,7 +30,10 @@ export interface SandboxActivities {
 export function createSandboxActivities(options: SandboxOptions): SandboxActivities {
   const runners = new RunnerPool(options.docker);
   return {
-    provisionSandbox: (input) => withHeartbeat(currentControl().heartbeat, () => provisionSandbox(options, input)),
+    provisionSandbox: (input) => {
+      const control = currentControl();
+      return withHeartbeat(control.heartbeat, () => provisionSandbox(options, input, control.signal));
+    },
     execute: (input) => execute(options, input, currentControl(), runners),
     destroySandbox: (input) => withHeartbeat(currentControl().heartbeat, () => destroySandbox(options, input)),
   };

@@ -1,5 +1,8 @@
+import { ApplicationFailure } from '@temporalio/common';
+
 import type { SandboxToolName } from '../../common/agent';
 import { isSandboxToolName } from '../../common/agent';
+import { FAILURE_TYPES } from '../../common/failures';
 import type { ExecuteInput, ExecuteResult } from '../../common/sandbox';
 import { capOutput } from './cap-output';
 import { ContainerStoppedError } from './container-stopped-error';
@@ -54,10 +57,15 @@ export async function execute(
   if (prepared.kind === 'invalid') return { isError: true, output: prepared.output };
   return withHeartbeat(control.heartbeat, async () => {
     try {
-      const { containerId } = await provisionSandbox(options, {
-        sessionId: input.sessionId,
-        ...(input.files === undefined ? {} : { files: input.files }),
-      });
+      const { containerId } = await provisionSandbox(
+        options,
+        {
+          sessionId: input.sessionId,
+          ...(input.files === undefined ? {} : { files: input.files }),
+          ...(input.environment === undefined ? {} : { environment: input.environment }),
+        },
+        control.signal,
+      );
       const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
       const context: ToolContext = {
         commandTimeoutMs: options.commandTimeoutMs,
@@ -75,7 +83,16 @@ export async function execute(
       return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };
     } catch (error) {
       if (error instanceof ContainerStoppedError) return { isError: true, output: sandboxStoppedOutput(error.detail) };
+      if (isEnvironmentFailure(error)) return { isError: true, output: error.message };
       throw error;
     }
   });
+}
+
+/** A failure to give the sandbox its environment (packages, network): the model sees it, as no retry can help. */
+function isEnvironmentFailure(error: unknown): error is ApplicationFailure {
+  return (
+    error instanceof ApplicationFailure &&
+    (error.type === FAILURE_TYPES.sandboxPackagesFailed || error.type === FAILURE_TYPES.sandboxNetworkUnavailable)
+  );
 }

@@ -4,10 +4,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 
-import type { ProvisionSandboxInput, ProvisionSandboxResult, SandboxFileMount } from '../../common/sandbox';
-import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
+import { sandboxNetworkAccess } from '../../common/network-policy';
+import type {
+  ProvisionSandboxInput,
+  ProvisionSandboxResult,
+  SandboxEnvironment,
+  SandboxFileMount,
+  SandboxNetworking,
+} from '../../common/sandbox';
+import {
+  DEFAULT_SANDBOX_ENVIRONMENT,
+  SANDBOX_LABELS,
+  sandboxContainerName,
+  sandboxVolumeName,
+} from '../../common/sandbox';
 import { buildContainerConfig } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
+import { SANDBOX_NETWORK_LABELS } from './network/sandbox-network-names';
+import type { NetworkAttachment } from './network/sandbox-networks';
+import { ensurePackageImage } from './packages/ensure-package-image';
 import type { SandboxOptions } from './sandbox-options';
 
 /** The `ApplicationFailure` type raised when the sandbox image does not exist: a retry cannot fix it. */
@@ -20,14 +35,19 @@ const RETRY_DELAY_MS = 100;
 /**
  * Makes sure the session's container runs, lazily and idempotently: a running container is reused (`created: false`),
  * a stopped or dead one is removed and replaced by a new one that mounts the same workspace volume. Concurrent calls
- * for one session agree on one container.
+ * for one session agree on one container. A new container gets the environment's network (none, the open network,
+ * or the limited one behind this worker's egress proxy) and runs from the image with its packages (built and cached
+ * on first need); a running one whose egress proxy is gone (its worker stopped) is replaced too. When `signal` aborts
+ * during a package build, the call rejects with the cancellation and the build carries on for the next call.
  */
 export async function provisionSandbox(
   options: SandboxOptions,
   input: ProvisionSandboxInput,
+  signal?: AbortSignal,
 ): Promise<ProvisionSandboxResult> {
+  const environment = input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT;
   for (let attempt = 1; ; attempt++) {
-    const result = await provisionOnce(options, input.sessionId, input.files ?? []);
+    const result = await provisionOnce(options, input.sessionId, input.files ?? [], environment, signal);
     if (result !== 'conflict') return result;
     if (attempt >= ATTEMPTS) throw new Error(`sandbox of session ${input.sessionId}: container name conflict persists`);
     await sleep(RETRY_DELAY_MS * attempt);
@@ -38,17 +58,32 @@ async function provisionOnce(
   options: SandboxOptions,
   sessionId: string,
   files: SandboxFileMount[],
+  environment: SandboxEnvironment,
+  signal: AbortSignal | undefined,
 ): Promise<ProvisionSandboxResult | 'conflict'> {
   const { docker } = options;
   const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
   if (existing) {
-    if (await makeRunning(docker, existing)) return { containerId: existing.Id, created: false };
+    if ((await makeRunning(docker, existing)) && (await proxyStillServes(options, existing))) {
+      return { containerId: existing.Id, created: false };
+    }
     await removeQuietly(docker, existing.Id);
   }
+  const image = await ensurePackageImage(
+    {
+      docker,
+      image: options.image,
+      networks: options.networks,
+      caBundlePath: options.caBundlePath,
+      ...(signal === undefined ? {} : { signal }),
+    },
+    environment.packages,
+  );
+  const network = await networkAttachment(options, environment.networking);
   await ensureVolume(docker, sessionId);
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(buildContainerConfig(options, sessionId, files));
+    container = await docker.createContainer(buildContainerConfig(options, sessionId, files, { image, network }));
   } catch (error) {
     const status = dockerStatusCode(error);
     if (status === 409) return 'conflict';
@@ -68,6 +103,25 @@ async function provisionOnce(
     throw error;
   }
   return { containerId: container.id, created: true };
+}
+
+/** The network a new container of `networking` joins; anything but none needs the worker's sandbox networks. */
+async function networkAttachment(options: SandboxOptions, networking: SandboxNetworking): Promise<NetworkAttachment> {
+  if (sandboxNetworkAccess(networking) === 'none') return { networkMode: 'none', env: [], labels: {} };
+  if (options.networks === undefined) {
+    throw ApplicationFailure.nonRetryable(
+      'This worker cannot give a sandbox the network its environment allows: it was started without sandbox networks',
+      FAILURE_TYPES.sandboxNetworkUnavailable,
+    );
+  }
+  return options.networks.attachment(networking);
+}
+
+/** Whether a running container behind an egress proxy can still reach one (else it is replaced, being cattle). */
+async function proxyStillServes(options: SandboxOptions, info: Docker.ContainerInspectInfo): Promise<boolean> {
+  const proxy = info.Config.Labels[SANDBOX_NETWORK_LABELS.proxy];
+  if (proxy === undefined || options.networks === undefined) return true;
+  return options.networks.proxyServes(proxy);
 }
 
 /** Brings an existing container to running where that is safe; `false` means it is dead and must be replaced. */

@@ -1,5 +1,7 @@
 import type Docker from 'dockerode';
 
+import type { SandboxNetworks } from './network/sandbox-networks';
+
 /** What the sandbox Activities need from the worker: the Docker client, the image and the hardening limits. */
 export interface SandboxOptions {
   docker: Docker;
@@ -17,6 +19,11 @@ export interface SandboxOptions {
   maxOutputBytes: number;
   /** Keel's data folder, where uploaded files' content lies (mounted read-only into sessions that use them). */
   dataDir: string;
-  /** Docker network mode of a container: `none` unless the environment allows the network. */
-  network: 'none' | 'bridge';
+  /**
+   * The worker's sandbox networks and egress proxy, for environments that allow the network or list packages; without
+   * them only environments with neither can run (the others fail with `SandboxNetworkUnavailable`).
+   */
+  networks?: SandboxNetworks;
+  /** A CA bundle on the Docker host that package builds trust (mounted read-only), for registries behind a private CA. */
+  caBundlePath?: string;
 }

@@ -35,8 +35,9 @@ export interface SandboxFixture {
 /**
  * Registers the hooks of a sandbox test file: before all, it checks that Docker and the sandbox image answer (a
  * missing one fails the file; nothing is skipped); after each test, it destroys the sandboxes the test created.
+ * `extraOptions` (sandbox networks, a CA bundle) are added to the options every Activity gets.
  */
-export function useSandboxFixture(sessionPrefix: string): SandboxFixture {
+export function useSandboxFixture(sessionPrefix: string, extraOptions: Partial<SandboxOptions> = {}): SandboxFixture {
   const docker = new Docker();
   const sessions: string[] = [];
   let options: SandboxOptions | undefined;
@@ -51,7 +52,7 @@ export function useSandboxFixture(sessionPrefix: string): SandboxFixture {
     await docker.ping();
     await docker.getImage(image).inspect();
     // These tests mount no uploaded files, so no data folder is read.
-    options = { docker, image, dataDir: tmpdir(), network: 'none', ...SANDBOX_TEST_LIMITS };
+    options = { docker, image, dataDir: tmpdir(), ...SANDBOX_TEST_LIMITS, ...extraOptions };
     activities = createSandboxActivities(options);
   });
 

@@ -1,0 +1,160 @@
+import net from 'node:net';
+
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+
+import { FAILURE_TYPES } from '../../../common/failures';
+import { sandboxNetworkAccess } from '../../../common/network-policy';
+import type { SandboxNetworking } from '../../../common/sandbox';
+import { containerNetworkingLookup } from './container-networking-lookup';
+import { startEgressProxy } from './egress-proxy';
+import type { EgressProxy } from './egress-proxy';
+import { ensureDockerNetwork } from './ensure-docker-network';
+import { installHostFirewall } from './host-firewall';
+import type { GuardedNetworks } from './host-firewall';
+import { SANDBOX_NETWORK_LABELS, sandboxNetworkNames } from './sandbox-network-names';
+import type { SandboxNetworkNames } from './sandbox-network-names';
+
+/** What a container needs to get its environment's network: a Docker network mode, variables and labels. */
+export interface NetworkAttachment {
+  /** `none`, or the name of the network the container joins. */
+  networkMode: string;
+  env: string[];
+  labels: Record<string, string>;
+}
+
+/** How a host keeps sandboxes off its own ports: Keel's iptables chain, or nothing Keel installs. */
+export type SandboxFirewall = 'iptables' | 'off';
+
+/** What `SandboxNetworks` works with. */
+export interface SandboxNetworksOptions {
+  docker: Docker;
+  firewall: SandboxFirewall;
+  /** Defaults to `sandboxNetworkNames()`, shared by every worker of the machine. */
+  names?: SandboxNetworkNames;
+}
+
+const PROBE_TIMEOUT_MS = 1_000;
+
+/**
+ * The network side of one worker's sandboxes: the two Docker networks (created on first need and shared with the
+ * other workers of the machine), the host firewall that keeps them off the host's own ports, and this worker's egress
+ * proxy on the limited network's gateway (a free port, started on first need, stopped by `close` when the worker
+ * stops). Containers remember their proxy's address; any worker's proxy serves any Keel container, since the policy
+ * is read from the container's labels.
+ */
+export class SandboxNetworks {
+  readonly names: SandboxNetworkNames;
+  readonly #docker: Docker;
+  readonly #firewall: SandboxFirewall;
+  #networks: Promise<GuardedNetworks> | undefined;
+  #proxy: Promise<EgressProxy> | undefined;
+  #closed = false;
+
+  constructor(options: SandboxNetworksOptions) {
+    this.#docker = options.docker;
+    this.#firewall = options.firewall;
+    this.names = options.names ?? sandboxNetworkNames();
+  }
+
+  /** The network a container joins for its environment's networking, with the proxy variables when it needs them. */
+  async attachment(networking: SandboxNetworking): Promise<NetworkAttachment> {
+    const access = sandboxNetworkAccess(networking);
+    if (access === 'none') return { networkMode: 'none', env: [], labels: {} };
+    await this.#readyNetworks();
+    const labels: Record<string, string> = { [SANDBOX_NETWORK_LABELS.networking]: JSON.stringify(networking) };
+    if (access === 'open') return { networkMode: this.names.open, env: [], labels };
+    const proxy = await this.proxyAddress();
+    const env = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].map((name) => `${name}=${proxy}`);
+    env.push('NO_PROXY=', 'no_proxy=');
+    return { networkMode: this.names.limited, env, labels: { ...labels, [SANDBOX_NETWORK_LABELS.proxy]: proxy } };
+  }
+
+  /** The open network, made ready (firewall included): where package builds run. */
+  async openNetwork(): Promise<string> {
+    await this.#readyNetworks();
+    return this.names.open;
+  }
+
+  /**
+   * Whether a container given the proxy at `address` can still use it: it is this worker's, or another live worker's
+   * proxy answers there. When not (that worker stopped), the container must be replaced to get the current proxy.
+   */
+  async proxyServes(address: string): Promise<boolean> {
+    if (address === (await this.proxyAddress())) return true;
+    return answers(address);
+  }
+
+  /** This worker's egress proxy address, starting the proxy (and the networks) when need be. */
+  async proxyAddress(): Promise<string> {
+    if (this.#closed) throw new Error('the worker is stopping: its egress proxy is closed');
+    if (this.#proxy === undefined) {
+      const starting = this.#readyNetworks().then(({ limited }) =>
+        startEgressProxy({
+          host: limited.gateway,
+          networkingOf: containerNetworkingLookup(this.#docker, limited.name),
+        }),
+      );
+      this.#proxy = starting;
+      starting.catch(() => {
+        if (this.#proxy === starting) this.#proxy = undefined;
+      });
+    }
+    return (await this.#proxy).address;
+  }
+
+  /** Stops the egress proxy; the Docker networks and firewall stay for the machine's other workers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const proxy = this.#proxy;
+    this.#proxy = undefined;
+    if (proxy) await proxy.then((running) => running.close()).catch(() => undefined);
+  }
+
+  #readyNetworks(): Promise<GuardedNetworks> {
+    if (this.#networks === undefined) {
+      const preparing = this.#prepareNetworks();
+      this.#networks = preparing;
+      preparing.catch(() => {
+        if (this.#networks === preparing) this.#networks = undefined;
+      });
+    }
+    return this.#networks;
+  }
+
+  async #prepareNetworks(): Promise<GuardedNetworks> {
+    const [open, limited] = await Promise.all([
+      ensureDockerNetwork(this.#docker, { name: this.names.open, internal: false }),
+      ensureDockerNetwork(this.#docker, { name: this.names.limited, internal: true }),
+    ]);
+    if (this.#firewall === 'iptables') {
+      try {
+        await installHostFirewall(this.names.firewallChain, { open, limited });
+      } catch (error) {
+        throw ApplicationFailure.nonRetryable(
+          `Keel could not install the host firewall that keeps sandboxes off the host's own ports ` +
+            `(${error instanceof Error ? error.message : String(error)}). Run the worker as root on the Docker host ` +
+            `with iptables, or set KEEL_SANDBOX_FIREWALL=off where the host is guarded otherwise.`,
+          FAILURE_TYPES.sandboxNetworkUnavailable,
+        );
+      }
+    }
+    return { open, limited };
+  }
+}
+
+/** Whether something accepts TCP connections at a proxy URL `http://host:port`. */
+function answers(address: string): Promise<boolean> {
+  const match = /^http:\/\/(?:\[([^\]]+)\]|([^:/]+)):(\d+)$/.exec(address);
+  if (!match) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: match[1] ?? match[2] ?? '', port: Number(match[3]) });
+    const done = (result: boolean): void => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
