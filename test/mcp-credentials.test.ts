@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -11,13 +13,21 @@ import { TEST_API_KEY } from './support/test-stack';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
-/** The credential under test: high entropy, so finding it anywhere can only mean it leaked. */
+/** The credentials under test: high entropy, so finding one anywhere can only mean it leaked. */
 const SECRET = `mcp-secret-${randomBytes(24).toString('hex')}`;
+const EXPIRED_ACCESS = `expired-access-${randomBytes(24).toString('hex')}`;
+const REFRESH_TOKEN = `refresh-${randomBytes(24).toString('hex')}`;
+const REFRESHED_ACCESS = `refreshed-access-${randomBytes(24).toString('hex')}`;
+const ALL_SECRETS = [SECRET, EXPIRED_ACCESS, REFRESH_TOKEN, REFRESHED_ACCESS];
 
 type Event = BetaManagedAgentsSessionEvent;
 
 let harness: TestStack;
 let mcp: McpTestServer;
+/** A second MCP server that accepts only the access token the OAuth token endpoint hands out on refresh. */
+let oauthMcp: McpTestServer;
+let tokenEndpoint: HttpServer;
+const refreshRequests: string[] = [];
 let client: Anthropic;
 let closedPortUrl: string;
 /** Every response body the API sent to this test's SDK client. */
@@ -38,6 +48,23 @@ beforeAll(async () => {
     });
   }
   mcp = await startMcpTestServer({ token: SECRET });
+  oauthMcp = await startMcpTestServer({ token: REFRESHED_ACCESS });
+  tokenEndpoint = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      refreshRequests.push(body);
+      const form = new URLSearchParams(body);
+      const ok = form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === REFRESH_TOKEN;
+      response.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify(
+          ok ? { access_token: REFRESHED_ACCESS, token_type: 'Bearer', expires_in: 3600 } : { error: 'invalid_grant' },
+        ),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => tokenEndpoint.listen(0, '127.0.0.1', resolve));
   harness = await startTestStack();
   client = new Anthropic({
     baseURL: harness.stack.apiUrl,
@@ -58,6 +85,8 @@ afterAll(async () => {
   for (const restore of restoreWrites) restore();
   await harness?.stop();
   await stopMcpTestServer(mcp);
+  await stopMcpTestServer(oauthMcp);
+  await new Promise((resolve) => tokenEndpoint?.close(resolve));
 });
 
 /** A loopback port nothing listens on. */
@@ -242,6 +271,55 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
     await client.beta.sessions.delete(session.id);
   });
 
+  it('an expired mcp_oauth access token is refreshed at the token endpoint, and the MCP call carries the new one', async () => {
+    const vault = await client.beta.vaults.create({ display_name: 'oauth vault' });
+    await client.beta.vaults.credentials.create(vault.id, {
+      auth: {
+        type: 'mcp_oauth',
+        mcp_server_url: oauthMcp.url,
+        access_token: EXPIRED_ACCESS,
+        // Within the 30 s margin: the worker treats it as expired and refreshes before the first call.
+        expires_at: new Date(Date.now() + 10_000).toISOString(),
+        refresh: {
+          token_endpoint: `http://127.0.0.1:${(tokenEndpoint.address() as { port: number }).port}/token`,
+          client_id: 'keel-test-client',
+          refresh_token: REFRESH_TOKEN,
+          token_endpoint_auth: { type: 'none' },
+        },
+      },
+    });
+    const agent = await client.beta.agents.create({
+      name: 'oauth orders agent',
+      model: 'scripted-model',
+      mcp_servers: [{ type: 'url', name: 'orders', url: oauthMcp.url }],
+      tools: [
+        {
+          type: 'mcp_toolset',
+          mcp_server_name: 'orders',
+          default_config: { permission_policy: { type: 'always_allow' } },
+        },
+      ],
+    });
+    const session = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: await mcpEnvironment(),
+      vault_ids: [vault.id],
+    });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'mcp__orders__lookup_order', input: { orderId: 'B-2' } },
+      { kind: 'text', text: 'B-2 shipped.' },
+    );
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'and order B-2?' }] }],
+    });
+    const events = await waitForIdles(session.id, 1);
+    expect(events.filter((event) => event.type === 'session.error')).toEqual([]);
+    expect(JSON.stringify(events.find((event) => event.type === 'agent.mcp_tool_result'))).toContain('Order B-2');
+    expect(refreshRequests).toHaveLength(1);
+    expect(new Set(oauthMcp.authorizationHeaders)).toEqual(new Set([`Bearer ${REFRESHED_ACCESS}`]));
+    await client.beta.sessions.delete(session.id);
+  });
+
   it('finds the secret in no Workflow history, event, API response, log, data file, or anywhere in the sandbox', async () => {
     const histories: string[] = [];
     for await (const execution of harness.stack.temporal.workflow.list()) {
@@ -253,19 +331,25 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
     expect(histories.length).toBeGreaterThanOrEqual(2);
     // The check can fail: the histories do hold what the MCP server answered.
     expect(histories.join('\n')).toContain('Order A-17: 2 items, shipped.');
-    for (const history of histories) expect(history).not.toContain(SECRET);
-
-    expect(JSON.stringify(await allEvents(sessionId))).not.toContain(SECRET);
+    const events = JSON.stringify(await allEvents(sessionId));
+    const modelRequests = JSON.stringify(harness.model.requests);
     expect(responses.length).toBeGreaterThan(10);
-    for (const body of responses) expect(body).not.toContain(SECRET);
-    expect(logs.join('')).not.toContain(SECRET);
-    // What the model was sent (the agent's whole context).
-    expect(JSON.stringify(harness.model.requests)).not.toContain(SECRET);
+    for (const secret of ALL_SECRETS) {
+      for (const history of histories) expect(history).not.toContain(secret);
+      expect(events).not.toContain(secret);
+      for (const body of responses) expect(body).not.toContain(secret);
+      expect(logs.join('')).not.toContain(secret);
+      // What the model was sent (the agent's whole context).
+      expect(modelRequests).not.toContain(secret);
+    }
 
     // Every file of the data folder: the Temporal dev server's database (histories at rest) and the encrypted store.
     const files = filesUnder(harness.config.dataDir);
     expect(files.some((file) => file.endsWith('.db') || file.endsWith('.sqlite'))).toBe(true);
-    for (const file of files) expect(readFileSync(file).includes(SECRET), file).toBe(false);
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      for (const secret of ALL_SECRETS) expect(bytes.includes(secret), file).toBe(false);
+    }
 
     // Inside the sandbox: environment of every process, command lines, and every file of the container.
     const environments = await execInSandbox(harness.docker, sessionId, [
@@ -274,7 +358,7 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
       'env; for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null; echo; done',
     ]);
     expect(environments).toContain('PATH=');
-    expect(environments).not.toContain(SECRET);
+    for (const secret of ALL_SECRETS) expect(environments).not.toContain(secret);
     const search = (needle: string) =>
       execInSandbox(harness.docker, sessionId, [
         'sh',
@@ -283,9 +367,11 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
       ]);
     // The same search finds what is there (the control), and finds nothing for the secret.
     expect(await search('PRETTY_NAME=')).toContain('/usr/lib/os-release');
-    const found = (await search(SECRET)).trim().split('\n');
-    expect(found.filter((line) => !line.startsWith('grep-exit='))).toEqual([]);
-    expect(found.at(-1)).not.toBe('grep-exit=0');
+    for (const secret of ALL_SECRETS) {
+      const found = (await search(secret)).trim().split('\n');
+      expect(found.filter((line) => !line.startsWith('grep-exit='))).toEqual([]);
+      expect(found.at(-1)).not.toBe('grep-exit=0');
+    }
     await client.beta.sessions.delete(sessionId);
   });
 });
