@@ -67,6 +67,39 @@ export class KeelClient {
     return this.sendEvent(sessionId, { type: 'user.interrupt' });
   }
 
+  /**
+   * Answers a tool call the session holds for confirmation (`requires_action`): `allow` runs it, `deny` gives the
+   * model an error result with `denyMessage`. `toolUseId` is the `agent.tool_use` or `agent.mcp_tool_use` event id.
+   */
+  confirmToolUse(
+    sessionId: string,
+    toolUseId: string,
+    result: 'allow' | 'deny',
+    denyMessage?: string,
+  ): Promise<SessionEvent> {
+    return this.sendEvent(sessionId, {
+      type: 'user.tool_confirmation',
+      tool_use_id: toolUseId,
+      result,
+      ...(denyMessage === undefined ? {} : { deny_message: denyMessage }),
+    });
+  }
+
+  /** Sends the result of a custom tool call (`agent.custom_tool_use` event id) the session waits for. */
+  sendCustomToolResult(
+    sessionId: string,
+    customToolUseId: string,
+    text: string,
+    options: { isError?: boolean } = {},
+  ): Promise<SessionEvent> {
+    return this.sendEvent(sessionId, {
+      type: 'user.custom_tool_result',
+      custom_tool_use_id: customToolUseId,
+      content: [{ type: 'text', text }],
+      is_error: options.isError ?? false,
+    });
+  }
+
   /** Ends a session: its Workflow completes and its sandbox and workspace volume are removed. */
   async endSession(sessionId: string): Promise<void> {
     await this.request('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}`);

@@ -251,6 +251,23 @@ describe('custom tools: the client runs them', () => {
       }),
     );
     expect(answered.status).toBe(400);
+
+    // Keel's own client answers too; an error result reaches the model as one.
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'get_weather', input: { city: 'Bergen' } },
+      { kind: 'text', text: 'No weather today.' },
+    );
+    await say(sessionId, 'and Bergen?');
+    const second = await waitForEvents(sessionId, (events) => idles(events).length === 3);
+    const secondUse = second.filter((event) => event.type === 'agent.custom_tool_use').at(-1)!;
+    const answer = await harness.client.sendCustomToolResult(sessionId, secondUse.id, 'station offline', {
+      isError: true,
+    });
+    expect(answer).toMatchObject({ type: 'user.custom_tool_result', custom_tool_use_id: secondUse.id, is_error: true });
+    await waitForEvents(sessionId, (events) => idles(events).length === 4);
+    const errorResult = JSON.stringify(harness.model.requests.at(-1)?.body.messages.at(-1));
+    expect(errorResult).toContain('station offline');
+    expect(errorResult).toContain('"is_error":true');
     await client.beta.sessions.delete(sessionId);
   });
 });

@@ -107,10 +107,8 @@ describe('worker crash', () => {
     worker.kill('SIGKILL');
     await new Promise((resolve) => worker.once('exit', resolve));
     await startWorkerProcess();
-    const sent = await sdk.beta.sessions.events.send(session.id, {
-      events: [{ type: 'user.tool_confirmation', tool_use_id: toolUseId, result: 'allow' }],
-    });
-    const idle = await harness.client.waitForIdle(session.id, sent.data![0]!.id);
+    const sent = await harness.client.confirmToolUse(session.id, toolUseId, 'allow');
+    const idle = await harness.client.waitForIdle(session.id, sent.id);
     expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
     const events = await listAllEvents(harness.client, session.id);
     const results = events.filter((event) => event.type === 'agent.tool_result');
