@@ -80,6 +80,13 @@ except urllib.error.HTTPError as error:
 except Exception as error:
     print("failed: %s" % error)
 `,
+  'connect.py': String.raw`
+import os, socket, sys
+host, port = os.environ["HTTPS_PROXY"][len("http://"):].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=10)
+s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (sys.argv[1], sys.argv[1])).encode())
+print(s.recv(65536).decode().split("\r\n")[0])
+`,
   'tunnel.py': String.raw`
 import os, socket, sys
 host, port = os.environ["HTTPS_PROXY"][len("http://"):].rsplit(":", 1)
@@ -222,6 +229,19 @@ describe('sandbox networking: limited to allowed hosts', () => {
     expect(
       await probe(sessionId, env, 'python3 -c "import socket; socket.gethostbyname(\'pypi.org\')" 2>&1 | tail -1'),
     ).toMatch(/gaierror/);
+  });
+
+  it('allow_package_managers alone lets a limited sandbox tunnel to the package registries and nowhere else', async () => {
+    const env = environment({ type: 'limited', allowedHosts: [], allowPackageManagers: true, allowMcpServers: false });
+    const sessionId = newSessionId();
+    await provisionWith(sessionId, env);
+    expect(await probe(sessionId, env, 'python3 connect.py pypi.org:443')).toBe('HTTP/1.1 200 Connection Established');
+    expect(await probe(sessionId, env, 'python3 connect.py registry.npmjs.org:443')).toBe(
+      'HTTP/1.1 200 Connection Established',
+    );
+    expect(await probe(sessionId, env, `python3 connect.py ${outside.hostA}:${outside.port}`)).toBe(
+      'HTTP/1.1 403 Forbidden',
+    );
   });
 
   it('the egress proxy refuses a client that is not a Keel sandbox', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -127,11 +128,23 @@ describe('sandbox packages', () => {
     );
   }, 600_000);
 
-  it('a package that does not install is a tool error naming pip with its output, and a non-retryable failure', async () => {
+  it('a package that does not install fails provisioning non-retryably (heartbeating meanwhile) and is a tool error naming pip with its output', async () => {
     const packages: SandboxPackages = { apt: [], pip: ['keel-no-such-package-0b1d'], npm: [] };
     const env = withPackages(packages);
     const tag = await freshTag(packages);
     const sessionId = newSessionId();
+
+    const activity = new MockActivityEnvironment();
+    let heartbeats = 0;
+    activity.on('heartbeat', () => heartbeats++);
+    const failure = await activity.run(sandbox.activities.provisionSandbox, { sessionId, environment: env }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect((failure as ApplicationFailure).type).toBe(FAILURE_TYPES.sandboxPackagesFailed);
+    expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+    expect(heartbeats).toBeGreaterThan(5);
 
     const result = await sandbox.activities.execute({
       sessionId,
@@ -141,15 +154,9 @@ describe('sandbox packages', () => {
     });
     expect(result.isError).toBe(true);
     expect(result.output).toMatch(/^pip could not install the environment's packages \(keel-no-such-package-0b1d\)/);
+    expect(result.output).toContain('Last lines of the pip output:');
     expect(result.output).toContain('No matching distribution found for keel-no-such-package-0b1d');
-
-    const failure = await sandbox.activities.provisionSandbox({ sessionId, environment: env }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect((failure as ApplicationFailure).type).toBe(FAILURE_TYPES.sandboxPackagesFailed);
-    expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+    expect(result.output).toContain('keel: pip exited with status 1');
     expect(await docker.listContainers({ all: true, filters: { name: [packageBuildContainerName(tag)] } })).toEqual([]);
     expect(await docker.listImages({ filters: { reference: [tag] } })).toEqual([]);
   }, 600_000);
