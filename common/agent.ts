@@ -15,7 +15,9 @@ export interface AgentSnapshot {
   /** Permission policy of each enabled built-in tool; a tool missing here is `always_allow` (older snapshots). */
   permissions?: Record<string, ToolPermission>;
   /** The `web_fetch` tool's domain filters, when it is enabled. */
-  webFetch?: WebFetchSettings;
+  webFetch?: DomainFilters;
+  /** The `web_search` tool's domain filters, when it is enabled (it is offered only by a worker with a provider). */
+  webSearch?: DomainFilters;
   /** Tools the client runs: the session asks for their results with `requires_action`. */
   customTools?: CustomToolSnapshot[];
   /** MCP servers with their toolset settings (one entry per `mcp_toolset`). */
@@ -25,8 +27,8 @@ export interface AgentSnapshot {
 /** The permission policies Keel evaluates (`auto` is refused when a session starts). */
 export type ToolPermission = 'always_allow' | 'always_ask';
 
-/** The `web_fetch` tool's config. */
-export interface WebFetchSettings {
+/** The domain filters of `web_fetch` and `web_search`. */
+export interface DomainFilters {
   allowedDomains?: string[];
   blockedDomains?: string[];
 }
@@ -48,6 +50,9 @@ export interface McpToolsetSnapshot {
 
 /** The name of the built-in tool that fetches a URL from the worker, outside the sandbox. */
 export const WEB_FETCH_TOOL_NAME = 'web_fetch';
+
+/** The name of the built-in tool that searches the web through the worker's search provider. */
+export const WEB_SEARCH_TOOL_NAME = 'web_search';
 
 /** The built-in toolset that runs inside the sandbox, named as the SDK's `agent_toolset_20260401` names it. */
 export const SANDBOX_TOOL_NAMES = ['bash', 'read', 'write', 'edit', 'glob', 'grep'] as const;

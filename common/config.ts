@@ -65,6 +65,7 @@ const environmentSchema = z.object({
   KEEL_MAX_STEPS_PER_TURN: positive(50),
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
+  KEEL_WEB_SEARCH_SEARXNG_URL: optionalUrl,
   /** The hosted Files API takes files up to 500 MB; 500 MiB never refuses a file it accepts. */
   KEEL_FILE_MAX_BYTES: positive(500 * 1024 * 1024),
 });
@@ -101,6 +102,8 @@ export interface KeelConfig {
   limits: { maxStepsPerTurn: number; continueAsNewAfterSteps: number; maxModelAttempts: number };
   /** Uploaded files: the largest accepted, in bytes. */
   files: { maxBytes: number };
+  /** The `web_search` provider: a SearXNG instance's base URL; unset, `web_search` is not offered. */
+  webSearch: { searxngUrl: string | undefined };
 }
 
 /** A configuration value that is wrong; its message names the variable and what it expects. */
@@ -150,6 +153,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       maxModelAttempts: value.KEEL_MAX_MODEL_ATTEMPTS,
     },
     files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
+    webSearch: { searxngUrl: value.KEEL_WEB_SEARCH_SEARXNG_URL },
   };
 }
 

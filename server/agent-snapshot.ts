@@ -1,12 +1,15 @@
-import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME } from '../common/agent';
-import type { AgentSnapshot, McpToolsetSnapshot, ToolPermission, WebFetchSettings } from '../common/agent';
+import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../common/agent';
+import type { AgentSnapshot, DomainFilters, McpToolsetSnapshot, ToolPermission } from '../common/agent';
 import type { StoredAgent } from './store/control-plane-store';
 
 /** The output budget of a model call, since the hosted agent object has no field for it. */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-/** The built-in tools Keel runs: the sandbox tools, and `web_fetch` in the worker. */
-const RUN_BUILT_IN_TOOLS: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME];
+/**
+ * The built-in tools Keel runs: the sandbox tools, and `web_fetch` and `web_search` in the worker (`web_search` is
+ * offered to the model only by a worker configured with a search provider).
+ */
+const RUN_BUILT_IN_TOOLS: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME];
 
 /**
  * The `AgentSnapshot` a session runs for one stored agent version: its model id, system prompt, the built-in tools of
@@ -19,7 +22,7 @@ export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
   const { definition } = agent;
   const tools: string[] = [];
   const permissions: Record<string, ToolPermission> = {};
-  let webFetch: WebFetchSettings | undefined;
+  const filters: Record<string, DomainFilters> = {};
   const customTools: NonNullable<AgentSnapshot['customTools']> = [];
   const mcpToolsets: McpToolsetSnapshot[] = [];
   for (const tool of definition.tools) {
@@ -44,14 +47,14 @@ export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
         if (!(config?.enabled ?? tool.default_config.enabled)) continue;
         tools.push(name);
         permissions[name] = asPermission((config?.permission_policy ?? tool.default_config.permission_policy).type);
-        if (name === WEB_FETCH_TOOL_NAME && config !== undefined && 'allowed_domains' in config) {
-          webFetch = {
-            ...(config.allowed_domains ? { allowedDomains: [...config.allowed_domains] } : {}),
-            ...(config.blocked_domains ? { blockedDomains: [...config.blocked_domains] } : {}),
+        if (name === WEB_FETCH_TOOL_NAME || name === WEB_SEARCH_TOOL_NAME) {
+          const domains = (config ?? {}) as { allowed_domains?: string[] | null; blocked_domains?: string[] | null };
+          filters[name] = {
+            ...(domains.allowed_domains ? { allowedDomains: [...domains.allowed_domains] } : {}),
+            ...(domains.blocked_domains ? { blockedDomains: [...domains.blocked_domains] } : {}),
           };
         }
       }
-      if (tools.includes(WEB_FETCH_TOOL_NAME)) webFetch ??= {};
     }
   }
   return {
@@ -63,7 +66,8 @@ export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
     maxTokens: DEFAULT_MAX_TOKENS,
     tools,
     permissions,
-    ...(webFetch === undefined ? {} : { webFetch }),
+    ...(filters[WEB_FETCH_TOOL_NAME] === undefined ? {} : { webFetch: filters[WEB_FETCH_TOOL_NAME] }),
+    ...(filters[WEB_SEARCH_TOOL_NAME] === undefined ? {} : { webSearch: filters[WEB_SEARCH_TOOL_NAME] }),
     customTools,
     mcpToolsets,
   };

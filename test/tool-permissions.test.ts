@@ -90,6 +90,9 @@ describe('always_ask: a person holds back tool calls', () => {
     const blocked = await waitForEvents(sessionId, (events) => idles(events).length === 1);
     expect(offeredTools()).toContain('bash');
     expect(offeredTools()).not.toContain('grep');
+    // No search provider is configured in this stack, so web_search is never offered.
+    expect(offeredTools()).toContain('web_fetch');
+    expect(offeredTools()).not.toContain('web_search');
     const toolUses = blocked.filter((event) => event.type === 'agent.tool_use');
     expect(toolUses).toHaveLength(2);
     for (const use of toolUses)

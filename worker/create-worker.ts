@@ -7,10 +7,13 @@ import { credentialStoreFile, SqliteCredentialResolver } from '../activities/cre
 import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
 import { createModelActivities } from '../activities/model/create-model-activities';
 import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
+import { WEB_SEARCH_TOOL_DEFINITION } from '../activities/model/web-search-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
 import { SandboxNetworks } from '../activities/sandbox/network/sandbox-networks';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
 import { createWebFetchActivities } from '../activities/web-fetch/create-web-fetch-activities';
+import { createWebSearchActivities } from '../activities/web-search/create-web-search-activities';
+import { SearxngSearchProvider } from '../activities/web-search/searxng-search-provider';
 import type { KeelConfig } from '../common/config';
 import type { CredentialResolver } from '../common/credentials';
 import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
@@ -51,8 +54,16 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     apiKey: config.model.apiKey ?? 'no-key-configured',
     maxRetries: 0,
   });
+  // `web_search` is offered to the model only when this worker has a search provider to run it.
+  const searchUrl = config.webSearch.searxngUrl;
+  const webSearch =
+    searchUrl === undefined ? {} : createWebSearchActivities({ provider: new SearxngSearchProvider(searchUrl) });
   const toolDefinitions = new Map<string, Tool>(
-    [...SANDBOX_TOOL_DEFINITIONS, WEB_FETCH_TOOL_DEFINITION].map((tool) => [tool.name, tool]),
+    [
+      ...SANDBOX_TOOL_DEFINITIONS,
+      WEB_FETCH_TOOL_DEFINITION,
+      ...(searchUrl === undefined ? [] : [WEB_SEARCH_TOOL_DEFINITION]),
+    ].map((tool) => [tool.name, tool]),
   );
   const docker = new Docker();
   const networks = new SandboxNetworks({ docker, firewall: config.sandbox.firewall });
@@ -86,6 +97,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ...sandbox,
       ...createMcpActivities({ credentials }),
       ...createWebFetchActivities(),
+      ...webSearch,
     },
     sinks,
     maxHeartbeatThrottleInterval: '500 milliseconds',

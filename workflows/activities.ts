@@ -5,6 +5,7 @@ import type { createSandboxActivities } from '../activities/sandbox/create-sandb
 import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
 import type { WebFetchInput, WebFetchResult } from '../common/web-fetch';
+import type { WebSearchInput, WebSearchResult } from '../common/web-search';
 import type {
   DestroySandboxInput,
   ExecuteInput,
@@ -44,6 +45,7 @@ interface OutboundActivities {
   listMcpTools(input: ListMcpToolsInput): Promise<ListMcpToolsResult>;
   callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult>;
   webFetch(input: WebFetchInput): Promise<WebFetchResult>;
+  webSearch(input: WebSearchInput): Promise<WebSearchResult>;
 }
 
 /**
@@ -102,6 +104,14 @@ export function callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult>
 export function webFetch(input: WebFetchInput): Promise<WebFetchResult> {
   return outbound.webFetch.executeWithOptions(
     { ...OUTBOUND_OPTIONS, summary: `web_fetch ${input.url}`.slice(0, 200) },
+    [input],
+  );
+}
+
+/** Searches the web through the worker's search provider. */
+export function webSearch(input: WebSearchInput): Promise<WebSearchResult> {
+  return outbound.webSearch.executeWithOptions(
+    { ...OUTBOUND_OPTIONS, summary: `web_search ${input.query}`.slice(0, 200) },
     [input],
   );
 }

@@ -1,4 +1,4 @@
-import { isSandboxToolName, WEB_FETCH_TOOL_NAME } from '../common/agent';
+import { isSandboxToolName, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../common/agent';
 import type { AgentSnapshot, ToolPermission } from '../common/agent';
 import type { McpServerRef, McpToolDescriptor } from '../common/mcp';
 import type { Tool } from '../common/model';
@@ -9,6 +9,7 @@ import type { SandboxNetworking } from '../common/sandbox';
 export type ToolRoute =
   | { kind: 'sandbox'; name: string; permission: ToolPermission }
   | { kind: 'web_fetch'; permission: ToolPermission }
+  | { kind: 'web_search'; permission: ToolPermission }
   | { kind: 'custom'; name: string }
   | { kind: 'mcp'; server: McpServerRef; toolName: string; permission: ToolPermission };
 
@@ -36,6 +37,7 @@ export function toolOffer(agent: AgentSnapshot, mcpTools: ReadonlyMap<string, Mc
     const permission = agent.permissions?.[name] ?? 'always_allow';
     if (isSandboxToolName(name)) routes.set(name, { kind: 'sandbox', name, permission });
     else if (name === WEB_FETCH_TOOL_NAME) routes.set(name, { kind: 'web_fetch', permission });
+    else if (name === WEB_SEARCH_TOOL_NAME) routes.set(name, { kind: 'web_search', permission });
     else continue;
     builtInNames.push(name);
   }

@@ -5,7 +5,7 @@ import type { McpToolDescriptor } from '../common/mcp';
 import type { CallModelResult, ContentBlock, MessageParam } from '../common/model';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
-import { callMcpTool, callModel, execute, listMcpTools, provisionSandbox, webFetch } from './activities';
+import { callMcpTool, callModel, execute, listMcpTools, provisionSandbox, webFetch, webSearch } from './activities';
 import { appendAssistantContent, appendUserContent, toolResultBlock } from './conversation';
 import type { ToolResultInput } from './conversation';
 import type { EventLog } from './event-log';
@@ -363,6 +363,16 @@ export class Turn {
           networking: environment.networking,
           ...(agent.webFetch?.allowedDomains ? { allowedDomains: agent.webFetch.allowedDomains } : {}),
           ...(agent.webFetch?.blockedDomains ? { blockedDomains: agent.webFetch.blockedDomains } : {}),
+        });
+      }
+      case 'web_search': {
+        const query = call.input['query'];
+        if (typeof query !== 'string') return { output: 'web_search needs a string "query".', isError: true };
+        return webSearch({
+          sessionId,
+          query,
+          ...(agent.webSearch?.allowedDomains ? { allowedDomains: agent.webSearch.allowedDomains } : {}),
+          ...(agent.webSearch?.blockedDomains ? { blockedDomains: agent.webSearch.blockedDomains } : {}),
         });
       }
       case 'mcp': {
