@@ -74,7 +74,20 @@ describe('agents API through the official SDK', () => {
       model: 'scripted-model',
       system: 'You write code.',
       maxTokens: 4096,
-      tools: ['read', 'write', 'edit', 'glob', 'grep'],
+      tools: ['read', 'write', 'edit', 'glob', 'grep', 'web_fetch', 'web_search'],
+      permissions: {
+        read: 'always_allow',
+        write: 'always_allow',
+        edit: 'always_allow',
+        glob: 'always_allow',
+        grep: 'always_allow',
+        web_fetch: 'always_allow',
+        web_search: 'always_allow',
+      },
+      webFetch: {},
+      webSearch: { allowedDomains: ['docs.example.com'] },
+      customTools: [],
+      mcpToolsets: [],
     });
   });
 
