@@ -63,6 +63,11 @@ export async function startTestStack(
     config,
     workerEnvironment: { ...environment, TEMPORAL_ADDRESS: stack.temporalAddress },
     stop: async () => {
+      // Every session of this stack, however it was created (Keel's client, the SDK), so a failed test leaves no
+      // container or volume behind.
+      for await (const execution of stack.temporal.workflow.list({ query: "WorkflowType = 'sessionWorkflow'" })) {
+        if (!created.includes(execution.workflowId)) created.push(execution.workflowId);
+      }
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
       await removeSandboxes(docker, created);
