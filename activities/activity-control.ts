@@ -22,17 +22,18 @@ export function currentActivityControl(): ActivityControl {
 export const ACTIVITY_HEARTBEAT_INTERVAL_MS = 1_000;
 
 /**
- * Runs `work` while heartbeating every `ACTIVITY_HEARTBEAT_INTERVAL_MS`, so Temporal sees a slow remote call as alive
- * and can deliver a cancellation to it; without a heartbeat it just runs `work`.
+ * Runs `work` while heartbeating every `intervalMs` (default `ACTIVITY_HEARTBEAT_INTERVAL_MS`), so Temporal sees a slow
+ * call as alive and can deliver a cancellation to it; without a heartbeat it just runs `work`.
  */
 export async function whileHeartbeating<Result>(
   control: ActivityControl,
   work: () => Promise<Result>,
+  intervalMs = ACTIVITY_HEARTBEAT_INTERVAL_MS,
 ): Promise<Result> {
   const heartbeat = control.heartbeat;
   if (heartbeat === undefined) return work();
   heartbeat();
-  const timer = setInterval(heartbeat, ACTIVITY_HEARTBEAT_INTERVAL_MS);
+  const timer = setInterval(heartbeat, intervalMs);
   try {
     return await work();
   } finally {

@@ -4,12 +4,12 @@ import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMcpTestServer, stopMcpTestServer } from './support/mcp-test-server';
 import type { McpTestServer } from './support/mcp-test-server';
-import { TEST_API_KEY } from './support/test-stack';
+import { recordingSdkClient } from './support/sdk';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
@@ -39,10 +39,10 @@ const restoreWrites: Array<() => void> = [];
 beforeAll(async () => {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write;
+    };
     restoreWrites.push(() => {
       stream.write = write;
     });
@@ -66,18 +66,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => tokenEndpoint.listen(0, '127.0.0.1', resolve));
   harness = await startTestStack();
-  client = new Anthropic({
-    baseURL: harness.stack.apiUrl,
-    apiKey: TEST_API_KEY,
-    maxRetries: 0,
-    fetch: async (input, init) => {
-      const response = await fetch(input, init);
-      if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
-        responses.push(await response.clone().text());
-      }
-      return response;
-    },
-  });
+  client = recordingSdkClient(harness.stack.apiUrl, responses);
   closedPortUrl = `http://127.0.0.1:${await closedPort()}/mcp`;
 });
 

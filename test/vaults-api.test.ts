@@ -1,8 +1,9 @@
-import Anthropic, { BadRequestError, ConflictError, NotFoundError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { BadRequestError, ConflictError, NotFoundError } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsCredential } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rejection } from './support/sdk';
-import { startTestStack, TEST_API_KEY } from './support/test-stack';
+import { recordingSdkClient, rejection } from './support/sdk';
+import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
 let harness: TestStack;
@@ -25,16 +26,7 @@ const SECRETS = {
 
 beforeAll(async () => {
   harness = await startTestStack();
-  client = new Anthropic({
-    baseURL: harness.stack.apiUrl,
-    apiKey: TEST_API_KEY,
-    maxRetries: 0,
-    fetch: async (input, init) => {
-      const response = await fetch(input, init);
-      responseBodies.push(await response.clone().text());
-      return response;
-    },
-  });
+  client = recordingSdkClient(harness.stack.apiUrl, responseBodies);
 });
 
 afterAll(async () => {

@@ -17,10 +17,12 @@ import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
 import type {
   AwaitedToolCall,
+  CustomToolResultInput,
   QueuedMessage,
   SessionCarryOver,
   SessionWorkflowInput,
   SessionWorkflowResult,
+  ToolConfirmationInput,
   UpdateSessionInput,
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
@@ -149,7 +151,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       });
       currentTurn?.resolve(toolUseId, result === 'allow' ? { kind: 'allow' } : { kind: 'deny', message: denyMessage });
     },
-    { validator: ({ toolUseId }) => requireAwaited(toolUseId, 'user.tool_confirmation') },
+    { validator: ({ toolUseId }: ToolConfirmationInput) => requireAwaited(toolUseId, 'user.tool_confirmation') },
   );
   setHandler(
     customToolResultUpdate,
@@ -164,7 +166,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       });
       currentTurn?.resolve(customToolUseId, { kind: 'custom_result', content, isError });
     },
-    { validator: ({ customToolUseId }) => requireAwaited(customToolUseId, 'user.custom_tool_result') },
+    {
+      validator: ({ customToolUseId }: CustomToolResultInput) =>
+        requireAwaited(customToolUseId, 'user.custom_tool_result'),
+    },
   );
   /** Refuses an answer for a tool call the session is not waiting on (unknown, or already answered). */
   function requireAwaited(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): void {

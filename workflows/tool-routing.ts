@@ -65,7 +65,7 @@ export function toolOffer(agent: AgentSnapshot, mcpTools: ReadonlyMap<string, Mc
       extraTools.push({
         name: modelName,
         description: descriptor.description,
-        input_schema: { type: 'object', ...descriptor.inputSchema } as Tool['input_schema'],
+        input_schema: { type: 'object', ...descriptor.inputSchema },
       });
     }
   }

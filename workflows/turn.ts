@@ -2,7 +2,7 @@ import { condition, isCancellation, sleep } from '@temporalio/workflow';
 import type { AgentSnapshot, ToolPermission } from '../common/agent';
 import type { SessionEvent, SessionStatus, TextBlock } from '../common/events';
 import type { McpToolDescriptor } from '../common/mcp';
-import type { CallModelResult, ContentBlock, MessageParam } from '../common/model';
+import type { CallModelResult, MessageParam } from '../common/model';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
 import { callMcpTool, callModel, execute, listMcpTools, provisionSandbox, webFetch, webSearch } from './activities';

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { currentActivityControl, whileHeartbeating } from '../activity-control';
 
 import type {
   DestroySandboxInput,
@@ -9,11 +9,10 @@ import type {
 } from '../../common/sandbox';
 import { destroySandbox } from './destroy-sandbox';
 import { execute } from './execute';
-import type { ExecutionControl } from './execute';
 import { provisionSandbox } from './provision-sandbox';
+import { SANDBOX_HEARTBEAT_INTERVAL_MS } from './sandbox-constants';
 import { RunnerPool } from './runner/runner-pool';
 import type { SandboxOptions } from './sandbox-options';
-import { withHeartbeat } from './with-heartbeat';
 
 /** The sandbox Activities (the "hands"), as the worker registers them and the Workflow proxies them. */
 export interface SandboxActivities {
@@ -31,20 +30,15 @@ export function createSandboxActivities(options: SandboxOptions): SandboxActivit
   const runners = new RunnerPool(options.docker);
   return {
     provisionSandbox: (input) => {
-      const control = currentControl();
-      return withHeartbeat(control.heartbeat, () => provisionSandbox(options, input, control.signal));
+      const control = currentActivityControl();
+      return whileHeartbeating(
+        control,
+        () => provisionSandbox(options, input, control.signal),
+        SANDBOX_HEARTBEAT_INTERVAL_MS,
+      );
     },
-    execute: (input) => execute(options, input, currentControl(), runners),
-    destroySandbox: (input) => withHeartbeat(currentControl().heartbeat, () => destroySandbox(options, input)),
+    execute: (input) => execute(options, input, currentActivityControl(), runners),
+    destroySandbox: (input) =>
+      whileHeartbeating(currentActivityControl(), () => destroySandbox(options, input), SANDBOX_HEARTBEAT_INTERVAL_MS),
   };
-}
-
-function currentControl(): ExecutionControl {
-  let context: Context;
-  try {
-    context = Context.current();
-  } catch {
-    return {};
-  }
-  return { heartbeat: () => context.heartbeat(), signal: context.cancellationSignal };
 }

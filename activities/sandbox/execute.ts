@@ -21,13 +21,12 @@ import type { PreparedTool, ToolContext } from './tools/prepared-tool';
 import { pythonHelperCommand } from './tools/python-helper-program';
 import { prepareRead } from './tools/read';
 import { prepareWrite } from './tools/write';
-import { withHeartbeat } from './with-heartbeat';
+import { whileHeartbeating } from '../activity-control';
+import type { ActivityControl } from '../activity-control';
+import { SANDBOX_HEARTBEAT_INTERVAL_MS } from './sandbox-constants';
 
 /** How `execute` talks to its caller while it runs: the Activity's heartbeat and cancellation signal, when it has them. */
-export interface ExecutionControl {
-  heartbeat?: () => void;
-  signal?: AbortSignal;
-}
+export type ExecutionControl = ActivityControl;
 
 const PREPARE_TOOL: Record<SandboxToolName, (input: Record<string, unknown>) => PreparedTool> = {
   bash: prepareBash,
@@ -55,38 +54,45 @@ export async function execute(
   const toolInput = typeof input.input === 'object' && input.input !== null ? input.input : {};
   const prepared = PREPARE_TOOL[input.name](toolInput);
   if (prepared.kind === 'invalid') return { isError: true, output: prepared.output };
-  return withHeartbeat(control.heartbeat, async () => {
-    try {
-      const { containerId } = await provisionSandbox(
-        options,
-        {
-          sessionId: input.sessionId,
-          ...(input.files === undefined ? {} : { files: input.files }),
-          ...(input.environment === undefined ? {} : { environment: input.environment }),
-        },
-        control.signal,
-      );
-      const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
-      const context: ToolContext = {
-        commandTimeoutMs: options.commandTimeoutMs,
-        maxOutputBytes: options.maxOutputBytes,
-        run: (request) =>
-          runners ? runCommandInRunner({ ...target, ...request, runners }) : runInContainer({ ...target, ...request }),
-        runFileTool: (helper) => {
-          const limits = { timeoutMs: options.commandTimeoutMs, maxOutputBytes: options.maxOutputBytes };
-          return runners
-            ? runFileToolInRunner({ ...target, ...limits, helper, runners })
-            : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper) });
-        },
-      };
-      const result = await prepared.run(context);
-      return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };
-    } catch (error) {
-      if (error instanceof ContainerStoppedError) return { isError: true, output: sandboxStoppedOutput(error.detail) };
-      if (isEnvironmentFailure(error)) return { isError: true, output: error.message };
-      throw error;
-    }
-  });
+  return whileHeartbeating(
+    control,
+    async () => {
+      try {
+        const { containerId } = await provisionSandbox(
+          options,
+          {
+            sessionId: input.sessionId,
+            ...(input.files === undefined ? {} : { files: input.files }),
+            ...(input.environment === undefined ? {} : { environment: input.environment }),
+          },
+          control.signal,
+        );
+        const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
+        const context: ToolContext = {
+          commandTimeoutMs: options.commandTimeoutMs,
+          maxOutputBytes: options.maxOutputBytes,
+          run: (request) =>
+            runners
+              ? runCommandInRunner({ ...target, ...request, runners })
+              : runInContainer({ ...target, ...request }),
+          runFileTool: (helper) => {
+            const limits = { timeoutMs: options.commandTimeoutMs, maxOutputBytes: options.maxOutputBytes };
+            return runners
+              ? runFileToolInRunner({ ...target, ...limits, helper, runners })
+              : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper) });
+          },
+        };
+        const result = await prepared.run(context);
+        return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };
+      } catch (error) {
+        if (error instanceof ContainerStoppedError)
+          return { isError: true, output: sandboxStoppedOutput(error.detail) };
+        if (isEnvironmentFailure(error)) return { isError: true, output: error.message };
+        throw error;
+      }
+    },
+    SANDBOX_HEARTBEAT_INTERVAL_MS,
+  );
 }
 
 /** A failure to give the sandbox its environment (packages, network): the model sees it, as no retry can help. */

@@ -12,3 +12,6 @@ export const SANDBOX_SHELL_STATE_FILE = '/tmp/.keel/shell-state.sh';
 
 /** How long a command that got TERM (timeout or cancellation) has before its process group gets KILL. */
 export const COMMAND_KILL_AFTER_MS = 2_000;
+
+/** How often a running sandbox call heartbeats: often, so an interrupt reaches a command within a fraction of a second. */
+export const SANDBOX_HEARTBEAT_INTERVAL_MS = 200;

@@ -6,6 +6,25 @@ export function sdkClient(baseURL: string, apiKey: string = TEST_API_KEY): Anthr
   return new Anthropic({ baseURL, apiKey, maxRetries: 0 });
 }
 
+/**
+ * Like `sdkClient`, and every response body (not event streams) is pushed onto `bodies`, so a test can search
+ * everything the API answered.
+ */
+export function recordingSdkClient(baseURL: string, bodies: string[]): Anthropic {
+  return new Anthropic({
+    baseURL,
+    apiKey: TEST_API_KEY,
+    maxRetries: 0,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+        bodies.push(await response.clone().text());
+      }
+      return response;
+    },
+  });
+}
+
 /** Resolves to the API error `promise` rejects with; fails the test when it resolves or fails otherwise. */
 export async function rejection(promise: Promise<unknown>): Promise<APIError> {
   try {
