@@ -14,10 +14,21 @@ export const textBlock = z
   })
   .strict();
 
+/**
+ * The text of one event, all blocks together, at most `MAX_TEXT_LENGTH` characters: an event goes into Temporal as a
+ * Signal or Update payload (2 MB at most) and stays in the conversation every later model call carries.
+ */
+const textContent = z
+  .array(textBlock)
+  .max(100)
+  .refine((blocks) => blocks.reduce((total, block) => total + block.text.length, 0) <= MAX_TEXT_LENGTH, {
+    message: `the text blocks together are over ${MAX_TEXT_LENGTH} characters`,
+  });
+
 const userMessage = z
   .object({
     type: z.literal('user.message'),
-    content: z.array(textBlock).min(1, 'content must not be empty').max(100),
+    content: textContent.refine((blocks) => blocks.length > 0, 'content must not be empty'),
   })
   .strict();
 const userInterrupt = z.object({ type: z.literal('user.interrupt') }).strict();
@@ -53,7 +64,7 @@ export const userEvent = z.discriminatedUnion(
       .object({
         type: z.literal('user.custom_tool_result'),
         custom_tool_use_id: eventId,
-        content: z.array(textBlock).max(100).optional(),
+        content: textContent.optional(),
         is_error: z.boolean().nullable().optional(),
       })
       .strict(),

@@ -316,6 +316,13 @@ export class SessionService {
     if (!events.some((event) => event.type === 'user.tool_confirmation' || event.type === 'user.custom_tool_result')) {
       return;
     }
+    const interrupt = events.findIndex((event) => event.type === 'user.interrupt');
+    if (interrupt >= 0) {
+      throw invalidField(
+        `events[${interrupt}]`,
+        'an interrupt ends the wait for tool answers, so it cannot be sent in one batch with them',
+      );
+    }
     const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
     const waiting = new Map((summary.awaiting ?? []).map((call) => [call.eventId, call.resolvedBy]));
     events.forEach((event, index) => {
@@ -354,7 +361,11 @@ export class SessionService {
   /** Ends the session (its sandbox and workspace volume are removed) and waits for the Workflow to complete. */
   async end(sessionId: string): Promise<void> {
     const handle = this.handle(sessionId);
-    await this.requireOpen(handle);
+    // An archived session can still be deleted: it may hold a sandbox, or wait for tool answers it can no longer get.
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('conflict_error', `Session ${sessionId} has ended already.`);
+    }
     await handle.signal(endSessionSignal);
     await Promise.race([
       handle.result(),

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 
 import { CancelledFailure } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CredentialRefreshError } from '../activities/credentials/refresh-access-token';
+import { SecretBoxError } from '../common/secret-box';
 
 import { callMcpTool } from '../activities/mcp/call-mcp-tool';
 import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
@@ -231,6 +233,37 @@ describe('callMcpTool', () => {
     expect(server.authorizationHeaders.length).toBeGreaterThan(1);
     expect(new Set(server.authorizationHeaders)).toEqual(new Set([`Bearer ${token}`]));
     expect(server.openSessionCount).toBe(0);
+  });
+
+  it('scrubs the bearer token from what a server answers, even from a successful result', async () => {
+    const token = secretToken();
+    const server = await startServer({ token });
+    const { activities } = activitiesFor(server.url, token);
+
+    const result = await activities.callMcpTool(callInput(server.url, 'lookup_order', { orderId: `echo ${token}` }));
+
+    expect(result).toEqual({
+      ok: true,
+      content: [{ type: 'text', text: 'Order echo [redacted]: 2 items, shipped.' }],
+      isError: false,
+    });
+  });
+
+  it('reports a credential the worker cannot use (a refused refresh, a key that cannot open it) as mcp_authentication_failed_error, and rethrows a transient failure', async () => {
+    const server = await startServer({ token: secretToken() });
+    const failing = (error: Error): CredentialResolver => ({ mcpBearerToken: () => Promise.reject(error) });
+    for (const error of [
+      new CredentialRefreshError('the token endpoint refused the refresh grant (invalid_grant)', false),
+      new SecretBoxError('the secret cannot be opened with this key'),
+    ]) {
+      const result = await createMcpActivities({ credentials: failing(error) }).listMcpTools(listInput(server.url));
+      expect(result).toMatchObject({ ok: false, error: { type: 'mcp_authentication_failed_error' } });
+      expect(JSON.stringify(result)).toContain(error.message);
+    }
+    const transient = new CredentialRefreshError('the token endpoint answered HTTP 503', true);
+    await expect(
+      createMcpActivities({ credentials: failing(transient) }).listMcpTools(listInput(server.url)),
+    ).rejects.toBe(transient);
   });
 
   it('takes the token from the first vault, in order, that holds a credential for the server', async () => {

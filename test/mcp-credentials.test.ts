@@ -56,6 +56,10 @@ beforeAll(async () => {
       refreshRequests.push(body);
       const form = new URLSearchParams(body);
       const ok = form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === REFRESH_TOKEN;
+      if (form.get('refresh_token') === 'endpoint-is-down') {
+        response.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
+        return;
+      }
       response.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify(
@@ -307,6 +311,52 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
     expect(refreshRequests).toHaveLength(1);
     expect(new Set(oauthMcp.authorizationHeaders)).toEqual(new Set([`Bearer ${REFRESHED_ACCESS}`]));
     await client.beta.sessions.delete(session.id);
+  });
+
+  it('a refresh the token endpoint refuses, or that keeps failing, is a session.error, and the session still answers', async () => {
+    const agent = await client.beta.agents.create({
+      name: 'oauth agent, broken refresh',
+      model: 'scripted-model',
+      mcp_servers: [{ type: 'url', name: 'orders', url: oauthMcp.url }],
+      tools: [{ type: 'mcp_toolset', mcp_server_name: 'orders' }],
+    });
+    const environmentId = await mcpEnvironment();
+    for (const [refreshToken, errorType] of [
+      ['refresh-token-the-endpoint-refuses', 'mcp_authentication_failed_error'],
+      ['endpoint-is-down', 'mcp_connection_failed_error'],
+    ] as const) {
+      const vault = await client.beta.vaults.create({ display_name: `vault ${refreshToken}` });
+      await client.beta.vaults.credentials.create(vault.id, {
+        auth: {
+          type: 'mcp_oauth',
+          mcp_server_url: oauthMcp.url,
+          access_token: 'about-to-expire',
+          expires_at: new Date(Date.now() + 5_000).toISOString(),
+          refresh: {
+            token_endpoint: `http://127.0.0.1:${(tokenEndpoint.address() as { port: number }).port}/token`,
+            client_id: 'keel-test-client',
+            refresh_token: refreshToken,
+            token_endpoint_auth: { type: 'none' },
+          },
+        },
+      });
+      const session = await client.beta.sessions.create({
+        agent: agent.id,
+        environment_id: environmentId,
+        vault_ids: [vault.id],
+      });
+      harness.model.enqueue({ kind: 'text', text: 'The order system is unavailable.' });
+      await client.beta.sessions.events.send(session.id, {
+        events: [{ type: 'user.message', content: [{ type: 'text', text: 'order C-3?' }] }],
+      });
+      const events = await waitForIdles(session.id, 1);
+      expect(events.find((event) => event.type === 'session.error')).toMatchObject({
+        error: { type: errorType, mcp_server_name: 'orders' },
+      });
+      expect(events.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
+      expect((await client.beta.sessions.retrieve(session.id)).status).toBe('idle');
+      await client.beta.sessions.delete(session.id);
+    }
   });
 
   it('finds the secret in no Workflow history, event, API response, log, data file, or anywhere in the sandbox', async () => {

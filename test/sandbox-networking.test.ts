@@ -205,6 +205,8 @@ describe('sandbox networking: limited to allowed hosts', () => {
     const containerId = await provisionWith(sessionId, env);
     const info = await docker.getContainer(containerId).inspect();
     expect(info.HostConfig.NetworkMode).toBe(names.limited);
+    // No upstream DNS: Docker's embedded resolver must not forward queries out of the internal network.
+    expect(info.HostConfig.Dns).toEqual(['127.0.0.1']);
     const gateway = await gatewayOf(names.limited);
     const proxy = info.Config.Labels[SANDBOX_NETWORK_LABELS.proxy] ?? '';
     expect(proxy).toMatch(new RegExp(`^http://${gateway.replaceAll('.', '\\.')}:\\d+$`));
@@ -229,6 +231,33 @@ describe('sandbox networking: limited to allowed hosts', () => {
     expect(
       await probe(sessionId, env, 'python3 -c "import socket; socket.gethostbyname(\'pypi.org\')" 2>&1 | tail -1'),
     ).toMatch(/gaierror/);
+  });
+
+  it('an allowed host name that resolves to this host is refused by the proxy; an allowed IP literal is not', async () => {
+    const byName = environment({
+      type: 'limited',
+      allowedHosts: ['localhost'],
+      allowPackageManagers: false,
+      allowMcpServers: false,
+    });
+    const sessionId = newSessionId();
+    await provisionWith(sessionId, byName);
+    const answer = await probe(sessionId, byName, `python3 get.py http://localhost:${portOf(loopbackServer)}/`);
+    expect(answer).toMatch(/^502 /);
+    expect(answer).toContain('this host or link-local');
+    expect(await probe(sessionId, byName, `python3 tunnel.py localhost:${portOf(loopbackServer)}`)).toMatch(/^502/);
+
+    const byAddress = environment({
+      type: 'limited',
+      allowedHosts: ['127.0.0.1'],
+      allowPackageManagers: false,
+      allowMcpServers: false,
+    });
+    const literalSession = newSessionId();
+    await provisionWith(literalSession, byAddress);
+    expect(await probe(literalSession, byAddress, `python3 get.py http://127.0.0.1:${portOf(loopbackServer)}/`)).toBe(
+      '200 host service',
+    );
   });
 
   it('allow_package_managers alone lets a limited sandbox tunnel to the package registries and nowhere else', async () => {

@@ -215,6 +215,9 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     expect(visible.data.map((item) => item.id)).not.toContain(session.id);
     const withArchived = await client.beta.sessions.list({ agent_id: agentId, limit: 100, include_archived: true });
     expect(withArchived.data.map((item) => item.id)).toContain(session.id);
+    // An archived session can still be deleted (it may hold a sandbox); then it is gone for good.
+    await client.beta.sessions.delete(session.id);
+    expect((await client.beta.sessions.retrieve(session.id)).status).toBe('terminated');
     for (const created of others) await client.beta.sessions.delete(created.id);
   });
 

@@ -127,6 +127,13 @@ describe('always_ask: a person holds back tool calls', () => {
     );
     expect(denyMessageOnAllow.status).toBe(400);
     expect(denyMessageOnAllow.message).toContain('deny_message');
+    const withInterrupt = await rejection(
+      client.beta.sessions.events.send(sessionId, {
+        events: [{ type: 'user.interrupt' }, { type: 'user.tool_confirmation', tool_use_id: first!, result: 'allow' }],
+      }),
+    );
+    expect(withInterrupt.status).toBe(400);
+    expect(withInterrupt.message).toContain('events[0]');
     expect((await allEvents(sessionId)).length).toBe(before);
 
     await client.beta.sessions.events.send(sessionId, {
@@ -235,6 +242,23 @@ describe('custom tools: the client runs them', () => {
       }),
     );
     expect(confirmation.status).toBe(400);
+    const oversized = await rejection(
+      client.beta.sessions.events.send(sessionId, {
+        events: [
+          {
+            type: 'user.custom_tool_result',
+            custom_tool_use_id: use!.id,
+            content: [
+              { type: 'text', text: 'x'.repeat(150_000) },
+              { type: 'text', text: 'y'.repeat(150_000) },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(oversized.status).toBe(400);
+    expect(oversized.message).toContain('events[0].content');
+    expect((await allEvents(sessionId)).filter((event) => event.type === 'user.custom_tool_result')).toEqual([]);
 
     const sent = await client.beta.sessions.events.send(sessionId, {
       events: [

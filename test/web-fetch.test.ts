@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createWebFetchActivities } from '../activities/web-fetch/create-web-fetch-activities';
 import type { WebFetchActivityOptions } from '../activities/web-fetch/create-web-fetch-activities';
-import { isNonPublicAddress } from '../activities/web-fetch/non-public-address';
+import { isNonPublicAddress } from '../activities/outbound-addresses';
 import { webFetch } from '../activities/web-fetch/web-fetch';
 import { resolveWebFetchActivityOptions } from '../activities/web-fetch/web-fetch-options';
 import { domainMatches, webFetchRefusal } from '../activities/web-fetch/web-fetch-policy';
@@ -332,6 +332,18 @@ describe('webFetch', () => {
     });
     expect(byName).toMatchObject({ isError: true, output: expect.stringContaining('localhost is or resolves to') });
     expect(allowed).toMatchObject({ isError: false, output: expect.stringContaining('plain body text') });
+  });
+
+  it('with limited networking refuses an allowed host name that resolves to this host, but not an allowed IP literal', async () => {
+    const port = new URL(primary.origin).port;
+    const byName = await fetcher()(
+      fetchInput(`http://localhost:${port}/plain.txt`, { networking: limitedTo('localhost') }),
+    );
+    const byLiteral = await fetcher()(
+      fetchInput(`http://127.0.0.1:${port}/plain.txt`, { networking: limitedTo('127.0.0.1') }),
+    );
+    expect(byName).toMatchObject({ isError: true, output: expect.stringContaining('this host or link-local') });
+    expect(byLiteral).toMatchObject({ isError: false, output: expect.stringContaining('plain body text') });
   });
 
   it('rejects with the cancellation when the Activity is cancelled mid-request, and heartbeats while it waits', async () => {

@@ -223,8 +223,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
 
   if (carry === undefined && input.sandboxProvisioning === 'eager') {
-    await provisionSandbox({ sessionId: input.sessionId, files: context.files, environment: context.environment });
-    context.state.sandboxProvisioned = true;
+    try {
+      await provisionSandbox({ sessionId: input.sessionId, files: context.files, environment: context.environment });
+      context.state.sandboxProvisioned = true;
+    } catch (error) {
+      // The first tool call provisions it again and shows the failure to the model as a tool error.
+      if (isCancellation(error)) throw error;
+    }
   }
 
   for (;;) {

@@ -92,7 +92,8 @@ export function waitsForClient(route: ToolRoute | undefined): boolean {
 export function mcpServerAllowed(networking: SandboxNetworking, url: string): string | null {
   if (networking.type === 'unrestricted' || networking.allowMcpServers) return null;
   // Parsed by hand: the Workflow sandbox is not guaranteed to provide `URL`.
-  const match = /^(https?):\/\/(?:[^@/?#]*@)?(\[[^\]]+\]|[^:/?#]+)(?::(\d+))?/i.exec(url);
+  // A backslash ends the authority, as WHATWG URL parsing (what the Activity connects with) treats it for http(s).
+  const match = /^(https?):\/\/(?:[^@/?#\\]*@)?(\[[^\]]+\]|[^:/?#\\]+)(?::(\d+))?/i.exec(url);
   if (match === null) return `The MCP server URL ${url} is not an http(s) URL.`;
   const [, scheme = 'http', host = '', portText] = match;
   const port = portText === undefined ? (scheme.toLowerCase() === 'https' ? 443 : 80) : Number(portText);

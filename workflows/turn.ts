@@ -167,7 +167,14 @@ export class Turn {
       const blocked = mcpServerAllowed(environment.networking, server.url);
       const listed =
         blocked === null
-          ? await listMcpTools({ sessionId, server, vaultIds })
+          ? await listMcpTools({ sessionId, server, vaultIds }).catch((error: unknown) => {
+              // Retries used up (a lost worker, a credential store that keeps failing): the turn goes on without it.
+              if (isCancellation(error)) throw error;
+              return {
+                ok: false as const,
+                error: { type: 'mcp_connection_failed_error' as const, message: failureText(error) },
+              };
+            })
           : { ok: false as const, error: { type: 'mcp_connection_failed_error' as const, message: blocked } };
       if (listed.ok) {
         state.mcpTools.set(server.name, listed.tools);
@@ -335,9 +342,7 @@ export class Turn {
       this.recordResult(call, await this.execute(call, route));
     } catch (error) {
       if (isCancellation(error)) throw error;
-      const message =
-        error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-      this.recordResult(call, { output: `The tool could not run: ${message}`, isError: true });
+      this.recordResult(call, { output: `The tool could not run: ${failureText(error)}`, isError: true });
     }
   }
 
@@ -435,6 +440,11 @@ function permissionFields(permission: ToolPermission): {
   evaluation: { type: 'always_allow' | 'always_ask' };
 } {
   return { evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask', evaluation: { type: permission } };
+}
+
+/** The message of an Activity failure: its cause's, which says what went wrong in the Activity. */
+function failureText(error: unknown): string {
+  return error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
 }
 
 function zeroUsage(): {

@@ -13,3 +13,20 @@ export function redactSecret(text: string, secret: string | null): string {
   if (redacted.length <= MAX_FAILURE_MESSAGE_LENGTH) return redacted;
   return `${redacted.slice(0, MAX_FAILURE_MESSAGE_LENGTH)}…`;
 }
+
+/**
+ * `value` with `secret` replaced in every string inside it (any depth), without shortening anything: what a server
+ * sent back (tool results, tool descriptions and schemas) never carries the credential into history or the model.
+ */
+export function scrubSecret<Value>(value: Value, secret: string | null): Value {
+  if (secret === null || secret.length === 0) return value;
+  const scrub = (item: unknown): unknown => {
+    if (typeof item === 'string') return item.split(secret).join(REDACTED);
+    if (Array.isArray(item)) return item.map(scrub);
+    if (item !== null && typeof item === 'object') {
+      return Object.fromEntries(Object.entries(item).map(([key, entry]) => [scrub(key), scrub(entry)]));
+    }
+    return item;
+  };
+  return scrub(value) as Value;
+}

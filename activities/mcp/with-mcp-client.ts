@@ -8,7 +8,9 @@ import { cancellationError, whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
 import { classifyMcpError } from './classify-mcp-error';
 import { describeMcpServer } from './describe-mcp-server';
-import { redactSecret } from './redact-secret';
+import { redactSecret, scrubSecret } from './redact-secret';
+import { CredentialRefreshError } from '../credentials/refresh-access-token';
+import { SecretBoxError } from '../../common/secret-box';
 
 /** What an MCP Activity did: its value, or why the server could not be used. */
 export type McpOutcome<Value> = { ok: true; value: Value } | { ok: false; error: McpFailure };
@@ -48,7 +50,22 @@ export async function withMcpClient<Value>(
   return whileHeartbeating(control, async () => {
     const url = parseServerUrl(context);
     if (!(url instanceof URL)) return { ok: false, error: url };
-    const token = await settings.credentials.mcpBearerToken(context.vaultIds, context.server.url);
+    let token: string | null;
+    try {
+      token = await settings.credentials.mcpBearerToken(context.vaultIds, context.server.url);
+    } catch (error) {
+      // A refresh the token endpoint refused, or a secret this worker's key cannot open: no retry helps, and the
+      // session goes on without the server. Transient failures (network, 5xx, a busy store) are thrown and retried.
+      const unusable = (error instanceof CredentialRefreshError && !error.retryable) || error instanceof SecretBoxError;
+      if (!unusable) throw error;
+      return {
+        ok: false,
+        error: {
+          type: 'mcp_authentication_failed_error',
+          message: `The vault credential for ${describeMcpServer(context.server)} could not be used: ${error.message}`,
+        },
+      };
+    }
     if (isCancelled(control)) throw cancellationError(control.signal);
     const deadline = AbortSignal.timeout(settings.timeoutMs);
     const signal = control.signal === undefined ? deadline : AbortSignal.any([control.signal, deadline]);
@@ -67,7 +84,7 @@ export async function withMcpClient<Value>(
       await client.connect(transport, { signal, timeout: settings.timeoutMs });
       const requestOptions = { signal, timeout: settings.timeoutMs };
       const value = await work({ client, requestOptions, redact: (text) => redactSecret(text, token) });
-      return { ok: true, value };
+      return { ok: true, value: scrubSecret(value, token) };
     } catch (error) {
       if (isCancelled(control)) throw cancellationError(control.signal);
       const failure = classifyMcpError(error, {

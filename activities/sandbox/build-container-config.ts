@@ -54,6 +54,7 @@ export function buildContainerConfig(
       NanoCpus: options.nanoCpus,
       PidsLimit: options.pidsLimit,
       NetworkMode: network.networkMode,
+      ...(network.dns === undefined ? {} : { Dns: network.dns }),
       Mounts: [
         { Type: 'volume', Source: sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR },
         ...files.map((file) => ({

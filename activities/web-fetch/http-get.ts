@@ -1,14 +1,12 @@
-import { lookup as dnsLookup } from 'node:dns';
-import type { LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
-import { isNonPublicAddress, NonPublicAddressError } from './non-public-address';
+import { isIP } from 'node:net';
+import { isNonPublicAddress, NonPublicAddressError, notHostLocalLookup, publicOnlyLookup } from '../outbound-addresses';
 
 /** What `web_fetch` sends: a plain GET that names itself, prefers text and never carries a credential or cookie. */
 const REQUEST_HEADERS = {
@@ -17,23 +15,36 @@ const REQUEST_HEADERS = {
   'accept-encoding': 'gzip, deflate, br',
 };
 
+/**
+ * Which addresses `httpGet` may connect to, checked where the socket connects: `public-only` (web_fetch under
+ * unrestricted networking), `not-host-local` (under limited networking: a host *name* must not resolve to this host
+ * or link-local; an IP literal was allowed explicitly), or `any`.
+ */
+export type AddressPolicy = 'public-only' | 'not-host-local' | 'any';
+
 /** Options of one `httpGet`. */
 export interface HttpGetOptions {
   /** Aborts the request and the reading of its body (the deadline or the Activity's cancellation). */
   signal: AbortSignal;
-  /** Refuse to connect to a host that is or resolves to a non-public address (checked at connect time). */
-  blockPrivateAddresses: boolean;
+  addresses: AddressPolicy;
 }
 
 /**
  * Sends one GET (no redirect followed, no connection pooling) and resolves with the response once its headers have
- * arrived. With `blockPrivateAddresses` the address is checked where the socket connects, so a DNS answer that
- * changes between a check and the connection cannot slip through; it rejects with `NonPublicAddressError`.
+ * arrived. The address policy is checked where the socket connects, so a DNS answer that changes between a check and
+ * the connection cannot slip through; a refused address rejects with `NonPublicAddressError`.
  */
 export function httpGet(url: URL, options: HttpGetOptions): Promise<IncomingMessage> {
-  if (options.blockPrivateAddresses && isNonPublicAddress(url.hostname)) {
-    return Promise.reject(new NonPublicAddressError(url.hostname, url.hostname.replace(/^\[(.*)\]$/, '$1')));
+  const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (options.addresses === 'public-only' && isNonPublicAddress(literal)) {
+    return Promise.reject(new NonPublicAddressError(url.hostname, literal));
   }
+  const lookup =
+    options.addresses === 'public-only'
+      ? publicOnlyLookup
+      : options.addresses === 'not-host-local' && isIP(literal) === 0
+        ? notHostLocalLookup
+        : undefined;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = send(url, {
@@ -41,29 +52,13 @@ export function httpGet(url: URL, options: HttpGetOptions): Promise<IncomingMess
       headers: REQUEST_HEADERS,
       agent: false,
       signal: options.signal,
-      ...(options.blockPrivateAddresses ? { lookup: publicOnlyLookup } : {}),
+      ...(lookup === undefined ? {} : { lookup }),
     });
     request.once('response', resolve);
     request.once('error', reject);
     request.end();
   });
 }
-
-/** A DNS lookup for sockets that fails with `NonPublicAddressError` when any address of the host is not public. */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-    if (error !== null) {
-      callback(error, '', 0);
-      return;
-    }
-    const blocked = addresses.find((address) => isNonPublicAddress(address.address));
-    const first = addresses[0];
-    if (blocked !== undefined) callback(new NonPublicAddressError(hostname, blocked.address), '', 0);
-    else if (options.all === true) callback(null, addresses);
-    else if (first === undefined) callback(new Error(`${hostname} has no address`), '', 0);
-    else callback(null, first.address, first.family);
-  });
-};
 
 /**
  * The response body with its `content-encoding` undone (gzip, deflate, br), or `null` for an encoding `web_fetch`

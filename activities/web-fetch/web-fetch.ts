@@ -5,7 +5,8 @@ import type { WebFetchInput, WebFetchResult } from '../../common/web-fetch';
 import { cancellationError, whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
 import { decodedBody, httpGet, readCapped } from './http-get';
-import { NonPublicAddressError } from './non-public-address';
+import type { AddressPolicy } from './http-get';
+import { NonPublicAddressError } from '../outbound-addresses';
 import { decodeBody, htmlToReadableText, mediaTypeOf, sniffTextKind, textKindOf } from './response-to-text';
 import { WEB_FETCH_MAX_REDIRECTS } from './web-fetch-options';
 import type { ResolvedWebFetchActivityOptions } from './web-fetch-options';
@@ -32,7 +33,8 @@ export async function webFetch(
   }
   const refusal = webFetchRefusal(url, input);
   if (refusal !== null) return failure(`web_fetch refused ${url.href}: ${refusal}`);
-  const blockPrivateAddresses = options.blockPrivateAddresses && input.networking.type === 'unrestricted';
+  const addresses: AddressPolicy =
+    input.networking.type === 'limited' ? 'not-host-local' : options.blockPrivateAddresses ? 'public-only' : 'any';
   return whileHeartbeating(control, async () => {
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const signal = control.signal === undefined ? deadline : AbortSignal.any([control.signal, deadline]);
@@ -40,7 +42,7 @@ export async function webFetch(
     let response: IncomingMessage | undefined;
     try {
       for (let redirects = 0; ; redirects++) {
-        response = await httpGet(current, { signal, blockPrivateAddresses });
+        response = await httpGet(current, { signal, addresses });
         const location = response.headers.location;
         if (!REDIRECT_STATUSES.has(response.statusCode ?? 0) || location === undefined) {
           return await readResponse(current, response, options);

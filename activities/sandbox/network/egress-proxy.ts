@@ -1,8 +1,10 @@
 import http from 'node:http';
 import net from 'node:net';
+import type { LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 import { isHostAllowed } from '../../../common/network-policy';
+import { notHostLocalLookup } from '../../outbound-addresses';
 import type { SandboxNetworking } from '../../../common/sandbox';
 import { hostHeader, parseAbsoluteHttpUri, parseConnectAuthority } from './proxy-target';
 import type { ProxyTarget } from './proxy-target';
@@ -88,7 +90,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     if (destination === undefined) return answerRaw(client, 400, 'expected CONNECT host:port');
     const refused = await refusal(request.socket, destination);
     if (refused !== undefined) return answerRaw(client, 403, refused);
-    const upstream = net.connect({ host: destination.host, port: destination.port });
+    const upstream = net.connect({ host: destination.host, port: destination.port, ...addressGuard(destination.host) });
     track(upstream);
     upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error('connect timed out')));
     let connected = false;
@@ -120,6 +122,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     const upstream = http.request({
       host: destination.host,
       port: destination.port,
+      ...addressGuard(destination.host),
       method: request.method ?? 'GET',
       path: destination.path,
       headers,
@@ -202,4 +205,13 @@ function unreachable(destination: ProxyTarget, error: Error): string {
 /** `::ffff:172.18.0.2` (an IPv4 client of a dual-stack socket) as `172.18.0.2`. */
 function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+/**
+ * The lookup for an allowed destination: a host *name* must not resolve to this host or link-local (DNS rebinding
+ * would otherwise turn an allowed name into the worker's own Temporal or API port, or the metadata service); an IP
+ * literal was listed explicitly and is connected to as it is.
+ */
+function addressGuard(host: string): { lookup?: LookupFunction } {
+  return net.isIP(host.replace(/^\[(.*)\]$/, '$1')) === 0 ? { lookup: notHostLocalLookup } : {};
 }

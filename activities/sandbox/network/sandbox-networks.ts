@@ -21,6 +21,12 @@ export interface NetworkAttachment {
   networkMode: string;
   env: string[];
   labels: Record<string, string>;
+  /**
+   * DNS servers for the container. A limited sandbox gets `127.0.0.1`, where nothing answers: it needs no DNS (the
+   * proxy resolves names), and Docker before 23.0.11 forwards the embedded resolver's queries out of `internal`
+   * networks (CVE-2024-29018), which would let a sandbox leak data in DNS queries past the proxy.
+   */
+  dns?: string[];
 }
 
 /** How a host keeps sandboxes off its own ports: Keel's iptables chain, or nothing Keel installs. */
@@ -67,7 +73,12 @@ export class SandboxNetworks {
     const proxy = await this.proxyAddress();
     const env = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].map((name) => `${name}=${proxy}`);
     env.push('NO_PROXY=', 'no_proxy=');
-    return { networkMode: this.names.limited, env, labels: { ...labels, [SANDBOX_NETWORK_LABELS.proxy]: proxy } };
+    return {
+      networkMode: this.names.limited,
+      env,
+      labels: { ...labels, [SANDBOX_NETWORK_LABELS.proxy]: proxy },
+      dns: ['127.0.0.1'],
+    };
   }
 
   /** The open network, made ready (firewall included): where package builds run. */
