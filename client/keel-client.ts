@@ -1,4 +1,5 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
+import type { EventSourceMessage } from 'eventsource-parser';
 import type { SessionEvent } from '../common/events';
 import { KeelApiError } from './keel-api-error';
 import type { StreamItem } from './stream-items';
@@ -130,7 +131,11 @@ export class KeelClient {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (!response.ok || response.body === null) throw await KeelApiError.fromResponse(response);
-    return readStream(response.body, options.after ?? -1, options.signal);
+    // Lock the body now, not when iteration starts: undici cancels the body of a garbage-collected Response unless the
+    // body is locked or read (nodejs/undici#3199), and a caller may open many streams before it reads any. A cancelled
+    // body ends like a finished one, so such a stream would end quietly with events missing.
+    const messages = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+    return readStream(messages, options.after ?? -1, options.signal);
   }
 
   /** Like `openEvents`, as one async iterator that opens the stream when iteration starts. */
@@ -204,12 +209,11 @@ export async function untilIdle(
 
 /** Parses an SSE body into stream items, checking that positions follow each other without a gap. */
 async function* readStream(
-  body: ReadableStream<Uint8Array>,
+  messages: ReadableStream<EventSourceMessage>,
   after: number,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<StreamItem> {
   let last = after;
-  const messages = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
   try {
     for await (const message of messages) {
       const data = JSON.parse(message.data) as Record<string, unknown>;

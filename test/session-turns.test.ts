@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../common/events';
 import { listAllEvents, sendAndWait, sessionContainers, startTestStack, typesOf } from './support/test-stack';
@@ -173,6 +175,33 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     controller.abort();
     await Promise.all(followers);
     for (const events of received) expect(events).toEqual(logged);
+  });
+
+  it('a stream opened and not yet read survives garbage collection: it still delivers every event of the turn', async () => {
+    const sessionId = await newSession('gc');
+    const controller = new AbortController();
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, () => harness.client.openEvents(sessionId, { signal: controller.signal })),
+    );
+    // undici cancels the body of a collected Response unless it is locked (nodejs/undici#3199); force that moment.
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    harness.model.enqueue({ kind: 'text', text: 'still here' });
+    await harness.client.sendMessage(sessionId, 'after gc');
+    const received = await Promise.all(
+      streams.map(async (stream) => {
+        const types: string[] = [];
+        for await (const item of stream) {
+          if (item.kind !== 'event') continue;
+          types.push(item.event.type);
+          if (item.event.type === 'session.status_idle') break;
+        }
+        return types;
+      }),
+    );
+    controller.abort();
+    for (const types of received) expect(types.at(-1)).toBe('session.status_idle');
   });
 
   it('ending a session destroys its sandbox and volume and logs session.status_terminated', async () => {
