@@ -140,6 +140,31 @@ async function mcpEnvironment(): Promise<string> {
   return environment.id;
 }
 
+/**
+ * A vault holding an `mcp_oauth` credential for the OAuth MCP server whose access token expires within the worker's
+ * 30 s margin, so the worker refreshes it (with `refreshToken`, at the loopback token endpoint) before its first use.
+ */
+let oauthVaults = 0;
+async function oauthVault(accessToken: string, refreshToken: string): Promise<{ id: string }> {
+  oauthVaults += 1;
+  const vault = await client.beta.vaults.create({ display_name: `oauth vault ${oauthVaults}` });
+  await client.beta.vaults.credentials.create(vault.id, {
+    auth: {
+      type: 'mcp_oauth',
+      mcp_server_url: oauthMcp.url,
+      access_token: accessToken,
+      expires_at: new Date(Date.now() + 10_000).toISOString(),
+      refresh: {
+        token_endpoint: `http://127.0.0.1:${(tokenEndpoint.address() as { port: number }).port}/token`,
+        client_id: 'keel-test-client',
+        refresh_token: refreshToken,
+        token_endpoint_auth: { type: 'none' },
+      },
+    },
+  });
+  return vault;
+}
+
 /** Every string and every byte buffer (decoded as UTF-8) inside `value`, joined: what a history holds, readable. */
 function readableText(value: unknown, parts: string[] = []): string[] {
   if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
@@ -265,22 +290,7 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
   });
 
   it('an expired mcp_oauth access token is refreshed at the token endpoint, and the MCP call carries the new one', async () => {
-    const vault = await client.beta.vaults.create({ display_name: 'oauth vault' });
-    await client.beta.vaults.credentials.create(vault.id, {
-      auth: {
-        type: 'mcp_oauth',
-        mcp_server_url: oauthMcp.url,
-        access_token: EXPIRED_ACCESS,
-        // Within the 30 s margin: the worker treats it as expired and refreshes before the first call.
-        expires_at: new Date(Date.now() + 10_000).toISOString(),
-        refresh: {
-          token_endpoint: `http://127.0.0.1:${(tokenEndpoint.address() as { port: number }).port}/token`,
-          client_id: 'keel-test-client',
-          refresh_token: REFRESH_TOKEN,
-          token_endpoint_auth: { type: 'none' },
-        },
-      },
-    });
+    const vault = await oauthVault(EXPIRED_ACCESS, REFRESH_TOKEN);
     const agent = await client.beta.agents.create({
       name: 'oauth orders agent',
       model: 'scripted-model',
@@ -325,21 +335,7 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
       ['refresh-token-the-endpoint-refuses', 'mcp_authentication_failed_error'],
       ['endpoint-is-down', 'mcp_connection_failed_error'],
     ] as const) {
-      const vault = await client.beta.vaults.create({ display_name: `vault ${refreshToken}` });
-      await client.beta.vaults.credentials.create(vault.id, {
-        auth: {
-          type: 'mcp_oauth',
-          mcp_server_url: oauthMcp.url,
-          access_token: 'about-to-expire',
-          expires_at: new Date(Date.now() + 5_000).toISOString(),
-          refresh: {
-            token_endpoint: `http://127.0.0.1:${(tokenEndpoint.address() as { port: number }).port}/token`,
-            client_id: 'keel-test-client',
-            refresh_token: refreshToken,
-            token_endpoint_auth: { type: 'none' },
-          },
-        },
-      });
+      const vault = await oauthVault('about-to-expire', refreshToken);
       const session = await client.beta.sessions.create({
         agent: agent.id,
         environment_id: environmentId,
