@@ -16,6 +16,7 @@ import { createServer } from '../server/create-server';
 import type { ControlPlaneStore } from '../server/store/control-plane-store';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import { createWorker } from '../worker/create-worker';
+import { keelDataConverter } from '../worker/payload-store';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
 import { startDemoModelServer } from './demo-model/demo-model-server';
 import { resolveTemporalCliPath, startTemporalDevServer } from './temporal-dev-server';
@@ -129,7 +130,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+    const temporal = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: keelDataConverter(config.dataDir),
+    });
     const docker = new Docker();
     const store = openSqliteStore({ filename: storeFilePath(config.dataDir) });
     stops.push(() => store.close());

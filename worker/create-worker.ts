@@ -20,6 +20,7 @@ import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { closeWhenStopped } from './close-when-stopped';
+import { keelDataConverter } from './payload-store';
 
 /** What a worker needs besides the configuration. */
 export interface CreateWorkerOptions {
@@ -92,6 +93,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
     workflowBundle: options.workflowBundle,
+    dataConverter: keelDataConverter(config.dataDir),
     activities: {
       ...createModelActivities({ client, bus, toolDefinitions }),
       ...sandbox,
