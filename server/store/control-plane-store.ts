@@ -175,22 +175,21 @@ export interface AgentRepository {
   archive(id: string, at: string): Promise<StoredAgent | null>;
 }
 
-/** Environments. */
-export interface EnvironmentRepository {
-  /** Stores a new environment. */
-  insert(environment: StoredEnvironment): Promise<void>;
-  /** The environment, or `null`. */
-  get(id: string): Promise<StoredEnvironment | null>;
-  /** Environments, newest first. */
-  list(request: EnvironmentListRequest): Promise<StoredPage<StoredEnvironment>>;
-  /**
-   * Runs `change` on the stored environment and writes what it returns, atomically (`change` may throw to refuse).
-   * Resolves to the environment after, or `null` for an unknown id.
-   */
-  update(id: string, change: (current: StoredEnvironment) => StoredEnvironment): Promise<StoredEnvironment | null>;
-  /** Removes the environment; resolves to whether it existed. */
+/**
+ * Records kept one row each, listed newest first and archived in place: environments and vaults. `update` runs `change`
+ * on the stored record and writes what it returns, atomically (`change` may throw to refuse); it resolves to the
+ * record after, or `null` for an unknown id. `delete` resolves to whether the record existed.
+ */
+export interface ArchivableRecordRepository<Stored> {
+  insert(record: Stored): Promise<void>;
+  get(id: string): Promise<Stored | null>;
+  list(request: PageRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>>;
+  update(id: string, change: (current: Stored) => Stored): Promise<Stored | null>;
   delete(id: string): Promise<boolean>;
 }
+
+/** Environments. */
+export type EnvironmentRepository = ArchivableRecordRepository<StoredEnvironment>;
 
 /** Files' metadata (their content is on disk, not in the store). */
 export interface FileRepository {
@@ -206,22 +205,8 @@ export interface FileRepository {
   delete(id: string): Promise<boolean>;
 }
 
-/** Vaults (their credentials are in `CredentialRepository`). */
-export interface VaultRepository {
-  /** Stores a new vault. */
-  insert(vault: StoredVault): Promise<void>;
-  /** The vault, or `null`. */
-  get(id: string): Promise<StoredVault | null>;
-  /** Vaults, newest first. */
-  list(request: VaultListRequest): Promise<StoredPage<StoredVault>>;
-  /**
-   * Runs `change` on the stored vault and writes what it returns, atomically (`change` may throw to refuse).
-   * Resolves to the vault after, or `null` for an unknown id.
-   */
-  update(id: string, change: (current: StoredVault) => StoredVault): Promise<StoredVault | null>;
-  /** Removes the vault and every credential in it; resolves to whether it existed. */
-  delete(id: string): Promise<boolean>;
-}
+/** Vaults (their credentials are in `CredentialRepository`); deleting a vault deletes its credentials. */
+export type VaultRepository = ArchivableRecordRepository<StoredVault>;
 
 /** What inserting a credential did: stored it, or found no vault, an archived vault, or the server already taken. */
 export type CredentialInsertResult = 'inserted' | 'vault_not_found' | 'vault_archived' | 'mcp_server_taken';
