@@ -47,3 +47,15 @@ export function cancellationError(signal: AbortSignal | undefined): Error {
   if (reason instanceof Error) return reason;
   return new CancelledFailure(typeof reason === 'string' ? reason : 'The Activity was cancelled.');
 }
+
+/**
+ * A deadline of `timeoutMs` for an outbound call, and the signal that aborts it: the deadline or the Activity's
+ * cancellation, whichever comes first. `deadline.aborted` tells a timeout from a cancellation.
+ */
+export function deadlineSignal(
+  control: ActivityControl,
+  timeoutMs: number,
+): { deadline: AbortSignal; signal: AbortSignal } {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  return { deadline, signal: control.signal === undefined ? deadline : AbortSignal.any([control.signal, deadline]) };
+}

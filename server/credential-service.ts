@@ -3,6 +3,7 @@ import type {
   BetaManagedAgentsDeletedCredential,
 } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import { ApiError } from './api-error';
+import { toPageResponse } from './page-query';
 import { newCredentialAuth, updatedCredentialAuth } from './credential-auth';
 import type { CreateCredentialBody, UpdateCredentialBody } from './credential-request-schemas';
 import { toCredentialView } from './credential-view';
@@ -100,7 +101,7 @@ export class CredentialService {
   async list(vaultId: string, request: CredentialListRequest): Promise<CredentialPage> {
     await this.vaults.find(vaultId);
     const page = await this.store.credentials.list(vaultId, request);
-    return { data: page.items.map(toCredentialView), next_page: page.nextCursor };
+    return toPageResponse(page, toCredentialView);
   }
 
   /** Deletes the credential and its secrets. */

@@ -3,6 +3,7 @@ import type {
   BetaManagedAgentsVault,
 } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import { ApiError, invalidField } from './api-error';
+import { toPageResponse } from './page-query';
 import { newResourceId, requireResourceId } from './resource-ids';
 import { checkedResourceMetadata, patchedResourceMetadata } from './resource-metadata';
 import type { ControlPlaneStore, StoredVault, VaultListRequest } from './store/control-plane-store';
@@ -66,8 +67,7 @@ export class VaultService {
 
   /** Vaults, newest first, without archived ones unless asked. */
   async list(request: VaultListRequest): Promise<VaultPage> {
-    const page = await this.store.vaults.list(request);
-    return { data: page.items.map(toVaultView), next_page: page.nextCursor };
+    return toPageResponse(await this.store.vaults.list(request), toVaultView);
   }
 
   /** Deletes the vault (archived or not) and every credential in it, secrets included. */

@@ -4,7 +4,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 
 import type { CredentialResolver } from '../../common/credentials';
 import type { McpFailure, McpServerCallContext } from '../../common/mcp';
-import { cancellationError, whileHeartbeating } from '../activity-control';
+import { cancellationError, deadlineSignal, whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
 import { classifyMcpError } from './classify-mcp-error';
 import { describeMcpServer } from './describe-mcp-server';
@@ -67,8 +67,7 @@ export async function withMcpClient<Value>(
       };
     }
     if (isCancelled(control)) throw cancellationError(control.signal);
-    const deadline = AbortSignal.timeout(settings.timeoutMs);
-    const signal = control.signal === undefined ? deadline : AbortSignal.any([control.signal, deadline]);
+    const { deadline, signal } = deadlineSignal(control, settings.timeoutMs);
     const transport = new StreamableHTTPClientTransport(url, {
       ...(token === null ? {} : { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
       fetch: (input, init) => fetch(input, { ...init, signal: withSignal(init?.signal, signal) }),

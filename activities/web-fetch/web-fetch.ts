@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { TextDecoder } from 'node:util';
 
 import type { WebFetchInput, WebFetchResult } from '../../common/web-fetch';
-import { cancellationError, whileHeartbeating } from '../activity-control';
+import { cancellationError, deadlineSignal, whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
 import { decodedBody, httpGet, readCapped } from './http-get';
 import type { AddressPolicy } from './http-get';
@@ -36,8 +36,7 @@ export async function webFetch(
   const addresses: AddressPolicy =
     input.networking.type === 'limited' ? 'not-host-local' : options.blockPrivateAddresses ? 'public-only' : 'any';
   return whileHeartbeating(control, async () => {
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = control.signal === undefined ? deadline : AbortSignal.any([control.signal, deadline]);
+    const { deadline, signal } = deadlineSignal(control, options.timeoutMs);
     let current = url;
     let response: IncomingMessage | undefined;
     try {

@@ -1,5 +1,5 @@
 import type { WebSearchInput, WebSearchResult } from '../../common/web-search';
-import { cancellationError, currentActivityControl, whileHeartbeating } from '../activity-control';
+import { cancellationError, currentActivityControl, deadlineSignal, whileHeartbeating } from '../activity-control';
 import { domainMatches } from '../web-fetch/web-fetch-policy';
 import type { SearchHit, SearchProvider } from './search-provider';
 
@@ -28,13 +28,13 @@ export function createWebSearchActivities(options: WebSearchActivityOptions): We
       const control = currentActivityControl();
       const query = input.query.trim();
       if (query === '') return { output: 'web_search needs a non-empty "query".', isError: true };
-      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(control.signal ? [control.signal] : [])]);
+      const { deadline, signal } = deadlineSignal(control, timeoutMs);
       let hits: SearchHit[];
       try {
         hits = await whileHeartbeating(control, () => options.provider.search(query, { signal }));
       } catch (error) {
         if (control.signal?.aborted) throw cancellationError(control.signal);
-        const reason = signal.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+        const reason = deadline.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message;
         return { output: `The search failed (${options.provider.name}): ${reason}`, isError: true };
       }
       const kept = hits.filter((hit) => passesFilters(hit.url, input)).slice(0, maxResults);
