@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -7,19 +6,19 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
-import { listHostFirewall, removeHostFirewall } from '../activities/sandbox/network/host-firewall';
-import { SANDBOX_NETWORK_LABELS, sandboxNetworkNames } from '../activities/sandbox/network/sandbox-network-names';
+import { listHostFirewall } from '../activities/sandbox/network/host-firewall';
+import { SANDBOX_NETWORK_LABELS } from '../activities/sandbox/network/sandbox-network-names';
 import { SandboxNetworks } from '../activities/sandbox/network/sandbox-networks';
 import type { SandboxEnvironment, SandboxNetworking } from '../common/sandbox';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { startOutsideHosts } from './support/network-namespace';
 import type { OutsideHosts } from './support/network-namespace';
 import { useSandboxFixture } from './support/sandbox-fixture';
+import { testNetworks } from './support/test-networks';
 
 // Networks, bridges and the firewall chain of this file only, so it can remove them all at the end.
-const names = sandboxNetworkNames(`kt${randomBytes(2).toString('hex')}`);
 const docker = new Docker();
-const networks = new SandboxNetworks({ docker, firewall: 'iptables', names });
+const { names, networks, remove: removeNetworks } = testNetworks(docker, 'kt');
 const sandbox = useSandboxFixture('net', { networks });
 const { newSessionId, bash } = sandbox;
 
@@ -35,14 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await networks.close();
-  for (const name of [names.open, names.limited]) {
-    await docker
-      .getNetwork(name)
-      .remove()
-      .catch(() => undefined);
-  }
-  await removeHostFirewall(names.firewallChain);
+  await removeNetworks();
   await outside.close();
   anyAddressServer.close();
   loopbackServer.close();

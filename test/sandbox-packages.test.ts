@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 
 import { ApplicationFailure } from '@temporalio/common';
@@ -6,9 +5,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { removeHostFirewall } from '../activities/sandbox/network/host-firewall';
-import { sandboxNetworkNames } from '../activities/sandbox/network/sandbox-network-names';
-import { SandboxNetworks } from '../activities/sandbox/network/sandbox-networks';
 import { packageBuildContainerName } from '../activities/sandbox/packages/build-package-image';
 import {
   PACKAGE_IMAGE_REPOSITORY,
@@ -19,11 +15,11 @@ import { FAILURE_TYPES } from '../common/failures';
 import type { SandboxEnvironment, SandboxPackages } from '../common/sandbox';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { useSandboxFixture } from './support/sandbox-fixture';
+import { testNetworks } from './support/test-networks';
 
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-const names = sandboxNetworkNames(`kp${randomBytes(2).toString('hex')}`);
 const docker = new Docker();
-const networks = new SandboxNetworks({ docker, firewall: 'iptables', names });
+const { networks, remove: removeNetworks } = testNetworks(docker, 'kp');
 const sandbox = useSandboxFixture('pkg', {
   networks,
   ...(existsSync(CA_BUNDLE) ? { caBundlePath: CA_BUNDLE } : {}),
@@ -32,20 +28,13 @@ const { newSessionId } = sandbox;
 const tagsToRemove = new Set<string>();
 
 afterAll(async () => {
-  await networks.close();
+  await removeNetworks();
   for (const tag of tagsToRemove) {
     await docker
       .getImage(tag)
       .remove({ force: true })
       .catch(() => undefined);
   }
-  for (const name of [names.open, names.limited]) {
-    await docker
-      .getNetwork(name)
-      .remove()
-      .catch(() => undefined);
-  }
-  await removeHostFirewall(names.firewallChain);
 });
 
 function withPackages(packages: SandboxPackages): SandboxEnvironment {
