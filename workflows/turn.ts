@@ -72,12 +72,15 @@ export class Turn {
   private readonly pending = new Map<string, ToolCall>();
   /** Calls waiting for the client, by event id, in the model's order; `null` until resolved. */
   private readonly awaiting = new Map<string, { call: ToolCall; resolution: ToolCallResolution | null }>();
-  private offer: ToolOffer | null = null;
+  /** The tools offered in this turn, and where each goes; the MCP servers' tools join once they are listed. */
+  private offer: ToolOffer;
 
   constructor(
     private readonly context: TurnContext,
     private stepsTaken: number,
-  ) {}
+  ) {
+    this.offer = toolOffer(context.agent, context.state.mcpTools);
+  }
 
   /** Runs the turn to its end; a cancellation (interrupt) propagates to the caller, who calls `interrupted`. */
   async run(): Promise<TurnOutcome> {
@@ -196,7 +199,7 @@ export class Turn {
   /** Calls the model, retrying retryable failures with durable timers; `null` when the attempts are used up. */
   private async callModelWithRetries(): Promise<CallModelResult | null> {
     const { log, agent, state, limits, sessionId } = this.context;
-    const offer = this.offer ?? toolOffer(agent, state.mcpTools);
+    const offer = this.offer;
     for (let attempt = 1; ; attempt++) {
       const start = log.append({ type: 'span.model_request_start' });
       const messageEventId = log.reserveId();
@@ -266,7 +269,7 @@ export class Turn {
   /** Logs each tool call of the reply, with the permission evaluated for it, before any of them runs. */
   private recordModelReply(reply: CallModelResult): ToolCall[] {
     const { log } = this.context;
-    const routes = this.offer?.routes ?? new Map<string, ToolRoute>();
+    const { routes } = this.offer;
     const calls: ToolCall[] = [];
     for (const block of reply.content) {
       if (block.type !== 'tool_use') continue;
