@@ -1,14 +1,29 @@
 import { measureConcurrentSessions } from './concurrent-sessions';
 import { measureEventDelivery } from './event-delivery';
+import { longSessionRows, measureLongSession } from './long-session';
 import { ms, percentile } from './percentiles';
 import { measureTimeToFirstToken } from './time-to-first-token';
 import { measureToolStepOverhead } from './tool-step-overhead';
 
 const SESSIONS = 50;
 
-/** `npm run bench`: runs every benchmark against real Temporal and Docker with an instant model, prints a table. */
+/**
+ * `npm run bench`: runs every benchmark against real Temporal and Docker with an instant model, prints a table.
+ * `npm run bench -- --only=long` runs only the long session; `--long-steps=N` changes its 10,000 steps.
+ */
 async function main(): Promise<void> {
   const rows: string[][] = [];
+  const argumentsGiven = process.argv.slice(2);
+  const only = argumentsGiven.find((argument) => argument.startsWith('--only='))?.slice('--only='.length);
+  const longSteps = Number(
+    argumentsGiven.find((argument) => argument.startsWith('--long-steps='))?.slice('--long-steps='.length) ?? 10_000,
+  );
+  if (only === 'long') {
+    console.log(`long session: ${longSteps} tool steps in one turn…`);
+    rows.push(...longSessionRows(await measureLongSession(longSteps)));
+    printRows(rows);
+    return;
+  }
   console.log(`time to first token: ${SESSIONS} lazy sessions…`);
   const lazy = await measureTimeToFirstToken('lazy', SESSIONS);
   console.log(`time to first token: ${SESSIONS} eager sessions…`);
@@ -66,6 +81,12 @@ async function main(): Promise<void> {
     ]);
   }
 
+  console.log(`long session: ${longSteps} tool steps in one turn…`);
+  rows.push(...longSessionRows(await measureLongSession(longSteps)));
+  printRows(rows);
+}
+
+function printRows(rows: string[][]): void {
   console.log('\n| measure | p50 / value | p95 | note |\n|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 }

@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { resolveSecretKey } from '../activities/credentials/secret-key-file';
 import { SANDBOX_TOOL_NAMES } from '../common/agent';
+import type { BlobStore } from '../common/blob-store';
 import type { AgentSnapshot } from '../common/agent';
 import { PROJECT_ROOT } from '../common/config';
 import type { KeelConfig } from '../common/config';
@@ -15,6 +16,7 @@ import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { createServer } from '../server/create-server';
 import type { ControlPlaneStore } from '../server/store/control-plane-store';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
+import { FolderBlobStore, blobFolder } from '../storage/folder-blob-store';
 import { createWorker } from '../worker/create-worker';
 import { keelDataConverter } from '../worker/payload-store';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
@@ -48,6 +50,8 @@ export interface Stack {
   server: FastifyInstance;
   /** The control-plane store (the SQLite file `keel.sqlite` in the data folder). */
   store: ControlPlaneStore;
+  /** The blob store shared by this process's worker and server (the folder `blobs` in the data folder). */
+  blobs: BlobStore;
   stop(): Promise<void>;
 }
 
@@ -109,6 +113,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     const bus = new LiveEventBus();
+    const blobs = new FolderBlobStore(blobFolder(config.dataDir));
     let worker: Worker | null = null;
     if (options.runWorker ?? true) {
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
@@ -141,6 +146,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const server = createServer({
       temporal,
       bus,
+      blobs,
       apiKey: options.apiKey,
       agent: defaultAgent(config, demoModelUrl !== null),
       limits: config.limits,
@@ -177,6 +183,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       worker,
       server,
       store,
+      blobs,
       stop,
     };
   } catch (error) {

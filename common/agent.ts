@@ -1,3 +1,5 @@
+import type { ThinkingSettings } from './conversation';
+
 /**
  * The agent a session runs, snapshotted into the Workflow input when the session starts, so later changes to an
  * agent never change a running session.
@@ -22,6 +24,8 @@ export interface AgentSnapshot {
   customTools?: CustomToolSnapshot[];
   /** MCP servers with their toolset settings (one entry per `mcp_toolset`). */
   mcpToolsets?: McpToolsetSnapshot[];
+  /** Extended thinking, from the agent's model config (`effort`); absent means no thinking. */
+  thinking?: ThinkingSettings;
 }
 
 /** The permission policies Keel evaluates (`auto` is refused when a session starts). */

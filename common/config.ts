@@ -27,6 +27,25 @@ const secretKey = optionalText.transform((value, context) => {
   return key;
 });
 
+/** `model=tokens` pairs separated by commas: context windows that override Keel's table of known models. */
+const contextWindows = optionalText.transform((value, context) => {
+  const windows: Record<string, number> = {};
+  if (value === undefined) return windows;
+  for (const pair of value.split(',')) {
+    const match = /^\s*([^=\s]+)\s*=\s*(\d+)\s*$/.exec(pair);
+    const tokens = match ? Number(match[2]) : NaN;
+    if (!match?.[1] || !Number.isSafeInteger(tokens) || tokens < 1_000) {
+      context.addIssue({
+        code: 'custom',
+        message: `expected model=tokens pairs separated by commas (tokens at least 1000), such as my-model=100000; got "${pair}"`,
+      });
+      return z.NEVER;
+    }
+    windows[match[1]] = tokens;
+  }
+  return windows;
+});
+
 /** A URL variable; empty counts as unset, like the other optional variables. */
 const optionalUrl = optionalText.pipe(z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).optional());
 
@@ -62,7 +81,8 @@ const environmentSchema = z.object({
   KEEL_SANDBOX_FIREWALL: z.enum(['iptables', 'off']).default('iptables'),
   KEEL_COMMAND_TIMEOUT_MS: positive(120_000),
   KEEL_TOOL_OUTPUT_MAX_BYTES: positive(30_000),
-  KEEL_MAX_STEPS_PER_TURN: positive(50),
+  KEEL_MAX_STEPS_PER_TURN: positive(5_000),
+  KEEL_MODEL_CONTEXT_WINDOWS: contextWindows,
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
   KEEL_WEB_SEARCH_SEARXNG_URL: optionalUrl,
@@ -99,7 +119,13 @@ export interface KeelConfig {
     /** `iptables`: Keel keeps networked sandboxes off the host's own ports; `off`: the host is guarded otherwise. */
     firewall: 'iptables' | 'off';
   };
-  limits: { maxStepsPerTurn: number; continueAsNewAfterSteps: number; maxModelAttempts: number };
+  limits: {
+    maxStepsPerTurn: number;
+    continueAsNewAfterSteps: number;
+    maxModelAttempts: number;
+    /** Context windows by model name that override the table of known models (`common/model-context.ts`). */
+    contextWindows: Record<string, number>;
+  };
   /** Uploaded files: the largest accepted, in bytes. */
   files: { maxBytes: number };
   /** The `web_search` provider: a SearXNG instance's base URL; unset, `web_search` is not offered. */
@@ -151,6 +177,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       maxStepsPerTurn: value.KEEL_MAX_STEPS_PER_TURN,
       continueAsNewAfterSteps: value.KEEL_CONTINUE_AS_NEW_AFTER_STEPS,
       maxModelAttempts: value.KEEL_MAX_MODEL_ATTEMPTS,
+      contextWindows: value.KEEL_MODEL_CONTEXT_WINDOWS,
     },
     files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
     webSearch: { searxngUrl: value.KEEL_WEB_SEARCH_SEARXNG_URL },

@@ -3,6 +3,8 @@ import type {
   BetaManagedAgentsAgentMCPToolResultEvent,
   BetaManagedAgentsAgentMCPToolUseEvent,
   BetaManagedAgentsAgentMessageEvent,
+  BetaManagedAgentsAgentThinkingEvent,
+  BetaManagedAgentsAgentThreadContextCompactedEvent,
   BetaManagedAgentsAgentToolResultEvent,
   BetaManagedAgentsAgentToolUseEvent,
   BetaManagedAgentsSessionErrorEvent,
@@ -33,6 +35,8 @@ export type SessionEvent =
   | BetaManagedAgentsUserToolConfirmationEvent
   | BetaManagedAgentsUserCustomToolResultEvent
   | BetaManagedAgentsAgentMessageEvent
+  | BetaManagedAgentsAgentThinkingEvent
+  | ThreadContextCompactedEvent
   | BetaManagedAgentsAgentToolUseEvent
   | BetaManagedAgentsAgentToolResultEvent
   | BetaManagedAgentsAgentCustomToolUseEvent
@@ -45,6 +49,14 @@ export type SessionEvent =
   | BetaManagedAgentsSessionStatusTerminatedEvent
   | BetaManagedAgentsSpanModelRequestStartEvent
   | BetaManagedAgentsSpanModelRequestEndEvent;
+
+/**
+ * `agent.thread_context_compacted` as the hosted API sends it, with `pre_compaction_tokens`: the estimated size of the
+ * conversation before the harness compacted it.
+ */
+export type ThreadContextCompactedEvent = BetaManagedAgentsAgentThreadContextCompactedEvent & {
+  pre_compaction_tokens: number;
+};
 
 /** The `type` of any session event Keel produces. */
 export type SessionEventType = SessionEvent['type'];
@@ -65,7 +77,47 @@ export type TextBlock = BetaManagedAgentsTextBlock;
 export interface LoggedEvent {
   position: number;
   event: SessionEvent;
+  /** Present when the event's text body is in the blob store (see `StoredBodyRef`); the server resolves it. */
+  contentKey?: string;
 }
 
 /** The status a session reports, as the hosted API names it. */
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
+
+/**
+ * A logged event whose text body is kept out of Temporal history: `event.content` is `[{type: 'text', text}]` with
+ * the text stored in the blob store under `contentKey` (an `agent.tool_result` or `agent.mcp_tool_result` whose
+ * output was written there by its Activity). The server fills the text in before any client sees the event, so the
+ * wire shape is the hosted one; the event stays a deterministic function of the history (the key is in it, and the
+ * body under a key never changes).
+ */
+export interface StoredBodyRef {
+  contentKey: string;
+}
+
+/**
+ * A run's events written once, when the run continued-as-new, as one immutable blob (JSON
+ * `{ sessionId, firstPosition, nextPosition, events: LoggedEvent[] }`): reading a closed run costs a blob read, not a
+ * replay. The next runs carry the references of every archive before them.
+ */
+export interface EventArchiveRef {
+  /** Position of the archive's first event. */
+  firstPosition: number;
+  /** Position after its last event (the next run's first position). */
+  nextPosition: number;
+  /** Blob key of the archive. */
+  key: string;
+}
+
+/** The `format` of an event archive; the payload store routes payloads that start with it to the blob folder. */
+export const EVENT_ARCHIVE_FORMAT = 'keel.event-archive.v1';
+
+/** The body of an event archive blob (and the input of the Activity that writes it). */
+export interface EventArchive {
+  /** Always `EVENT_ARCHIVE_FORMAT`, and first, so the payload store recognises an archive by its first bytes. */
+  format: typeof EVENT_ARCHIVE_FORMAT;
+  sessionId: string;
+  firstPosition: number;
+  nextPosition: number;
+  events: LoggedEvent[];
+}

@@ -11,6 +11,8 @@ export const FAILURE_TYPES = {
   modelUnavailable: 'ModelUnavailable',
   /** 400 / 401 / 403 / 404 / 422: the request itself is wrong, never retried. */
   modelRequestRejected: 'ModelRequestRejected',
+  /** 400 "prompt is too long": the conversation outgrew the context window; the harness compacts and calls again. */
+  modelPromptTooLong: 'ModelPromptTooLong',
   /** The sandbox image is not on the Docker host: run `npm run setup` or fix `KEEL_SANDBOX_IMAGE`. */
   sandboxImageMissing: 'SandboxImageMissing',
   /** Installing an environment's apt / pip / npm packages into the sandbox image failed: the lists must change. */
@@ -25,6 +27,7 @@ export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 /** Failure types a retry cannot fix. */
 export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FAILURE_TYPES.modelRequestRejected,
+  FAILURE_TYPES.modelPromptTooLong,
   FAILURE_TYPES.sandboxImageMissing,
   FAILURE_TYPES.sandboxPackagesFailed,
   FAILURE_TYPES.sandboxNetworkUnavailable,

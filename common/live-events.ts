@@ -2,11 +2,13 @@ import type { LoggedEvent } from './events';
 
 /**
  * What the in-process live bus carries for one session: events just appended to the log (a hint, the log is the
- * truth), or a best-effort text delta of the `agent.message` that `eventId` will become.
+ * truth), a best-effort text delta of the `agent.message` that `eventId` will become, or the start of the model's
+ * thinking that `eventId` (an `agent.thinking`) will record; the hosted stream previews thinking with a start only.
  */
 export type LiveEvent =
   | { kind: 'appended'; sessionId: string; events: LoggedEvent[] }
-  | { kind: 'text_delta'; sessionId: string; eventId: string; text: string };
+  | { kind: 'text_delta'; sessionId: string; eventId: string; text: string }
+  | { kind: 'thinking_started'; sessionId: string; eventId: string };
 
 /** A listener of one session's live events. */
 export type LiveEventListener = (event: LiveEvent) => void;

@@ -1,6 +1,11 @@
 import type { ContentBlock, MessageParam, StopReason, Tool, Usage } from '@anthropic-ai/sdk/resources/messages';
+import type { ConversationAddition, ConversationRef, ThinkingSettings } from './conversation';
 
-/** Input of the `callModel` Activity: one Messages API request, JSON-plain. */
+/**
+ * Input of the `callModel` Activity: one Messages API request, JSON-plain. A session's conversation is stored
+ * (`conversation` plus the `additions` since the last call, small); runs from before the conversation store passed
+ * the whole conversation inline (`messages`), and their histories still replay with this input.
+ */
 export interface CallModelInput {
   sessionId: string;
   /** Id reserved by the Workflow for the `agent.message` this call may produce; live text deltas carry it. */
@@ -8,11 +13,20 @@ export interface CallModelInput {
   model: string;
   system: string | null;
   maxTokens: number;
-  messages: MessageParam[];
+  /** The whole conversation inline (runs from before the conversation store). */
+  messages?: MessageParam[];
+  /** The stored conversation the call continues. */
+  conversation?: ConversationRef;
+  /** What the Workflow added since the last call: stored as one user fragment before the call. */
+  additions?: ConversationAddition[];
   /** Names of the built-in tools offered; the Activity turns them into definitions, so history stays small. */
   toolNames: string[];
   /** Tools offered with their whole definition: the agent's custom tools and its MCP servers' tools. */
   extraTools?: Tool[];
+  /** Extended thinking, when the agent asks for it. */
+  thinking?: ThinkingSettings;
+  /** Id reserved for the `agent.thinking` this call may produce (with thinking on); its live preview carries it. */
+  thinkingEventId?: string;
 }
 
 /** Result of the `callModel` Activity: the final assistant message with its usage. */
@@ -20,6 +34,8 @@ export interface CallModelResult {
   content: ContentBlock[];
   stopReason: StopReason | null;
   usage: Usage;
+  /** The stored conversation with the additions and this reply in it (absent for inline calls). */
+  conversation?: ConversationRef;
 }
 
 export type { ContentBlock, MessageParam, Tool, Usage };

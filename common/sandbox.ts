@@ -31,6 +31,12 @@ export interface ExecuteInput {
   files?: SandboxFileMount[];
   /** The session's environment, for the same reason. */
   environment?: SandboxEnvironment;
+  /**
+   * Names the file that keeps the whole output when it is over the cap (the model's `tool_use` id, so a retried call
+   * writes the same file): `/workspace/.keel/tool-output/<outputName>.txt`, with every character outside
+   * `[A-Za-z0-9_-]` replaced by `_`. Absent (or empty), a random name is used.
+   */
+  outputName?: string;
 }
 
 /**

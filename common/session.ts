@@ -1,5 +1,6 @@
 import type { AgentSnapshot } from './agent';
-import type { LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
+import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
+import type { ConversationAddition, ConversationRef } from './conversation';
 import type { MessageParam } from './model';
 import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
 
@@ -14,6 +15,8 @@ export interface SessionLimits {
   continueAsNewAfterSteps: number;
   /** Attempts of one model call before the turn ends with `retries_exhausted`. */
   maxModelAttempts: number;
+  /** Context windows by model name that override Keel's table (absent in sessions started before compaction). */
+  contextWindows?: Record<string, number>;
 }
 
 /** Token usage summed over a session, as the hosted API reports it. */
@@ -37,7 +40,14 @@ export interface QueuedMessage {
 export interface SessionCarryOver {
   firstPosition: number;
   previousRunId: string;
-  messages: MessageParam[];
+  /** The conversation inline: only runs from before the conversation store carried it. */
+  messages?: MessageParam[];
+  /** The stored conversation (references and what is not stored yet). */
+  conversation?: StoredConversationState;
+  /** The archives of every earlier run's events, oldest first. */
+  archives?: EventArchiveRef[];
+  /** Events the previous run logged after writing its archive (from `firstPosition` on): this run holds them. */
+  carriedEvents?: LoggedEvent[];
   queue: QueuedMessage[];
   seenEventIds: string[];
   usage: SessionUsage;
@@ -129,6 +139,11 @@ export interface EventsPage {
   /** Position the next event will get. */
   nextPosition: number;
   previousRunId: string | null;
+  /**
+   * The archives of the earlier runs, oldest first, contiguous up to `firstPosition`; absent or shorter for runs
+   * written before archives existed (then the reader walks `previousRunId` for the rest).
+   */
+  archives?: EventArchiveRef[];
   status: SessionStatus;
 }
 
@@ -150,4 +165,19 @@ export interface SessionSummary {
 /** Usage with every count at zero. */
 export function emptyUsage(): SessionUsage {
   return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+}
+
+/**
+ * The Workflow's view of a stored conversation, JSON-plain so it crosses continue-as-new: the reference, what was
+ * added since the last model call, the tool calls of the last reply still without a result, and the token estimate.
+ */
+export interface StoredConversationState {
+  ref: ConversationRef;
+  additions: ConversationAddition[];
+  /** `tool_use` ids of the last assistant reply that have no result yet. */
+  unansweredToolUseIds: string[];
+  /** Prompt tokens of the last model call as the model reported them (input, cache reads and writes) plus its output. */
+  reportedTokens: number;
+  /** Estimated tokens of the additions. */
+  addedTokens: number;
 }

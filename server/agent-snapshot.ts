@@ -1,5 +1,7 @@
 import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../common/agent';
 import type { AgentSnapshot, DomainFilters, McpToolsetSnapshot, ToolPermission } from '../common/agent';
+import type { BetaManagedAgentsModelConfig } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { ThinkingSettings } from '../common/conversation';
 import type { StoredAgent } from './store/control-plane-store';
 
 /** The output budget of a model call, since the hosted agent object has no field for it. */
@@ -70,7 +72,18 @@ export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
     ...(filters[WEB_SEARCH_TOOL_NAME] === undefined ? {} : { webSearch: filters[WEB_SEARCH_TOOL_NAME] }),
     customTools,
     mcpToolsets,
+    ...thinkingOf(definition.model),
   };
+}
+
+/**
+ * Extended thinking from the agent's model config: an `effort` turns on adaptive thinking at that effort (the model
+ * decides how much to think); without one the agent does not think. The hosted API resolves a per-model default
+ * effort; Keel leaves thinking off unless it is asked for.
+ */
+function thinkingOf(model: BetaManagedAgentsModelConfig): { thinking?: ThinkingSettings } {
+  const effort = model.effort?.type;
+  return effort === undefined ? {} : { thinking: { type: 'adaptive', effort } };
 }
 
 /** `auto` never reaches a snapshot (sessions refuse it); the fallback keeps a person in the loop regardless. */

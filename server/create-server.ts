@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
+import type { BlobStore } from '../common/blob-store';
 import type { LiveEventBus } from '../common/live-events';
 import { AgentService } from './agent-service';
 import { ApiError } from './api-error';
@@ -34,6 +35,8 @@ export interface ServerOptions extends Omit<
 > {
   temporal: Client;
   bus: LiveEventBus;
+  /** The blob store the workers write to (event archives, tool outputs): the server reads the log's bodies there. */
+  blobs: BlobStore;
   apiKey: string;
   healthChecks: HealthCheck[];
   /** The control-plane store: agents, their versions, environments and files' metadata. */
@@ -71,7 +74,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     files,
     vaults,
   });
-  const reader = new SessionEventReader(queries);
+  const reader = new SessionEventReader(queries, options.blobs);
   const feeds = new SessionFeeds(reader, options.bus);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -114,7 +117,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
 }
 
 function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
+  if (error instanceof ApiError) {
+    if (error.status >= 500) console.error('keel server:', error.message);
+    return error;
+  }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new ApiError('request_too_large', 'The request body is over the limit.');

@@ -24,7 +24,7 @@ const SCAN_CHUNK = 500;
 
 /**
  * Reads a page of a session's log in either order, keeping only the requested types; it scans the log in chunks, so
- * a rare type does not need one Query per event.
+ * a rare type does not need one Query per event, and fills in stored bodies only for the events the page keeps.
  */
 export async function readEventPage(
   reader: SessionEventReader,
@@ -38,7 +38,7 @@ export async function readEventPage(
   if (request.order === 'asc') {
     let after = request.page ?? -1;
     for (;;) {
-      const read = await reader.read(sessionId, after, SCAN_CHUNK);
+      const read = await reader.readStored(sessionId, after, SCAN_CHUNK);
       for (const entry of read.events) {
         if (found.length === request.limit) break;
         after = entry.position;
@@ -46,14 +46,14 @@ export async function readEventPage(
       }
       const more = after < read.nextPosition - 1;
       if (found.length === request.limit || read.events.length === 0 || !more) {
-        return { data: found.map((entry) => entry.event), next_page: more && found.length > 0 ? String(after) : null };
+        return { data: await pageData(reader, found), next_page: more && found.length > 0 ? String(after) : null };
       }
     }
   }
-  let before = request.page ?? (await reader.read(sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition;
+  let before = request.page ?? (await reader.readStored(sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition;
   while (before > 0 && found.length < request.limit) {
     const from = Math.max(-1, before - SCAN_CHUNK - 1);
-    const read = await reader.read(sessionId, from, before - from - 1);
+    const read = await reader.readStored(sessionId, from, before - from - 1);
     for (const entry of read.events.reverse()) {
       if (found.length === request.limit) break;
       before = entry.position;
@@ -61,7 +61,12 @@ export async function readEventPage(
     }
     if (read.events.length === 0) break;
   }
-  return { data: found.map((entry) => entry.event), next_page: before > 0 && found.length > 0 ? String(before) : null };
+  return { data: await pageData(reader, found), next_page: before > 0 && found.length > 0 ? String(before) : null };
+}
+
+/** The events of a page as clients see them, stored bodies filled in. */
+async function pageData(reader: SessionEventReader, found: LoggedEvent[]): Promise<SessionEvent[]> {
+  return (await reader.bodies.hydrate(found)).map((entry) => entry.event);
 }
 
 /**
@@ -76,7 +81,7 @@ export async function resumePosition(
   if (/^-?\d+$/.test(lastEventId)) return Math.max(-1, Number(lastEventId));
   let after = -1;
   for (;;) {
-    const read = await reader.read(sessionId, after, SCAN_CHUNK);
+    const read = await reader.readStored(sessionId, after, SCAN_CHUNK);
     const match = read.events.find((entry) => entry.event.id === lastEventId);
     if (match !== undefined) return match.position;
     const last = read.events.at(-1);

@@ -1,5 +1,12 @@
-import type { LoggedEvent, SessionStatus } from '../common/events';
+import type { BlobStore } from '../common/blob-store';
+import { EVENT_ARCHIVE_FORMAT } from '../common/events';
+import type { EventArchive, EventArchiveRef, LoggedEvent, SessionStatus } from '../common/events';
+import type { EventsPage } from '../common/session';
 import { getEventsQuery } from '../workflows/messages';
+import { ApiError } from './api-error';
+import { BoundedCache } from './bounded-cache';
+import type { BoundedCacheLimits } from './bounded-cache';
+import { EventBodies } from './event-bodies';
 import type { SessionQueries } from './session-queries';
 
 /** Events read from the log, with the position the next event will get. */
@@ -9,33 +16,106 @@ export interface EventsRead {
   status: SessionStatus;
 }
 
+/** What the reader needs of `SessionQueries`: running a Query on a session's latest run or on one of its runs. */
+export type SessionQueryRunner = Pick<SessionQueries, 'run'>;
+
+/** Options of `SessionEventReader`. */
+export interface SessionEventReaderOptions {
+  /** Where stored event bodies are filled in; by default one over the same blob store. */
+  bodies?: EventBodies;
+  /** How many parsed event archives stay in memory, weighed by the size of their JSON. */
+  archiveCache?: BoundedCacheLimits;
+}
+
+const DEFAULT_ARCHIVE_CACHE: BoundedCacheLimits = { maxEntries: 256, maxBytes: 64 * 1024 * 1024 };
 const CLOSED_RUNS_CACHED = 64;
 
 /**
- * Reads a session's log from Temporal through `getEventsQuery`, walking back the chain of runs when the events
- * asked for were produced before a continue-as-new. Runs that are closed never change, so their events are cached.
+ * Reads a session's log. The latest run answers `getEventsQuery` with its own events and the references of the event
+ * archives that the runs before it wrote at continue-as-new; older events are read from those archives in the blob
+ * store (found by binary search, cached parsed), so a page costs one Query and a few blob reads however many runs
+ * the session has. Runs recorded before archives existed are read the old way, by a Query on each closed run of the
+ * chain (which makes a worker replay it), for the positions the archives do not cover.
  */
 export class SessionEventReader {
+  /** Fills in the bodies kept in the blob store; the events `read` returns went through it. */
+  readonly bodies: EventBodies;
+  private readonly archives: BoundedCache<LoggedEvent[]>;
+  private readonly loadingArchives = new Map<string, Promise<LoggedEvent[]>>();
   private readonly closedRuns = new Map<string, ClosedRun>();
+  private readonly decoder = new TextDecoder('utf-8');
 
-  constructor(private readonly queries: SessionQueries) {}
+  constructor(
+    private readonly queries: SessionQueryRunner,
+    private readonly blobs: BlobStore,
+    options: SessionEventReaderOptions = {},
+  ) {
+    this.bodies = options.bodies ?? new EventBodies(blobs);
+    this.archives = new BoundedCache(options.archiveCache ?? DEFAULT_ARCHIVE_CACHE);
+  }
 
-  /** Events at positions strictly greater than `after`, in log order, at most `limit`. */
+  /** Events at positions strictly greater than `after`, in log order, at most `limit`, as clients see them. */
   async read(sessionId: string, after: number, limit: number): Promise<EventsRead> {
+    const read = await this.readStored(sessionId, after, limit);
+    return { ...read, events: await this.bodies.hydrate(read.events) };
+  }
+
+  /**
+   * Like `read`, but the events are as the log stores them: an event may still have a `contentKey` and a placeholder
+   * body. For scans that look at ids and types only, or that hydrate just the events they keep.
+   */
+  async readStored(sessionId: string, after: number, limit: number): Promise<EventsRead> {
     const latest = await this.queries.run(sessionId, getEventsQuery, [{ after, limit }]);
-    const segments: LoggedEvent[][] = [latest.events];
+    const read = (events: LoggedEvent[]): EventsRead => ({
+      events: events.slice(0, Math.max(0, limit)),
+      nextPosition: latest.nextPosition,
+      status: latest.status,
+    });
+    const from = after + 1;
+    if (from >= latest.firstPosition || limit <= 0) return read(latest.events);
+    const archives = latest.archives ?? [];
+    requireContiguous(sessionId, archives, latest.firstPosition);
+    const archivedFrom = archives[0]?.firstPosition ?? latest.firstPosition;
+    const events: LoggedEvent[] = [];
+    if (from < archivedFrom) events.push(...(await this.readUnarchivedRuns(sessionId, latest, from, archivedFrom)));
+    for (
+      let index = archiveIndex(archives, Math.max(from, archivedFrom));
+      index < archives.length && events.length < limit;
+      index += 1
+    ) {
+      const reference = archives[index];
+      if (reference === undefined) break;
+      const archived = await this.archive(sessionId, reference);
+      const start = Math.max(from, reference.firstPosition) - reference.firstPosition;
+      events.push(...archived.slice(start, start + limit - events.length));
+    }
+    return read([...events, ...latest.events]);
+  }
+
+  /**
+   * Events at positions in [`from`, `until`) of runs that wrote no archive, found by walking the chain of runs back
+   * from the latest one (each closed run answers once, then it is cached).
+   */
+  private async readUnarchivedRuns(
+    sessionId: string,
+    latest: EventsPage,
+    from: number,
+    until: number,
+  ): Promise<LoggedEvent[]> {
+    const segments: LoggedEvent[][] = [];
     let firstPosition = latest.firstPosition;
     let previousRunId = latest.previousRunId;
-    while (firstPosition > after + 1 && previousRunId !== null) {
-      const run = await this.closedRun(sessionId, previousRunId);
-      segments.unshift(run.events.filter((entry) => entry.position > after));
+    while (firstPosition > from && previousRunId !== null) {
+      const run = await this.closedRun(sessionId, previousRunId, until);
+      segments.unshift(run.events.filter((entry) => entry.position >= from && entry.position < until));
       firstPosition = run.firstPosition;
       previousRunId = run.previousRunId;
     }
-    return { events: segments.flat().slice(0, limit), nextPosition: latest.nextPosition, status: latest.status };
+    return segments.flat();
   }
 
-  private async closedRun(sessionId: string, runId: string): Promise<ClosedRun> {
+  /** A closed run's events below `keepBelow` (the archives hold the rest), its first position and its predecessor. */
+  private async closedRun(sessionId: string, runId: string, keepBelow: number): Promise<ClosedRun> {
     const cached = this.closedRuns.get(runId);
     if (cached !== undefined) return cached;
     const page = await this.queries.run(
@@ -45,7 +125,9 @@ export class SessionEventReader {
       runId,
     );
     const run: ClosedRun = {
-      events: page.events,
+      // The archives of a session only ever grow at the recent end, so events at or above `keepBelow` are never
+      // read from this run again.
+      events: page.events.filter((entry) => entry.position < keepBelow),
       firstPosition: page.firstPosition,
       previousRunId: page.previousRunId,
     };
@@ -56,10 +138,90 @@ export class SessionEventReader {
     }
     return run;
   }
+
+  /** The events of one archive, dense from its first position, from the cache or the blob store. */
+  private archive(sessionId: string, reference: EventArchiveRef): Promise<LoggedEvent[]> {
+    const cached = this.archives.get(reference.key);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let load = this.loadingArchives.get(reference.key);
+    if (load === undefined) {
+      load = this.blobs
+        .get(reference.key)
+        .then((body) => {
+          if (body === null) {
+            throw new ApiError(
+              'api_error',
+              `The events ${reference.firstPosition} to ${reference.nextPosition - 1} of session ${sessionId} are ` +
+                `archived under blob key ${reference.key}, which the blob store does not have: the server and the ` +
+                'workers must share one blob store.',
+            );
+          }
+          const events = parseArchive(sessionId, reference, this.decoder.decode(body));
+          this.archives.set(reference.key, events, body.byteLength);
+          return events;
+        })
+        .finally(() => this.loadingArchives.delete(reference.key));
+      this.loadingArchives.set(reference.key, load);
+    }
+    return load;
+  }
 }
 
 interface ClosedRun {
   events: LoggedEvent[];
   firstPosition: number;
   previousRunId: string | null;
+}
+
+/**
+ * The index of the archive holding `position` (the last one that starts at or before it), by binary search;
+ * `archives.length` when `position` is past them all.
+ */
+export function archiveIndex(archives: readonly EventArchiveRef[], position: number): number {
+  const last = archives.at(-1);
+  if (last === undefined || position >= last.nextPosition) return archives.length;
+  let low = 0;
+  let high = archives.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if ((archives[middle]?.firstPosition ?? Infinity) <= position) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+/** Fails unless the archives follow each other without gap or overlap up to the latest run's first position. */
+function requireContiguous(sessionId: string, archives: readonly EventArchiveRef[], firstPosition: number): void {
+  archives.forEach((archive, index) => {
+    const next = archives[index + 1]?.firstPosition ?? firstPosition;
+    if (archive.firstPosition > archive.nextPosition || archive.nextPosition !== next) {
+      throw new ApiError(
+        'api_error',
+        `The event archives of session ${sessionId} are not contiguous: ${archive.key} covers ` +
+          `[${archive.firstPosition}, ${archive.nextPosition}) but the next events start at ${next}.`,
+      );
+    }
+  });
+}
+
+/** The events of an archive blob, checked against its reference: format, same session and range, dense positions. */
+function parseArchive(sessionId: string, reference: EventArchiveRef, json: string): LoggedEvent[] {
+  const archive = JSON.parse(json) as EventArchive;
+  const count = reference.nextPosition - reference.firstPosition;
+  const matches =
+    archive.format === EVENT_ARCHIVE_FORMAT &&
+    archive.sessionId === sessionId &&
+    archive.firstPosition === reference.firstPosition &&
+    archive.nextPosition === reference.nextPosition &&
+    Array.isArray(archive.events) &&
+    archive.events.length === count &&
+    archive.events.every((entry, index) => entry.position === reference.firstPosition + index);
+  if (!matches) {
+    throw new ApiError(
+      'api_error',
+      `The event archive ${reference.key} does not hold the events ${reference.firstPosition} to ` +
+        `${reference.nextPosition - 1} of session ${sessionId}.`,
+    );
+  }
+  return archive.events;
 }

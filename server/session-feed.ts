@@ -1,5 +1,6 @@
 import type { LoggedEvent } from '../common/events';
 import type { LiveEvent, LiveEventBus } from '../common/live-events';
+import { hasStoredBodies } from './event-bodies';
 import type { SessionEventReader } from './session-event-reader';
 
 /** A live reader of one session: gets every event after its cursor exactly once, in log order. */
@@ -7,6 +8,8 @@ export interface FeedSubscriber {
   onEvents(events: LoggedEvent[]): void;
   /** Best-effort text of an `agent.message` still being produced; never part of the log. */
   onTextDelta?(eventId: string, text: string): void;
+  /** Best-effort sign that the model began the thinking `eventId` (an `agent.thinking`) will record; not logged. */
+  onThinkingStarted?(eventId: string): void;
   onError(error: unknown): void;
 }
 
@@ -21,7 +24,9 @@ const BUFFER_LIMIT = 20_000;
 
 /**
  * Follows one session for every subscriber in this server process, so subscribers cost the session nothing: one
- * poll of `getEventsQuery` at a time, and the worker's live bus (when in the same process) as the fast path.
+ * poll of `getEventsQuery` at a time, and the worker's live bus (when in the same process) as the fast path. Every
+ * event it holds or delivers has its stored body filled in; live events that need a blob read wait in one queue, so
+ * what follows them (events and text deltas alike) is delivered after them, in order.
  */
 class SessionFeed {
   readonly subscriptions = new Set<Subscription>();
@@ -30,6 +35,9 @@ class SessionFeed {
   private nextPosition = -1;
   private refreshing: Promise<void> | null = null;
   private terminated = false;
+  /** Live events waiting for their bodies, in arrival order; what arrives while any wait queues behind them. */
+  private liveQueue: Promise<void> = Promise.resolve();
+  private liveWaiting = 0;
   private readonly stopListening: () => void;
   private readonly pollTimer: NodeJS.Timeout;
 
@@ -71,14 +79,47 @@ class SessionFeed {
   }
 
   private onLive(event: LiveEvent): void {
-    if (event.kind === 'text_delta') {
-      for (const subscription of this.subscriptions) {
-        if (subscription.ready) subscription.subscriber.onTextDelta?.(event.eventId, event.text);
+    if (event.kind === 'appended') {
+      if (this.nextPosition === -1) return;
+      const fresh = event.events.filter((entry) => entry.position >= this.nextPosition);
+      if (fresh.length === 0) return;
+      if (this.liveWaiting === 0 && !hasStoredBodies(fresh)) {
+        this.applyAppended(fresh);
+        return;
       }
+      this.afterWaitingLive(async () => this.applyAppended(await this.reader.bodies.hydrate(fresh)));
       return;
     }
-    if (this.nextPosition === -1) return;
-    const fresh = event.events.filter((entry) => entry.position >= this.nextPosition);
+    const preview = (): void => this.applyPreview(event);
+    if (this.liveWaiting === 0) preview();
+    else this.afterWaitingLive(preview);
+  }
+
+  /** Runs `step` after the live events already waiting; a failure (a missing body) goes to every subscriber. */
+  private afterWaitingLive(step: () => void | Promise<void>): void {
+    this.liveWaiting += 1;
+    this.liveQueue = this.liveQueue
+      .then(step)
+      .catch((error: unknown) => {
+        for (const subscription of this.subscriptions) subscription.subscriber.onError(error);
+      })
+      .finally(() => {
+        this.liveWaiting -= 1;
+      });
+  }
+
+  /** Hands a stream-only preview (never part of the log) to the subscribers that are up to date. */
+  private applyPreview(event: Exclude<LiveEvent, { kind: 'appended' }>): void {
+    for (const subscription of this.subscriptions) {
+      if (!subscription.ready) continue;
+      if (event.kind === 'text_delta') subscription.subscriber.onTextDelta?.(event.eventId, event.text);
+      else subscription.subscriber.onThinkingStarted?.(event.eventId);
+    }
+  }
+
+  /** Appends live events (bodies filled in) when they continue the buffer, or reads the log when some are missing. */
+  private applyAppended(events: LoggedEvent[]): void {
+    const fresh = events.filter((entry) => entry.position >= this.nextPosition);
     if (fresh[0] !== undefined && fresh[0].position === this.nextPosition) this.append(fresh);
     else if (fresh.length > 0) void this.refresh();
   }

@@ -11,6 +11,7 @@ import { fileContentPath, filesDirectory } from '../common/file-content-path';
 import { LiveEventBus } from '../common/live-events';
 import { createServer } from '../server/create-server';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
+import { FolderBlobStore, blobFolder } from '../storage/folder-blob-store';
 import { startTestStack, TEST_API_KEY } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { rejection, sdkClient } from './support/sdk';
@@ -213,6 +214,7 @@ describe('files across a store reopen', () => {
       const server = createServer({
         temporal: harness.stack.temporal,
         bus: new LiveEventBus(),
+        blobs: new FolderBlobStore(blobFolder(dataDir)),
         apiKey: TEST_API_KEY,
         healthChecks: [],
         agent: defaultAgent(harness.config, false),

@@ -229,8 +229,9 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
     expect(offered).not.toContain('mcp__orders__slow_tool');
     expect(offered.filter((name) => name.startsWith('mcp__down__'))).toEqual([]);
     const down = held.find((event) => event.type === 'session.error');
+    // The turn goes on without the server's tools: `retrying`, since the SDK documents `exhausted` as a dead turn.
     expect(down).toMatchObject({
-      error: { type: 'mcp_connection_failed_error', mcp_server_name: 'down' },
+      error: { type: 'mcp_connection_failed_error', mcp_server_name: 'down', retry_status: { type: 'retrying' } },
     });
 
     const uses = held.filter((event) => event.type === 'agent.mcp_tool_use');
@@ -284,6 +285,8 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
         expect.objectContaining({ type: 'mcp_connection_failed_error', mcp_server_name: 'down' }),
       ]),
     );
+    // Neither server's failure ends the turn: the session answers without their tools.
+    for (const error of errors) expect(error).toMatchObject({ retry_status: { type: 'retrying' } });
     expect(events.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
     expect(events.find((event) => event.type === 'agent.message')).toBeDefined();
     await client.beta.sessions.delete(session.id);

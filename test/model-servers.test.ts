@@ -1,6 +1,9 @@
 import Anthropic, { APIUserAbortError, BadRequestError, InternalServerError, RateLimitError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { startDemoModelServer } from '../cli/demo-model/demo-model-server';
+import { thinkingSignature } from '../cli/demo-model/messages-wire';
+import type { MessagesRequest } from '../cli/demo-model/messages-wire';
+import { estimateInputTokens } from '../cli/demo-model/prompt-blocks';
 import { ScriptedModelServer } from './scripted-model-server';
 
 const bashTool = {
@@ -15,6 +18,11 @@ function clientFor(baseURL: string): Anthropic {
 
 function ask(text: string): { model: string; max_tokens: number; messages: Anthropic.MessageParam[] } {
   return { model: 'claude-test', max_tokens: 1024, messages: [{ role: 'user', content: text }] };
+}
+
+// Estimates a request body as the server does, from the JSON that crosses the wire.
+function wireTokens(body: Anthropic.MessageCreateParams): number {
+  return estimateInputTokens(JSON.parse(JSON.stringify(body)) as MessagesRequest);
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -182,6 +190,274 @@ describe('ScriptedModelServer', () => {
     expect(await hanging).toBeInstanceOf(Error);
     expect(await delayed).toBeInstanceOf(Error);
     expect(server.pendingResponses()).toBe(0);
+  });
+});
+
+describe('ScriptedModelServer context window', () => {
+  const longQuestion = 'Tell me about this. '.repeat(300); // About 1,500 tokens.
+
+  it('refuses a prompt over the window with the API 400, records it, and keeps the scripted reply for the next request', async () => {
+    const server = await ScriptedModelServer.start({ contextWindowTokens: 1000 });
+    server.enqueue({ kind: 'text', text: 'short answer' });
+    const client = clientFor(server.baseUrl);
+    const error: unknown = await client.messages.create(ask(longQuestion)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    const tokens = wireTokens(ask(longQuestion));
+    expect(tokens).toBeGreaterThan(1000);
+    expect((error as BadRequestError).status).toBe(400);
+    expect((error as BadRequestError).error).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: `prompt is too long: ${tokens} tokens > 1000 maximum` },
+    });
+    expect(server.requests).toHaveLength(1);
+    expect(server.refusedForContextWindow).toEqual([server.requests[0]]);
+    expect(server.requests[0]).toMatchObject({
+      inputTokens: tokens,
+      refusal: expect.stringMatching(/^prompt is too long/),
+    });
+    expect(server.remaining()).toBe(1);
+    const answered = await client.messages.stream(ask('short question')).finalMessage();
+    expect(answered.content[0]).toMatchObject({ type: 'text', text: 'short answer' });
+    expect(server.maxInputTokensSeen).toBe(wireTokens(ask('short question')));
+    expect(server.maxInputTokensSeen).toBeLessThanOrEqual(1000);
+    await server.close();
+  });
+
+  it('refuses a streamed request too, and lets the window be changed or removed later', async () => {
+    const server = await ScriptedModelServer.start();
+    server.setContextWindow(500);
+    server.enqueue({ kind: 'text', text: 'now it fits' });
+    const client = clientFor(server.baseUrl);
+    const refused: unknown = await client.messages
+      .stream(ask(longQuestion))
+      .finalMessage()
+      .catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as BadRequestError).apiMessage).toMatch(/^prompt is too long: \d+ tokens > 500 maximum$/);
+    server.setContextWindow(undefined);
+    const answered = await client.messages.stream(ask(longQuestion)).finalMessage();
+    expect(answered.content[0]).toMatchObject({ text: 'now it fits' });
+    expect(server.refusedForContextWindow).toHaveLength(1);
+    expect(server.maxInputTokensSeen).toBe(wireTokens(ask(longQuestion)));
+    expect(() => server.setContextWindow(0)).toThrow(RangeError);
+    await server.close();
+  });
+});
+
+describe('ScriptedModelServer prompt caching', () => {
+  const stableSystem = 'You are a careful agent. Follow the house rules. '.repeat(120); // About 1,500 tokens.
+
+  function cachedRequest(messages: Anthropic.MessageParam[]): Anthropic.MessageCreateParamsNonStreaming {
+    return {
+      model: 'claude-test',
+      max_tokens: 1024,
+      tools: [{ ...bashTool, cache_control: { type: 'ephemeral' } }],
+      system: [{ type: 'text', text: stableSystem, cache_control: { type: 'ephemeral' } }],
+      messages,
+    };
+  }
+
+  // A user message whose one text block carries a cache breakpoint, as a harness marks the newest turn.
+  function markedUserMessage(text: string): Anthropic.MessageParam {
+    return { role: 'user', content: [{ type: 'text', text, cache_control: { type: 'ephemeral' } }] };
+  }
+
+  it('reports a cache write, then a read of the previous prefix plus a write of the new turn, and sums the totals', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue({ kind: 'text', text: 'first answer' }, { kind: 'text', text: 'second answer' });
+    const client = clientFor(server.baseUrl);
+    const firstRequest = cachedRequest([markedUserMessage('first question')]);
+    const starts: Anthropic.Usage[] = [];
+    const first = await client.messages
+      .stream(firstRequest)
+      .on('streamEvent', (event) => {
+        if (event.type === 'message_start') starts.push(event.message.usage);
+      })
+      .finalMessage();
+    const firstTotal = wireTokens(firstRequest);
+    expect(first.usage).toMatchObject({
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: firstTotal,
+      input_tokens: 0,
+    });
+    expect(first.usage.cache_creation).toEqual({ ephemeral_5m_input_tokens: firstTotal, ephemeral_1h_input_tokens: 0 });
+    expect(starts[0]?.cache_creation_input_tokens).toBe(firstTotal);
+
+    // The first question comes back as a plain string: the same prompt as its marked text block, so the prefix hits.
+    const secondRequest = cachedRequest([
+      { role: 'user', content: 'first question' },
+      { role: 'assistant', content: 'first answer' },
+      markedUserMessage('second question'),
+    ]);
+    const second = await client.messages.create(secondRequest);
+    const secondTotal = wireTokens(secondRequest);
+    expect(second.usage).toMatchObject({
+      cache_read_input_tokens: firstTotal,
+      cache_creation_input_tokens: secondTotal - firstTotal,
+      input_tokens: 0,
+    });
+    expect(server.requests[1]?.usage?.cacheReadInputTokens).toBe(firstTotal);
+    expect(server.cacheTotals()).toEqual({
+      inputTokens: 0,
+      cacheReadInputTokens: firstTotal,
+      cacheCreationInputTokens: secondTotal,
+    });
+    server.clearPromptCache();
+    server.enqueue({ kind: 'text', text: 'third answer' });
+    const afterExpiry = await client.messages.create(secondRequest);
+    expect(afterExpiry.usage).toMatchObject({ cache_read_input_tokens: 0, cache_creation_input_tokens: secondTotal });
+    await server.close();
+  });
+
+  it('counts a prompt without breakpoints as plain input', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue({ kind: 'text', text: 'answer' });
+    const message = await clientFor(server.baseUrl).messages.create(ask('no caching here'));
+    expect(message.usage).toMatchObject({
+      input_tokens: wireTokens(ask('no caching here')),
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    });
+    expect(server.cacheTotals().inputTokens).toBe(message.usage.input_tokens);
+    await server.close();
+  });
+
+  it('refuses five cache_control blocks with the API 400 and uses no scripted reply', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue({ kind: 'text', text: 'unused' });
+    const content = ['a', 'b', 'c', 'd'].map((text) => ({
+      type: 'text' as const,
+      text,
+      cache_control: { type: 'ephemeral' as const },
+    }));
+    const error: unknown = await clientFor(server.baseUrl)
+      .messages.create(cachedRequest([{ role: 'user', content }]))
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).type).toBe('invalid_request_error');
+    expect((error as BadRequestError).apiMessage).toBe(
+      'A maximum of 4 blocks with cache_control may be provided. Found 6.',
+    );
+    expect(server.requests[0]?.refusal).toMatch(/^A maximum of 4 blocks/);
+    expect(server.remaining()).toBe(1);
+    await server.close();
+  });
+});
+
+describe('ScriptedModelServer thinking', () => {
+  const reasoning = 'The user wants the files listed; the bash tool can do that with ls, so I will call it now.';
+  const thinkingOn = { type: 'enabled', budget_tokens: 1024 } as const;
+
+  it('streams a thinking block as thinking_delta chunks and one signature_delta before the text and the tool_use', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'ls' }, text: 'Listing.', thinking: reasoning });
+    const deltas: string[] = [];
+    const events: Anthropic.RawMessageStreamEvent[] = [];
+    const stream = clientFor(server.baseUrl).messages.stream({
+      ...ask('list'),
+      max_tokens: 4096,
+      thinking: thinkingOn,
+      tools: [bashTool],
+    });
+    stream.on('thinking', (delta) => deltas.push(delta)).on('streamEvent', (event) => events.push(event));
+    const message = await stream.finalMessage();
+    expect(deltas.length).toBeGreaterThan(2);
+    expect(deltas.join('')).toBe(reasoning);
+    expect(message.content.map((block) => block.type)).toEqual(['thinking', 'text', 'tool_use']);
+    expect(message.content[0]).toEqual({
+      type: 'thinking',
+      thinking: reasoning,
+      signature: thinkingSignature(reasoning),
+    });
+    expect(thinkingSignature(reasoning)).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const firstBlockEvents = events.filter((event) => 'index' in event && event.index === 0);
+    expect(firstBlockEvents[0]).toEqual({
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'thinking', thinking: '', signature: '' },
+    });
+    expect(firstBlockEvents.at(-2)).toEqual({
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'signature_delta', signature: thinkingSignature(reasoning) },
+    });
+    expect(firstBlockEvents.at(-1)).toEqual({ type: 'content_block_stop', index: 0 });
+    await server.close();
+  });
+
+  it('returns a thinking block first in a non-stream text reply', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue({ kind: 'text', text: 'Four.', thinking: 'Two plus two is four.' });
+    const message = await clientFor(server.baseUrl).messages.create({
+      ...ask('2+2?'),
+      max_tokens: 4096,
+      thinking: thinkingOn,
+    });
+    expect(message.content).toMatchObject([
+      { type: 'thinking', thinking: 'Two plus two is four.' },
+      { type: 'text', text: 'Four.' },
+    ]);
+    await server.close();
+  });
+
+  it('refuses a tool-use loop that dropped its thinking block, and answers once the block is passed back', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'ls' }, thinking: reasoning },
+      { kind: 'text', text: 'There are two files.' },
+    );
+    const client = clientFor(server.baseUrl);
+    const request = { ...ask('list'), max_tokens: 4096, thinking: thinkingOn, tools: [bashTool] };
+    const first = await client.messages.create(request);
+    const toolUse = first.content.find((block) => block.type === 'tool_use');
+    const toolResult: Anthropic.MessageParam = {
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: toolUse?.type === 'tool_use' ? toolUse.id : '', content: 'a b' }],
+    };
+    const withoutThinking = first.content.filter((block) => block.type !== 'thinking');
+    const error: unknown = await client.messages
+      .create({
+        ...request,
+        messages: [...request.messages, { role: 'assistant', content: withoutThinking }, toolResult],
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).type).toBe('invalid_request_error');
+    expect((error as BadRequestError).apiMessage).toMatch(
+      /^messages\.1\.content\.0\.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`\. When `thinking` is enabled, a final `assistant` message must start with a thinking block/,
+    );
+    expect(server.remaining()).toBe(1);
+    const followUp = await client.messages.create({
+      ...request,
+      messages: [...request.messages, { role: 'assistant', content: first.content }, toolResult],
+    });
+    expect(followUp.content[0]).toMatchObject({ type: 'text', text: 'There are two files.' });
+    await server.close();
+  });
+
+  it('accepts the dropped thinking block when the request has thinking off', async () => {
+    const server = await ScriptedModelServer.start();
+    server.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'ls' }, thinking: reasoning },
+      { kind: 'text', text: 'Done.' },
+    );
+    const client = clientFor(server.baseUrl);
+    const request = { ...ask('list'), tools: [bashTool] };
+    const first = await client.messages.create(request);
+    const toolUse = first.content.find((block) => block.type === 'tool_use');
+    const followUp = await client.messages.create({
+      ...request,
+      messages: [
+        ...request.messages,
+        { role: 'assistant', content: first.content.filter((block) => block.type !== 'thinking') },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: toolUse?.type === 'tool_use' ? toolUse.id : '', content: 'a' }],
+        },
+      ],
+    });
+    expect(followUp.content[0]).toMatchObject({ text: 'Done.' });
+    await server.close();
   });
 });
 

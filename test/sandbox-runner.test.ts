@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CancelledFailure } from '@temporalio/common';
@@ -8,7 +9,9 @@ import { buildContainerConfig } from '../activities/sandbox/build-container-conf
 import { execute } from '../activities/sandbox/execute';
 import { RunnerPool } from '../activities/sandbox/runner/runner-pool';
 import { RUNNER_MARKER } from '../activities/sandbox/runner/runner-source';
-import type { ExecuteResult } from '../common/sandbox';
+import type { RunnerFrame } from '../activities/sandbox/runner/runner-protocol';
+import type { SandboxOptions } from '../activities/sandbox/sandbox-options';
+import type { ExecuteInput, ExecuteResult } from '../common/sandbox';
 import { sandboxVolumeName } from '../common/sandbox';
 import { execInSandbox } from './support/test-stack';
 import { useSandboxFixture } from './support/sandbox-fixture';
@@ -211,4 +214,159 @@ describe('runner and per-call paths agree', () => {
     expect(result.isError).toBe(true);
     expect(result.output).toMatch(/^before\n(Terminated\n)?bash: command timed out after 1000ms$/);
   });
+});
+
+describe('output over the cap on both paths', () => {
+  const TOOL_OUTPUT_DIR = '/workspace/.keel/tool-output';
+  const CUT_NOTE = /\n\[\.\.\. \d+ bytes of output cut here; (.+) \.\.\.\]\n/;
+
+  /** What `seq 1 count` prints. */
+  function sequence(count: number): string {
+    return Array.from({ length: count }, (_, index) => `${index + 1}\n`).join('');
+  }
+
+  /** The SHA-256 of a file in the session's container, read with a plain `docker exec`. */
+  async function sha256InSandbox(sessionId: string, path: string): Promise<string> {
+    return (await execInSandbox(docker, sessionId, ['sha256sum', path])).split(' ')[0] ?? '';
+  }
+
+  function sha256(text: string): string {
+    return createHash('sha256').update(text, 'utf8').digest('hex');
+  }
+
+  const pool = new RunnerPool(docker);
+
+  /** Runs a tool through the runner or the per-call path, with `extraOptions` added to the sandbox's options. */
+  function runOn(
+    path: 'runner' | 'per-call',
+    input: ExecuteInput,
+    extraOptions: Partial<SandboxOptions> = {},
+  ): Promise<ExecuteResult> {
+    return execute({ ...sandbox.options, ...extraOptions }, input, {}, path === 'runner' ? pool : undefined);
+  }
+
+  /** Checks that a runner-path call really ran in the runner: had it died under the call, none would be left. */
+  async function expectRunnerUsed(path: 'runner' | 'per-call', sessionId: string): Promise<void> {
+    expect(await runnerPids(sessionId)).toHaveLength(path === 'runner' ? 1 : 0);
+  }
+
+  it('an oversized bash output gives the same text and the same whole file through the runner and per call', async () => {
+    const whole = sequence(40_000);
+    const input = { name: 'bash', input: { command: 'seq 1 40000' }, outputName: 'toolu_both' };
+    const runnerSession = newSessionId();
+    const perCallSession = newSessionId();
+    const viaRunner = await sandbox.activities.execute({ sessionId: runnerSession, ...input });
+    const perCall = await execute(sandbox.options, { sessionId: perCallSession, ...input });
+    expect(viaRunner).toEqual(perCall);
+    expect(CUT_NOTE.exec(perCall.output)?.[1]).toBe(`the whole output is in ${TOOL_OUTPUT_DIR}/toolu_both.txt`);
+    for (const sessionId of [runnerSession, perCallSession]) {
+      expect(await sha256InSandbox(sessionId, `${TOOL_OUTPUT_DIR}/toolu_both.txt`)).toBe(sha256(whole));
+    }
+    expect(await runnerPids(runnerSession)).toHaveLength(1);
+  });
+
+  it('runner: it saves the stdout itself as it streams, and its exit frame says how many bytes the file holds', async () => {
+    const sessionId = newSessionId();
+    const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
+    const runner = await new RunnerPool(docker).acquire(containerId);
+    const frames: RunnerFrame[] = [];
+    const exited = new Promise<void>((resolve) => {
+      runner?.send(
+        {
+          id: 'saving',
+          kind: 'command',
+          argv: ['bash', '-c', 'seq 1 5000; echo apart >&2'],
+          timeoutMs: 10_000,
+          outputFile: { path: `${TOOL_OUTPUT_DIR}/saving.txt`, afterBytes: 1000, maxBytes: 10_000 },
+        },
+        (frame) => {
+          if (frame) frames.push(frame);
+          if (frame === undefined || frame.type === 'exit') resolve();
+        },
+      );
+    });
+    await exited;
+    const [exit] = frames.filter((frame) => frame.type === 'exit');
+    expect(exit).toEqual({ id: 'saving', type: 'exit', status: 0, timedOut: false, outputFileBytes: 10_000 });
+    const whole = sequence(5000);
+    const saved = `${whole.slice(0, 10_000)}\n[... ${whole.length - 10_000} more bytes of output were not saved ...]\n`;
+    expect(await sha256InSandbox(sessionId, `${TOOL_OUTPUT_DIR}/saving.txt`)).toBe(sha256(saved));
+    runner?.close();
+  });
+
+  it.each(['runner', 'per-call'] as const)(
+    '%s path: past maxSavedOutputBytes the file keeps the first bytes and a note, and the marker says so',
+    async (path) => {
+      const sessionId = newSessionId();
+      const whole = sequence(100_000);
+      const result = await runOn(
+        path,
+        { sessionId, name: 'bash', input: { command: 'seq 1 100000' }, outputName: 'toolu_huge' },
+        { maxSavedOutputBytes: 100_000 },
+      );
+      expect(result.isError).toBe(false);
+      expect(result.output.endsWith('99999\n100000')).toBe(true);
+      expect(CUT_NOTE.exec(result.output)?.[1]).toBe(
+        `the first 100000 bytes of the output are in ${TOOL_OUTPUT_DIR}/toolu_huge.txt`,
+      );
+      const unsaved = Buffer.byteLength(whole) - 100_000;
+      const saved = `${whole.slice(0, 100_000)}\n[... ${unsaved} more bytes of output were not saved ...]\n`;
+      expect(await sha256InSandbox(sessionId, `${TOOL_OUTPUT_DIR}/toolu_huge.txt`)).toBe(sha256(saved));
+      await expectRunnerUsed(path, sessionId);
+    },
+  );
+
+  it.each(['runner', 'per-call'] as const)(
+    '%s path: when the file cannot be written, the marker says why and the call still succeeds',
+    async (path) => {
+      const sessionId = newSessionId();
+      await runOn(path, { sessionId, name: 'bash', input: { command: 'touch /workspace/.keel' } });
+      const result = await runOn(path, {
+        sessionId,
+        name: 'bash',
+        input: { command: 'seq 1 5000' },
+        outputName: 'toolu_blocked',
+      });
+      expect(result.isError).toBe(false);
+      expect(result.output.endsWith('4999\n5000')).toBe(true);
+      expect(CUT_NOTE.exec(result.output)?.[1]).toBe(
+        `saving the whole output to ${TOOL_OUTPUT_DIR}/toolu_blocked.txt failed: Not a directory`,
+      );
+      await expectRunnerUsed(path, sessionId);
+    },
+  );
+
+  it.each(['runner', 'per-call'] as const)(
+    '%s path: saving an output removes the oldest saved outputs beyond 100 files, but never through a symbolic link',
+    async (path) => {
+      const sessionId = newSessionId();
+      await runOn(path, {
+        sessionId,
+        name: 'bash',
+        input: {
+          command: `mkdir -p ${TOOL_OUTPUT_DIR} && cd ${TOOL_OUTPUT_DIR} && for i in $(seq 1 120); do touch -d @$((1600000000 + i)) old-$i.txt; done`,
+        },
+      });
+      await runOn(path, { sessionId, name: 'bash', input: { command: 'seq 1 5000' }, outputName: 'toolu_new' });
+      const names = (await execInSandbox(docker, sessionId, ['ls', TOOL_OUTPUT_DIR])).trim().split('\n');
+      expect(names).toHaveLength(100);
+      expect(names).toContain('toolu_new.txt');
+      expect(names).toContain('old-22.txt');
+      expect(names).not.toContain('old-21.txt');
+
+      // A folder the model linked in place of the outputs' folder is its own: nothing in it is removed.
+      await runOn(path, {
+        sessionId,
+        name: 'bash',
+        input: {
+          command: `cd /workspace && rm -r ${TOOL_OUTPUT_DIR} && mkdir mine && touch mine/a{1..120} && ln -s /workspace/mine ${TOOL_OUTPUT_DIR}`,
+        },
+      });
+      await runOn(path, { sessionId, name: 'bash', input: { command: 'seq 1 5000' }, outputName: 'toolu_linked' });
+      const mine = (await execInSandbox(docker, sessionId, ['ls', '/workspace/mine'])).trim().split('\n');
+      expect(mine).toHaveLength(121);
+      expect(mine).toContain('toolu_linked.txt');
+      await expectRunnerUsed(path, sessionId);
+    },
+  );
 });

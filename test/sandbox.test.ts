@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CancelledFailure } from '@temporalio/common';
@@ -8,6 +9,7 @@ import { capOutput, cutMarker } from '../activities/sandbox/cap-output';
 import { OutputCollector } from '../activities/sandbox/output-collector';
 import { SentinelScanner } from '../activities/sandbox/sentinel-scanner';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
+import { toolOutputPath } from '../activities/sandbox/tool-output-path';
 import { SANDBOX_TOOL_NAMES } from '../common/agent';
 import type { ExecuteResult } from '../common/sandbox';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../common/sandbox';
@@ -22,6 +24,35 @@ const {
   pidsLimit: PIDS_LIMIT,
   maxOutputBytes: MAX_OUTPUT_BYTES,
 } = SANDBOX_TEST_LIMITS;
+
+/** Where the sandbox saves a tool call's whole output when it is over the cap. */
+const TOOL_OUTPUT_DIR = '/workspace/.keel/tool-output';
+
+/** The cut marker of an output, with its byte count and its note. */
+const CUT_MARKER = /\n\[\.\.\. (\d+) bytes of output cut here; (.+) \.\.\.\]\n/;
+
+/** What `seq 1 count` prints. */
+function sequence(count: number): string {
+  return Array.from({ length: count }, (_, index) => `${index + 1}\n`).join('');
+}
+
+/** The SHA-256 of `text` as UTF-8, in hex, as `sha256sum` prints it. */
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The SHA-256 of a file in the session's container, read with a plain `docker exec` (not through the tools). */
+async function sha256InSandbox(sessionId: string, path: string): Promise<string> {
+  return (await execInSandbox(docker, sessionId, ['sha256sum', path])).split(' ')[0] ?? '';
+}
+
+/** Whether a path exists in the session's container, checked with a plain `docker exec`. */
+async function existsInSandbox(sessionId: string, path: string): Promise<boolean> {
+  return (
+    (await execInSandbox(docker, sessionId, ['sh', '-c', 'test -e "$1" && echo yes || echo no', 'sh', path])) ===
+    'yes\n'
+  );
+}
 
 /** Polls until no process in the container has the command line `commandLine`; fails after `withinMs`. */
 async function expectProcessGone(sessionId: string, commandLine: string, withinMs: number): Promise<void> {
@@ -49,6 +80,24 @@ describe('capOutput', () => {
     const kept = capped.replace(cutMarker(cut), '');
     expect(kept).toMatch(/^a+b+$/);
     expect(kept.length + cut).toBe(1000);
+  });
+
+  it('capOutput: a note goes into the cut marker, and the capped text still fits the cap', () => {
+    const capped = capOutput('x'.repeat(1000), 200, 0, 'the whole output is in /workspace/out.txt');
+    expect(Buffer.byteLength(capped)).toBeLessThanOrEqual(200);
+    const cut = Number(CUT_MARKER.exec(capped)?.[1]);
+    expect(capped).toContain(cutMarker(cut, 'the whole output is in /workspace/out.txt'));
+    expect(cutMarker(12, 'note')).toBe('\n[... 12 bytes of output cut here; note ...]\n');
+    expect(capOutput('short', 200, 0, 'unused')).toBe('short');
+  });
+
+  it('toolOutputPath: keeps [A-Za-z0-9_-] of the name, replaces the rest, and falls back to a random name', () => {
+    expect(toolOutputPath('toolu_01AbC-9')).toBe(`${TOOL_OUTPUT_DIR}/toolu_01AbC-9.txt`);
+    expect(toolOutputPath('../../etc/passwd x')).toBe(`${TOOL_OUTPUT_DIR}/______etc_passwd_x.txt`);
+    expect(toolOutputPath(undefined)).toMatch(/^\/workspace\/\.keel\/tool-output\/output-[0-9a-f]{16}\.txt$/);
+    expect(toolOutputPath('')).toMatch(/^\/workspace\/\.keel\/tool-output\/output-[0-9a-f]{16}\.txt$/);
+    expect(toolOutputPath('')).not.toBe(toolOutputPath(''));
+    expect(toolOutputPath('a'.repeat(500))).toBe(`${TOOL_OUTPUT_DIR}/${'a'.repeat(128)}.txt`);
   });
 
   it('capOutput: a cut never splits a UTF-8 character', () => {
@@ -143,7 +192,10 @@ describe('execute: bash', () => {
     expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
     expect(result.output.startsWith('1\n2\n3\n')).toBe(true);
     expect(result.output.endsWith('99999\n100000')).toBe(true);
-    expect(result.output).toMatch(/\[\.\.\. \d+ bytes of output cut here \.\.\.\]/);
+    // Without an outputName, the whole output is saved under a random name.
+    expect(CUT_MARKER.exec(result.output)?.[2]).toMatch(
+      /^the whole output is in \/workspace\/\.keel\/tool-output\/output-[0-9a-f]{16}\.txt$/,
+    );
   });
 
   it('bash: the working directory and exported variables carry over, and `restart` forgets them', async () => {
@@ -178,6 +230,116 @@ describe('execute: bash', () => {
     expect(result.output).toMatch(/^before\n(Terminated\n)?bash: command timed out after 1000ms$/);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await processes(sessionId)).not.toContain('sleep 30');
+  });
+});
+
+describe('execute: output over the cap', () => {
+  it('bash: a 200 KB output gives head, tail and the path of a file that holds exactly the whole output', async () => {
+    const sessionId = newSessionId();
+    const path = `${TOOL_OUTPUT_DIR}/toolu_01Big.txt`;
+    const whole = `${sequence(40_000)}finished\n`;
+    expect(Buffer.byteLength(whole)).toBeGreaterThan(200_000);
+    const result = await sandbox.activities.execute({
+      sessionId,
+      name: 'bash',
+      input: { command: 'seq 1 40000; echo finished >&2' },
+      outputName: 'toolu_01Big',
+    });
+    expect(result.isError).toBe(false);
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+    expect(result.output.startsWith('1\n2\n3\n')).toBe(true);
+    expect(result.output.endsWith('39999\n40000\nfinished')).toBe(true);
+    const [marker, cut, note] = CUT_MARKER.exec(result.output) ?? [];
+    expect(note).toBe(`the whole output is in ${path}`);
+    // Head and tail plus the cut bytes are the whole output (less the final newline, which the tool trims).
+    const kept = Buffer.byteLength(result.output.replace(marker ?? '', ''));
+    expect(kept + Number(cut)).toBe(Buffer.byteLength(whole) - 1);
+
+    expect(await sha256InSandbox(sessionId, path)).toBe(sha256(whole));
+    expect(await execInSandbox(docker, sessionId, ['stat', '-c', '%u:%g %a', path])).toBe('1000:1000 644\n');
+    expect(await bash(sessionId, `wc -c < ${path}; tail -n 2 ${path}`)).toEqual({
+      isError: false,
+      output: `${Buffer.byteLength(whole)}\n40000\nfinished`,
+    });
+    expect(
+      await sandbox.activities.execute({
+        sessionId,
+        name: 'read',
+        input: { file_path: path, view_range: [40_000, 40_001] },
+      }),
+    ).toEqual({ isError: false, output: '40000\nfinished' });
+
+    // A retried call (same tool_use id) replaces the file.
+    await sandbox.activities.execute({
+      sessionId,
+      name: 'bash',
+      input: { command: 'seq 1 3000' },
+      outputName: 'toolu_01Big',
+    });
+    expect(await sha256InSandbox(sessionId, path)).toBe(sha256(sequence(3000)));
+  });
+
+  it('bash: an output within the cap is returned whole and writes no file', async () => {
+    const sessionId = newSessionId();
+    const result = await sandbox.activities.execute({
+      sessionId,
+      name: 'bash',
+      input: { command: 'seq 1 100' },
+      outputName: 'toolu_small',
+    });
+    expect(result).toEqual({ isError: false, output: sequence(100).trimEnd() });
+    expect(await existsInSandbox(sessionId, `${TOOL_OUTPUT_DIR}/toolu_small.txt`)).toBe(false);
+    expect(await existsInSandbox(sessionId, TOOL_OUTPUT_DIR)).toBe(false);
+  });
+
+  it('bash: a failing command over the cap keeps one marker with the path, then its exit status, within the cap', async () => {
+    const sessionId = newSessionId();
+    const result = await sandbox.activities.execute({
+      sessionId,
+      name: 'bash',
+      input: { command: 'seq 1 5000; exit 3' },
+      outputName: 'toolu_failed',
+    });
+    expect(result.isError).toBe(true);
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+    expect(result.output.endsWith('4999\n5000\nexit status 3')).toBe(true);
+    expect(result.output.match(/bytes of output cut here/g)).toHaveLength(1);
+    expect(CUT_MARKER.exec(result.output)?.[2]).toBe(`the whole output is in ${TOOL_OUTPUT_DIR}/toolu_failed.txt`);
+    expect(await sha256InSandbox(sessionId, `${TOOL_OUTPUT_DIR}/toolu_failed.txt`)).toBe(sha256(sequence(5000)));
+  });
+
+  it('grep: matches over the cap give head, tail and the path of a file with every match', async () => {
+    const sessionId = newSessionId();
+    await bash(sessionId, "seq 1 3000 | sed 's/^/match /' > many.txt");
+    const result = await sandbox.activities.execute({
+      sessionId,
+      name: 'grep',
+      input: { pattern: 'match', path: 'many.txt' },
+      outputName: 'toolu_grep',
+    });
+    expect(result.isError).toBe(false);
+    expect(result.output.startsWith('1:match 1\n')).toBe(true);
+    expect(result.output.endsWith('3000:match 3000\n')).toBe(true);
+    expect(CUT_MARKER.exec(result.output)?.[2]).toBe(`the whole output is in ${TOOL_OUTPUT_DIR}/toolu_grep.txt`);
+    const lines = Array.from({ length: 3000 }, (_, index) => `${index + 1}:match ${index + 1}\n`).join('');
+    expect(await sha256InSandbox(sessionId, `${TOOL_OUTPUT_DIR}/toolu_grep.txt`)).toBe(sha256(lines));
+  });
+
+  it('read: a file over the cap is cut with a marker that says to read it in parts, and no copy is saved', async () => {
+    const sessionId = newSessionId();
+    await bash(sessionId, 'seq 1 3000 > big.txt');
+    const result = await sandbox.activities.execute({
+      sessionId,
+      name: 'read',
+      input: { file_path: 'big.txt' },
+      outputName: 'toolu_read',
+    });
+    expect(result.isError).toBe(false);
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+    expect(CUT_MARKER.exec(result.output)?.[2]).toBe(
+      'read /workspace/big.txt in smaller parts with view_range to see them',
+    );
+    expect(await existsInSandbox(sessionId, TOOL_OUTPUT_DIR)).toBe(false);
   });
 });
 

@@ -118,7 +118,16 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     await harness.client.sendMessage(sessionId, 'one');
     await harness.client.sendMessage(sessionId, 'two');
     const { events } = await sendAndWait(harness.client, sessionId, 'three');
-    const all = await listAllEvents(harness.client, sessionId);
+    // 'three' is logged while the first turn runs, so the idle that follows it may be the first turn's: wait for all.
+    let all = await listAllEvents(harness.client, sessionId);
+    for (
+      let attempt = 0;
+      attempt < 100 && all.filter((event) => event.type === 'session.status_idle').length < 3;
+      attempt++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      all = await listAllEvents(harness.client, sessionId);
+    }
     const messages = all
       .filter((event) => event.type === 'agent.message')
       .map((event) =>
@@ -133,7 +142,7 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     expect(userTexts[2]).toContain('three');
   });
 
-  it('a step cap ends a runaway turn with session.error instead of a stuck Workflow', async () => {
+  it('a step cap ends a runaway turn with session.error tool_use_limit_reached_error and idle retries_exhausted', async () => {
     const capped = await startTestStack({ environment: { KEEL_MAX_STEPS_PER_TURN: '2' } });
     try {
       const session = await capped.client.createSession({ title: 'step cap' });
@@ -144,9 +153,14 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
       const { events, idle } = await sendAndWait(capped.client, session.id, 'loop forever');
       const error = events.find((event) => event.type === 'session.error');
       expect(error).toMatchObject({
-        error: { type: 'tool_use_limit_reached_error', message: expect.stringContaining('step limit of 2') },
+        error: {
+          type: 'tool_use_limit_reached_error',
+          message: expect.stringContaining('step limit of 2'),
+          retry_status: { type: 'exhausted' },
+        },
       });
-      expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+      // As the SDK documents for tool_use_limit_reached_error: the turn ends with retries_exhausted.
+      expect(idle).toMatchObject({ stop_reason: { type: 'retries_exhausted' } });
       expect(capped.model.remaining()).toBe(0);
       await capped.client.endSession(session.id);
     } finally {

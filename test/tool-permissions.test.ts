@@ -219,8 +219,10 @@ describe('custom tools: the client runs them', () => {
     await say(sessionId, 'weather?');
     const blocked = await waitForEvents(sessionId, (events) => idles(events).length === 1);
     const offered = (harness.model.requests.at(-1)?.body as { tools?: Array<Record<string, unknown>> }).tools ?? [];
+    // The last tool carries the cache breakpoint of the tool definitions.
     expect(offered).toEqual([
       {
+        cache_control: { type: 'ephemeral' },
         name: 'get_weather',
         description: 'Weather for a city',
         input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },

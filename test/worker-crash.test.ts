@@ -1,13 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../common/events';
 import { execInSandbox, listAllEvents, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { sdkClient } from './support/sdk';
-import { spawnReady } from './support/spawn-ready';
+import { startWorkerProcess as startWorkerWith } from './support/worker-process';
 
-const ROOT = path.resolve(__dirname, '..');
 let harness: TestStack;
 const children: ChildProcess[] = [];
 
@@ -20,15 +18,9 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** Starts `worker/main.ts` as its own process and resolves once it polls. */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const { child } = await spawnReady(['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
-    cwd: ROOT,
-    env: harness.workerEnvironment,
-    readyText: 'keel worker: polling',
-  });
-  children.push(child);
-  return child;
+/** Starts a worker process of this file's stack. */
+function startWorkerProcess(): Promise<ChildProcess> {
+  return startWorkerWith(harness.workerEnvironment, children);
 }
 
 describe('worker crash', () => {

@@ -75,6 +75,7 @@ describe('decideModelFailure', () => {
       error: { type: 'model_rate_limited_error', message: 'slow down' },
       retryable: true,
       retryDelayMs: 7000,
+      promptTooLong: false,
     });
   });
 

@@ -9,16 +9,21 @@ import { createModelActivities } from '../activities/model/create-model-activiti
 import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
 import { WEB_SEARCH_TOOL_DEFINITION } from '../activities/model/web-search-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
+import { ConversationStore } from '../activities/storage/conversation-store';
+import { createStorageActivities } from '../activities/storage/create-storage-activities';
+import { withStoredOutput } from '../activities/storage/store-tool-output';
 import { SandboxNetworks } from '../activities/sandbox/network/sandbox-networks';
 import { SANDBOX_TOOL_DEFINITIONS } from '../activities/sandbox/tool-definitions';
 import { createWebFetchActivities } from '../activities/web-fetch/create-web-fetch-activities';
 import { createWebSearchActivities } from '../activities/web-search/create-web-search-activities';
 import { SearxngSearchProvider } from '../activities/web-search/searxng-search-provider';
+import type { BlobStore } from '../common/blob-store';
 import type { KeelConfig } from '../common/config';
 import type { CredentialResolver } from '../common/credentials';
 import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
+import { blobFolder, FolderBlobStore } from '../storage/folder-blob-store';
 import { closeWhenStopped } from './close-when-stopped';
 import { keelDataConverter } from './payload-store';
 
@@ -32,6 +37,8 @@ export interface CreateWorkerOptions {
   /** The model endpoint; defaults to the configured one. */
   modelBaseUrl?: string;
   identity?: string;
+  /** The blob store shared by every worker and server of this Keel; defaults to the data folder's. */
+  blobs?: BlobStore;
 }
 
 /**
@@ -58,7 +65,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   // `web_search` is offered to the model only when this worker has a search provider to run it.
   const searchUrl = config.webSearch.searxngUrl;
   const webSearch =
-    searchUrl === undefined ? {} : createWebSearchActivities({ provider: new SearxngSearchProvider(searchUrl) });
+    searchUrl === undefined ? undefined : createWebSearchActivities({ provider: new SearxngSearchProvider(searchUrl) });
   const toolDefinitions = new Map<string, Tool>(
     [
       ...SANDBOX_TOOL_DEFINITIONS,
@@ -66,6 +73,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ...(searchUrl === undefined ? [] : [WEB_SEARCH_TOOL_DEFINITION]),
     ].map((tool) => [tool.name, tool]),
   );
+  // Conversations, tool outputs and event archives live in the blob store; the history holds their keys.
+  const blobs = options.blobs ?? new FolderBlobStore(blobFolder(config.dataDir));
+  const conversations = new ConversationStore(blobs);
   const docker = new Docker();
   const networks = new SandboxNetworks({ docker, firewall: config.sandbox.firewall });
   const sandbox = createSandboxActivities({
@@ -95,11 +105,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     workflowBundle: options.workflowBundle,
     dataConverter: keelDataConverter(config.dataDir),
     activities: {
-      ...createModelActivities({ client, bus, toolDefinitions }),
+      ...createModelActivities({ client, bus, toolDefinitions, conversations }),
       ...sandbox,
+      execute: withStoredOutput(sandbox.execute, conversations),
       ...createMcpActivities({ credentials }),
-      ...createWebFetchActivities(),
-      ...webSearch,
+      webFetch: withStoredOutput(createWebFetchActivities().webFetch, conversations),
+      ...(webSearch === undefined ? {} : { webSearch: withStoredOutput(webSearch.webSearch, conversations) }),
+      ...createStorageActivities({ blobs, conversations }),
     },
     sinks,
     maxHeartbeatThrottleInterval: '500 milliseconds',

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExternalStorage, StorageDriverClaim } from '@temporalio/common';
 import type { DataConverter, Payload, StorageDriver } from '@temporalio/common';
+import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 
 /** Payloads above this size go to the payload store; a reference stays in the history. Temporal refuses over 2 MB. */
 export const EXTERNAL_PAYLOAD_THRESHOLD_BYTES = 256 * 1024;
@@ -45,14 +46,30 @@ export class FolderStorageDriver implements StorageDriver {
   }
 }
 
-/** The data converter of every Temporal client and worker of one Keel: large payloads go to `<dataDir>/payloads`. */
+/**
+ * The data converter of every Temporal client and worker of one Keel: large payloads go to `<dataDir>/payloads`, and
+ * so does every event archive whatever its size (a run's events are written to the blob store when it
+ * continues-as-new; passing them through the history would cost each step its events' bytes a second time).
+ */
 export function keelDataConverter(dataDir: string): DataConverter {
+  const driver = new FolderStorageDriver(path.join(dataDir, 'payloads'));
   return {
     externalStorage: new ExternalStorage({
-      drivers: [new FolderStorageDriver(path.join(dataDir, 'payloads'))],
-      payloadSizeThreshold: EXTERNAL_PAYLOAD_THRESHOLD_BYTES,
+      drivers: [driver],
+      driverSelector: (_context, payload) =>
+        (payload.data?.length ?? 0) > EXTERNAL_PAYLOAD_THRESHOLD_BYTES || isEventArchive(payload) ? driver : null,
+      payloadSizeThreshold: 0,
     }),
   };
+}
+
+const ARCHIVE_PREFIX = Buffer.from(`{"format":"${EVENT_ARCHIVE_FORMAT}"`);
+
+/** Whether a payload is an event archive (JSON whose first field is the archive format). */
+function isEventArchive(payload: Payload): boolean {
+  const data = payload.data;
+  if (data === undefined || data === null || data.length < ARCHIVE_PREFIX.length) return false;
+  return Buffer.from(data.buffer, data.byteOffset, ARCHIVE_PREFIX.length).equals(ARCHIVE_PREFIX);
 }
 
 interface JsonPayload {

@@ -2,20 +2,31 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createModelActivities } from '../activities/model/create-model-activities';
 import type { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
+import type { ArchiveEventsInput } from '../activities/storage/archive-events';
+import type {
+  CompactConversationInput,
+  CompactConversationResult,
+  ConversationRef,
+  StoreConversationInput,
+  ToolOutput,
+} from '../common/conversation';
+import type { EventArchiveRef } from '../common/events';
 import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
-import type { WebFetchInput, WebFetchResult } from '../common/web-fetch';
-import type { WebSearchInput, WebSearchResult } from '../common/web-search';
+import type { WebFetchInput } from '../common/web-fetch';
+import type { WebSearchInput } from '../common/web-search';
 import type {
   DestroySandboxInput,
   ExecuteInput,
-  ExecuteResult,
   ProvisionSandboxInput,
   ProvisionSandboxResult,
 } from '../common/sandbox';
 
 type ModelActivities = ReturnType<typeof createModelActivities>;
-type SandboxActivities = ReturnType<typeof createSandboxActivities>;
+/** The sandbox Activities as the worker registers them: `execute` stores long outputs (see `withStoredOutput`). */
+type SandboxActivities = Omit<ReturnType<typeof createSandboxActivities>, 'execute'> & {
+  execute(input: ExecuteInput): Promise<ToolOutput>;
+};
 
 /**
  * Model calls are attempted once per schedule: the session Workflow owns their retries (with durable timers), so
@@ -44,9 +55,32 @@ const SANDBOX_OPTIONS: ActivityOptions = {
 interface OutboundActivities {
   listMcpTools(input: ListMcpToolsInput): Promise<ListMcpToolsResult>;
   callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult>;
-  webFetch(input: WebFetchInput): Promise<WebFetchResult>;
-  webSearch(input: WebSearchInput): Promise<WebSearchResult>;
+  webFetch(input: WebFetchInput): Promise<ToolOutput>;
+  webSearch(input: WebSearchInput): Promise<ToolOutput>;
 }
+
+/** The storage Activities: a run's event archive, and the move of an inline conversation to the store. */
+interface StorageActivities {
+  archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRef>;
+  storeConversation(input: StoreConversationInput): Promise<ConversationRef>;
+}
+
+/**
+ * Compaction calls the model once or a few times and stores a new chain: Temporal retries it (a retryable model
+ * failure or a lost worker) with backoff; an interrupt does not wait for it.
+ */
+const COMPACTION_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+};
+
+/** Blob writes are idempotent (content-addressed): retried until the store answers. */
+const STORAGE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};
 
 /**
  * MCP calls and `web_fetch` report failures in their result (the model or the log shows them), so a thrown error is
@@ -63,6 +97,7 @@ const OUTBOUND_OPTIONS: ActivityOptions = {
 const model = proxyActivities<ModelActivities>(MODEL_OPTIONS);
 const outbound = proxyActivities<OutboundActivities>(OUTBOUND_OPTIONS);
 const sandbox = proxyActivities<SandboxActivities>(SANDBOX_OPTIONS);
+const storage = proxyActivities<StorageActivities>(STORAGE_OPTIONS);
 
 /** Calls the model once; `summary` labels the Activity in the Temporal UI. */
 export function callModel(input: CallModelInput, summary: string): Promise<CallModelResult> {
@@ -75,7 +110,7 @@ export function provisionSandbox(input: ProvisionSandboxInput): Promise<Provisio
 }
 
 /** Runs one built-in tool in the session's sandbox; `summary` labels the Activity in the Temporal UI. */
-export function execute(input: ExecuteInput, summary: string): Promise<ExecuteResult> {
+export function execute(input: ExecuteInput, summary: string): Promise<ToolOutput> {
   return sandbox.execute.executeWithOptions({ ...SANDBOX_OPTIONS, summary }, [input]);
 }
 
@@ -101,7 +136,7 @@ export function callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult>
 }
 
 /** Fetches a URL from the worker under the environment's networking policy. */
-export function webFetch(input: WebFetchInput): Promise<WebFetchResult> {
+export function webFetch(input: WebFetchInput): Promise<ToolOutput> {
   return outbound.webFetch.executeWithOptions(
     { ...OUTBOUND_OPTIONS, summary: `web_fetch ${input.url}`.slice(0, 200) },
     [input],
@@ -109,9 +144,29 @@ export function webFetch(input: WebFetchInput): Promise<WebFetchResult> {
 }
 
 /** Searches the web through the worker's search provider. */
-export function webSearch(input: WebSearchInput): Promise<WebSearchResult> {
+export function webSearch(input: WebSearchInput): Promise<ToolOutput> {
   return outbound.webSearch.executeWithOptions(
     { ...OUTBOUND_OPTIONS, summary: `web_search ${input.query}`.slice(0, 200) },
     [input],
   );
+}
+
+/** Compacts the session's conversation (a model call summarises the older part); labelled in the Temporal UI. */
+export function compactConversation(input: CompactConversationInput): Promise<CompactConversationResult> {
+  return model.compactConversation.executeWithOptions({ ...COMPACTION_OPTIONS, summary: 'compact conversation' }, [
+    input,
+  ]);
+}
+
+/** Writes a run's events as one immutable archive before the run continues-as-new. */
+export function archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRef> {
+  return storage.archiveEvents.executeWithOptions(
+    { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
+    [input],
+  );
+}
+
+/** Stores the inline conversation of a session from before the conversation store, once. */
+export function storeConversation(input: StoreConversationInput): Promise<ConversationRef> {
+  return storage.storeConversation.executeWithOptions({ ...STORAGE_OPTIONS, summary: 'store conversation' }, [input]);
 }

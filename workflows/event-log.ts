@@ -22,19 +22,33 @@ export interface EventLogDependencies {
 export class EventLog {
   private readonly events: LoggedEvent[] = [];
 
+  /**
+   * `carried` are events the previous run logged after its archive was written: they belong to this run, at their
+   * positions from `firstPosition` on, and were already published live.
+   */
   constructor(
     readonly firstPosition: number,
     private readonly dependencies: EventLogDependencies,
-  ) {}
+    carried: LoggedEvent[] = [],
+  ) {
+    this.events.push(...carried);
+  }
 
-  /** Appends one event, assigning its id, time and position, and returns it as logged. */
-  append(event: NewSessionEvent): SessionEvent {
+  /**
+   * Appends one event, assigning its id, time and position, and returns it as logged. `contentKey` marks an event
+   * whose text body is in the blob store (see `StoredBodyRef`).
+   */
+  append(event: NewSessionEvent, contentKey?: string): SessionEvent {
     const logged = {
       ...event,
       id: event.id ?? this.dependencies.newEventId(),
       processed_at: this.dependencies.now(),
     } as SessionEvent;
-    const entry: LoggedEvent = { position: this.nextPosition, event: logged };
+    const entry: LoggedEvent = {
+      position: this.nextPosition,
+      event: logged,
+      ...(contentKey === undefined ? {} : { contentKey }),
+    };
     this.events.push(entry);
     this.dependencies.onAppend([entry]);
     return logged;
@@ -53,6 +67,11 @@ export class EventLog {
   /** The last event of this run, if any. */
   get lastEvent(): SessionEvent | null {
     return this.events.at(-1)?.event ?? null;
+  }
+
+  /** Every event of this run, in order (for its archive at continue-as-new). */
+  all(): LoggedEvent[] {
+    return this.events;
   }
 
   /** Events of this run at positions strictly greater than `after`, at most `limit` of them. */

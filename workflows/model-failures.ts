@@ -12,6 +12,8 @@ export interface ModelFailureDecision {
   retryable: boolean;
   /** Delay before the next attempt when retryable: the provider's `retry-after` when it sent one. */
   retryDelayMs: number;
+  /** The model refused the prompt as longer than its context window: compaction, not a retry, can fix it. */
+  promptTooLong: boolean;
 }
 
 /** Details the `callModel` Activity attaches to its failures (Temporal does not hand `nextRetryDelay` back). */
@@ -30,23 +32,46 @@ export function decideModelFailure(error: unknown, attempt: number): ModelFailur
     const details = cause.details?.[0] as Partial<ModelFailureDetails> | undefined;
     const retryDelayMs = details?.retryAfterMs ?? backoffMs;
     const message = cause.message;
+    const promptTooLong = false;
     switch (cause.type) {
       case FAILURE_TYPES.modelRateLimited:
-        return { error: { type: 'model_rate_limited_error', message }, retryable: true, retryDelayMs };
+        return { error: { type: 'model_rate_limited_error', message }, retryable: true, retryDelayMs, promptTooLong };
       case FAILURE_TYPES.modelOverloaded:
-        return { error: { type: 'model_overloaded_error', message }, retryable: true, retryDelayMs };
+        return { error: { type: 'model_overloaded_error', message }, retryable: true, retryDelayMs, promptTooLong };
       case FAILURE_TYPES.modelUnavailable:
-        return { error: { type: 'model_request_failed_error', message }, retryable: true, retryDelayMs };
+        return { error: { type: 'model_request_failed_error', message }, retryable: true, retryDelayMs, promptTooLong };
       case FAILURE_TYPES.modelRequestRejected:
-        return { error: { type: 'model_request_failed_error', message }, retryable: false, retryDelayMs: 0 };
+        return {
+          error: { type: 'model_request_failed_error', message },
+          retryable: false,
+          retryDelayMs: 0,
+          promptTooLong,
+        };
+      case FAILURE_TYPES.modelPromptTooLong:
+        return {
+          error: { type: 'model_request_failed_error', message },
+          retryable: false,
+          retryDelayMs: 0,
+          promptTooLong: true,
+        };
       default:
-        return { error: { type: 'unknown_error', message }, retryable: !cause.nonRetryable, retryDelayMs };
+        return {
+          error: { type: 'unknown_error', message },
+          retryable: !cause.nonRetryable,
+          retryDelayMs,
+          promptTooLong,
+        };
     }
   }
   if (cause instanceof TimeoutFailure) {
     const message = `The model call timed out: ${cause.message}`;
-    return { error: { type: 'model_request_failed_error', message }, retryable: true, retryDelayMs: backoffMs };
+    return {
+      error: { type: 'model_request_failed_error', message },
+      retryable: true,
+      retryDelayMs: backoffMs,
+      promptTooLong: false,
+    };
   }
   const message = cause instanceof Error ? cause.message : 'The model call failed.';
-  return { error: { type: 'unknown_error', message }, retryable: true, retryDelayMs: backoffMs };
+  return { error: { type: 'unknown_error', message }, retryable: true, retryDelayMs: backoffMs, promptTooLong: false };
 }

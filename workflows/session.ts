@@ -4,6 +4,7 @@ import {
   condition,
   isCancellation,
   makeContinueAsNewFunc,
+  patched,
   proxySinks,
   setCurrentDetails,
   setHandler,
@@ -27,8 +28,10 @@ import type {
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { emptyUsage } from '../common/session';
-import { destroySandbox, provisionSandbox } from './activities';
-import { appendUserContent, userTextBlocks } from './conversation';
+import { EVENT_ARCHIVE_FORMAT } from '../common/events';
+import type { EventArchiveRef } from '../common/events';
+import { archiveEvents, destroySandbox, provisionSandbox } from './activities';
+import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
   archiveSessionUpdate,
@@ -51,6 +54,19 @@ const { liveEvents } = proxySinks<LiveEventSinks>();
 const SEEN_EVENT_IDS_KEPT = 1_000;
 const DEFAULT_EVENTS_PAGE = 1_000;
 
+/** Patch of sessions that start with a stored conversation; those recorded before it keep theirs inline. */
+export const STORED_CONVERSATION_PATCH = 'keel-stored-conversation';
+/** Patch of runs that archive their events before continuing-as-new; earlier runs are read by a query. */
+export const EVENT_ARCHIVE_PATCH = 'keel-event-archive';
+
+/** The conversation a run starts with: carried over (stored, or inline from an older run), or a new one. */
+function initialConversation(carry: SessionCarryOver | undefined): ConversationState {
+  if (carry?.conversation !== undefined) return ConversationState.stored(carry.conversation);
+  if (carry?.messages !== undefined) return ConversationState.inline(carry.messages);
+  if (carry !== undefined) return ConversationState.empty();
+  return patched(STORED_CONVERSATION_PATCH) ? ConversationState.empty() : ConversationState.inline([]);
+}
+
 /**
  * The session: one Workflow per session (Workflow ID = session id), whose history is the durable log. It takes user
  * events by Signal, runs turns one at a time in the order messages arrived, and continues-as-new at safe points.
@@ -58,13 +74,18 @@ const DEFAULT_EVENTS_PAGE = 1_000;
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionWorkflowResult> {
   const carry = input.carryOver;
   const info = workflowInfo();
-  const log = new EventLog(carry?.firstPosition ?? 0, {
-    newEventId: () => `${ID_PREFIXES.event}${uuid4().replace(/-/g, '')}`,
-    now: () => new Date().toISOString(),
-    onAppend: (events) => liveEvents.appended(events),
-  });
+  const log = new EventLog(
+    carry?.firstPosition ?? 0,
+    {
+      newEventId: () => `${ID_PREFIXES.event}${uuid4().replace(/-/g, '')}`,
+      now: () => new Date().toISOString(),
+      onAppend: (events) => liveEvents.appended(events),
+    },
+    carry?.carriedEvents ?? [],
+  );
   const queue: QueuedMessage[] = carry?.queue ?? [];
   const seenEventIds = new Set(carry?.seenEventIds ?? []);
+  const archives: EventArchiveRef[] = carry?.archives ?? [];
   let turnInProgress = carry?.turnInProgress ?? null;
   let firstMessageText = carry?.firstMessageText ?? null;
   let title = carry?.title ?? input.title;
@@ -82,7 +103,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     vaultIds: input.vaultIds ?? [],
     log,
     state: {
-      messages: carry?.messages ?? [],
+      conversation: initialConversation(carry),
       usage: carry?.usage ?? emptyUsage(),
       status: carry?.status ?? 'idle',
       sandboxProvisioned: carry?.sandboxProvisioned ?? false,
@@ -188,6 +209,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     firstPosition: log.firstPosition,
     nextPosition: log.nextPosition,
     previousRunId: carry?.previousRunId ?? null,
+    archives,
     status: context.state.status,
   }));
   setHandler(getSessionQuery, () => ({
@@ -242,10 +264,36 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (ended) break;
     if (context.shouldContinueAsNew()) {
       await condition(allHandlersFinished);
+      // The run's events are written once, so reading them later costs a blob read, not a replay of this run. The
+      // queries of this run keep answering with the earlier archives only: its own events are still its own.
+      // Events logged while the archive is written (a Signal can arrive meanwhile) are carried into the next run.
+      const archiving = patched(EVENT_ARCHIVE_PATCH);
+      const archivedUpTo = log.nextPosition;
+      const archivesAfter = archiving
+        ? [
+            ...archives,
+            await archiveEvents({
+              format: EVENT_ARCHIVE_FORMAT,
+              sessionId: input.sessionId,
+              firstPosition: log.firstPosition,
+              nextPosition: archivedUpTo,
+              events: log.all().slice(0, archivedUpTo - log.firstPosition),
+            }),
+          ]
+        : archives;
+      await condition(allHandlersFinished);
+      // The session was ended while the archive was written: this run ends it (its events stay its own).
+      if (ended) break;
+      const carriedEvents = archiving ? log.after(archivedUpTo - 1, Number.MAX_SAFE_INTEGER) : [];
+      const conversation = context.state.conversation;
       const next: SessionCarryOver = {
-        firstPosition: log.nextPosition,
+        firstPosition: archiving ? archivedUpTo : log.nextPosition,
+        ...(carriedEvents.length === 0 ? {} : { carriedEvents }),
         previousRunId: info.runId,
-        messages: context.state.messages,
+        ...(conversation.isInline
+          ? { messages: conversation.inlineMessages }
+          : { conversation: conversation.snapshot() }),
+        ...(archivesAfter.length === 0 ? {} : { archives: archivesAfter }),
         queue,
         seenEventIds: [...seenEventIds],
         usage: context.state.usage,
@@ -266,7 +314,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (turnInProgress !== null) continue;
     const message = queue.shift();
     if (message === undefined) continue;
-    context.state.messages = appendUserContent(context.state.messages, userTextBlocks(message.content));
+    context.state.conversation.addUserText(message.content);
     context.setStatus('running');
     log.append({ type: 'session.status_running' });
     await runTurn(0);

@@ -1,18 +1,34 @@
-import { condition, isCancellation, sleep } from '@temporalio/workflow';
+import { condition, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { AgentSnapshot, ToolPermission } from '../common/agent';
 import type { SessionEvent, SessionStatus, TextBlock } from '../common/events';
 import type { McpToolDescriptor } from '../common/mcp';
-import type { CallModelResult, MessageParam } from '../common/model';
+import type { ToolOutput } from '../common/conversation';
+import type { CallModelResult } from '../common/model';
+import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
-import { callMcpTool, callModel, execute, listMcpTools, provisionSandbox, webFetch, webSearch } from './activities';
-import { appendAssistantContent, appendUserContent, toolResultBlock } from './conversation';
-import type { ToolResultInput } from './conversation';
+import {
+  callMcpTool,
+  callModel,
+  compactConversation,
+  execute,
+  listMcpTools,
+  provisionSandbox,
+  storeConversation,
+  webFetch,
+  webSearch,
+} from './activities';
+import type { ConversationState } from './conversation-state';
 import type { EventLog } from './event-log';
 import { decideModelFailure } from './model-failures';
 import { describeToolCall } from './tool-summary';
 import { mcpServerAllowed, toolOffer, waitsForClient } from './tool-routing';
 import type { ToolOffer, ToolRoute } from './tool-routing';
+import { contextBudget, decideAfterModelFailure, decideAfterReply, decideBeforeModelCall } from './turn-rules';
+import type { ContextBudget } from './turn-rules';
+
+/** Patch of the sessions from before the conversation store: their next model call first moves it to the store. */
+export const MOVE_CONVERSATION_TO_STORE_PATCH = 'keel-move-conversation-to-store';
 
 /** The mutable state a turn works on; it belongs to the session Workflow and outlives the turn. */
 export interface TurnContext {
@@ -27,7 +43,8 @@ export interface TurnContext {
   vaultIds: string[];
   log: EventLog;
   state: {
-    messages: MessageParam[];
+    /** The conversation the model sees: a reference into the conversation store and what is new. */
+    conversation: ConversationState;
     usage: SessionUsage;
     status: SessionStatus;
     sandboxProvisioned: boolean;
@@ -74,36 +91,41 @@ export class Turn {
   private readonly awaiting = new Map<string, { call: ToolCall; resolution: ToolCallResolution | null }>();
   /** The tools offered in this turn, and where each goes; the MCP servers' tools join once they are listed. */
   private offer: ToolOffer;
+  /** The model's context window and when to compact. */
+  private readonly budget: ContextBudget;
 
   constructor(
     private readonly context: TurnContext,
     private stepsTaken: number,
   ) {
     this.offer = toolOffer(context.agent, context.state.mcpTools);
+    this.budget = contextBudget(context.agent.model, context.limits);
   }
 
   /** Runs the turn to its end; a cancellation (interrupt) propagates to the caller, who calls `interrupted`. */
   async run(): Promise<TurnOutcome> {
-    const { log, limits } = this.context;
+    const { log, limits, state } = this.context;
     await this.listMcpTools();
     for (;;) {
-      if (this.stepsTaken >= limits.maxStepsPerTurn) {
-        log.append({
-          type: 'session.error',
-          error: {
-            type: 'tool_use_limit_reached_error',
-            message: `The turn reached the step limit of ${limits.maxStepsPerTurn} model calls and was ended.`,
-            retry_status: { type: 'exhausted' },
-          },
-        });
-        return this.idle({ type: 'end_turn' });
+      await this.moveConversationToStore();
+      const next = decideBeforeModelCall({
+        stepsTaken: this.stepsTaken,
+        maxStepsPerTurn: limits.maxStepsPerTurn,
+        promptEstimate: state.conversation.promptEstimate(),
+        budget: this.budget,
+        canCompact: !state.conversation.isInline,
+      });
+      if (next.kind === 'stop') {
+        log.append({ type: 'session.error', error: { ...next.error, retry_status: { type: 'exhausted' } } });
+        return this.idle({ type: 'retries_exhausted' });
       }
+      if (next.kind === 'compact' && !(await this.compact())) return this.idle({ type: 'retries_exhausted' });
       const reply = await this.callModelWithRetries();
       if (reply === null) return this.idle({ type: 'retries_exhausted' });
       this.stepsTaken += 1;
       this.context.state.stepsThisRun += 1;
       const calls = this.recordModelReply(reply);
-      if (reply.stopReason !== 'tool_use' || calls.length === 0) return this.idle({ type: 'end_turn' });
+      if (decideAfterReply(reply.stopReason, calls.length) === 'end_turn') return this.idle({ type: 'end_turn' });
       await this.runTools(calls);
       if (this.context.shouldContinueAsNew()) return { kind: 'continue-as-new', stepsTaken: this.stepsTaken };
     }
@@ -189,20 +211,26 @@ export class Turn {
           type: listed.error.type,
           mcp_server_name: server.name,
           message: listed.error.message,
-          retry_status: { type: 'exhausted' },
+          // The turn goes on without this server's tools: not `exhausted`, which the SDK documents as a dead turn.
+          retry_status: { type: 'retrying' },
         },
       });
     }
     this.offer = toolOffer(agent, state.mcpTools);
   }
 
-  /** Calls the model, retrying retryable failures with durable timers; `null` when the attempts are used up. */
+  /**
+   * Calls the model, retrying retryable failures with durable timers and compacting once when the model refuses the
+   * prompt as too long; `null` when the turn cannot go on (attempts used up, or no room even after compaction).
+   */
   private async callModelWithRetries(): Promise<CallModelResult | null> {
     const { log, agent, state, limits, sessionId } = this.context;
     const offer = this.offer;
+    let compactedForThisCall = false;
     for (let attempt = 1; ; attempt++) {
       const start = log.append({ type: 'span.model_request_start' });
       const messageEventId = log.reserveId();
+      const thinkingEventId = agent.thinking === undefined ? undefined : log.reserveId();
       try {
         const result = await callModel(
           {
@@ -211,55 +239,155 @@ export class Turn {
             model: agent.model,
             system: agent.system,
             maxTokens: agent.maxTokens,
-            messages: state.messages,
+            ...state.conversation.modelInput(),
             toolNames: offer.builtInNames,
             ...(offer.extraTools.length === 0 ? {} : { extraTools: offer.extraTools }),
+            ...(agent.thinking === undefined ? {} : { thinking: agent.thinking, thinkingEventId }),
           },
           `model ${agent.model} step ${this.stepsTaken + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
         );
-        this.recordModelUsage(start.id, messageEventId, result);
+        this.recordModelUsage(start.id, messageEventId, result, thinkingEventId);
         return result;
       } catch (error) {
-        log.append({
-          type: 'span.model_request_end',
-          model_request_start_id: start.id,
-          is_error: true,
-          model_usage: zeroUsage(),
-        });
+        this.failedModelRequest(start.id);
         if (isCancellation(error)) throw error;
         const decision = decideModelFailure(error, attempt);
-        const retrying = decision.retryable && attempt < limits.maxModelAttempts;
+        const next = decideAfterModelFailure({
+          decision,
+          promptTooLong: decision.promptTooLong,
+          attempt,
+          maxAttempts: limits.maxModelAttempts,
+          compactedForThisCall,
+          canCompact: !state.conversation.isInline,
+        });
+        if (next.kind === 'compact_and_retry') {
+          compactedForThisCall = true;
+          attempt -= 1;
+          if (!(await this.compact())) return null;
+          continue;
+        }
+        if (next.kind === 'give_up' && next.errorType === 'compaction_limit_reached_error') {
+          this.compactionLimitReached(`The model refused the prompt after compaction: ${decision.error.message}`);
+          return null;
+        }
         log.append({
           type: 'session.error',
-          error: { ...decision.error, retry_status: { type: retrying ? 'retrying' : 'exhausted' } },
+          error: { ...decision.error, retry_status: { type: next.kind === 'retry' ? 'retrying' : 'exhausted' } },
         });
-        if (!retrying) return null;
+        if (next.kind !== 'retry') return null;
         this.context.setStatus('rescheduling');
         log.append({ type: 'session.status_rescheduled' });
-        await sleep(decision.retryDelayMs);
+        await sleep(next.delayMs);
         this.context.setStatus('running');
         log.append({ type: 'session.status_running' });
       }
     }
   }
 
-  private recordModelUsage(startId: string, messageEventId: string, result: CallModelResult): void {
+  /**
+   * Moves the conversation of a session from before the conversation store into it (once, before its next model
+   * call); the patch keeps the histories recorded before it replaying as they ran.
+   */
+  private async moveConversationToStore(): Promise<void> {
+    const { state, sessionId } = this.context;
+    if (!state.conversation.isInline || !patched(MOVE_CONVERSATION_TO_STORE_PATCH)) return;
+    const ref = await storeConversation({ sessionId, messages: state.conversation.inlineMessages });
+    state.conversation.moveToStore(ref);
+  }
+
+  /**
+   * Compacts the conversation: a model call summarises the older part, the recent turns stay verbatim, and the log
+   * gets `agent.thread_context_compacted`. `false` when compaction cannot make room: then `session.error`
+   * `compaction_limit_reached_error` is logged and what the model has not seen yet is left out, so the next message
+   * works.
+   */
+  private async compact(): Promise<boolean> {
+    const { log, agent, state, sessionId } = this.context;
+    const start = log.append({ type: 'span.model_request_start' });
+    const { conversation, additions } = state.conversation.modelInput();
+    let result;
+    try {
+      result = await compactConversation({
+        sessionId,
+        conversation: conversation ?? { head: null },
+        additions: additions ?? [],
+        request: {
+          model: agent.model,
+          system: agent.system,
+          maxTokens: agent.maxTokens,
+          toolNames: this.offer.builtInNames,
+          ...(this.offer.extraTools.length === 0 ? {} : { extraTools: this.offer.extraTools }),
+        },
+        contextWindowTokens: this.budget.contextWindowTokens,
+        keepRecentTokens: this.budget.keepRecentTokens,
+      });
+    } catch (error) {
+      this.failedModelRequest(start.id);
+      if (isCancellation(error)) throw error;
+      const decision = decideModelFailure(error, 1);
+      log.append({ type: 'session.error', error: { ...decision.error, retry_status: { type: 'exhausted' } } });
+      return false;
+    }
+    if (!result.ok) {
+      this.failedModelRequest(start.id);
+      this.compactionLimitReached(result.reason);
+      return false;
+    }
+    this.addUsage(result.usage);
+    log.append({
+      type: 'span.model_request_end',
+      model_request_start_id: start.id,
+      is_error: false,
+      model_usage: modelUsageOf(result.usage),
+    });
+    state.conversation.acceptCompaction(result.conversation, result.postCompactionTokens);
+    log.append({ type: 'agent.thread_context_compacted', pre_compaction_tokens: result.preCompactionTokens });
+    return true;
+  }
+
+  /** Logs `compaction_limit_reached_error` and leaves out what the model has not seen, so the next message works. */
+  private compactionLimitReached(reason: string): void {
+    this.context.state.conversation.leaveOutAdditions();
+    this.context.log.append({
+      type: 'session.error',
+      error: { type: 'compaction_limit_reached_error', message: reason, retry_status: { type: 'exhausted' } },
+    });
+  }
+
+  /** Closes the span of a model request that failed. */
+  private failedModelRequest(startId: string): void {
+    this.context.log.append({
+      type: 'span.model_request_end',
+      model_request_start_id: startId,
+      is_error: true,
+      model_usage: zeroUsage(),
+    });
+  }
+
+  private addUsage(usage: CallModelResult['usage']): void {
+    const modelUsage = modelUsageOf(usage);
+    const total = this.context.state.usage;
+    for (const key of Object.keys(modelUsage) as Array<keyof typeof modelUsage>) total[key] += modelUsage[key];
+  }
+
+  private recordModelUsage(
+    startId: string,
+    messageEventId: string,
+    result: CallModelResult,
+    thinkingEventId: string | undefined,
+  ): void {
     const { log, state } = this.context;
-    const usage = result.usage;
-    const modelUsage = {
-      input_tokens: usage.input_tokens,
-      output_tokens: usage.output_tokens,
-      cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
-      cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
-    };
-    for (const key of Object.keys(modelUsage) as Array<keyof typeof modelUsage>) state.usage[key] += modelUsage[key];
+    this.addUsage(result.usage);
     log.append({
       type: 'span.model_request_end',
       model_request_start_id: startId,
       is_error: false,
-      model_usage: modelUsage,
+      model_usage: modelUsageOf(result.usage),
     });
-    state.messages = appendAssistantContent(state.messages, result.content);
+    state.conversation.acceptReply(result);
+    if (result.content.some((block) => block.type === 'thinking' || block.type === 'redacted_thinking')) {
+      log.append({ type: 'agent.thinking', ...(thinkingEventId === undefined ? {} : { id: thinkingEventId }) });
+    }
     const text = result.content.flatMap((block) =>
       block.type === 'text' ? [{ type: 'text' as const, text: block.text }] : [],
     );
@@ -349,7 +477,7 @@ export class Turn {
     }
   }
 
-  private async execute(call: ToolCall, route: ToolRoute): Promise<{ output: string; isError: boolean }> {
+  private async execute(call: ToolCall, route: ToolRoute): Promise<ToolOutput> {
     const { sessionId, state, files, environment, vaultIds, agent, log } = this.context;
     switch (route.kind) {
       case 'sandbox': {
@@ -357,8 +485,16 @@ export class Turn {
           await provisionSandbox({ sessionId, files, environment });
           state.sandboxProvisioned = true;
         }
+        // Files and environment go with every call (a replaced container needs them), but only when not the defaults.
         return execute(
-          { sessionId, name: route.name, input: call.input, files, environment },
+          {
+            sessionId,
+            name: route.name,
+            input: call.input,
+            outputName: call.toolUseId,
+            ...(files.length === 0 ? {} : { files }),
+            ...(isDefaultEnvironment(environment) ? {} : { environment }),
+          },
           describeToolCall(route.name, call.input),
         );
       }
@@ -400,7 +536,8 @@ export class Turn {
             type: result.error.type,
             mcp_server_name: route.server.name,
             message: result.error.message,
-            retry_status: { type: 'exhausted' },
+            // The turn goes on: the model gets the failure as the tool's result.
+            retry_status: { type: 'retrying' },
           },
         });
         return { output: result.error.message, isError: true };
@@ -414,26 +551,32 @@ export class Turn {
    * Logs a call's result and adds it to the conversation. A custom tool's result is already in the log (the
    * client's `user.custom_tool_result`), so only the conversation gets it.
    */
-  private recordResult(call: ToolCall, result: { output: string; isError: boolean }): void {
+  private recordResult(call: ToolCall, result: ToolOutput): void {
     const { log, state } = this.context;
-    const text = result.output.length > 0 ? result.output : '(no output)';
+    // A stored output's text is filled in by the server from the blob store; the history holds its key.
+    const text = result.contentKey !== undefined ? '' : result.output.length > 0 ? result.output : '(no output)';
     if (call.route?.kind === 'mcp') {
-      log.append({
-        type: 'agent.mcp_tool_result',
-        mcp_tool_use_id: call.eventId,
-        content: [{ type: 'text', text }],
-        is_error: result.isError,
-      });
+      log.append(
+        {
+          type: 'agent.mcp_tool_result',
+          mcp_tool_use_id: call.eventId,
+          content: [{ type: 'text', text }],
+          is_error: result.isError,
+        },
+        result.contentKey,
+      );
     } else if (call.route?.kind !== 'custom') {
-      log.append({
-        type: 'agent.tool_result',
-        tool_use_id: call.eventId,
-        content: [{ type: 'text', text }],
-        is_error: result.isError,
-      });
+      log.append(
+        {
+          type: 'agent.tool_result',
+          tool_use_id: call.eventId,
+          content: [{ type: 'text', text }],
+          is_error: result.isError,
+        },
+        result.contentKey,
+      );
     }
-    const block: ToolResultInput = { toolUseId: call.toolUseId, output: result.output, isError: result.isError };
-    state.messages = appendUserContent(state.messages, [toolResultBlock(block)]);
+    state.conversation.addToolResult(call.toolUseId, result);
     this.pending.delete(call.toolUseId);
   }
 }
@@ -448,6 +591,19 @@ function permissionFields(permission: ToolPermission): {
 /** The message of an Activity failure: its cause's, which says what went wrong in the Activity. */
 function failureText(error: unknown): string {
   return error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+}
+
+function isDefaultEnvironment(environment: SandboxEnvironment): boolean {
+  return JSON.stringify(environment) === JSON.stringify(DEFAULT_SANDBOX_ENVIRONMENT);
+}
+
+function modelUsageOf(usage: CallModelResult['usage']): ReturnType<typeof zeroUsage> {
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+    cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+  };
 }
 
 function zeroUsage(): {

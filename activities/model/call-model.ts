@@ -1,8 +1,12 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { Context } from '@temporalio/activity';
+import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import { CancelledFailure } from '@temporalio/common';
+import type { ThinkingSettings } from '../../common/conversation';
 import type { LiveEventBus } from '../../common/live-events';
-import type { CallModelInput, CallModelResult, Tool } from '../../common/model';
+import type { CallModelInput, CallModelResult, MessageParam, Tool } from '../../common/model';
+import { currentActivityControl, whileHeartbeating } from '../activity-control';
+import type { ConversationStore } from '../storage/conversation-store';
+import { withCacheBreakpoints } from './cache-breakpoints';
 import { classifyModelError } from './classify-model-error';
 
 /** What `callModel` needs from the worker. */
@@ -12,44 +16,83 @@ export interface CallModelDependencies {
   bus: LiveEventBus;
   /** Definitions of every tool the worker can run, by name. */
   toolDefinitions: ReadonlyMap<string, Tool>;
+  /** Where sessions' conversations are stored. */
+  conversations: ConversationStore;
 }
 
-const HEARTBEAT_INTERVAL_MS = 1_000;
-
 /**
- * Calls the Messages API with streaming: text deltas go to the live bus as they arrive, the Activity heartbeats
- * while it waits, and its cancellation (a user interrupt) aborts the HTTP request.
+ * Calls the Messages API with streaming on a session's conversation: the additions are stored first (one segment),
+ * the request carries `cache_control` breakpoints on its stable prefix, text deltas go to the live bus as they arrive,
+ * and the reply is stored before it is returned with the new conversation head. The Activity heartbeats while it
+ * waits, and its cancellation (a user interrupt) aborts the HTTP request. A retried attempt writes the same segments
+ * (content-addressed), so a retry never duplicates anything.
  */
 export async function callModel(input: CallModelInput, dependencies: CallModelDependencies): Promise<CallModelResult> {
-  const context = Context.current();
-  const tools = [
+  const control = currentActivityControl();
+  const { conversations } = dependencies;
+  const stored = input.conversation;
+  const withAdditions =
+    stored === undefined ? undefined : await conversations.appendAdditions(stored, input.additions ?? []);
+  const messages: MessageParam[] =
+    withAdditions === undefined ? (input.messages ?? []) : await conversations.messages(withAdditions);
+  const prompt = withCacheBreakpoints(offeredTools(input, dependencies.toolDefinitions), input.system, messages);
+  const request: MessageCreateParamsBase = {
+    model: input.model,
+    max_tokens: input.maxTokens,
+    messages: prompt.messages,
+    ...(prompt.system === undefined ? {} : { system: prompt.system }),
+    ...(prompt.tools.length === 0 ? {} : { tools: prompt.tools }),
+    ...thinkingParameters(input.thinking),
+  };
+  try {
+    const message = await whileHeartbeating(control, async () => {
+      const stream = dependencies.client.messages.stream(request, { signal: control.signal ?? null });
+      stream.on('text', (text) => {
+        dependencies.bus.publish({
+          kind: 'text_delta',
+          sessionId: input.sessionId,
+          eventId: input.messageEventId,
+          text,
+        });
+      });
+      return stream.finalMessage();
+    });
+    // Only the four counts the session adds up cross into the history, so each step's record stays small.
+    const usage = {
+      input_tokens: message.usage.input_tokens,
+      output_tokens: message.usage.output_tokens,
+      cache_creation_input_tokens: message.usage.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: message.usage.cache_read_input_tokens ?? 0,
+    } as CallModelResult['usage'];
+    const result: CallModelResult = { content: message.content, stopReason: message.stop_reason, usage };
+    if (withAdditions === undefined) return result;
+    return { ...result, conversation: await conversations.append(withAdditions, 'assistant', message.content) };
+  } catch (error) {
+    if (control.signal?.aborted) throw new CancelledFailure('The model call was cancelled.');
+    throw classifyModelError(error);
+  }
+}
+
+/** The tools of a request: the built-in ones by name (their definitions live in the worker), then the extra ones. */
+export function offeredTools(
+  input: Pick<CallModelInput, 'toolNames' | 'extraTools'>,
+  definitions: ReadonlyMap<string, Tool>,
+): Tool[] {
+  return [
     ...input.toolNames.flatMap((name) => {
-      const definition = dependencies.toolDefinitions.get(name);
+      const definition = definitions.get(name);
       return definition === undefined ? [] : [definition];
     }),
     ...(input.extraTools ?? []),
   ];
-  const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
-  try {
-    const stream = dependencies.client.messages.stream(
-      {
-        model: input.model,
-        max_tokens: input.maxTokens,
-        messages: input.messages,
-        ...(input.system === null ? {} : { system: input.system }),
-        ...(tools.length === 0 ? {} : { tools }),
-      },
-      { signal: context.cancellationSignal },
-    );
-    stream.on('text', (text) => {
-      dependencies.bus.publish({ kind: 'text_delta', sessionId: input.sessionId, eventId: input.messageEventId, text });
-    });
-    const message = await stream.finalMessage();
-    return { content: message.content, stopReason: message.stop_reason, usage: message.usage };
-  } catch (error) {
-    if (context.cancellationSignal.aborted) throw new CancelledFailure('The model call was cancelled.');
-    throw classifyModelError(error);
-  } finally {
-    clearInterval(heartbeat);
-  }
+}
+
+/** The Messages API parameters of an agent's extended thinking. */
+export function thinkingParameters(thinking: ThinkingSettings | undefined): Partial<MessageCreateParamsBase> {
+  if (thinking === undefined) return {};
+  if (thinking.type === 'enabled') return { thinking: { type: 'enabled', budget_tokens: thinking.budgetTokens } };
+  return {
+    thinking: { type: 'adaptive' },
+    ...(thinking.effort === undefined ? {} : { output_config: { effort: thinking.effort } }),
+  };
 }

@@ -17,11 +17,13 @@ export function classifyModelError(error: unknown): ApplicationFailure {
   if (error instanceof Anthropic.APIError && typeof error.status === 'number') {
     const status = error.status;
     const retryAfterMs = parseRetryAfter(error.headers as Headers | undefined);
-    const type = failureTypeForStatus(status);
+    const type = isPromptTooLong(status, error.message)
+      ? FAILURE_TYPES.modelPromptTooLong
+      : failureTypeForStatus(status);
     return ApplicationFailure.create({
       type,
       message: `The model endpoint answered ${status}: ${error.message}`,
-      nonRetryable: type === FAILURE_TYPES.modelRequestRejected,
+      nonRetryable: type === FAILURE_TYPES.modelRequestRejected || type === FAILURE_TYPES.modelPromptTooLong,
       details: [{ status, retryAfterMs } satisfies ModelFailureDetails],
       ...(retryAfterMs === null ? {} : { nextRetryDelay: retryAfterMs }),
     });
@@ -32,6 +34,14 @@ export function classifyModelError(error: unknown): ApplicationFailure {
     message: `The model endpoint could not be reached: ${message}`,
     details: [{ status: null, retryAfterMs: null } satisfies ModelFailureDetails],
   });
+}
+
+/**
+ * Whether a model error says the prompt does not fit the context window: the Messages API answers 400
+ * `invalid_request_error` with "prompt is too long: N tokens > M maximum" (some gateways say "context length").
+ */
+export function isPromptTooLong(status: number, message: string): boolean {
+  return status === 400 && /prompt is too long|context (length|window)|too many (input )?tokens/i.test(message);
 }
 
 /** The failure type for an HTTP status of the model endpoint. */

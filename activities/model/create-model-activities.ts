@@ -1,12 +1,16 @@
+import type { CompactConversationInput, CompactConversationResult } from '../../common/conversation';
 import type { CallModelInput, CallModelResult } from '../../common/model';
 import { callModel } from './call-model';
 import type { CallModelDependencies } from './call-model';
+import { compactConversation } from './compact-conversation';
 
-/** The model Activities, bound to the worker's client and live bus. */
+/** The model Activities, bound to the worker's client, live bus and conversation store. */
 export function createModelActivities(dependencies: CallModelDependencies): {
   callModel(input: CallModelInput): Promise<CallModelResult>;
+  compactConversation(input: CompactConversationInput): Promise<CompactConversationResult>;
 } {
   return {
     callModel: (input) => callModel(input, dependencies),
+    compactConversation: (input) => compactConversation(input, dependencies),
   };
 }

@@ -23,7 +23,8 @@ import { prepareRead } from './tools/read';
 import { prepareWrite } from './tools/write';
 import { whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
-import { SANDBOX_HEARTBEAT_INTERVAL_MS } from './sandbox-constants';
+import { DEFAULT_MAX_SAVED_OUTPUT_BYTES, SANDBOX_HEARTBEAT_INTERVAL_MS } from './sandbox-constants';
+import { toolOutputPath } from './tool-output-path';
 
 /** How `execute` talks to its caller while it runs: the Activity's heartbeat and cancellation signal, when it has them. */
 export type ExecutionControl = ActivityControl;
@@ -40,9 +41,10 @@ const PREPARE_TOOL: Record<SandboxToolName, (input: Record<string, unknown>) => 
 /**
  * Runs one built-in tool in the session's container, provisioning it first (so a dead container is replaced: cattle).
  * With `runners`, commands and file tools go through the container's persistent runner (one long-lived exec instead
- * of one exec and several processes per call); without, each call is its own exec. Bad input, a failing command, a
- * timeout and a container that stops under the call are tool errors the model sees, never throws; a cancellation
- * kills the command and rejects with the cancellation.
+ * of one exec and several processes per call); without, each call is its own exec. A `bash` or `grep` output over the
+ * cap is saved whole in the workspace (`toolOutputPath(input.outputName)`) and its cut marker names the file. Bad
+ * input, a failing command, a timeout and a container that stops under the call are tool errors the model sees, never
+ * throws; a cancellation kills the command and rejects with the cancellation.
  */
 export async function execute(
   options: SandboxOptions,
@@ -71,6 +73,10 @@ export async function execute(
         const context: ToolContext = {
           commandTimeoutMs: options.commandTimeoutMs,
           maxOutputBytes: options.maxOutputBytes,
+          outputFile: {
+            path: toolOutputPath(input.outputName),
+            maxBytes: options.maxSavedOutputBytes ?? DEFAULT_MAX_SAVED_OUTPUT_BYTES,
+          },
           run: (request) =>
             runners
               ? runCommandInRunner({ ...target, ...request, runners })
@@ -79,7 +85,7 @@ export async function execute(
             const limits = { timeoutMs: options.commandTimeoutMs, maxOutputBytes: options.maxOutputBytes };
             return runners
               ? runFileToolInRunner({ ...target, ...limits, helper, runners })
-              : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper) });
+              : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper), cutNote: helper.cutNote });
           },
         };
         const result = await prepared.run(context);

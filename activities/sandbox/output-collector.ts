@@ -39,12 +39,12 @@ export class OutputCollector {
     }
   }
 
-  /** The collected text, capped at `maxBytes` with head and tail kept (see `capOutput`). */
-  text(): string {
+  /** The collected text, capped at `maxBytes` with head and tail kept, and `note` in the cut marker (see `capOutput`). */
+  text(note?: string): string {
     const head = Buffer.concat(this.#head);
     const allTail = Buffer.concat(this.#tail);
     const tail = allTail.subarray(Math.max(0, allTail.length - this.#maxBytes));
     const droppedBytes = this.#totalBytes - head.length - tail.length;
-    return capOutput(Buffer.concat([head, tail]), this.#maxBytes, droppedBytes);
+    return capOutput(Buffer.concat([head, tail]), this.#maxBytes, droppedBytes, note);
   }
 }

@@ -5,6 +5,9 @@ import type Docker from 'dockerode';
 import { cancellationOf } from './cancellation-of';
 import { killRun } from './kill-run';
 import { OutputCollector } from './output-collector';
+import { outputFileNote } from './output-file';
+import type { OutputFileTarget } from './output-file';
+import { OutputFileWriter } from './output-file-writer';
 import { COMMAND_KILL_AFTER_MS, SANDBOX_RUN_DIR } from './sandbox-constants';
 import { SentinelScanner } from './sentinel-scanner';
 import { startExec } from './start-exec';
@@ -22,6 +25,10 @@ export interface RunInContainerRequest {
   timeoutMs: number;
   /** Cap of the returned stdout (head and tail kept). */
   maxOutputBytes: number;
+  /** Where the whole stdout is saved when it is over `maxOutputBytes`; the cut marker then names the file. */
+  outputFile?: OutputFileTarget;
+  /** Said in the cut marker when stdout is over `maxOutputBytes` and no `outputFile` names a file. */
+  cutNote?: string;
   /** Cap of the returned stderr; 16 KiB by default. */
   maxErrorBytes?: number;
   /** When it aborts, the command's process group is killed and the call rejects with the signal's reason. */
@@ -82,6 +89,18 @@ export async function runInContainer(request: RunInContainerRequest): Promise<Ru
   const scanner = new SentinelScanner(sentinelOf(runId));
   const output = new OutputCollector(request.maxOutputBytes);
   const errorOutput = new OutputCollector(request.maxErrorBytes ?? DEFAULT_MAX_ERROR_BYTES);
+  const outputFile = request.outputFile
+    ? new OutputFileWriter({
+        docker: request.docker,
+        containerId: request.containerId,
+        target: request.outputFile,
+        afterBytes: request.maxOutputBytes,
+      })
+    : undefined;
+  const saveOutput = (data: Buffer): void => {
+    output.push(data);
+    outputFile?.push(data);
+  };
   const waits = new Waits();
   const startedAt = performance.now();
   const exitSeen = waits.deferred();
@@ -106,7 +125,7 @@ export async function runInContainer(request: RunInContainerRequest): Promise<Ru
         return;
       }
       const commandOutput = scanner.push(data);
-      if (commandOutput.length > 0) output.push(commandOutput);
+      if (commandOutput.length > 0) saveOutput(commandOutput);
       if (scanner.exitCode !== undefined) exitSeen.resolve();
     },
   });
@@ -126,17 +145,20 @@ export async function runInContainer(request: RunInContainerRequest): Promise<Ru
       await Promise.race([started.ended, waits.delay(SETTLE_AFTER_EXIT_MS)]);
     }
     if (outcome === 'ended' && scanner.exitCode === undefined) {
-      output.push(scanner.flush());
+      saveOutput(scanner.flush());
       await throwIfContainerStopped(request.docker, request.containerId, waits);
     }
     const exitCode = scanner.exitCode ?? (await exitCodeOf(started.exec));
     const elapsedMs = performance.now() - startedAt;
     const timedOut =
       outcome === 'deadline' || ((exitCode === 124 || exitCode === 137) && elapsedMs >= request.timeoutMs);
-    return { exitCode, timedOut, output: output.text(), errorOutput: errorOutput.text() };
+    const saved = await outputFile?.finish();
+    const note = saved ? outputFileNote(saved) : request.cutNote;
+    return { exitCode, timedOut, output: output.text(note), errorOutput: errorOutput.text() };
   } finally {
     waits.clear();
     started.close();
+    outputFile?.close();
   }
 }
 

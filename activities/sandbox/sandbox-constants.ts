@@ -15,3 +15,12 @@ export const COMMAND_KILL_AFTER_MS = 2_000;
 
 /** How often a running sandbox call heartbeats: often, so an interrupt reaches a command within a fraction of a second. */
 export const SANDBOX_HEARTBEAT_INTERVAL_MS = 200;
+
+/** Where a tool call's whole output is saved when it is over the cap, so the model can read what the cut hid. */
+export const SANDBOX_TOOL_OUTPUT_DIR = `${SANDBOX_WORKDIR}/.keel/tool-output`;
+
+/** Most bytes of one call's output that are saved (64 MiB), so a runaway command cannot fill the workspace volume. */
+export const DEFAULT_MAX_SAVED_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+/** Saved outputs kept in `SANDBOX_TOOL_OUTPUT_DIR`: saving a new one first removes the oldest beyond this count. */
+export const MAX_SAVED_OUTPUT_FILES = 100;

@@ -17,6 +17,11 @@ export interface SandboxOptions {
   commandTimeoutMs: number;
   /** Bytes of output a tool returns at most; longer output keeps its head and tail around a cut marker. */
   maxOutputBytes: number;
+  /**
+   * Bytes of a longer output that are saved in the workspace for the model to read (see `toolOutputPath`); beyond them
+   * the file is truncated with a note. Defaults to `DEFAULT_MAX_SAVED_OUTPUT_BYTES` (64 MiB).
+   */
+  maxSavedOutputBytes?: number;
   /** Keel's data folder, where uploaded files' content lies (mounted read-only into sessions that use them). */
   dataDir: string;
   /**

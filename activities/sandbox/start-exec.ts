@@ -25,7 +25,9 @@ export interface StartedExec {
   ended: Promise<void>;
   close(): void;
   /** Writes to the process's stdin (with `keepStdinOpen`). */
-  write(data: string): void;
+  write(data: string | Buffer): void;
+  /** Closes the process's stdin (with `keepStdinOpen`), once everything was written: the process then reads EOF. */
+  endInput(): void;
   /** Whether the open connection keeps the worker's event loop alive: only while someone waits for an answer. */
   holdEventLoop(hold: boolean): void;
 }
@@ -71,6 +73,7 @@ export async function startExec(request: StartExecRequest): Promise<StartedExec>
     ended,
     close: () => stream.destroy(),
     write: (data) => void stream.write(data),
+    endInput: () => void stream.end(),
     holdEventLoop: (hold) => (hold ? stream.ref?.() : stream.unref?.()),
   };
 }

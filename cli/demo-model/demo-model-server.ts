@@ -5,7 +5,6 @@ import type { Message, StopReason } from '@anthropic-ai/sdk/resources/messages';
 import {
   buildErrorBody,
   buildMessage,
-  estimateInputTokens,
   formatServerSentEvent,
   lastUserBlocks,
   lastUserText,
@@ -14,6 +13,7 @@ import {
   parseMessagesRequest,
 } from './messages-wire';
 import type { MessagesRequest, ReplyBlock } from './messages-wire';
+import { estimateInputTokens } from './prompt-blocks';
 
 /** A running demo model server; `baseUrl` has no `/v1`, as the SDK's `baseURL` takes it. */
 export interface DemoModelServer {

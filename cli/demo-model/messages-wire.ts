@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ContentBlock, Message, RawMessageStreamEvent, StopReason } from '@anthropic-ai/sdk/resources/messages';
 import type { ErrorType } from '@anthropic-ai/sdk/resources/shared';
 
@@ -21,9 +21,19 @@ export interface ErrorBody {
   error: { type: ErrorType; message: string };
 }
 
-/** A content block the fake servers can produce: plain text or a client tool call. */
+/** A content block the fake servers can produce: thinking (signed when no signature is given), text or a tool call. */
 export type ReplyBlock =
-  { type: 'text'; text: string } | { type: 'tool_use'; id?: string; name: string; input: unknown };
+  | { type: 'thinking'; thinking: string; signature?: string }
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id?: string; name: string; input: unknown };
+
+/** The prompt-cache part of a response's usage; every field is a token count and the fields default to zero. */
+export interface CacheUsage {
+  cacheReadInputTokens: number;
+  cacheCreationInputTokens: number;
+  ephemeral5mInputTokens: number;
+  ephemeral1hInputTokens: number;
+}
 
 const errorTypesByStatus: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -43,9 +53,45 @@ export function newWireId(prefix: string): string {
   return `${prefix}_01${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 }
 
+/** Estimates the tokens of a text of the given length in UTF-16 code units: a quarter of it, rounded up, at least one. */
+export function tokensForCharacters(characters: number): number {
+  return Math.max(1, Math.ceil(characters / 4));
+}
+
 /** Estimates tokens as characters divided by four, which is close enough for usage counters on a fake model. */
 export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+  return tokensForCharacters(text.length);
+}
+
+/**
+ * Returns the deterministic signature the fake servers give a thinking block: base64 of a SHA-256 over its text, so a
+ * test can predict it and a block passed back unchanged carries the signature it was given.
+ */
+export function thinkingSignature(thinking: string): string {
+  return createHash('sha256').update(`keel-scripted-thinking\n${thinking}`).digest('base64');
+}
+
+function outputText(block: ReplyBlock): string {
+  if (block.type === 'thinking') return block.thinking;
+  return block.type === 'text' ? block.text : JSON.stringify(block.input);
+}
+
+function toContentBlock(block: ReplyBlock): ContentBlock {
+  if (block.type === 'thinking') {
+    return {
+      type: 'thinking',
+      thinking: block.thinking,
+      signature: block.signature ?? thinkingSignature(block.thinking),
+    };
+  }
+  if (block.type === 'text') return { type: 'text', text: block.text, citations: null };
+  return {
+    type: 'tool_use',
+    id: block.id ?? newWireId('toolu'),
+    name: block.name,
+    input: block.input,
+    caller: { type: 'direct' },
+  };
 }
 
 /** Maps an HTTP status to the API's error type, so each status raises the SDK error class it names. */
@@ -58,34 +104,25 @@ export function buildErrorBody(status: number, message: string): ErrorBody {
   return { type: 'error', error: { type: errorTypeForStatus(status), message } };
 }
 
-/** Builds a complete assistant `Message` with every field the SDK types declare, counting output tokens roughly. */
+/**
+ * Builds a complete assistant `Message` with every field the SDK types declare, counting output tokens roughly.
+ * `inputTokens` is the uncached part of the prompt; `cache` holds the part read from or written to the prompt cache.
+ */
 export function buildMessage(options: {
   model: string;
   blocks: ReplyBlock[];
   stopReason: StopReason;
   inputTokens: number;
+  cache?: CacheUsage;
   id?: string;
 }): Message {
-  const content: ContentBlock[] = options.blocks.map((block) =>
-    block.type === 'text'
-      ? { type: 'text', text: block.text, citations: null }
-      : {
-          type: 'tool_use',
-          id: block.id ?? newWireId('toolu'),
-          name: block.name,
-          input: block.input,
-          caller: { type: 'direct' },
-        },
-  );
-  const outputText = options.blocks
-    .map((block) => (block.type === 'text' ? block.text : JSON.stringify(block.input)))
-    .join('');
+  const cache = options.cache;
   return {
     id: options.id ?? newWireId('msg'),
     type: 'message',
     role: 'assistant',
     model: options.model,
-    content,
+    content: options.blocks.map(toContentBlock),
     stop_reason: options.stopReason,
     stop_sequence: null,
     stop_details: null,
@@ -93,10 +130,13 @@ export function buildMessage(options: {
     diagnostics: null,
     usage: {
       input_tokens: options.inputTokens,
-      output_tokens: estimateTokens(outputText),
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 },
+      output_tokens: estimateTokens(options.blocks.map(outputText).join('')),
+      cache_creation_input_tokens: cache?.cacheCreationInputTokens ?? 0,
+      cache_read_input_tokens: cache?.cacheReadInputTokens ?? 0,
+      cache_creation: {
+        ephemeral_1h_input_tokens: cache?.ephemeral1hInputTokens ?? 0,
+        ephemeral_5m_input_tokens: cache?.ephemeral5mInputTokens ?? 0,
+      },
       output_tokens_details: null,
       server_tool_use: null,
       service_tier: 'standard',
@@ -116,7 +156,10 @@ export function splitIntoChunks(text: string, chunkLength = 12): string[] {
   return chunks;
 }
 
-/** Turns a finished Message into the event sequence the API streams for it, from `message_start` to `message_stop`. */
+/**
+ * Turns a finished Message into the event sequence the API streams for it, from `message_start` to `message_stop`. A
+ * thinking block streams as the API streams it: an empty block, `thinking_delta` chunks, then one `signature_delta`.
+ */
 export function messageToStreamEvents(message: Message, chunkLength = 12): RawMessageStreamEvent[] {
   const start: Message = {
     ...message,
@@ -127,7 +170,17 @@ export function messageToStreamEvents(message: Message, chunkLength = 12): RawMe
   };
   const events: RawMessageStreamEvent[] = [{ type: 'message_start', message: start }];
   message.content.forEach((block, index) => {
-    if (block.type === 'text') {
+    if (block.type === 'thinking') {
+      events.push({ type: 'content_block_start', index, content_block: { ...block, thinking: '', signature: '' } });
+      for (const thinking of splitIntoChunks(block.thinking, chunkLength)) {
+        events.push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
+      }
+      events.push({
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'signature_delta', signature: block.signature },
+      });
+    } else if (block.type === 'text') {
       events.push({ type: 'content_block_start', index, content_block: { ...block, text: '' } });
       for (const text of splitIntoChunks(block.text, chunkLength)) {
         events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
@@ -209,9 +262,4 @@ export function lastUserText(request: MessagesRequest): string {
     .filter((block) => block.type === 'text' && typeof block.text === 'string')
     .map((block) => block.text as string)
     .join('\n');
-}
-
-/** Estimates the input tokens of a request from its system prompt, messages and tools. */
-export function estimateInputTokens(request: MessagesRequest): number {
-  return estimateTokens(JSON.stringify([request.system ?? '', request.messages, request.tools ?? []]));
 }

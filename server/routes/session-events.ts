@@ -70,23 +70,26 @@ export function registerSessionEventRoutes(
     const sessionId = request.params.sessionId;
     await sessions.requireExists(sessionId);
     const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
-    const withDeltas = deltaTypes.includes('agent.message');
+    const previews = { message: deltaTypes.includes('agent.message'), thinking: deltaTypes.includes('agent.thinking') };
     const lastEventId = request.headers['last-event-id'];
     const after =
       typeof lastEventId === 'string' && lastEventId !== ''
         ? await resumePosition(reader, sessionId, lastEventId)
         : (query.after ?? -1);
-    await streamEvents(reply, feeds, sessionId, after, withDeltas);
+    await streamEvents(reply, feeds, sessionId, after, previews);
   });
 }
 
-/** Writes the session's events as Server-Sent Events in the SDK's framing until the client leaves or the session ends. */
+/**
+ * Writes the session's events as Server-Sent Events in the SDK's framing until the client leaves or the session ends,
+ * with the previews asked for: `agent.message` text deltas, and the start-only preview of `agent.thinking`.
+ */
 async function streamEvents(
   reply: FastifyReply,
   feeds: SessionFeeds,
   sessionId: string,
   after: number,
-  withDeltas: boolean,
+  previews: { message: boolean; thinking: boolean },
 ): Promise<void> {
   reply.hijack();
   const response = reply.raw;
@@ -119,7 +122,17 @@ async function streamEvents(
           if (entry.event.type === 'session.status_terminated') close();
         }
       },
-      ...(withDeltas
+      ...(previews.thinking
+        ? {
+            onThinkingStarted: (eventId: string) => {
+              if (logged.has(eventId) || started.has(eventId)) return;
+              started.add(eventId);
+              const start = { type: 'event_start', event: { id: eventId, type: 'agent.thinking' } };
+              response.write(`event: event_start\ndata: ${JSON.stringify(start)}\n\n`);
+            },
+          }
+        : {}),
+      ...(previews.message
         ? {
             onTextDelta: (eventId: string, text: string) => {
               if (logged.has(eventId)) return;

@@ -10,6 +10,7 @@ import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
+import type { ScriptedModelServerOptions } from '../scripted-model-server';
 import { isolatedStackEnvironment } from './stack-environment';
 import { sharedWorkflowBundle } from './workflow-bundle';
 
@@ -29,9 +30,9 @@ export const TEST_API_KEY = 'keel-test-key';
 
 /** Starts a test stack; `environment` overrides Keel's configuration variables. */
 export async function startTestStack(
-  options: { environment?: Record<string, string>; runWorker?: boolean } = {},
+  options: { environment?: Record<string, string>; runWorker?: boolean; model?: ScriptedModelServerOptions } = {},
 ): Promise<TestStack> {
-  const model = await ScriptedModelServer.start();
+  const model = await ScriptedModelServer.start(options.model);
   const isolated = await isolatedStackEnvironment(model.baseUrl, 'keel-test-');
   const dataDir = isolated.dataDir;
   const environment: Record<string, string> = {

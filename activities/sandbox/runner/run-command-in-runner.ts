@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { cancellationOf } from '../cancellation-of';
 import { killRun } from '../kill-run';
 import { OutputCollector } from '../output-collector';
+import { outputFileNote } from '../output-file';
+import type { OutputFileOutcome } from '../output-file';
 import { DEFAULT_MAX_ERROR_BYTES, runInContainer } from '../run-in-container';
 import type { RunInContainerRequest, RunInContainerResult } from '../run-in-container';
 import { COMMAND_KILL_AFTER_MS } from '../sandbox-constants';
@@ -29,8 +31,10 @@ const SETTLE_AFTER_KILL_MS = COMMAND_KILL_AFTER_MS + 3_000;
 /** How one attempt through the runner ended: a result, or the runner lost (it ended, or refused the request). */
 type Attempt = { kind: 'result'; result: RunInContainerResult } | { kind: 'runner-lost'; started: boolean };
 
-/** What the runner said last about a command: its exit, or nothing more because it is lost. */
-type Finish = { kind: 'exit'; status: number; timedOut: boolean } | { kind: 'runner-lost' };
+/** What the runner said last about a command: its exit (and its saved output), or nothing more because it is lost. */
+type Finish =
+  | { kind: 'exit'; status: number; timedOut: boolean; outputFileBytes?: number; outputFileError?: string }
+  | { kind: 'runner-lost' };
 
 /**
  * Runs one command through the container's persistent runner, with the semantics of `runInContainer` (own process
@@ -80,8 +84,10 @@ async function attemptInRunner(
       case 'output':
         (frame.stream === 'stderr' ? errorOutput : output).push(Buffer.from(frame.dataBase64, 'base64'));
         return;
-      case 'exit':
-        return finished.resolve({ kind: 'exit', status: frame.status, timedOut: frame.timedOut });
+      case 'exit': {
+        const { status, timedOut, outputFileBytes, outputFileError } = frame;
+        return finished.resolve({ kind: 'exit', status, timedOut, outputFileBytes, outputFileError });
+      }
       case 'killing':
         return killAcknowledged.resolve(true);
       case undefined:
@@ -100,6 +106,9 @@ async function attemptInRunner(
       ...(request.stdin ? { stdinBase64: Buffer.from(request.stdin, 'utf8').toString('base64') } : {}),
       timeoutMs: request.timeoutMs,
       ...(request.stateFile === undefined ? {} : { stateFile: request.stateFile }),
+      ...(request.outputFile === undefined
+        ? {}
+        : { outputFile: { ...request.outputFile, afterBytes: request.maxOutputBytes } }),
     },
     listener,
   );
@@ -112,7 +121,7 @@ async function attemptInRunner(
         .then(() => ({ kind: 'deadline' }) as const),
       waits.abort(signal).then(() => ({ kind: 'aborted' }) as const),
     ]);
-    if (outcome.kind === 'exit') return { kind: 'result', result: resultOf(outcome.status, outcome.timedOut) };
+    if (outcome.kind === 'exit') return { kind: 'result', result: resultOf(outcome.status, outcome.timedOut, outcome) };
     if (outcome.kind === 'runner-lost') return { kind: 'runner-lost', started };
     // Deadline or cancellation: kill through the runner, or from a second exec if the runner does not answer.
     runner.send({ id: runId, kind: 'kill' });
@@ -127,13 +136,29 @@ async function attemptInRunner(
       await killRun({ docker: request.docker, containerId: request.containerId, runId }).catch(() => false);
     }
     if (outcome.kind === 'aborted') throw cancellationOf(signal);
-    return { kind: 'result', result: resultOf(exited?.kind === 'exit' ? exited.status : -1, true) };
+    if (exited?.kind === 'exit') return { kind: 'result', result: resultOf(exited.status, true, exited) };
+    return { kind: 'result', result: resultOf(-1, true) };
   } finally {
     runner.release(runId);
     waits.clear();
   }
 
-  function resultOf(exitCode: number, timedOut: boolean): RunInContainerResult {
-    return { exitCode, timedOut, output: output.text(), errorOutput: errorOutput.text() };
+  function resultOf(exitCode: number, timedOut: boolean, exit?: Finish): RunInContainerResult {
+    const saved = exit ? outputFileOutcome(request, exit, output.totalBytes) : undefined;
+    const note = saved ? outputFileNote(saved) : request.cutNote;
+    return { exitCode, timedOut, output: output.text(note), errorOutput: errorOutput.text() };
   }
+}
+
+/** What the runner's `exit` frame says became of the saved output; `undefined` when it saved none. */
+function outputFileOutcome(
+  request: RunCommandInRunnerRequest,
+  exit: Finish,
+  totalBytes: number,
+): OutputFileOutcome | undefined {
+  if (!request.outputFile || exit.kind !== 'exit') return undefined;
+  const { path } = request.outputFile;
+  if (exit.outputFileError !== undefined) return { kind: 'failed', path, error: exit.outputFileError };
+  if (exit.outputFileBytes !== undefined) return { kind: 'saved', path, savedBytes: exit.outputFileBytes, totalBytes };
+  return undefined;
 }

@@ -30,7 +30,8 @@ type Outcome =
 export async function runFileToolInRunner(request: RunFileToolInRunnerRequest): Promise<RunInContainerResult> {
   const { signal, helper } = request;
   signal?.throwIfAborted();
-  const fallback = (): Promise<RunInContainerResult> => runInContainer({ ...request, ...pythonHelperCommand(helper) });
+  const fallback = (): Promise<RunInContainerResult> =>
+    runInContainer({ ...request, ...pythonHelperCommand(helper), cutNote: helper.cutNote });
   const runner = await request.runners.acquire(request.containerId);
   if (!runner) return fallback();
   const id = randomBytes(8).toString('hex');
@@ -60,7 +61,7 @@ export async function runFileToolInRunner(request: RunFileToolInRunnerRequest): 
     return {
       exitCode: outcome.status,
       timedOut: false,
-      output: internal ? '' : capOutput(outcome.data, request.maxOutputBytes),
+      output: internal ? '' : capOutput(outcome.data, request.maxOutputBytes, 0, helper.cutNote),
       errorOutput: internal ? capOutput(outcome.data, request.maxErrorBytes ?? DEFAULT_MAX_ERROR_BYTES) : '',
     };
   } finally {

@@ -2,11 +2,13 @@
  * The persistent runner's Python event loop (after the file-tool prelude and the constants `runnerSource` puts before
  * it). It reads newline-delimited JSON requests on stdin and writes newline-delimited JSON frames on stdout:
  *
- * - `{id, kind: 'command', argv, stdinBase64?, timeoutMs, stateFile?}` spawns argv in its own session (process group),
- *   records the group id in `RUN_DIR/<id>.pgid` for a kill from a second exec, and answers `started`, `output` frames
- *   (`stream`, `dataBase64`) and one `exit` (`status`, `timedOut`) once the command's main process exits; background
- *   processes that keep its pipes open do not hold the exit back. Past `timeoutMs` the group gets TERM (and CONT), and
- *   KILL after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL was needed, as GNU `timeout` reports it.
+ * - `{id, kind: 'command', argv, stdinBase64?, timeoutMs, stateFile?, outputFile?}` spawns argv in its own session
+ *   (process group), records the group id in `RUN_DIR/<id>.pgid` for a kill from a second exec, and answers `started`,
+ *   `output` frames (`stream`, `dataBase64`) and one `exit` (`status`, `timedOut`, and `outputFileBytes` or
+ *   `outputFileError` when `outputFile` saved the stdout, see `OUTPUT_FILE_PROGRAM`) once the command's main process
+ *   exits; background processes that keep its pipes open do not hold the exit back. Past `timeoutMs` the group gets
+ *   TERM (and CONT), and KILL after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL was needed, as GNU
+ *   `timeout` reports it.
  * - `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
  * - `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status`
  *   0, 3 for a tool error or 1 for an internal error, and `dataBase64`).
@@ -95,6 +97,8 @@ class Command:
         self.escalated = False
         self.state_file = request.get('stateFile') or ''
         self.group_file = ''
+        output_file = request.get('outputFile')
+        self.output_file = OutputFile(output_file) if output_file else None
 
 def start_command(request_id, request):
     if request_id in commands or not request_id or not set(request_id) <= SAFE_ID_CHARACTERS:
@@ -178,7 +182,10 @@ def read_output(command, fd):
         forget(fd)
         return 0
     if command.active:
-        reply(command.id, 'output', ',"stream":"%s","dataBase64":"%s"' % (command.pipes[fd], base64_of(data)))
+        stream = command.pipes[fd]
+        reply(command.id, 'output', ',"stream":"%s","dataBase64":"%s"' % (stream, base64_of(data)))
+        if stream == 'stdout' and command.output_file is not None:
+            command.output_file.push(data)
     return len(data)
 
 def signal_group(command, number):
@@ -228,7 +235,9 @@ def reap(command):
             pass
     command.active = False
     del commands[command.id]
-    reply(command.id, 'exit', ',"status":%d,"timedOut":%s' % (status, 'true' if command.timed_out else 'false'))
+    output_file_fields = command.output_file.finish() if command.output_file is not None else ''
+    timed_out = 'true' if command.timed_out else 'false'
+    reply(command.id, 'exit', ',"status":%d,"timedOut":%s%s' % (status, timed_out, output_file_fields))
 
 def save_shell_state(command):
     if not command.state_file:

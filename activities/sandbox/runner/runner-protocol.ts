@@ -10,6 +10,11 @@ export type RunnerRequest =
       timeoutMs: number;
       /** The bash tool's shell-state file, which the runner moves into place after the command (no `mv` process). */
       stateFile?: string;
+      /**
+       * Saves the command's whole stdout to `path` (up to `maxBytes`, then a truncation note) once it grows past
+       * `afterBytes`; the `exit` frame then says what became of the file.
+       */
+      outputFile?: { path: string; afterBytes: number; maxBytes: number };
     }
   | { id: string; kind: 'file'; op: FileToolName; fields: Record<string, string> }
   | { id: string; kind: 'kill' };
@@ -19,7 +24,16 @@ export type RunnerFrame =
   | { type: 'ready'; pid: number }
   | { type: 'started'; id: string; pid: number }
   | { type: 'output'; id: string; stream: 'stdout' | 'stderr'; dataBase64: string }
-  | { type: 'exit'; id: string; status: number; timedOut: boolean }
+  | {
+      type: 'exit';
+      id: string;
+      status: number;
+      timedOut: boolean;
+      /** With `outputFile`, when the output grew past `afterBytes`: the bytes of output the file holds. */
+      outputFileBytes?: number;
+      /** With `outputFile`, when the file could not be written: why (`No space left on device`). */
+      outputFileError?: string;
+    }
   | { type: 'result'; id: string; status: number; dataBase64: string }
   | { type: 'killing'; id: string; found: boolean }
   | { type: 'error'; id: string; message: string };
@@ -35,6 +49,8 @@ export function parseRunnerFrame(line: string): RunnerFrame | undefined {
   if (typeof value !== 'object' || value === null || !('type' in value)) return undefined;
   const frame: Record<string, unknown> = { ...value };
   const has = (name: string, type: 'string' | 'number' | 'boolean'): boolean => typeof frame[name] === type;
+  const hasOptional = (name: string, type: 'string' | 'number'): boolean =>
+    frame[name] === undefined || has(name, type);
   const hasId = has('id', 'string');
   switch (frame.type) {
     case 'ready':
@@ -46,7 +62,13 @@ export function parseRunnerFrame(line: string): RunnerFrame | undefined {
         ? (frame as RunnerFrame)
         : undefined;
     case 'exit':
-      return hasId && has('status', 'number') && has('timedOut', 'boolean') ? (frame as RunnerFrame) : undefined;
+      return hasId &&
+        has('status', 'number') &&
+        has('timedOut', 'boolean') &&
+        hasOptional('outputFileBytes', 'number') &&
+        hasOptional('outputFileError', 'string')
+        ? (frame as RunnerFrame)
+        : undefined;
     case 'result':
       return hasId && has('status', 'number') && has('dataBase64', 'string') ? (frame as RunnerFrame) : undefined;
     case 'killing':

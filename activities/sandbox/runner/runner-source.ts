@@ -1,4 +1,5 @@
-import { COMMAND_KILL_AFTER_MS, SANDBOX_RUN_DIR } from '../sandbox-constants';
+import { OUTPUT_FILE_TRUNCATION_NOTE } from '../output-file';
+import { COMMAND_KILL_AFTER_MS, MAX_SAVED_OUTPUT_FILES, SANDBOX_RUN_DIR } from '../sandbox-constants';
 import { RUNNER_SAVES_STATE_VARIABLE, SHELL_STATE_END_LINE } from '../tools/bash';
 import { EDIT_TOOL_PYTHON } from '../tools/edit';
 import { GLOB_TOOL_PYTHON } from '../tools/glob';
@@ -6,6 +7,7 @@ import { PYTHON_HELPER_PRELUDE, TOOL_ERROR_STATUS } from '../tools/python-helper
 import type { FileToolName } from '../tools/python-helper-program';
 import { READ_TOOL_PYTHON } from '../tools/read';
 import { WRITE_TOOL_PYTHON } from '../tools/write';
+import { OUTPUT_FILE_PROGRAM } from './output-file-program';
 import { RUNNER_PROGRAM } from './runner-program';
 
 /** The last argument of the runner's command line, so `pgrep -f` (and a person reading `ps`) can find it. */
@@ -28,6 +30,9 @@ const RUNNER_SOURCE = [
   `STATE_VARIABLE = ${JSON.stringify(RUNNER_SAVES_STATE_VARIABLE)}`,
   `STATE_END = ${JSON.stringify(`${SHELL_STATE_END_LINE}\n`)}.encode()`,
   `FILE_TOOL_SOURCES = ${JSON.stringify(FILE_TOOL_PYTHON)}`,
+  `MAX_OUTPUT_FILES = ${MAX_SAVED_OUTPUT_FILES}`,
+  `OUTPUT_FILE_TRUNCATION_NOTE = ${JSON.stringify(OUTPUT_FILE_TRUNCATION_NOTE)}`,
+  OUTPUT_FILE_PROGRAM,
   RUNNER_PROGRAM,
 ].join('\n');
 

@@ -6,6 +6,12 @@ import { isAbsent, isInteger } from './tool-input';
 // eslint-disable-next-line no-control-regex -- terminal escape sequences start with the ESC control character.
 const ANSI_ESCAPE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 
+/**
+ * Room left under the cap for the line the tool appends (`exit status N`, the timeout), so the cap `execute` applies
+ * last never cuts a second time, through the marker that names the saved output.
+ */
+const STATUS_LINE_RESERVE_BYTES = 100;
+
 /** Set by a persistent runner that moves the saved shell state into place itself (see `ToolRunRequest.stateFile`). */
 export const RUNNER_SAVES_STATE_VARIABLE = 'KEEL_RUNNER_SAVES_STATE';
 
@@ -42,7 +48,8 @@ eval "$__keel_command"
 /**
  * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Each call is a new
  * process, but the working directory and exported variables carry over (`restart` forgets them). A non-zero exit status
- * is an error whose output ends with `exit status N`; a timeout is an error that says so.
+ * is an error whose output ends with `exit status N`; a timeout is an error that says so. Output over the cap keeps its
+ * head and tail, and is saved whole to `context.outputFile`, which the cut marker names.
  */
 export function prepareBash(input: Record<string, unknown>): PreparedTool {
   const { command, restart, timeout_ms: timeoutMs } = input;
@@ -71,7 +78,8 @@ export function prepareBash(input: Record<string, unknown>): PreparedTool {
         stdin: command ?? '',
         stateFile: SANDBOX_SHELL_STATE_FILE,
         timeoutMs: limitMs,
-        maxOutputBytes: context.maxOutputBytes,
+        maxOutputBytes: Math.max(1, context.maxOutputBytes - STATUS_LINE_RESERVE_BYTES),
+        outputFile: context.outputFile,
       });
       const output = result.output.replace(ANSI_ESCAPE, '').replace(/\n+$/, '');
       if (result.timedOut) {

@@ -163,7 +163,11 @@ def run(request):
     return '\\n'.join(path for _, path in found[:RESULT_LIMIT])
 `;
 
-/** Prepares a `glob` call: `{ pattern, path? }`, matching files under `/workspace` (or `path`), newest first. */
+/**
+ * Prepares a `glob` call: `{ pattern, path? }`, matching files under `/workspace` (or `path`), newest first. Its output
+ * is at most 200 paths, so it is over the cap only with very long paths; it is then cut without being saved, and the
+ * marker says to narrow the search.
+ */
 export function prepareGlob(input: Record<string, unknown>): PreparedTool {
   const { pattern, path } = input;
   if (isAbsent(pattern) || pattern === '') return invalidInput('glob: pattern is required');
@@ -176,6 +180,11 @@ export function prepareGlob(input: Record<string, unknown>): PreparedTool {
   return {
     kind: 'ready',
     run: (context) =>
-      runPythonHelper(context, { toolName: 'glob', body: GLOB_TOOL_PYTHON, request: { pattern, path: path ?? '' } }),
+      runPythonHelper(context, {
+        toolName: 'glob',
+        body: GLOB_TOOL_PYTHON,
+        request: { pattern, path: path ?? '' },
+        cutNote: 'narrow the pattern or the path to see them',
+      }),
   };
 }

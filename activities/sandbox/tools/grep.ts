@@ -10,7 +10,8 @@ const GREP_TIMEOUT_MS = 60_000;
 
 /**
  * Prepares a `grep` call: `{ pattern, path? }`, a regex searched with ripgrep inside the container, as the SDK does:
- * `path:line:text` lines, `no matches` when there is none.
+ * `path:line:text` lines, `no matches` when there is none. Matches over the cap keep their head and tail, and are
+ * saved whole to `context.outputFile`, which the cut marker names.
  */
 export function prepareGrep(input: Record<string, unknown>): PreparedTool {
   const { pattern, path } = input;
@@ -26,6 +27,7 @@ export function prepareGrep(input: Record<string, unknown>): PreparedTool {
         argv: ['rg', '--no-config', '-n', '--no-heading', '-e', pattern, '--', searchPath],
         timeoutMs,
         maxOutputBytes: Math.min(GREP_OUTPUT_LIMIT, context.maxOutputBytes),
+        outputFile: context.outputFile,
       });
       if (result.timedOut) return { isError: true, output: `grep: timed out after ${timeoutMs / 1000}s` };
       if (result.exitCode === 0) return { isError: false, output: result.output };

@@ -1,4 +1,5 @@
 import type { ExecuteResult } from '../../../common/sandbox';
+import type { OutputFileTarget } from '../output-file';
 import type { RunInContainerResult } from '../run-in-container';
 import type { PythonHelperRequest } from './python-helper-program';
 
@@ -13,6 +14,8 @@ export interface ToolRunRequest {
    * into place itself, so the command needs no `mv` process; without a runner the command moves it.
    */
   stateFile?: string;
+  /** Where the whole stdout is saved when it is over `maxOutputBytes` (the cut marker then names the file). */
+  outputFile?: OutputFileTarget;
 }
 
 /** What a tool may use while it runs: runners bound to the session's container, and the sandbox's limits. */
@@ -22,6 +25,8 @@ export interface ToolContext {
   runFileTool(helper: PythonHelperRequest): Promise<RunInContainerResult>;
   commandTimeoutMs: number;
   maxOutputBytes: number;
+  /** Where this call's whole output goes when it is over the cap, for the tools that save it (`bash`, `grep`). */
+  outputFile: OutputFileTarget;
 }
 
 /**

@@ -103,6 +103,8 @@ export interface PythonHelperRequest {
   /** Python source that defines `run(request)`, returning the output text or raising `ToolError`. */
   body: string;
   request: Record<string, string>;
+  /** Said in the cut marker when the output is over the cap: how the model can see what was cut. */
+  cutNote?: string;
 }
 
 /**

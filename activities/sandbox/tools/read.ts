@@ -1,3 +1,6 @@
+import { posix } from 'node:path';
+
+import { SANDBOX_WORKDIR } from '../sandbox-constants';
 import { invalidInput } from './prepared-tool';
 import type { PreparedTool } from './prepared-tool';
 import { runPythonHelper } from './run-python-helper';
@@ -62,7 +65,10 @@ def run(request):
     return b'\\n'.join(lines[start:end])
 `;
 
-/** Prepares a `read` call: `{ file_path, view_range? }`, a UTF-8 text file relative to `/workspace`. */
+/**
+ * Prepares a `read` call: `{ file_path, view_range? }`, a UTF-8 text file relative to `/workspace`. Its output over the
+ * cap is not saved again: the whole text is already in the file, so the cut marker says to read it in parts.
+ */
 export function prepareRead(input: Record<string, unknown>): PreparedTool {
   const { file_path: filePath, view_range: viewRange } = input;
   if (isAbsent(filePath) || filePath === '') return invalidInput('read: file_path is required');
@@ -81,6 +87,7 @@ export function prepareRead(input: Record<string, unknown>): PreparedTool {
         toolName: 'read',
         body: READ_TOOL_PYTHON,
         request: { file_path: filePath, view_range: hasRange ? viewRange.join(',') : '' },
+        cutNote: `read ${posix.resolve(SANDBOX_WORKDIR, filePath)} in smaller parts with view_range to see them`,
       }),
   };
 }

@@ -1,0 +1,19 @@
+import { BLOB_PREFIXES } from '../../common/blob-store';
+import type { BlobStore } from '../../common/blob-store';
+import type { EventArchive, EventArchiveRef } from '../../common/events';
+import { contentKey } from '../../storage/content-key';
+
+/** Input of `archiveEvents`: one run's events, written once when the run continues-as-new. */
+export type ArchiveEventsInput = EventArchive;
+
+/**
+ * Writes a run's events as one immutable blob, named by the session, the first position and the content's hash, so a
+ * retried attempt writes the same key, and returns its reference for the next run to carry. Reading any page of a
+ * closed run then costs one blob read instead of a replay of the run on a worker.
+ */
+export async function archiveEvents(input: ArchiveEventsInput, blobs: BlobStore): Promise<EventArchiveRef> {
+  const body = Buffer.from(JSON.stringify(input), 'utf8');
+  const key = contentKey(`${BLOB_PREFIXES.events}${input.sessionId}/${input.firstPosition}-`, body);
+  await blobs.put(key, body);
+  return { firstPosition: input.firstPosition, nextPosition: input.nextPosition, key };
+}

@@ -1,0 +1,202 @@
+import { BLOB_PREFIXES } from '../../common/blob-store';
+import type { BlobStore } from '../../common/blob-store';
+import type {
+  ConversationAddition,
+  ConversationRef,
+  ConversationSegment,
+  StoredBlock,
+} from '../../common/conversation';
+import type { MessageParam } from '../../common/model';
+import { contentKey } from '../../storage/content-key';
+
+/** How many assembled conversations a worker keeps in memory, most recently used first. */
+const HEADS_CACHED = 32;
+/** Tool results longer than this are kept by reference when messages are stored whole. */
+const LONG_TEXT_CHARS = 512;
+/** How many characters of tool output text a worker keeps in memory. */
+const OUTPUT_CHARS_CACHED = 16 * 1024 * 1024;
+
+/**
+ * The conversations the model sees, stored in the blob store as parent-linked chains of segments (one message
+ * fragment each, content-addressed): appending writes one small segment, never the conversation again. A worker keeps
+ * the assembled messages of recent heads in memory, so the next step of a session costs one segment write and no
+ * read; a cold worker walks the chain once (compaction keeps chains short).
+ */
+export class ConversationStore {
+  private readonly assembled = new Map<string, MessageParam[]>();
+  private readonly outputs = new Map<string, string>();
+  private outputChars = 0;
+
+  constructor(private readonly blobs: BlobStore) {}
+
+  /** Stores a tool's output text once and returns its key. */
+  async storeText(text: string): Promise<string> {
+    const body = Buffer.from(text, 'utf8');
+    const key = contentKey(BLOB_PREFIXES.toolOutput, body);
+    if (this.outputs.has(key)) return key;
+    await this.blobs.put(key, body);
+    this.rememberOutput(key, text);
+    return key;
+  }
+
+  /** The text stored under `key` by `storeText`. */
+  async readText(key: string): Promise<string> {
+    const cached = this.outputs.get(key);
+    if (cached !== undefined) return cached;
+    const body = await this.blobs.get(key);
+    if (body === null) throw new Error(`The conversation store has no tool output ${key}.`);
+    const text = Buffer.from(body).toString('utf8');
+    this.rememberOutput(key, text);
+    return text;
+  }
+
+  /** Keeps an output text in memory, the least recently stored ones leaving first past `OUTPUT_CHARS_CACHED`. */
+  private rememberOutput(key: string, text: string): void {
+    if (this.outputs.has(key)) return;
+    this.outputs.set(key, text);
+    this.outputChars += text.length;
+    for (const [oldKey, oldText] of this.outputs) {
+      if (this.outputChars <= OUTPUT_CHARS_CACHED) break;
+      this.outputs.delete(oldKey);
+      this.outputChars -= oldText.length;
+    }
+  }
+
+  /** Appends one message fragment after `ref` and returns the new head. */
+  async append(ref: ConversationRef, role: 'user' | 'assistant', blocks: StoredBlock[]): Promise<ConversationRef> {
+    const segment: ConversationSegment = { parent: ref.head, role, blocks };
+    const body = Buffer.from(JSON.stringify(segment), 'utf8');
+    const key = contentKey(BLOB_PREFIXES.conversation, body);
+    await this.blobs.put(key, body);
+    const before = ref.head === null ? [] : this.assembled.get(ref.head);
+    if (before !== undefined)
+      remember(this.assembled, key, mergeFragment(before, role, await this.resolve(blocks)), HEADS_CACHED);
+    return { head: key };
+  }
+
+  /**
+   * Appends whole messages (a new chain's content, such as the recent part a compaction keeps) and returns the new
+   * head. A long tool result is stored by reference to its text, which is content-addressed: an output the chain held
+   * before is not written again.
+   */
+  async appendMessages(ref: ConversationRef, messages: MessageParam[]): Promise<ConversationRef> {
+    let head = ref;
+    for (const message of messages) {
+      const content =
+        typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+      const blocks: StoredBlock[] = [];
+      for (const block of content) blocks.push(await this.storedBlock(block as StoredBlock));
+      head = await this.append(head, message.role === 'assistant' ? 'assistant' : 'user', blocks);
+    }
+    return head;
+  }
+
+  private async storedBlock(block: StoredBlock): Promise<StoredBlock> {
+    if (block.type !== 'tool_result' || !('content' in block) || typeof block.content !== 'string') return block;
+    if (block.content.length <= LONG_TEXT_CHARS) return block;
+    const contentKey = await this.storeText(block.content);
+    return { type: 'tool_result', tool_use_id: block.tool_use_id, is_error: block.is_error, contentKey };
+  }
+
+  /** Stores the Workflow's additions as one user fragment; the same ref when there are none. */
+  async appendAdditions(ref: ConversationRef, additions: ConversationAddition[]): Promise<ConversationRef> {
+    if (additions.length === 0) return ref;
+    return this.append(ref, 'user', additions.map(additionBlock));
+  }
+
+  /** The messages of the conversation at `ref`, as the Messages API takes them (consecutive fragments merged). */
+  async messages(ref: ConversationRef): Promise<MessageParam[]> {
+    if (ref.head === null) return [];
+    const cached = this.assembled.get(ref.head);
+    if (cached !== undefined) {
+      remember(this.assembled, ref.head, cached, HEADS_CACHED);
+      return cached;
+    }
+    const chain: ConversationSegment[] = [];
+    let base: MessageParam[] = [];
+    for (let key: string | null = ref.head; key !== null;) {
+      const known = this.assembled.get(key);
+      if (known !== undefined) {
+        base = known;
+        break;
+      }
+      const segment = await this.segment(key);
+      chain.push(segment);
+      key = segment.parent;
+    }
+    let messages = base;
+    for (const segment of chain.reverse()) {
+      messages = mergeFragment(messages, segment.role, await this.resolve(segment.blocks));
+    }
+    remember(this.assembled, ref.head, messages, HEADS_CACHED);
+    return messages;
+  }
+
+  private async segment(key: string): Promise<ConversationSegment> {
+    const body = await this.blobs.get(key);
+    if (body === null) throw new Error(`The conversation store has no segment ${key}.`);
+    return JSON.parse(Buffer.from(body).toString('utf8')) as ConversationSegment;
+  }
+
+  /** Turns stored blocks into Messages API blocks, reading tool outputs stored by reference. */
+  private async resolve(blocks: StoredBlock[]): Promise<MessageParam['content'] & unknown[]> {
+    const resolved: unknown[] = [];
+    for (const block of blocks) {
+      if (block.type === 'tool_result' && 'contentKey' in block) {
+        resolved.push({
+          type: 'tool_result',
+          tool_use_id: block.tool_use_id,
+          is_error: block.is_error,
+          content: await this.readText(block.contentKey),
+        });
+      } else resolved.push(block);
+    }
+    return resolved as MessageParam['content'] & unknown[];
+  }
+}
+
+/** The stored block of one addition. */
+export function additionBlock(addition: ConversationAddition): StoredBlock {
+  switch (addition.kind) {
+    case 'user_text':
+      return { type: 'text', text: addition.text };
+    case 'tool_result':
+      return {
+        type: 'tool_result',
+        tool_use_id: addition.toolUseId,
+        is_error: addition.isError,
+        content: addition.text.length > 0 ? addition.text : '(no output)',
+      };
+    case 'tool_result_ref':
+      return {
+        type: 'tool_result',
+        tool_use_id: addition.toolUseId,
+        is_error: addition.isError,
+        contentKey: addition.contentKey,
+      };
+  }
+}
+
+/** `messages` with one more fragment: merged into the last message when it has the same role (roles alternate). */
+export function mergeFragment(
+  messages: MessageParam[],
+  role: 'user' | 'assistant',
+  blocks: MessageParam['content'] & unknown[],
+): MessageParam[] {
+  const last = messages.at(-1);
+  if (last?.role === role) {
+    const before = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : last.content;
+    return [...messages.slice(0, -1), { role, content: [...before, ...blocks] as MessageParam['content'] }];
+  }
+  return [...messages, { role, content: blocks }];
+}
+
+function remember<Value>(cache: Map<string, Value>, key: string, value: Value, limit: number): void {
+  cache.delete(key);
+  cache.set(key, value);
+  while (cache.size > limit) {
+    const oldest = cache.keys().next().value;
+    if (oldest === undefined) break;
+    cache.delete(oldest);
+  }
+}

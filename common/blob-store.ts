@@ -1,0 +1,25 @@
+/**
+ * A durable store of immutable bodies by key, shared by every worker and server of one Keel: the conversation the
+ * model sees (segments and tool outputs), archived event pages and other bodies that must not live in Temporal
+ * history. Keys are written once and never change, so readers may cache them forever. The folder in `KEEL_DATA_DIR`
+ * is the embedded default (`storage/folder-blob-store.ts`); an object store implements the same interface.
+ */
+export interface BlobStore {
+  /** Stores `body` under `key`; writing a key that exists is a no-op (bodies under one key are identical). */
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** The body stored under `key`, or `null` when there is none. */
+  get(key: string): Promise<Uint8Array | null>;
+}
+
+/** Key prefixes of the blob store, one per kind of body. */
+export const BLOB_PREFIXES = {
+  /** A tool's whole output text, by SHA-256 of its UTF-8 bytes. */
+  toolOutput: 'tool-output/',
+  /** A conversation segment (JSON), by SHA-256 of its bytes. */
+  conversation: 'conversation/',
+  /** An immutable page of a session's events, written when a run continues-as-new: `events/<session>/<first>-<hash>`. */
+  events: 'events/',
+} as const;
+
+/** Blob keys: lower-case letters, digits, `_`, `-`, `.` and `/` between non-empty parts. */
+export const BLOB_KEY_PATTERN = /^[a-z0-9_-]+(\/[a-zA-Z0-9_.-]+)+$/;

@@ -1,0 +1,40 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BLOB_KEY_PATTERN } from '../common/blob-store';
+import type { BlobStore } from '../common/blob-store';
+
+/**
+ * The embedded default blob store: one file per key under a folder (`KEEL_DATA_DIR/blobs`), written to a temporary
+ * name and renamed, so a reader never sees half a body. Every process of one machine shares it; across machines use
+ * an object store behind the same interface.
+ */
+export class FolderBlobStore implements BlobStore {
+  constructor(private readonly folder: string) {}
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const file = this.fileOf(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(partial, body);
+    await rename(partial, file);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    try {
+      return await readFile(this.fileOf(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  private fileOf(key: string): string {
+    if (!BLOB_KEY_PATTERN.test(key) || key.split('/').includes('..')) throw new Error(`not a blob key: ${key}`);
+    return path.join(this.folder, key);
+  }
+}
+
+/** The folder of the embedded blob store in a data folder. */
+export function blobFolder(dataDir: string): string {
+  return path.join(dataDir, 'blobs');
+}

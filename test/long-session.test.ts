@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../common/events';
+import { LEFT_OUT_MESSAGE_TEXT } from '../workflows/conversation-state';
+import type { RecordedRequest } from './scripted-model-server';
+import { sdkClient } from './support/sdk';
+import { isCompactionRequest, toolLoopResponder } from './support/tool-loop-responder';
+import type { ToolLoopResponder } from './support/tool-loop-responder';
+import { listAllEvents, sendAndWait, startTestStack } from './support/test-stack';
+import type { TestStack } from './support/test-stack';
+
+/** The window the scripted model enforces, and the one Keel is told for `scripted-model`. */
+const WINDOW = 20_000;
+let harness: TestStack;
+let responder: ToolLoopResponder = toolLoopResponder({ steps: 0, outputBytes: 0 });
+
+beforeAll(async () => {
+  harness = await startTestStack({
+    environment: {
+      // `scripted-wide` is told a window three times larger than the model's: only the model's 400 stops it.
+      KEEL_MODEL_CONTEXT_WINDOWS: `scripted-model=${WINDOW},scripted-wide=${WINDOW * 3}`,
+      KEEL_CONTINUE_AS_NEW_AFTER_STEPS: '10',
+    },
+    model: { contextWindowTokens: WINDOW, respond: (request) => responder.respond(request) },
+  });
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+/** A session of an agent on `model`, through the official SDK. */
+async function sessionOn(model: string, title: string): Promise<string> {
+  const sdk = sdkClient(harness.stack.apiUrl);
+  const agent = await sdk.beta.agents.create({ name: title, model, tools: [{ type: 'agent_toolset_20260401' }] });
+  const environment = await sdk.beta.environments.create({ name: `${title} env`, config: { type: 'cloud' } });
+  const session = await sdk.beta.sessions.create({ agent: agent.id, environment_id: environment.id, title });
+  return session.id;
+}
+
+/** A request body's messages without `cache_control`, to compare what the model saw across calls. */
+function plainMessages(request: RecordedRequest): unknown[] {
+  return JSON.parse(
+    JSON.stringify(request.body.messages, (key, value: unknown) => (key === 'cache_control' ? undefined : value)),
+  ) as unknown[];
+}
+
+function ofType<Type extends SessionEvent['type']>(
+  events: SessionEvent[],
+  type: Type,
+): Array<Extract<SessionEvent, { type: Type }>> {
+  return events.filter((event): event is Extract<SessionEvent, { type: Type }> => event.type === type);
+}
+
+describe('long sessions', () => {
+  it('a turn of 70 tool steps crosses the context window three times: it compacts each time, the model never gets a prompt over the window, and the cache serves most input', async () => {
+    const sessionId = await sessionOn('scripted-model', 'crosses the window');
+    const requestsBefore = harness.model.requests.length;
+    responder = toolLoopResponder({ steps: 70, outputBytes: 2_000, finalText: 'seventy steps done' });
+    const { idle } = await sendAndWait(harness.client, sessionId, 'run seventy commands');
+    expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    expect(responder.stepsAnswered()).toBe(70);
+
+    const events = await listAllEvents(harness.client, sessionId, 100);
+    expect(new Set(events.map((event) => event.id)).size).toBe(events.length);
+    const compacted = ofType(events, 'agent.thread_context_compacted');
+    expect(compacted.length).toBeGreaterThanOrEqual(3);
+    for (const event of compacted) expect(event.pre_compaction_tokens).toBeGreaterThan(WINDOW / 2);
+    expect(ofType(events, 'session.error')).toEqual([]);
+    const results = ofType(events, 'agent.tool_result');
+    expect(results).toHaveLength(70);
+    // Outputs are stored out of the history; the API still shows each whole.
+    for (const result of results) expect(JSON.stringify(result.content)).toMatch(/"text":"[A-Za-z0-9+/]{2000}"/);
+
+    const requests = harness.model.requests.slice(requestsBefore);
+    expect(requests.filter((request) => request.refusal !== undefined)).toEqual([]);
+    expect(Math.max(...requests.map((request) => request.inputTokens))).toBeLessThanOrEqual(WINDOW);
+    const modelCalls = requests.filter((request) => !isCompactionRequest(request));
+    const read = modelCalls.reduce((sum, request) => sum + (request.usage?.cacheReadInputTokens ?? 0), 0);
+    const total = modelCalls.reduce((sum, request) => sum + request.inputTokens, 0);
+    console.log(`long session test: ${compacted.length} compactions, cache reads ${read} of ${total} input tokens`);
+    expect(read / total).toBeGreaterThan(0.75);
+
+    // Between two compactions every call extends the previous one's conversation (across continue-as-new too), and
+    // reads the cache up to where the previous call wrote it.
+    let extended = 0;
+    for (let index = 1; index < requests.length; index++) {
+      const [before, after] = [requests[index - 1]!, requests[index]!];
+      if (isCompactionRequest(before) || isCompactionRequest(after)) continue;
+      const previous = plainMessages(before);
+      expect(plainMessages(after).slice(0, previous.length)).toEqual(previous);
+      // The API caches no prefix under 1,024 tokens: only a call after a large enough one can read.
+      if (before.inputTokens < 1_100) continue;
+      expect(after.usage?.cacheReadInputTokens ?? 0, `cache reads of request ${index}`).toBeGreaterThan(0);
+      extended += 1;
+    }
+    expect(extended).toBeGreaterThan(60);
+    const runs: string[] = [];
+    for await (const execution of harness.stack.temporal.workflow.list({ query: `WorkflowId = '${sessionId}'` }))
+      runs.push(execution.runId);
+    expect(runs.length).toBeGreaterThanOrEqual(7);
+
+    // The session keeps answering after the long turn.
+    responder = toolLoopResponder({ steps: 0, outputBytes: 0, finalText: 'still here' });
+    const after = await sendAndWait(harness.client, sessionId, 'are you still there?');
+    expect(after.idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    await harness.client.endSession(sessionId);
+  });
+
+  it('a 400 "prompt is too long" from the model makes the harness compact and call again instead of ending the turn', async () => {
+    const sessionId = await sessionOn('scripted-wide', 'prompt too long');
+    const refusedBefore = harness.model.refusedForContextWindow.length;
+    responder = toolLoopResponder({ steps: 40, outputBytes: 2_000, finalText: 'made it' });
+    const { idle } = await sendAndWait(harness.client, sessionId, 'run forty commands');
+    expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    const events = await listAllEvents(harness.client, sessionId, 100);
+    expect(harness.model.refusedForContextWindow.length - refusedBefore).toBeGreaterThanOrEqual(1);
+    expect(ofType(events, 'agent.thread_context_compacted').length).toBeGreaterThanOrEqual(1);
+    expect(ofType(events, 'agent.tool_result')).toHaveLength(40);
+    expect(ofType(events, 'session.error')).toEqual([]);
+    expect(JSON.stringify(events.at(-1))).toContain('end_turn');
+    await harness.client.endSession(sessionId);
+  });
+
+  it('a single message larger than the window ends the turn with compaction_limit_reached_error and retries_exhausted, and the next message works', async () => {
+    const sessionId = await sessionOn('scripted-model', 'oversized message');
+    const requestsBefore = harness.model.requests.length;
+    responder = toolLoopResponder({ steps: 0, outputBytes: 0, finalText: 'answered the small one' });
+    const huge = 'x'.repeat(WINDOW * 5);
+    const first = await sendAndWait(harness.client, sessionId, huge);
+    expect(first.idle).toMatchObject({ stop_reason: { type: 'retries_exhausted' } });
+    const error = ofType(first.events, 'session.error')[0];
+    expect(error?.error).toMatchObject({ type: 'compaction_limit_reached_error', retry_status: { type: 'exhausted' } });
+    expect(harness.model.requests.length).toBe(requestsBefore);
+
+    const second = await sendAndWait(harness.client, sessionId, 'a small message');
+    expect(second.idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    const request = harness.model.requests.at(-1)!;
+    const sent = JSON.stringify(request.body.messages);
+    expect(sent).toContain('a small message');
+    expect(sent).toContain(LEFT_OUT_MESSAGE_TEXT.slice(0, 30));
+    expect(sent).not.toContain('xxxxxxxxxx');
+    await harness.client.endSession(sessionId);
+  });
+});
