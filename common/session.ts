@@ -82,6 +82,8 @@ export interface SessionWorkflowInput {
 export interface SessionWorkflowResult {
   eventCount: number;
   usage: SessionUsage;
+  /** The archives of every run, the last one included, so an ended session's events are read without a replay. */
+  archives?: EventArchiveRef[];
 }
 
 /** Payload of the `user.message` Signal. `id` is assigned by the sender, so a re-sent Signal is recognised. */

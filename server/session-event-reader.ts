@@ -1,7 +1,8 @@
+import { QueryRejectedError } from '@temporalio/client';
 import type { BlobStore } from '../common/blob-store';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchive, EventArchiveRef, LoggedEvent, SessionStatus } from '../common/events';
-import type { EventsPage } from '../common/session';
+import type { EventsPage, SessionWorkflowResult } from '../common/session';
 import { getEventsQuery } from '../workflows/messages';
 import { ApiError } from './api-error';
 import { BoundedCache } from './bounded-cache';
@@ -17,7 +18,7 @@ export interface EventsRead {
 }
 
 /** What the reader needs of `SessionQueries`: running a Query on a session's latest run or on one of its runs. */
-export type SessionQueryRunner = Pick<SessionQueries, 'run'>;
+export type SessionQueryRunner = Pick<SessionQueries, 'run'> & Partial<Pick<SessionQueries, 'runOpen' | 'endedResult'>>;
 
 /** Options of `SessionEventReader`. */
 export interface SessionEventReaderOptions {
@@ -65,7 +66,7 @@ export class SessionEventReader {
    * body. For scans that look at ids and types only, or that hydrate just the events they keep.
    */
   async readStored(sessionId: string, after: number, limit: number): Promise<EventsRead> {
-    const latest = await this.queries.run(sessionId, getEventsQuery, [{ after, limit }]);
+    const latest = await this.latestPage(sessionId, after, limit);
     const read = (events: LoggedEvent[]): EventsRead => ({
       events: events.slice(0, Math.max(0, limit)),
       nextPosition: latest.nextPosition,
@@ -90,6 +91,32 @@ export class SessionEventReader {
       events.push(...archived.slice(start, start + limit - events.length));
     }
     return read([...events, ...latest.events]);
+  }
+
+  /**
+   * The latest run's page. A session that ended left the archives of all its runs in its result, so its events are read
+   * from them and no worker replays its last run; a session that ended before final archives existed is queried.
+   */
+  private async latestPage(sessionId: string, after: number, limit: number): Promise<EventsPage> {
+    const queries = this.queries;
+    if (queries.runOpen === undefined || queries.endedResult === undefined) {
+      return queries.run(sessionId, getEventsQuery, [{ after, limit }]);
+    }
+    try {
+      return await queries.runOpen(sessionId, getEventsQuery, [{ after, limit }]);
+    } catch (error) {
+      if (!(error instanceof QueryRejectedError)) throw error;
+    }
+    const ended = await queries.endedResult<SessionWorkflowResult>(sessionId).catch(() => null);
+    if (ended?.archives === undefined) return this.queries.run(sessionId, getEventsQuery, [{ after, limit }]);
+    return {
+      events: [],
+      firstPosition: ended.eventCount,
+      nextPosition: ended.eventCount,
+      previousRunId: null,
+      archives: ended.archives,
+      status: 'terminated',
+    };
   }
 
   /**

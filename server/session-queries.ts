@@ -1,5 +1,8 @@
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/workflow';
+
+/** How many ended sessions' results a server keeps. */
+const ENDED_RESULTS_KEPT = 1_000;
 
 /**
  * Sends Queries to session Workflows one at a time per Workflow run from this server process. While a Workflow task
@@ -9,8 +12,45 @@ import type { QueryDefinition } from '@temporalio/workflow';
  */
 export class SessionQueries {
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** The same cluster, with Queries refused by closed Workflows instead of answered by a replay on a worker. */
+  private readonly openOnly: Client;
+  /** Results of sessions that ended, which never change. */
+  private readonly results = new Map<string, unknown>();
 
-  constructor(private readonly client: Client) {}
+  constructor(private readonly client: Client) {
+    this.openOnly = new Client({
+      connection: client.connection,
+      namespace: client.options.namespace,
+      ...(client.options.dataConverter === undefined ? {} : { dataConverter: client.options.dataConverter }),
+      workflow: { queryRejectCondition: 'NOT_OPEN' },
+    });
+  }
+
+  /**
+   * Like `run` on the latest run, but a closed Workflow rejects the Query (`QueryRejectedError`) rather than having a
+   * worker replay it: the caller reads what the session left instead (`endedResult`).
+   */
+  runOpen<Result, Args extends unknown[]>(
+    sessionId: string,
+    definition: QueryDefinition<Result, Args>,
+    args: Args,
+  ): Promise<Result> {
+    return this.queued(`${sessionId}/latest`, () =>
+      this.openOnly.workflow.getHandle(sessionId).query(definition, ...args),
+    );
+  }
+
+  /** The result of a session whose Workflow has closed (read once from its close event, then kept). */
+  async endedResult<Result>(sessionId: string): Promise<Result> {
+    if (this.results.has(sessionId)) return this.results.get(sessionId) as Result;
+    const result = (await this.client.workflow.getHandle(sessionId).result()) as Result;
+    this.results.set(sessionId, result);
+    if (this.results.size > ENDED_RESULTS_KEPT) {
+      const oldest = this.results.keys().next().value;
+      if (oldest !== undefined) this.results.delete(oldest);
+    }
+    return result;
+  }
 
   /** Runs `query` on the session's latest run (or `runId`), after the queries already queued for it. */
   run<Result, Args extends unknown[]>(
@@ -19,11 +59,15 @@ export class SessionQueries {
     args: Args,
     runId?: string,
   ): Promise<Result> {
-    const key = `${sessionId}/${runId ?? 'latest'}`;
+    return this.queued(`${sessionId}/${runId ?? 'latest'}`, () =>
+      this.client.workflow.getHandle(sessionId, runId).query(definition, ...args),
+    );
+  }
+
+  /** Runs `query` after the Queries already queued under `key`. */
+  private queued<Result>(key: string, query: () => Promise<Result>): Promise<Result> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous
-      .catch(() => undefined)
-      .then(() => this.client.workflow.getHandle(sessionId, runId).query(definition, ...args));
+    const next = previous.catch(() => undefined).then(query);
     this.tails.set(key, next);
     const forget = (): void => {
       if (this.tails.get(key) === next) this.tails.delete(key);

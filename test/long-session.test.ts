@@ -141,4 +141,48 @@ describe('long sessions', () => {
     expect(sent).not.toContain('xxxxxxxxxx');
     await harness.client.endSession(sessionId);
   });
+
+  it('an agent with an effort thinks: thinking blocks stay in the conversation, agent.thinking is logged and previewed by event_start', async () => {
+    const sdk = sdkClient(harness.stack.apiUrl);
+    const agent = await sdk.beta.agents.create({
+      name: 'thinker',
+      model: { id: 'scripted-model', effort: 'high' },
+      tools: [{ type: 'agent_toolset_20260401' }],
+    });
+    const environment = await sdk.beta.environments.create({ name: 'thinker env', config: { type: 'cloud' } });
+    const session = await sdk.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    const stream = await sdk.beta.sessions.events.stream(session.id, { event_deltas: ['agent.thinking'] });
+    const streamed: Array<{ type: string; id?: string; event?: { id: string; type: string } }> = [];
+    const reading = (async () => {
+      for await (const item of stream) {
+        streamed.push(item as never);
+        if (item.type === 'session.status_idle') break;
+      }
+    })();
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo thought-through' }, thinking: 'I should run echo.' },
+      { kind: 'text', text: 'Done thinking.', thinking: 'The command printed what I expected.' },
+    );
+    const requestsBefore = harness.model.requests.length;
+    await sdk.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'think, then run echo' }] }],
+    });
+    await reading;
+
+    const requests = harness.model.requests.slice(requestsBefore);
+    expect(requests.map((request) => request.refusal)).toEqual([undefined, undefined]);
+    expect(requests[0]?.body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'high' } });
+    // The Messages API requires the thinking block of a tool-use turn to come back with the tool result.
+    const assistant = requests[1]?.body.messages.at(-2);
+    expect(JSON.stringify(assistant?.content)).toContain('I should run echo.');
+
+    const thinking = streamed.filter((event) => event.type === 'agent.thinking');
+    expect(thinking).toHaveLength(2);
+    const previews = streamed.filter((event) => event.type === 'event_start');
+    expect(previews.map((preview) => preview.event)).toEqual(
+      thinking.map((event) => ({ id: event.id, type: 'agent.thinking' })),
+    );
+    const types = streamed.map((event) => event.type);
+    expect(types.indexOf('agent.thinking')).toBeLessThan(types.indexOf('agent.tool_use'));
+  });
 });

@@ -109,4 +109,28 @@ describe('worker crash', () => {
     expect(JSON.stringify(results[0])).toContain('confirmed-after-crash');
     await harness.client.endSession(session.id);
   });
+
+  it('an ended session is read from its archives: every event is listed with no worker running, so none replays it', async () => {
+    const worker = await startWorkerProcess();
+    const { id: sessionId } = await harness.client.createSession({ title: 'read after the end' });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'seq 1 300' } },
+      { kind: 'text', text: 'counted' },
+    );
+    const message = await harness.client.sendMessage(sessionId, 'count');
+    await harness.client.waitForIdle(sessionId, message.id);
+    const before = await listAllEvents(harness.client, sessionId, 4);
+    await harness.client.endSession(sessionId);
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker.once('exit', resolve));
+
+    // A Query of the closed run would wait for a worker to replay it; the archives answer at once.
+    const started = Date.now();
+    const after = await listAllEvents(harness.client, sessionId, 4);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.at(-1)?.type).toBe('session.status_terminated');
+    const result = after.find((event) => event.type === 'agent.tool_result');
+    expect(JSON.stringify(result)).toContain('300');
+  });
 });

@@ -326,7 +326,16 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   context.setStatus('terminated');
   log.append({ type: 'session.status_terminated' });
   await condition(allHandlersFinished);
-  return { eventCount: log.nextPosition, usage: context.state.usage };
+  if (!patched(EVENT_ARCHIVE_PATCH)) return { eventCount: log.nextPosition, usage: context.state.usage };
+  // The last run is archived too, and the result names every archive: reading an ended session replays nothing.
+  const last = await archiveEvents({
+    format: EVENT_ARCHIVE_FORMAT,
+    sessionId: input.sessionId,
+    firstPosition: log.firstPosition,
+    nextPosition: log.nextPosition,
+    events: log.all().slice(),
+  });
+  return { eventCount: log.nextPosition, usage: context.state.usage, archives: [...archives, last] };
 }
 
 function remember(seen: Set<string>, id: string): void {

@@ -55,6 +55,17 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
           text,
         });
       });
+      const thinkingEventId = input.thinkingEventId;
+      if (thinkingEventId !== undefined) {
+        // The hosted stream previews thinking with a start only: one per call, when the first thinking block opens.
+        let thinkingStarted = false;
+        stream.on('streamEvent', (event) => {
+          if (thinkingStarted || event.type !== 'content_block_start') return;
+          if (event.content_block.type !== 'thinking' && event.content_block.type !== 'redacted_thinking') return;
+          thinkingStarted = true;
+          dependencies.bus.publish({ kind: 'thinking_started', sessionId: input.sessionId, eventId: thinkingEventId });
+        });
+      }
       return stream.finalMessage();
     });
     // Only the four counts the session adds up cross into the history, so each step's record stays small.
