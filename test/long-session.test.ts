@@ -155,7 +155,7 @@ describe('long sessions', () => {
     const streamed: Array<{ type: string; id?: string; event?: { id: string; type: string } }> = [];
     const reading = (async () => {
       for await (const item of stream) {
-        streamed.push(item as never);
+        streamed.push(item);
         if (item.type === 'session.status_idle') break;
       }
     })();
