@@ -238,7 +238,7 @@ export function longSessionRows(result: LongSessionResult): string[][] {
   const kb = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KB`;
   const verdict = (met: boolean): string => (met ? 'met' : 'MISSED');
   const perStep = result.historyBytes / Math.max(1, result.steps);
-  const flat = result.historyBytesPerStepLastTenth <= result.historyBytesPerStepFirstTenth * 1.05;
+  const flat = result.historyBytesPerStepLastTenth <= result.historyBytesPerStepFirstTenth;
   const storeRatio = result.storeBytesPerStep / result.newContentBytesPerStep;
   const latencyRatio = result.stepMsLastTenthP50 / result.stepMsFirstTenthP50;
   const rssGrowth = result.workerRssEndBytes - result.workerRssAfter100Bytes;

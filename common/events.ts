@@ -109,6 +109,21 @@ export interface EventArchiveRef {
   key: string;
 }
 
+/** The `format` of an archive index page. */
+export const EVENT_ARCHIVE_INDEX_FORMAT = 'keel.event-archive-index.v1';
+
+/**
+ * A page of archive references, written when a run hands on more than a few: the runs carry the newest page's key
+ * instead of a list that grows with every run, so what crosses continue-as-new stays the same size however long the
+ * session. Pages link back to the page before, oldest references first within a page.
+ */
+export interface EventArchiveIndexPage {
+  format: typeof EVENT_ARCHIVE_INDEX_FORMAT;
+  /** The page before this one, or `null` for the first. */
+  previous: string | null;
+  archives: EventArchiveRef[];
+}
+
 /** The `format` of an event archive; the payload store routes payloads that start with it to the blob folder. */
 export const EVENT_ARCHIVE_FORMAT = 'keel.event-archive.v1';
 

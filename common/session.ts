@@ -44,8 +44,10 @@ export interface SessionCarryOver {
   messages?: MessageParam[];
   /** The stored conversation (references and what is not stored yet). */
   conversation?: StoredConversationState;
-  /** The archives of every earlier run's events, oldest first. */
+  /** The archives of the earlier runs not yet in an index page (`archiveIndexKey`), oldest first. */
   archives?: EventArchiveRef[];
+  /** The newest index page of the older archives (see `EventArchiveIndexPage`). */
+  archiveIndexKey?: string;
   /** Events the previous run logged after writing its archive (from `firstPosition` on): this run holds them. */
   carriedEvents?: LoggedEvent[];
   queue: QueuedMessage[];
@@ -84,6 +86,8 @@ export interface SessionWorkflowResult {
   usage: SessionUsage;
   /** The archives of every run, the last one included, so an ended session's events are read without a replay. */
   archives?: EventArchiveRef[];
+  /** The newest index page of the archives before `archives`. */
+  archiveIndexKey?: string;
 }
 
 /** Payload of the `user.message` Signal. `id` is assigned by the sender, so a re-sent Signal is recognised. */
@@ -146,6 +150,8 @@ export interface EventsPage {
    * written before archives existed (then the reader walks `previousRunId` for the rest).
    */
   archives?: EventArchiveRef[];
+  /** The newest index page of the archives before `archives` (see `EventArchiveIndexPage`). */
+  archiveIndexKey?: string;
   status: SessionStatus;
 }
 

@@ -1,7 +1,13 @@
 import { QueryRejectedError } from '@temporalio/client';
 import type { BlobStore } from '../common/blob-store';
-import { EVENT_ARCHIVE_FORMAT } from '../common/events';
-import type { EventArchive, EventArchiveRef, LoggedEvent, SessionStatus } from '../common/events';
+import { EVENT_ARCHIVE_FORMAT, EVENT_ARCHIVE_INDEX_FORMAT } from '../common/events';
+import type {
+  EventArchive,
+  EventArchiveIndexPage,
+  EventArchiveRef,
+  LoggedEvent,
+  SessionStatus,
+} from '../common/events';
 import type { EventsPage, SessionWorkflowResult } from '../common/session';
 import { getEventsQuery } from '../workflows/messages';
 import { ApiError } from './api-error';
@@ -30,6 +36,8 @@ export interface SessionEventReaderOptions {
 
 const DEFAULT_ARCHIVE_CACHE: BoundedCacheLimits = { maxEntries: 256, maxBytes: 64 * 1024 * 1024 };
 const CLOSED_RUNS_CACHED = 64;
+/** How many flattened archive indexes a server keeps (one per long session being read). */
+const INDEXES_CACHED = 256;
 
 /**
  * Reads a session's log. The latest run answers `getEventsQuery` with its own events and the references of the event
@@ -44,6 +52,8 @@ export class SessionEventReader {
   private readonly archives: BoundedCache<LoggedEvent[]>;
   private readonly loadingArchives = new Map<string, Promise<LoggedEvent[]>>();
   private readonly closedRuns = new Map<string, ClosedRun>();
+  /** Archive references of index pages, flattened oldest first, by the newest page's key; pages never change. */
+  private readonly indexes = new Map<string, EventArchiveRef[]>();
   private readonly decoder = new TextDecoder('utf-8');
 
   constructor(
@@ -74,7 +84,10 @@ export class SessionEventReader {
     });
     const from = after + 1;
     if (from >= latest.firstPosition || limit <= 0) return read(latest.events);
-    const archives = latest.archives ?? [];
+    const archives = [
+      ...(await this.indexedArchives(sessionId, latest.archiveIndexKey ?? null)),
+      ...(latest.archives ?? []),
+    ];
     requireContiguous(sessionId, archives, latest.firstPosition);
     const archivedFrom = archives[0]?.firstPosition ?? latest.firstPosition;
     const events: LoggedEvent[] = [];
@@ -115,6 +128,7 @@ export class SessionEventReader {
       nextPosition: ended.eventCount,
       previousRunId: null,
       archives: ended.archives,
+      ...(ended.archiveIndexKey === undefined ? {} : { archiveIndexKey: ended.archiveIndexKey }),
       status: 'terminated',
     };
   }
@@ -164,6 +178,33 @@ export class SessionEventReader {
       if (oldest !== undefined) this.closedRuns.delete(oldest);
     }
     return run;
+  }
+
+  /**
+   * The archive references held by the index page `key` and the pages before it, oldest first (cached: pages are
+   * immutable, and a session's newer page starts from an older one, so each page is read once per server).
+   */
+  private async indexedArchives(sessionId: string, key: string | null): Promise<EventArchiveRef[]> {
+    if (key === null) return [];
+    const cached = this.indexes.get(key);
+    if (cached !== undefined) return cached;
+    const body = await this.blobs.get(key);
+    if (body === null) {
+      throw new ApiError(
+        'api_error',
+        `The archive index ${key} of session ${sessionId} is not in the blob store: the server and the workers must share one blob store.`,
+      );
+    }
+    const page = JSON.parse(this.decoder.decode(body)) as EventArchiveIndexPage;
+    if (page.format !== EVENT_ARCHIVE_INDEX_FORMAT)
+      throw new ApiError('api_error', `${key} is not an archive index page.`);
+    const references = [...(await this.indexedArchives(sessionId, page.previous)), ...page.archives];
+    this.indexes.set(key, references);
+    if (this.indexes.size > INDEXES_CACHED) {
+      const oldest = this.indexes.keys().next().value;
+      if (oldest !== undefined) this.indexes.delete(oldest);
+    }
+    return references;
   }
 
   /** The events of one archive, dense from its first position, from the cache or the blob store. */

@@ -18,7 +18,8 @@ beforeAll(async () => {
     environment: {
       // `scripted-wide` is told a window three times larger than the model's: only the model's 400 stops it.
       KEEL_MODEL_CONTEXT_WINDOWS: `scripted-model=${WINDOW},scripted-wide=${WINDOW * 3}`,
-      KEEL_CONTINUE_AS_NEW_AFTER_STEPS: '10',
+      // Runs of 5 steps: a long turn spans many runs, and their archives are folded into index pages.
+      KEEL_CONTINUE_AS_NEW_AFTER_STEPS: '5',
     },
     model: { contextWindowTokens: WINDOW, respond: (request) => responder.respond(request) },
   });
@@ -97,12 +98,45 @@ describe('long sessions', () => {
     const runs: string[] = [];
     for await (const execution of harness.stack.temporal.workflow.list({ query: `WorkflowId = '${sessionId}'` }))
       runs.push(execution.runId);
-    expect(runs.length).toBeGreaterThanOrEqual(7);
+    expect(runs.length).toBeGreaterThanOrEqual(14);
 
     // The session keeps answering after the long turn.
     responder = toolLoopResponder({ steps: 0, outputBytes: 0, finalText: 'still here' });
     const after = await sendAndWait(harness.client, sessionId, 'are you still there?');
     expect(after.idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    const whileRunning = await listAllEvents(harness.client, sessionId, 100);
+    await harness.client.endSession(sessionId);
+    // Ended, the session is read from its archives and their index pages: the same events, then the termination.
+    const ended = await listAllEvents(harness.client, sessionId, 100);
+    expect(ended.slice(0, whileRunning.length)).toEqual(whileRunning);
+    expect(ended.at(-1)?.type).toBe('session.status_terminated');
+  });
+
+  it('continue-as-new in the middle of a long turn keeps the conversation and the cache prefix identical', async () => {
+    // `scripted-wide` compacts late (Keel is told a 60,000-token window), so 25 steps only continue-as-new.
+    const sessionId = await sessionOn('scripted-wide', 'continue-as-new mid-turn');
+    const requestsBefore = harness.model.requests.length;
+    responder = toolLoopResponder({ steps: 25, outputBytes: 1_000, finalText: 'twenty-five done' });
+    const { idle, events } = await sendAndWait(harness.client, sessionId, 'run twenty-five commands');
+    expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    expect(ofType(events, 'agent.thread_context_compacted')).toEqual([]);
+    const runs: string[] = [];
+    for await (const execution of harness.stack.temporal.workflow.list({ query: `WorkflowId = '${sessionId}'` }))
+      runs.push(execution.runId);
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+
+    const requests = harness.model.requests.slice(requestsBefore);
+    expect(requests).toHaveLength(26);
+    for (let index = 1; index < requests.length; index++) {
+      const [before, after] = [requests[index - 1]!, requests[index]!];
+      const previous = plainMessages(before);
+      expect(plainMessages(after).slice(0, previous.length)).toEqual(previous);
+      expect(plainMessages(after)).toHaveLength(previous.length + 2);
+      // Once the prompt is cacheable, every call reads all of the previous call's prompt from the cache.
+      if (before.inputTokens >= 1_100) {
+        expect(after.usage?.cacheReadInputTokens, `cache reads of call ${index + 1}`).toBe(before.inputTokens);
+      }
+    }
     await harness.client.endSession(sessionId);
   });
 

@@ -2,7 +2,7 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createModelActivities } from '../activities/model/create-model-activities';
 import type { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
-import type { ArchiveEventsInput } from '../activities/storage/archive-events';
+import type { ArchiveEventsInput, WriteArchiveIndexInput } from '../activities/storage/archive-events';
 import type {
   CompactConversationInput,
   CompactConversationResult,
@@ -62,6 +62,7 @@ interface OutboundActivities {
 /** The storage Activities: a run's event archive, and the move of an inline conversation to the store. */
 interface StorageActivities {
   archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRef>;
+  writeArchiveIndex(input: WriteArchiveIndexInput): Promise<string>;
   storeConversation(input: StoreConversationInput): Promise<ConversationRef>;
 }
 
@@ -164,6 +165,11 @@ export function archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRe
     { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
     [input],
   );
+}
+
+/** Folds archive references into an index page, so runs carry one key instead of a growing list. */
+export function writeArchiveIndex(input: WriteArchiveIndexInput): Promise<string> {
+  return storage.writeArchiveIndex.executeWithOptions({ ...STORAGE_OPTIONS, summary: 'index event archives' }, [input]);
 }
 
 /** Stores the inline conversation of a session from before the conversation store, once. */

@@ -30,7 +30,7 @@ import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { emptyUsage } from '../common/session';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchiveRef } from '../common/events';
-import { archiveEvents, destroySandbox, provisionSandbox } from './activities';
+import { archiveEvents, destroySandbox, provisionSandbox, writeArchiveIndex } from './activities';
 import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
@@ -53,6 +53,12 @@ const { liveEvents } = proxySinks<LiveEventSinks>();
 /** How many sent event ids a run remembers to drop re-sent Signals. */
 const SEEN_EVENT_IDS_KEPT = 1_000;
 const DEFAULT_EVENTS_PAGE = 1_000;
+
+/** Patch of runs that fold archive references into index pages; runs recorded before it carried the whole list. */
+export const ARCHIVE_INDEX_PATCH = 'keel-event-archive-index';
+
+/** How many archive references a run carries before they are folded into an index page. */
+const ARCHIVE_REFS_CARRIED = 8;
 
 /** Patch of sessions that start with a stored conversation; those recorded before it keep theirs inline. */
 export const STORED_CONVERSATION_PATCH = 'keel-stored-conversation';
@@ -86,6 +92,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   const queue: QueuedMessage[] = carry?.queue ?? [];
   const seenEventIds = new Set(carry?.seenEventIds ?? []);
   const archives: EventArchiveRef[] = carry?.archives ?? [];
+  const archiveIndexKey = carry?.archiveIndexKey ?? null;
   let turnInProgress = carry?.turnInProgress ?? null;
   let firstMessageText = carry?.firstMessageText ?? null;
   let title = carry?.title ?? input.title;
@@ -210,6 +217,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     nextPosition: log.nextPosition,
     previousRunId: carry?.previousRunId ?? null,
     archives,
+    ...(archiveIndexKey === null ? {} : { archiveIndexKey }),
     status: context.state.status,
   }));
   setHandler(getSessionQuery, () => ({
@@ -281,6 +289,18 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
             }),
           ]
         : archives;
+      // More than a few references are folded into an index page, so the carry-over does not grow with the runs.
+      const index =
+        archivesAfter.length > ARCHIVE_REFS_CARRIED && patched(ARCHIVE_INDEX_PATCH)
+          ? {
+              archives: [],
+              key: await writeArchiveIndex({
+                sessionId: input.sessionId,
+                previous: archiveIndexKey,
+                archives: archivesAfter,
+              }),
+            }
+          : { archives: archivesAfter, key: archiveIndexKey };
       await condition(allHandlersFinished);
       // The session was ended while the archive was written: this run ends it (its events stay its own).
       if (ended) break;
@@ -293,7 +313,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         ...(conversation.isInline
           ? { messages: conversation.inlineMessages }
           : { conversation: conversation.snapshot() }),
-        ...(archivesAfter.length === 0 ? {} : { archives: archivesAfter }),
+        ...(index.archives.length === 0 ? {} : { archives: index.archives }),
+        ...(index.key === null ? {} : { archiveIndexKey: index.key }),
         queue,
         seenEventIds: [...seenEventIds],
         usage: context.state.usage,
@@ -335,7 +356,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     nextPosition: log.nextPosition,
     events: log.all().slice(),
   });
-  return { eventCount: log.nextPosition, usage: context.state.usage, archives: [...archives, last] };
+  return {
+    eventCount: log.nextPosition,
+    usage: context.state.usage,
+    archives: [...archives, last],
+    ...(archiveIndexKey === null ? {} : { archiveIndexKey }),
+  };
 }
 
 function remember(seen: Set<string>, id: string): void {

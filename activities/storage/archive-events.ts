@@ -1,6 +1,7 @@
 import { BLOB_PREFIXES } from '../../common/blob-store';
 import type { BlobStore } from '../../common/blob-store';
-import type { EventArchive, EventArchiveRef } from '../../common/events';
+import { EVENT_ARCHIVE_INDEX_FORMAT } from '../../common/events';
+import type { EventArchive, EventArchiveIndexPage, EventArchiveRef } from '../../common/events';
 import { contentKey } from '../../storage/content-key';
 
 /** Input of `archiveEvents`: one run's events, written once when the run continues-as-new. */
@@ -16,4 +17,24 @@ export async function archiveEvents(input: ArchiveEventsInput, blobs: BlobStore)
   const key = contentKey(`${BLOB_PREFIXES.events}${input.sessionId}/${input.firstPosition}-`, body);
   await blobs.put(key, body);
   return { firstPosition: input.firstPosition, nextPosition: input.nextPosition, key };
+}
+
+/** Input of `writeArchiveIndex`: the references to fold into a new index page, and the page before it. */
+export interface WriteArchiveIndexInput {
+  sessionId: string;
+  previous: string | null;
+  archives: EventArchiveRef[];
+}
+
+/** Writes one index page of archive references (content-addressed, so a retry writes the same key) and returns its key. */
+export async function writeArchiveIndex(input: WriteArchiveIndexInput, blobs: BlobStore): Promise<string> {
+  const page: EventArchiveIndexPage = {
+    format: EVENT_ARCHIVE_INDEX_FORMAT,
+    previous: input.previous,
+    archives: input.archives,
+  };
+  const body = Buffer.from(JSON.stringify(page), 'utf8');
+  const key = contentKey(`${BLOB_PREFIXES.events}${input.sessionId}/index-`, body);
+  await blobs.put(key, body);
+  return key;
 }

@@ -14,7 +14,7 @@ const HEADS_CACHED = 32;
 /** Tool results longer than this are kept by reference when messages are stored whole. */
 const LONG_TEXT_CHARS = 512;
 /** How many characters of tool output text a worker keeps in memory. */
-const OUTPUT_CHARS_CACHED = 16 * 1024 * 1024;
+const OUTPUT_CHARS_CACHED = 4 * 1024 * 1024;
 
 /**
  * The conversations the model sees, stored in the blob store as parent-linked chains of segments (one message
