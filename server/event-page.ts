@@ -90,6 +90,14 @@ export async function resumePosition(
   }
 }
 
+/**
+ * The position of the session's last event: where a stream opened without `Last-Event-ID` or `after` starts, so it
+ * delivers only events emitted after it opened, as the hosted stream does (clients list the history and de-duplicate).
+ */
+export async function latestPosition(reader: SessionEventReader, sessionId: string): Promise<number> {
+  return (await reader.readStored(sessionId, Number.MAX_SAFE_INTEGER, 1)).nextPosition - 1;
+}
+
 /** A predicate on an event's `processed_at` for the `created_at[…]` bounds of a listing. */
 function timeFilter(
   bounds: NonNullable<EventPageRequest['createdAt']>,

@@ -122,6 +122,44 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     expect((await client.beta.sessions.retrieve(session.id)).status).toBe('terminated');
   });
 
+  it('the stream has no replay: the documented loop sees only its own turn each time, and a stream opened after a turn gets none of it', async () => {
+    const session = await client.beta.sessions.create({ agent: agentId, environment_id: environmentId });
+    const turnIds: string[][] = [];
+    for (const text of ['first', 'second', 'third']) {
+      harness.model.enqueue({ kind: 'text', text: `answer to ${text}` });
+      // The hosted docs' loop: open the stream, send, read until the session is idle.
+      const stream = await client.beta.sessions.events.stream(session.id);
+      await client.beta.sessions.events.send(session.id, {
+        events: [{ type: 'user.message', content: [{ type: 'text', text }] }],
+      });
+      const items: BetaManagedAgentsStreamSessionEvents[] = [];
+      for await (const item of stream) {
+        items.push(item);
+        if (item.type === 'session.status_idle') break;
+      }
+      stream.controller.abort();
+      expect(items[0]).toMatchObject({ type: 'user.message', content: [{ type: 'text', text }] });
+      expect(JSON.stringify(items)).toContain(`answer to ${text}`);
+      turnIds.push(items.map((item) => (item as { id: string }).id));
+    }
+    // No event is seen by two turns' streams.
+    expect(new Set(turnIds.flat()).size).toBe(turnIds.flat().length);
+
+    const late = await client.beta.sessions.events.stream(session.id);
+    const lateItems: string[] = [];
+    const reading = (async () => {
+      for await (const item of late) lateItems.push(item.type);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    late.controller.abort();
+    await reading.catch(() => undefined);
+    expect(lateItems).toEqual([]);
+    // The history is still all there for the client to list.
+    const listed = await client.beta.sessions.events.list(session.id, { limit: 100 });
+    expect(listed.data.map((event) => event.id)).toEqual(expect.arrayContaining(turnIds.flat()));
+    await client.beta.sessions.delete(session.id);
+  });
+
   it('a session snapshots the agent version it starts with: an update makes version 2, and a session pinned to version 1 keeps the old prompt', async () => {
     const updated = await client.beta.agents.update(agentId, { version: 1, system: 'You are version two.' });
     expect(updated.version).toBe(2);

@@ -5,7 +5,7 @@ import type { SessionEventReader } from '../session-event-reader';
 import type { SessionFeeds } from '../session-feed';
 import type { SessionService } from '../session-service';
 import { sendEventsBody } from '../event-request-schemas';
-import { readEventPage, resumePosition } from '../event-page';
+import { latestPosition, readEventPage, resumePosition } from '../event-page';
 import { parseOrThrow } from '../validation';
 
 const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-04-01T00:00:00Z' });
@@ -75,7 +75,7 @@ export function registerSessionEventRoutes(
     const after =
       typeof lastEventId === 'string' && lastEventId !== ''
         ? await resumePosition(reader, sessionId, lastEventId)
-        : (query.after ?? -1);
+        : (query.after ?? (await latestPosition(reader, sessionId)));
     await streamEvents(reply, feeds, sessionId, after, previews);
   });
 }
