@@ -16,6 +16,8 @@ export interface LongSessionResult {
   runs: number;
   historyBytesPerStepFirstTenth: number;
   historyBytesPerStepLastTenth: number;
+  /** Bytes per step of each whole run (every run but the first and the last), in order. */
+  historyBytesPerStepByRun: number[];
   storeBytesPerStep: number;
   newContentBytesPerStep: number;
   stepMsFirstTenthP50: number;
@@ -105,6 +107,7 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
       runs: runs.length,
       historyBytesPerStepFirstTenth: bytesPerStep(runs, 'first', steps / 10),
       historyBytesPerStepLastTenth: bytesPerStep(runs, 'last', steps / 10),
+      historyBytesPerStepByRun: runs.slice(1, -1).map((run) => run.bytes / Math.max(1, run.steps)),
       storeBytesPerStep: (storeAfter - storeBefore) / steps,
       newContentBytesPerStep: OUTPUT_BYTES,
       stepMsFirstTenthP50: percentile(stepDurations.slice(0, tenth), 50),
@@ -263,6 +266,12 @@ export function longSessionRows(result: LongSessionResult): string[][] {
       `target: last no larger than first: ${verdict(flat)}`,
     ],
     [
+      '  history bytes per step of the whole runs: first 5 / last 5 (mean)',
+      `${kb(mean(result.historyBytesPerStepByRun.slice(0, 5)))} / ${kb(mean(result.historyBytesPerStepByRun.slice(-5)))}`,
+      '',
+      `${result.historyBytesPerStepByRun.length} runs between the first and the last, from ${kb(Math.min(...result.historyBytesPerStepByRun))} to ${kb(Math.max(...result.historyBytesPerStepByRun))} per step`,
+    ],
+    [
       '  store bytes per step (blobs + payloads)',
       kb(result.storeBytesPerStep),
       '',
@@ -293,4 +302,8 @@ export function longSessionRows(result: LongSessionResult): string[][] {
       `growth ${mb(rssGrowth)}; target ≤ 50 MB: ${verdict(rssGrowth <= 50 * 1024 * 1024)}`,
     ],
   ];
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
