@@ -1,4 +1,5 @@
-import type { ContentBlock, MessageParam, Tool, Usage } from '@anthropic-ai/sdk/resources/messages';
+import type { ContentBlock, MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
+import type { SessionUsage } from './session';
 
 /**
  * A stored conversation: the key of the last segment of a parent-linked chain in the blob store, or `null` for an
@@ -79,7 +80,7 @@ export type CompactConversationResult =
       preCompactionTokens: number;
       postCompactionTokens: number;
       /** Usage of the summarising model calls. */
-      usage: Usage;
+      usage: SessionUsage;
       /** Messages summarised and kept. */
       summarisedMessages: number;
       keptMessages: number;

@@ -170,6 +170,26 @@ export interface SessionSummary {
   awaiting?: AwaitedToolCall[];
 }
 
+/** The four counts of a Messages API `usage` that a session adds up; a missing cache count is zero. */
+export function usageCounts(usage: {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}): SessionUsage {
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+    cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+  };
+}
+
+/** Adds `usage` to `total`, count by count. */
+export function addUsage(total: SessionUsage, usage: SessionUsage): void {
+  for (const key of Object.keys(total) as Array<keyof SessionUsage>) total[key] += usage[key];
+}
+
 /** Usage with every count at zero. */
 export function emptyUsage(): SessionUsage {
   return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };

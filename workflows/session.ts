@@ -233,6 +233,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     awaiting: currentTurn?.awaitedCalls() ?? [],
   }));
 
+  /** Writes this run's events before `upTo` as one archive (a copy: events logged meanwhile are not in it). */
+  function archiveRun(upTo: number): Promise<EventArchiveRef> {
+    return archiveEvents({
+      format: EVENT_ARCHIVE_FORMAT,
+      sessionId: input.sessionId,
+      firstPosition: log.firstPosition,
+      nextPosition: upTo,
+      events: log.all().slice(0, upTo - log.firstPosition),
+    });
+  }
+
   /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
   async function runTurn(stepsTaken: number): Promise<void> {
     const turn = new Turn(context, stepsTaken);
@@ -277,18 +288,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       // Events logged while the archive is written (a Signal can arrive meanwhile) are carried into the next run.
       const archiving = patched(EVENT_ARCHIVE_PATCH);
       const archivedUpTo = log.nextPosition;
-      const archivesAfter = archiving
-        ? [
-            ...archives,
-            await archiveEvents({
-              format: EVENT_ARCHIVE_FORMAT,
-              sessionId: input.sessionId,
-              firstPosition: log.firstPosition,
-              nextPosition: archivedUpTo,
-              events: log.all().slice(0, archivedUpTo - log.firstPosition),
-            }),
-          ]
-        : archives;
+      const archivesAfter = archiving ? [...archives, await archiveRun(archivedUpTo)] : archives;
       // More than a few references are folded into an index page, so the carry-over does not grow with the runs.
       const index =
         archivesAfter.length > ARCHIVE_REFS_CARRIED && patched(ARCHIVE_INDEX_PATCH)
@@ -349,13 +349,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   await condition(allHandlersFinished);
   if (!patched(EVENT_ARCHIVE_PATCH)) return { eventCount: log.nextPosition, usage: context.state.usage };
   // The last run is archived too, and the result names every archive: reading an ended session replays nothing.
-  const last = await archiveEvents({
-    format: EVENT_ARCHIVE_FORMAT,
-    sessionId: input.sessionId,
-    firstPosition: log.firstPosition,
-    nextPosition: log.nextPosition,
-    events: log.all().slice(),
-  });
+  const last = await archiveRun(log.nextPosition);
   return {
     eventCount: log.nextPosition,
     usage: context.state.usage,

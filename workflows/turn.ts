@@ -7,6 +7,7 @@ import type { CallModelResult } from '../common/model';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
+import { addUsage, emptyUsage, usageCounts } from '../common/session';
 import {
   callMcpTool,
   callModel,
@@ -338,7 +339,7 @@ export class Turn {
       type: 'span.model_request_end',
       model_request_start_id: start.id,
       is_error: false,
-      model_usage: modelUsageOf(result.usage),
+      model_usage: usageCounts(result.usage),
     });
     state.conversation.acceptCompaction(result.conversation, result.postCompactionTokens);
     log.append({ type: 'agent.thread_context_compacted', pre_compaction_tokens: result.preCompactionTokens });
@@ -360,14 +361,12 @@ export class Turn {
       type: 'span.model_request_end',
       model_request_start_id: startId,
       is_error: true,
-      model_usage: zeroUsage(),
+      model_usage: emptyUsage(),
     });
   }
 
-  private addUsage(usage: CallModelResult['usage']): void {
-    const modelUsage = modelUsageOf(usage);
-    const total = this.context.state.usage;
-    for (const key of Object.keys(modelUsage) as Array<keyof typeof modelUsage>) total[key] += modelUsage[key];
+  private addUsage(usage: Parameters<typeof usageCounts>[0]): void {
+    addUsage(this.context.state.usage, usageCounts(usage));
   }
 
   private recordModelUsage(
@@ -382,7 +381,7 @@ export class Turn {
       type: 'span.model_request_end',
       model_request_start_id: startId,
       is_error: false,
-      model_usage: modelUsageOf(result.usage),
+      model_usage: usageCounts(result.usage),
     });
     state.conversation.acceptReply(result);
     if (result.content.some((block) => block.type === 'thinking' || block.type === 'redacted_thinking')) {
@@ -595,22 +594,4 @@ function failureText(error: unknown): string {
 
 function isDefaultEnvironment(environment: SandboxEnvironment): boolean {
   return JSON.stringify(environment) === JSON.stringify(DEFAULT_SANDBOX_ENVIRONMENT);
-}
-
-function modelUsageOf(usage: CallModelResult['usage']): ReturnType<typeof zeroUsage> {
-  return {
-    input_tokens: usage.input_tokens,
-    output_tokens: usage.output_tokens,
-    cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
-    cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
-  };
-}
-
-function zeroUsage(): {
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-} {
-  return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 }

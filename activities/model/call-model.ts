@@ -3,6 +3,7 @@ import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messag
 import { CancelledFailure } from '@temporalio/common';
 import type { ThinkingSettings } from '../../common/conversation';
 import type { LiveEventBus } from '../../common/live-events';
+import { usageCounts } from '../../common/session';
 import type { CallModelInput, CallModelResult, MessageParam, Tool } from '../../common/model';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
@@ -69,12 +70,7 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
       return stream.finalMessage();
     });
     // Only the four counts the session adds up cross into the history, so each step's record stays small.
-    const usage = {
-      input_tokens: message.usage.input_tokens,
-      output_tokens: message.usage.output_tokens,
-      cache_creation_input_tokens: message.usage.cache_creation_input_tokens ?? 0,
-      cache_read_input_tokens: message.usage.cache_read_input_tokens ?? 0,
-    } as CallModelResult['usage'];
+    const usage = usageCounts(message.usage) as CallModelResult['usage'];
     const result: CallModelResult = { content: message.content, stopReason: message.stop_reason, usage };
     if (withAdditions === undefined) return result;
     return { ...result, conversation: await conversations.append(withAdditions, 'assistant', message.content) };

@@ -1,7 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { CancelledFailure } from '@temporalio/common';
 import type { CompactConversationInput, CompactConversationResult } from '../../common/conversation';
-import type { MessageParam, Tool, Usage } from '../../common/model';
+import type { MessageParam, Tool } from '../../common/model';
+import { addUsage, emptyUsage, usageCounts } from '../../common/session';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
 import { offeredTools } from './call-model';
@@ -60,7 +61,7 @@ export async function compactConversation(
   }
   const chunkTokens = Math.max(1_000, input.contextWindowTokens - SUMMARY_MAX_TOKENS - SUMMARY_OVERHEAD_TOKENS * 2);
   const chunks = chunkTranscript(renderTranscript(plan.older, chunkTokens * 2), chunkTokens);
-  const usage: Usage = emptyUsage();
+  const usage = emptyUsage();
   let summary = '';
   try {
     for (const chunk of chunks) {
@@ -75,7 +76,7 @@ export async function compactConversation(
           { signal: control.signal ?? null },
         ),
       );
-      addUsage(usage, reply.usage);
+      addUsage(usage, usageCounts(reply.usage));
       summary = reply.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
     }
   } catch (error) {
@@ -101,21 +102,4 @@ export async function compactConversation(
 function summaryRequest(previousSummary: string, chunk: string): string {
   const previous = previousSummary === '' ? '' : `<summary_so_far>\n${previousSummary}\n</summary_so_far>\n\n`;
   return `${previous}<transcript>\n${chunk}\n</transcript>\n\nWrite the summary of everything above${previous === '' ? '' : ', the summary so far included'}.`;
-}
-
-function emptyUsage(): Usage {
-  return {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
-  } as Usage;
-}
-
-function addUsage(total: Usage, usage: Usage): void {
-  total.input_tokens += usage.input_tokens;
-  total.output_tokens += usage.output_tokens;
-  total.cache_creation_input_tokens =
-    (total.cache_creation_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0);
-  total.cache_read_input_tokens = (total.cache_read_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
 }

@@ -1,3 +1,4 @@
+import { estimateTokensOfChars } from '../../common/model-context';
 import type { MessageParam } from '../../common/model';
 
 /** Where a conversation is cut for compaction: the older part is summarised, the recent part is kept verbatim. */
@@ -8,7 +9,7 @@ export interface CompactionPlan {
 
 /** Estimates the tokens of JSON-plain content the way the harness does between reported counts: characters / 4. */
 export function estimateJsonTokens(value: unknown): number {
-  return Math.ceil(JSON.stringify(value).length / 4);
+  return estimateTokensOfChars(JSON.stringify(value).length);
 }
 
 /**
@@ -61,7 +62,7 @@ export function chunkTranscript(entries: string[], maxChunkTokens: number): stri
   let current: string[] = [];
   let tokens = 0;
   for (const entry of entries) {
-    const entryTokens = Math.ceil(entry.length / 4);
+    const entryTokens = estimateTokensOfChars(entry.length);
     if (current.length > 0 && tokens + entryTokens > maxChunkTokens) {
       chunks.push(current.join('\n'));
       current = [];
