@@ -58,7 +58,12 @@ export interface ServerOptions extends Omit<
  * `request-id` header.
  */
 export function createServer(options: ServerOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024, logger: false });
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
+    logger: false,
+    // Event streams stay open for as long as their clients read: closing the server ends them rather than waiting.
+    forceCloseConnections: true,
+  });
   const queries = new SessionQueries(options.temporal);
   const agents = new AgentService(options.store);
   const environments = new EnvironmentService(options.store);

@@ -36,6 +36,10 @@ export interface SessionEventReaderOptions {
 
 const DEFAULT_ARCHIVE_CACHE: BoundedCacheLimits = { maxEntries: 256, maxBytes: 64 * 1024 * 1024 };
 const CLOSED_RUNS_CACHED = 64;
+/** `WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW` of Temporal's `WorkflowExecutionStatus`, as `QueryRejectedError` holds it. */
+const WORKFLOW_STATUS_CONTINUED_AS_NEW = 6;
+/** Queries of a session's latest run that may meet a run that has just continued as new, before asking any run. */
+const RUN_HANDOVER_ATTEMPTS = 5;
 /** How many flattened archive indexes a server keeps (one per long session being read). */
 const INDEXES_CACHED = 256;
 
@@ -115,10 +119,16 @@ export class SessionEventReader {
     if (queries.runOpen === undefined || queries.endedResult === undefined) {
       return queries.run(sessionId, getEventsQuery, [{ after, limit }]);
     }
-    try {
-      return await queries.runOpen(sessionId, getEventsQuery, [{ after, limit }]);
-    } catch (error) {
-      if (!(error instanceof QueryRejectedError)) throw error;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await queries.runOpen(sessionId, getEventsQuery, [{ after, limit }]);
+      } catch (error) {
+        if (!(error instanceof QueryRejectedError)) throw error;
+        // The run asked had just continued as new (the Query waited for its last Workflow task): the session is
+        // running, and its next run answers. Only a Workflow that ended has a result to read.
+        if (Number(error.status) !== WORKFLOW_STATUS_CONTINUED_AS_NEW) break;
+        if (attempt >= RUN_HANDOVER_ATTEMPTS) return queries.run(sessionId, getEventsQuery, [{ after, limit }]);
+      }
     }
     const ended = await queries.endedResult<SessionWorkflowResult>(sessionId).catch(() => null);
     if (ended?.archives === undefined) return this.queries.run(sessionId, getEventsQuery, [{ after, limit }]);

@@ -1,8 +1,16 @@
-import { Client } from '@temporalio/client';
+import { Client, isGrpcDeadlineError } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/workflow';
 
 /** How many ended sessions' results a server keeps. */
 const ENDED_RESULTS_KEPT = 1_000;
+/**
+ * How long one Query may take. Temporal answers a Query in milliseconds, or after the Workflow task in flight; one
+ * that is lost on the way (a buffered Query around a run's continue-as-new) would otherwise hold every later read of
+ * the session, queued behind it, for good.
+ */
+const QUERY_DEADLINE_MS = 10_000;
+/** Attempts of a Query that passed its deadline; a Query only reads, so asking again is safe. */
+const QUERY_ATTEMPTS = 3;
 
 /**
  * Sends Queries to session Workflows one at a time per Workflow run from this server process. While a Workflow task
@@ -43,7 +51,9 @@ export class SessionQueries {
   /** The result of a session whose Workflow has closed (read once from its close event, then kept). */
   async endedResult<Result>(sessionId: string): Promise<Result> {
     if (this.results.has(sessionId)) return this.results.get(sessionId) as Result;
-    const result = (await this.client.workflow.getHandle(sessionId).result()) as Result;
+    // Under the Query deadline: the caller knows the Workflow has closed, and a result that does not come at once
+    // must not hold the reader.
+    const result = (await this.withDeadlines(() => this.client.workflow.getHandle(sessionId).result())) as Result;
     this.results.set(sessionId, result);
     if (this.results.size > ENDED_RESULTS_KEPT) {
       const oldest = this.results.keys().next().value;
@@ -64,15 +74,26 @@ export class SessionQueries {
     );
   }
 
-  /** Runs `query` after the Queries already queued under `key`. */
+  /** Runs `query` after the Queries already queued under `key`, each attempt under a deadline. */
   private queued<Result>(key: string, query: () => Promise<Result>): Promise<Result> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(query);
+    const next = previous.catch(() => undefined).then(() => this.withDeadlines(query));
     this.tails.set(key, next);
     const forget = (): void => {
       if (this.tails.get(key) === next) this.tails.delete(key);
     };
     next.then(forget, forget);
     return next;
+  }
+
+  /** Runs `query` with a deadline, asking again when an attempt passes it. */
+  private async withDeadlines<Result>(query: () => Promise<Result>): Promise<Result> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, query);
+      } catch (error) {
+        if (!isGrpcDeadlineError(error) || attempt >= QUERY_ATTEMPTS) throw error;
+      }
+    }
   }
 }

@@ -1,10 +1,14 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { QueryRejectedError } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BLOB_PREFIXES } from '../common/blob-store';
 import type { EventArchiveRef, LoggedEvent } from '../common/events';
+import { emptyUsage } from '../common/session';
+import type { EventsPage, SessionWorkflowResult } from '../common/session';
 import { readEventPage } from '../server/event-page';
 import { archiveIndex, SessionEventReader } from '../server/session-event-reader';
+import type { SessionQueryRunner } from '../server/session-event-reader';
 import { FakeSessionLog, RecordingBlobStore, toolOutputText } from './support/fake-session-log';
 
 const stores: RecordingBlobStore[] = [];
@@ -206,5 +210,48 @@ describe('archiveIndex', () => {
       0, 0, 0, 1, 1, 2, 2, 3, 3,
     ]);
     expect(archiveIndex([], 0)).toBe(0);
+  });
+});
+
+describe('SessionEventReader and the end of a run', () => {
+  /** A query runner whose latest run first rejects the Query with `status`, then (if asked again) answers `page`. */
+  function rejectingOnce(status: number, page: EventsPage, result: SessionWorkflowResult | null) {
+    const calls = { runOpen: 0, run: 0, endedResult: 0 };
+    const runner: SessionQueryRunner = {
+      run: <Result>() => {
+        calls.run += 1;
+        return Promise.resolve(page as Result);
+      },
+      runOpen: <Result>() => {
+        calls.runOpen += 1;
+        if (calls.runOpen === 1) return Promise.reject(new QueryRejectedError(status));
+        return Promise.resolve(page as Result);
+      },
+      // A running session has no result yet: asking for it would wait for as long as the session runs.
+      endedResult: <Result>() => {
+        calls.endedResult += 1;
+        return result === null ? new Promise<Result>(() => undefined) : Promise.resolve(result as Result);
+      },
+    };
+    return { calls, runner };
+  }
+
+  const running: EventsPage = { events: [], firstPosition: 40, nextPosition: 57, previousRunId: null, status: 'idle' };
+
+  it('a Query refused by a run that has just continued as new is asked of the next run, not answered from a result', async () => {
+    const continuedAsNew = 6;
+    const { calls, runner } = rejectingOnce(continuedAsNew, running, null);
+    const read = await new SessionEventReader(runner, blobStore()).read('sesn_handover', 56, 10);
+    expect(read).toEqual({ events: [], nextPosition: 57, status: 'idle' });
+    expect(calls).toEqual({ runOpen: 2, run: 0, endedResult: 0 });
+  });
+
+  it('a Query refused by a session that completed is answered from the archives its result names', async () => {
+    const completed = 2;
+    const result: SessionWorkflowResult = { eventCount: 12, usage: emptyUsage(), archives: [] };
+    const { calls, runner } = rejectingOnce(completed, running, result);
+    const read = await new SessionEventReader(runner, blobStore()).read('sesn_ended', 11, 10);
+    expect(read).toEqual({ events: [], nextPosition: 12, status: 'terminated' });
+    expect(calls).toEqual({ runOpen: 1, run: 0, endedResult: 1 });
   });
 });
