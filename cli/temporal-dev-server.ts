@@ -30,7 +30,7 @@ export interface TemporalDevServer {
 }
 
 /** Search attributes the session Workflow sets; the dev server registers them at launch. */
-export const KEEL_SEARCH_ATTRIBUTES = { KeelStatus: 'Keyword', KeelAgent: 'Keyword' } as const;
+export const KEEL_SEARCH_ATTRIBUTES = { KeelStatus: 'Keyword', KeelAgent: 'Keyword', KeelAgentVersion: 'Int' } as const;
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 60_000;

@@ -22,6 +22,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type {
   BetaManagedAgentsDeltaEvent,
+  BetaManagedAgentsSessionUpdatedEvent,
   BetaManagedAgentsStartEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 
@@ -47,6 +48,7 @@ export type SessionEvent =
   | BetaManagedAgentsSessionStatusIdleEvent
   | BetaManagedAgentsSessionStatusRescheduledEvent
   | BetaManagedAgentsSessionStatusTerminatedEvent
+  | BetaManagedAgentsSessionUpdatedEvent
   | BetaManagedAgentsSpanModelRequestStartEvent
   | BetaManagedAgentsSpanModelRequestEndEvent;
 

@@ -7,6 +7,8 @@ export interface SessionListRequest {
   /** `desc` (newest first, the default) or `asc`. */
   order?: 'asc' | 'desc' | undefined;
   agentId?: string | undefined;
+  /** Only with `agentId`: sessions created on this version of the agent. */
+  agentVersion?: number | undefined;
   statuses?: SessionStatus[] | undefined;
   createdAt: { gt?: string | undefined; gte?: string | undefined; lt?: string | undefined; lte?: string | undefined };
 }
@@ -20,6 +22,7 @@ const TIME_OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 export function sessionListQuery(request: SessionListRequest): string {
   const clauses = ["WorkflowType = 'sessionWorkflow'"];
   if (request.agentId !== undefined) clauses.push(`KeelAgent = ${quote(request.agentId)}`);
+  if (request.agentVersion !== undefined) clauses.push(`KeelAgentVersion = ${Math.trunc(request.agentVersion)}`);
   if (request.statuses !== undefined && request.statuses.length > 0) {
     clauses.push(`KeelStatus IN (${request.statuses.map(quote).join(', ')})`);
   }

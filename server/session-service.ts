@@ -130,6 +130,7 @@ export class SessionService {
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
         { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
+        { key: SEARCH_ATTRIBUTES.agentVersion, value: agent.version },
       ],
     });
     if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);

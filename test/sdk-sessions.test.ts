@@ -180,6 +180,18 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     await reading;
     stream.controller.abort();
     expect(JSON.stringify(harness.model.requests.at(-1)?.body.system)).toContain('You are version one.');
+    const onVersion = async (version: number): Promise<string[]> => {
+      const ids: string[] = [];
+      for await (const session of client.beta.sessions.list({ agent_id: agentId, agent_version: version })) {
+        ids.push(session.id);
+      }
+      return ids;
+    };
+    const [first, second] = [await onVersion(1), await onVersion(2)];
+    expect(first).toContain(pinned.id);
+    expect(first).not.toContain(latest.id);
+    expect(second).toContain(latest.id);
+    expect(second).not.toContain(pinned.id);
     await client.beta.sessions.delete(latest.id);
     await client.beta.sessions.delete(pinned.id);
   });
@@ -218,6 +230,18 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     });
     expect(updated).toMatchObject({ title: 'renamed', metadata: { team: 'b' } });
     expect(updated.metadata).not.toHaveProperty('drop');
+    // The same values again change nothing, so only the first update is logged, with only what it changed.
+    await client.beta.sessions.update(session.id, { title: 'renamed', metadata: { team: 'b' } });
+    await client.beta.sessions.update(session.id, { metadata: { team: 'c' } });
+    const logged = [];
+    for await (const event of client.beta.sessions.events.list(session.id)) {
+      if (event.type === 'session.updated') logged.push(event);
+    }
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatchObject({ type: 'session.updated', title: 'renamed', metadata: { team: 'b' } });
+    expect(logged[1]).toMatchObject({ metadata: { team: 'c' } });
+    expect(logged[1]).not.toHaveProperty('title');
+    expect(logged[0]?.id).toMatch(/^sevt_/);
 
     const others = [];
     for (let index = 0; index < 3; index++) {
@@ -383,6 +407,17 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
       .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
     expect(String(refused)).toContain('permission_policy auto');
+    // Filters of features Keel does not have are refused, naming the filter, rather than ignored.
+    const filters: Array<[Parameters<typeof client.beta.sessions.list>[0], string]> = [
+      [{ deployment_id: 'depl_0000' }, 'deployment_id'],
+      [{ memory_store_id: 'memstore_0000' }, 'memory_store_id'],
+      [{ agent_version: 1 }, 'agent_version'],
+    ];
+    for (const [params, name] of filters) {
+      const error = await client.beta.sessions.list(params).catch((caught: unknown) => caught);
+      expect(error, name).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(String(error)).toContain(name);
+    }
     const badEvent = await client.beta.sessions.events
       .send('sesn_doesnotexist00000', { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x' }] }] })
       .catch((error: unknown) => error);

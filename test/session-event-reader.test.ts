@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { QueryRejectedError } from '@temporalio/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BLOB_PREFIXES } from '../common/blob-store';
 import type { EventArchiveRef, LoggedEvent } from '../common/events';
 import { emptyUsage } from '../common/session';
@@ -9,19 +9,10 @@ import type { EventsPage, SessionWorkflowResult } from '../common/session';
 import { readEventPage } from '../server/event-page';
 import { archiveIndex, SessionEventReader } from '../server/session-event-reader';
 import type { SessionQueryRunner } from '../server/session-event-reader';
-import { FakeSessionLog, RecordingBlobStore, toolOutputText } from './support/fake-session-log';
+import type { RecordingBlobStore } from './support/fake-session-log';
+import { FakeSessionLog, recordingBlobStores, toolOutputText } from './support/fake-session-log';
 
-const stores: RecordingBlobStore[] = [];
-
-afterEach(() => {
-  for (const store of stores.splice(0)) store.remove();
-});
-
-function blobStore(): RecordingBlobStore {
-  const store = new RecordingBlobStore();
-  stores.push(store);
-  return store;
-}
+const blobStore = recordingBlobStores();
 
 /** A session of 50 archived runs of 30 events and a latest run of 20: positions 0 to 1519. */
 async function archivedSession(sessionId: string) {

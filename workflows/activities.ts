@@ -2,7 +2,11 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createModelActivities } from '../activities/model/create-model-activities';
 import type { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
-import type { ArchiveEventsInput, WriteArchiveIndexInput } from '../activities/storage/archive-events';
+import type {
+  ArchiveEventsInput,
+  ArchiveRunIndexedInput,
+  WriteArchiveIndexInput,
+} from '../activities/storage/archive-events';
 import type {
   CompactConversationInput,
   CompactConversationResult,
@@ -63,6 +67,7 @@ interface OutboundActivities {
 interface StorageActivities {
   archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRef>;
   writeArchiveIndex(input: WriteArchiveIndexInput): Promise<string>;
+  archiveRunIndexed(input: ArchiveRunIndexedInput): Promise<string>;
   storeConversation(input: StoreConversationInput): Promise<ConversationRef>;
 }
 
@@ -170,6 +175,14 @@ export function archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRe
 /** Folds archive references into an index page, so runs carry one key instead of a growing list. */
 export function writeArchiveIndex(input: WriteArchiveIndexInput): Promise<string> {
   return storage.writeArchiveIndex.executeWithOptions({ ...STORAGE_OPTIONS, summary: 'index event archives' }, [input]);
+}
+
+/** Writes a run's events as one archive and indexes it, returning the newest index page for the next run to carry. */
+export function archiveRunIndexed(input: ArchiveRunIndexedInput): Promise<string> {
+  return storage.archiveRunIndexed.executeWithOptions(
+    { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
+    [input],
+  );
 }
 
 /** Stores the inline conversation of a session from before the conversation store, once. */

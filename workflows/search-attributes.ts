@@ -2,9 +2,11 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 
 /**
  * The search attributes every session carries, so the Temporal UI and `temporal workflow list` can filter sessions
- * by status and agent. They must exist in the namespace (the embedded dev server registers them).
+ * by status, agent and agent version. They must exist in the namespace (the embedded dev server registers them).
  */
 export const SEARCH_ATTRIBUTES = {
   status: defineSearchAttributeKey('KeelStatus', 'KEYWORD'),
   agent: defineSearchAttributeKey('KeelAgent', 'KEYWORD'),
+  /** The version of the agent the session runs (set when it is created), for `sessions.list`'s `agent_version`. */
+  agentVersion: defineSearchAttributeKey('KeelAgentVersion', 'INT'),
 } as const;

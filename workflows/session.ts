@@ -16,6 +16,7 @@ import {
 import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
+import { applySessionUpdate } from './session-update';
 import type {
   AwaitedToolCall,
   CustomToolResultInput,
@@ -30,7 +31,7 @@ import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { emptyUsage } from '../common/session';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchiveRef } from '../common/events';
-import { archiveEvents, destroySandbox, provisionSandbox, writeArchiveIndex } from './activities';
+import { archiveEvents, archiveRunIndexed, destroySandbox, provisionSandbox, writeArchiveIndex } from './activities';
 import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
@@ -60,10 +61,18 @@ export const ARCHIVE_INDEX_PATCH = 'keel-event-archive-index';
 /** How many archive references a run carries before they are folded into an index page. */
 const ARCHIVE_REFS_CARRIED = 8;
 
+/**
+ * Patch of runs that archive and index their events in one Activity and carry one index key, so every run's history
+ * has the same size; runs recorded before it carried up to `ARCHIVE_REFS_CARRIED` references and folded them later.
+ */
+export const ARCHIVE_EACH_RUN_INDEXED_PATCH = 'keel-event-archive-indexed-each-run';
+
 /** Patch of sessions that start with a stored conversation; those recorded before it keep theirs inline. */
 export const STORED_CONVERSATION_PATCH = 'keel-stored-conversation';
 /** Patch of runs that archive their events before continuing-as-new; earlier runs are read by a query. */
 export const EVENT_ARCHIVE_PATCH = 'keel-event-archive';
+/** Sessions started before it log no `session.updated`, so their replayed positions stay as they were. */
+export const SESSION_UPDATED_EVENT_PATCH = 'keel-session-updated-event';
 
 /** The conversation a run starts with: carried over (stored, or inline from an older run), or a new one. */
 function initialConversation(carry: SessionCarryOver | undefined): ConversationState {
@@ -144,16 +153,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   });
   setHandler(
     updateSessionUpdate,
-    ({ title: newTitle, metadata }) => {
-      if (newTitle !== undefined) title = newTitle;
-      if (metadata !== undefined) {
-        const current = { ...((workflowInfo().memo?.['metadata'] ?? {}) as Record<string, string>) };
-        for (const [key, value] of Object.entries(metadata)) {
-          if (value === null) delete current[key];
-          else current[key] = value;
-        }
-        upsertMemo({ metadata: current });
-      }
+    (update) => {
+      const metadata = (workflowInfo().memo?.['metadata'] ?? {}) as Record<string, string>;
+      const outcome = applySessionUpdate({ title, metadata }, update);
+      if (outcome.changed === null) return;
+      title = outcome.details.title;
+      if (outcome.details.metadata !== metadata) upsertMemo({ metadata: outcome.details.metadata });
+      if (patched(SESSION_UPDATED_EVENT_PATCH)) log.append({ type: 'session.updated', ...outcome.changed });
     },
     {
       validator: (_update: UpdateSessionInput) => {
@@ -244,6 +250,36 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     });
   }
 
+  /**
+   * Archives this run's events before `upTo` and indexes the archive, so the next run carries one index key (runs
+   * recorded before that carried a few references, and folded them into a page every `ARCHIVE_REFS_CARRIED` runs).
+   */
+  async function archiveAndIndex(upTo: number): Promise<{ archives: EventArchiveRef[]; key: string | null }> {
+    if (patched(ARCHIVE_EACH_RUN_INDEXED_PATCH)) {
+      const key = await archiveRunIndexed({
+        format: EVENT_ARCHIVE_FORMAT,
+        sessionId: input.sessionId,
+        firstPosition: log.firstPosition,
+        nextPosition: upTo,
+        events: log.all().slice(0, upTo - log.firstPosition),
+        indexKey: archiveIndexKey,
+        carried: archives,
+      });
+      return { archives: [], key };
+    }
+    const archivesAfter = [...archives, await archiveRun(upTo)];
+    // More than a few references are folded into an index page, so the carry-over does not grow with the runs.
+    if (archivesAfter.length > ARCHIVE_REFS_CARRIED && patched(ARCHIVE_INDEX_PATCH)) {
+      const key = await writeArchiveIndex({
+        sessionId: input.sessionId,
+        previous: archiveIndexKey,
+        archives: archivesAfter,
+      });
+      return { archives: [], key };
+    }
+    return { archives: archivesAfter, key: archiveIndexKey };
+  }
+
   /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
   async function runTurn(stepsTaken: number): Promise<void> {
     const turn = new Turn(context, stepsTaken);
@@ -288,19 +324,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       // Events logged while the archive is written (a Signal can arrive meanwhile) are carried into the next run.
       const archiving = patched(EVENT_ARCHIVE_PATCH);
       const archivedUpTo = log.nextPosition;
-      const archivesAfter = archiving ? [...archives, await archiveRun(archivedUpTo)] : archives;
-      // More than a few references are folded into an index page, so the carry-over does not grow with the runs.
-      const index =
-        archivesAfter.length > ARCHIVE_REFS_CARRIED && patched(ARCHIVE_INDEX_PATCH)
-          ? {
-              archives: [],
-              key: await writeArchiveIndex({
-                sessionId: input.sessionId,
-                previous: archiveIndexKey,
-                archives: archivesAfter,
-              }),
-            }
-          : { archives: archivesAfter, key: archiveIndexKey };
+      const index = archiving ? await archiveAndIndex(archivedUpTo) : { archives, key: archiveIndexKey };
       await condition(allHandlersFinished);
       // The session was ended while the archive was written: this run ends it (its events stay its own).
       if (ended) break;

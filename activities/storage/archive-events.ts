@@ -19,6 +19,47 @@ export async function archiveEvents(input: ArchiveEventsInput, blobs: BlobStore)
   return { firstPosition: input.firstPosition, nextPosition: input.nextPosition, key };
 }
 
+/**
+ * Input of `archiveRunIndexed`: the run's events (first, so the payload store still routes the input to the blob folder
+ * by its first bytes), the newest index page the run carries and the references it still carries outside pages.
+ */
+export interface ArchiveRunIndexedInput extends EventArchive {
+  indexKey: string | null;
+  carried: EventArchiveRef[];
+}
+
+/** References an index page holds before the next run starts a new page after it. */
+export const INDEX_PAGE_REFS = 8;
+
+/**
+ * Archives a run's events and indexes the archive at once, so a run carries one key into the next, whatever the number
+ * of runs before it: the newest page is rewritten with the new reference until it holds `INDEX_PAGE_REFS`, then a new
+ * page starts after it. A page a newer one replaces is never the `previous` of another, so the reader, which follows
+ * `previous` from the newest page, sees each reference once. Both writes are content-addressed: a retry writes the
+ * same keys.
+ */
+export async function archiveRunIndexed(input: ArchiveRunIndexedInput, blobs: BlobStore): Promise<string> {
+  const { indexKey, carried, ...archive } = input;
+  const reference = await archiveEvents(archive, blobs);
+  const newest = indexKey === null ? null : await readIndexPage(blobs, indexKey);
+  const base =
+    newest === null || indexKey === null || newest.archives.length >= INDEX_PAGE_REFS
+      ? { previous: indexKey, archives: [] }
+      : newest;
+  return writeArchiveIndex(
+    { sessionId: input.sessionId, previous: base.previous, archives: [...base.archives, ...carried, reference] },
+    blobs,
+  );
+}
+
+async function readIndexPage(blobs: BlobStore, key: string): Promise<EventArchiveIndexPage> {
+  const body = await blobs.get(key);
+  if (body === null) throw new Error(`The archive index page ${key} is not in the blob store.`);
+  const page = JSON.parse(Buffer.from(body).toString('utf8')) as EventArchiveIndexPage;
+  if (page.format !== EVENT_ARCHIVE_INDEX_FORMAT) throw new Error(`${key} is not an archive index page.`);
+  return page;
+}
+
 /** Input of `writeArchiveIndex`: the references to fold into a new index page, and the page before it. */
 export interface WriteArchiveIndexInput {
   sessionId: string;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SessionService } from '../session-service';
+import { invalidField } from '../api-error';
 import { initialUserEvent } from '../event-request-schemas';
 import { parseOrThrow } from '../validation';
 
@@ -53,6 +54,19 @@ const listQuery = z
       .string()
       .regex(/^agent_[A-Za-z0-9]+$/, 'expected an agent id (agent_…)')
       .optional(),
+    agent_version: z.coerce
+      .number({ error: 'expected an agent version number' })
+      .int('expected an agent version number')
+      .min(1, 'agent versions start at 1')
+      .optional(),
+    // Filters of features Keel does not have yet are refused rather than ignored: ignoring one would list sessions
+    // the caller asked to leave out.
+    deployment_id: z
+      .undefined({ error: 'deployments are not supported by Keel yet, so no session has one' })
+      .optional(),
+    memory_store_id: z
+      .undefined({ error: 'memory stores are not supported by Keel yet, so no session has one' })
+      .optional(),
     'statuses[]': z.union([status, z.array(status)]).optional(),
     statuses: z.union([status, z.array(status)]).optional(),
     include_archived: z.enum(['true', 'false']).default('false'),
@@ -97,11 +111,15 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
 
   app.get('/v1/sessions', async (request) => {
     const query = parseOrThrow(listQuery, request.query, '');
+    if (query.agent_version !== undefined && query.agent_id === undefined) {
+      throw invalidField('agent_version', 'filters by a version of the agent named by agent_id, so it needs agent_id');
+    }
     const page = await sessions.list({
       limit: query.limit,
       page: query.page,
       order: query.order,
       agentId: query.agent_id,
+      agentVersion: query.agent_version,
       statuses: [query.statuses ?? [], query['statuses[]'] ?? []].flat(),
       createdAt: {
         gt: query['created_at[gt]'],

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { QueryDefinition } from '@temporalio/workflow';
+import { afterEach } from 'vitest';
 import { BLOB_PREFIXES } from '../../common/blob-store';
 import type { BlobStore } from '../../common/blob-store';
 import { EVENT_ARCHIVE_FORMAT } from '../../common/events';
@@ -10,6 +11,19 @@ import type { EventsPage, GetEventsQueryInput } from '../../common/session';
 import type { SessionQueryRunner } from '../../server/session-event-reader';
 import { contentKey } from '../../storage/content-key';
 import { FolderBlobStore } from '../../storage/folder-blob-store';
+
+/** Makes `RecordingBlobStore`s for the tests of a file, each removed after the test that made it. */
+export function recordingBlobStores(): () => RecordingBlobStore {
+  const stores: RecordingBlobStore[] = [];
+  afterEach(() => {
+    for (const store of stores.splice(0)) store.remove();
+  });
+  return () => {
+    const store = new RecordingBlobStore();
+    stores.push(store);
+    return store;
+  };
+}
 
 /** A `FolderBlobStore` in a temporary folder that records every key read, and can be slowed down or emptied. */
 export class RecordingBlobStore implements BlobStore {

@@ -1,13 +1,14 @@
 /**
- * Records `test/histories/long-session-v2.json`, the history that `test/replay.test.ts` replays to keep the long-session
- * engine (stored conversation, compaction, event archives at continue-as-new) replaying as it ran when recorded.
+ * Records `test/histories/long-session-v3.json`, the history that `test/replay.test.ts` replays to keep the long-session
+ * engine (stored conversation, compaction, event archives at continue-as-new) replaying as it ran when recorded. The
+ * earlier recordings stay committed: `long-session-v2.json` is from before each run indexed its archive itself.
  *
  * Run it by hand, with the set-up done (Temporal CLI, Docker, sandbox image), only when a new recording is wanted:
  *
  *     npx tsx test/support/record-long-session-history.ts
  *
  * It drives one session through a small context window with continue-as-new every few steps, then writes the history
- * of one run that compacts the conversation (`compactConversation`), archives its events (`archiveEvents`) and ends in
+ * of one run that compacts the conversation (`compactConversation`), archives its events (`archiveRunIndexed`) and ends in
  * continue-as-new. It is not a test, so the committed file changes only when someone records it again.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { sendAndWait, startTestStack } from './test-stack';
 import { toolLoopResponder } from './tool-loop-responder';
 
 /** Where the recording goes. */
-export const LONG_SESSION_HISTORY_PATH = path.join(__dirname, '..', 'histories', 'long-session-v2.json');
+export const LONG_SESSION_HISTORY_PATH = path.join(__dirname, '..', 'histories', 'long-session-v3.json');
 
 /** The model's window: small, so a few dozen short steps reach the compaction threshold. */
 const WINDOW = 14_000;
@@ -54,7 +55,7 @@ export async function recordLongSessionHistory(outputPath: string = LONG_SESSION
     model: { contextWindowTokens: WINDOW, respond: (request) => responder.respond(request) },
   });
   try {
-    const { id: sessionId } = await harness.client.createSession({ title: 'long session v2' });
+    const { id: sessionId } = await harness.client.createSession({ title: 'long session v3' });
     const { idle } = await sendAndWait(harness.client, sessionId, `run ${STEPS} commands`);
     if (!JSON.stringify(idle).includes('end_turn')) throw new Error(`the turn did not end: ${JSON.stringify(idle)}`);
     if (responder.compactionsAnswered() === 0) throw new Error('the session never compacted: lower WINDOW');
@@ -68,7 +69,7 @@ export async function recordLongSessionHistory(outputPath: string = LONG_SESSION
     }
     for (const runId of runs) {
       const history = await temporalClient.workflow.getHandle(sessionId, runId).fetchHistory();
-      if (!schedules(history, 'compactConversation') || !schedules(history, 'archiveEvents')) continue;
+      if (!schedules(history, 'compactConversation') || !schedules(history, 'archiveRunIndexed')) continue;
       if (!continuesAsNew(history)) continue;
       const json = historyToJSON(history);
       writeFileSync(outputPath, json);
