@@ -18,6 +18,10 @@ export interface LongSessionResult {
   historyBytesPerStepLastTenth: number;
   /** Bytes per step of each whole run (every run but the first and the last), in order. */
   historyBytesPerStepByRun: number[];
+  /** History bytes of the runs that ran no tool step. */
+  stepLessRuns: number[];
+  /** Worker RSS after every 1,000 steps, to tell a plateau from a leak. */
+  workerRssEveryThousandBytes: number[];
   storeBytesPerStep: number;
   newContentBytesPerStep: number;
   stepMsFirstTenthP50: number;
@@ -63,6 +67,7 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
     const resultTimes: number[] = [];
     let compactions = 0;
     let workerRssAfter100Bytes = 0;
+    const workerRssEveryThousandBytes: number[] = [];
     const started = performance.now();
     const message = await bench.client.sendMessage(session.id, `run ${steps} commands`);
     const idle = await bench.client.waitForIdle(session.id, message.id, {
@@ -72,7 +77,10 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
         if (item.event.type !== 'agent.tool_result') return;
         resultTimes.push(performance.now());
         if (resultTimes.length === 100) workerRssAfter100Bytes = residentBytes(worker.pid);
-        if (resultTimes.length % 1_000 === 0) console.log(`  long session: ${resultTimes.length} steps`);
+        if (resultTimes.length % 1_000 === 0) {
+          console.log(`  long session: ${resultTimes.length} steps`);
+          workerRssEveryThousandBytes.push(residentBytes(worker.pid));
+        }
       },
     });
     const wallMs = performance.now() - started;
@@ -81,15 +89,20 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
 
     const runs = await runSizes(bench, session.id);
     const historyBytes = runs.reduce((sum, run) => sum + run.bytes, 0);
+    // A run that ran no tool step (the idle run a continue-as-new right after the turn's last step starts) belongs to
+    // no step: it counts in the bytes of all runs, not in the tenths, which compare the runs that ran the steps.
+    const stepRuns = runs.filter((run) => run.steps > 0);
     // A step's duration on the Workflow's clock: from one tool result to the next (the stream delivers in batches).
     const resultStamps = await toolResultTimes(bench, session.id);
     const stepDurations = resultStamps.slice(1).map((time, index) => time - resultStamps[index]!);
     const tenth = Math.max(1, Math.floor(stepDurations.length / 10));
-    const usage = (await bench.client.getSession(session.id)).usage as unknown as Record<string, number>;
+    const { usage } = await bench.client.getSession(session.id);
+    // Every input token: uncached, read from the cache, and written to it (5-minute and 1-hour entries).
     const inputTotal =
-      (usage['input_tokens'] ?? 0) +
-      (usage['cache_read_input_tokens'] ?? 0) +
-      (usage['cache_creation_input_tokens'] ?? 0);
+      usage.input_tokens +
+      usage.cache_read_input_tokens +
+      usage.cache_creation.ephemeral_5m_input_tokens +
+      usage.cache_creation.ephemeral_1h_input_tokens;
     const eventCount = await countEvents(bench, session.id);
     const pageMsP50 = {
       start: await pageLatency(bench, session.id, undefined),
@@ -105,17 +118,19 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
       wallMs,
       historyBytes,
       runs: runs.length,
-      historyBytesPerStepFirstTenth: bytesPerStep(runs, 'first', steps / 10),
-      historyBytesPerStepLastTenth: bytesPerStep(runs, 'last', steps / 10),
-      historyBytesPerStepByRun: runs.slice(1, -1).map((run) => run.bytes / Math.max(1, run.steps)),
+      stepLessRuns: runs.filter((run) => run.steps === 0).map((run) => run.bytes),
+      historyBytesPerStepFirstTenth: bytesPerStep(stepRuns, 'first', steps / 10),
+      historyBytesPerStepLastTenth: bytesPerStep(stepRuns, 'last', steps / 10),
+      historyBytesPerStepByRun: stepRuns.slice(1, -1).map((run) => run.bytes / run.steps),
       storeBytesPerStep: (storeAfter - storeBefore) / steps,
       newContentBytesPerStep: OUTPUT_BYTES,
       stepMsFirstTenthP50: percentile(stepDurations.slice(0, tenth), 50),
       stepMsLastTenthP50: percentile(stepDurations.slice(-tenth), 50),
       pageMsP50,
-      cacheReadShare: inputTotal === 0 ? 0 : (usage['cache_read_input_tokens'] ?? 0) / inputTotal,
+      cacheReadShare: inputTotal === 0 ? 0 : usage.cache_read_input_tokens / inputTotal,
       workerRssAfter100Bytes,
       workerRssEndBytes,
+      workerRssEveryThousandBytes,
       modelRefusals: bench.model.refusedForContextWindow.length,
       maxPromptTokens: bench.model.maxInputTokensSeen,
     };
@@ -257,10 +272,11 @@ export function longSessionRows(result: LongSessionResult): string[][] {
       '  history bytes per step (all runs)',
       kb(perStep),
       '',
-      `${mb(result.historyBytes)} in ${result.runs} runs; target ≤ 4 KB: ${verdict(perStep <= 4096)}`,
+      `${mb(result.historyBytes)} in ${result.runs} runs (${result.stepLessRuns.length} with no step: ` +
+        `${result.stepLessRuns.map((bytes) => `${bytes} B`).join(', ') || 'none'}); target ≤ 4 KB: ${verdict(perStep <= 4096)}`,
     ],
     [
-      '  history bytes per step, first / last tenth',
+      '  history bytes per step, first / last tenth (runs that ran steps)',
       `${kb(result.historyBytesPerStepFirstTenth)} / ${kb(result.historyBytesPerStepLastTenth)}`,
       '',
       `target: last no larger than first: ${verdict(flat)}`,
@@ -300,6 +316,12 @@ export function longSessionRows(result: LongSessionResult): string[][] {
       `${mb(result.workerRssAfter100Bytes)} / ${mb(result.workerRssEndBytes)}`,
       '',
       `growth ${mb(rssGrowth)}; target ≤ 50 MB: ${verdict(rssGrowth <= 50 * 1024 * 1024)}`,
+    ],
+    [
+      '  worker RSS after every 1,000 steps',
+      result.workerRssEveryThousandBytes.map((bytes) => (bytes / 1024 / 1024).toFixed(0)).join(' / ') + ' MB',
+      '',
+      'a plateau, not a climb, is what bounded memory looks like',
     ],
   ];
 }

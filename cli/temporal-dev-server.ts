@@ -1,6 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
@@ -66,8 +76,19 @@ export function resolveTemporalCliPath(projectRoot: string, envPath?: string, se
   throw new Error(NOT_FOUND_MESSAGE);
 }
 
-/** Returns a TCP port that was free on 127.0.0.1 a moment ago, for tests and side-by-side stacks. */
+/**
+ * Returns a TCP port that was free on 127.0.0.1 a moment ago, for tests and side-by-side stacks. The port is closed
+ * again before its user binds it, so two processes could be handed the same one meanwhile: each port handed out is
+ * claimed in a lock file that names this process, and a port another live process claimed is not handed out again.
+ */
 export async function findFreePort(): Promise<number> {
+  for (;;) {
+    const port = await freePortFromSystem();
+    if (claimPort(port)) return port;
+  }
+}
+
+function freePortFromSystem(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
@@ -78,6 +99,36 @@ export async function findFreePort(): Promise<number> {
       server.close(() => (port > 0 ? resolvePort(port) : reject(new Error('could not read the free port'))));
     });
   });
+}
+
+/** Claims `port` for this process in the shared lock folder; false when a live process claimed it first. */
+function claimPort(port: number): boolean {
+  const folder = join(tmpdir(), 'keel-port-claims');
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const owner = Number(readFileSync(file, 'utf8'));
+  if (owner === process.pid || isAlive(owner)) return false;
+  // The claim of a process that has gone: take it over (a rename replaces it whole).
+  const mine = `${file}.${process.pid}`;
+  writeFileSync(mine, String(process.pid));
+  renameSync(mine, file);
+  return Number(readFileSync(file, 'utf8')) === process.pid;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -141,6 +192,14 @@ export async function startTemporalDevServer(
     const output = recentLines.length > 0 ? `:\n${recentLines.join('\n')}` : ' (it printed nothing)';
     throw new Error(`temporal server start-dev on ${address} ${failure}${output}`);
   }
+  // A dev server that dies under a running stack leaves every caller with refused connections: say why, once.
+  void exited.then(() => {
+    if (stopping) return;
+    const output = recentLines.length > 0 ? recentLines.join('\n') : '(nothing)';
+    process.stderr.write(
+      `keel: the Temporal dev server on ${address} exited (${exitReason}); it printed last:\n${output}\n`,
+    );
+  });
   return { address, uiUrl: `http://${HOST}:${options.uiPort}`, stop };
 }
 

@@ -18,8 +18,14 @@ export interface Session {
   title: string | null;
   metadata: Record<string, string>;
   created_at: string;
-  usage: { input_tokens: number; output_tokens: number };
-  stats: { event_count: number; queued_messages: number };
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens: number;
+    cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+    active_seconds: number;
+  };
+  stats: { active_seconds: number; duration_seconds: number; event_count: number; queued_messages: number };
 }
 
 /** Options of `events`. */

@@ -7,6 +7,7 @@ import type {
   BetaManagedAgentsAgentThreadContextCompactedEvent,
   BetaManagedAgentsAgentToolResultEvent,
   BetaManagedAgentsAgentToolUseEvent,
+  BetaManagedAgentsSessionDeletedEvent,
   BetaManagedAgentsSessionErrorEvent,
   BetaManagedAgentsSessionStatusIdleEvent,
   BetaManagedAgentsSessionStatusRescheduledEvent,
@@ -49,6 +50,7 @@ export type SessionEvent =
   | BetaManagedAgentsSessionStatusRescheduledEvent
   | BetaManagedAgentsSessionStatusTerminatedEvent
   | BetaManagedAgentsSessionUpdatedEvent
+  | BetaManagedAgentsSessionDeletedEvent
   | BetaManagedAgentsSpanModelRequestStartEvent
   | BetaManagedAgentsSpanModelRequestEndEvent;
 

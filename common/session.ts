@@ -1,3 +1,4 @@
+import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
@@ -60,6 +61,8 @@ export interface SessionCarryOver {
   firstMessageText: string | null;
   title: string | null;
   archivedAt: string | null;
+  /** Time spent `running` so far; absent in runs from before it was kept. */
+  activeTime?: ActiveTime;
 }
 
 /** Input of `sessionWorkflow`. */
@@ -166,6 +169,8 @@ export interface SessionSummary {
   createdAt: string;
   archivedAt: string | null;
   lastEvent: SessionEvent | null;
+  /** Time spent `running`, for `stats.active_seconds`; absent from sessions that have not answered since it was kept. */
+  activeTime?: ActiveTime;
   /** Tool calls waiting for the client (`requires_action`), in the order the model made them. */
   awaiting?: AwaitedToolCall[];
 }

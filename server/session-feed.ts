@@ -147,7 +147,8 @@ class SessionFeed {
       if (entry.position !== this.nextPosition) break;
       this.buffer.push(entry);
       this.nextPosition += 1;
-      if (entry.event.type === 'session.status_terminated') this.terminated = true;
+      // Nothing follows the deletion (older sessions end at `session.status_terminated`, and their streams close).
+      if (entry.event.type === 'session.deleted') this.terminated = true;
     }
     if (this.buffer.length > BUFFER_LIMIT) this.buffer = this.buffer.slice(-BUFFER_LIMIT / 2);
     for (const subscription of this.subscriptions) {

@@ -3,6 +3,7 @@ import type { BetaManagedAgentsFileResource } from '@anthropic-ai/sdk/resources/
 import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { SessionStatus } from '../common/events';
+import { activeSeconds, noActiveTime } from '../common/active-time';
 import type { SessionSummary } from '../common/session';
 
 /** The session object of the hosted API, as far as Keel fills it. */
@@ -24,9 +25,16 @@ export interface SessionView {
   created_at: string;
   updated_at: string;
   archived_at: string | null;
-  usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number };
-  /** The hosted `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
-  stats: { duration_seconds: number; event_count: number; queued_messages: number };
+  /** The hosted usage; Keel writes 5-minute cache entries only, and has no list cost or server tools yet. */
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens: number;
+    cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+    active_seconds: number;
+  };
+  /** The hosted `active_seconds` and `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
+  stats: { active_seconds: number; duration_seconds: number; event_count: number; queued_messages: number };
   resources: SessionFileResource[];
   vault_ids: string[];
   budget: null;
@@ -61,6 +69,9 @@ export function toSessionAgentView(agent: BetaManagedAgentsAgent): SessionAgentV
 export function toSessionView(description: WorkflowExecutionDescription, summary: SessionSummary): SessionView {
   const metadata = (description.memo?.['metadata'] ?? {}) as Record<string, string>;
   const closed = description.status.name !== 'RUNNING' && description.status.name !== 'CONTINUED_AS_NEW';
+  const now = description.closeTime?.getTime() ?? Date.now();
+  // One thread per session: the session's active time and its thread's are the same.
+  const active = activeSeconds(summary.activeTime ?? noActiveTime(), now);
   return {
     id: description.workflowId,
     type: 'session',
@@ -76,12 +87,15 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
       input_tokens: summary.usage.input_tokens,
       output_tokens: summary.usage.output_tokens,
       cache_read_input_tokens: summary.usage.cache_read_input_tokens,
+      cache_creation: {
+        ephemeral_5m_input_tokens: summary.usage.cache_creation_input_tokens,
+        ephemeral_1h_input_tokens: 0,
+      },
+      active_seconds: active,
     },
     stats: {
-      duration_seconds: Math.max(
-        0,
-        ((description.closeTime ?? new Date()).getTime() - Date.parse(summary.createdAt)) / 1000,
-      ),
+      active_seconds: active,
+      duration_seconds: Math.max(0, (now - Date.parse(summary.createdAt)) / 1000),
       event_count: summary.eventCount,
       queued_messages: summary.queuedMessages,
     },

@@ -116,9 +116,30 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     expect(retrieved.status).toBe('idle');
     expect(retrieved.usage.output_tokens).toBeGreaterThan(0);
     expect(retrieved.usage.input_tokens).toBeGreaterThan(0);
+    expect(retrieved.usage.cache_creation).toEqual({
+      ephemeral_5m_input_tokens: expect.any(Number),
+      ephemeral_1h_input_tokens: 0,
+    });
+    // Active time is the time spent running: it stays put while the session is idle, and duration goes on.
+    const active = retrieved.stats?.active_seconds ?? 0;
+    expect(active).toBeGreaterThan(0);
+    expect(active).toBeLessThanOrEqual(retrieved.stats?.duration_seconds ?? 0);
+    expect(retrieved.usage.active_seconds).toBe(active);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const later = await client.beta.sessions.retrieve(session.id);
+    expect(later.stats?.active_seconds).toBe(active);
+    expect(later.stats?.duration_seconds).toBeGreaterThan((retrieved.stats?.duration_seconds ?? 0) + 1);
 
+    // A stream open when the session is deleted gets session.deleted last, and then it ends.
+    const open = await client.beta.sessions.events.stream(session.id);
+    const untilEnd = (async () => {
+      const types: string[] = [];
+      for await (const item of open) types.push(item.type);
+      return types;
+    })();
     const deleted = await client.beta.sessions.delete(session.id);
     expect(deleted).toEqual({ id: session.id, type: 'session_deleted' });
+    expect(await untilEnd).toEqual(['session.status_terminated', 'session.deleted']);
     expect((await client.beta.sessions.retrieve(session.id)).status).toBe('terminated');
   });
 

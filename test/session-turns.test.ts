@@ -218,7 +218,7 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     for (const types of received) expect(types.at(-1)).toBe('session.status_idle');
   });
 
-  it('ending a session destroys its sandbox and volume and logs session.status_terminated', async () => {
+  it('ending a session destroys its sandbox and volume and logs session.status_terminated, then session.deleted', async () => {
     const sessionId = await newSession('end');
     harness.model.enqueue(
       { kind: 'tool_use', name: 'bash', input: { command: 'echo x' } },
@@ -231,7 +231,7 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
     const volumes = await harness.docker.listVolumes({ filters: { name: [sessionId] } });
     expect(volumes.Volumes ?? []).toHaveLength(0);
     const all = await listAllEvents(harness.client, sessionId);
-    expect(all.at(-1)?.type).toBe('session.status_terminated');
+    expect(all.slice(-2).map((event) => event.type)).toEqual(['session.status_terminated', 'session.deleted']);
     expect((await harness.client.getSession(sessionId)).status).toBe('terminated');
   });
 });

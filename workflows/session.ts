@@ -16,6 +16,7 @@ import {
 import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
+import { afterStatus, noActiveTime } from '../common/active-time';
 import { applySessionUpdate } from './session-update';
 import type {
   AwaitedToolCall,
@@ -73,6 +74,8 @@ export const STORED_CONVERSATION_PATCH = 'keel-stored-conversation';
 export const EVENT_ARCHIVE_PATCH = 'keel-event-archive';
 /** Sessions started before it log no `session.updated`, so their replayed positions stay as they were. */
 export const SESSION_UPDATED_EVENT_PATCH = 'keel-session-updated-event';
+/** Sessions that ended before it have `session.status_terminated` as their last event, and no `session.deleted`. */
+export const SESSION_DELETED_EVENT_PATCH = 'keel-session-deleted-event';
 
 /** The conversation a run starts with: carried over (stored, or inline from an older run), or a new one. */
 function initialConversation(carry: SessionCarryOver | undefined): ConversationState {
@@ -106,6 +109,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let firstMessageText = carry?.firstMessageText ?? null;
   let title = carry?.title ?? input.title;
   let archivedAt = carry?.archivedAt ?? null;
+  let activeTime = carry?.activeTime ?? noActiveTime();
   let ended = false;
   let turnScope: CancellationScope | null = null;
   let currentTurn: Turn | null = null;
@@ -129,6 +133,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     setStatus: (status: SessionStatus) => {
       if (context.state.status === status) return;
       context.state.status = status;
+      activeTime = afterStatus(activeTime, status, Date.now());
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
     },
     shouldContinueAsNew: () =>
@@ -236,6 +241,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     createdAt: input.createdAt,
     archivedAt,
     lastEvent: log.lastEvent,
+    activeTime,
     awaiting: currentTurn?.awaitedCalls() ?? [],
   }));
 
@@ -348,6 +354,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         firstMessageText,
         title,
         archivedAt,
+        activeTime,
       };
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
@@ -370,6 +377,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
   context.setStatus('terminated');
   log.append({ type: 'session.status_terminated' });
+  // A session ends only when it is deleted; `session.deleted` is its last event and ends every stream.
+  if (patched(SESSION_DELETED_EVENT_PATCH)) log.append({ type: 'session.deleted' });
   await condition(allHandlersFinished);
   if (!patched(EVENT_ARCHIVE_PATCH)) return { eventCount: log.nextPosition, usage: context.state.usage };
   // The last run is archived too, and the result names every archive: reading an ended session replays nothing.

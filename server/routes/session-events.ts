@@ -35,6 +35,8 @@ const streamQuery = z
   .loose();
 
 const KEEPALIVE_MS = 15_000;
+/** How long a stream stays open after `session.status_terminated` for the `session.deleted` that follows it. */
+const TERMINATED_GRACE_MS = 2_000;
 
 /** Session events: send (by Signal), list (pages over the log) and stream (Server-Sent Events, live). */
 export function registerSessionEventRoutes(
@@ -119,7 +121,9 @@ async function streamEvents(
         for (const entry of events) {
           logged.add(entry.event.id);
           response.write(`event: ${entry.event.type}\nid: ${entry.position}\ndata: ${JSON.stringify(entry.event)}\n\n`);
-          if (entry.event.type === 'session.status_terminated') close();
+          if (entry.event.type === 'session.deleted') close();
+          // Sessions that ended before `session.deleted` existed end with this; others follow it with the deletion.
+          else if (entry.event.type === 'session.status_terminated') setTimeout(close, TERMINATED_GRACE_MS).unref();
         }
       },
       ...(previews.thinking
