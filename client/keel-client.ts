@@ -1,6 +1,7 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { SessionEvent } from '../common/events';
+import type { SessionStatsView, SessionUsageView } from '../common/session';
 import { KeelApiError } from './keel-api-error';
 import type { StreamItem } from './stream-items';
 
@@ -18,14 +19,8 @@ export interface Session {
   title: string | null;
   metadata: Record<string, string>;
   created_at: string;
-  usage: {
-    input_tokens: number;
-    output_tokens: number;
-    cache_read_input_tokens: number;
-    cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
-    active_seconds: number;
-  };
-  stats: { active_seconds: number; duration_seconds: number; event_count: number; queued_messages: number };
+  usage: SessionUsageView;
+  stats: SessionStatsView;
 }
 
 /** Options of `events`. */

@@ -175,6 +175,23 @@ export interface SessionSummary {
   awaiting?: AwaitedToolCall[];
 }
 
+/** A session's `usage` as the API shows it; Keel writes 5-minute cache entries only, and has no list cost or server tools yet. */
+export interface SessionUsageView {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+  active_seconds: number;
+}
+
+/** A session's `stats`: the hosted `active_seconds` and `duration_seconds`, plus Keel's counts of the log and queue. */
+export interface SessionStatsView {
+  active_seconds: number;
+  duration_seconds: number;
+  event_count: number;
+  queued_messages: number;
+}
+
 /** The four counts of a Messages API `usage` that a session adds up; a missing cache count is zero. */
 export function usageCounts(usage: {
   input_tokens: number;

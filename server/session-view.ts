@@ -4,7 +4,7 @@ import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { SessionStatus } from '../common/events';
 import { activeSeconds, noActiveTime } from '../common/active-time';
-import type { SessionSummary } from '../common/session';
+import type { SessionStatsView, SessionSummary, SessionUsageView } from '../common/session';
 
 /** The session object of the hosted API, as far as Keel fills it. */
 export interface SessionView {
@@ -25,16 +25,8 @@ export interface SessionView {
   created_at: string;
   updated_at: string;
   archived_at: string | null;
-  /** The hosted usage; Keel writes 5-minute cache entries only, and has no list cost or server tools yet. */
-  usage: {
-    input_tokens: number;
-    output_tokens: number;
-    cache_read_input_tokens: number;
-    cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
-    active_seconds: number;
-  };
-  /** The hosted `active_seconds` and `duration_seconds`, plus Keel's own counts of the log and of queued messages. */
-  stats: { active_seconds: number; duration_seconds: number; event_count: number; queued_messages: number };
+  usage: SessionUsageView;
+  stats: SessionStatsView;
   resources: SessionFileResource[];
   vault_ids: string[];
   budget: null;
