@@ -277,7 +277,8 @@ export function longSessionRows(result: LongSessionResult): string[][] {
     ],
     [
       '  history bytes per step, first / last tenth (runs that ran steps)',
-      `${kb(result.historyBytesPerStepFirstTenth)} / ${kb(result.historyBytesPerStepLastTenth)}`,
+      // In bytes: the two differ by less than a hundredth of a kilobyte.
+      `${result.historyBytesPerStepFirstTenth.toFixed(1)} B / ${result.historyBytesPerStepLastTenth.toFixed(1)} B`,
       '',
       `target: last no larger than first: ${verdict(flat)}`,
     ],

@@ -24,6 +24,7 @@ import type {
 import type {
   BetaManagedAgentsDeltaEvent,
   BetaManagedAgentsSessionUpdatedEvent,
+  BetaManagedAgentsSessionUsageEvent,
   BetaManagedAgentsStartEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 
@@ -51,6 +52,7 @@ export type SessionEvent =
   | BetaManagedAgentsSessionStatusTerminatedEvent
   | BetaManagedAgentsSessionUpdatedEvent
   | BetaManagedAgentsSessionDeletedEvent
+  | BetaManagedAgentsSessionUsageEvent
   | BetaManagedAgentsSpanModelRequestStartEvent
   | BetaManagedAgentsSpanModelRequestEndEvent;
 

@@ -192,6 +192,17 @@ export interface SessionStatsView {
   queued_messages: number;
 }
 
+/** A session's cumulative usage as the API shows it, in the session object and in `session.usage` snapshots. */
+export function usageView(usage: SessionUsage, activeSeconds: number): SessionUsageView {
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cache_read_input_tokens: usage.cache_read_input_tokens,
+    cache_creation: { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
+    active_seconds: activeSeconds,
+  };
+}
+
 /** The four counts of a Messages API `usage` that a session adds up; a missing cache count is zero. */
 export function usageCounts(usage: {
   input_tokens: number;

@@ -4,6 +4,7 @@ import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { SessionStatus } from '../common/events';
 import { activeSeconds, noActiveTime } from '../common/active-time';
+import { usageView } from '../common/session';
 import type { SessionStatsView, SessionSummary, SessionUsageView } from '../common/session';
 
 /** The session object of the hosted API, as far as Keel fills it. */
@@ -75,16 +76,7 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
     created_at: summary.createdAt,
     updated_at: summary.lastEvent?.processed_at ?? summary.createdAt,
     archived_at: summary.archivedAt,
-    usage: {
-      input_tokens: summary.usage.input_tokens,
-      output_tokens: summary.usage.output_tokens,
-      cache_read_input_tokens: summary.usage.cache_read_input_tokens,
-      cache_creation: {
-        ephemeral_5m_input_tokens: summary.usage.cache_creation_input_tokens,
-        ephemeral_1h_input_tokens: 0,
-      },
-      active_seconds: active,
-    },
+    usage: usageView(summary.usage, active),
     stats: {
       active_seconds: active,
       duration_seconds: Math.max(0, (now - Date.parse(summary.createdAt)) / 1000),

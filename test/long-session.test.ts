@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../common/events';
 import { LEFT_OUT_MESSAGE_TEXT } from '../workflows/conversation-state';
+import { USAGE_SNAPSHOT_EVERY_STEPS } from '../workflows/turn-rules';
 import type { RecordedRequest } from './scripted-model-server';
 import { sdkClient } from './support/sdk';
 import { isCompactionRequest, toolLoopResponder } from './support/tool-loop-responder';
@@ -137,6 +138,23 @@ describe('long sessions', () => {
         expect(after.usage?.cacheReadInputTokens, `cache reads of call ${index + 1}`).toBe(before.inputTokens);
       }
     }
+    await harness.client.endSession(sessionId);
+  });
+
+  it(`a turn of more than ${USAGE_SNAPSHOT_EVERY_STEPS} steps logs session.usage every ${USAGE_SNAPSHOT_EVERY_STEPS} steps, across continue-as-new, and at its end`, async () => {
+    const sessionId = await sessionOn('scripted-wide', 'usage snapshots');
+    const steps = USAGE_SNAPSHOT_EVERY_STEPS + 10;
+    responder = toolLoopResponder({ steps, outputBytes: 10, finalText: 'counted' });
+    const { events } = await sendAndWait(harness.client, sessionId, 'run many commands');
+    const snapshots = ofType(events, 'session.usage');
+    expect(snapshots).toHaveLength(2);
+    const results = ofType(events, 'agent.tool_result');
+    expect(results).toHaveLength(steps);
+    // The first right after the 100th step (its model call and its tool result); the second just before the idle.
+    expect(events[events.indexOf(results[USAGE_SNAPSHOT_EVERY_STEPS - 1]!) + 1]).toBe(snapshots[0]);
+    expect(events.at(-2)).toBe(snapshots[1]);
+    expect(snapshots[1]!.usage.output_tokens).toBeGreaterThan(snapshots[0]!.usage.output_tokens ?? 0);
+    expect(snapshots[1]!.usage.active_seconds).toBeGreaterThan(0);
     await harness.client.endSession(sessionId);
   });
 

@@ -87,6 +87,7 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
       'span.model_request_start',
       'span.model_request_end',
       'agent.message',
+      'session.usage',
       'session.status_idle',
     ]);
     const result = logged.find((item) => item.type === 'agent.tool_result');
@@ -116,6 +117,14 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
     expect(retrieved.status).toBe('idle');
     expect(retrieved.usage.output_tokens).toBeGreaterThan(0);
     expect(retrieved.usage.input_tokens).toBeGreaterThan(0);
+    // The turn ended with a snapshot of the session's usage, the same counts the session object shows.
+    const snapshot = logged.find((item) => item.type === 'session.usage');
+    expect(snapshot?.type === 'session.usage' ? snapshot.usage : null).toMatchObject({
+      input_tokens: retrieved.usage.input_tokens,
+      output_tokens: retrieved.usage.output_tokens,
+      cache_read_input_tokens: retrieved.usage.cache_read_input_tokens,
+      cache_creation: retrieved.usage.cache_creation,
+    });
     expect(retrieved.usage.cache_creation).toEqual({
       ephemeral_5m_input_tokens: expect.any(Number),
       ephemeral_1h_input_tokens: 0,

@@ -117,6 +117,7 @@ describe('session failures and steering', () => {
       'span.model_request_start',
       'span.model_request_end',
       'agent.message',
+      'session.usage',
       'session.status_idle',
     ]);
     expect(events[4]).toMatchObject({

@@ -45,6 +45,7 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
       'span.model_request_start',
       'span.model_request_end',
       'agent.message',
+      'session.usage',
       'session.status_idle',
     ]);
     expect(idle).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
@@ -85,6 +86,7 @@ describe('session turns against Temporal, Docker and the scripted model', () => 
       'span.model_request_start',
       'span.model_request_end',
       'agent.message',
+      'session.usage',
       'session.status_idle',
     ]);
     const toolUse = first.events[5];

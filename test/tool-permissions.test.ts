@@ -197,7 +197,8 @@ describe('always_ask: a person holds back tool calls', () => {
     harness.model.enqueue({ kind: 'text', text: 'Still here.' });
     await say(sessionId, 'hello again');
     const final = await waitForEvents(sessionId, (events) => idles(events).length === 3);
-    expect(final.at(-2)).toMatchObject({ type: 'agent.message', content: [{ type: 'text', text: 'Still here.' }] });
+    expect(final.at(-3)).toMatchObject({ type: 'agent.message', content: [{ type: 'text', text: 'Still here.' }] });
+    expect(final.at(-2)?.type).toBe('session.usage');
     await client.beta.sessions.delete(sessionId);
   });
 });

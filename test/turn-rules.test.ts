@@ -12,6 +12,8 @@ import {
   decideAfterModelFailure,
   decideAfterReply,
   decideBeforeModelCall,
+  usageSnapshotDue,
+  USAGE_SNAPSHOT_EVERY_STEPS,
 } from '../workflows/turn-rules';
 import type { ContextBudget } from '../workflows/turn-rules';
 
@@ -164,5 +166,12 @@ describe('decideAfterReply', () => {
     expect(decideAfterReply('end_turn', 0)).toBe('end_turn');
     expect(decideAfterReply('max_tokens', 1)).toBe('end_turn');
     expect(decideAfterReply(null, 1)).toBe('end_turn');
+  });
+});
+
+describe('usageSnapshotDue', () => {
+  it('is due after every hundredth step of a turn, never before its first', () => {
+    expect([0, 1, 99, 100, 101, 200, 250].filter(usageSnapshotDue)).toEqual([100, 200]);
+    expect(USAGE_SNAPSHOT_EVERY_STEPS).toBe(100);
   });
 });

@@ -16,7 +16,7 @@ import {
 import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
-import { afterStatus, noActiveTime } from '../common/active-time';
+import { activeSeconds, afterStatus, noActiveTime } from '../common/active-time';
 import { applySessionUpdate } from './session-update';
 import type {
   AwaitedToolCall,
@@ -136,6 +136,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       activeTime = afterStatus(activeTime, status, Date.now());
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
     },
+    activeSeconds: () => activeSeconds(activeTime, Date.now()),
     shouldContinueAsNew: () =>
       workflowInfo().continueAsNewSuggested || context.state.stepsThisRun >= input.limits.continueAsNewAfterSteps,
   };

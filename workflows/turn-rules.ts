@@ -90,3 +90,11 @@ export function decideAfterModelFailure(state: {
 export function decideAfterReply(stopReason: string | null, toolCalls: number): 'end_turn' | 'run_tools' {
   return stopReason === 'tool_use' && toolCalls > 0 ? 'run_tools' : 'end_turn';
 }
+
+/** Steps between two `session.usage` snapshots of a long turn (every turn also ends with one). */
+export const USAGE_SNAPSHOT_EVERY_STEPS = 100;
+
+/** Whether a turn that goes on after `stepsTaken` steps (counted across its runs) logs a `session.usage` snapshot now. */
+export function usageSnapshotDue(stepsTaken: number): boolean {
+  return stepsTaken > 0 && stepsTaken % USAGE_SNAPSHOT_EVERY_STEPS === 0;
+}

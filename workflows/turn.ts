@@ -7,7 +7,7 @@ import type { CallModelResult } from '../common/model';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
-import { addUsage, emptyUsage, usageCounts } from '../common/session';
+import { addUsage, emptyUsage, usageCounts, usageView } from '../common/session';
 import {
   callMcpTool,
   callModel,
@@ -25,11 +25,19 @@ import { decideModelFailure } from './model-failures';
 import { describeToolCall } from './tool-summary';
 import { mcpServerAllowed, toolOffer, waitsForClient } from './tool-routing';
 import type { ToolOffer, ToolRoute } from './tool-routing';
-import { contextBudget, decideAfterModelFailure, decideAfterReply, decideBeforeModelCall } from './turn-rules';
+import {
+  contextBudget,
+  decideAfterModelFailure,
+  decideAfterReply,
+  decideBeforeModelCall,
+  usageSnapshotDue,
+} from './turn-rules';
 import type { ContextBudget } from './turn-rules';
 
 /** Patch of the sessions from before the conversation store: their next model call first moves it to the store. */
 export const MOVE_CONVERSATION_TO_STORE_PATCH = 'keel-move-conversation-to-store';
+/** Patch of the sessions that log `session.usage` snapshots; those recorded before it log none. */
+export const SESSION_USAGE_EVENT_PATCH = 'keel-session-usage-event';
 
 /** The mutable state a turn works on; it belongs to the session Workflow and outlives the turn. */
 export interface TurnContext {
@@ -54,6 +62,8 @@ export interface TurnContext {
     mcpTools: Map<string, McpToolDescriptor[]>;
   };
   setStatus(status: SessionStatus): void;
+  /** Seconds the session has spent `running`, the current stretch included. */
+  activeSeconds(): number;
   /** Whether the run should continue-as-new at the next safe point. */
   shouldContinueAsNew(): boolean;
 }
@@ -128,6 +138,7 @@ export class Turn {
       const calls = this.recordModelReply(reply);
       if (decideAfterReply(reply.stopReason, calls.length) === 'end_turn') return this.idle({ type: 'end_turn' });
       await this.runTools(calls);
+      if (usageSnapshotDue(this.stepsTaken)) this.snapshotUsage();
       if (this.context.shouldContinueAsNew()) return { kind: 'continue-as-new', stepsTaken: this.stepsTaken };
     }
   }
@@ -171,9 +182,17 @@ export class Turn {
   }
 
   private idle(stopReason: Extract<SessionEvent, { type: 'session.status_idle' }>['stop_reason']): TurnOutcome {
+    this.snapshotUsage();
     this.context.setStatus('idle');
     this.context.log.append({ type: 'session.status_idle', stop_reason: stopReason, stop_details: null });
     return { kind: 'idle' };
+  }
+
+  /** Logs `session.usage`, the session's cumulative usage now (sessions started before it log none). */
+  private snapshotUsage(): void {
+    if (!patched(SESSION_USAGE_EVENT_PATCH)) return;
+    const { log, state } = this.context;
+    log.append({ type: 'session.usage', usage: usageView(state.usage, this.context.activeSeconds()) });
   }
 
   private requiresAction(calls: AwaitedToolCall[]): void {
