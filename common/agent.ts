@@ -28,8 +28,8 @@ export interface AgentSnapshot {
   thinking?: ThinkingSettings;
 }
 
-/** The permission policies Keel evaluates (`auto` is refused when a session starts). */
-export type ToolPermission = 'always_allow' | 'always_ask';
+/** The permission policies Keel evaluates: `auto` asks a classifier model call (`evaluatePermission`) per call. */
+export type ToolPermission = 'always_allow' | 'always_ask' | 'auto';
 
 /** The domain filters of `web_fetch` and `web_search`. */
 export interface DomainFilters {

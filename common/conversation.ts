@@ -1,4 +1,5 @@
 import type { ContentBlock, MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
+import type { MediaBlock } from './events';
 import type { SessionUsage } from './session';
 
 /**
@@ -10,6 +11,9 @@ export interface ConversationRef {
   head: string | null;
 }
 
+/** The role of a stored fragment: the Messages API's two, plus mid-conversation `system` messages. */
+export type ConversationRole = 'user' | 'assistant' | 'system';
+
 /**
  * One stored segment: a fragment of one message (the user's text, a batch of tool results, or the assistant's reply)
  * and the key of the segment before it. Consecutive fragments of one role make one message, so appending tool results
@@ -17,7 +21,8 @@ export interface ConversationRef {
  */
 export interface ConversationSegment {
   parent: string | null;
-  role: 'user' | 'assistant';
+  /** `system`: a mid-conversation system message (from a `system.message` event), for models that take them. */
+  role: ConversationRole;
   blocks: StoredBlock[];
 }
 
@@ -29,14 +34,19 @@ export type StoredBlock =
   | { type: 'tool_result'; tool_use_id: string; is_error: boolean; content: string }
   | { type: 'tool_result'; tool_use_id: string; is_error: boolean; contentKey: string }
   | { type: 'text'; text: string }
+  | MediaBlock
   | ContentBlock;
 
 /**
- * What the Workflow adds to the conversation between two model calls: user text (from a `user.message`) and tool
- * results, small (inline text) or by reference (`contentKey`). `chars` is the text's length, for the token estimate.
+ * What the Workflow adds to the conversation between two model calls: user text, images and documents (from a
+ * `user.message`), system text (from a `system.message`) and tool results, small (inline text) or by reference
+ * (`contentKey`). `chars` is the text's length and `tokens` a medium's estimate, for the prompt estimate. A `file`
+ * source stays a reference here: the model Activity reads the uploaded file when it builds the request.
  */
 export type ConversationAddition =
   | { kind: 'user_text'; text: string }
+  | { kind: 'user_media'; block: MediaBlock; tokens: number }
+  | { kind: 'system_text'; text: string }
   | { kind: 'tool_result'; toolUseId: string; isError: boolean; text: string }
   | { kind: 'tool_result_ref'; toolUseId: string; isError: boolean; contentKey: string; chars: number };
 

@@ -7,6 +7,8 @@ import type {
   BetaManagedAgentsAgentThreadContextCompactedEvent,
   BetaManagedAgentsAgentToolResultEvent,
   BetaManagedAgentsAgentToolUseEvent,
+  BetaManagedAgentsDocumentBlock,
+  BetaManagedAgentsImageBlock,
   BetaManagedAgentsSessionDeletedEvent,
   BetaManagedAgentsSessionErrorEvent,
   BetaManagedAgentsSessionStatusIdleEvent,
@@ -26,6 +28,7 @@ import type {
   BetaManagedAgentsSessionUpdatedEvent,
   BetaManagedAgentsSessionUsageEvent,
   BetaManagedAgentsStartEvent,
+  BetaManagedAgentsSystemMessageEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 
 /**
@@ -37,6 +40,7 @@ export type SessionEvent =
   | BetaManagedAgentsUserInterruptEvent
   | BetaManagedAgentsUserToolConfirmationEvent
   | BetaManagedAgentsUserCustomToolResultEvent
+  | BetaManagedAgentsSystemMessageEvent
   | BetaManagedAgentsAgentMessageEvent
   | BetaManagedAgentsAgentThinkingEvent
   | ThreadContextCompactedEvent
@@ -75,6 +79,12 @@ export type PreviewEvent = BetaManagedAgentsStartEvent | BetaManagedAgentsDeltaE
 
 /** A text content block, as events and model messages carry it. */
 export type TextBlock = BetaManagedAgentsTextBlock;
+
+/** An image or document block of a `user.message`, with the hosted shapes (base64, URL, text or `file` sources). */
+export type MediaBlock = BetaManagedAgentsImageBlock | BetaManagedAgentsDocumentBlock;
+
+/** A content block of a `user.message`: text, an image or a document. */
+export type UserContentBlock = TextBlock | MediaBlock;
 
 /**
  * One event of the log with its position. Positions start at 0, are dense and never change: reading the log

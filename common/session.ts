@@ -1,6 +1,7 @@
+import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
-import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock } from './events';
+import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
 import type { MessageParam } from './model';
 import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
@@ -31,7 +32,9 @@ export interface SessionUsage {
 /** A `user.message` waiting for its turn. Its event is already in the log. */
 export interface QueuedMessage {
   eventId: string;
-  content: TextBlock[];
+  content: UserContentBlock[];
+  /** The text of the `system.message` that came with the message. */
+  system?: TextBlock[];
 }
 
 /**
@@ -96,7 +99,9 @@ export interface SessionWorkflowResult {
 /** Payload of the `user.message` Signal. `id` is assigned by the sender, so a re-sent Signal is recognised. */
 export interface UserMessageSignalInput {
   id: string;
-  content: TextBlock[];
+  content: UserContentBlock[];
+  /** The `system.message` sent with it (its id and text), added to the conversation right after the message. */
+  system?: { id: string; content: TextBlock[] };
 }
 
 /** Payload of the `user.interrupt` Signal. */
@@ -132,6 +137,11 @@ export interface AwaitedToolCall {
 export interface UpdateSessionInput {
   title?: string | null;
   metadata?: Record<string, string | null>;
+  /**
+   * A new agent configuration (tools and MCP servers changed while idle): what the next turns run, and the session
+   * object's `agent` (`BetaManagedAgentsSessionAgent`, kept in the memo and carried by `session.updated`).
+   */
+  agent?: { snapshot: AgentSnapshot; view: BetaManagedAgentsSessionAgent };
 }
 
 /** Input of `getEventsQuery`: events at positions strictly greater than `after` (-1 for all). */

@@ -103,6 +103,30 @@ export class AgentService {
     return toAgentSnapshot(agent);
   }
 
+  /**
+   * What a new session runs for `agentId` at `version` (default the latest), with `overrides` applied to that
+   * version (`agent_with_overrides`: each given field replaces the agent's, as an update would, without making a
+   * version): the snapshot the Workflow runs and the session object's `agent`. Errors as `snapshot`; an override
+   * Keel cannot run is a 400 naming `field`.
+   */
+  async forSession(
+    agentId: string,
+    version: number | undefined,
+    overrides: AgentOverrides | undefined,
+    field = 'agent',
+  ): Promise<{ snapshot: AgentSnapshot; view: BetaManagedAgentsAgent }> {
+    const stored = await this.find(agentId, version, field);
+    if (stored.archivedAt !== null) {
+      throw new ApiError('conflict_error', `Agent ${agentId} is archived; it cannot start new sessions.`);
+    }
+    const agent =
+      overrides === undefined
+        ? stored
+        : { ...stored, definition: updatedAgentDefinition(stored.definition, overrides) };
+    const view = toAgentView(agent);
+    return { snapshot: toAgentSnapshot(agent), view };
+  }
+
   private async find(agentId: string, version?: number, field = 'agent_id'): Promise<StoredAgent> {
     requireResourceId('agent', agentId, field);
     const agent = await this.store.agents.get(agentId, version);
@@ -118,6 +142,9 @@ export class AgentService {
     return agent;
   }
 }
+
+/** The fields `agent_with_overrides` (and a session's agent update) may replace; each given one replaces the agent's. */
+export type AgentOverrides = Pick<UpdateAgentBody, 'model' | 'system' | 'tools' | 'mcp_servers' | 'skills'>;
 
 function notFound(agentId: string): ApiError {
   return new ApiError('not_found_error', `No agent ${agentId}.`);

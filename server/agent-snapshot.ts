@@ -17,8 +17,7 @@ const RUN_BUILT_IN_TOOLS: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_
  * The `AgentSnapshot` a session runs for one stored agent version: its model id, system prompt, the built-in tools of
  * its `agent_toolset_20260401` that are enabled (a per-tool `enabled` wins over the toolset's default) with their
  * permission policies, its custom tools, and its MCP toolsets with their servers. The stored definition is already
- * resolved (every config carries `enabled` and `permission_policy`); `requireSupportedAgentTools` has refused what
- * Keel cannot honour (`auto`, `web_search`).
+ * resolved (every config carries `enabled` and `permission_policy`).
  */
 export function toAgentSnapshot(agent: StoredAgent): AgentSnapshot {
   const { definition } = agent;
@@ -86,7 +85,7 @@ function thinkingOf(model: BetaManagedAgentsModelConfig): { thinking?: ThinkingS
   return effort === undefined ? {} : { thinking: { type: 'adaptive', effort } };
 }
 
-/** `auto` never reaches a snapshot (sessions refuse it); the fallback keeps a person in the loop regardless. */
+/** A stored policy as the Workflow evaluates it; anything unknown keeps a person in the loop. */
 function asPermission(policy: string): ToolPermission {
-  return policy === 'always_allow' ? 'always_allow' : 'always_ask';
+  return policy === 'always_allow' || policy === 'auto' ? policy : 'always_ask';
 }

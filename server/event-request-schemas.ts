@@ -1,6 +1,14 @@
 import { z } from 'zod';
+import { IMAGE_MEDIA_TYPES } from '../common/media-type';
 
 const MAX_TEXT_LENGTH = 200_000;
+
+/**
+ * The most base64 and plain-text document data one `user.message` may carry inline, in characters: it travels as a
+ * Signal payload and stays in the session's log. Larger images and documents go by reference: upload them with the
+ * Files API and send a `file` source.
+ */
+export const MAX_INLINE_MEDIA_CHARS = 5 * 1024 * 1024;
 
 /** A text block of a user message: trimmed text must not be empty. */
 export const textBlock = z
@@ -25,9 +33,105 @@ const textContent = z
     message: `the text blocks together are over ${MAX_TEXT_LENGTH} characters`,
   });
 
+const base64Data = z
+  .string()
+  .min(1, 'data must not be empty')
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'data must be base64 (A-Z, a-z, 0-9, +, / and = padding)');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http or https URL' });
+const fileId = z.string().regex(/^file_[0-9A-Za-z]{8,64}$/, 'expected a file id (file_…)');
+const urlSource = z.object({ type: z.literal('url'), url: httpUrl }).strict();
+const fileSource = z.object({ type: z.literal('file'), file_id: fileId }).strict();
+
+/** An image block of a user message: base64 (PNG, JPEG, GIF or WebP), URL or uploaded-file source. */
+export const imageBlock = z
+  .object({
+    type: z.literal('image'),
+    source: z.discriminatedUnion(
+      'type',
+      [
+        z
+          .object({
+            type: z.literal('base64'),
+            media_type: z.enum(IMAGE_MEDIA_TYPES, { error: `expected one of ${IMAGE_MEDIA_TYPES.join(', ')}` }),
+            data: base64Data,
+          })
+          .strict(),
+        urlSource,
+        fileSource,
+      ],
+      { error: 'expected an image source of type base64, url or file' },
+    ),
+  })
+  .strict();
+
+/** A document block of a user message: base64 PDF, plain text, URL or uploaded-file source, with a title and context. */
+export const documentBlock = z
+  .object({
+    type: z.literal('document'),
+    source: z.discriminatedUnion(
+      'type',
+      [
+        z
+          .object({
+            type: z.literal('base64'),
+            media_type: z.literal('application/pdf', { error: 'a base64 document must be application/pdf' }),
+            data: base64Data,
+          })
+          .strict(),
+        z
+          .object({
+            type: z.literal('text'),
+            media_type: z.literal('text/plain', { error: 'a text document must be text/plain' }),
+            data: z.string().min(1, 'data must not be empty'),
+          })
+          .strict(),
+        urlSource,
+        fileSource,
+      ],
+      { error: 'expected a document source of type base64, text, url or file' },
+    ),
+    title: z.string().max(500).nullable().optional(),
+    context: z.string().max(10_000).nullable().optional(),
+  })
+  .strict();
+
+/** Characters of inline data (base64, or a text document) that `block` carries. */
+function inlineChars(block: { type: string; source?: { type: string; data?: string } }): number {
+  return block.source?.data?.length ?? 0;
+}
+
+const userContent = z
+  .array(
+    z.discriminatedUnion('type', [textBlock, imageBlock, documentBlock], {
+      error:
+        'expected a content block of type text, image or document (a redacted block stands for content the model ' +
+        'withheld: a user.message cannot send one)',
+    }),
+  )
+  .min(1, 'content must not be empty')
+  .max(100)
+  .refine(
+    (blocks) =>
+      blocks.reduce((total, block) => total + (block.type === 'text' ? block.text.length : 0), 0) <= MAX_TEXT_LENGTH,
+    { message: `the text blocks together are over ${MAX_TEXT_LENGTH} characters` },
+  )
+  .refine((blocks) => blocks.reduce((total, block) => total + inlineChars(block), 0) <= MAX_INLINE_MEDIA_CHARS, {
+    message:
+      `the inline image and document data together is over ${MAX_INLINE_MEDIA_CHARS} characters: upload large ` +
+      'media with the Files API and send a file source',
+  });
+
 const userMessage = z
   .object({
     type: z.literal('user.message'),
+    content: userContent,
+  })
+  .strict();
+
+/** A `system.message`: text-only content for the system context, sent with the `user.message` it follows. */
+const systemMessage = z
+  .object({
+    type: z.literal('system.message'),
     content: textContent.refine((blocks) => blocks.length > 0, 'content must not be empty'),
   })
   .strict();
@@ -40,14 +144,15 @@ export const initialUserEvent = z.discriminatedUnion('type', [userMessage, userI
 });
 
 /**
- * A user event Keel accepts on a running session: `user.message` (text content), `user.interrupt`,
- * `user.tool_confirmation` and `user.custom_tool_result` (text content).
+ * A user event Keel accepts on a running session: `user.message` (text, image and document content),
+ * `user.interrupt`, `user.tool_confirmation`, `user.custom_tool_result` (text content) and `system.message`.
  */
 export const userEvent = z.discriminatedUnion(
   'type',
   [
     userMessage,
     userInterrupt,
+    systemMessage,
     z
       .object({
         type: z.literal('user.tool_confirmation'),
@@ -71,11 +176,27 @@ export const userEvent = z.discriminatedUnion(
   ],
   {
     error:
-      'unsupported event type: Keel accepts user.message, user.interrupt, user.tool_confirmation and user.custom_tool_result',
+      'unsupported event type: Keel accepts user.message, user.interrupt, user.tool_confirmation, ' +
+      'user.custom_tool_result and system.message',
   },
 );
 
-/** The body of `POST /v1/sessions/{id}/events`. */
+/**
+ * The body of `POST /v1/sessions/{id}/events`. A `system.message` comes at most once, as the last event, right after
+ * the `user.message` it accompanies (the hosted rule; Keel does not take one after a tool result yet).
+ */
 export const sendEventsBody = z
   .object({ events: z.array(userEvent).min(1, 'events must not be empty').max(50) })
-  .strict();
+  .strict()
+  .superRefine((body, context) => {
+    body.events.forEach((event, index) => {
+      if (event.type !== 'system.message') return;
+      const problem =
+        index !== body.events.length - 1
+          ? 'a system.message must be the last event of the request (at most one per request)'
+          : body.events[index - 1]?.type !== 'user.message'
+            ? 'a system.message must immediately follow the user.message it accompanies'
+            : null;
+      if (problem !== null) context.addIssue({ code: 'custom', path: ['events', index], message: problem });
+    });
+  });

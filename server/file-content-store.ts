@@ -79,6 +79,22 @@ export class FileContentStore {
     }
   }
 
+  /** The first `length` bytes of the content of `fileId` (fewer for a shorter file), or `null` when there is none. */
+  async head(fileId: string, length: number): Promise<Uint8Array | null> {
+    const handle = await open(fileContentPath(this.dataDir, fileId), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (handle === null) return null;
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Removes the content of `fileId`, if any. */
   async remove(fileId: string): Promise<void> {
     await rm(fileContentPath(this.dataDir, fileId), { force: true });

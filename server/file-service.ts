@@ -1,6 +1,7 @@
 import type { ReadStream } from 'node:fs';
 import type { BetaDeletedFile, BetaFileMetadata } from '@anthropic-ai/sdk/resources/beta/files';
-import { ApiError } from './api-error';
+import { sniffDocumentMediaType, sniffImageMediaType } from '../common/media-type';
+import { ApiError, invalidField } from './api-error';
 import { ApiErrorWithCode } from './api-error-with-code';
 import { FileContentStore } from './file-content-store';
 import { toFileView } from './file-view';
@@ -114,6 +115,30 @@ export class FileService {
     return { file, ...content };
   }
 
+  /**
+   * Checks that uploaded file `fileId` can be sent to the model as an image (PNG, JPEG, GIF or WebP, at most 5 MB)
+   * or a document (PDF or UTF-8 text, at most 32 MB), judged by its content; `field` names it in the 400. A 404 for
+   * an unknown file.
+   */
+  async requireMedia(fileId: string, kind: 'image' | 'document', field: string): Promise<void> {
+    const file = await this.find(fileId);
+    const limit = kind === 'image' ? MAX_IMAGE_BYTES : MAX_DOCUMENT_BYTES;
+    if (file.sizeBytes > limit) {
+      throw invalidField(field, `file ${fileId} is ${file.sizeBytes} bytes; an ${kind} may be at most ${limit} bytes`);
+    }
+    const head = await this.contents.head(fileId, SNIFF_BYTES);
+    if (head === null) throw new ApiError('api_error', `The content of file ${fileId} is missing on the server.`);
+    const mediaType = kind === 'image' ? sniffImageMediaType(head) : sniffDocumentMediaType(head);
+    if (mediaType === null) {
+      throw invalidField(
+        field,
+        kind === 'image'
+          ? `file ${fileId} is not a PNG, JPEG, GIF or WebP image`
+          : `file ${fileId} is neither a PDF nor UTF-8 plain text`,
+      );
+    }
+  }
+
   /** Deletes the file: its metadata, then its content. */
   async delete(fileId: string): Promise<BetaDeletedFile> {
     requireResourceId('file', fileId, 'file_id');
@@ -136,6 +161,13 @@ export class FileService {
     return file;
   }
 }
+
+/** The largest image the Messages API takes, in bytes. */
+const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+/** The largest document Keel sends to the model: the Messages API's request limit. */
+const MAX_DOCUMENT_BYTES = 32 * 1024 * 1024;
+/** How much of a file's start is read to judge its type. */
+const SNIFF_BYTES = 64 * 1024;
 
 function notFound(fileId: string): ApiError {
   return new ApiError('not_found_error', `No file ${fileId}.`);

@@ -10,6 +10,8 @@ export interface SessionListRequest {
   /** Only with `agentId`: sessions created on this version of the agent. */
   agentVersion?: number | undefined;
   statuses?: SessionStatus[] | undefined;
+  /** Whether archived sessions are listed too (`include_archived=true`). */
+  includeArchived?: boolean | undefined;
   createdAt: { gt?: string | undefined; gte?: string | undefined; lt?: string | undefined; lte?: string | undefined };
 }
 

@@ -3,7 +3,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AgentSnapshot } from '../common/agent';
 import { ID_PREFIXES, isSessionId } from '../common/ids';
-import type { SessionEvent, TextBlock } from '../common/events';
+import { acceptsMidConversationSystem } from '../common/model-context';
+import type { SessionEvent, TextBlock, UserContentBlock } from '../common/events';
 import type { SandboxEnvironment } from '../common/sandbox';
 import type { SandboxProvisioning, SessionLimits, UpdateSessionInput } from '../common/session';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
@@ -19,12 +20,17 @@ import {
   updateSessionUpdate,
 } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import type { AgentService } from './agent-service';
+import type { AgentOverrides, AgentService } from './agent-service';
+import { sameDefinition, updatedAgentDefinition } from './agent-definition';
+import { toAgentSnapshot } from './agent-snapshot';
+import { toAgentView } from './agent-view';
+import type { AgentDefinition } from './store/control-plane-store';
 import { ApiError, invalidField } from './api-error';
 import type { EnvironmentService } from './environment-service';
 import { toSandboxEnvironment } from './environment-snapshot';
 import type { FileService } from './file-service';
-import { requireSupportedAgentTools } from './session-agent-support';
+import { decodeCursor, encodeCursor, selectPage } from './session-pages';
+import type { SessionKey } from './session-pages';
 import { sessionListQuery } from './session-list-query';
 import type { SessionListRequest } from './session-list-query';
 import type { SessionQueries } from './session-queries';
@@ -34,7 +40,7 @@ import type { VaultService } from './vault-service';
 
 /** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
 export interface CreateSessionRequest {
-  agent?: { id: string; version?: number } | undefined;
+  agent?: { id: string; version?: number | undefined; overrides?: AgentOverrides | undefined } | undefined;
   environmentId?: string | undefined;
   title: string | null;
   metadata: Record<string, string>;
@@ -47,8 +53,9 @@ export interface CreateSessionRequest {
 
 /** A user event as the API accepts it. */
 export type UserEventRequest =
-  | { type: 'user.message'; content: TextBlock[] }
+  | { type: 'user.message'; content: UserContentBlock[] }
   | { type: 'user.interrupt' }
+  | { type: 'system.message'; content: TextBlock[] }
   | {
       type: 'user.tool_confirmation';
       tool_use_id: string;
@@ -88,10 +95,10 @@ export class SessionService {
     let agent = this.options.agent;
     let agentView: SessionAgentView | null = null;
     if (request.agent !== undefined) {
-      const stored = await this.options.agents.retrieve(request.agent.id, request.agent.version);
-      requireSupportedAgentTools(stored, 'agent');
-      agent = await this.options.agents.snapshot(request.agent.id, stored.version);
-      agentView = toSessionAgentView(stored);
+      const { id, version, overrides } = request.agent;
+      const resolved = await this.options.agents.forSession(id, version, overrides);
+      agent = resolved.snapshot;
+      agentView = toSessionAgentView(resolved.view);
     }
     const resources = await this.fileResources(request.fileResources);
     let environment: SandboxEnvironment | undefined;
@@ -103,6 +110,7 @@ export class SessionService {
       environment = toSandboxEnvironment(stored, 'environment_id');
     }
     const vaultIds = await this.options.vaults.forSession(request.vaultIds);
+    await this.requireSendable(request.initialEvents, agent.model, 'initial_events');
     await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
       workflowId: id,
       taskQueue: SESSION_TASK_QUEUE,
@@ -176,65 +184,100 @@ export class SessionService {
   }
 
   /**
-   * Lists sessions through Temporal's visibility store: filters become a visibility query. Newest first, the page
-   * cursor is Temporal's own page token. Oldest first (`order=asc`), which Temporal's SQL visibility cannot sort,
-   * reads the matching sessions started at or after the cursor and sorts them here; the cursor is the start time and
-   * id of the last session returned.
+   * Lists sessions through Temporal's visibility store: filters become a visibility query, and the page is chosen
+   * here by start time and id (`selectPage`), so `next_page` and `prev_page` cursors work in either order and an
+   * archived session left out never shortens a page. A cursor bounds the query by its start time.
    */
-  async list(request: SessionListRequest): Promise<{ data: SessionView[]; next_page: string | null }> {
-    if (request.order === 'asc') return this.listOldestFirst(request);
-    const { client } = this.options;
-    let nextPageToken: Buffer | undefined;
-    if (request.page !== undefined) {
-      if (request.page.startsWith(ASC_CURSOR_PREFIX)) throw invalidField('page', 'this cursor belongs to order=asc');
-      nextPageToken = Buffer.from(request.page, 'base64url');
-    }
-    const response = await client.workflowService.listWorkflowExecutions({
-      namespace: client.options.namespace,
-      pageSize: request.limit,
-      query: sessionListQuery(request),
-      ...(nextPageToken === undefined ? {} : { nextPageToken }),
-    });
-    const data: SessionView[] = [];
-    for (const execution of response.executions ?? []) {
-      const sessionId = execution.execution?.workflowId;
-      if (sessionId) data.push(await this.get(sessionId));
-    }
-    const token = response.nextPageToken;
-    return { data, next_page: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
-  }
-
-  private async listOldestFirst(
+  async list(
     request: SessionListRequest,
-  ): Promise<{ data: SessionView[]; next_page: string | null }> {
-    const after = request.page === undefined ? null : parseAscCursor(request.page);
+  ): Promise<{ data: SessionView[]; next_page: string | null; prev_page: string | null }> {
+    const order = request.order ?? 'desc';
+    const cursor = request.page === undefined ? null : decodeCursor(request.page);
     const createdAt = { ...request.createdAt };
-    if (after !== null) createdAt.gte = after.startTime;
-    const matching: Array<{ id: string; startTime: string }> = [];
+    if (cursor !== null) {
+      // The page lies after the cursor's session in listing order (or before it, for prev): newer when they agree.
+      const newer = (cursor.direction === 'next') === (order === 'asc');
+      // Keys hold milliseconds, Temporal's start times finer ones: the bound is widened by a millisecond, and the
+      // page is chosen by key alone.
+      if (newer) createdAt.gte = latest(createdAt.gte, cursor.key.startTime);
+      else createdAt.lte = earliest(createdAt.lte, new Date(Date.parse(cursor.key.startTime) + 1).toISOString());
+    }
+    const keys: SessionKey[] = [];
     for await (const execution of this.options.client.workflow.list({
       query: sessionListQuery({ ...request, createdAt }),
     })) {
-      const entry = { id: execution.workflowId, startTime: execution.startTime.toISOString() };
-      if (after === null || compareStarts(entry, after) > 0) matching.push(entry);
+      if (!request.includeArchived && typeof execution.memo?.['archived_at'] === 'string') continue;
+      keys.push({ id: execution.workflowId, startTime: execution.startTime.toISOString() });
     }
-    matching.sort(compareStarts);
-    const page = matching.slice(0, request.limit);
+    const page = selectPage(keys, order, request.limit, cursor);
     const data: SessionView[] = [];
-    for (const entry of page) data.push(await this.get(entry.id));
-    const last = page.at(-1);
-    const more = matching.length > page.length && last !== undefined;
+    for (const key of page.items) data.push(await this.get(key.id));
     return {
       data,
-      next_page: more ? ASC_CURSOR_PREFIX + Buffer.from(`${last.startTime}|${last.id}`).toString('base64url') : null,
+      next_page: page.next === null ? null : encodeCursor(page.next),
+      prev_page: page.prev === null ? null : encodeCursor(page.prev),
     };
   }
 
-  /** Changes the session's title and metadata; refused with 409 once the session has ended or is archived. */
-  async update(sessionId: string, change: UpdateSessionInput): Promise<SessionView> {
+  /**
+   * Changes the session's title, metadata and agent (its tools and MCP servers, while idle, from the next turn);
+   * refused with 409 once the session has ended or is archived, or for an agent change while it runs.
+   */
+  async update(
+    sessionId: string,
+    change: Omit<UpdateSessionInput, 'agent'>,
+    agentChange?: Pick<AgentOverrides, 'tools' | 'mcp_servers'>,
+  ): Promise<SessionView> {
     const handle = this.handle(sessionId);
     await this.requireOpen(handle);
-    await handle.executeUpdate(updateSessionUpdate, { args: [change] });
+    const agent = agentChange === undefined ? undefined : await this.changedAgent(sessionId, agentChange);
+    try {
+      await handle.executeUpdate(updateSessionUpdate, { args: [{ ...change, ...(agent && { agent }) }] });
+    } catch (error) {
+      // The Workflow's validator refuses an agent change while a turn runs: the session's state, not the request.
+      if (error instanceof WorkflowUpdateFailedError && agent !== undefined) {
+        const cause = error.cause instanceof Error ? error.cause.message : error.message;
+        throw new ApiError('conflict_error', cause);
+      }
+      throw error;
+    }
     return this.get(sessionId);
+  }
+
+  /** The session's agent with `change` applied, or `undefined` when it changes nothing. */
+  private async changedAgent(
+    sessionId: string,
+    change: Pick<AgentOverrides, 'tools' | 'mcp_servers'>,
+  ): Promise<UpdateSessionInput['agent']> {
+    const description = await this.describe(this.handle(sessionId));
+    const current = description.memo?.['agent'] as SessionAgentView | null | undefined;
+    if (current === undefined || current === null) {
+      throw invalidField('agent', "the session runs the server's default agent, which has no tools to change");
+    }
+    const { status } = await this.options.queries.run(sessionId, getSessionQuery, []);
+    if (status !== 'idle') {
+      throw new ApiError(
+        'conflict_error',
+        `Session ${sessionId} is ${status}; its agent can change only while it is idle.`,
+      );
+    }
+    const definition: AgentDefinition = {
+      name: current.name,
+      description: current.description,
+      model: current.model,
+      system: current.system,
+      tools: current.tools,
+      mcp_servers: current.mcp_servers,
+      skills: current.skills,
+      metadata: {},
+      execution_identity: current.execution_identity,
+      multiagent: null,
+    };
+    const next = updatedAgentDefinition(definition, change);
+    if (sameDefinition(next, definition)) return undefined;
+    const stored = { id: current.id, version: current.version, createdAt: '', updatedAt: '', archivedAt: null };
+    const view = toAgentView({ ...stored, definition: next });
+    return { snapshot: toAgentSnapshot({ ...stored, definition: next }), view: toSessionAgentView(view) };
   }
 
   /** Archives the session: it accepts no new events from then on; archiving twice changes nothing. */
@@ -257,14 +300,24 @@ export class SessionService {
     const handle = this.handle(sessionId);
     await this.requireOpen(handle);
     await this.requireAwaited(sessionId, events);
+    if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
+      await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
+    }
     const sent: SessionEvent[] = [];
-    for (const event of events) {
-      const id = `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
+    for (const [index, event] of events.entries()) {
+      const id = newEventId();
       const processedAt = new Date().toISOString();
       switch (event.type) {
-        case 'user.message':
-          await handle.signal(sendMessageSignal, { id, content: event.content });
+        case 'user.message': {
+          // A system.message is always the last event, right after its user.message: both go in one Signal.
+          const next = events[index + 1];
+          const system = next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
+          await handle.signal(sendMessageSignal, { id, content: event.content, ...(system && { system }) });
           sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
+          if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
+          break;
+        }
+        case 'system.message':
           break;
         case 'user.interrupt':
           await handle.signal(interruptSessionSignal, { id });
@@ -310,6 +363,29 @@ export class SessionService {
       }
     }
     return sent;
+  }
+
+  /**
+   * Refuses (400 naming the field), before anything is sent, what the session cannot pass to its model: a
+   * `system.message` for a model that takes no mid-conversation system messages, and an image or document whose
+   * uploaded file is missing (404) or not of a type the model reads.
+   */
+  private async requireSendable(events: UserEventRequest[], model: string, field: string): Promise<void> {
+    for (const [index, event] of events.entries()) {
+      if (event.type === 'system.message' && !acceptsMidConversationSystem(model)) {
+        throw invalidField(
+          `${field}[${index}]`,
+          `the session's model ${model} does not accept mid-conversation system messages, so it cannot take a ` +
+            'system.message (Claude models take them from Opus 4.8 on)',
+        );
+      }
+      if (event.type !== 'user.message') continue;
+      for (const [blockIndex, block] of event.content.entries()) {
+        if (block.type === 'text' || block.source.type !== 'file') continue;
+        const path = `${field}[${index}].content[${blockIndex}].source.file_id`;
+        await this.options.files.requireMedia(block.source.file_id, block.type, path);
+      }
+    }
   }
 
   /** Refuses (400 naming the field) answers to tool calls the session is not waiting for, before any is sent. */
@@ -404,18 +480,22 @@ export class SessionService {
   }
 }
 
-/** Cursors of `order=asc` pages start with this, so one is never mistaken for a Temporal page token. */
-const ASC_CURSOR_PREFIX = 'asc_';
-
-function parseAscCursor(page: string): { id: string; startTime: string } {
-  if (!page.startsWith(ASC_CURSOR_PREFIX)) throw invalidField('page', 'this cursor belongs to order=desc');
-  const [startTime, id] = Buffer.from(page.slice(ASC_CURSOR_PREFIX.length), 'base64url').toString().split('|');
-  if (startTime === undefined || id === undefined || Number.isNaN(Date.parse(startTime)) || !isSessionId(id)) {
-    throw invalidField('page', 'page must be a cursor returned by the previous page');
-  }
-  return { id, startTime };
+function newEventId(): string {
+  return `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
 }
 
-function compareStarts(a: { id: string; startTime: string }, b: { id: string; startTime: string }): number {
-  return a.startTime === b.startTime ? a.id.localeCompare(b.id) : a.startTime.localeCompare(b.startTime);
+/** Whether `event` is a user message with an image or document sent by reference to an uploaded file. */
+function hasFileMedia(event: UserEventRequest): boolean {
+  return (
+    event.type === 'user.message' &&
+    event.content.some((block) => block.type !== 'text' && block.source.type === 'file')
+  );
+}
+
+function latest(a: string | undefined, b: string): string {
+  return a === undefined || Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+function earliest(a: string | undefined, b: string): string {
+  return a === undefined || Date.parse(b) < Date.parse(a) ? b : a;
 }

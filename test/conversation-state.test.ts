@@ -89,7 +89,7 @@ describe('ConversationState.addUserText', () => {
       reply([toolUse('toolu_1'), toolUse('toolu_2')], 'conversation/r1', { input: 10, output: 5 }),
     );
     conversation.addToolResult('toolu_1', { output: 'done', isError: false });
-    conversation.addUserText([{ type: 'text', text: 'stop that' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'stop that' }]);
     expect(conversation.modelInput().additions).toEqual([
       { kind: 'tool_result', toolUseId: 'toolu_1', isError: false, text: 'done' },
       { kind: 'tool_result', toolUseId: 'toolu_2', isError: true, text: TOOL_NOT_RUN_TEXT },
@@ -100,7 +100,7 @@ describe('ConversationState.addUserText', () => {
 
   it('adds one user_text addition per text block and no error results when every tool call was answered', () => {
     const conversation = ConversationState.empty();
-    conversation.addUserText([
+    conversation.addUserMessage([
       { type: 'text', text: 'one' },
       { type: 'text', text: 'two' },
     ]);
@@ -166,7 +166,7 @@ describe('ConversationState.addToolResult', () => {
 describe('ConversationState.acceptReply', () => {
   it('takes the new head, clears the additions and records the tool calls and the reported tokens', () => {
     const conversation = ConversationState.empty();
-    conversation.addUserText([{ type: 'text', text: 'list the files' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'list the files' }]);
     conversation.acceptReply(
       reply([text('Listing.'), toolUse('toolu_a'), toolUse('toolu_b')], 'conversation/r1', {
         input: 100,
@@ -202,7 +202,7 @@ describe('ConversationState.acceptReply', () => {
 describe('ConversationState.acceptCompaction', () => {
   it('takes the compacted head, clears the additions and restarts the estimate from the compacted size', () => {
     const conversation = ConversationState.stored(storedState({ reportedTokens: 150_000 }));
-    conversation.addUserText([{ type: 'text', text: 'more work' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'more work' }]);
     conversation.acceptCompaction({ head: 'conversation/compacted' }, 12_000);
     expect(conversation.modelInput()).toEqual({ conversation: { head: 'conversation/compacted' }, additions: [] });
     expect(conversation.promptEstimate()).toBe(12_000);
@@ -216,7 +216,7 @@ describe('ConversationState.leaveOutAdditions', () => {
     );
     conversation.addToolResult('toolu_1', { output: 'huge '.repeat(50_000), isError: false });
     conversation.addToolResult('toolu_2', { output: '', isError: false, contentKey: 'tool-output/ff', chars: 900_000 });
-    conversation.addUserText([
+    conversation.addUserMessage([
       { type: 'text', text: 'a'.repeat(400_000) },
       { type: 'text', text: 'and another' },
     ]);
@@ -242,7 +242,7 @@ describe('ConversationState.leaveOutAdditions', () => {
 describe('ConversationState.snapshot', () => {
   it('round-trips through JSON (continue-as-new) to the same model input, estimate and pending tool calls', () => {
     const conversation = ConversationState.empty();
-    conversation.addUserText([{ type: 'text', text: 'start' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'start' }]);
     conversation.acceptReply(
       reply([toolUse('toolu_1'), toolUse('toolu_2')], 'conversation/r1', { input: 10, cacheRead: 900, output: 20 }),
     );
@@ -251,15 +251,15 @@ describe('ConversationState.snapshot', () => {
     const next = ConversationState.stored(carried);
     expect(next.modelInput()).toEqual(conversation.modelInput());
     expect(next.promptEstimate()).toBe(conversation.promptEstimate());
-    next.addUserText([{ type: 'text', text: 'go on' }]);
-    conversation.addUserText([{ type: 'text', text: 'go on' }]);
+    next.addUserMessage([{ type: 'text', text: 'go on' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'go on' }]);
     expect(next.modelInput()).toEqual(conversation.modelInput());
   });
 
   it('is a copy: changing the conversation afterwards does not change a snapshot taken before', () => {
     const conversation = ConversationState.empty();
     const snapshot = conversation.snapshot();
-    conversation.addUserText([{ type: 'text', text: 'later' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'later' }]);
     expect(snapshot.additions).toEqual([]);
   });
 });
@@ -282,7 +282,7 @@ describe('ConversationState inline mode', () => {
   it('switches to a reference after moveToStore, and later additions go by reference', () => {
     const conversation = ConversationState.inline([{ role: 'user', content: 'hello' }]);
     conversation.acceptReply(reply([text('Hi.')], null, { input: 10, output: 5 }));
-    conversation.addUserText([{ type: 'text', text: 'and now?' }]);
+    conversation.addUserMessage([{ type: 'text', text: 'and now?' }]);
     expect(conversation.modelInput().messages).toHaveLength(3);
     conversation.moveToStore({ head: 'conversation/moved' });
     expect(conversation.isInline).toBe(false);

@@ -6,6 +6,7 @@ import { resolveSecretKey } from '../activities/credentials/secret-key-file';
 import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
 import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
 import { createModelActivities } from '../activities/model/create-model-activities';
+import { uploadedFileReader } from '../activities/model/resolve-media';
 import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
 import { WEB_SEARCH_TOOL_DEFINITION } from '../activities/model/web-search-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
@@ -105,7 +106,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     workflowBundle: options.workflowBundle,
     dataConverter: keelDataConverter(config.dataDir),
     activities: {
-      ...createModelActivities({ client, bus, toolDefinitions, conversations }),
+      ...createModelActivities({
+        client,
+        bus,
+        toolDefinitions,
+        conversations,
+        uploadedFiles: uploadedFileReader(config.dataDir),
+      }),
       ...sandbox,
       execute: withStoredOutput(sandbox.execute, conversations),
       ...createMcpActivities({ credentials }),

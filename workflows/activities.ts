@@ -17,6 +17,7 @@ import type {
 import type { EventArchiveRef } from '../common/events';
 import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
+import type { AutoVerdict, EvaluatePermissionInput } from '../common/permission';
 import type { WebFetchInput } from '../common/web-fetch';
 import type { WebSearchInput } from '../common/web-search';
 import type {
@@ -79,6 +80,17 @@ const COMPACTION_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+};
+
+/**
+ * The `auto` permission policy's classifier call: short, retried by Temporal a few times; when retries run out the
+ * Workflow holds the call for the user. An interrupt does not wait for it.
+ */
+const PERMISSION_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
@@ -162,6 +174,14 @@ export function compactConversation(input: CompactConversationInput): Promise<Co
   return model.compactConversation.executeWithOptions({ ...COMPACTION_OPTIONS, summary: 'compact conversation' }, [
     input,
   ]);
+}
+
+/** Judges one tool call under the `auto` permission policy (a classifier model call); labelled in the Temporal UI. */
+export function evaluatePermission(input: EvaluatePermissionInput): Promise<AutoVerdict> {
+  return model.evaluatePermission.executeWithOptions(
+    { ...PERMISSION_OPTIONS, summary: `auto permission ${input.toolName}`.slice(0, 200) },
+    [input],
+  );
 }
 
 /** Writes a run's events as one immutable archive before the run continues-as-new. */

@@ -1,6 +1,6 @@
 import type { ConversationAddition, ConversationRef, ToolOutput } from '../common/conversation';
-import type { TextBlock } from '../common/events';
-import { estimateTokensOfChars } from '../common/model-context';
+import type { TextBlock, UserContentBlock } from '../common/events';
+import { estimateMediaTokens, estimateTokensOfChars } from '../common/model-context';
 import type { CallModelInput, CallModelResult, MessageParam } from '../common/model';
 import type { StoredConversationState } from '../common/session';
 import { appendAssistantContent, appendUserContent, TOOL_NOT_RUN_TEXT, toolResultBlock } from './conversation';
@@ -72,20 +72,36 @@ export class ConversationState {
     this.state = { ...this.state, ref };
   }
 
-  /** Adds a user message; tool calls of the last reply that never got a result get an error result first. */
-  addUserText(content: TextBlock[]): void {
+  /**
+   * Adds a user message (text, images, documents) and the system message that came with it, if any; tool calls of
+   * the last reply that never got a result get an error result first.
+   */
+  addUserMessage(content: UserContentBlock[], system: TextBlock[] = []): void {
     if (this.inline !== null) {
       this.inline = appendUserContent(
         this.inline,
-        content.map((block) => ({ type: 'text', text: block.text })),
+        content.map((block) => (block.type === 'text' ? { type: 'text', text: block.text } : block)) as Parameters<
+          typeof appendUserContent
+        >[1],
       );
+      if (system.length > 0) {
+        const text = system.map((block) => ({ type: 'text' as const, text: block.text }));
+        this.inline = [...this.inline, { role: 'system', content: text }];
+      }
       return;
     }
     for (const toolUseId of this.state.unansweredToolUseIds) {
       this.add({ kind: 'tool_result', toolUseId, isError: true, text: TOOL_NOT_RUN_TEXT }, TOOL_NOT_RUN_TEXT.length);
     }
     this.state.unansweredToolUseIds = [];
-    for (const block of content) this.add({ kind: 'user_text', text: block.text }, block.text.length);
+    for (const block of content) {
+      if (block.type === 'text') this.add({ kind: 'user_text', text: block.text }, block.text.length);
+      else {
+        const tokens = estimateMediaTokens(block);
+        this.add({ kind: 'user_media', block, tokens }, tokens * 4);
+      }
+    }
+    for (const block of system) this.add({ kind: 'system_text', text: block.text }, block.text.length);
   }
 
   /** Adds a tool call's result, inline or by reference to its stored output. */
@@ -119,7 +135,7 @@ export class ConversationState {
     this.state.addedTokens = 0;
     let userNote = false;
     for (const addition of additions) {
-      if (addition.kind === 'user_text') {
+      if (addition.kind === 'user_text' || addition.kind === 'user_media' || addition.kind === 'system_text') {
         if (!userNote) this.add({ kind: 'user_text', text: LEFT_OUT_MESSAGE_TEXT }, LEFT_OUT_MESSAGE_TEXT.length);
         userNote = true;
       } else {

@@ -141,13 +141,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       workflowInfo().continueAsNewSuggested || context.state.stepsThisRun >= input.limits.continueAsNewAfterSteps,
   };
 
-  setHandler(sendMessageSignal, ({ id, content }) => {
+  setHandler(sendMessageSignal, ({ id, content, system }) => {
     if (ended || archivedAt !== null || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
     log.append({ type: 'user.message', id, content });
-    queue.push({ eventId: id, content });
+    if (system === undefined) queue.push({ eventId: id, content });
+    else {
+      log.append({ type: 'system.message', id: system.id, content: system.content });
+      queue.push({ eventId: id, content, system: system.content });
+    }
     if (firstMessageText === null) {
-      firstMessageText = content.map((block) => block.text).join(' ');
+      firstMessageText = content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join(' ');
       setCurrentDetails(`First message: ${firstMessageText}`);
     }
   });
@@ -162,14 +166,30 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     (update) => {
       const metadata = (workflowInfo().memo?.['metadata'] ?? {}) as Record<string, string>;
       const outcome = applySessionUpdate({ title, metadata }, update);
-      if (outcome.changed === null) return;
+      const agent = update.agent;
+      if (outcome.changed === null && agent === undefined) return;
       title = outcome.details.title;
       if (outcome.details.metadata !== metadata) upsertMemo({ metadata: outcome.details.metadata });
-      if (patched(SESSION_UPDATED_EVENT_PATCH)) log.append({ type: 'session.updated', ...outcome.changed });
+      if (agent !== undefined) {
+        // The next turn runs the new tools; MCP servers list their tools again, since a server may have changed.
+        context.agent = agent.snapshot;
+        context.state.mcpTools.clear();
+        upsertMemo({ agent: agent.view });
+      }
+      if (patched(SESSION_UPDATED_EVENT_PATCH)) {
+        log.append({
+          type: 'session.updated',
+          ...outcome.changed,
+          ...(agent === undefined ? {} : { agent: agent.view }),
+        });
+      }
     },
     {
-      validator: (_update: UpdateSessionInput) => {
+      validator: (update: UpdateSessionInput) => {
         if (ended) throw new Error('The session has ended.');
+        if (update.agent !== undefined && context.state.status !== 'idle') {
+          throw new Error(`The session is ${context.state.status}; its agent can change only while it is idle.`);
+        }
       },
     },
   );
@@ -238,7 +258,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     eventCount: log.nextPosition,
     queuedMessages: queue.length,
     title,
-    agent: input.agent,
+    agent: context.agent,
     createdAt: input.createdAt,
     archivedAt,
     lastEvent: log.lastEvent,
@@ -362,12 +382,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         memo: workflowInfo().memo ?? {},
         typedSearchAttributes: workflowInfo().typedSearchAttributes,
       });
-      await continueWithSameMemo({ ...input, carryOver: next });
+      // The agent may have changed (sessions.update while idle): the next run starts with the current one.
+      await continueWithSameMemo({ ...input, agent: context.agent, carryOver: next });
     }
     if (turnInProgress !== null) continue;
     const message = queue.shift();
     if (message === undefined) continue;
-    context.state.conversation.addUserText(message.content);
+    context.state.conversation.addUserMessage(message.content, message.system);
     context.setStatus('running');
     log.append({ type: 'session.status_running' });
     await runTurn(0);

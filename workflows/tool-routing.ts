@@ -1,3 +1,4 @@
+import type { AutoVerdict } from '../common/permission';
 import { isSandboxToolName, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../common/agent';
 import type { AgentSnapshot, ToolPermission } from '../common/agent';
 import type { McpServerRef, McpToolDescriptor } from '../common/mcp';
@@ -78,10 +79,14 @@ export function mcpModelToolName(serverName: string, toolName: string): string {
   return MODEL_TOOL_NAME.test(name) ? name : 'mcp_tool';
 }
 
-/** Whether a call on `route` waits for the client: a confirmation (`always_ask`) or a custom tool's result. */
-export function waitsForClient(route: ToolRoute | undefined): boolean {
+/**
+ * Whether a call on `route` waits for the client: a custom tool's result, or a confirmation (`always_ask`, or
+ * `auto` when its judge answered `ask`).
+ */
+export function waitsForClient(route: ToolRoute | undefined, verdict?: AutoVerdict): boolean {
   if (route === undefined) return false;
-  return route.kind === 'custom' || route.permission === 'always_ask';
+  if (route.kind === 'custom' || route.permission === 'always_ask') return true;
+  return route.permission === 'auto' && verdict?.type !== 'allow' && verdict?.type !== 'deny';
 }
 
 /**

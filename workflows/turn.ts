@@ -4,6 +4,9 @@ import type { SessionEvent, SessionStatus, TextBlock } from '../common/events';
 import type { McpToolDescriptor } from '../common/mcp';
 import type { ToolOutput } from '../common/conversation';
 import type { CallModelResult } from '../common/model';
+import { deniedToolText } from '../common/permission';
+import type { AutoVerdict } from '../common/permission';
+import type { BetaManagedAgentsAgentToolUseEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
 import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
@@ -12,6 +15,7 @@ import {
   callMcpTool,
   callModel,
   compactConversation,
+  evaluatePermission,
   execute,
   listMcpTools,
   provisionSandbox,
@@ -86,6 +90,8 @@ interface ToolCall {
   route: ToolRoute | undefined;
   name: string;
   input: Record<string, unknown>;
+  /** The `auto` policy's judgement, for a call under it. */
+  verdict?: AutoVerdict;
 }
 
 /**
@@ -135,7 +141,7 @@ export class Turn {
       if (reply === null) return this.idle({ type: 'retries_exhausted' });
       this.stepsTaken += 1;
       this.context.state.stepsThisRun += 1;
-      const calls = this.recordModelReply(reply);
+      const calls = await this.recordModelReply(reply);
       if (decideAfterReply(reply.stopReason, calls.length) === 'end_turn') return this.idle({ type: 'end_turn' });
       await this.runTools(calls);
       if (usageSnapshotDue(this.stepsTaken)) this.snapshotUsage();
@@ -412,8 +418,11 @@ export class Turn {
     if (text.length > 0) log.append({ type: 'agent.message', id: messageEventId, content: text });
   }
 
-  /** Logs each tool call of the reply, with the permission evaluated for it, before any of them runs. */
-  private recordModelReply(reply: CallModelResult): ToolCall[] {
+  /**
+   * Logs each tool call of the reply, with the permission evaluated for it, before any of them runs. A call under the
+   * `auto` policy is judged first (`evaluatePermission`); when the judge cannot answer, the call waits for the user.
+   */
+  private async recordModelReply(reply: CallModelResult): Promise<ToolCall[]> {
     const { log } = this.context;
     const { routes } = this.offer;
     const calls: ToolCall[] = [];
@@ -421,6 +430,10 @@ export class Turn {
       if (block.type !== 'tool_use') continue;
       const input = (block.input ?? {}) as Record<string, unknown>;
       const route = routes.get(block.name);
+      const verdict =
+        route !== undefined && route.kind !== 'custom' && route.permission === 'auto'
+          ? await this.judge(route.kind === 'mcp' ? route.toolName : block.name, input)
+          : undefined;
       const event =
         route?.kind === 'custom'
           ? log.append({ type: 'agent.custom_tool_use', name: block.name, input })
@@ -430,7 +443,7 @@ export class Turn {
                 name: route.toolName,
                 mcp_server_name: route.server.name,
                 input,
-                ...permissionFields(route.permission),
+                ...permissionFields(route.permission, verdict),
               })
             : log.append({
                 type: 'agent.tool_use',
@@ -438,13 +451,32 @@ export class Turn {
                 input,
                 ...(route === undefined
                   ? { evaluated_permission: 'deny' as const }
-                  : permissionFields(route.permission)),
+                  : permissionFields(route.permission, verdict)),
               });
-      const call: ToolCall = { toolUseId: block.id, eventId: event.id, route, name: block.name, input };
+      const call: ToolCall = {
+        toolUseId: block.id,
+        eventId: event.id,
+        route,
+        name: block.name,
+        input,
+        ...(verdict && { verdict }),
+      };
       this.pending.set(block.id, call);
       calls.push(call);
     }
     return calls;
+  }
+
+  /** The `auto` policy's judgement of one call; `ask` when the judge fails (retries used up), so a person decides. */
+  private async judge(toolName: string, input: Record<string, unknown>): Promise<AutoVerdict> {
+    const { sessionId, agent, state } = this.context;
+    const stored = state.conversation.modelInput().conversation;
+    try {
+      return await evaluatePermission({ sessionId, model: agent.model, conversation: stored ?? null, toolName, input });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      return { type: 'ask', reason_code: 'indeterminate' };
+    }
   }
 
   /**
@@ -453,9 +485,9 @@ export class Turn {
    */
   private async runTools(calls: ToolCall[]): Promise<void> {
     for (const call of calls) {
-      if (!waitsForClient(call.route)) await this.runCall(call);
+      if (!waitsForClient(call.route, call.verdict)) await this.runCall(call);
     }
-    const blocked = calls.filter((call) => waitsForClient(call.route));
+    const blocked = calls.filter((call) => waitsForClient(call.route, call.verdict));
     if (blocked.length === 0) return;
     for (const call of blocked) this.awaiting.set(call.eventId, { call, resolution: null });
     this.requiresAction(this.awaitedCalls());
@@ -485,6 +517,11 @@ export class Turn {
         output: `Unknown tool: ${call.name}. It is not enabled for this agent.`,
         isError: true,
       });
+      return;
+    }
+    if (call.verdict?.type === 'deny') {
+      const name = route.kind === 'mcp' ? route.toolName : call.name;
+      this.recordResult(call, { output: deniedToolText(name), isError: true });
       return;
     }
     try {
@@ -599,10 +636,15 @@ export class Turn {
   }
 }
 
-function permissionFields(permission: ToolPermission): {
-  evaluated_permission: 'allow' | 'ask';
-  evaluation: { type: 'always_allow' | 'always_ask' };
-} {
+/** The permission fields of a tool-use event: what the policy (and, for `auto`, its judge) decided. */
+function permissionFields(
+  permission: ToolPermission,
+  verdict: AutoVerdict | undefined,
+): Pick<BetaManagedAgentsAgentToolUseEvent, 'evaluated_permission' | 'evaluation'> {
+  if (permission === 'auto') {
+    const judged = verdict ?? { type: 'ask', reason_code: 'indeterminate' };
+    return { evaluated_permission: judged.type, evaluation: { type: 'auto', evaluated_permission: judged } };
+  }
   return { evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask', evaluation: { type: permission } };
 }
 

@@ -9,6 +9,8 @@ import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
 import { withCacheBreakpoints } from './cache-breakpoints';
 import { classifyModelError } from './classify-model-error';
+import { withResolvedMedia } from './resolve-media';
+import type { UploadedFileReader } from './resolve-media';
 
 /** What `callModel` needs from the worker. */
 export interface CallModelDependencies {
@@ -19,6 +21,8 @@ export interface CallModelDependencies {
   toolDefinitions: ReadonlyMap<string, Tool>;
   /** Where sessions' conversations are stored. */
   conversations: ConversationStore;
+  /** Reads uploaded files, for images and documents sent by reference (`file` sources). */
+  uploadedFiles: UploadedFileReader;
 }
 
 /**
@@ -36,7 +40,11 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     stored === undefined ? undefined : await conversations.appendAdditions(stored, input.additions ?? []);
   const messages: MessageParam[] =
     withAdditions === undefined ? (input.messages ?? []) : await conversations.messages(withAdditions);
-  const prompt = withCacheBreakpoints(offeredTools(input, dependencies.toolDefinitions), input.system, messages);
+  const prompt = withCacheBreakpoints(
+    offeredTools(input, dependencies.toolDefinitions),
+    input.system,
+    await withResolvedMedia(messages, dependencies.uploadedFiles),
+  );
   const request: MessageCreateParamsBase = {
     model: input.model,
     max_tokens: input.maxTokens,

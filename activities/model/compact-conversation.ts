@@ -7,7 +7,13 @@ import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
 import { offeredTools } from './call-model';
 import { classifyModelError } from './classify-model-error';
-import { chunkTranscript, estimateJsonTokens, planCompaction, renderTranscript } from './compaction-plan';
+import {
+  chunkTranscript,
+  estimateJsonTokens,
+  keptSystemContext,
+  planCompaction,
+  renderTranscript,
+} from './compaction-plan';
 
 /** The system prompt of a summarising call; the scripted model of the tests recognises compaction by it. */
 export const COMPACTION_SYSTEM_PROMPT =
@@ -85,6 +91,7 @@ export async function compactConversation(
   }
   const compacted: MessageParam[] = [
     { role: 'user', content: [{ type: 'text', text: `${SUMMARY_PREFIX}\n\n${summary}` }] },
+    ...keptSystemContext(plan.older),
     ...plan.recent,
   ];
   const conversation = await conversations.appendMessages({ head: null }, compacted);

@@ -39,12 +39,27 @@ export function planCompaction(
 }
 
 /**
+ * The system context of the summarised part, kept verbatim: mid-conversation system messages (from `system.message`
+ * events) hold for every later turn, so a compaction does not fold them into the summary. They become one system
+ * message that follows the summary (a user message), as the Messages API wants them placed; none when there are none.
+ */
+export function keptSystemContext(older: MessageParam[]): MessageParam[] {
+  const blocks = older.flatMap((message) => {
+    if (message.role !== 'system') return [];
+    return typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+  });
+  return blocks.length === 0 ? [] : [{ role: 'system', content: blocks }];
+}
+
+/**
  * Renders messages as a plain-text transcript for the summarising call, one entry per block, each entry cut to
- * `maxEntryChars` (head and tail) so no single output can stop a compaction.
+ * `maxEntryChars` (head and tail) so no single output can stop a compaction. System messages are left out: the
+ * compacted conversation keeps them verbatim (`keptSystemContext`).
  */
 export function renderTranscript(messages: MessageParam[], maxEntryChars: number): string[] {
   const entries: string[] = [];
   for (const message of messages) {
+    if (message.role === 'system') continue;
     const blocks =
       typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
     for (const block of blocks) {

@@ -3,14 +3,18 @@ import type { CallModelInput, CallModelResult } from '../../common/model';
 import { callModel } from './call-model';
 import type { CallModelDependencies } from './call-model';
 import { compactConversation } from './compact-conversation';
+import { evaluatePermission } from './evaluate-permission';
+import type { AutoVerdict, EvaluatePermissionInput } from '../../common/permission';
 
 /** The model Activities, bound to the worker's client, live bus and conversation store. */
 export function createModelActivities(dependencies: CallModelDependencies): {
   callModel(input: CallModelInput): Promise<CallModelResult>;
   compactConversation(input: CompactConversationInput): Promise<CompactConversationResult>;
+  evaluatePermission(input: EvaluatePermissionInput): Promise<AutoVerdict>;
 } {
   return {
     callModel: (input) => callModel(input, dependencies),
     compactConversation: (input) => compactConversation(input, dependencies),
+    evaluatePermission: (input) => evaluatePermission(input, dependencies),
   };
 }

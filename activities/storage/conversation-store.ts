@@ -3,6 +3,7 @@ import type { BlobStore } from '../../common/blob-store';
 import type {
   ConversationAddition,
   ConversationRef,
+  ConversationRole,
   ConversationSegment,
   StoredBlock,
 } from '../../common/conversation';
@@ -63,7 +64,7 @@ export class ConversationStore {
   }
 
   /** Appends one message fragment after `ref` and returns the new head. */
-  async append(ref: ConversationRef, role: 'user' | 'assistant', blocks: StoredBlock[]): Promise<ConversationRef> {
+  async append(ref: ConversationRef, role: ConversationRole, blocks: StoredBlock[]): Promise<ConversationRef> {
     const segment: ConversationSegment = { parent: ref.head, role, blocks };
     const body = Buffer.from(JSON.stringify(segment), 'utf8');
     const key = contentKey(BLOB_PREFIXES.conversation, body);
@@ -86,7 +87,7 @@ export class ConversationStore {
         typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
       const blocks: StoredBlock[] = [];
       for (const block of content) blocks.push(await this.storedBlock(block as StoredBlock));
-      head = await this.append(head, message.role === 'assistant' ? 'assistant' : 'user', blocks);
+      head = await this.append(head, message.role, blocks);
     }
     return head;
   }
@@ -98,10 +99,14 @@ export class ConversationStore {
     return { type: 'tool_result', tool_use_id: block.tool_use_id, is_error: block.is_error, contentKey };
   }
 
-  /** Stores the Workflow's additions as one user fragment; the same ref when there are none. */
+  /**
+   * Stores the Workflow's additions, one fragment per run of additions with the same role (user content, then a
+   * system message when one came with it); the same ref when there are none.
+   */
   async appendAdditions(ref: ConversationRef, additions: ConversationAddition[]): Promise<ConversationRef> {
-    if (additions.length === 0) return ref;
-    return this.append(ref, 'user', additions.map(additionBlock));
+    let head = ref;
+    for (const fragment of additionFragments(additions)) head = await this.append(head, fragment.role, fragment.blocks);
+    return head;
   }
 
   /** The messages of the conversation at `ref`, as the Messages API takes them (consecutive fragments merged). */
@@ -155,11 +160,28 @@ export class ConversationStore {
   }
 }
 
+/** The additions as fragments to store, in order: consecutive additions of one role make one fragment. */
+export function additionFragments(
+  additions: ConversationAddition[],
+): Array<{ role: ConversationRole; blocks: StoredBlock[] }> {
+  const fragments: Array<{ role: ConversationRole; blocks: StoredBlock[] }> = [];
+  for (const addition of additions) {
+    const role: ConversationRole = addition.kind === 'system_text' ? 'system' : 'user';
+    const last = fragments.at(-1);
+    if (last?.role === role) last.blocks.push(additionBlock(addition));
+    else fragments.push({ role, blocks: [additionBlock(addition)] });
+  }
+  return fragments;
+}
+
 /** The stored block of one addition. */
 export function additionBlock(addition: ConversationAddition): StoredBlock {
   switch (addition.kind) {
     case 'user_text':
+    case 'system_text':
       return { type: 'text', text: addition.text };
+    case 'user_media':
+      return addition.block;
     case 'tool_result':
       return {
         type: 'tool_result',
@@ -177,18 +199,22 @@ export function additionBlock(addition: ConversationAddition): StoredBlock {
   }
 }
 
-/** `messages` with one more fragment: merged into the last message when it has the same role (roles alternate). */
+/**
+ * `messages` with one more fragment: merged into the last message when it has the same role (roles alternate). A
+ * `system` fragment makes a `role: "system"` message, which the Messages API takes mid-conversation on the models
+ * that accept it.
+ */
 export function mergeFragment(
   messages: MessageParam[],
-  role: 'user' | 'assistant',
+  role: ConversationRole,
   blocks: MessageParam['content'] & unknown[],
 ): MessageParam[] {
   const last = messages.at(-1);
-  if (last?.role === role) {
+  if (last !== undefined && last.role === role) {
     const before = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : last.content;
-    return [...messages.slice(0, -1), { role, content: [...before, ...blocks] as MessageParam['content'] }];
+    return [...messages.slice(0, -1), { role, content: [...before, ...blocks] } as MessageParam];
   }
-  return [...messages, { role, content: blocks }];
+  return [...messages, { role, content: blocks } as MessageParam];
 }
 
 function remember<Value>(cache: Map<string, Value>, key: string, value: Value, limit: number): void {

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ContentBlock, Message, RawMessageStreamEvent, StopReason } from '@anthropic-ai/sdk/resources/messages';
 import type { ErrorType } from '@anthropic-ai/sdk/resources/shared';
+import { acceptsMidConversationSystem } from '../../common/model-context';
 
 /** A Messages API request body that passed `parseMessagesRequest`; fields beyond the validated ones stay untyped. */
 export interface MessagesRequest {
   model: string;
   max_tokens: number;
-  messages: Array<{ role: 'user' | 'assistant'; content: string | Array<Record<string, unknown>> }>;
+  messages: Array<{ role: 'user' | 'assistant' | 'system'; content: string | Array<Record<string, unknown>> }>;
   stream?: boolean;
   tools?: Array<Record<string, unknown>>;
   [field: string]: unknown;
@@ -234,19 +235,57 @@ export function parseMessagesRequest(body: unknown): ParsedMessagesRequest {
   if (!Array.isArray(fields.messages) || fields.messages.length === 0) {
     return { ok: false, message: 'messages: Field required (a non-empty array)' };
   }
-  for (const [index, message] of (fields.messages as unknown[]).entries()) {
+  const messages = fields.messages as unknown[];
+  for (const [index, message] of messages.entries()) {
     const entry = (typeof message === 'object' && message !== null ? message : {}) as Record<string, unknown>;
-    if (entry.role !== 'user' && entry.role !== 'assistant') {
-      return { ok: false, message: `messages.${index}.role: Input should be 'user' or 'assistant'` };
+    if (entry.role !== 'user' && entry.role !== 'assistant' && entry.role !== 'system') {
+      return { ok: false, message: `messages.${index}.role: Input should be 'user', 'assistant' or 'system'` };
     }
     if (typeof entry.content !== 'string' && !Array.isArray(entry.content)) {
       return { ok: false, message: `messages.${index}.content: Input should be a string or an array of blocks` };
     }
+    if (entry.role === 'system') {
+      if (!acceptsMidConversationSystem(fields.model)) {
+        return { ok: false, message: `messages.${index}.role: role 'system' is not supported on this model` };
+      }
+      const before = messages[index - 1] as { role?: unknown } | undefined;
+      if (before?.role !== 'user') {
+        return { ok: false, message: `messages.${index}: a system message must immediately follow a user message` };
+      }
+    }
+    const problem = Array.isArray(entry.content) ? mediaProblem(entry.content as unknown[]) : null;
+    if (problem !== null) return { ok: false, message: `messages.${index}.content.${problem}` };
   }
   if (fields.tools !== undefined && !Array.isArray(fields.tools)) {
     return { ok: false, message: 'tools: Input should be an array' };
   }
   return { ok: true, request: fields as MessagesRequest };
+}
+
+/**
+ * The first image or document block of `blocks` the API would refuse, as `<index>.<field>: <reason>`: a `file` source
+ * names a Files API upload, which this endpoint has never seen, and a base64 image must be one of the four types.
+ */
+function mediaProblem(blocks: unknown[]): string | null {
+  for (const [index, block] of blocks.entries()) {
+    const entry = (typeof block === 'object' && block !== null ? block : {}) as Record<string, unknown>;
+    if (entry.type !== 'image' && entry.type !== 'document') continue;
+    const source = (typeof entry.source === 'object' && entry.source !== null ? entry.source : {}) as Record<
+      string,
+      unknown
+    >;
+    if (source.type === 'file') return `${index}.source.file_id: File '${String(source.file_id)}' not found`;
+    if (source.type === 'base64' && typeof source.data !== 'string') {
+      return `${index}.source.data: Field required`;
+    }
+    if (entry.type === 'image' && source.type === 'base64') {
+      const types = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+      if (!types.includes(String(source.media_type))) {
+        return `${index}.source.media_type: Input should be ${types.map((type) => `'${type}'`).join(', ')}`;
+      }
+    }
+  }
+  return null;
 }
 
 /** Returns the content blocks of the last user turn, a string content read as one text block. */

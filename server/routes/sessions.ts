@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SessionService } from '../session-service';
 import { invalidField } from '../api-error';
+import { mcpServersParams, modelParams, skillsParams } from '../agent-request-schemas';
+import type { AgentOverrides } from '../agent-service';
+import { agentToolsParams } from '../agent-tool-schemas';
 import { initialUserEvent } from '../event-request-schemas';
 import { parseOrThrow } from '../validation';
 
@@ -21,10 +24,44 @@ const fileResource = z.discriminatedUnion(
   { error: 'Keel supports resources of type file; github_repository and memory_store are not supported yet' },
 );
 
-const agentReference = z.union([
-  z.string().min(1),
-  z.object({ type: z.literal('agent'), id: z.string().min(1), version: z.number().int().min(1).optional() }).strict(),
-]);
+const agentWithOverrides = z
+  .object({
+    type: z.literal('agent_with_overrides'),
+    id: z.string().min(1),
+    version: z.number().int().min(1).optional(),
+    model: modelParams.optional(),
+    system: z.string().max(100_000).nullable().optional(),
+    tools: agentToolsParams.optional(),
+    mcp_servers: mcpServersParams.optional(),
+    skills: skillsParams.optional(),
+  })
+  .strict();
+
+const agentReference = z.union(
+  [
+    z.string().min(1),
+    z.object({ type: z.literal('agent'), id: z.string().min(1), version: z.number().int().min(1).optional() }).strict(),
+    agentWithOverrides,
+  ],
+  {
+    error: (issue) => {
+      const input = issue.input as { type?: unknown } | undefined;
+      if (typeof input !== 'object' || input === null) return 'expected an agent id or an agent object';
+      if (input.type === 'agent_with_overrides') {
+        const problem = agentWithOverrides.safeParse(input).error?.issues[0];
+        return problem === undefined ? undefined : `${problem.path.join('.')}: ${problem.message}`;
+      }
+      return "expected an agent id, {type: 'agent', id, version?} or {type: 'agent_with_overrides', id, …}";
+    },
+  },
+);
+/** `agent` of a session update: its tools and MCP servers, each replaced whole when given (while the session is idle). */
+const sessionAgentUpdate = z
+  .object({
+    tools: agentToolsParams.optional(),
+    mcp_servers: mcpServersParams.optional(),
+  })
+  .strict();
 
 const createSessionBody = z
   .object({
@@ -81,18 +118,46 @@ const updateSessionBody = z
   .object({
     title: z.string().max(500).nullable().optional(),
     metadata: z.record(z.string().max(64), z.string().max(512).nullable()).nullable().optional(),
-    agent: z.undefined({ error: 'changing the agent of a session is not supported by Keel yet' }).optional(),
+    agent: sessionAgentUpdate.optional(),
     vault_ids: z.array(z.string()).max(0, "a session's vaults are fixed when it is created").optional(),
     budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
   })
   .strict();
 
+/** The fields an `agent_with_overrides` reference replaces: only those it gives. */
+function overridesOf(agent: {
+  model?: AgentOverrides['model'];
+  system?: string | null | undefined;
+  tools?: AgentOverrides['tools'];
+  mcp_servers?: AgentOverrides['mcp_servers'];
+  skills?: AgentOverrides['skills'];
+}): AgentOverrides {
+  const { model, system, tools, mcp_servers, skills } = agent;
+  return {
+    ...(model !== undefined && { model }),
+    ...(system !== undefined && { system }),
+    ...(tools !== undefined && { tools }),
+    ...(mcp_servers !== undefined && { mcp_servers }),
+    ...(skills !== undefined && { skills }),
+  };
+}
+
 /** The session resource: create, retrieve, list and delete (which ends the session and removes its sandbox). */
 export function registerSessionRoutes(app: FastifyInstance, sessions: SessionService): void {
   app.post('/v1/sessions', async (request) => {
     const body = parseOrThrow(createSessionBody, request.body ?? {}, '');
+    const agent = body.agent;
     return sessions.create({
-      agent: typeof body.agent === 'string' ? { id: body.agent } : body.agent,
+      agent:
+        agent === undefined
+          ? undefined
+          : typeof agent === 'string'
+            ? { id: agent }
+            : {
+                id: agent.id,
+                version: agent.version,
+                ...(agent.type === 'agent_with_overrides' && { overrides: overridesOf(agent) }),
+              },
       environmentId: body.environment_id,
       title: body.title ?? null,
       metadata: body.metadata ?? {},
@@ -114,13 +179,14 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
     if (query.agent_version !== undefined && query.agent_id === undefined) {
       throw invalidField('agent_version', 'filters by a version of the agent named by agent_id, so it needs agent_id');
     }
-    const page = await sessions.list({
+    return sessions.list({
       limit: query.limit,
       page: query.page,
       order: query.order,
       agentId: query.agent_id,
       agentVersion: query.agent_version,
       statuses: [query.statuses ?? [], query['statuses[]'] ?? []].flat(),
+      includeArchived: query.include_archived === 'true',
       createdAt: {
         gt: query['created_at[gt]'],
         gte: query['created_at[gte]'],
@@ -128,16 +194,18 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
         lte: query['created_at[lte]'],
       },
     });
-    if (query.include_archived === 'true') return page;
-    return { ...page, data: page.data.filter((session) => session.archived_at === null) };
   });
 
   app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId', async (request) => {
     const body = parseOrThrow(updateSessionBody, request.body ?? {}, '');
-    return sessions.update(request.params.sessionId, {
-      ...(body.title === undefined ? {} : { title: body.title }),
-      ...(body.metadata === undefined || body.metadata === null ? {} : { metadata: body.metadata }),
-    });
+    return sessions.update(
+      request.params.sessionId,
+      {
+        ...(body.title === undefined ? {} : { title: body.title }),
+        ...(body.metadata === undefined || body.metadata === null ? {} : { metadata: body.metadata }),
+      },
+      body.agent,
+    );
   });
 
   app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/archive', async (request) =>

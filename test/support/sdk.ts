@@ -1,4 +1,5 @@
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
+import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { TEST_API_KEY } from './test-stack';
 
 /** The official SDK pointed at a Keel under test, without retries: a 409 or 404 must surface at once. */
@@ -34,4 +35,26 @@ export async function rejection(promise: Promise<unknown>): Promise<APIError> {
     throw error;
   }
   throw new Error('expected the request to fail');
+}
+
+/** Every event of a session, listed through the SDK's auto-paging. */
+export async function allSessionEvents(client: Anthropic, sessionId: string): Promise<BetaManagedAgentsSessionEvent[]> {
+  const events: BetaManagedAgentsSessionEvent[] = [];
+  for await (const event of client.beta.sessions.events.list(sessionId, { limit: 100 })) events.push(event);
+  return events;
+}
+
+/** Waits (30 s at most) until the session has gone idle after the event `eventId`; returns every event then. */
+export async function untilIdleAfter(
+  client: Anthropic,
+  sessionId: string,
+  eventId: string | undefined,
+): Promise<BetaManagedAgentsSessionEvent[]> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const events = await allSessionEvents(client, sessionId);
+    const start = events.findIndex((event) => event.id === eventId);
+    if (start >= 0 && events.slice(start).some((event) => event.type === 'session.status_idle')) return events;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`session ${sessionId} did not go idle after ${eventId}`);
 }
