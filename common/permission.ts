@@ -1,5 +1,6 @@
 /** The judgement of the `auto` permission policy for one tool call, in the hosted event's shape. */
-export type AutoVerdict = { type: 'allow' } | { type: 'ask'; reason_code: string } | { type: 'deny'; reason_code: string };
+export type AutoVerdict =
+  { type: 'allow' } | { type: 'ask'; reason_code: string } | { type: 'deny'; reason_code: string };
 
 /** Input of the `evaluatePermission` Activity: the call, and where the user's own messages are. */
 export interface EvaluatePermissionInput {
@@ -26,7 +27,11 @@ export const PERMISSION_SYSTEM_PROMPT =
  * anything else, or no answer, holds the call for the user (`ask`, `indeterminate`), never runs it.
  */
 export function readVerdict(answer: string | null): AutoVerdict {
-  const word = (answer ?? '').trim().split(/\s+/)[0]?.replace(/[^A-Za-z]/g, '').toUpperCase();
+  const word = (answer ?? '')
+    .trim()
+    .split(/\s+/)[0]
+    ?.replace(/[^A-Za-z]/g, '')
+    .toUpperCase();
   if (word === 'ALLOW') return { type: 'allow' };
   if (word === 'DENY') return { type: 'deny', reason_code: 'high_risk' };
   return { type: 'ask', reason_code: 'indeterminate' };

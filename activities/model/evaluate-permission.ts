@@ -61,7 +61,8 @@ export async function evaluatePermission(
 export function userIntent(messages: MessageParam[]): string {
   const texts = messages.flatMap((message) => {
     if (message.role !== 'user') return [];
-    const blocks = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+    const blocks =
+      typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
     const text = blocks
       .flatMap((block) => (block.type === 'text' && !block.text.startsWith(SUMMARY_PREFIX) ? [block.text] : []))
       .join('\n');
