@@ -153,6 +153,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sandboxProvisioning: config.sandbox.provisioning,
       store,
       files: { dataDir: config.dataDir, maxBytes: config.files.maxBytes },
+      rateLimits: config.rateLimits,
       secretKey: resolveSecretKey(config.secretKey, config.dataDir),
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },

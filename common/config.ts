@@ -88,7 +88,16 @@ const environmentSchema = z.object({
   KEEL_WEB_SEARCH_SEARXNG_URL: optionalUrl,
   /** The hosted Files API takes files up to 500 MB; 500 MiB never refuses a file it accepts. */
   KEEL_FILE_MAX_BYTES: positive(500 * 1024 * 1024),
+  /** Requests per minute and API key; 0 (the default) turns the limit off. */
+  KEEL_RATE_LIMIT_CREATE_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  KEEL_RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(0).default(0),
 });
+
+/** Per-key rate limits in requests per minute; 0 turns one off. */
+export interface RateLimits {
+  createPerMinute: number;
+  readPerMinute: number;
+}
 
 /** Keel's configuration, parsed and validated once from the environment. */
 export interface KeelConfig {
@@ -128,6 +137,8 @@ export interface KeelConfig {
   };
   /** Uploaded files: the largest accepted, in bytes. */
   files: { maxBytes: number };
+  /** Per-key rate limits in requests per minute (0: off): creates (POST to a collection) and reads (GET). */
+  rateLimits: RateLimits;
   /** The `web_search` provider: a SearXNG instance's base URL; unset, `web_search` is not offered. */
   webSearch: { searxngUrl: string | undefined };
 }
@@ -180,6 +191,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       contextWindows: value.KEEL_MODEL_CONTEXT_WINDOWS,
     },
     files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
+    rateLimits: {
+      createPerMinute: value.KEEL_RATE_LIMIT_CREATE_PER_MINUTE,
+      readPerMinute: value.KEEL_RATE_LIMIT_READ_PER_MINUTE,
+    },
     webSearch: { searxngUrl: value.KEEL_WEB_SEARCH_SEARXNG_URL },
   };
 }

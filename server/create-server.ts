@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RateLimits } from '../common/config';
 import type { BlobStore } from '../common/blob-store';
 import type { LiveEventBus } from '../common/live-events';
 import { AgentService } from './agent-service';
@@ -20,6 +21,7 @@ import type { HealthCheck } from './routes/health';
 import { registerSessionEventRoutes } from './routes/session-events';
 import { registerSessionRoutes } from './routes/sessions';
 import { registerVaultRoutes } from './routes/vaults';
+import { registerRateLimits } from './rate-limits';
 import { SessionEventReader } from './session-event-reader';
 import { SessionFeeds } from './session-feed';
 import { SessionQueries } from './session-queries';
@@ -50,6 +52,8 @@ export interface ServerOptions extends Omit<
    * work and creating or changing a credential's secrets answers 500.
    */
   secretKey?: Uint8Array;
+  /** Per-key rate limits (off when absent or 0). */
+  rateLimits?: RateLimits;
 }
 
 /**
@@ -85,10 +89,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('request-id', `req_${randomBytes(12).toString('hex')}`);
     if (request.url === '/health') return;
-    const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
-    const header = request.headers['x-api-key'];
-    const given = typeof header === 'string' ? header : (bearer ?? '');
-    if (!(await isAcceptedApiKey(given, options.apiKey, options.store.apiKeys))) {
+    if (!(await isAcceptedApiKey(givenApiKey(request), options.apiKey, options.store.apiKeys))) {
       throw new ApiError(
         'authentication_error',
         'Missing or invalid API key: send it as x-api-key or Authorization: Bearer.',
@@ -107,18 +108,31 @@ export function createServer(options: ServerOptions): FastifyInstance {
     void reply.status(404).send(apiError.toBody());
   });
 
-  registerHealthRoute(app, options.healthChecks);
-  registerSessionRoutes(app, sessions);
-  registerSessionEventRoutes(app, sessions, reader, feeds);
-  registerAgentRoutes(app, agents);
-  registerEnvironmentRoutes(app, environments);
-  registerFileRoutes(app, files);
-  registerVaultRoutes(app, vaults);
-  registerCredentialRoutes(app, credentials);
+  // The routes live in one scope whose rate limits (when configured) are registered before them, so they apply.
+  void app.register(async (api) => {
+    await registerRateLimits(api, options.rateLimits ?? NO_RATE_LIMITS, givenApiKey);
+    registerHealthRoute(api, options.healthChecks);
+    registerSessionRoutes(api, sessions);
+    registerSessionEventRoutes(api, sessions, reader, feeds);
+    registerAgentRoutes(api, agents);
+    registerEnvironmentRoutes(api, environments);
+    registerFileRoutes(api, files);
+    registerVaultRoutes(api, vaults);
+    registerCredentialRoutes(api, credentials);
+  });
   app.addHook('onReady', async () => {
     await files.removeLeftovers().catch((error: unknown) => console.error('keel server: files folder sweep', error));
   });
   return app;
+}
+
+const NO_RATE_LIMITS: RateLimits = { createPerMinute: 0, readPerMinute: 0 };
+
+/** The API key a request carries: `x-api-key`, else `Authorization: Bearer`, else empty. */
+function givenApiKey(request: FastifyRequest): string {
+  const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
+  const header = request.headers['x-api-key'];
+  return typeof header === 'string' ? header : (bearer ?? '');
 }
 
 function toApiError(error: unknown): ApiError {
