@@ -144,6 +144,23 @@ export interface UpdateSessionInput {
   agent?: { snapshot: AgentSnapshot; view: BetaManagedAgentsSessionAgent };
 }
 
+/**
+ * Input of the `session.resources` Update: add a `file` resource (mounted into the sandbox from the next tool call
+ * on), or delete one by id. The Workflow keeps the list (in its memo, so the session object shows it).
+ */
+export type SessionResourceChange =
+  { op: 'add'; resource: SessionFileResourceRecord } | { op: 'delete'; resourceId: string };
+
+/** A session's `file` resource as the hosted session object shows it (`BetaManagedAgentsFileResource`). */
+export interface SessionFileResourceRecord {
+  id: string;
+  type: 'file';
+  file_id: string;
+  mount_path: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** Input of `getEventsQuery`: events at positions strictly greater than `after` (-1 for all). */
 export interface GetEventsQueryInput {
   after: number;

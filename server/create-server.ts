@@ -19,7 +19,9 @@ import { registerFileRoutes } from './routes/files';
 import { registerHealthRoute } from './routes/health';
 import type { HealthCheck } from './routes/health';
 import { registerSessionEventRoutes } from './routes/session-events';
+import { registerSessionResourceRoutes } from './routes/session-resources';
 import { registerSessionRoutes } from './routes/sessions';
+import { SessionResourceService } from './session-resource-service';
 import { registerVaultRoutes } from './routes/vaults';
 import { registerRateLimits } from './rate-limits';
 import { SessionEventReader } from './session-event-reader';
@@ -114,6 +116,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerHealthRoute(api, options.healthChecks);
     registerSessionRoutes(api, sessions);
     registerSessionEventRoutes(api, sessions, reader, feeds);
+    registerSessionResourceRoutes(api, new SessionResourceService(options.temporal, sessions, files));
     registerAgentRoutes(api, agents);
     registerEnvironmentRoutes(api, environments);
     registerFileRoutes(api, files);

@@ -3,6 +3,8 @@ import type {
   CustomToolResultInput,
   EventsPage,
   GetEventsQueryInput,
+  SessionFileResourceRecord,
+  SessionResourceChange,
   SessionSummary,
   ToolConfirmationInput,
   UpdateSessionInput,
@@ -30,6 +32,14 @@ export const endSessionSignal = defineSignal<[]>('session.end');
 
 /** Changes the session's title and metadata (kept in its memo, so listings show them); answers once applied. */
 export const updateSessionUpdate = defineUpdate<void, [UpdateSessionInput]>('session.update');
+
+/**
+ * Adds or deletes one of the session's `file` resources; answers with the resource list as it is after. Refused by
+ * its validator (nothing changes) for a mount path in use, an unknown resource id, or an ended session.
+ */
+export const sessionResourcesUpdate = defineUpdate<SessionFileResourceRecord[], [SessionResourceChange]>(
+  'session.resources',
+);
 
 /** Archives the session: from then on it accepts no new events; its log stays readable. */
 export const archiveSessionUpdate = defineUpdate<string, []>('session.archive');

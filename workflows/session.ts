@@ -18,11 +18,14 @@ import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
 import { activeSeconds, afterStatus, noActiveTime } from '../common/active-time';
 import { applySessionUpdate } from './session-update';
+import { applyResourceChange, fileMounts, resourceChangeProblem } from './session-resources';
 import type {
   AwaitedToolCall,
   CustomToolResultInput,
   QueuedMessage,
   SessionCarryOver,
+  SessionFileResourceRecord,
+  SessionResourceChange,
   SessionWorkflowInput,
   SessionWorkflowResult,
   ToolConfirmationInput,
@@ -37,6 +40,7 @@ import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
   archiveSessionUpdate,
+  sessionResourcesUpdate,
   customToolResultUpdate,
   endSessionSignal,
   getEventsQuery,
@@ -110,6 +114,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let title = carry?.title ?? input.title;
   let archivedAt = carry?.archivedAt ?? null;
   let activeTime = carry?.activeTime ?? noActiveTime();
+  let resources = (workflowInfo().memo?.['resources'] ?? []) as SessionFileResourceRecord[];
   let ended = false;
   let turnScope: CancellationScope | null = null;
   let currentTurn: Turn | null = null;
@@ -190,6 +195,23 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (update.agent !== undefined && context.state.status !== 'idle') {
           throw new Error(`The session is ${context.state.status}; its agent can change only while it is idle.`);
         }
+      },
+    },
+  );
+  setHandler(
+    sessionResourcesUpdate,
+    (change) => {
+      resources = applyResourceChange(resources, change);
+      // From the next tool call on, the sandbox mounts the new list (its container is replaced, its volume kept).
+      context.files = fileMounts(resources);
+      upsertMemo({ resources });
+      return resources;
+    },
+    {
+      validator: (change: SessionResourceChange) => {
+        if (ended) throw new Error('The session has ended.');
+        const problem = resourceChangeProblem(resources, change);
+        if (problem !== null) throw new Error(problem);
       },
     },
   );
@@ -383,7 +405,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         typedSearchAttributes: workflowInfo().typedSearchAttributes,
       });
       // The agent may have changed (sessions.update while idle): the next run starts with the current one.
-      await continueWithSameMemo({ ...input, agent: context.agent, carryOver: next });
+      await continueWithSameMemo({ ...input, agent: context.agent, files: context.files, carryOver: next });
     }
     if (turnInProgress !== null) continue;
     const message = queue.shift();

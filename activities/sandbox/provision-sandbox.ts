@@ -18,6 +18,7 @@ import {
   sandboxContainerName,
   sandboxVolumeName,
 } from '../../common/sandbox';
+import { fileContentPath, filesDirectory } from '../../common/file-content-path';
 import { buildContainerConfig } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import { SANDBOX_NETWORK_LABELS } from './network/sandbox-network-names';
@@ -64,7 +65,9 @@ async function provisionOnce(
   const { docker } = options;
   const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
   if (existing) {
-    if ((await makeRunning(docker, existing)) && (await proxyStillServes(options, existing))) {
+    // A session's file resources changed (sessions.resources): the container is replaced, its workspace volume kept.
+    const sameFiles = mountsFiles(existing, files, options.dataDir);
+    if (sameFiles && (await makeRunning(docker, existing)) && (await proxyStillServes(options, existing))) {
       return { containerId: existing.Id, created: false };
     }
     await removeQuietly(docker, existing.Id);
@@ -103,6 +106,22 @@ async function provisionOnce(
     throw error;
   }
   return { containerId: container.id, created: true };
+}
+
+/**
+ * Whether the container bind-mounts exactly `files` (each file's content at its mount path), no more, no less, among
+ * its binds of uploaded files' content (other mounts are not the session's resources and do not count).
+ */
+export function mountsFiles(info: Docker.ContainerInspectInfo, files: SandboxFileMount[], dataDir: string): boolean {
+  const key = (source: string, target: string): string => `${source}\u0000${target}`;
+  const folder = `${filesDirectory(dataDir)}/`;
+  const wanted = new Set(files.map((file) => key(fileContentPath(dataDir, file.fileId), file.mountPath)));
+  const present = new Set(
+    (info.Mounts ?? []).flatMap((mount) =>
+      mount.Type === 'bind' && mount.Source.startsWith(folder) ? [key(mount.Source, mount.Destination)] : [],
+    ),
+  );
+  return wanted.size === present.size && [...wanted].every((entry) => present.has(entry));
 }
 
 /** The network a new container of `networking` joins; anything but none needs the worker's sandbox networks. */

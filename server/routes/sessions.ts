@@ -6,23 +6,8 @@ import { mcpServersParams, modelParams, skillsParams } from '../agent-request-sc
 import type { AgentOverrides } from '../agent-service';
 import { agentToolsParams } from '../agent-tool-schemas';
 import { initialUserEvent } from '../event-request-schemas';
+import { fileResource } from '../session-resource-schemas';
 import { parseOrThrow } from '../validation';
-
-const mountPath = z
-  .string()
-  .max(1024)
-  .regex(/^\/[^\0]*$/, 'expected an absolute path such as /mnt/data/input.csv')
-  .refine((value) => !value.split('/').includes('..') && value !== '/', 'must not be / or contain ..');
-
-const fileResource = z.discriminatedUnion(
-  'type',
-  [
-    z
-      .object({ type: z.literal('file'), file_id: z.string().min(1), mount_path: mountPath.nullable().optional() })
-      .strict(),
-  ],
-  { error: 'Keel supports resources of type file; github_repository and memory_store are not supported yet' },
-);
 
 const agentWithOverrides = z
   .object({

@@ -1,0 +1,340 @@
+import Anthropic, { toFile } from '@anthropic-ai/sdk';
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type {
+  BetaEnvironment,
+  BetaEnvironmentDeleteResponse,
+} from '@anthropic-ai/sdk/resources/beta/environments/environments';
+import type { BetaDeletedFile, BetaFileMetadata } from '@anthropic-ai/sdk/resources/beta/files';
+import type {
+  BetaManagedAgentsAgentMessageEvent,
+  BetaManagedAgentsSessionStatusIdleEvent,
+  BetaManagedAgentsUserMessageEvent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/events';
+import type {
+  BetaManagedAgentsDeleteSessionResource,
+  BetaManagedAgentsFileResource,
+} from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type {
+  BetaManagedAgentsDeletedSession,
+  BetaManagedAgentsSession,
+  BetaManagedAgentsSessionAgent,
+  BetaManagedAgentsSessionStats,
+  BetaManagedAgentsSessionUsage,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type {
+  BetaManagedAgentsCredential,
+  BetaManagedAgentsDeletedCredential,
+} from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
+import type {
+  BetaManagedAgentsDeletedVault,
+  BetaManagedAgentsVault,
+} from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shapeProblems } from './support/conformance';
+import type { Shape } from './support/conformance';
+import { allSessionEvents, rejection, sdkClient, untilIdleAfter } from './support/sdk';
+import { startTestStack } from './support/test-stack';
+import type { TestStack } from './support/test-stack';
+
+const time = 'string' as const;
+const metadata = 'object' as const;
+
+const agentShape: Shape<BetaManagedAgentsAgent> = {
+  id: { id: 'agent_' },
+  type: { literal: 'agent' },
+  version: 'number',
+  name: 'string',
+  description: ['string', 'null'],
+  model: 'object',
+  system: ['string', 'null'],
+  tools: 'array',
+  mcp_servers: 'array',
+  skills: 'array',
+  metadata,
+  execution_identity: 'object',
+  multiagent: 'null',
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+// A session's agent is the agent version without its timestamps and metadata.
+const {
+  created_at: _created,
+  updated_at: _updated,
+  archived_at: _archived,
+  metadata: _metadata,
+  ...agentFields
+} = agentShape;
+const sessionAgentShape: Shape<BetaManagedAgentsSessionAgent> = agentFields;
+
+const usageShape: Shape<BetaManagedAgentsSessionUsage> = {
+  input_tokens: 'number',
+  output_tokens: 'number',
+  cache_read_input_tokens: 'number',
+  cache_creation: 'object',
+  active_seconds: 'number',
+  list_cost: ['absent', 'null', 'object'],
+  server_tool_use: ['absent', 'null', 'object'],
+};
+
+const statsShape: Shape<BetaManagedAgentsSessionStats> = { active_seconds: 'number', duration_seconds: 'number' };
+
+const sessionShape: Shape<BetaManagedAgentsSession> = {
+  id: { id: 'sesn_' },
+  type: { literal: 'session' },
+  status: 'string',
+  title: ['string', 'null'],
+  metadata,
+  agent: 'object',
+  environment_id: { id: 'env_' },
+  resources: 'array',
+  vault_ids: 'array',
+  budget: 'null',
+  outcome_evaluations: 'array',
+  usage: 'object',
+  stats: 'object',
+  deployment_id: ['absent', 'null'],
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+const environmentShape: Shape<BetaEnvironment> = {
+  id: { id: 'env_' },
+  type: { literal: 'environment' },
+  name: 'string',
+  description: ['string', 'null'],
+  config: 'object',
+  metadata,
+  scope: ['absent', 'string'],
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+const vaultShape: Shape<BetaManagedAgentsVault> = {
+  id: { id: 'vlt_' },
+  type: { literal: 'vault' },
+  display_name: 'string',
+  metadata,
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+const credentialShape: Shape<BetaManagedAgentsCredential> = {
+  id: { id: 'vcrd_' },
+  type: { literal: 'vault_credential' },
+  vault_id: { id: 'vlt_' },
+  auth: 'object',
+  display_name: ['absent', 'string', 'null'],
+  metadata,
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+const fileShape: Shape<BetaFileMetadata> = {
+  id: { id: 'file_' },
+  type: { literal: 'file' },
+  filename: 'string',
+  mime_type: 'string',
+  size_bytes: 'number',
+  created_at: time,
+  downloadable: ['absent', 'boolean'],
+  expires_at: ['absent', 'string', 'null'],
+  scope: ['absent', 'object', 'null'],
+};
+
+const fileResourceShape: Shape<BetaManagedAgentsFileResource> = {
+  id: { id: 'sesrsc_' },
+  type: { literal: 'file' },
+  file_id: { id: 'file_' },
+  mount_path: 'string',
+  created_at: time,
+  updated_at: time,
+};
+
+const userMessageShape: Shape<BetaManagedAgentsUserMessageEvent> = {
+  id: { id: 'sevt_' },
+  type: { literal: 'user.message' },
+  content: 'array',
+  processed_at: ['string', 'null'],
+};
+
+const agentMessageShape: Shape<BetaManagedAgentsAgentMessageEvent> = {
+  id: { id: 'sevt_' },
+  type: { literal: 'agent.message' },
+  content: 'array',
+  processed_at: 'string',
+};
+
+const idleShape: Shape<BetaManagedAgentsSessionStatusIdleEvent> = {
+  id: { id: 'sevt_' },
+  type: { literal: 'session.status_idle' },
+  stop_reason: 'object',
+  stop_details: ['absent', 'null', 'object'],
+  processed_at: 'string',
+};
+
+function deletedShape<T extends { id: string; type?: string }>(prefix: string, type: string): Shape<T> {
+  return { id: { id: prefix }, type: { literal: type } } as Shape<T>;
+}
+
+let harness: TestStack;
+let client: Anthropic;
+
+beforeAll(async () => {
+  harness = await startTestStack();
+  client = sdkClient(harness.stack.apiUrl);
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+describe('conformance: every route Keel serves, through the official SDK 1.16, checked against its types', () => {
+  it('answers with objects of the SDK shapes and the hosted id prefixes', async () => {
+    const problems: string[] = [];
+    const check = <T>(value: unknown, shape: Shape<T>, name: string, extensions: string[] = []): void => {
+      problems.push(...shapeProblems(value, shape, name, extensions));
+    };
+
+    const agent = await client.beta.agents.create({ name: 'conformance', model: 'scripted-model', tools: [] });
+    check(agent, agentShape, 'agents.create');
+    check(await client.beta.agents.retrieve(agent.id), agentShape, 'agents.retrieve');
+    check(await client.beta.agents.update(agent.id, { version: 1, system: 'v2' }), agentShape, 'agents.update');
+    for (const item of (await client.beta.agents.list()).data) check(item, agentShape, 'agents.list');
+    for (const item of (await client.beta.agents.versions.list(agent.id)).data) check(item, agentShape, 'versions');
+
+    const environment = await client.beta.environments.create({ name: 'conf', config: { type: 'cloud' } });
+    check(environment, environmentShape, 'environments.create');
+    check(await client.beta.environments.retrieve(environment.id), environmentShape, 'environments.retrieve');
+    check(await client.beta.environments.update(environment.id, { description: 'd' }), environmentShape, 'env.update');
+    for (const item of (await client.beta.environments.list()).data) check(item, environmentShape, 'env.list');
+
+    const vault = await client.beta.vaults.create({ display_name: 'conf vault' });
+    check(vault, vaultShape, 'vaults.create');
+    check(await client.beta.vaults.retrieve(vault.id), vaultShape, 'vaults.retrieve');
+    check(await client.beta.vaults.update(vault.id, { display_name: 'renamed' }), vaultShape, 'vaults.update');
+    for (const item of (await client.beta.vaults.list()).data) check(item, vaultShape, 'vaults.list');
+    const credential = await client.beta.vaults.credentials.create(vault.id, {
+      auth: { type: 'static_bearer', token: 'secret-token', mcp_server_url: 'https://mcp.example.com/mcp' },
+    });
+    check(credential, credentialShape, 'credentials.create');
+    expect(JSON.stringify(credential)).not.toContain('secret-token');
+    check(
+      await client.beta.vaults.credentials.retrieve(credential.id, { vault_id: vault.id }),
+      credentialShape,
+      'credentials.retrieve',
+    );
+    for (const item of (await client.beta.vaults.credentials.list(vault.id)).data) {
+      check(item, credentialShape, 'credentials.list');
+    }
+
+    const file = await client.beta.files.upload({ file: await toFile(Buffer.from('conformance'), 'c.txt') });
+    check(file, fileShape, 'files.upload');
+    check(await client.beta.files.retrieveMetadata(file.id), fileShape, 'files.retrieveMetadata');
+    for (const item of (await client.beta.files.list()).data) check(item, fileShape, 'files.list');
+
+    const session = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      resources: [{ type: 'file', file_id: file.id }],
+      vault_ids: [vault.id],
+    });
+    check(session, sessionShape, 'sessions.create');
+    check(session.agent, sessionAgentShape, 'session.agent');
+    check(session.usage, usageShape, 'session.usage');
+    // Keel's documented extensions: the log's length and the messages waiting for the running turn.
+    check(session.stats, statsShape, 'session.stats', ['event_count', 'queued_messages']);
+    check(session.resources[0], fileResourceShape, 'session.resources[0]');
+    check(await client.beta.sessions.retrieve(session.id), sessionShape, 'sessions.retrieve');
+    check(await client.beta.sessions.update(session.id, { title: 'conf' }), sessionShape, 'sessions.update');
+    for (const item of (await client.beta.sessions.list({ limit: 5 })).data) check(item, sessionShape, 'sessions.list');
+
+    const resource = await client.beta.sessions.resources.add(session.id, {
+      type: 'file',
+      file_id: file.id,
+      mount_path: '/mnt/c',
+    });
+    check(resource, fileResourceShape, 'resources.add');
+    check(
+      await client.beta.sessions.resources.retrieve(resource.id, { session_id: session.id }),
+      fileResourceShape,
+      'resources.retrieve',
+    );
+    for (const item of (await client.beta.sessions.resources.list(session.id)).data) {
+      check(item, fileResourceShape, 'resources.list');
+    }
+    check(
+      await client.beta.sessions.resources.delete(resource.id, { session_id: session.id }),
+      deletedShape<BetaManagedAgentsDeleteSessionResource>('sesrsc_', 'session_resource_deleted'),
+      'resources.delete',
+    );
+
+    harness.model.enqueue({ kind: 'text', text: 'conforming' });
+    const sent = await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'hello' }] }],
+    });
+    check(sent.data?.[0], userMessageShape, 'events.send');
+    const events = await untilIdleAfter(client, session.id, sent.data?.[0]?.id);
+    for (const event of events) {
+      if (event.type === 'user.message') check(event, userMessageShape, 'events.list user.message');
+      if (event.type === 'agent.message') check(event, agentMessageShape, 'events.list agent.message');
+      if (event.type === 'session.status_idle') check(event, idleShape, 'events.list session.status_idle');
+      if (!/^sevt_/.test(event.id)) problems.push(`events.list ${event.type}: id ${event.id}`);
+    }
+    check(await client.beta.sessions.archive(session.id), sessionShape, 'sessions.archive');
+
+    check(
+      await client.beta.sessions.delete(session.id),
+      deletedShape<BetaManagedAgentsDeletedSession>('sesn_', 'session_deleted'),
+      'sessions.delete',
+    );
+    check(
+      await client.beta.vaults.credentials.delete(credential.id, { vault_id: vault.id }),
+      deletedShape<BetaManagedAgentsDeletedCredential>('vcrd_', 'vault_credential_deleted'),
+      'credentials.delete',
+    );
+    check(
+      await client.beta.vaults.delete(vault.id),
+      deletedShape<BetaManagedAgentsDeletedVault>('vlt_', 'vault_deleted'),
+      'vaults.delete',
+    );
+    check(await client.beta.agents.archive(agent.id), agentShape, 'agents.archive');
+    check(await client.beta.environments.archive(environment.id), environmentShape, 'environments.archive');
+    check(
+      await client.beta.environments.delete(environment.id),
+      deletedShape<BetaEnvironmentDeleteResponse>('env_', 'environment_deleted'),
+      'environments.delete',
+    );
+    check(
+      await client.beta.files.delete(file.id),
+      deletedShape<BetaDeletedFile>('file_', 'file_deleted'),
+      'files.delete',
+    );
+    expect(problems).toEqual([]);
+    expect((await allSessionEvents(client, session.id)).at(-1)?.type).toBe('session.deleted');
+  });
+
+  it('answers 404 in the Anthropic error shape for every method of a resource Keel does not serve', async () => {
+    const notServed: Array<[string, () => Promise<unknown>]> = [
+      ['sessions.threads.list', () => client.beta.sessions.threads.list('sesn_000000000000')],
+      ['environments.work.poll', () => client.beta.environments.work.poll('env_000000000000')],
+      ['memoryStores.list', () => client.beta.memoryStores.list()],
+      ['deployments.list', () => client.beta.deployments.list()],
+      ['dreams.list', () => client.beta.dreams.list()],
+      ['skills.list', () => client.beta.skills.list()],
+    ];
+    for (const [name, call] of notServed) {
+      const error = await rejection(call());
+      expect(error, name).toBeInstanceOf(Anthropic.NotFoundError);
+      expect(error.error, name).toEqual({
+        type: 'error',
+        error: { type: 'not_found_error', message: expect.stringContaining('No route') },
+      });
+    }
+  });
+});
