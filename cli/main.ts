@@ -5,11 +5,15 @@ import type { KeelConfig } from '../common/config';
 import { readApiKey } from './api-key';
 import { keys } from './keys';
 import { run } from './run';
+import { server } from './server';
 import { up } from './up';
+import { worker } from './worker';
 
 const USAGE = `Usage: keel <command>
 
   keel up                 start Keel on this machine (Temporal dev server, worker, HTTP API)
+  keel server             the HTTP API alone, on the Temporal cluster at TEMPORAL_ADDRESS
+  keel worker             a worker alone, polling TEMPORAL_ADDRESS (default: keel up's dev server)
   keel run "<prompt>"     run a session on the running Keel and stream it; exits 0 when the turn ends well
   keel sessions           list sessions
   keel events <session>   print a session's events, one JSON object a line
@@ -34,6 +38,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up':
       await up(config);
+      return 0;
+    case 'server':
+      await server(config);
+      return 0;
+    case 'worker':
+      await worker(config);
       return 0;
     case 'run': {
       const prompt = rest.join(' ').trim();

@@ -9,7 +9,7 @@ import { resolveSecretKey } from '../activities/credentials/secret-key-file';
 import { SANDBOX_TOOL_NAMES } from '../common/agent';
 import type { BlobStore } from '../common/blob-store';
 import type { AgentSnapshot } from '../common/agent';
-import { PROJECT_ROOT } from '../common/config';
+import { ConfigError, PROJECT_ROOT } from '../common/config';
 import type { KeelConfig } from '../common/config';
 import { LiveEventBus } from '../common/live-events';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
@@ -30,6 +30,11 @@ export interface StackOptions {
   apiKey: string;
   /** Run a worker in this process (the default); tests that kill workers run them as their own processes. */
   runWorker?: boolean;
+  /**
+   * `server`: the HTTP API alone (`keel server`), on the Temporal cluster of `TEMPORAL_ADDRESS`: no embedded dev
+   * server, no worker, no demo model, and its health does not ask Docker (the workers own it).
+   */
+  role?: 'all' | 'server';
   workflowBundle?: WorkflowBundleOption;
   /** Where progress lines go. */
   log?: (line: string) => void;
@@ -88,6 +93,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     mkdirSync(config.dataDir, { recursive: true });
     let devServer: TemporalDevServer | null = null;
     let temporalAddress = config.temporal.address;
+    const serverOnly = options.role === 'server';
+    if (serverOnly && temporalAddress === undefined) {
+      throw new ConfigError(
+        'TEMPORAL_ADDRESS: keel server needs the address of the Temporal cluster its workers use (keel up embeds one)',
+      );
+    }
     if (temporalAddress === undefined) {
       const cliPath = resolveTemporalCliPath(PROJECT_ROOT, config.temporal.cliPath, config.temporal.searchPath);
       log(
@@ -105,7 +116,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     let demoModelUrl: string | null = null;
-    if (config.model.baseUrl === undefined && config.model.apiKey === undefined) {
+    if (!serverOnly && config.model.baseUrl === undefined && config.model.apiKey === undefined) {
       const demo = await startDemoModelServer();
       stops.push(() => demo.close());
       demoModelUrl = demo.baseUrl;
@@ -115,7 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const bus = new LiveEventBus();
     const blobs = new FolderBlobStore(blobFolder(config.dataDir));
     let worker: Worker | null = null;
-    if (options.runWorker ?? true) {
+    if (!serverOnly && (options.runWorker ?? true)) {
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       stops.push(() => workerConnection.close());
       worker = await createWorker({
@@ -168,7 +179,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             if ((description.pollers ?? []).length === 0) throw new Error(`no worker polls ${SESSION_TASK_QUEUE}`);
           },
         },
-        { name: 'docker', check: async () => void (await docker.ping()) },
+        ...(serverOnly ? [] : [{ name: 'docker', check: async () => void (await docker.ping()) }]),
       ],
     });
     const apiUrl = await server.listen({ host: config.server.host, port: config.server.port });

@@ -16,13 +16,21 @@ export async function up(config: KeelConfig): Promise<void> {
   console.log(
     `Keel is ready: API ${stack.apiUrl} | API key ${apiKey} | Temporal UI ${stack.temporalUiUrl ?? `(external cluster at ${stack.temporalAddress})`} | ${model}`,
   );
-  await new Promise<void>((resolve) => {
+  await untilSignalled('keel', () => stack.stop());
+}
+
+/**
+ * Resolves once SIGINT or SIGTERM has arrived and `stop` has finished: the foreground life of `keel up` and
+ * `keel server`. A second signal while stopping is ignored.
+ */
+export function untilSignalled(name: string, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) return;
       stopping = true;
-      console.log(`keel: ${signal} received, stopping`);
-      void stack.stop().then(resolve);
+      console.log(`${name}: ${signal} received, stopping`);
+      void stop().then(resolve);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
