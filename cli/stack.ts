@@ -18,6 +18,7 @@ import type { ControlPlaneStore } from '../server/store/control-plane-store';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import { FolderBlobStore, blobFolder } from '../storage/folder-blob-store';
 import { createWorker } from '../worker/create-worker';
+import { createWorkerMetrics } from '../worker/metrics';
 import { keelDataConverter } from '../worker/payload-store';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
 import { startDemoModelServer } from './demo-model/demo-model-server';
@@ -124,6 +125,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     const bus = new LiveEventBus();
+    const workerMetrics = createWorkerMetrics();
     const blobs = new FolderBlobStore(blobFolder(config.dataDir));
     let worker: Worker | null = null;
     if (!serverOnly && (options.runWorker ?? true)) {
@@ -134,6 +136,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         connection: workerConnection,
         bus,
         workflowBundle: options.workflowBundle ?? (await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'))),
+        metrics: workerMetrics,
         ...(demoModelUrl === null ? {} : { modelBaseUrl: demoModelUrl }),
       });
       const running = worker.run();
@@ -165,6 +168,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       store,
       files: { dataDir: config.dataDir, maxBytes: config.files.maxBytes },
       rateLimits: config.rateLimits,
+      ...(worker === null ? {} : { metricsRegistries: [workerMetrics.registry] }),
       secretKey: resolveSecretKey(config.secretKey, config.dataDir),
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },

@@ -91,6 +91,8 @@ const environmentSchema = z.object({
   /** Requests per minute and API key; 0 (the default) turns the limit off. */
   KEEL_RATE_LIMIT_CREATE_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   KEEL_RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /** Where `keel worker` serves its Prometheus metrics (`/metrics`); 0, the default, serves none. */
+  KEEL_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
 });
 
 /** Per-key rate limits in requests per minute; 0 turns one off. */
@@ -139,6 +141,8 @@ export interface KeelConfig {
   files: { maxBytes: number };
   /** Per-key rate limits in requests per minute (0: off): creates (POST to a collection) and reads (GET). */
   rateLimits: RateLimits;
+  /** The port of `keel worker`'s metrics endpoint (0: none); `keel up` serves its worker's at the API's `/metrics`. */
+  workerMetricsPort: number;
   /** The `web_search` provider: a SearXNG instance's base URL; unset, `web_search` is not offered. */
   webSearch: { searxngUrl: string | undefined };
 }
@@ -191,6 +195,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       contextWindows: value.KEEL_MODEL_CONTEXT_WINDOWS,
     },
     files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
+    workerMetricsPort: value.KEEL_WORKER_METRICS_PORT,
     rateLimits: {
       createPerMinute: value.KEEL_RATE_LIMIT_CREATE_PER_MINUTE,
       readPerMinute: value.KEEL_RATE_LIMIT_READ_PER_MINUTE,

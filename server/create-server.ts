@@ -24,6 +24,8 @@ import { registerSessionRoutes } from './routes/sessions';
 import { SessionResourceService } from './session-resource-service';
 import { registerVaultRoutes } from './routes/vaults';
 import { registerRateLimits } from './rate-limits';
+import { registerMetrics } from './metrics';
+import type { Registry } from 'prom-client';
 import { SessionEventReader } from './session-event-reader';
 import { SessionFeeds } from './session-feed';
 import { SessionQueries } from './session-queries';
@@ -56,6 +58,8 @@ export interface ServerOptions extends Omit<
   secretKey?: Uint8Array;
   /** Per-key rate limits (off when absent or 0). */
   rateLimits?: RateLimits;
+  /** Metrics of a worker in the same process, served with the server's at `/metrics`. */
+  metricsRegistries?: Registry[];
 }
 
 /**
@@ -90,7 +94,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('request-id', `req_${randomBytes(12).toString('hex')}`);
-    if (request.url === '/health') return;
+    if (request.url === '/health' || request.url === '/metrics') return;
     if (!(await isAcceptedApiKey(givenApiKey(request), options.apiKey, options.store.apiKeys))) {
       throw new ApiError(
         'authentication_error',
@@ -114,6 +118,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   void app.register(async (api) => {
     await registerRateLimits(api, options.rateLimits ?? NO_RATE_LIMITS, givenApiKey);
     registerHealthRoute(api, options.healthChecks);
+    registerMetrics(api, options.temporal, options.metricsRegistries);
     registerSessionRoutes(api, sessions);
     registerSessionEventRoutes(api, sessions, reader, feeds);
     registerSessionResourceRoutes(api, new SessionResourceService(options.temporal, sessions, files));

@@ -9,10 +9,13 @@ export type RequestClass = 'create' | 'read' | null;
 /** Collections a POST creates in: `/v1/<resource>` and the nested ones (`/v1/vaults/{id}/credentials`). */
 const CREATE_PATH = /^\/v1\/(agents|sessions|environments|vaults|files|vaults\/[^/]+\/credentials)\/?$/;
 
-/** The class of a request by method and path; `/health` and updates, deletes and events count against nothing. */
+/**
+ * The class of a request by method and path; `/health`, `/metrics` and updates, deletes and events count against
+ * nothing.
+ */
 export function requestClass(method: string, url: string): RequestClass {
   const path = url.split('?')[0] ?? '';
-  if (path === '/health') return null;
+  if (path === '/health' || path === '/metrics') return null;
   if (method === 'GET') return 'read';
   if (method === 'POST' && CREATE_PATH.test(path)) return 'create';
   return null;

@@ -38,6 +38,7 @@ beforeAll(async () => {
     KEEL_API_KEY: API_KEY,
     KEEL_MODEL_BASE_URL: model.baseUrl,
     KEEL_MODEL_API_KEY: 'scripted-model-key',
+    KEEL_WORKER_METRICS_PORT: String(await findFreePort()),
   };
 });
 
@@ -84,6 +85,11 @@ describe('keel server and keel worker as their own processes', () => {
     });
     await untilIdleAfter(client, session.id, sent.data?.[0]?.id);
     expect(JSON.stringify(await allSessionEvents(client, session.id))).toContain('answered by the worker process');
+    // The worker process serves its own metrics: the model call it ran is counted there.
+    const metrics = await (await fetch(`http://127.0.0.1:${environment['KEEL_WORKER_METRICS_PORT']}/metrics`)).text();
+    expect(metrics).toContain(
+      'keel_activity_duration_seconds_count{activity="callModel",tool="",outcome="completed"} 1',
+    );
 
     server.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');

@@ -26,6 +26,7 @@ import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { blobFolder, FolderBlobStore } from '../storage/folder-blob-store';
 import { closeWhenStopped } from './close-when-stopped';
+import type { WorkerMetrics } from './metrics';
 import { keelDataConverter } from './payload-store';
 
 /** What a worker needs besides the configuration. */
@@ -40,6 +41,8 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** The blob store shared by every worker and server of this Keel; defaults to the data folder's. */
   blobs?: BlobStore;
+  /** Where the worker's Activity metrics go (`createWorkerMetrics`); none recorded when absent. */
+  metrics?: WorkerMetrics;
 }
 
 /**
@@ -121,6 +124,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ...createStorageActivities({ blobs, conversations }),
     },
     sinks,
+    ...(options.metrics === undefined ? {} : { interceptors: { activity: [options.metrics.interceptor] } }),
     maxHeartbeatThrottleInterval: '500 milliseconds',
     shutdownGraceTime: '10 seconds',
     ...(options.identity === undefined ? {} : { identity: options.identity }),

@@ -1,0 +1,53 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SessionStatus } from '../common/events';
+
+const SESSION_STATUSES: SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
+
+/**
+ * The server's Prometheus metrics (`prom-client`): HTTP requests by route pattern and status with their latency,
+ * sessions by status (counted in Temporal's visibility store when scraped), and Node's process metrics. Served at
+ * `GET /metrics` in the Prometheus text format, with the registries of a worker in the same process (`keel up`)
+ * merged in. Like `/health`, it needs no API key: it holds counts, never content.
+ */
+export function registerMetrics(app: FastifyInstance, temporal: Client, otherRegistries: Registry[] = []): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'keel_server_' });
+  const requests = new Counter({
+    name: 'keel_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'keel_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request (an event stream counts until it closes), by method and route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'keel_sessions',
+    help: 'Sessions by status (terminated: ended sessions still in the visibility store)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      for (const status of SESSION_STATUSES) {
+        const running = status === 'terminated' ? "ExecutionStatus != 'Running'" : `KeelStatus = '${status}'`;
+        const query = `WorkflowType = 'sessionWorkflow' AND ${running}`;
+        this.set({ status }, (await temporal.workflow.count(query)).count);
+      }
+    },
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  const merged = Registry.merge([registry, ...otherRegistries]);
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', merged.contentType);
+    return merged.metrics();
+  });
+}

@@ -1,0 +1,63 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdkClient, untilIdleAfter } from './support/sdk';
+import { startTestStack } from './support/test-stack';
+import type { TestStack } from './support/test-stack';
+
+let harness: TestStack;
+let client: Anthropic;
+
+beforeAll(async () => {
+  harness = await startTestStack();
+  client = sdkClient(harness.stack.apiUrl);
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+/** The value of the sample `name{labels}` in a Prometheus text page, or `undefined`. */
+function sample(page: string, name: string, labels: string): number | undefined {
+  const line = page.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}}`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('GET /metrics', () => {
+  it('serves HTTP, session, Activity and token metrics in the Prometheus format, without a key', async () => {
+    const agent = await client.beta.agents.create({
+      name: 'measured',
+      model: 'scripted-model',
+      tools: [{ type: 'agent_toolset_20260401' }],
+    });
+    const environment = await client.beta.environments.create({ name: 'metrics', config: { type: 'cloud' } });
+    const session = await client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    harness.model.enqueue(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo measured' } },
+      { kind: 'text', text: 'done' },
+    );
+    const sent = await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'measure' }] }],
+    });
+    await untilIdleAfter(client, session.id, sent.data?.[0]?.id);
+
+    const response = await fetch(`${harness.stack.apiUrl}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const page = await response.text();
+    expect(
+      sample(page, 'keel_http_requests_total', 'method="POST",route="/v1/sessions/:sessionId/events",status="200"'),
+    ).toBe(1);
+    expect(sample(page, 'keel_sessions', 'status="idle"')).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(page, 'keel_activity_duration_seconds_count', 'activity="callModel",tool="",outcome="completed"'),
+    ).toBe(2);
+    expect(
+      sample(page, 'keel_activity_duration_seconds_count', 'activity="execute",tool="bash",outcome="completed"'),
+    ).toBe(1);
+    expect(sample(page, 'keel_model_tokens_total', 'model="scripted-model",kind="input"')).toBeGreaterThan(0);
+    expect(page).toContain('keel_server_process_resident_memory_bytes');
+    // Counts only: nothing a session said is in the page.
+    expect(page).not.toContain('measured');
+    await client.beta.sessions.delete(session.id);
+  });
+});
