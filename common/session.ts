@@ -125,6 +125,8 @@ export interface CustomToolResultInput {
   customToolUseId: string;
   content: TextBlock[];
   isError: boolean;
+  /** The `system.message` sent with it (its id and text), added to the conversation right after the tool results. */
+  system?: { id: string; content: TextBlock[] };
 }
 
 /** A tool call the session is blocked on, and what resolves it. */

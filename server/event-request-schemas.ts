@@ -181,9 +181,12 @@ export const userEvent = z.discriminatedUnion(
   },
 );
 
+/** The events a `system.message` may accompany (`user.tool_result` too, once self-hosted environments exist). */
+const ACCOMPANIED = new Set(['user.message', 'user.custom_tool_result']);
+
 /**
  * The body of `POST /v1/sessions/{id}/events`. A `system.message` comes at most once, as the last event, right after
- * the `user.message` it accompanies (the hosted rule; Keel does not take one after a tool result yet).
+ * the `user.message` or `user.custom_tool_result` it accompanies (the hosted rule).
  */
 export const sendEventsBody = z
   .object({ events: z.array(userEvent).min(1, 'events must not be empty').max(50) })
@@ -194,8 +197,8 @@ export const sendEventsBody = z
       const problem =
         index !== body.events.length - 1
           ? 'a system.message must be the last event of the request (at most one per request)'
-          : body.events[index - 1]?.type !== 'user.message'
-            ? 'a system.message must immediately follow the user.message it accompanies'
+          : !ACCOMPANIED.has(body.events[index - 1]?.type ?? '')
+            ? 'a system.message must immediately follow the user.message or user.custom_tool_result it accompanies'
             : null;
       if (problem !== null) context.addIssue({ code: 'custom', path: ['events', index], message: problem });
     });

@@ -344,9 +344,11 @@ export class SessionService {
         case 'user.custom_tool_result': {
           const content = event.content ?? [];
           const isError = event.is_error ?? false;
+          const next = events[index + 1];
+          const system = next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
           await this.executeAnswer(() =>
             handle.executeUpdate(customToolResultUpdate, {
-              args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError }],
+              args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError, ...(system && { system }) }],
               updateId: id,
             }),
           );
@@ -358,6 +360,7 @@ export class SessionService {
             is_error: isError,
             processed_at: processedAt,
           });
+          if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
           break;
         }
       }

@@ -111,6 +111,48 @@ describe('user.message images and documents, and system.message (SDK 1.16 shapes
     expect(next?.messages.map((message) => message.role)).toEqual(['user', 'system', 'assistant', 'user']);
   });
 
+  it('takes a system.message with a user.custom_tool_result: it follows the tool result in the conversation', async () => {
+    const agent = await client.beta.agents.create({
+      name: 'custom with system',
+      model: 'claude-opus-4-8',
+      tools: [
+        {
+          type: 'custom',
+          name: 'lookup',
+          description: 'Looks a word up.',
+          input_schema: { type: 'object', properties: { word: { type: 'string' } } },
+        },
+      ],
+    });
+    const sessionId = (await client.beta.sessions.create({ agent: agent.id, environment_id: await environment() })).id;
+    harness.model.enqueue({ kind: 'tool_use', name: 'lookup', input: { word: 'keel' } });
+    const asked = await client.beta.sessions.events.send(sessionId, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'look up keel' }] }],
+    });
+    const waiting = await untilIdleAfter(client, sessionId, asked.data?.[0]?.id);
+    const use = waiting.find((event) => event.type === 'agent.custom_tool_use');
+    expect(use).toBeDefined();
+    harness.model.enqueue({ kind: 'text', text: 'a keel is the spine of a boat' });
+    const answered = await client.beta.sessions.events.send(sessionId, {
+      events: [
+        {
+          type: 'user.custom_tool_result',
+          custom_tool_use_id: use?.id ?? '',
+          content: [{ type: 'text', text: 'the spine of a boat' }],
+        },
+        { type: 'system.message', content: [{ type: 'text', text: 'Quote the tool result.' }] },
+      ],
+    });
+    expect(answered.data?.map((event) => event.type)).toEqual(['user.custom_tool_result', 'system.message']);
+    const events = await untilIdleAfter(client, sessionId, answered.data?.[0]?.id);
+    const types = events.map((event) => event.type);
+    expect(types.indexOf('system.message')).toBe(types.indexOf('user.custom_tool_result') + 1);
+    const request = harness.model.requests.at(-1)?.body;
+    expect(request?.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user', 'system']);
+    expect(JSON.stringify(request?.messages[2])).toContain('the spine of a boat');
+    expect(request?.messages[3]?.content).toEqual([{ type: 'text', text: 'Quote the tool result.' }]);
+  });
+
   it('refuses, naming the field and logging nothing, what the model cannot take', async () => {
     const text = await client.beta.files.upload({ file: await toFile(Buffer.from('just words'), 'words.txt') });
     const older = await sessionOn('claude-sonnet-4-5');

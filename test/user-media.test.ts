@@ -186,11 +186,13 @@ describe('the send-events body', () => {
   const message = { type: 'user.message', content: [{ type: 'text', text: 'hi' }] };
   const system = { type: 'system.message', content: [{ type: 'text', text: 'be brief' }] };
 
-  it('takes a system.message only as the last event, right after a user.message', () => {
+  it('takes a system.message only as the last event, right after a user.message or custom tool result', () => {
     expect(sendEventsBody.safeParse({ events: [message, system] }).success).toBe(true);
     expect(sendEventsBody.safeParse({ events: [system] }).success).toBe(false);
     expect(sendEventsBody.safeParse({ events: [message, system, system] }).success).toBe(false);
     expect(sendEventsBody.safeParse({ events: [{ type: 'user.interrupt' }, system] }).success).toBe(false);
+    const answer = { type: 'user.custom_tool_result', custom_tool_use_id: 'sevt_abc123', content: [] };
+    expect(sendEventsBody.safeParse({ events: [answer, system] }).success).toBe(true);
   });
 
   it('refuses media that is not what the hosted API takes', () => {

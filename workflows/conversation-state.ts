@@ -104,6 +104,16 @@ export class ConversationState {
     for (const block of system) this.add({ kind: 'system_text', text: block.text }, block.text.length);
   }
 
+  /** Adds system text (a `system.message` sent with tool answers) after what was added so far. */
+  addSystemText(system: TextBlock[]): void {
+    if (this.inline !== null) {
+      const text = system.map((block) => ({ type: 'text' as const, text: block.text }));
+      this.inline = [...this.inline, { role: 'system', content: text }];
+      return;
+    }
+    for (const block of system) this.add({ kind: 'system_text', text: block.text }, block.text.length);
+  }
+
   /** Adds a tool call's result, inline or by reference to its stored output. */
   addToolResult(toolUseId: string, result: ToolOutput): void {
     this.state.unansweredToolUseIds = this.state.unansweredToolUseIds.filter((id) => id !== toolUseId);

@@ -237,7 +237,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   );
   setHandler(
     customToolResultUpdate,
-    ({ id, customToolUseId, content, isError }) => {
+    ({ id, customToolUseId, content, isError, system }) => {
       remember(seenEventIds, id);
       log.append({
         type: 'user.custom_tool_result',
@@ -246,6 +246,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         content,
         is_error: isError,
       });
+      if (system !== undefined) {
+        log.append({ type: 'system.message', id: system.id, content: system.content });
+        currentTurn?.addSystemContext(system.content);
+      }
       currentTurn?.resolve(customToolUseId, { kind: 'custom_result', content, isError });
     },
     {

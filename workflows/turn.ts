@@ -106,6 +106,8 @@ export class Turn {
   private readonly pending = new Map<string, ToolCall>();
   /** Calls waiting for the client, by event id, in the model's order; `null` until resolved. */
   private readonly awaiting = new Map<string, { call: ToolCall; resolution: ToolCallResolution | null }>();
+  /** System text sent with tool answers, added after the answered calls' results. */
+  private systemContext: TextBlock[] = [];
   /** The tools offered in this turn, and where each goes; the MCP servers' tools join once they are listed. */
   private offer: ToolOffer;
   /** The model's context window and when to compact. */
@@ -176,6 +178,14 @@ export class Turn {
     if (waiting.resolvedBy !== resolvedBy)
       return `Tool call ${eventId} waits for ${waiting.resolvedBy}, not ${resolvedBy}.`;
     return null;
+  }
+
+  /**
+   * Keeps the text of a `system.message` sent with a tool answer: it joins the conversation right after the results
+   * of the calls the turn waited for, before the next model call.
+   */
+  addSystemContext(content: TextBlock[]): void {
+    this.systemContext.push(...content);
   }
 
   /** Records the client's answer (already checked); while others still wait, the session re-emits idle with them. */
@@ -270,7 +280,9 @@ export class Turn {
             ...(offer.extraTools.length === 0 ? {} : { extraTools: offer.extraTools }),
             ...(agent.thinking === undefined ? {} : { thinking: agent.thinking, thinkingEventId }),
           },
-          `model ${agent.model} step ${this.stepsTaken + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
+          // The step within this run (the Temporal UI shows one run at a time): a label of the same size however
+          // long the session runs, so the history per step stays flat.
+          `model ${agent.model} step ${state.stepsThisRun + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
         );
         this.recordModelUsage(start.id, messageEventId, result, thinkingEventId);
         return result;
@@ -507,6 +519,10 @@ export class Turn {
       }
     }
     this.awaiting.clear();
+    if (this.systemContext.length > 0) {
+      this.context.state.conversation.addSystemText(this.systemContext);
+      this.systemContext = [];
+    }
   }
 
   /** Runs one call where its route says and records its result. */
