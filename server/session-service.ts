@@ -310,8 +310,7 @@ export class SessionService {
       switch (event.type) {
         case 'user.message': {
           // A system.message is always the last event, right after its user.message: both go in one Signal.
-          const next = events[index + 1];
-          const system = next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
+          const system = accompanyingSystem(events, index);
           await handle.signal(sendMessageSignal, { id, content: event.content, ...(system && { system }) });
           sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
           if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
@@ -344,8 +343,7 @@ export class SessionService {
         case 'user.custom_tool_result': {
           const content = event.content ?? [];
           const isError = event.is_error ?? false;
-          const next = events[index + 1];
-          const system = next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
+          const system = accompanyingSystem(events, index);
           await this.executeAnswer(() =>
             handle.executeUpdate(customToolResultUpdate, {
               args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError, ...(system && { system }) }],
@@ -485,6 +483,15 @@ export class SessionService {
 
 function newEventId(): string {
   return `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
+}
+
+/** The `system.message` that follows `events[index]` (it accompanies that event), with a new id; else `undefined`. */
+function accompanyingSystem(
+  events: UserEventRequest[],
+  index: number,
+): { id: string; content: TextBlock[] } | undefined {
+  const next = events[index + 1];
+  return next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
 }
 
 /** Whether `event` is a user message with an image or document sent by reference to an uploaded file. */

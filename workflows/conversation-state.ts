@@ -84,10 +84,7 @@ export class ConversationState {
           typeof appendUserContent
         >[1],
       );
-      if (system.length > 0) {
-        const text = system.map((block) => ({ type: 'text' as const, text: block.text }));
-        this.inline = [...this.inline, { role: 'system', content: text }];
-      }
+      if (system.length > 0) this.addSystemText(system);
       return;
     }
     for (const toolUseId of this.state.unansweredToolUseIds) {
@@ -101,10 +98,10 @@ export class ConversationState {
         this.add({ kind: 'user_media', block, tokens }, tokens * 4);
       }
     }
-    for (const block of system) this.add({ kind: 'system_text', text: block.text }, block.text.length);
+    this.addSystemText(system);
   }
 
-  /** Adds system text (a `system.message` sent with tool answers) after what was added so far. */
+  /** Adds system text (a `system.message`, with a user message or tool answers) after what was added so far. */
   addSystemText(system: TextBlock[]): void {
     if (this.inline !== null) {
       const text = system.map((block) => ({ type: 'text' as const, text: block.text }));

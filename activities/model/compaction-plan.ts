@@ -111,7 +111,8 @@ function blockText(block: Exclude<MessageParam['content'], string>[number]): { l
   }
 }
 
-function shorten(text: string, maxChars: number): string {
+/** `text` cut to `maxChars` around the middle (head and tail kept), saying how much was cut. */
+export function shorten(text: string, maxChars: number): string {
   if (text.length <= maxChars) return text;
   const half = Math.floor(maxChars / 2);
   return `${text.slice(0, half)} [... ${text.length - 2 * half} characters cut ...] ${text.slice(-half)}`;

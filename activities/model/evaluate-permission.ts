@@ -7,6 +7,7 @@ import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
 import { classifyModelError } from './classify-model-error';
 import { SUMMARY_PREFIX } from './compact-conversation';
+import { shorten } from './compaction-plan';
 
 /** What `evaluatePermission` needs from the worker. */
 export interface EvaluatePermissionDependencies {
@@ -70,10 +71,4 @@ export function userIntent(messages: MessageParam[]): string {
   });
   const joined = texts.map((text) => `- ${text}`).join('\n');
   return joined.length <= INTENT_CHARS ? joined : joined.slice(-INTENT_CHARS);
-}
-
-function shorten(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  const half = Math.floor(maxChars / 2);
-  return `${text.slice(0, half)} [... ${text.length - 2 * half} characters cut ...] ${text.slice(-half)}`;
 }
