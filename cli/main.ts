@@ -17,7 +17,8 @@ const USAGE = `Usage: keel <command>
   keel run "<prompt>"     run a session on the running Keel and stream it; exits 0 when the turn ends well
   keel sessions           list sessions
   keel events <session>   print a session's events, one JSON object a line
-  keel keys create [name]  create an API key (printed once), or: keel keys list, keel keys revoke <id>
+  keel keys create [name] [--environment <env id>]  create an API key (printed once; with --environment, a
+                           self-hosted environment's key), or: keel keys list, keel keys revoke <id>
 
 The commands other than up reach KEEL_URL (default http://KEEL_HOST:KEEL_PORT) with KEEL_API_KEY
 (default: the key \`keel up\` keeps in the data folder).`;

@@ -170,6 +170,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       rateLimits: config.rateLimits,
       ...(worker === null ? {} : { metricsRegistries: [workerMetrics.registry] }),
       secretKey: resolveSecretKey(config.secretKey, config.dataDir),
+      repositoryHosts: config.repositories.hosts,
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },
         {

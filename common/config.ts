@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseRepositoryHosts } from './repository-url';
 import { decodeSecretKey } from './secret-box';
 
 /** The project folder, where set-up leaves its tools and the embedded default keeps its data. */
@@ -46,6 +47,17 @@ const contextWindows = optionalText.transform((value, context) => {
   return windows;
 });
 
+/** `host[:port]` entries separated by commas: the repository hosts besides github.com (see `checkRepositoryUrl`). */
+const repositoryHosts = z
+  .string()
+  .default('')
+  .transform((value, context) => {
+    const parsed = parseRepositoryHosts(value);
+    if ('hosts' in parsed) return parsed.hosts;
+    context.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  });
+
 /** A URL variable; empty counts as unset, like the other optional variables. */
 const optionalUrl = optionalText.pipe(z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).optional());
 
@@ -86,6 +98,7 @@ const environmentSchema = z.object({
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
   KEEL_WEB_SEARCH_SEARXNG_URL: optionalUrl,
+  KEEL_REPOSITORY_HOSTS: repositoryHosts,
   /** The hosted Files API takes files up to 500 MB; 500 MiB never refuses a file it accepts. */
   KEEL_FILE_MAX_BYTES: positive(500 * 1024 * 1024),
   /** Requests per minute and API key; 0 (the default) turns the limit off. */
@@ -145,6 +158,11 @@ export interface KeelConfig {
   workerMetricsPort: number;
   /** The `web_search` provider: a SearXNG instance's base URL; unset, `web_search` is not offered. */
   webSearch: { searxngUrl: string | undefined };
+  /**
+   * `github_repository` resources: the hosts (`host[:port]`) they may be cloned from besides github.com, and the
+   * executable search path where the worker finds `git`.
+   */
+  repositories: { hosts: string[]; searchPath: string };
 }
 
 /** A configuration value that is wrong; its message names the variable and what it expects. */
@@ -201,6 +219,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       readPerMinute: value.KEEL_RATE_LIMIT_READ_PER_MINUTE,
     },
     webSearch: { searxngUrl: value.KEEL_WEB_SEARCH_SEARXNG_URL },
+    repositories: { hosts: value.KEEL_REPOSITORY_HOSTS, searchPath: value.PATH },
   };
 }
 

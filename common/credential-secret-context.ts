@@ -9,3 +9,12 @@ export type CredentialSecretField = 'access_token' | 'refresh_token' | 'client_s
 export function credentialSecretContext(credentialId: string, field: CredentialSecretField): string {
   return `keel.vault_credential.${credentialId}.${field}`;
 }
+
+/**
+ * The additional authenticated data a `github_repository` resource's token is sealed with: the session and the
+ * resource. The server seals it, the worker's clone Activity opens it; a sealed token copied to another row does not
+ * open there.
+ */
+export function repositoryTokenContext(sessionId: string, resourceId: string): string {
+  return `keel.repository_token.${sessionId}.${resourceId}`;
+}

@@ -10,3 +10,12 @@ export interface CredentialResolver {
    */
   mcpBearerToken(vaultIds: string[], mcpServerUrl: string): Promise<string | null>;
 }
+
+/**
+ * Reads a `github_repository` resource's token inside the clone Activity, so Workflows only ever carry resource ids.
+ * What it returns may be given to `git` only, never logged or put in an event, a result or the sandbox.
+ */
+export interface RepositoryTokenReader {
+  /** The resource's token, or `null` when it has none (a public repository). */
+  repositoryToken(sessionId: string, resourceId: string): Promise<string | null>;
+}

@@ -29,6 +29,7 @@ import type {
   BetaManagedAgentsSessionUsageEvent,
   BetaManagedAgentsStartEvent,
   BetaManagedAgentsSystemMessageEvent,
+  BetaManagedAgentsUserToolResultEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 
 /**
@@ -40,6 +41,7 @@ export type SessionEvent =
   | BetaManagedAgentsUserInterruptEvent
   | BetaManagedAgentsUserToolConfirmationEvent
   | BetaManagedAgentsUserCustomToolResultEvent
+  | BetaManagedAgentsUserToolResultEvent
   | BetaManagedAgentsSystemMessageEvent
   | BetaManagedAgentsAgentMessageEvent
   | BetaManagedAgentsAgentThinkingEvent

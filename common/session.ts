@@ -1,4 +1,7 @@
-import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type {
+  BetaManagedAgentsSessionAgent,
+  BetaManagedAgentsUserToolResultEvent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
@@ -66,6 +69,8 @@ export interface SessionCarryOver {
   archivedAt: string | null;
   /** Time spent `running` so far; absent in runs from before it was kept. */
   activeTime?: ActiveTime;
+  /** The repositories waiting for a clone or a new token; absent when there are none. */
+  repositoryClones?: RepositoryCloneState;
 }
 
 /** Input of `sessionWorkflow`. */
@@ -82,6 +87,11 @@ export interface SessionWorkflowInput {
   environment?: SandboxEnvironment;
   /** Vaults whose credentials MCP calls may use: references only, resolved inside Activities. */
   vaultIds?: string[];
+  /**
+   * Set when the session's environment is `self_hosted`: its built-in tools run on the environment's own workers
+   * (through its work queue), not in Keel's Docker sandbox.
+   */
+  selfHosted?: { environmentId: string };
   /** Present on every run after the first. */
   carryOver?: SessionCarryOver;
 }
@@ -129,10 +139,29 @@ export interface CustomToolResultInput {
   system?: { id: string; content: TextBlock[] };
 }
 
-/** A tool call the session is blocked on, and what resolves it. */
+/**
+ * Payload of the `user.tool_result` Update: a self-hosted environment's worker's result of a built-in tool call
+ * (`bash`, `read`, …) that the session routed to it. Content blocks are kept as sent (text, image, document,
+ * search result); the model gets their text.
+ */
+export interface ToolResultInput {
+  id: string;
+  /** The `agent.tool_use` event id. */
+  toolUseId: string;
+  content: ToolResultContentBlock[];
+  isError: boolean;
+}
+
+/** A block of a `user.tool_result`'s content. */
+export type ToolResultContentBlock = NonNullable<BetaManagedAgentsUserToolResultEvent['content']>[number];
+
+/**
+ * A tool call the session waits on, and what resolves it: a client's confirmation or custom tool result (the session
+ * is idle with `requires_action`), or a self-hosted worker's `user.tool_result` (the session is running).
+ */
 export interface AwaitedToolCall {
   eventId: string;
-  resolvedBy: 'user.tool_confirmation' | 'user.custom_tool_result';
+  resolvedBy: 'user.tool_confirmation' | 'user.custom_tool_result' | 'user.tool_result';
 }
 
 /** Input of `updateSessionUpdate`: a new title, and metadata keys to set (a `null` value removes the key). */
@@ -147,11 +176,46 @@ export interface UpdateSessionInput {
 }
 
 /**
- * Input of the `session.resources` Update: add a `file` resource (mounted into the sandbox from the next tool call
- * on), or delete one by id. The Workflow keeps the list (in its memo, so the session object shows it).
+ * Input of the `session.resources` Update: add a resource (a `file` is mounted into the sandbox from the next tool
+ * call on, a `github_repository` is cloned before it), delete one by id, or record that a repository's token was
+ * rotated (the server has stored the new one; the Workflow never sees it). The Workflow keeps the list (in its memo,
+ * so the session object shows it).
  */
 export type SessionResourceChange =
-  { op: 'add'; resource: SessionFileResourceRecord } | { op: 'delete'; resourceId: string };
+  | { op: 'add'; resource: SessionResourceRecord }
+  | { op: 'delete'; resourceId: string }
+  | { op: 'rotate'; resourceId: string; updatedAt: string };
+
+/** A session resource as the session object shows it: an uploaded file, or a repository cloned into the workspace. */
+export type SessionResourceRecord = SessionFileResourceRecord | SessionRepositoryResourceRecord;
+
+/**
+ * A session's `github_repository` resource as the hosted API shows it (`BetaManagedAgentsGitHubRepositoryResource`):
+ * never its token, which the server keeps sealed in its store and only the clone Activity opens.
+ */
+export interface SessionRepositoryResourceRecord {
+  id: string;
+  type: 'github_repository';
+  url: string;
+  /** The branch or commit to check out; `null` for the repository's default branch. */
+  checkout: RepositoryCheckout | null;
+  /** Under `/workspace/`, so the clone lives on the session's workspace volume. */
+  mount_path: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What a repository's clone checks out (`BetaManagedAgentsBranchCheckout` or `BetaManagedAgentsCommitCheckout`). */
+export type RepositoryCheckout = { type: 'branch'; name: string } | { type: 'commit'; sha: string };
+
+/**
+ * Where the session's repositories stand: those waiting for a clone (cloned before the next sandbox tool call), and
+ * those whose last clone failed (waiting for a rotated token). A repository in neither list is cloned.
+ */
+export interface RepositoryCloneState {
+  awaiting: string[];
+  failed: string[];
+}
 
 /** A session's `file` resource as the hosted session object shows it (`BetaManagedAgentsFileResource`). */
 export interface SessionFileResourceRecord {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares this machine for Keel: Node dependencies, the temporal CLI, a Docker engine and the sandbox image.
+# Prepares this machine for Keel: Node dependencies, git, the temporal CLI, a Docker engine and the sandbox image.
 # `npm start`, `npm test` and `npm run bench` run it first. It is idempotent and takes well under a second
 # when everything is already in place. Results the TypeScript code reads: .keel/tools/temporal-path and
 # .keel/sandbox-image (one line each).
@@ -19,6 +19,7 @@ fi
 run_step() { bash "scripts/setup/$1.sh" {lock_fd}>&-; }
 
 run_step node-deps
+run_step git
 run_step temporal-cli
 run_step docker-engine
 run_step sandbox-image

@@ -1,18 +1,23 @@
-import { ApiError } from './api-error';
+import { API_ERROR_STATUS, ApiError } from './api-error';
 import type { ApiErrorType } from './api-error';
 
 /**
  * An `ApiError` that also carries `error.details.error_code`, the stable code by which the SDK picks a typed error
- * class (for example `400 environment_archived` becomes `BetaEnvironmentArchivedError`).
+ * class (for example `400 environment_archived` becomes `BetaEnvironmentArchivedError`), with any further `details`
+ * the code documents and, where the code needs one, its own HTTP status (`412 heartbeat_precondition_failed`).
  */
 export class ApiErrorWithCode extends ApiError {
   constructor(
     type: ApiErrorType,
     readonly errorCode: string,
     message: string,
+    options: { status?: number; details?: Record<string, unknown> } = {},
   ) {
-    super(type, message);
+    super(type, message, options.status ?? API_ERROR_STATUS[type]);
+    this.details = options.details ?? {};
   }
+
+  private readonly details: Record<string, unknown>;
 
   /** The response body, with `details.error_code`. */
   override toBody(): {
@@ -21,7 +26,7 @@ export class ApiErrorWithCode extends ApiError {
   } {
     return {
       type: 'error',
-      error: { type: this.type, message: this.message, details: { error_code: this.errorCode } },
+      error: { type: this.type, message: this.message, details: { ...this.details, error_code: this.errorCode } },
     };
   }
 }

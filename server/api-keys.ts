@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ApiError } from './api-error';
 import type { ApiKeyRepository } from './store/control-plane-store';
 
 /** The SHA-256 of an API key, as the store keeps it. */
@@ -11,14 +12,31 @@ export function newApiKey(): string {
   return `keel_${randomBytes(24).toString('base64url')}`;
 }
 
+/** Who a request acts as: an API key, or a self-hosted environment's key (its work queue and sessions only). */
+export type Principal = { kind: 'api' } | { kind: 'environment'; environmentId: string };
+
 /**
- * Whether `given` is a key this server accepts: the configured key (compared in constant time), or an active key in
- * the control-plane store (looked up by its hash).
+ * Who `given` authenticates, or `null` when the server does not accept it: the configured key (compared in constant
+ * time), or an active key in the control-plane store (looked up by its hash), which may be an environment key.
  */
-export async function isAcceptedApiKey(given: string, configured: string, keys: ApiKeyRepository): Promise<boolean> {
-  if (given === '') return false;
+export async function authenticate(
+  given: string,
+  configured: string,
+  keys: ApiKeyRepository,
+): Promise<Principal | null> {
+  if (given === '') return null;
   const givenBytes = Buffer.from(given);
   const configuredBytes = Buffer.from(configured);
-  if (givenBytes.length === configuredBytes.length && timingSafeEqual(givenBytes, configuredBytes)) return true;
-  return (await keys.findActive(apiKeySha256(given))) !== null;
+  if (givenBytes.length === configuredBytes.length && timingSafeEqual(givenBytes, configuredBytes)) {
+    return { kind: 'api' };
+  }
+  const stored = await keys.findActive(apiKeySha256(given));
+  if (stored === null) return null;
+  return stored.environmentId === null ? { kind: 'api' } : { kind: 'environment', environmentId: stored.environmentId };
+}
+
+/** The principal the authentication hook gave a request; a request without one was not authenticated (401). */
+export function principalOf(request: { principal: Principal | null }): Principal {
+  if (request.principal === null) throw new ApiError('authentication_error', 'The request was not authenticated.');
+  return request.principal;
 }

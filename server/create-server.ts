@@ -7,9 +7,13 @@ import type { BlobStore } from '../common/blob-store';
 import type { LiveEventBus } from '../common/live-events';
 import { AgentService } from './agent-service';
 import { ApiError } from './api-error';
-import { isAcceptedApiKey } from './api-keys';
+import { authenticate } from './api-keys';
+import type { Principal } from './api-keys';
 import { CredentialService } from './credential-service';
 import { EnvironmentService } from './environment-service';
+import { requireEnvironmentKeyScope } from './environment-work/environment-key-scope';
+import { registerWorkRoutes } from './environment-work/work-routes';
+import { WorkService } from './environment-work/work-service';
 import { FileService } from './file-service';
 import type { FileServiceOptions } from './file-service';
 import { registerAgentRoutes } from './routes/agents';
@@ -21,6 +25,7 @@ import type { HealthCheck } from './routes/health';
 import { registerSessionEventRoutes } from './routes/session-events';
 import { registerSessionResourceRoutes } from './routes/session-resources';
 import { registerSessionRoutes } from './routes/sessions';
+import { RepositoryTokens } from './repository-tokens';
 import { SessionResourceService } from './session-resource-service';
 import { registerVaultRoutes } from './routes/vaults';
 import { registerRateLimits } from './rate-limits';
@@ -37,7 +42,7 @@ import { VaultService } from './vault-service';
 /** What the HTTP API is built from. */
 export interface ServerOptions extends Omit<
   SessionServiceOptions,
-  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults'
+  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults' | 'repositoryTokens'
 > {
   temporal: Client;
   bus: LiveEventBus;
@@ -80,6 +85,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const files = new FileService(options.store, options.files);
   const vaults = new VaultService(options.store);
   const credentials = new CredentialService(options.store, vaults, options.secretKey);
+  const repositoryTokens = new RepositoryTokens(options.store.repositoryTokens, options.secretKey);
   const sessions = new SessionService({
     ...options,
     client: options.temporal,
@@ -88,19 +94,34 @@ export function createServer(options: ServerOptions): FastifyInstance {
     environments,
     files,
     vaults,
+    repositoryTokens,
   });
   const reader = new SessionEventReader(queries, options.blobs);
   const feeds = new SessionFeeds(reader, options.bus);
 
+  app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('request-id', `req_${randomBytes(12).toString('hex')}`);
+    request.principal = API_PRINCIPAL;
     if (request.url === '/health' || request.url === '/metrics') return;
-    if (!(await isAcceptedApiKey(givenApiKey(request), options.apiKey, options.store.apiKeys))) {
+    const principal = await authenticate(givenApiKey(request), options.apiKey, options.store.apiKeys);
+    if (principal === null) {
       throw new ApiError(
         'authentication_error',
         'Missing or invalid API key: send it as x-api-key or Authorization: Bearer.',
       );
     }
+    request.principal = principal;
+  });
+  // An environment key reaches its environment's work queue and sessions only (checked once the body is parsed).
+  app.addHook('preHandler', async (request) => {
+    const { principal } = request;
+    if (principal?.kind !== 'environment') return;
+    await requireEnvironmentKeyScope(
+      principal.environmentId,
+      request,
+      async (sessionId) => (await sessions.get(sessionId)).environment_id,
+    );
   });
 
   app.setErrorHandler((error, _request, reply) => {
@@ -121,9 +142,13 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerMetrics(api, options.temporal, options.metricsRegistries);
     registerSessionRoutes(api, sessions);
     registerSessionEventRoutes(api, sessions, reader, feeds);
-    registerSessionResourceRoutes(api, new SessionResourceService(options.temporal, sessions, files));
+    registerSessionResourceRoutes(
+      api,
+      new SessionResourceService(options.temporal, sessions, files, repositoryTokens, options.repositoryHosts ?? []),
+    );
     registerAgentRoutes(api, agents);
     registerEnvironmentRoutes(api, environments);
+    registerWorkRoutes(api, new WorkService(options.store.work, environments));
     registerFileRoutes(api, files);
     registerVaultRoutes(api, vaults);
     registerCredentialRoutes(api, credentials);
@@ -135,6 +160,16 @@ export function createServer(options: ServerOptions): FastifyInstance {
 }
 
 const NO_RATE_LIMITS: RateLimits = { createPerMinute: 0, readPerMinute: 0 };
+
+/** The principal of /health and /metrics, which need no key (and of every request until it is authenticated). */
+const API_PRINCIPAL: Principal = { kind: 'api' };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request acts as, set by the authentication hook before any route runs (see `principalOf`). */
+    principal: Principal | null;
+  }
+}
 
 /** The API key a request carries: `x-api-key`, else `Authorization: Bearer`, else empty. */
 function givenApiKey(request: FastifyRequest): string {

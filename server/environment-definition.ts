@@ -5,7 +5,12 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { invalidField } from './api-error';
 import { ApiErrorWithCode } from './api-error-with-code';
-import type { CloudConfigParams, CreateEnvironmentBody, UpdateEnvironmentBody } from './environment-request-schemas';
+import type {
+  CloudConfigParams,
+  ConfigParams,
+  CreateEnvironmentBody,
+  UpdateEnvironmentBody,
+} from './environment-request-schemas';
 import type { EnvironmentDefinition } from './store/control-plane-store';
 
 /** The networking of an environment that says nothing: limited to no host at all, so the sandbox has no network. */
@@ -28,7 +33,7 @@ export function newEnvironmentDefinition(body: CreateEnvironmentBody): Environme
     name: body.name,
     description: body.description ?? null,
     metadata: checkedMetadata(body.metadata ?? {}),
-    config: resolveCloudConfig(body.config ?? null, null),
+    config: resolveConfig(body.config ?? null, null),
     scope: 'organization',
   };
 }
@@ -51,9 +56,15 @@ export function updatedEnvironmentDefinition(
     name: body.name ?? current.name,
     description: body.description === undefined ? current.description : body.description,
     metadata: checkedMetadata(metadata),
-    config: body.config === undefined ? current.config : resolveCloudConfig(body.config, currentCloud),
+    config: body.config === undefined ? current.config : resolveConfig(body.config, currentCloud),
     scope: 'organization',
   };
+}
+
+/** Resolves `config` params: `self_hosted` as it is, `cloud` over the stored cloud config (see `resolveCloudConfig`). */
+function resolveConfig(params: ConfigParams | null, current: BetaCloudConfig | null): EnvironmentDefinition['config'] {
+  if (params?.type === 'self_hosted') return { type: 'self_hosted' };
+  return resolveCloudConfig(params, current);
 }
 
 /** Resolves `config` params over the stored config (`null` on create): a field omitted keeps its value, `null` resets it. */

@@ -61,14 +61,24 @@ const networkingParams = z.discriminatedUnion(
   { error: 'expected unrestricted or limited' },
 );
 
-/** `config` of a create or update: Keel's environments are `cloud` ones, run in its Docker sandbox. */
+/** A `cloud` environment's `config`: Keel runs it in its Docker sandbox. */
 const cloudConfigParams = z
   .object({
-    type: z.literal('cloud', { error: 'Keel runs cloud environments (in its Docker sandbox): expected cloud' }),
+    type: z.literal('cloud'),
     networking: networkingParams.nullable().optional(),
     packages: packagesParams.nullable().optional(),
   })
   .strict();
+
+/**
+ * `config` of a create or update: `cloud` (Keel's Docker sandbox) or `self_hosted` (the environment's own workers
+ * run the tools, through its work queue).
+ */
+const configParams = z.discriminatedUnion(
+  'type',
+  [cloudConfigParams, z.object({ type: z.literal('self_hosted') }).strict()],
+  { error: 'expected a config of type cloud or self_hosted' },
+);
 
 const environmentName = z
   .string({ error: (issue) => (issue.input === undefined ? 'name is required' : 'expected a string') })
@@ -82,7 +92,7 @@ const scope = z
 /** The body of `POST /v1/environments` (`EnvironmentCreateParams`); metadata is checked by the service. */
 export const createEnvironmentBody = requestBody({
   name: environmentName,
-  config: cloudConfigParams.nullable().optional(),
+  config: configParams.nullable().optional(),
   description: z.string().max(2048).nullable().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
   scope,
@@ -91,7 +101,7 @@ export const createEnvironmentBody = requestBody({
 /** The body of `POST /v1/environments/{environment_id}` (`EnvironmentUpdateParams`): omitted fields keep their value. */
 export const updateEnvironmentBody = requestBody({
   name: environmentName.nullable().optional(),
-  config: cloudConfigParams.nullable().optional(),
+  config: configParams.nullable().optional(),
   description: z.string().max(2048).nullable().optional(),
   metadata: z.record(z.string(), z.string().nullable()).optional(),
   scope,
@@ -103,5 +113,8 @@ export type CreateEnvironmentBody = z.infer<typeof createEnvironmentBody>;
 /** A parsed update body. */
 export type UpdateEnvironmentBody = z.infer<typeof updateEnvironmentBody>;
 
-/** A parsed `config`. */
+/** A parsed `cloud` `config`. */
 export type CloudConfigParams = z.infer<typeof cloudConfigParams>;
+
+/** A parsed `config`. */
+export type ConfigParams = z.infer<typeof configParams>;

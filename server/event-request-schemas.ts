@@ -121,6 +121,38 @@ const userContent = z
       'media with the Files API and send a file source',
   });
 
+/** The most text one `user.tool_result` may carry, all blocks together (a tool's output, kept as it is). */
+const MAX_TOOL_RESULT_TEXT = 500_000;
+
+/** A text block of a tool result: kept verbatim (whitespace is output too). */
+const toolResultText = z.object({ type: z.literal('text'), text: z.string() }).strict();
+
+/** A search result block of a tool result (`BetaManagedAgentsSearchResultBlock`). */
+const searchResultBlock = z
+  .object({
+    type: z.literal('search_result'),
+    source: z.string(),
+    title: z.string(),
+    content: z.array(toolResultText).max(100),
+    citations: z.object({ enabled: z.boolean() }).strict().default({ enabled: false }),
+  })
+  .strict();
+
+/** The content of a `user.tool_result`: text, image, document and search result blocks. */
+const toolResultContent = z
+  .array(
+    z.discriminatedUnion('type', [toolResultText, imageBlock, documentBlock, searchResultBlock], {
+      error: 'expected a content block of type text, image, document or search_result',
+    }),
+  )
+  .max(100)
+  .refine(
+    (blocks) =>
+      blocks.reduce((total, block) => total + (block.type === 'text' ? block.text.length : 0), 0) <=
+      MAX_TOOL_RESULT_TEXT,
+    { message: `the text blocks together are over ${MAX_TOOL_RESULT_TEXT} characters` },
+  );
+
 const userMessage = z
   .object({
     type: z.literal('user.message'),
@@ -145,7 +177,8 @@ export const initialUserEvent = z.discriminatedUnion('type', [userMessage, userI
 
 /**
  * A user event Keel accepts on a running session: `user.message` (text, image and document content),
- * `user.interrupt`, `user.tool_confirmation`, `user.custom_tool_result` (text content) and `system.message`.
+ * `user.interrupt`, `user.tool_confirmation`, `user.custom_tool_result` (text content), `user.tool_result` (a
+ * self-hosted environment's worker's result of a built-in tool call) and `system.message`.
  */
 export const userEvent = z.discriminatedUnion(
   'type',
@@ -173,15 +206,23 @@ export const userEvent = z.discriminatedUnion(
         is_error: z.boolean().nullable().optional(),
       })
       .strict(),
+    z
+      .object({
+        type: z.literal('user.tool_result'),
+        tool_use_id: eventId,
+        content: toolResultContent.optional(),
+        is_error: z.boolean().nullable().optional(),
+      })
+      .strict(),
   ],
   {
     error:
       'unsupported event type: Keel accepts user.message, user.interrupt, user.tool_confirmation, ' +
-      'user.custom_tool_result and system.message',
+      'user.custom_tool_result, user.tool_result and system.message',
   },
 );
 
-/** The events a `system.message` may accompany (`user.tool_result` too, once self-hosted environments exist). */
+/** The events a `system.message` may accompany (Keel does not take one with a worker's `user.tool_result` yet). */
 const ACCOMPANIED = new Set(['user.message', 'user.custom_tool_result']);
 
 /**

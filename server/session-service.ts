@@ -6,7 +6,13 @@ import { ID_PREFIXES, isSessionId } from '../common/ids';
 import { acceptsMidConversationSystem } from '../common/model-context';
 import type { SessionEvent, TextBlock, UserContentBlock } from '../common/events';
 import type { SandboxEnvironment } from '../common/sandbox';
-import type { SandboxProvisioning, SessionLimits, UpdateSessionInput } from '../common/session';
+import type {
+  SandboxProvisioning,
+  SessionLimits,
+  SessionResourceRecord,
+  ToolResultContentBlock,
+  UpdateSessionInput,
+} from '../common/session';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import type { sessionWorkflow } from '../workflows';
 import {
@@ -17,6 +23,7 @@ import {
   interruptSessionSignal,
   sendMessageSignal,
   toolConfirmationUpdate,
+  toolResultUpdate,
   updateSessionUpdate,
 } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -29,13 +36,16 @@ import { ApiError, invalidField } from './api-error';
 import type { EnvironmentService } from './environment-service';
 import { toSandboxEnvironment } from './environment-snapshot';
 import type { FileService } from './file-service';
+import { newRepositoryResource, newResourceId } from './repository-resource';
+import type { RepositoryTokens } from './repository-tokens';
+import type { SessionResourceParams } from './session-resource-schemas';
 import { decodeCursor, encodeCursor, selectPage } from './session-pages';
 import type { SessionKey } from './session-pages';
 import { sessionListQuery } from './session-list-query';
 import type { SessionListRequest } from './session-list-query';
 import type { SessionQueries } from './session-queries';
 import { toSessionAgentView, toSessionView } from './session-view';
-import type { SessionAgentView, SessionFileResource, SessionView } from './session-view';
+import type { SessionAgentView, SessionView } from './session-view';
 import type { VaultService } from './vault-service';
 
 /** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
@@ -45,8 +55,8 @@ export interface CreateSessionRequest {
   title: string | null;
   metadata: Record<string, string>;
   initialEvents: UserEventRequest[];
-  /** Uploaded files to mount read-only into the sandbox. */
-  fileResources: Array<{ fileId: string; mountPath: string | null }>;
+  /** Uploaded files to mount read-only into the sandbox, and repositories to clone into its workspace. */
+  resources: SessionResourceParams[];
   /** Vaults whose credentials the session's MCP calls may use, in order of preference. */
   vaultIds: string[];
 }
@@ -67,7 +77,26 @@ export type UserEventRequest =
       custom_tool_use_id: string;
       content?: TextBlock[] | undefined;
       is_error?: boolean | null | undefined;
+    }
+  | {
+      type: 'user.tool_result';
+      tool_use_id: string;
+      content?: ToolResultContentBlock[] | undefined;
+      is_error?: boolean | null | undefined;
     };
+
+/** The answers to tool calls a session waits on, and the field of each that names the call. */
+const ANSWER_FIELDS = {
+  'user.tool_confirmation': 'tool_use_id',
+  'user.custom_tool_result': 'custom_tool_use_id',
+  'user.tool_result': 'tool_use_id',
+} as const;
+
+type AnswerEvent = Extract<UserEventRequest, { type: keyof typeof ANSWER_FIELDS }>;
+
+function isAnswer(event: UserEventRequest): event is AnswerEvent {
+  return event.type in ANSWER_FIELDS;
+}
 
 /** What `SessionService` needs. */
 export interface SessionServiceOptions {
@@ -80,6 +109,10 @@ export interface SessionServiceOptions {
   environments: EnvironmentService;
   files: FileService;
   vaults: VaultService;
+  /** Where repository resources' tokens are sealed and stored. */
+  repositoryTokens: RepositoryTokens;
+  /** The repository hosts besides github.com (`KEEL_REPOSITORY_HOSTS`); none when absent. */
+  repositoryHosts?: readonly string[];
 }
 
 const END_TIMEOUT_MS = 60_000;
@@ -91,7 +124,6 @@ export class SessionService {
   /** Starts the session Workflow (Workflow ID = session id) and returns the session. */
   async create(request: CreateSessionRequest): Promise<SessionView> {
     const id = `${ID_PREFIXES.session}${randomBytes(16).toString('base64url')}`;
-    const { limits, sandboxProvisioning, client } = this.options;
     let agent = this.options.agent;
     let agentView: SessionAgentView | null = null;
     if (request.agent !== undefined) {
@@ -100,74 +132,109 @@ export class SessionService {
       agent = resolved.snapshot;
       agentView = toSessionAgentView(resolved.view);
     }
-    const resources = await this.fileResources(request.fileResources);
+    const { resources, tokens } = await this.sessionResources(request.resources);
     let environment: SandboxEnvironment | undefined;
+    let selfHosted: { environmentId: string } | undefined;
     if (request.environmentId !== undefined) {
       const stored = await this.options.environments.retrieve(request.environmentId);
       if (stored.archived_at !== null) {
         throw new ApiError('conflict_error', `Environment ${stored.id} is archived; it cannot start new sessions.`);
       }
-      environment = toSandboxEnvironment(stored, 'environment_id');
+      // A self-hosted environment's tools run on its own workers (its work queue), not in Keel's sandbox.
+      if (stored.config.type === 'self_hosted') selfHosted = { environmentId: stored.id };
+      else environment = toSandboxEnvironment(stored, 'environment_id');
+    }
+    if (selfHosted !== undefined && resources.length > 0) {
+      throw invalidField(
+        'resources',
+        `environment ${selfHosted.environmentId} is self_hosted: its workers run the tools, so a session there takes ` +
+          "no resources (they live in Keel's sandbox)",
+      );
     }
     const vaultIds = await this.options.vaults.forSession(request.vaultIds);
     await this.requireSendable(request.initialEvents, agent.model, 'initial_events');
-    await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
-      workflowId: id,
-      taskQueue: SESSION_TASK_QUEUE,
-      args: [
-        {
-          sessionId: id,
-          agent,
-          title: request.title,
-          createdAt: new Date().toISOString(),
-          limits,
-          sandboxProvisioning,
-          files: resources.map((resource) => ({ fileId: resource.file_id, mountPath: resource.mount_path })),
-          ...(environment === undefined ? {} : { environment }),
-          ...(vaultIds.length === 0 ? {} : { vaultIds }),
+    // Tokens are sealed into the store before the Workflow hears of their repositories; the Workflow never sees one.
+    for (const [resourceId, token] of tokens) await this.options.repositoryTokens.put(id, resourceId, token);
+    const { limits, sandboxProvisioning, client } = this.options;
+    await client.workflow
+      .start<typeof sessionWorkflow>('sessionWorkflow', {
+        workflowId: id,
+        taskQueue: SESSION_TASK_QUEUE,
+        args: [
+          {
+            sessionId: id,
+            agent,
+            title: request.title,
+            createdAt: new Date().toISOString(),
+            limits,
+            sandboxProvisioning,
+            files: resources.flatMap((resource) =>
+              resource.type === 'file' ? [{ fileId: resource.file_id, mountPath: resource.mount_path }] : [],
+            ),
+            ...(environment === undefined ? {} : { environment }),
+            ...(vaultIds.length === 0 ? {} : { vaultIds }),
+            ...(selfHosted === undefined ? {} : { selfHosted }),
+          },
+        ],
+        staticSummary: request.title ?? `Keel session with ${agent.name}`,
+        memo: {
+          metadata: request.metadata,
+          agent: agentView,
+          environment_id: request.environmentId ?? null,
+          resources,
+          vault_ids: vaultIds,
         },
-      ],
-      staticSummary: request.title ?? `Keel session with ${agent.name}`,
-      memo: {
-        metadata: request.metadata,
-        agent: agentView,
-        environment_id: request.environmentId ?? null,
-        resources,
-        vault_ids: vaultIds,
-      },
-      typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
-        { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
-        { key: SEARCH_ATTRIBUTES.agentVersion, value: agent.version },
-      ],
-    });
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
+          { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
+          { key: SEARCH_ATTRIBUTES.agentVersion, value: agent.version },
+        ],
+      })
+      .catch(async (error: unknown) => {
+        await this.options.repositoryTokens.deleteSession(id);
+        throw error;
+      });
     if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
     return this.get(id);
   }
 
   /**
-   * Checks the session's file resources (each file must exist; mount paths default to the SDK's
-   * `/mnt/session/uploads/<file_id>` and must not collide) and returns them in the session object's shape.
+   * Checks the session's resources and returns them in the session object's shape, with the repositories' tokens
+   * apart (by resource id): each file must exist (mount path default `/mnt/session/uploads/<file_id>`), each
+   * repository URL must be one Keel clones from (mount path default `/workspace/<repository name>`), and no two
+   * mount paths may collide.
    */
-  private async fileResources(requested: CreateSessionRequest['fileResources']): Promise<SessionFileResource[]> {
+  private async sessionResources(
+    requested: SessionResourceParams[],
+  ): Promise<{ resources: SessionResourceRecord[]; tokens: Map<string, string> }> {
     const now = new Date().toISOString();
-    const resources: SessionFileResource[] = [];
-    for (const [index, resource] of requested.entries()) {
-      await this.options.files.retrieve(resource.fileId);
-      const mountPath = resource.mountPath ?? `/mnt/session/uploads/${resource.fileId}`;
-      if (resources.some((earlier) => earlier.mount_path === mountPath)) {
-        throw invalidField(`resources[${index}].mount_path`, `${mountPath} is already used by another resource`);
+    const resources: SessionResourceRecord[] = [];
+    const tokens = new Map<string, string>();
+    for (const [index, params] of requested.entries()) {
+      let resource: SessionResourceRecord;
+      if (params.type === 'github_repository') {
+        resource = newRepositoryResource(params, this.options.repositoryHosts ?? [], `resources[${index}]`, now);
+        if (params.authorization_token !== undefined) tokens.set(resource.id, params.authorization_token);
+      } else {
+        await this.options.files.retrieve(params.file_id);
+        resource = {
+          id: newResourceId(),
+          type: 'file',
+          file_id: params.file_id,
+          mount_path: params.mount_path ?? `/mnt/session/uploads/${params.file_id}`,
+          created_at: now,
+          updated_at: now,
+        };
       }
-      resources.push({
-        id: `sesrsc_${randomBytes(12).toString('hex')}`,
-        type: 'file',
-        file_id: resource.fileId,
-        mount_path: mountPath,
-        created_at: now,
-        updated_at: now,
-      });
+      if (resources.some((earlier) => earlier.mount_path === resource.mount_path)) {
+        throw invalidField(
+          `resources[${index}].mount_path`,
+          `${resource.mount_path} is already used by another resource`,
+        );
+      }
+      resources.push(resource);
     }
-    return resources;
+    return { resources, tokens };
   }
 
   /** Returns the session, or a 404. */
@@ -361,6 +428,25 @@ export class SessionService {
           if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
           break;
         }
+        case 'user.tool_result': {
+          const content = event.content ?? [];
+          const isError = event.is_error ?? false;
+          await this.executeAnswer(() =>
+            handle.executeUpdate(toolResultUpdate, {
+              args: [{ id, toolUseId: event.tool_use_id, content, isError }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.tool_result',
+            id,
+            tool_use_id: event.tool_use_id,
+            content,
+            is_error: isError,
+            processed_at: processedAt,
+          });
+          break;
+        }
       }
     }
     return sent;
@@ -391,9 +477,7 @@ export class SessionService {
 
   /** Refuses (400 naming the field) answers to tool calls the session is not waiting for, before any is sent. */
   private async requireAwaited(sessionId: string, events: UserEventRequest[]): Promise<void> {
-    if (!events.some((event) => event.type === 'user.tool_confirmation' || event.type === 'user.custom_tool_result')) {
-      return;
-    }
+    if (!events.some(isAnswer)) return;
     const interrupt = events.findIndex((event) => event.type === 'user.interrupt');
     if (interrupt >= 0) {
       throw invalidField(
@@ -404,11 +488,9 @@ export class SessionService {
     const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
     const waiting = new Map((summary.awaiting ?? []).map((call) => [call.eventId, call.resolvedBy]));
     events.forEach((event, index) => {
-      if (event.type !== 'user.tool_confirmation' && event.type !== 'user.custom_tool_result') return;
-      const [field, eventId] =
-        event.type === 'user.tool_confirmation'
-          ? ['tool_use_id', event.tool_use_id]
-          : ['custom_tool_use_id', event.custom_tool_use_id];
+      if (!isAnswer(event)) return;
+      const field = ANSWER_FIELDS[event.type];
+      const eventId = event.type === 'user.custom_tool_result' ? event.custom_tool_use_id : event.tool_use_id;
       const resolvedBy = waiting.get(eventId);
       if (resolvedBy === undefined) {
         throw invalidField(
@@ -436,7 +518,10 @@ export class SessionService {
     }
   }
 
-  /** Ends the session (its sandbox and workspace volume are removed) and waits for the Workflow to complete. */
+  /**
+   * Ends the session (its sandbox and workspace volume are removed), waits for the Workflow to complete, and forgets
+   * its repository tokens.
+   */
   async end(sessionId: string): Promise<void> {
     const handle = this.handle(sessionId);
     // An archived session can still be deleted: it may hold a sandbox, or wait for tool answers it can no longer get.
@@ -445,12 +530,19 @@ export class SessionService {
       throw new ApiError('conflict_error', `Session ${sessionId} has ended already.`);
     }
     await handle.signal(endSessionSignal);
-    await Promise.race([
-      handle.result(),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new ApiError('api_error', 'The session did not end in time.')), END_TIMEOUT_MS).unref(),
-      ),
-    ]);
+    try {
+      await Promise.race([
+        handle.result(),
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new ApiError('api_error', 'The session did not end in time.')),
+            END_TIMEOUT_MS,
+          ).unref(),
+        ),
+      ]);
+    } finally {
+      await this.options.repositoryTokens.deleteSession(sessionId);
+    }
   }
 
   private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {

@@ -1,5 +1,9 @@
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
-import type { BetaManagedAgentsFileResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type {
+  BetaManagedAgentsFileResource,
+  BetaManagedAgentsGitHubRepositoryResource,
+} from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type { SessionResourceRecord } from '../common/session';
 import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { SessionStatus } from '../common/events';
@@ -28,14 +32,17 @@ export interface SessionView {
   archived_at: string | null;
   usage: SessionUsageView;
   stats: SessionStatsView;
-  resources: SessionFileResource[];
+  resources: SessionResourceRecord[];
   vault_ids: string[];
   budget: null;
   outcome_evaluations: [];
 }
 
-/** A session resource of type `file`, as the hosted session object shows it. */
-export type SessionFileResource = BetaManagedAgentsFileResource;
+/**
+ * A session resource as the hosted session object shows it: a file, or a repository (never its token). The records
+ * the Workflow keeps in its memo (`SessionResourceRecord`) are of these shapes.
+ */
+export type SessionResourceView = BetaManagedAgentsFileResource | BetaManagedAgentsGitHubRepositoryResource;
 
 /** The agent a session runs, as the hosted session object shows it. */
 export type SessionAgentView = BetaManagedAgentsSessionAgent;
@@ -83,7 +90,7 @@ export function toSessionView(description: WorkflowExecutionDescription, summary
       event_count: summary.eventCount,
       queued_messages: summary.queuedMessages,
     },
-    resources: (description.memo?.['resources'] as SessionFileResource[] | undefined) ?? [],
+    resources: (description.memo?.['resources'] as SessionResourceRecord[] | undefined) ?? [],
     vault_ids: (description.memo?.['vault_ids'] as string[] | undefined) ?? [],
     budget: null,
     outcome_evaluations: [],
@@ -107,3 +114,6 @@ function defaultAgentView(summary: SessionSummary): SessionAgentView {
     multiagent: null,
   };
 }
+
+/** Fails to compile when a resource record stops matching the SDK's shape of a session resource. */
+export const RESOURCE_RECORDS_MATCH_SDK: (record: SessionResourceRecord) => SessionResourceView = (record) => record;

@@ -4,6 +4,11 @@ import type {
   BetaEnvironment,
   BetaEnvironmentDeleteResponse,
 } from '@anthropic-ai/sdk/resources/beta/environments/environments';
+import type {
+  BetaSelfHostedWork,
+  BetaSelfHostedWorkHeartbeatResponse,
+  BetaSelfHostedWorkQueueStats,
+} from '@anthropic-ai/sdk/resources/beta/environments/work';
 import type { BetaDeletedFile, BetaFileMetadata } from '@anthropic-ai/sdk/resources/beta/files';
 import type {
   BetaManagedAgentsAgentMessageEvent,
@@ -13,6 +18,8 @@ import type {
 import type {
   BetaManagedAgentsDeleteSessionResource,
   BetaManagedAgentsFileResource,
+  BetaManagedAgentsGitHubRepositoryResource,
+  ResourceAddParams,
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import type {
   BetaManagedAgentsDeletedSession,
@@ -30,6 +37,7 @@ import type {
   BetaManagedAgentsVault,
 } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../cli/keys';
 import { shapeProblems } from './support/conformance';
 import type { Shape } from './support/conformance';
 import { allSessionEvents, rejection, sdkClient, untilIdleAfter } from './support/sdk';
@@ -156,6 +164,16 @@ const fileResourceShape: Shape<BetaManagedAgentsFileResource> = {
   updated_at: time,
 };
 
+const repositoryResourceShape: Shape<BetaManagedAgentsGitHubRepositoryResource> = {
+  id: { id: 'sesrsc_' },
+  type: { literal: 'github_repository' },
+  url: 'string',
+  checkout: ['null', 'object'],
+  mount_path: 'string',
+  created_at: time,
+  updated_at: time,
+};
+
 const userMessageShape: Shape<BetaManagedAgentsUserMessageEvent> = {
   id: { id: 'sevt_' },
   type: { literal: 'user.message' },
@@ -176,6 +194,38 @@ const idleShape: Shape<BetaManagedAgentsSessionStatusIdleEvent> = {
   stop_reason: 'object',
   stop_details: ['absent', 'null', 'object'],
   processed_at: 'string',
+};
+
+const workShape: Shape<BetaSelfHostedWork> = {
+  id: { id: 'work_' },
+  type: { literal: 'work' },
+  environment_id: { id: 'env_' },
+  data: 'object',
+  state: 'string',
+  created_at: time,
+  acknowledged_at: ['string', 'null'],
+  started_at: ['string', 'null'],
+  latest_heartbeat_at: ['string', 'null'],
+  stop_requested_at: ['string', 'null'],
+  stopped_at: ['string', 'null'],
+  metadata,
+  secret: 'null',
+};
+
+const heartbeatShape: Shape<BetaSelfHostedWorkHeartbeatResponse> = {
+  type: { literal: 'work_heartbeat' },
+  last_heartbeat: 'string',
+  lease_extended: 'boolean',
+  state: 'string',
+  ttl_seconds: 'number',
+};
+
+const workStatsShape: Shape<BetaSelfHostedWorkQueueStats> = {
+  type: { literal: 'work_queue_stats' },
+  depth: 'number',
+  pending: 'number',
+  oldest_queued_at: ['string', 'null'],
+  workers_polling: ['number', 'null'],
 };
 
 function deletedShape<T extends { id: string; type?: string }>(prefix: string, type: string): Shape<T> {
@@ -273,6 +323,30 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
       deletedShape<BetaManagedAgentsDeleteSessionResource>('sesrsc_', 'session_resource_deleted'),
       'resources.delete',
     );
+    // A repository resource (never cloned here: no sandbox tool runs), added, rotated, listed and deleted.
+    const repository = await client.beta.sessions.resources.add(session.id, {
+      type: 'github_repository',
+      url: 'https://github.com/anthropics/anthropic-sdk-typescript',
+      authorization_token: 'conformance-token',
+      checkout: { type: 'branch', name: 'main' },
+    } as unknown as ResourceAddParams);
+    check(repository, repositoryResourceShape, 'resources.add github_repository');
+    check(
+      await client.beta.sessions.resources.update(repository.id, {
+        session_id: session.id,
+        authorization_token: 'rotated-token',
+      }),
+      repositoryResourceShape,
+      'resources.update',
+    );
+    for (const item of (await client.beta.sessions.resources.list(session.id)).data) {
+      if (item.type === 'github_repository') check(item, repositoryResourceShape, 'resources.list github_repository');
+    }
+    check(
+      await client.beta.sessions.resources.delete(repository.id, { session_id: session.id }),
+      deletedShape<BetaManagedAgentsDeleteSessionResource>('sesrsc_', 'session_resource_deleted'),
+      'resources.delete github_repository',
+    );
 
     harness.model.enqueue({ kind: 'text', text: 'conforming' });
     const sent = await client.beta.sessions.events.send(session.id, {
@@ -319,10 +393,60 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     expect((await allSessionEvents(client, session.id)).at(-1)?.type).toBe('session.deleted');
   });
 
+  it("serves a self-hosted environment's work queue in the SDK's shapes", async () => {
+    const problems: string[] = [];
+    const check = <T>(value: unknown, shape: Shape<T>, name: string): void => {
+      problems.push(...shapeProblems(value, shape, name));
+    };
+    const environment = await client.beta.environments.create({ name: 'hosted', config: { type: 'self_hosted' } });
+    check(environment, environmentShape, 'environments.create self_hosted');
+    const lines: string[] = [];
+    await keys(harness.config, ['create', 'conf', '--environment', environment.id], (line) => lines.push(line));
+    const worker = new Anthropic({
+      baseURL: harness.stack.apiUrl,
+      authToken: lines[0]?.split(' ')[1] ?? '',
+      apiKey: null,
+      maxRetries: 0,
+    });
+    const agent = await client.beta.agents.create({
+      name: 'conformance worker',
+      model: 'scripted-model',
+      tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }],
+    });
+    const session = await client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command: 'true' } });
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'work' }] }],
+    });
+    const work = worker.beta.environments.work;
+    let item: BetaSelfHostedWork | null = null;
+    for (let attempt = 0; item === null && attempt < 60; attempt++)
+      item = await work.poll(environment.id, { block_ms: 999 });
+    check(item, workShape, 'work.poll');
+    const id = item?.id ?? '';
+    const params = { environment_id: environment.id };
+    check(await work.stats(environment.id), workStatsShape, 'work.stats');
+    check(await work.ack(id, params), workShape, 'work.ack');
+    check(
+      await work.heartbeat(id, { ...params, expected_last_heartbeat: 'NO_HEARTBEAT' }),
+      heartbeatShape,
+      'work.heartbeat',
+    );
+    for (const listed of (await work.list(environment.id)).data) check(listed, workShape, 'work.list');
+    check(await client.beta.environments.work.retrieve(id, params), workShape, 'work.retrieve');
+    check(
+      await client.beta.environments.work.update(id, { ...params, metadata: { a: 'b' } }),
+      workShape,
+      'work.update',
+    );
+    check(await work.stop(id, { ...params, force: true }), workShape, 'work.stop');
+    await client.beta.sessions.delete(session.id);
+    expect(problems).toEqual([]);
+  });
+
   it('answers 404 in the Anthropic error shape for every method of a resource Keel does not serve', async () => {
     const notServed: Array<[string, () => Promise<unknown>]> = [
       ['sessions.threads.list', () => client.beta.sessions.threads.list('sesn_000000000000')],
-      ['environments.work.poll', () => client.beta.environments.work.poll('env_000000000000')],
       ['memoryStores.list', () => client.beta.memoryStores.list()],
       ['deployments.list', () => client.beta.deployments.list()],
       ['dreams.list', () => client.beta.dreams.list()],

@@ -160,9 +160,12 @@ describe('environments API through the official SDK', () => {
   it('errors: bad config, metadata, ids and keys answer 4xx naming the field, and nothing is stored', async () => {
     const before = (await client.beta.environments.list({ limit: 100, include_archived: true })).data.length;
 
-    const selfHosted = await rejection(client.beta.environments.create({ name: 'x', config: { type: 'self_hosted' } }));
-    expect(selfHosted).toBeInstanceOf(BadRequestError);
-    expect(selfHosted.message).toContain('config.type');
+    const unknownType = await rejection(
+      client.beta.environments.create({ name: 'x', config: { type: 'on_prem' } as unknown as { type: 'cloud' } }),
+    );
+    expect(unknownType).toBeInstanceOf(BadRequestError);
+    expect(unknownType.message).toContain('config');
+    expect(unknownType.message).toContain('cloud or self_hosted');
 
     const noRegistries = await rejection(
       client.beta.environments.create({

@@ -61,6 +61,7 @@ describe('per-key rate limits', () => {
       name: 'second',
       createdAt: new Date().toISOString(),
       revokedAt: null,
+      environmentId: null,
     });
     const second = sdkClient(harness.stack.apiUrl, other);
     const names = (await second.beta.environments.list()).data.map((environment) => environment.name);

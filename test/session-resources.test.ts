@@ -102,13 +102,13 @@ describe('sessions.resources: file resources added and removed while a session l
       client.beta.sessions.resources.add(session.id, { type: 'file', file_id: 'file_0000000000' }),
     );
     expect(unknownFile.status).toBe(404);
-    const repo = await rejection(
+    const memory = await rejection(
       client.post(`/v1/sessions/${session.id}/resources`, {
-        body: { type: 'github_repository', url: 'https://github.com/a/b' },
+        body: { type: 'memory_store', memory_store_id: 'memstore_0000000000' },
       }),
     );
-    expect(repo.status).toBe(400);
-    expect(repo.message).toContain('github_repository');
+    expect(memory.status).toBe(400);
+    expect(memory.message).toContain('memory_store');
     const update = await rejection(
       client.beta.sessions.resources.update(added.id, { session_id: session.id, authorization_token: 'x' }),
     );

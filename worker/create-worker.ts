@@ -4,12 +4,14 @@ import type { InjectedSinks, WorkflowBundleOption, NativeConnection } from '@tem
 import Docker from 'dockerode';
 import { resolveSecretKey } from '../activities/credentials/secret-key-file';
 import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
+import { SqliteRepositoryTokenReader } from '../activities/credentials/sqlite-repository-token-reader';
 import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
 import { createModelActivities } from '../activities/model/create-model-activities';
 import { uploadedFileReader } from '../activities/model/resolve-media';
 import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
 import { WEB_SEARCH_TOOL_DEFINITION } from '../activities/model/web-search-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
+import { createSelfHostedActivities, SqliteWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
 import { ConversationStore } from '../activities/storage/conversation-store';
 import { createStorageActivities } from '../activities/storage/create-storage-activities';
 import { withStoredOutput } from '../activities/storage/store-tool-output';
@@ -52,10 +54,16 @@ export interface CreateWorkerOptions {
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, bus } = options;
-  // Vault credentials are resolved inside the MCP Activities, from the encrypted store; Workflows carry vault ids only.
+  // Vault credentials and repository tokens are read inside Activities, from the encrypted store; Workflows carry
+  // vault and resource ids only.
+  const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
   const credentials: CredentialResolver = new SqliteCredentialResolver({
     filename: credentialStoreFile(config.dataDir),
-    secretKey: resolveSecretKey(config.secretKey, config.dataDir),
+    secretKey,
+  });
+  const repositoryTokens = new SqliteRepositoryTokenReader({
+    filename: credentialStoreFile(config.dataDir),
+    secretKey,
   });
   const image = config.sandbox.image;
   if (image === undefined) {
@@ -81,6 +89,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const blobs = options.blobs ?? new FolderBlobStore(blobFolder(config.dataDir));
   const conversations = new ConversationStore(blobs);
   const docker = new Docker();
+  // Sessions of self-hosted environments queue work for the environment's own workers in the control-plane store.
+  const workQueue = new SqliteWorkQueue(credentialStoreFile(config.dataDir));
   const networks = new SandboxNetworks({ docker, firewall: config.sandbox.firewall });
   const sandbox = createSandboxActivities({
     docker,
@@ -93,6 +103,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     networks,
     ...(config.sandbox.caBundlePath === undefined ? {} : { caBundlePath: config.sandbox.caBundlePath }),
     dataDir: config.dataDir,
+    repositories: {
+      tokens: repositoryTokens,
+      hosts: config.repositories.hosts,
+      searchPath: config.repositories.searchPath,
+    },
   });
   const sinks: InjectedSinks<LiveEventSinks> = {
     liveEvents: {
@@ -122,6 +137,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       webFetch: withStoredOutput(createWebFetchActivities().webFetch, conversations),
       ...(webSearch === undefined ? {} : { webSearch: withStoredOutput(webSearch.webSearch, conversations) }),
       ...createStorageActivities({ blobs, conversations }),
+      ...createSelfHostedActivities(workQueue),
     },
     sinks,
     ...(options.metrics === undefined ? {} : { interceptors: { activity: [options.metrics.interceptor] } }),
@@ -129,5 +145,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     shutdownGraceTime: '10 seconds',
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   });
-  return closeWhenStopped(worker, () => networks.close());
+  return closeWhenStopped(worker, async () => {
+    repositoryTokens.close();
+    await networks.close();
+  });
 }

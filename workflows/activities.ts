@@ -15,10 +15,12 @@ import type {
   ToolOutput,
 } from '../common/conversation';
 import type { EventArchiveRef } from '../common/events';
+import type { CloneRepositoryInput, CloneRepositoryResult } from '../common/repository-clone';
 import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
 import type { AutoVerdict, EvaluatePermissionInput } from '../common/permission';
 import type { WebFetchInput } from '../common/web-fetch';
+import type { RequestWorkInput, RequestWorkResult } from '../common/work-queue';
 import type { WebSearchInput } from '../common/web-search';
 import type {
   DestroySandboxInput,
@@ -112,10 +114,33 @@ const OUTBOUND_OPTIONS: ActivityOptions = {
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
+/** The work queue of self-hosted environments, in the control-plane store. */
+interface SelfHostedActivities {
+  requestSelfHostedWork(input: RequestWorkInput): Promise<RequestWorkResult>;
+}
+
+/** Queueing work is one small idempotent write: retried until the store answers. */
+const SELF_HOSTED_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};
+
 const model = proxyActivities<ModelActivities>(MODEL_OPTIONS);
 const outbound = proxyActivities<OutboundActivities>(OUTBOUND_OPTIONS);
 const sandbox = proxyActivities<SandboxActivities>(SANDBOX_OPTIONS);
 const storage = proxyActivities<StorageActivities>(STORAGE_OPTIONS);
+const selfHosted = proxyActivities<SelfHostedActivities>(SELF_HOSTED_OPTIONS);
+
+/**
+ * Makes sure a work item of the session's self-hosted environment serves the session, so one of the environment's
+ * workers claims it and runs the session's tool calls.
+ */
+export function requestSelfHostedWork(input: RequestWorkInput): Promise<RequestWorkResult> {
+  return selfHosted.requestSelfHostedWork.executeWithOptions(
+    { ...SELF_HOSTED_OPTIONS, summary: `queue work for ${input.environmentId}` },
+    [input],
+  );
+}
 
 /** Calls the model once; `summary` labels the Activity in the Temporal UI. */
 export function callModel(input: CallModelInput, summary: string): Promise<CallModelResult> {
@@ -130,6 +155,17 @@ export function provisionSandbox(input: ProvisionSandboxInput): Promise<Provisio
 /** Runs one built-in tool in the session's sandbox; `summary` labels the Activity in the Temporal UI. */
 export function execute(input: ExecuteInput, summary: string): Promise<ToolOutput> {
   return sandbox.execute.executeWithOptions({ ...SANDBOX_OPTIONS, summary }, [input]);
+}
+
+/**
+ * Clones a `github_repository` resource into the session's sandbox (the token is read inside the Activity); a failed
+ * clone is a result, and a clone already there is left as it is.
+ */
+export function cloneRepository(input: CloneRepositoryInput): Promise<CloneRepositoryResult> {
+  return sandbox.cloneRepository.executeWithOptions(
+    { ...SANDBOX_OPTIONS, summary: `clone ${input.url}`.slice(0, 200) },
+    [input],
+  );
 }
 
 /** Removes the session's container and, when asked, its workspace volume. */

@@ -3,10 +3,11 @@ import type {
   CustomToolResultInput,
   EventsPage,
   GetEventsQueryInput,
-  SessionFileResourceRecord,
   SessionResourceChange,
+  SessionResourceRecord,
   SessionSummary,
   ToolConfirmationInput,
+  ToolResultInput,
   UpdateSessionInput,
   UserInterruptSignalInput,
   UserMessageSignalInput,
@@ -27,6 +28,12 @@ export const toolConfirmationUpdate = defineUpdate<void, [ToolConfirmationInput]
 /** Delivers a `user.custom_tool_result` for a custom tool call the session is blocked on; validated the same way. */
 export const customToolResultUpdate = defineUpdate<void, [CustomToolResultInput]>('user.custom_tool_result');
 
+/**
+ * Delivers a `user.tool_result` from a self-hosted environment's worker for a built-in tool call the session routed to
+ * it; refused by its validator unless that call waits for its result.
+ */
+export const toolResultUpdate = defineUpdate<void, [ToolResultInput]>('user.tool_result');
+
 /** Ends the session: the running turn is cancelled, the sandbox destroyed, and the Workflow completes. */
 export const endSessionSignal = defineSignal<[]>('session.end');
 
@@ -34,10 +41,11 @@ export const endSessionSignal = defineSignal<[]>('session.end');
 export const updateSessionUpdate = defineUpdate<void, [UpdateSessionInput]>('session.update');
 
 /**
- * Adds or deletes one of the session's `file` resources; answers with the resource list as it is after. Refused by
- * its validator (nothing changes) for a mount path in use, an unknown resource id, or an ended session.
+ * Adds or deletes one of the session's resources, or records a repository token's rotation; answers with the resource
+ * list as it is after. Refused by its validator (nothing changes) for a mount path in use, an unknown resource id, a
+ * rotation of a resource that has no token, or an ended session.
  */
-export const sessionResourcesUpdate = defineUpdate<SessionFileResourceRecord[], [SessionResourceChange]>(
+export const sessionResourcesUpdate = defineUpdate<SessionResourceRecord[], [SessionResourceChange]>(
   'session.resources',
 );
 

@@ -18,17 +18,27 @@ import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
 import { activeSeconds, afterStatus, noActiveTime } from '../common/active-time';
 import { applySessionUpdate } from './session-update';
-import { applyResourceChange, fileMounts, resourceChangeProblem } from './session-resources';
+import {
+  applyResourceChange,
+  fileMounts,
+  initialRepositoryClones,
+  noRepositoryClones,
+  repositoryClonesAfterChange,
+  resourceChangeProblem,
+} from './session-resources';
+import { cloneAwaitingRepositories } from './clone-awaiting-repositories';
+import { toolResultText } from './self-hosted-results';
 import type {
   AwaitedToolCall,
   CustomToolResultInput,
   QueuedMessage,
   SessionCarryOver,
-  SessionFileResourceRecord,
   SessionResourceChange,
+  SessionResourceRecord,
   SessionWorkflowInput,
   SessionWorkflowResult,
   ToolConfirmationInput,
+  ToolResultInput,
   UpdateSessionInput,
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
@@ -48,6 +58,7 @@ import {
   interruptSessionSignal,
   sendMessageSignal,
   toolConfirmationUpdate,
+  toolResultUpdate,
   updateSessionUpdate,
 } from './messages';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -114,7 +125,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let title = carry?.title ?? input.title;
   let archivedAt = carry?.archivedAt ?? null;
   let activeTime = carry?.activeTime ?? noActiveTime();
-  let resources = (workflowInfo().memo?.['resources'] ?? []) as SessionFileResourceRecord[];
+  const resources = (workflowInfo().memo?.['resources'] ?? []) as SessionResourceRecord[];
   let ended = false;
   let turnScope: CancellationScope | null = null;
   let currentTurn: Turn | null = null;
@@ -126,7 +137,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     files: input.files ?? [],
     environment: input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT,
     vaultIds: input.vaultIds ?? [],
+    selfHosted: input.selfHosted ?? null,
     log,
+    resources,
+    // A new session clones all its repositories; a run from before repositories existed has none.
+    repositoryClones: carry?.repositoryClones ?? initialRepositoryClones(carry === undefined ? resources : []),
     state: {
       conversation: initialConversation(carry),
       usage: carry?.usage ?? emptyUsage(),
@@ -201,16 +216,25 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   setHandler(
     sessionResourcesUpdate,
     (change) => {
-      resources = applyResourceChange(resources, change);
-      // From the next tool call on, the sandbox mounts the new list (its container is replaced, its volume kept).
-      context.files = fileMounts(resources);
-      upsertMemo({ resources });
-      return resources;
+      const before = context.resources;
+      context.resources = applyResourceChange(before, change);
+      // From the next tool call on, the sandbox mounts the new list (its container is replaced, its volume kept), and
+      // an added repository (or one whose failed clone got a new token) is cloned before it.
+      context.files = fileMounts(context.resources);
+      context.repositoryClones = repositoryClonesAfterChange(context.repositoryClones, before, change);
+      upsertMemo({ resources: context.resources });
+      return context.resources;
     },
     {
       validator: (change: SessionResourceChange) => {
         if (ended) throw new Error('The session has ended.');
-        const problem = resourceChangeProblem(resources, change);
+        if (change.op === 'add' && context.selfHosted !== null) {
+          throw new Error(
+            `The session runs on self-hosted environment ${context.selfHosted.environmentId}, whose workers run its ` +
+              "tools: it takes no resources (they live in Keel's sandbox).",
+          );
+        }
+        const problem = resourceChangeProblem(context.resources, change);
         if (problem !== null) throw new Error(problem);
       },
     },
@@ -257,6 +281,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         requireAwaited(customToolUseId, 'user.custom_tool_result'),
     },
   );
+  setHandler(
+    toolResultUpdate,
+    ({ id, toolUseId, content, isError }) => {
+      remember(seenEventIds, id);
+      log.append({ type: 'user.tool_result', id, tool_use_id: toolUseId, content, is_error: isError });
+      currentTurn?.resolveRemote(toolUseId, { output: toolResultText(content), isError });
+    },
+    { validator: ({ toolUseId }: ToolResultInput) => requireAwaited(toolUseId, 'user.tool_result') },
+  );
   /** Refuses an answer for a tool call the session is not waiting on (unknown, or already answered). */
   function requireAwaited(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): void {
     if (ended) throw new Error('The session has ended.');
@@ -289,7 +322,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     archivedAt,
     lastEvent: log.lastEvent,
     activeTime,
-    awaiting: currentTurn?.awaitedCalls() ?? [],
+    awaiting: currentTurn?.answerableCalls() ?? [],
   }));
 
   /** Writes this run's events before `upTo` as one archive (a copy: events logged meanwhile are not in it). */
@@ -356,6 +389,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     try {
       await provisionSandbox({ sessionId: input.sessionId, files: context.files, environment: context.environment });
       context.state.sandboxProvisioned = true;
+      await cloneAwaitingRepositories(context);
     } catch (error) {
       // The first tool call provisions it again and shows the failure to the model as a tool error.
       if (isCancellation(error)) throw error;
@@ -402,6 +436,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         title,
         archivedAt,
         activeTime,
+        ...(noRepositoryClones(context.repositoryClones) ? {} : { repositoryClones: context.repositoryClones }),
       };
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({

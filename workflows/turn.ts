@@ -9,7 +9,13 @@ import type { AutoVerdict } from '../common/permission';
 import type { BetaManagedAgentsAgentToolUseEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import type { SandboxEnvironment, SandboxFileMount } from '../common/sandbox';
-import type { AwaitedToolCall, SessionLimits, SessionUsage } from '../common/session';
+import type {
+  AwaitedToolCall,
+  RepositoryCloneState,
+  SessionLimits,
+  SessionResourceRecord,
+  SessionUsage,
+} from '../common/session';
 import { addUsage, emptyUsage, usageCounts, usageView } from '../common/session';
 import {
   callMcpTool,
@@ -19,6 +25,7 @@ import {
   execute,
   listMcpTools,
   provisionSandbox,
+  requestSelfHostedWork,
   storeConversation,
   webFetch,
   webSearch,
@@ -26,6 +33,7 @@ import {
 import type { ConversationState } from './conversation-state';
 import type { EventLog } from './event-log';
 import { decideModelFailure } from './model-failures';
+import { cloneAwaitingRepositories } from './clone-awaiting-repositories';
 import { describeToolCall } from './tool-summary';
 import { mcpServerAllowed, toolOffer, waitsForClient } from './tool-routing';
 import type { ToolOffer, ToolRoute } from './tool-routing';
@@ -54,7 +62,13 @@ export interface TurnContext {
   environment: SandboxEnvironment;
   /** Vault ids whose credentials MCP calls may use. */
   vaultIds: string[];
+  /** Set when the session's environment is self-hosted: its built-in tools run on that environment's workers. */
+  selfHosted: { environmentId: string } | null;
   log: EventLog;
+  /** The session's resources as the session object shows them (kept current by the resources Update). */
+  resources: SessionResourceRecord[];
+  /** The repositories waiting for a clone before the next sandbox tool call, and those whose clone failed. */
+  repositoryClones: RepositoryCloneState;
   state: {
     /** The conversation the model sees: a reference into the conversation store and what is new. */
     conversation: ConversationState;
@@ -92,7 +106,15 @@ interface ToolCall {
   input: Record<string, unknown>;
   /** The `auto` policy's judgement, for a call under it. */
   verdict?: AutoVerdict;
+  /** Set once a self-hosted worker's `user.tool_result` answered it: that event is its logged result. */
+  answeredByWorker?: boolean;
 }
+
+/**
+ * While a call routed to a self-hosted worker waits for its result, the Workflow checks this often that a work item
+ * still serves the session (a worker that stopped, or whose lease ran out, is replaced by a new item).
+ */
+const SELF_HOSTED_RECHECK = '30 seconds';
 
 /**
  * One turn of the harness: call the model; run each tool call (in the sandbox, in the worker, on an MCP server, or by
@@ -106,6 +128,11 @@ export class Turn {
   private readonly pending = new Map<string, ToolCall>();
   /** Calls waiting for the client, by event id, in the model's order; `null` until resolved. */
   private readonly awaiting = new Map<string, { call: ToolCall; resolution: ToolCallResolution | null }>();
+  /**
+   * Calls routed to the self-hosted environment's worker, by event id: registered as soon as the worker may run them
+   * (its result can arrive before the Workflow starts waiting for it); `null` until its `user.tool_result` arrives.
+   */
+  private readonly remote = new Map<string, ToolOutput | null>();
   /** System text sent with tool answers, added after the answered calls' results. */
   private systemContext: TextBlock[] = [];
   /** The tools offered in this turn, and where each goes; the MCP servers' tools join once they are listed. */
@@ -157,6 +184,7 @@ export class Turn {
       this.recordResult(call, { output: 'Interrupted by the user.', isError: true });
     }
     this.awaiting.clear();
+    this.remote.clear();
     this.idle({ type: 'end_turn' });
     return { kind: 'interrupted' };
   }
@@ -171,8 +199,26 @@ export class Turn {
       }));
   }
 
+  /** Every call an answer may resolve now: those the client must answer, then those a self-hosted worker runs. */
+  answerableCalls(): AwaitedToolCall[] {
+    const remote = [...this.remote.entries()]
+      .filter(([, output]) => output === null)
+      .map(([eventId]) => ({ eventId, resolvedBy: 'user.tool_result' as const }));
+    return [...this.awaitedCalls(), ...remote];
+  }
+
+  /** Records a self-hosted worker's result of a call (already checked with `checkResolvable`). */
+  resolveRemote(eventId: string, output: ToolOutput): void {
+    if (this.remote.get(eventId) === null) this.remote.set(eventId, output);
+  }
+
   /** Why `resolvedBy` cannot resolve the call logged as `eventId` now, or `null` when it can. */
   checkResolvable(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): string | null {
+    if (resolvedBy === 'user.tool_result') {
+      return this.remote.get(eventId) === null
+        ? null
+        : `No tool call ${eventId} of this session waits for a self-hosted worker's result.`;
+    }
     const waiting = this.awaitedCalls().find((call) => call.eventId === eventId);
     if (waiting === undefined) return `No tool call ${eventId} is waiting for the client.`;
     if (waiting.resolvedBy !== resolvedBy)
@@ -193,6 +239,8 @@ export class Turn {
     const entry = this.awaiting.get(eventId);
     if (entry === undefined || entry.resolution !== null) return;
     entry.resolution = resolution;
+    // A self-hosted worker runs an allowed call as soon as it sees the confirmation.
+    if (resolution.kind === 'allow' && this.runsOnWorker(entry.call)) this.remote.set(eventId, null);
     const remaining = this.awaitedCalls();
     if (remaining.length > 0) this.requiresAction(remaining);
   }
@@ -474,6 +522,10 @@ export class Turn {
         ...(verdict && { verdict }),
       };
       this.pending.set(block.id, call);
+      // The worker runs a call logged as allowed at once: its result may come before this turn waits for it.
+      if (this.runsOnWorker(call) && !waitsForClient(route, verdict) && verdict?.type !== 'deny') {
+        this.remote.set(call.eventId, null);
+      }
       calls.push(call);
     }
     return calls;
@@ -552,10 +604,12 @@ export class Turn {
     const { sessionId, state, files, environment, vaultIds, agent, log } = this.context;
     switch (route.kind) {
       case 'sandbox': {
+        if (this.runsOnWorker(call)) return this.runOnWorker(call);
         if (!state.sandboxProvisioned) {
           await provisionSandbox({ sessionId, files, environment });
           state.sandboxProvisioned = true;
         }
+        await cloneAwaitingRepositories(this.context);
         // Files and environment go with every call (a replaced container needs them), but only when not the defaults.
         return execute(
           {
@@ -618,6 +672,31 @@ export class Turn {
     }
   }
 
+  /** Whether the call is a built-in tool call that the session's self-hosted environment runs. */
+  private runsOnWorker(call: ToolCall): boolean {
+    return this.context.selfHosted !== null && call.route?.kind === 'sandbox';
+  }
+
+  /**
+   * Waits, durably, for a self-hosted worker's result of the call: a work item is queued for the session (kept while
+   * a worker holds it; replaced when its lease runs out or it stops before the result came), and the worker posts the
+   * result as a `user.tool_result`, which is the call's logged result.
+   */
+  private async runOnWorker(call: ToolCall): Promise<ToolOutput> {
+    const { sessionId, selfHosted } = this.context;
+    if (selfHosted === null) throw new Error('runOnWorker needs a self-hosted environment');
+    if (!this.remote.has(call.eventId)) this.remote.set(call.eventId, null);
+    const answered = (): boolean => this.remote.get(call.eventId) != null;
+    while (!answered()) {
+      await requestSelfHostedWork({ environmentId: selfHosted.environmentId, sessionId });
+      await condition(answered, SELF_HOSTED_RECHECK);
+    }
+    const output = this.remote.get(call.eventId) as ToolOutput;
+    this.remote.delete(call.eventId);
+    call.answeredByWorker = true;
+    return output;
+  }
+
   /**
    * Logs a call's result and adds it to the conversation. A custom tool's result is already in the log (the
    * client's `user.custom_tool_result`), so only the conversation gets it.
@@ -636,7 +715,7 @@ export class Turn {
         },
         result.contentKey,
       );
-    } else if (call.route?.kind !== 'custom') {
+    } else if (call.route?.kind !== 'custom' && call.answeredByWorker !== true) {
       log.append(
         {
           type: 'agent.tool_result',

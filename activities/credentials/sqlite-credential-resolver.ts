@@ -1,5 +1,4 @@
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { credentialSecretContext } from '../../common/credential-secret-context';
 import type { CredentialSecretField } from '../../common/credential-secret-context';
@@ -8,6 +7,7 @@ import { mcpServerUrlKey } from '../../common/mcp-server-url-key';
 import { openSecret, sealSecret } from '../../common/secret-box';
 import { CredentialRefreshError, refreshAccessToken } from './refresh-access-token';
 import type { TokenEndpointAuthMethod } from './refresh-access-token';
+import { openControlPlaneFile } from '../control-plane-file';
 
 /**
  * The control-plane store's file in the data folder. The server owns it (`storeFilePath` in
@@ -181,16 +181,7 @@ export class SqliteCredentialResolver implements CredentialResolver {
 
   private open(): NonNullable<SqliteCredentialResolver['statements']> {
     if (this.statements !== null) return this.statements;
-    let database: SqliteDatabase;
-    try {
-      database = new Database(this.options.filename, { fileMustExist: true, timeout: 5_000 });
-    } catch (error) {
-      throw new Error(
-        `No control-plane store at ${this.options.filename} (${(error as Error).message}): the worker must use the ` +
-          "server's KEEL_DATA_DIR to read vault credentials.",
-        { cause: error },
-      );
-    }
+    const database = openControlPlaneFile(this.options.filename, 'read vault credentials');
     try {
       this.statements = {
         findActive: database.prepare(

@@ -1,5 +1,6 @@
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 
+import type { CloneRepositoryInput, CloneRepositoryResult } from '../../common/repository-clone';
 import type {
   DestroySandboxInput,
   ExecuteInput,
@@ -7,6 +8,7 @@ import type {
   ProvisionSandboxInput,
   ProvisionSandboxResult,
 } from '../../common/sandbox';
+import { cloneRepository } from './clone-repository';
 import { destroySandbox } from './destroy-sandbox';
 import { execute } from './execute';
 import { provisionSandbox } from './provision-sandbox';
@@ -19,6 +21,7 @@ export interface SandboxActivities {
   provisionSandbox: (input: ProvisionSandboxInput) => Promise<ProvisionSandboxResult>;
   execute: (input: ExecuteInput) => Promise<ExecuteResult>;
   destroySandbox: (input: DestroySandboxInput) => Promise<void>;
+  cloneRepository: (input: CloneRepositoryInput) => Promise<CloneRepositoryResult>;
 }
 
 /**
@@ -40,5 +43,13 @@ export function createSandboxActivities(options: SandboxOptions): SandboxActivit
     execute: (input) => execute(options, input, currentActivityControl(), runners),
     destroySandbox: (input) =>
       whileHeartbeating(currentActivityControl(), () => destroySandbox(options, input), SANDBOX_HEARTBEAT_INTERVAL_MS),
+    cloneRepository: (input) => {
+      const control = currentActivityControl();
+      return whileHeartbeating(
+        control,
+        () => cloneRepository(options, input, control.signal),
+        SANDBOX_HEARTBEAT_INTERVAL_MS,
+      );
+    },
   };
 }

@@ -1,6 +1,20 @@
 import type Docker from 'dockerode';
 
+import type { RepositoryTokenReader } from '../../common/credentials';
 import type { SandboxNetworks } from './network/sandbox-networks';
+
+/** What `cloneRepository` needs besides the sandbox: the tokens, the hosts it may clone from, and where `git` is. */
+export interface RepositoryCloneOptions {
+  tokens: RepositoryTokenReader;
+  /** `host[:port]` entries besides github.com (`KEEL_REPOSITORY_HOSTS`), checked again before each clone. */
+  hosts: string[];
+  /** The executable search path of `git` and `tar`: the only variable of the worker's environment they get. */
+  searchPath: string;
+  /** How long a clone may take; `DEFAULT_CLONE_TIMEOUT_MS` (10 minutes) when absent. */
+  timeoutMs?: number;
+  /** Where clones are made before they are copied into the sandbox; the system's temporary folder when absent. */
+  temporaryDir?: string;
+}
 
 /** What the sandbox Activities need from the worker: the Docker client, the image and the hardening limits. */
 export interface SandboxOptions {
@@ -31,4 +45,6 @@ export interface SandboxOptions {
   networks?: SandboxNetworks;
   /** A CA bundle on the Docker host that package builds trust (mounted read-only), for registries behind a private CA. */
   caBundlePath?: string;
+  /** Cloning `github_repository` resources; without it every clone fails with `repository_clone_error`. */
+  repositories?: RepositoryCloneOptions;
 }

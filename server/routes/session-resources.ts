@@ -9,11 +9,11 @@ const listQuery = z.object(pageQueryFields).loose();
 
 type ResourceParams = { Params: { sessionId: string; resourceId: string } };
 
-/** A session's resources: add, list, retrieve, update (github tokens only) and delete. */
+/** A session's resources: add, list, retrieve, update (repository tokens only) and delete. */
 export function registerSessionResourceRoutes(app: FastifyInstance, resources: SessionResourceService): void {
   app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/resources', async (request) => {
     const body = parseOrThrow(addResourceBody, request.body ?? {}, '');
-    return resources.add(request.params.sessionId, body.file_id, body.mount_path ?? null);
+    return resources.add(request.params.sessionId, body);
   });
 
   app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/resources', async (request) => {
@@ -26,8 +26,8 @@ export function registerSessionResourceRoutes(app: FastifyInstance, resources: S
   );
 
   app.post<ResourceParams>('/v1/sessions/:sessionId/resources/:resourceId', async (request) => {
-    parseOrThrow(updateResourceBody, request.body ?? {}, '');
-    return resources.update(request.params.sessionId, request.params.resourceId);
+    const body = parseOrThrow(updateResourceBody, request.body ?? {}, '');
+    return resources.update(request.params.sessionId, request.params.resourceId, body.authorization_token);
   });
 
   app.delete<ResourceParams>('/v1/sessions/:sessionId/resources/:resourceId', async (request) =>

@@ -6,7 +6,7 @@ import { mcpServersParams, modelParams, skillsParams } from '../agent-request-sc
 import type { AgentOverrides } from '../agent-service';
 import { agentToolsParams } from '../agent-tool-schemas';
 import { initialUserEvent } from '../event-request-schemas';
-import { fileResource } from '../session-resource-schemas';
+import { sessionResource } from '../session-resource-schemas';
 import { parseOrThrow } from '../validation';
 
 const agentWithOverrides = z
@@ -56,7 +56,7 @@ const createSessionBody = z
     metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
     initial_events: z.array(initialUserEvent).max(50).optional(),
     vault_ids: z.array(z.string()).optional(),
-    resources: z.array(fileResource).max(100).optional(),
+    resources: z.array(sessionResource).max(100).optional(),
     budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
   })
   .strict();
@@ -147,10 +147,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
       title: body.title ?? null,
       metadata: body.metadata ?? {},
       initialEvents: body.initial_events ?? [],
-      fileResources: (body.resources ?? []).map((resource) => ({
-        fileId: resource.file_id,
-        mountPath: resource.mount_path ?? null,
-      })),
+      resources: body.resources ?? [],
       vaultIds: body.vault_ids ?? [],
     });
   });

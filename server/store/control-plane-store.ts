@@ -1,3 +1,4 @@
+import type { WorkLease } from '../../common/work-queue';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import type {
@@ -247,8 +248,24 @@ export interface ControlPlaneStore {
   readonly apiKeys: ApiKeyRepository;
   readonly vaults: VaultRepository;
   readonly credentials: CredentialRepository;
+  readonly repositoryTokens: RepositoryTokenRepository;
+  readonly work: WorkRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
+}
+
+/**
+ * The tokens of sessions' `github_repository` resources, each sealed with `sealSecret` under
+ * `repositoryTokenContext(sessionId, resourceId)`: the store never sees one in plaintext, and the session's Workflow
+ * never sees one at all (the worker's clone Activity reads this table).
+ */
+export interface RepositoryTokenRepository {
+  /** Stores the sealed token of a resource, replacing the one it had (a rotation). */
+  put(sessionId: string, resourceId: string, sealedToken: string, at: string): Promise<void>;
+  /** Removes a resource's token; resolves to whether it had one. */
+  delete(sessionId: string, resourceId: string): Promise<boolean>;
+  /** Removes every token of a session (it was deleted); resolves to how many there were. */
+  deleteSession(sessionId: string): Promise<number>;
 }
 
 /** An API key as the store keeps it: its SHA-256, never the key itself. */
@@ -258,6 +275,8 @@ export interface StoredApiKey {
   name: string;
   createdAt: string;
   revokedAt: string | null;
+  /** Set for an environment key: it serves that self-hosted environment's work queue and sessions, nothing else. */
+  environmentId: string | null;
 }
 
 /** The API keys clients may send, besides the one from configuration. */
@@ -270,4 +289,52 @@ export interface ApiKeyRepository {
   revoke(id: string, at: string): Promise<boolean>;
   /** Every key, oldest first. */
   list(): Promise<StoredApiKey[]>;
+}
+
+/** A work item of a self-hosted environment's queue, as stored (see common/work-queue.ts for the rules). */
+export interface StoredWorkItem extends WorkLease {
+  id: string;
+  environmentId: string;
+  sessionId: string;
+  createdAt: string;
+  /** When a poll last handed the item out (an item not acknowledged soon after is handed out again). */
+  deliveredAt: string | null;
+  workerId: string | null;
+  startedAt: string | null;
+  /** The exact text the last heartbeat answered, which the next one must echo. */
+  lastHeartbeat: string | null;
+  ttlSeconds: number;
+  stopRequestedAt: string | null;
+  stoppedAt: string | null;
+  metadata: Record<string, string>;
+}
+
+/**
+ * The work queues of self-hosted environments. The worker's `requestSelfHostedWork` Activity queues items (in the
+ * same table); the server delivers, leases and stops them. Every change is a function of the current item, applied
+ * in one write transaction, so concurrent polls and heartbeats never both win.
+ */
+export interface WorkRepository {
+  /** Hands out the oldest queued item not handed out since `redeliverBefore`, marking it delivered to `workerId`. */
+  deliverNext(
+    environmentId: string,
+    workerId: string | null,
+    at: string,
+    redeliverBefore: string,
+  ): Promise<StoredWorkItem | null>;
+  /** One item of the environment, or `null`. */
+  find(environmentId: string, id: string): Promise<StoredWorkItem | null>;
+  /**
+   * Applies `change` to the item in one transaction and stores what it returns (`null`: no change); resolves to the
+   * item after, and what `change` said, or `null` when there is no such item.
+   */
+  change<Outcome>(
+    environmentId: string,
+    id: string,
+    change: (current: StoredWorkItem) => { item: StoredWorkItem | null; outcome: Outcome },
+  ): Promise<{ item: StoredWorkItem; outcome: Outcome } | null>;
+  /** The environment's items, oldest first, from after `cursor` (a sequence number). */
+  list(environmentId: string, page: PageRequest): Promise<StoredPage<StoredWorkItem>>;
+  /** Counts of the environment's queue: queued and never handed out, handed out but not acknowledged, and the oldest. */
+  stats(environmentId: string): Promise<{ depth: number; pending: number; oldestQueuedAt: string | null }>;
 }

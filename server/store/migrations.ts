@@ -120,6 +120,55 @@ export const MIGRATIONS: readonly Migration[] = [
         ON vault_credentials (vault_id, mcp_server_key) WHERE archived_at IS NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'self-hosted environments: environment keys and work items',
+    // An API key with an environment_id is that environment's key: it polls the environment's work queue and serves
+    // its sessions, nothing else. The worker's Activity (activities/self-hosted/sqlite-work-queue.ts) reads and writes
+    // work_items too: it relies on (id, environment_id, session_id, state, created_at, acknowledged_at,
+    // lease_expires_at, stopped_at); change those columns only together with it.
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN environment_id TEXT;
+      CREATE TABLE work_items (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        environment_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'starting', 'active', 'stopping', 'stopped')),
+        created_at TEXT NOT NULL,
+        delivered_at TEXT,
+        worker_id TEXT,
+        acknowledged_at TEXT,
+        started_at TEXT,
+        last_heartbeat TEXT,
+        ttl_seconds INTEGER NOT NULL,
+        lease_expires_at TEXT,
+        stop_requested_at TEXT,
+        stopped_at TEXT,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata))
+      );
+      CREATE INDEX work_items_by_environment ON work_items (environment_id, state, sequence);
+      CREATE INDEX work_items_by_session ON work_items (session_id, state);
+    `,
+  },
+  {
+    version: 6,
+    name: 'session repository tokens',
+    // The authorization_token of each github_repository session resource, only ever stored sealed (common/secret-box.ts,
+    // context repositoryTokenContext(session_id, resource_id) in common/credential-secret-context.ts); the session
+    // itself lives in Temporal, which never sees a token. The worker's clone Activity reads this table too
+    // (activities/credentials/sqlite-repository-token-reader.ts): it relies on resource_id, session_id and token.
+    sql: `
+      CREATE TABLE session_repository_tokens (
+        resource_id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX session_repository_tokens_by_session ON session_repository_tokens (session_id);
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

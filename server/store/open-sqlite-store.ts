@@ -7,6 +7,8 @@ import { SqliteCredentialRepository } from './sqlite-credential-repository';
 import { openSqliteDatabase } from './sqlite-database';
 import { SqliteEnvironmentRepository } from './sqlite-environment-repository';
 import { SqliteFileRepository } from './sqlite-file-repository';
+import { SqliteRepositoryTokenRepository } from './sqlite-repository-token-repository';
+import { SqliteWorkRepository } from './sqlite-work-repository';
 import { SqliteVaultRepository } from './sqlite-vault-repository';
 
 /** The name of the embedded store's file inside `KEEL_DATA_DIR`. */
@@ -36,6 +38,8 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     apiKeys: new SqliteApiKeyRepository(database),
     vaults: new SqliteVaultRepository(database),
     credentials: new SqliteCredentialRepository(database),
+    repositoryTokens: new SqliteRepositoryTokenRepository(database),
+    work: new SqliteWorkRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {

@@ -8,6 +8,7 @@ interface ApiKeyRow {
   name: string;
   created_at: string;
   revoked_at: string | null;
+  environment_id: string | null;
 }
 
 /** API keys in the embedded SQLite store (table `api_keys`, migration 3). */
@@ -19,7 +20,8 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
 
   constructor(database: Database) {
     this.insertOne = database.prepare(
-      'INSERT OR IGNORE INTO api_keys (id, key_sha256, name, created_at, revoked_at) VALUES (@id, @keySha256, @name, @createdAt, NULL)',
+      'INSERT OR IGNORE INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id) ' +
+        'VALUES (@id, @keySha256, @name, @createdAt, NULL, @environmentId)',
     );
     this.selectActive = database.prepare('SELECT * FROM api_keys WHERE key_sha256 = @keySha256 AND revoked_at IS NULL');
     this.revokeOne = database.prepare('UPDATE api_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL');
@@ -28,7 +30,14 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
 
   insert(key: StoredApiKey): Promise<void> {
     return settle(
-      () => void this.insertOne.run({ id: key.id, keySha256: key.keySha256, name: key.name, createdAt: key.createdAt }),
+      () =>
+        void this.insertOne.run({
+          id: key.id,
+          keySha256: key.keySha256,
+          name: key.name,
+          createdAt: key.createdAt,
+          environmentId: key.environmentId,
+        }),
     );
   }
 
@@ -55,5 +64,6 @@ function toStoredApiKey(row: ApiKeyRow): StoredApiKey {
     name: row.name,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    environmentId: row.environment_id,
   };
 }
