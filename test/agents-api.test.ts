@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { AuthenticationError, BadRequestError, ConflictError, NotFoundError } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toAgentSnapshot } from '../server/agent-snapshot';
+import { toAgentSnapshot } from '../server/agents/agent-snapshot';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { rejection, sdkClient } from './support/sdk';

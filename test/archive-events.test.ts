@@ -10,8 +10,8 @@ import {
   INDEX_PAGE_REFS,
   writeArchiveIndex,
 } from '../activities/storage/archive-events';
-import { SessionEventReader } from '../server/session-event-reader';
-import type { SessionQueryRunner } from '../server/session-event-reader';
+import { SessionEventReader } from '../server/sessions/events/session-event-reader';
+import type { SessionQueryRunner } from '../server/sessions/events/session-event-reader';
 import { recordingBlobStores, storedEvent } from './support/fake-session-log';
 import type { RecordingBlobStore } from './support/fake-session-log';
 

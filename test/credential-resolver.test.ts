@@ -10,11 +10,11 @@ import { CredentialRefreshError } from '../activities/credentials/refresh-access
 import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
 import { credentialSecretContext } from '../common/credential-secret-context';
 import { generateSecretKey, openSecret } from '../common/secret-box';
-import { CredentialService } from '../server/credential-service';
-import type { CreateCredentialBody } from '../server/credential-request-schemas';
+import { CredentialService } from '../server/vaults/credentials/credential-service';
+import type { CreateCredentialBody } from '../server/vaults/credentials/credential-request-schemas';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import type { SqliteStore } from '../server/store/open-sqlite-store';
-import { VaultService } from '../server/vault-service';
+import { VaultService } from '../server/vaults/vault-service';
 
 /** One request the loopback token endpoint received. */
 interface TokenRequest {

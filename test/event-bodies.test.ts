@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LoggedEvent } from '../common/events';
 import { LiveEventBus } from '../common/live-events';
 import { BoundedCache } from '../server/bounded-cache';
-import { EventBodies } from '../server/event-bodies';
-import { SessionEventReader } from '../server/session-event-reader';
-import { SessionFeeds } from '../server/session-feed';
+import { EventBodies } from '../server/sessions/events/event-bodies';
+import { SessionEventReader } from '../server/sessions/events/session-event-reader';
+import { SessionFeeds } from '../server/sessions/events/session-feed';
 import { FakeSessionLog, RecordingBlobStore, storedEvent, toolOutputText } from './support/fake-session-log';
 
 const stores: RecordingBlobStore[] = [];

@@ -6,9 +6,9 @@ import { BLOB_PREFIXES } from '../common/blob-store';
 import type { EventArchiveRef, LoggedEvent } from '../common/events';
 import { emptyUsage } from '../common/session';
 import type { EventsPage, SessionWorkflowResult } from '../common/session';
-import { readEventPage } from '../server/event-page';
-import { archiveIndex, SessionEventReader } from '../server/session-event-reader';
-import type { SessionQueryRunner } from '../server/session-event-reader';
+import { readEventPage } from '../server/sessions/events/event-page';
+import { archiveIndex, SessionEventReader } from '../server/sessions/events/session-event-reader';
+import type { SessionQueryRunner } from '../server/sessions/events/session-event-reader';
 import type { RecordingBlobStore } from './support/fake-session-log';
 import { FakeSessionLog, recordingBlobStores, toolOutputText } from './support/fake-session-log';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, selectPage } from '../server/session-pages';
-import type { SessionKey } from '../server/session-pages';
+import { decodeCursor, encodeCursor, selectPage } from '../server/sessions/session-pages';
+import type { SessionKey } from '../server/sessions/session-pages';
 
 const keys: SessionKey[] = [
   { id: 'sesn_c', startTime: '2026-01-01T00:00:02.000Z' },

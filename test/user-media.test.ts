@@ -14,7 +14,7 @@ import {
   IMAGE_TOKENS_ESTIMATE,
 } from '../common/model-context';
 import type { MessageParam } from '../common/model';
-import { sendEventsBody } from '../server/event-request-schemas';
+import { sendEventsBody } from '../server/sessions/events/event-request-schemas';
 import { FolderBlobStore } from '../storage/folder-blob-store';
 import { ConversationState } from '../workflows/conversation-state';
 

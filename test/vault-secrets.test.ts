@@ -8,10 +8,10 @@ import { resolveSecretKey, secretKeyFile } from '../activities/credentials/secre
 import { ConfigError, parseConfig } from '../common/config';
 import { credentialSecretContext } from '../common/credential-secret-context';
 import { decodeSecretKey, generateSecretKey, openSecret, sealSecret, SecretBoxError } from '../common/secret-box';
-import { CredentialService } from '../server/credential-service';
+import { CredentialService } from '../server/vaults/credentials/credential-service';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import type { SqliteStore } from '../server/store/open-sqlite-store';
-import { VaultService } from '../server/vault-service';
+import { VaultService } from '../server/vaults/vault-service';
 
 let dataDir: string;
 const opened: SqliteStore[] = [];

@@ -4,8 +4,8 @@ import {
   ENVIRONMENT_KEY_EVENTS,
   environmentKeyTarget,
   requireEnvironmentKeyScope,
-} from '../server/environment-work/environment-key-scope';
-import { acknowledged, decideHeartbeat, stopped, withMetadata } from '../server/environment-work/work-rules';
+} from '../server/environments/work/environment-key-scope';
+import { acknowledged, decideHeartbeat, stopped, withMetadata } from '../server/environments/work/work-rules';
 import type { StoredWorkItem } from '../server/store/control-plane-store';
 import { toolResultText } from '../workflows/self-hosted-results';
 

@@ -8,7 +8,7 @@ import type { BlobStore } from '../../common/blob-store';
 import { EVENT_ARCHIVE_FORMAT } from '../../common/events';
 import type { EventArchive, EventArchiveRef, LoggedEvent } from '../../common/events';
 import type { EventsPage, GetEventsQueryInput } from '../../common/session';
-import type { SessionQueryRunner } from '../../server/session-event-reader';
+import type { SessionQueryRunner } from '../../server/sessions/events/session-event-reader';
 import { contentKey } from '../../storage/content-key';
 import { FolderBlobStore } from '../../storage/folder-blob-store';
 

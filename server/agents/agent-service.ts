@@ -1,0 +1,151 @@
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { AgentSnapshot } from '../../common/agent';
+import { ApiError } from '../api-error';
+import { newAgentDefinition, sameDefinition, updatedAgentDefinition } from './agent-definition';
+import type { CreateAgentBody, UpdateAgentBody } from './agent-request-schemas';
+import { toAgentSnapshot } from './agent-snapshot';
+import { toAgentView } from './agent-view';
+import { toPageResponse } from '../page-query';
+import { newResourceId, requireResourceId } from '../resource-ids';
+import type { AgentListRequest, ControlPlaneStore, PageRequest, StoredAgent } from '../store/control-plane-store';
+
+/** A page of agents in the SDK's `PageCursor` shape. */
+export interface AgentPage {
+  data: BetaManagedAgentsAgent[];
+  next_page: string | null;
+}
+
+/**
+ * Agent operations on the control-plane store, shared by the routes and by session creation: every change of an
+ * agent writes a new immutable version, so a session that snapshotted a version never sees a later change.
+ */
+export class AgentService {
+  constructor(private readonly store: ControlPlaneStore) {}
+
+  /** Creates an agent at version 1. */
+  async create(body: CreateAgentBody): Promise<BetaManagedAgentsAgent> {
+    const now = new Date().toISOString();
+    const agent: StoredAgent = {
+      id: newResourceId('agent'),
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      archivedAt: null,
+      definition: newAgentDefinition(body),
+    };
+    await this.store.agents.insert(agent);
+    return toAgentView(agent);
+  }
+
+  /** The agent's latest version, or `version`; 404 when either is unknown. */
+  async retrieve(agentId: string, version?: number): Promise<BetaManagedAgentsAgent> {
+    return toAgentView(await this.find(agentId, version));
+  }
+
+  /**
+   * Applies an update as a new version. When `version` is sent it must be the latest (409 otherwise, so concurrent
+   * editors cannot overwrite each other); an archived agent cannot change (409); an update that changes nothing
+   * returns the agent as it is.
+   */
+  async update(agentId: string, body: UpdateAgentBody): Promise<BetaManagedAgentsAgent> {
+    requireResourceId('agent', agentId, 'agent_id');
+    const updated = await this.store.agents.appendVersion(
+      agentId,
+      (latest) => {
+        if (latest.archivedAt !== null) {
+          throw new ApiError('conflict_error', `Agent ${agentId} is archived; it cannot be changed.`);
+        }
+        if (body.version !== undefined && body.version !== latest.version) {
+          throw new ApiError(
+            'conflict_error',
+            `version: agent ${agentId} is at version ${latest.version}, not ${body.version}; retrieve it and retry.`,
+          );
+        }
+        const next = updatedAgentDefinition(latest.definition, body);
+        return sameDefinition(next, latest.definition) ? null : next;
+      },
+      new Date().toISOString(),
+    );
+    if (updated === null) throw notFound(agentId);
+    return toAgentView(updated);
+  }
+
+  /** Agents, newest first, without archived ones unless asked. */
+  async list(request: AgentListRequest): Promise<AgentPage> {
+    return toPageResponse(await this.store.agents.list(request), toAgentView);
+  }
+
+  /** The agent's versions, newest first. */
+  async listVersions(agentId: string, request: PageRequest): Promise<AgentPage> {
+    requireResourceId('agent', agentId, 'agent_id');
+    const page = await this.store.agents.listVersions(agentId, request);
+    if (page === null) throw notFound(agentId);
+    return toPageResponse(page, toAgentView);
+  }
+
+  /** Archives the agent (it stays readable, leaves the default list and accepts no change); archiving twice is a no-op. */
+  async archive(agentId: string): Promise<BetaManagedAgentsAgent> {
+    requireResourceId('agent', agentId, 'agent_id');
+    const archived = await this.store.agents.archive(agentId, new Date().toISOString());
+    if (archived === null) throw notFound(agentId);
+    return toAgentView(archived);
+  }
+
+  /**
+   * What a new session runs for `agentId` at `version` (default the latest): 400 for a malformed id, 404 for an unknown
+   * agent or version, 409 for an archived agent.
+   */
+  async snapshot(agentId: string, version?: number, field = 'agent'): Promise<AgentSnapshot> {
+    const agent = await this.find(agentId, version, field);
+    if (agent.archivedAt !== null) {
+      throw new ApiError('conflict_error', `Agent ${agentId} is archived; it cannot start new sessions.`);
+    }
+    return toAgentSnapshot(agent);
+  }
+
+  /**
+   * What a new session runs for `agentId` at `version` (default the latest), with `overrides` applied to that
+   * version (`agent_with_overrides`: each given field replaces the agent's, as an update would, without making a
+   * version): the snapshot the Workflow runs and the session object's `agent`. Errors as `snapshot`; an override
+   * Keel cannot run is a 400 naming `field`.
+   */
+  async forSession(
+    agentId: string,
+    version: number | undefined,
+    overrides: AgentOverrides | undefined,
+    field = 'agent',
+  ): Promise<{ snapshot: AgentSnapshot; view: BetaManagedAgentsAgent }> {
+    const stored = await this.find(agentId, version, field);
+    if (stored.archivedAt !== null) {
+      throw new ApiError('conflict_error', `Agent ${agentId} is archived; it cannot start new sessions.`);
+    }
+    const agent =
+      overrides === undefined
+        ? stored
+        : { ...stored, definition: updatedAgentDefinition(stored.definition, overrides) };
+    const view = toAgentView(agent);
+    return { snapshot: toAgentSnapshot(agent), view };
+  }
+
+  private async find(agentId: string, version?: number, field = 'agent_id'): Promise<StoredAgent> {
+    requireResourceId('agent', agentId, field);
+    const agent = await this.store.agents.get(agentId, version);
+    if (agent === null) {
+      const known = version === undefined ? null : await this.store.agents.get(agentId);
+      throw known === null
+        ? notFound(agentId)
+        : new ApiError(
+            'not_found_error',
+            `Agent ${agentId} has no version ${version}; its latest is ${known.version}.`,
+          );
+    }
+    return agent;
+  }
+}
+
+/** The fields `agent_with_overrides` (and a session's agent update) may replace; each given one replaces the agent's. */
+export type AgentOverrides = Pick<UpdateAgentBody, 'model' | 'system' | 'tools' | 'mcp_servers' | 'skills'>;
+
+function notFound(agentId: string): ApiError {
+  return new ApiError('not_found_error', `No agent ${agentId}.`);
+}

@@ -1,0 +1,176 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { LoggedEvent } from '../../../common/events';
+import type { SessionEventReader } from './session-event-reader';
+import type { SessionFeeds } from './session-feed';
+import type { SessionService } from '../session-service';
+import { sendEventsBody } from './event-request-schemas';
+import { latestPosition, readEventPage, resumePosition } from './event-page';
+import { parseOrThrow } from '../../validation';
+
+const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-04-01T00:00:00Z' });
+
+const eventType = z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'expected an event type such as agent.message');
+
+const listQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    page: z.string().regex(/^\d+$/, 'page must be a cursor returned by the previous page').optional(),
+    order: z.enum(['asc', 'desc']).default('asc'),
+    types: z.union([eventType, z.array(eventType)]).optional(),
+    'created_at[gt]': time.optional(),
+    'created_at[gte]': time.optional(),
+    'created_at[lt]': time.optional(),
+    'created_at[lte]': time.optional(),
+    'types[]': z.union([eventType, z.array(eventType)]).optional(),
+  })
+  .loose();
+
+const streamQuery = z
+  .object({
+    event_deltas: z.union([z.string(), z.array(z.string())]).optional(),
+    'event_deltas[]': z.union([z.string(), z.array(z.string())]).optional(),
+    after: z.coerce.number().int().min(-1).optional(),
+  })
+  .loose();
+
+const KEEPALIVE_MS = 15_000;
+/** How long a stream stays open after `session.status_terminated` for the `session.deleted` that follows it. */
+const TERMINATED_GRACE_MS = 2_000;
+
+/** Session events: send (by Signal), list (pages over the log) and stream (Server-Sent Events, live). */
+export function registerSessionEventRoutes(
+  app: FastifyInstance,
+  sessions: SessionService,
+  reader: SessionEventReader,
+  feeds: SessionFeeds,
+): void {
+  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
+    const body = parseOrThrow(sendEventsBody, request.body, '');
+    return { data: await sessions.send(request.params.sessionId, body.events) };
+  });
+
+  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
+    const query = parseOrThrow(listQuery, request.query, '');
+    await sessions.requireExists(request.params.sessionId);
+    return readEventPage(reader, request.params.sessionId, {
+      order: query.order,
+      limit: query.limit,
+      page: query.page === undefined ? undefined : Number(query.page),
+      types: [query.types ?? [], query['types[]'] ?? []].flat(),
+      createdAt: {
+        gt: query['created_at[gt]'],
+        gte: query['created_at[gte]'],
+        lt: query['created_at[lt]'],
+        lte: query['created_at[lte]'],
+      },
+    });
+  });
+
+  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events/stream', async (request, reply) => {
+    const query = parseOrThrow(streamQuery, request.query, '');
+    const sessionId = request.params.sessionId;
+    await sessions.requireExists(sessionId);
+    const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
+    const previews = { message: deltaTypes.includes('agent.message'), thinking: deltaTypes.includes('agent.thinking') };
+    const lastEventId = request.headers['last-event-id'];
+    const after =
+      typeof lastEventId === 'string' && lastEventId !== ''
+        ? await resumePosition(reader, sessionId, lastEventId)
+        : (query.after ?? (await latestPosition(reader, sessionId)));
+    await streamEvents(reply, feeds, sessionId, after, previews);
+  });
+}
+
+/**
+ * Writes the session's events as Server-Sent Events in the SDK's framing until the client leaves or the session ends,
+ * with the previews asked for: `agent.message` text deltas, and the start-only preview of `agent.thinking`.
+ */
+async function streamEvents(
+  reply: FastifyReply,
+  feeds: SessionFeeds,
+  sessionId: string,
+  after: number,
+  previews: { message: boolean; thinking: boolean },
+): Promise<void> {
+  reply.hijack();
+  const response = reply.raw;
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'request-id': String(reply.getHeader('request-id') ?? ''),
+  });
+  const started = new Set<string>();
+  const logged = new Set<string>();
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(keepalive);
+    unsubscribe?.();
+    response.end();
+  };
+  const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS);
+  response.on('close', close);
+  let unsubscribe: (() => void) | undefined;
+  try {
+    unsubscribe = await feeds.subscribe(sessionId, after, {
+      onEvents: (events: LoggedEvent[]) => {
+        for (const entry of events) {
+          logged.add(entry.event.id);
+          response.write(`event: ${entry.event.type}\nid: ${entry.position}\ndata: ${JSON.stringify(entry.event)}\n\n`);
+          if (entry.event.type === 'session.deleted') close();
+          // Sessions that ended before `session.deleted` existed end with this; others follow it with the deletion.
+          else if (entry.event.type === 'session.status_terminated') setTimeout(close, TERMINATED_GRACE_MS).unref();
+        }
+      },
+      ...(previews.thinking
+        ? {
+            onThinkingStarted: (eventId: string) => {
+              if (logged.has(eventId) || started.has(eventId)) return;
+              started.add(eventId);
+              const start = { type: 'event_start', event: { id: eventId, type: 'agent.thinking' } };
+              response.write(`event: event_start\ndata: ${JSON.stringify(start)}\n\n`);
+            },
+          }
+        : {}),
+      ...(previews.message
+        ? {
+            onTextDelta: (eventId: string, text: string) => {
+              if (logged.has(eventId)) return;
+              if (!started.has(eventId)) {
+                started.add(eventId);
+                const start = { type: 'event_start', event: { id: eventId, type: 'agent.message' } };
+                response.write(`event: event_start\ndata: ${JSON.stringify(start)}\n\n`);
+              }
+              const delta = {
+                type: 'event_delta',
+                event_id: eventId,
+                delta: { type: 'content_delta', content: { type: 'text', text } },
+              };
+              response.write(`event: event_delta\ndata: ${JSON.stringify(delta)}\n\n`);
+            },
+          }
+        : {}),
+      onError: (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        response.write(
+          `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+        );
+        close();
+      },
+    });
+    if (closed) unsubscribe();
+    // Headers go out once the subscription is live: a client whose request resolved misses nothing after it, live
+    // deltas included, even when the session has not produced anything yet.
+    else response.flushHeaders();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    response.write(
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+    );
+    close();
+  }
+}

@@ -1,0 +1,603 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { AgentSnapshot } from '../../common/agent';
+import { ID_PREFIXES, isSessionId } from '../../common/ids';
+import { acceptsMidConversationSystem } from '../../common/model-context';
+import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/events';
+import type { SandboxEnvironment } from '../../common/sandbox';
+import type {
+  SandboxProvisioning,
+  SessionLimits,
+  SessionResourceRecord,
+  ToolResultContentBlock,
+  UpdateSessionInput,
+} from '../../common/session';
+import { SESSION_TASK_QUEUE } from '../../common/task-queues';
+import type { sessionWorkflow } from '../../workflows';
+import {
+  archiveSessionUpdate,
+  customToolResultUpdate,
+  endSessionSignal,
+  getSessionQuery,
+  interruptSessionSignal,
+  sendMessageSignal,
+  toolConfirmationUpdate,
+  toolResultUpdate,
+  updateSessionUpdate,
+} from '../../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import type { AgentOverrides, AgentService } from '../agents/agent-service';
+import { sameDefinition, updatedAgentDefinition } from '../agents/agent-definition';
+import { toAgentSnapshot } from '../agents/agent-snapshot';
+import { toAgentView } from '../agents/agent-view';
+import type { AgentDefinition } from '../store/control-plane-store';
+import { ApiError, invalidField } from '../api-error';
+import type { EnvironmentService } from '../environments/environment-service';
+import { toSandboxEnvironment } from '../environments/environment-snapshot';
+import type { FileService } from '../files/file-service';
+import { newRepositoryResource, newResourceId } from './resources/repository-resource';
+import type { RepositoryTokens } from './resources/repository-tokens';
+import type { SessionResourceParams } from './resources/session-resource-schemas';
+import { decodeCursor, encodeCursor, selectPage } from './session-pages';
+import type { SessionKey } from './session-pages';
+import { sessionListQuery } from './session-list-query';
+import type { SessionListRequest } from './session-list-query';
+import type { SessionQueries } from './session-queries';
+import { toSessionAgentView, toSessionView } from './session-view';
+import type { SessionAgentView, SessionView } from './session-view';
+import type { VaultService } from '../vaults/vault-service';
+
+/** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
+export interface CreateSessionRequest {
+  agent?: { id: string; version?: number | undefined; overrides?: AgentOverrides | undefined } | undefined;
+  environmentId?: string | undefined;
+  title: string | null;
+  metadata: Record<string, string>;
+  initialEvents: UserEventRequest[];
+  /** Uploaded files to mount read-only into the sandbox, and repositories to clone into its workspace. */
+  resources: SessionResourceParams[];
+  /** Vaults whose credentials the session's MCP calls may use, in order of preference. */
+  vaultIds: string[];
+}
+
+/** A user event as the API accepts it. */
+export type UserEventRequest =
+  | { type: 'user.message'; content: UserContentBlock[] }
+  | { type: 'user.interrupt' }
+  | { type: 'system.message'; content: TextBlock[] }
+  | {
+      type: 'user.tool_confirmation';
+      tool_use_id: string;
+      result: 'allow' | 'deny';
+      deny_message?: string | null | undefined;
+    }
+  | {
+      type: 'user.custom_tool_result';
+      custom_tool_use_id: string;
+      content?: TextBlock[] | undefined;
+      is_error?: boolean | null | undefined;
+    }
+  | {
+      type: 'user.tool_result';
+      tool_use_id: string;
+      content?: ToolResultContentBlock[] | undefined;
+      is_error?: boolean | null | undefined;
+    };
+
+/** The answers to tool calls a session waits on, and the field of each that names the call. */
+const ANSWER_FIELDS = {
+  'user.tool_confirmation': 'tool_use_id',
+  'user.custom_tool_result': 'custom_tool_use_id',
+  'user.tool_result': 'tool_use_id',
+} as const;
+
+type AnswerEvent = Extract<UserEventRequest, { type: keyof typeof ANSWER_FIELDS }>;
+
+function isAnswer(event: UserEventRequest): event is AnswerEvent {
+  return event.type in ANSWER_FIELDS;
+}
+
+/** What `SessionService` needs. */
+export interface SessionServiceOptions {
+  client: Client;
+  queries: SessionQueries;
+  agent: AgentSnapshot;
+  limits: SessionLimits;
+  sandboxProvisioning: SandboxProvisioning;
+  agents: AgentService;
+  environments: EnvironmentService;
+  files: FileService;
+  vaults: VaultService;
+  /** Where repository resources' tokens are sealed and stored. */
+  repositoryTokens: RepositoryTokens;
+  /** The repository hosts besides github.com (`KEEL_REPOSITORY_HOSTS`); none when absent. */
+  repositoryHosts?: readonly string[];
+}
+
+const END_TIMEOUT_MS = 60_000;
+
+/** Session operations on Temporal, shared by every route: one place that starts, signals and reads sessions. */
+export class SessionService {
+  constructor(private readonly options: SessionServiceOptions) {}
+
+  /** Starts the session Workflow (Workflow ID = session id) and returns the session. */
+  async create(request: CreateSessionRequest): Promise<SessionView> {
+    const id = `${ID_PREFIXES.session}${randomBytes(16).toString('base64url')}`;
+    let agent = this.options.agent;
+    let agentView: SessionAgentView | null = null;
+    if (request.agent !== undefined) {
+      const { id, version, overrides } = request.agent;
+      const resolved = await this.options.agents.forSession(id, version, overrides);
+      agent = resolved.snapshot;
+      agentView = toSessionAgentView(resolved.view);
+    }
+    const { resources, tokens } = await this.sessionResources(request.resources);
+    let environment: SandboxEnvironment | undefined;
+    let selfHosted: { environmentId: string } | undefined;
+    if (request.environmentId !== undefined) {
+      const stored = await this.options.environments.retrieve(request.environmentId);
+      if (stored.archived_at !== null) {
+        throw new ApiError('conflict_error', `Environment ${stored.id} is archived; it cannot start new sessions.`);
+      }
+      // A self-hosted environment's tools run on its own workers (its work queue), not in Keel's sandbox.
+      if (stored.config.type === 'self_hosted') selfHosted = { environmentId: stored.id };
+      else environment = toSandboxEnvironment(stored, 'environment_id');
+    }
+    if (selfHosted !== undefined && resources.length > 0) {
+      throw invalidField(
+        'resources',
+        `environment ${selfHosted.environmentId} is self_hosted: its workers run the tools, so a session there takes ` +
+          "no resources (they live in Keel's sandbox)",
+      );
+    }
+    const vaultIds = await this.options.vaults.forSession(request.vaultIds);
+    await this.requireSendable(request.initialEvents, agent.model, 'initial_events');
+    // Tokens are sealed into the store before the Workflow hears of their repositories; the Workflow never sees one.
+    for (const [resourceId, token] of tokens) await this.options.repositoryTokens.put(id, resourceId, token);
+    const { limits, sandboxProvisioning, client } = this.options;
+    await client.workflow
+      .start<typeof sessionWorkflow>('sessionWorkflow', {
+        workflowId: id,
+        taskQueue: SESSION_TASK_QUEUE,
+        args: [
+          {
+            sessionId: id,
+            agent,
+            title: request.title,
+            createdAt: new Date().toISOString(),
+            limits,
+            sandboxProvisioning,
+            files: resources.flatMap((resource) =>
+              resource.type === 'file' ? [{ fileId: resource.file_id, mountPath: resource.mount_path }] : [],
+            ),
+            ...(environment === undefined ? {} : { environment }),
+            ...(vaultIds.length === 0 ? {} : { vaultIds }),
+            ...(selfHosted === undefined ? {} : { selfHosted }),
+          },
+        ],
+        staticSummary: request.title ?? `Keel session with ${agent.name}`,
+        memo: {
+          metadata: request.metadata,
+          agent: agentView,
+          environment_id: request.environmentId ?? null,
+          resources,
+          vault_ids: vaultIds,
+        },
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
+          { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
+          { key: SEARCH_ATTRIBUTES.agentVersion, value: agent.version },
+        ],
+      })
+      .catch(async (error: unknown) => {
+        await this.options.repositoryTokens.deleteSession(id);
+        throw error;
+      });
+    if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
+    return this.get(id);
+  }
+
+  /**
+   * Checks the session's resources and returns them in the session object's shape, with the repositories' tokens
+   * apart (by resource id): each file must exist (mount path default `/mnt/session/uploads/<file_id>`), each
+   * repository URL must be one Keel clones from (mount path default `/workspace/<repository name>`), and no two
+   * mount paths may collide.
+   */
+  private async sessionResources(
+    requested: SessionResourceParams[],
+  ): Promise<{ resources: SessionResourceRecord[]; tokens: Map<string, string> }> {
+    const now = new Date().toISOString();
+    const resources: SessionResourceRecord[] = [];
+    const tokens = new Map<string, string>();
+    for (const [index, params] of requested.entries()) {
+      let resource: SessionResourceRecord;
+      if (params.type === 'github_repository') {
+        resource = newRepositoryResource(params, this.options.repositoryHosts ?? [], `resources[${index}]`, now);
+        if (params.authorization_token !== undefined) tokens.set(resource.id, params.authorization_token);
+      } else {
+        await this.options.files.retrieve(params.file_id);
+        resource = {
+          id: newResourceId(),
+          type: 'file',
+          file_id: params.file_id,
+          mount_path: params.mount_path ?? `/mnt/session/uploads/${params.file_id}`,
+          created_at: now,
+          updated_at: now,
+        };
+      }
+      if (resources.some((earlier) => earlier.mount_path === resource.mount_path)) {
+        throw invalidField(
+          `resources[${index}].mount_path`,
+          `${resource.mount_path} is already used by another resource`,
+        );
+      }
+      resources.push(resource);
+    }
+    return { resources, tokens };
+  }
+
+  /** Returns the session, or a 404. */
+  async get(sessionId: string): Promise<SessionView> {
+    const handle = this.handle(sessionId);
+    const description = await this.describe(handle);
+    const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
+    return toSessionView(description, summary);
+  }
+
+  /** Resolves when the session exists (without querying it), or throws a 404 or a 400 for a malformed id. */
+  async requireExists(sessionId: string): Promise<void> {
+    await this.describe(this.handle(sessionId));
+  }
+
+  /**
+   * Lists sessions through Temporal's visibility store: filters become a visibility query, and the page is chosen
+   * here by start time and id (`selectPage`), so `next_page` and `prev_page` cursors work in either order and an
+   * archived session left out never shortens a page. A cursor bounds the query by its start time.
+   */
+  async list(
+    request: SessionListRequest,
+  ): Promise<{ data: SessionView[]; next_page: string | null; prev_page: string | null }> {
+    const order = request.order ?? 'desc';
+    const cursor = request.page === undefined ? null : decodeCursor(request.page);
+    const createdAt = { ...request.createdAt };
+    if (cursor !== null) {
+      // The page lies after the cursor's session in listing order (or before it, for prev): newer when they agree.
+      const newer = (cursor.direction === 'next') === (order === 'asc');
+      // Keys hold milliseconds, Temporal's start times finer ones: the bound is widened by a millisecond, and the
+      // page is chosen by key alone.
+      if (newer) createdAt.gte = latest(createdAt.gte, cursor.key.startTime);
+      else createdAt.lte = earliest(createdAt.lte, new Date(Date.parse(cursor.key.startTime) + 1).toISOString());
+    }
+    const keys: SessionKey[] = [];
+    for await (const execution of this.options.client.workflow.list({
+      query: sessionListQuery({ ...request, createdAt }),
+    })) {
+      if (!request.includeArchived && typeof execution.memo?.['archived_at'] === 'string') continue;
+      keys.push({ id: execution.workflowId, startTime: execution.startTime.toISOString() });
+    }
+    const page = selectPage(keys, order, request.limit, cursor);
+    const data: SessionView[] = [];
+    for (const key of page.items) data.push(await this.get(key.id));
+    return {
+      data,
+      next_page: page.next === null ? null : encodeCursor(page.next),
+      prev_page: page.prev === null ? null : encodeCursor(page.prev),
+    };
+  }
+
+  /**
+   * Changes the session's title, metadata and agent (its tools and MCP servers, while idle, from the next turn);
+   * refused with 409 once the session has ended or is archived, or for an agent change while it runs.
+   */
+  async update(
+    sessionId: string,
+    change: Omit<UpdateSessionInput, 'agent'>,
+    agentChange?: Pick<AgentOverrides, 'tools' | 'mcp_servers'>,
+  ): Promise<SessionView> {
+    const handle = this.handle(sessionId);
+    await this.requireOpen(handle);
+    const agent = agentChange === undefined ? undefined : await this.changedAgent(sessionId, agentChange);
+    try {
+      await handle.executeUpdate(updateSessionUpdate, { args: [{ ...change, ...(agent && { agent }) }] });
+    } catch (error) {
+      // The Workflow's validator refuses an agent change while a turn runs: the session's state, not the request.
+      if (error instanceof WorkflowUpdateFailedError && agent !== undefined) {
+        const cause = error.cause instanceof Error ? error.cause.message : error.message;
+        throw new ApiError('conflict_error', cause);
+      }
+      throw error;
+    }
+    return this.get(sessionId);
+  }
+
+  /** The session's agent with `change` applied, or `undefined` when it changes nothing. */
+  private async changedAgent(
+    sessionId: string,
+    change: Pick<AgentOverrides, 'tools' | 'mcp_servers'>,
+  ): Promise<UpdateSessionInput['agent']> {
+    const description = await this.describe(this.handle(sessionId));
+    const current = description.memo?.['agent'] as SessionAgentView | null | undefined;
+    if (current === undefined || current === null) {
+      throw invalidField('agent', "the session runs the server's default agent, which has no tools to change");
+    }
+    const { status } = await this.options.queries.run(sessionId, getSessionQuery, []);
+    if (status !== 'idle') {
+      throw new ApiError(
+        'conflict_error',
+        `Session ${sessionId} is ${status}; its agent can change only while it is idle.`,
+      );
+    }
+    const definition: AgentDefinition = {
+      name: current.name,
+      description: current.description,
+      model: current.model,
+      system: current.system,
+      tools: current.tools,
+      mcp_servers: current.mcp_servers,
+      skills: current.skills,
+      metadata: {},
+      execution_identity: current.execution_identity,
+      multiagent: null,
+    };
+    const next = updatedAgentDefinition(definition, change);
+    if (sameDefinition(next, definition)) return undefined;
+    const stored = { id: current.id, version: current.version, createdAt: '', updatedAt: '', archivedAt: null };
+    const view = toAgentView({ ...stored, definition: next });
+    return { snapshot: toAgentSnapshot({ ...stored, definition: next }), view: toSessionAgentView(view) };
+  }
+
+  /** Archives the session: it accepts no new events from then on; archiving twice changes nothing. */
+  async archive(sessionId: string): Promise<SessionView> {
+    const handle = this.handle(sessionId);
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('conflict_error', `Session ${sessionId} has ended; an ended session cannot be archived.`);
+    }
+    await handle.executeUpdate(archiveSessionUpdate);
+    return this.get(sessionId);
+  }
+
+  /**
+   * Delivers user events, in order, to a running session; returns them as logged (with their ids). Answers to tool
+   * calls are checked against what the session waits for before anything is sent, so a batch with one answer for an
+   * unknown or already answered call is refused whole and changes nothing.
+   */
+  async send(sessionId: string, events: UserEventRequest[]): Promise<SessionEvent[]> {
+    const handle = this.handle(sessionId);
+    await this.requireOpen(handle);
+    await this.requireAwaited(sessionId, events);
+    if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
+      await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
+    }
+    const sent: SessionEvent[] = [];
+    for (const [index, event] of events.entries()) {
+      const id = newEventId();
+      const processedAt = new Date().toISOString();
+      switch (event.type) {
+        case 'user.message': {
+          // A system.message is always the last event, right after its user.message: both go in one Signal.
+          const system = accompanyingSystem(events, index);
+          await handle.signal(sendMessageSignal, { id, content: event.content, ...(system && { system }) });
+          sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
+          if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
+          break;
+        }
+        case 'system.message':
+          break;
+        case 'user.interrupt':
+          await handle.signal(interruptSessionSignal, { id });
+          sent.push({ type: 'user.interrupt', id, processed_at: processedAt });
+          break;
+        case 'user.tool_confirmation': {
+          const denyMessage = event.deny_message ?? null;
+          await this.executeAnswer(() =>
+            handle.executeUpdate(toolConfirmationUpdate, {
+              args: [{ id, toolUseId: event.tool_use_id, result: event.result, denyMessage }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.tool_confirmation',
+            id,
+            tool_use_id: event.tool_use_id,
+            result: event.result,
+            ...(denyMessage === null ? {} : { deny_message: denyMessage }),
+            processed_at: processedAt,
+          });
+          break;
+        }
+        case 'user.custom_tool_result': {
+          const content = event.content ?? [];
+          const isError = event.is_error ?? false;
+          const system = accompanyingSystem(events, index);
+          await this.executeAnswer(() =>
+            handle.executeUpdate(customToolResultUpdate, {
+              args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError, ...(system && { system }) }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.custom_tool_result',
+            id,
+            custom_tool_use_id: event.custom_tool_use_id,
+            content,
+            is_error: isError,
+            processed_at: processedAt,
+          });
+          if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
+          break;
+        }
+        case 'user.tool_result': {
+          const content = event.content ?? [];
+          const isError = event.is_error ?? false;
+          await this.executeAnswer(() =>
+            handle.executeUpdate(toolResultUpdate, {
+              args: [{ id, toolUseId: event.tool_use_id, content, isError }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.tool_result',
+            id,
+            tool_use_id: event.tool_use_id,
+            content,
+            is_error: isError,
+            processed_at: processedAt,
+          });
+          break;
+        }
+      }
+    }
+    return sent;
+  }
+
+  /**
+   * Refuses (400 naming the field), before anything is sent, what the session cannot pass to its model: a
+   * `system.message` for a model that takes no mid-conversation system messages, and an image or document whose
+   * uploaded file is missing (404) or not of a type the model reads.
+   */
+  private async requireSendable(events: UserEventRequest[], model: string, field: string): Promise<void> {
+    for (const [index, event] of events.entries()) {
+      if (event.type === 'system.message' && !acceptsMidConversationSystem(model)) {
+        throw invalidField(
+          `${field}[${index}]`,
+          `the session's model ${model} does not accept mid-conversation system messages, so it cannot take a ` +
+            'system.message (Claude models take them from Opus 4.8 on)',
+        );
+      }
+      if (event.type !== 'user.message') continue;
+      for (const [blockIndex, block] of event.content.entries()) {
+        if (block.type === 'text' || block.source.type !== 'file') continue;
+        const path = `${field}[${index}].content[${blockIndex}].source.file_id`;
+        await this.options.files.requireMedia(block.source.file_id, block.type, path);
+      }
+    }
+  }
+
+  /** Refuses (400 naming the field) answers to tool calls the session is not waiting for, before any is sent. */
+  private async requireAwaited(sessionId: string, events: UserEventRequest[]): Promise<void> {
+    if (!events.some(isAnswer)) return;
+    const interrupt = events.findIndex((event) => event.type === 'user.interrupt');
+    if (interrupt >= 0) {
+      throw invalidField(
+        `events[${interrupt}]`,
+        'an interrupt ends the wait for tool answers, so it cannot be sent in one batch with them',
+      );
+    }
+    const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
+    const waiting = new Map((summary.awaiting ?? []).map((call) => [call.eventId, call.resolvedBy]));
+    events.forEach((event, index) => {
+      if (!isAnswer(event)) return;
+      const field = ANSWER_FIELDS[event.type];
+      const eventId = event.type === 'user.custom_tool_result' ? event.custom_tool_use_id : event.tool_use_id;
+      const resolvedBy = waiting.get(eventId);
+      if (resolvedBy === undefined) {
+        throw invalidField(
+          `events[${index}].${field}`,
+          `session ${sessionId} is not waiting for an answer to ${eventId} (unknown, or already answered)`,
+        );
+      }
+      if (resolvedBy !== event.type) {
+        throw invalidField(`events[${index}].${field}`, `${eventId} waits for ${resolvedBy}, not ${event.type}`);
+      }
+      waiting.delete(eventId);
+    });
+  }
+
+  /** Runs an answer's Update; a refusal by the Workflow's validator (a race with another answer) becomes a 400. */
+  private async executeAnswer(update: () => Promise<unknown>): Promise<void> {
+    try {
+      await update();
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        const cause = error.cause instanceof Error ? error.cause.message : error.message;
+        throw new ApiError('invalid_request_error', cause);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Ends the session (its sandbox and workspace volume are removed), waits for the Workflow to complete, and forgets
+   * its repository tokens.
+   */
+  async end(sessionId: string): Promise<void> {
+    const handle = this.handle(sessionId);
+    // An archived session can still be deleted: it may hold a sandbox, or wait for tool answers it can no longer get.
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('conflict_error', `Session ${sessionId} has ended already.`);
+    }
+    await handle.signal(endSessionSignal);
+    try {
+      await Promise.race([
+        handle.result(),
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new ApiError('api_error', 'The session did not end in time.')),
+            END_TIMEOUT_MS,
+          ).unref(),
+        ),
+      ]);
+    } finally {
+      await this.options.repositoryTokens.deleteSession(sessionId);
+    }
+  }
+
+  private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {
+    if (!isSessionId(sessionId)) {
+      throw new ApiError('invalid_request_error', `session_id: expected a session id (sesn_…), got "${sessionId}"`);
+    }
+    return this.options.client.workflow.getHandle<typeof sessionWorkflow>(sessionId);
+  }
+
+  private async describe(handle: WorkflowHandle): Promise<Awaited<ReturnType<WorkflowHandle['describe']>>> {
+    try {
+      return await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError)
+        throw new ApiError('not_found_error', `No session ${handle.workflowId}.`);
+      throw error;
+    }
+  }
+
+  private async requireOpen(handle: WorkflowHandle): Promise<void> {
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('conflict_error', `Session ${handle.workflowId} has ended; it accepts no new events.`);
+    }
+    if (typeof description.memo?.['archived_at'] === 'string') {
+      throw new ApiError('conflict_error', `Session ${handle.workflowId} is archived; it accepts no new events.`);
+    }
+  }
+}
+
+function newEventId(): string {
+  return `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
+}
+
+/** The `system.message` that follows `events[index]` (it accompanies that event), with a new id; else `undefined`. */
+function accompanyingSystem(
+  events: UserEventRequest[],
+  index: number,
+): { id: string; content: TextBlock[] } | undefined {
+  const next = events[index + 1];
+  return next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
+}
+
+/** Whether `event` is a user message with an image or document sent by reference to an uploaded file. */
+function hasFileMedia(event: UserEventRequest): boolean {
+  return (
+    event.type === 'user.message' &&
+    event.content.some((block) => block.type !== 'text' && block.source.type === 'file')
+  );
+}
+
+function latest(a: string | undefined, b: string): string {
+  return a === undefined || Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+function earliest(a: string | undefined, b: string): string {
+  return a === undefined || Date.parse(b) < Date.parse(a) ? b : a;
+}
