@@ -12,11 +12,12 @@ import type { AgentSnapshot } from '../common/agent';
 import { ConfigError, PROJECT_ROOT } from '../common/config';
 import type { KeelConfig } from '../common/config';
 import { LiveEventBus } from '../common/live-events';
+import { sandboxClusterLabel } from '../common/sandbox';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { createServer } from '../server/create-server';
 import type { ControlPlaneStore } from '../server/store/control-plane-store';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
-import { FolderBlobStore, blobFolder } from '../storage/folder-blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { createWorker } from '../worker/create-worker';
 import { createWorkerMetrics } from '../worker/metrics';
 import { keelDataConverter } from '../worker/payload-store';
@@ -56,7 +57,7 @@ export interface Stack {
   server: FastifyInstance;
   /** The control-plane store (the SQLite file `keel.sqlite` in the data folder). */
   store: ControlPlaneStore;
-  /** The blob store shared by this process's worker and server (the folder `blobs` in the data folder). */
+  /** The blob store shared by this process's worker and server (`KEEL_BLOB_STORE`: the data folder's, or S3). */
   blobs: BlobStore;
   stop(): Promise<void>;
 }
@@ -126,7 +127,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const bus = new LiveEventBus();
     const workerMetrics = createWorkerMetrics();
-    const blobs = new FolderBlobStore(blobFolder(config.dataDir));
+    const blobs = await openBlobStore(config);
+    stops.push(() => Promise.resolve(blobs.close?.()));
     let worker: Worker | null = null;
     if (!serverOnly && (options.runWorker ?? true)) {
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
@@ -136,7 +138,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         connection: workerConnection,
         bus,
         workflowBundle: options.workflowBundle ?? (await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'))),
+        blobs,
         metrics: workerMetrics,
+        sandboxCluster: sandboxClusterLabel(config.temporal.namespace, temporalAddress),
         ...(demoModelUrl === null ? {} : { modelBaseUrl: demoModelUrl }),
       });
       const running = worker.run();
@@ -152,7 +156,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const temporal = new Client({
       connection,
       namespace: config.temporal.namespace,
-      dataConverter: keelDataConverter(config.dataDir),
+      dataConverter: keelDataConverter({ blobs, dataDir: config.dataDir }),
     });
     const docker = new Docker();
     const store = openSqliteStore({ filename: storeFilePath(config.dataDir) });

@@ -8,6 +8,7 @@ import { LiveEventBus } from '../common/live-events';
 import { createWorker } from '../worker/create-worker';
 import { createWorkerMetrics } from '../worker/metrics';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
+import { sandboxClusterLabel } from '../common/sandbox';
 
 /** Serves `registry` at `GET /metrics` (Prometheus text format) on `host:port`; anything else is a 404. */
 function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
@@ -41,7 +42,14 @@ export async function worker(config: KeelConfig): Promise<void> {
   try {
     const workflowBundle = await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'));
     const metrics = createWorkerMetrics();
-    const running = await createWorker({ config, connection, bus: new LiveEventBus(), workflowBundle, metrics });
+    const running = await createWorker({
+      config,
+      connection,
+      bus: new LiveEventBus(),
+      workflowBundle,
+      metrics,
+      sandboxCluster: sandboxClusterLabel(config.temporal.namespace, address),
+    });
     if (config.workerMetricsPort !== 0) {
       metricsServer = await serveMetrics(metrics.registry, config.server.host, config.workerMetricsPort);
       console.log(`keel worker: metrics at http://${config.server.host}:${config.workerMetricsPort}/metrics`);

@@ -9,6 +9,8 @@ export interface BlobStore {
   put(key: string, body: Uint8Array): Promise<void>;
   /** The body stored under `key`, or `null` when there is none. */
   get(key: string): Promise<Uint8Array | null>;
+  /** Releases what the store holds (an object store's connections); it is not used after. */
+  close?(): void;
 }
 
 /** Key prefixes of the blob store, one per kind of body. */
@@ -19,6 +21,8 @@ export const BLOB_PREFIXES = {
   conversation: 'conversation/',
   /** An immutable page of a session's events, written when a run continues-as-new: `events/<session>/<first>-<hash>`. */
   events: 'events/',
+  /** A Temporal payload kept out of the history (External Storage), by SHA-256 of its JSON: `worker/payload-store.ts`. */
+  payloads: 'payloads/',
 } as const;
 
 /** Blob keys: lower-case letters, digits, `_`, `-`, `.` and `/` between non-empty parts. */

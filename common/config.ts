@@ -61,6 +61,41 @@ const repositoryHosts = z
 /** A URL variable; empty counts as unset, like the other optional variables. */
 const optionalUrl = optionalText.pipe(z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).optional());
 
+/** The object store's URL, without credentials in it: they have their own variables, and URLs get logged. */
+const s3Endpoint = optionalUrl.refine((value) => value === undefined || !/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value), {
+  message: 'expected a URL without user or password in it (set KEEL_S3_ACCESS_KEY_ID and KEEL_S3_SECRET_ACCESS_KEY)',
+});
+
+/** An S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit. */
+const s3Bucket = optionalText.refine(
+  (value) => value === undefined || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value),
+  {
+    message: 'expected a bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, such as keel-blobs',
+  },
+);
+
+/** A key prefix in the bucket: path parts separated by `/`; stored with one trailing `/` (`keel` → `keel/`). */
+const s3Prefix = optionalText.transform((value, context) => {
+  if (value === undefined) return '';
+  const parts = value.replace(/^\/+|\/+$/g, '').split('/');
+  if (parts.some((part) => !/^[a-zA-Z0-9_.-]+$/.test(part) || part === '.' || part === '..')) {
+    context.addIssue({
+      code: 'custom',
+      message: 'expected path parts of letters, digits, `_`, `-` and `.` separated by `/`, such as keel/production',
+    });
+    return z.NEVER;
+  }
+  return `${parts.join('/')}/`;
+});
+
+/** The variables `KEEL_BLOB_STORE=s3` needs; each missing one is named. */
+const S3_REQUIRED = [
+  'KEEL_S3_ENDPOINT',
+  'KEEL_S3_BUCKET',
+  'KEEL_S3_ACCESS_KEY_ID',
+  'KEEL_S3_SECRET_ACCESS_KEY',
+] as const;
+
 const environmentSchema = z.object({
   KEEL_PORT: port(7070),
   KEEL_HOST: z.string().min(1).default('127.0.0.1'),
@@ -94,6 +129,13 @@ const environmentSchema = z.object({
   KEEL_COMMAND_TIMEOUT_MS: positive(120_000),
   KEEL_TOOL_OUTPUT_MAX_BYTES: positive(30_000),
   KEEL_MAX_STEPS_PER_TURN: positive(5_000),
+  /** Seconds a session may idle before its sandbox container stops (its workspace volume kept); 0: never. */
+  KEEL_SANDBOX_IDLE_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(30 * 60),
   KEEL_MODEL_CONTEXT_WINDOWS: contextWindows,
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
@@ -106,6 +148,13 @@ const environmentSchema = z.object({
   KEEL_RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Where `keel worker` serves its Prometheus metrics (`/metrics`); 0, the default, serves none. */
   KEEL_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  KEEL_BLOB_STORE: z.enum(['folder', 's3']).default('folder'),
+  KEEL_S3_ENDPOINT: s3Endpoint,
+  KEEL_S3_REGION: optionalText.transform((value) => value ?? 'us-east-1'),
+  KEEL_S3_BUCKET: s3Bucket,
+  KEEL_S3_PREFIX: s3Prefix,
+  KEEL_S3_ACCESS_KEY_ID: optionalText,
+  KEEL_S3_SECRET_ACCESS_KEY: optionalText,
 });
 
 /** Per-key rate limits in requests per minute; 0 turns one off. */
@@ -147,6 +196,7 @@ export interface KeelConfig {
     maxStepsPerTurn: number;
     continueAsNewAfterSteps: number;
     maxModelAttempts: number;
+    sandboxIdleTimeoutMs: number;
     /** Context windows by model name that override the table of known models (`common/model-context.ts`). */
     contextWindows: Record<string, number>;
   };
@@ -163,7 +213,26 @@ export interface KeelConfig {
    * executable search path where the worker finds `git`.
    */
   repositories: { hosts: string[]; searchPath: string };
+  /** Where the blob store keeps conversations, tool outputs, event archives and large Temporal payloads. */
+  blobStore: BlobStoreConfig;
 }
+
+/**
+ * The blob store of every worker and server of one Keel: the folder `KEEL_DATA_DIR/blobs` (the embedded default), or
+ * a bucket of an S3-compatible object store (the scale-out one).
+ */
+export type BlobStoreConfig =
+  | { kind: 'folder' }
+  | {
+      kind: 's3';
+      endpoint: string;
+      region: string;
+      bucket: string;
+      /** Empty, or path parts ending with `/`. */
+      prefix: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
 
 /** A configuration value that is wrong; its message names the variable and what it expects. */
 export class ConfigError extends Error {
@@ -173,8 +242,11 @@ export class ConfigError extends Error {
 /** Parses `environment` into Keel's configuration, or throws a `ConfigError` naming every bad variable. */
 export function parseConfig(environment: Record<string, string | undefined>): KeelConfig {
   const parsed = environmentSchema.safeParse(environment);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  problems.push(...missingS3Variables(environment));
+  if (!parsed.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const value = parsed.data;
@@ -210,6 +282,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       maxStepsPerTurn: value.KEEL_MAX_STEPS_PER_TURN,
       continueAsNewAfterSteps: value.KEEL_CONTINUE_AS_NEW_AFTER_STEPS,
       maxModelAttempts: value.KEEL_MAX_MODEL_ATTEMPTS,
+      sandboxIdleTimeoutMs: value.KEEL_SANDBOX_IDLE_TIMEOUT * 1000,
       contextWindows: value.KEEL_MODEL_CONTEXT_WINDOWS,
     },
     files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
@@ -220,6 +293,30 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
     },
     webSearch: { searxngUrl: value.KEEL_WEB_SEARCH_SEARXNG_URL },
     repositories: { hosts: value.KEEL_REPOSITORY_HOSTS, searchPath: value.PATH },
+    blobStore: blobStoreConfig(value),
+  };
+}
+
+/** A problem for each variable that `KEEL_BLOB_STORE=s3` needs and `environment` leaves unset or empty. */
+function missingS3Variables(environment: Record<string, string | undefined>): string[] {
+  if (environment['KEEL_BLOB_STORE']?.trim() !== 's3') return [];
+  return S3_REQUIRED.filter((name) => (environment[name] ?? '').trim() === '').map(
+    (name) => `${name}: required when KEEL_BLOB_STORE=s3`,
+  );
+}
+
+/** The blob store's configuration; `missingS3Variables` has checked that `s3` has every variable it needs. */
+function blobStoreConfig(value: z.infer<typeof environmentSchema>): BlobStoreConfig {
+  if (value.KEEL_BLOB_STORE === 'folder') return { kind: 'folder' };
+  const required = (name: (typeof S3_REQUIRED)[number]): string => value[name] ?? '';
+  return {
+    kind: 's3',
+    endpoint: required('KEEL_S3_ENDPOINT'),
+    region: value.KEEL_S3_REGION,
+    bucket: required('KEEL_S3_BUCKET'),
+    prefix: value.KEEL_S3_PREFIX,
+    accessKeyId: required('KEEL_S3_ACCESS_KEY_ID'),
+    secretAccessKey: required('KEEL_S3_SECRET_ACCESS_KEY'),
   };
 }
 

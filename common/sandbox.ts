@@ -57,7 +57,16 @@ export interface DestroySandboxInput {
 /** Docker labels and names Keel gives to what it creates, so tests and clean-up can find them. */
 export const SANDBOX_LABELS = {
   session: 'dev.keel.session',
+  /** The Keel deployment (Temporal namespace and address) whose worker made it: orphans are looked for per cluster. */
+  cluster: 'dev.keel.cluster',
+  /** The worker that made it (its Temporal identity). */
+  worker: 'dev.keel.worker',
 } as const;
+
+/** The value of the `cluster` label for a worker of `namespace` on the Temporal service at `address`. */
+export function sandboxClusterLabel(namespace: string, address: string): string {
+  return `${namespace}@${address}`;
+}
 
 /** The container name of a session's sandbox. */
 export function sandboxContainerName(sessionId: string): string {

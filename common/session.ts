@@ -22,6 +22,11 @@ export interface SessionLimits {
   maxModelAttempts: number;
   /** Context windows by model name that override Keel's table (absent in sessions started before compaction). */
   contextWindows?: Record<string, number>;
+  /**
+   * How long the session may idle before its sandbox container stops (the workspace volume is kept, and the next
+   * sandbox tool call starts a new container on it); 0, or absent in sessions started before it, never.
+   */
+  sandboxIdleTimeoutMs?: number;
 }
 
 /** Token usage summed over a session, as the hosted API reports it. */
@@ -62,6 +67,8 @@ export interface SessionCarryOver {
   usage: SessionUsage;
   status: SessionStatus;
   sandboxProvisioned: boolean;
+  /** Set once the sandbox was stopped for idling: its workspace volume still exists, to be removed at the end. */
+  workspaceKept?: boolean;
   /** Set when the run ended in the middle of a turn: the next run calls the model again before taking messages. */
   turnInProgress: { stepsTaken: number } | null;
   firstMessageText: string | null;

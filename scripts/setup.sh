@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Prepares this machine for Keel: Node dependencies, git, the temporal CLI, a Docker engine and the sandbox image.
+# Prepares this machine for Keel: Node dependencies, git, the temporal CLI, a Docker engine and the sandbox image;
+# with --tests (what `npm test` passes) also the tools only the tests use: SeaweedFS, an S3-compatible store.
 # `npm start`, `npm test` and `npm run bench` run it first. It is idempotent and takes well under a second
 # when everything is already in place. Results the TypeScript code reads: .keel/tools/temporal-path and
-# .keel/sandbox-image (one line each).
+# .keel/sandbox-image (one line each), and .keel/tools/seaweedfs/bin/weed for the tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup/common.sh
+
+with_tests=false
+for argument in "$@"; do
+  case $argument in
+    --tests) with_tests=true ;;
+    *) fail "unknown argument $argument (the only one is --tests: also set up what the tests need)" ;;
+  esac
+done
 
 mkdir -p .keel
 # Two set-ups at once (say, `npm test` in two terminals) would install and build twice; the second one waits.
@@ -23,3 +32,4 @@ run_step git
 run_step temporal-cli
 run_step docker-engine
 run_step sandbox-image
+if $with_tests; then run_step seaweedfs; fi

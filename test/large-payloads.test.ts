@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOB_PREFIXES } from '../common/blob-store';
+import { blobFolder } from '../storage/folder-blob-store';
 import { EXTERNAL_PAYLOAD_THRESHOLD_BYTES } from '../worker/payload-store';
 import { listAllEvents, sendAndWait, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
@@ -46,7 +48,7 @@ describe('large payloads go to the payload store (Temporal External Storage), no
     const sizes = payloadSizes(history);
     expect(sizes.length).toBeGreaterThan(10);
     expect(Math.max(...sizes)).toBeLessThan(EXTERNAL_PAYLOAD_THRESHOLD_BYTES);
-    const stored = readdirSync(path.join(harness.config.dataDir, 'payloads'));
+    const stored = readdirSync(path.join(blobFolder(harness.config.dataDir), BLOB_PREFIXES.payloads));
     expect(stored.length).toBeGreaterThan(0);
     await harness.client.endSession(sessionId);
   });

@@ -1,3 +1,4 @@
+import { sandboxIdleStopAfterMs } from '../workflows/sandbox-lifecycle';
 import { describe, expect, it } from 'vitest';
 import {
   COMPACTION_TRIGGER_RATIO,
@@ -173,5 +174,21 @@ describe('usageSnapshotDue', () => {
   it('is due after every hundredth step of a turn, never before its first', () => {
     expect([0, 1, 99, 100, 101, 200, 250].filter(usageSnapshotDue)).toEqual([100, 200]);
     expect(USAGE_SNAPSHOT_EVERY_STEPS).toBe(100);
+  });
+});
+
+describe('the idle sandbox rule', () => {
+  it('stops a provisioned cloud sandbox after the timeout, and nothing else', () => {
+    expect(sandboxIdleStopAfterMs({ sandboxProvisioned: true, selfHosted: false, idleTimeoutMs: 1_800_000 })).toBe(
+      1_800_000,
+    );
+    expect(sandboxIdleStopAfterMs({ sandboxProvisioned: false, selfHosted: false, idleTimeoutMs: 1_800_000 })).toBe(
+      null,
+    );
+    expect(sandboxIdleStopAfterMs({ sandboxProvisioned: true, selfHosted: true, idleTimeoutMs: 1_800_000 })).toBe(null);
+    expect(sandboxIdleStopAfterMs({ sandboxProvisioned: true, selfHosted: false, idleTimeoutMs: 0 })).toBe(null);
+    expect(sandboxIdleStopAfterMs({ sandboxProvisioned: true, selfHosted: false, idleTimeoutMs: undefined })).toBe(
+      null,
+    );
   });
 });

@@ -26,10 +26,13 @@ import type { CredentialResolver } from '../common/credentials';
 import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
-import { blobFolder, FolderBlobStore } from '../storage/folder-blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { closeWhenStopped } from './close-when-stopped';
 import type { WorkerMetrics } from './metrics';
 import { keelDataConverter } from './payload-store';
+import { hostname } from 'node:os';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { removeOrphanSandboxes } from '../activities/sandbox/remove-orphan-sandboxes';
 
 /** What a worker needs besides the configuration. */
 export interface CreateWorkerOptions {
@@ -41,7 +44,12 @@ export interface CreateWorkerOptions {
   /** The model endpoint; defaults to the configured one. */
   modelBaseUrl?: string;
   identity?: string;
-  /** The blob store shared by every worker and server of this Keel; defaults to the data folder's. */
+  /**
+   * The cluster this worker's sandboxes are labelled with (`sandboxClusterLabel`); when given, the worker removes, as
+   * it starts, the containers and volumes of that cluster's sessions that no longer run.
+   */
+  sandboxCluster?: string;
+  /** The blob store shared by every worker and server of this Keel; defaults to the configured one (`openBlobStore`). */
   blobs?: BlobStore;
   /** Where the worker's Activity metrics go (`createWorkerMetrics`); none recorded when absent. */
   metrics?: WorkerMetrics;
@@ -86,7 +94,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ].map((tool) => [tool.name, tool]),
   );
   // Conversations, tool outputs and event archives live in the blob store; the history holds their keys.
-  const blobs = options.blobs ?? new FolderBlobStore(blobFolder(config.dataDir));
+  const blobs = options.blobs ?? (await openBlobStore(config));
   const conversations = new ConversationStore(blobs);
   const docker = new Docker();
   // Sessions of self-hosted environments queue work for the environment's own workers in the control-plane store.
@@ -108,7 +116,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       hosts: config.repositories.hosts,
       searchPath: config.repositories.searchPath,
     },
+    ...(options.sandboxCluster === undefined
+      ? {}
+      : { owner: { cluster: options.sandboxCluster, worker: options.identity ?? `${process.pid}@${hostname()}` } }),
   });
+  if (options.sandboxCluster !== undefined) {
+    const temporal = new Client({ connection: options.connection, namespace: config.temporal.namespace });
+    await cleanUpOrphans(docker, options.sandboxCluster, temporal);
+  }
   const sinks: InjectedSinks<LiveEventSinks> = {
     liveEvents: {
       appended: {
@@ -122,7 +137,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
     workflowBundle: options.workflowBundle,
-    dataConverter: keelDataConverter(config.dataDir),
+    dataConverter: keelDataConverter({ blobs, dataDir: config.dataDir }),
     activities: {
       ...createModelActivities({
         client,
@@ -148,5 +163,32 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   return closeWhenStopped(worker, async () => {
     repositoryTokens.close();
     await networks.close();
+    // A store the worker opened itself; one passed in belongs to the caller.
+    if (options.blobs === undefined) blobs.close?.();
   });
+}
+
+/**
+ * Removes the sandboxes of the cluster's sessions that no longer run (see `removeOrphanSandboxes`); a failure is
+ * logged, never fatal: the worker starts anyway.
+ */
+async function cleanUpOrphans(docker: Docker, cluster: string, temporal: Client): Promise<void> {
+  const isRunning = async (sessionId: string): Promise<boolean> => {
+    try {
+      return (await temporal.workflow.getHandle(sessionId).describe()).status.name === 'RUNNING';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
+  };
+  try {
+    const removed = await removeOrphanSandboxes(docker, cluster, isRunning);
+    if (removed.sessions.length > 0) {
+      console.log(
+        `keel worker: removed ${removed.containers} containers and ${removed.volumes} volumes of ${removed.sessions.length} ended sessions`,
+      );
+    }
+  } catch (error) {
+    console.error('keel worker: looking for the sandboxes of ended sessions failed', error);
+  }
 }

@@ -168,6 +168,13 @@ export function cloneRepository(input: CloneRepositoryInput): Promise<CloneRepos
   );
 }
 
+/** Stops an idle session's container (removes it): its workspace volume stays for the next one. */
+export function stopIdleSandbox(sessionId: string): Promise<void> {
+  return sandbox.destroySandbox.executeWithOptions({ ...SANDBOX_OPTIONS, summary: 'stop idle sandbox' }, [
+    { sessionId, removeVolume: false },
+  ]);
+}
+
 /** Removes the session's container and, when asked, its workspace volume. */
 export function destroySandbox(input: DestroySandboxInput): Promise<void> {
   return sandbox.destroySandbox.executeWithOptions({ ...SANDBOX_OPTIONS, summary: 'destroy sandbox' }, [input]);

@@ -45,7 +45,15 @@ import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { emptyUsage } from '../common/session';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchiveRef } from '../common/events';
-import { archiveEvents, archiveRunIndexed, destroySandbox, provisionSandbox, writeArchiveIndex } from './activities';
+import {
+  archiveEvents,
+  archiveRunIndexed,
+  destroySandbox,
+  provisionSandbox,
+  stopIdleSandbox,
+  writeArchiveIndex,
+} from './activities';
+import { sandboxIdleStopAfterMs } from './sandbox-lifecycle';
 import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
@@ -87,6 +95,8 @@ export const ARCHIVE_EACH_RUN_INDEXED_PATCH = 'keel-event-archive-indexed-each-r
 export const STORED_CONVERSATION_PATCH = 'keel-stored-conversation';
 /** Patch of runs that archive their events before continuing-as-new; earlier runs are read by a query. */
 export const EVENT_ARCHIVE_PATCH = 'keel-event-archive';
+/** Sessions started before it never stop an idle sandbox: their idle waits schedule no timer. */
+export const SANDBOX_IDLE_STOP_PATCH = 'keel-sandbox-idle-stop';
 /** Sessions started before it log no `session.updated`, so their replayed positions stay as they were. */
 export const SESSION_UPDATED_EVENT_PATCH = 'keel-session-updated-event';
 /** Sessions that ended before it have `session.status_terminated` as their last event, and no `session.deleted`. */
@@ -106,6 +116,8 @@ function initialConversation(carry: SessionCarryOver | undefined): ConversationS
  */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionWorkflowResult> {
   const carry = input.carryOver;
+  /** Whether the sandbox was stopped for idling: its workspace volume is then removed when the session ends. */
+  let workspaceKept = carry?.workspaceKept ?? false;
   const info = workflowInfo();
   const log = new EventLog(
     carry?.firstPosition ?? 0,
@@ -401,7 +413,22 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await runTurn(turnInProgress.stepsTaken);
     }
     if (turnInProgress === null) {
-      await condition(() => queue.length > 0 || ended || context.shouldContinueAsNew());
+      const woken = (): boolean => queue.length > 0 || ended || context.shouldContinueAsNew();
+      // An idle session's container stops after the idle timeout; its workspace volume stays for the next call.
+      const idleStop = patched(SANDBOX_IDLE_STOP_PATCH)
+        ? sandboxIdleStopAfterMs({
+            sandboxProvisioned: context.state.sandboxProvisioned,
+            selfHosted: context.selfHosted !== null,
+            idleTimeoutMs: input.limits.sandboxIdleTimeoutMs,
+          })
+        : null;
+      if (idleStop === null) await condition(woken);
+      else if (!(await condition(woken, idleStop))) {
+        await stopIdleSandbox(input.sessionId);
+        context.state.sandboxProvisioned = false;
+        workspaceKept = true;
+        await condition(woken);
+      }
     }
     if (ended) break;
     if (context.shouldContinueAsNew()) {
@@ -431,6 +458,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         usage: context.state.usage,
         status: context.state.status,
         sandboxProvisioned: context.state.sandboxProvisioned,
+        ...(workspaceKept ? { workspaceKept } : {}),
         turnInProgress,
         firstMessageText,
         title,
@@ -455,7 +483,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     await runTurn(0);
   }
 
-  if (context.state.sandboxProvisioned || input.sandboxProvisioning === 'eager') {
+  if (context.state.sandboxProvisioned || workspaceKept || input.sandboxProvisioning === 'eager') {
     await destroySandbox({ sessionId: input.sessionId, removeVolume: true });
   }
   context.setStatus('terminated');

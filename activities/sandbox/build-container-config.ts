@@ -39,7 +39,7 @@ export function buildContainerConfig(
     WorkingDir: SANDBOX_WORKDIR,
     Hostname: 'sandbox',
     Env: ['HOME=/home/agent', 'USER=agent', 'LANG=C.UTF-8', 'TERM=dumb', ...network.env],
-    Labels: { ...network.labels, [SANDBOX_LABELS.session]: sessionId },
+    Labels: { ...network.labels, ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId },
     HostConfig: {
       Init: true,
       CapDrop: ['ALL'],
@@ -67,4 +67,10 @@ export function buildContainerConfig(
       RestartPolicy: { Name: 'no' },
     },
   };
+}
+
+/** The labels that name the cluster and the worker a container or volume belongs to (none when not configured). */
+export function ownerLabels(options: Pick<SandboxOptions, 'owner'>): Record<string, string> {
+  if (options.owner === undefined) return {};
+  return { [SANDBOX_LABELS.cluster]: options.owner.cluster, [SANDBOX_LABELS.worker]: options.owner.worker };
 }

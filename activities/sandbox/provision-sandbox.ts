@@ -19,7 +19,7 @@ import {
   sandboxVolumeName,
 } from '../../common/sandbox';
 import { fileContentPath, filesDirectory } from '../../common/file-content-path';
-import { buildContainerConfig } from './build-container-config';
+import { buildContainerConfig, ownerLabels } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import { SANDBOX_NETWORK_LABELS } from './network/sandbox-network-names';
 import type { NetworkAttachment } from './network/sandbox-networks';
@@ -83,7 +83,7 @@ async function provisionOnce(
     environment.packages,
   );
   const network = await networkAttachment(options, environment.networking);
-  await ensureVolume(docker, sessionId);
+  await ensureVolume(options, sessionId);
   let container: Docker.Container;
   try {
     container = await docker.createContainer(buildContainerConfig(options, sessionId, files, { image, network }));
@@ -192,9 +192,12 @@ async function startIgnoringAlreadyStarted(container: Docker.Container): Promise
   }
 }
 
-async function ensureVolume(docker: Docker, sessionId: string): Promise<void> {
+async function ensureVolume(options: SandboxOptions, sessionId: string): Promise<void> {
   try {
-    await docker.createVolume({ Name: sandboxVolumeName(sessionId), Labels: { [SANDBOX_LABELS.session]: sessionId } });
+    await options.docker.createVolume({
+      Name: sandboxVolumeName(sessionId),
+      Labels: { ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId },
+    });
   } catch (error) {
     if (dockerStatusCode(error) !== 409) throw error;
   }

@@ -47,4 +47,9 @@ export interface SandboxOptions {
   caBundlePath?: string;
   /** Cloning `github_repository` resources; without it every clone fails with `repository_clone_error`. */
   repositories?: RepositoryCloneOptions;
+  /**
+   * Who owns what this worker creates: containers and volumes are labelled with the cluster (`sandboxClusterLabel`)
+   * and the worker, so a worker that starts can remove the orphans of its cluster's ended sessions.
+   */
+  owner?: { cluster: string; worker: string };
 }
