@@ -139,6 +139,29 @@ function isAlive(pid: number): boolean {
 export async function startTemporalDevServer(
   options: TemporalDevServerOptions & { cliPath: string },
 ): Promise<TemporalDevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      // The CLI picks its HTTP API and metrics ports itself; another process may take one before it binds it.
+      if (attempt >= START_ATTEMPTS || !lostOwnRandomPort(error, options)) throw error;
+    }
+  }
+}
+
+/** Attempts at starting the dev server when a port the CLI chose itself was taken meanwhile. */
+const START_ATTEMPTS = 3;
+
+/** Whether start-up failed binding a port other than the gRPC and UI ports this caller chose (one the CLI picked). */
+export function lostOwnRandomPort(error: unknown, options: TemporalDevServerOptions): boolean {
+  const message = error instanceof Error ? error.message : '';
+  const ports = [...message.matchAll(/listen(?:ing)?[^\n]*?:(\d+): bind: address already in use/g)].map((match) =>
+    Number(match[1]),
+  );
+  return ports.length > 0 && ports.every((port) => port !== options.port && port !== options.uiPort);
+}
+
+async function startOnce(options: TemporalDevServerOptions & { cliPath: string }): Promise<TemporalDevServer> {
   const namespace = options.namespace ?? 'default';
   const address = `${HOST}:${options.port}`;
   if (await portAnswers(options.port)) {
