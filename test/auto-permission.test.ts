@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSION_SYSTEM_PROMPT } from '../common/permission';
-import { allSessionEvents, sdkClient } from './support/sdk';
+import { sdkClient, untilLog } from './support/sdk';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import type { RecordedRequest } from './scripted-model-server';
@@ -23,15 +23,9 @@ afterAll(async () => {
 
 type Event = BetaManagedAgentsSessionEvent;
 
-/** Polls the log until `predicate` holds; fails with the event types when it never does. */
-async function waitFor(sessionId: string, predicate: (events: Event[]) => boolean): Promise<Event[]> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const events = await allSessionEvents(client, sessionId);
-    if (predicate(events)) return events;
-    if (Date.now() > deadline) throw new Error(`timed out; log: ${JSON.stringify(events.map((e) => e.type))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Polls the log until `predicate` holds (60 s at most). */
+function waitFor(sessionId: string, predicate: (events: Event[]) => boolean): Promise<Event[]> {
+  return untilLog(client, sessionId, predicate);
 }
 
 /** Sends `text`; resolves with the events from that message on once the session is idle again. */

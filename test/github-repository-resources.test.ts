@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type Anthropic from '@anthropic-ai/sdk';
 import type {
   BetaManagedAgentsGitHubRepositoryResource,
@@ -14,6 +13,7 @@ import { GitHttpServer } from './support/git-http-server';
 import { allSessionEvents, rejection, sdkClient, untilIdleAfter } from './support/sdk';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { filesUnder, readableText } from './support/readable-text';
 
 const TOKEN = 'ghp_keelRepositoryToken0123456789abcdef';
 /** The forms the token travels in to the git server: any of them in a log or a file would be a leak. */
@@ -106,24 +106,6 @@ function storedTokens(sessionId: string): Array<{ resource_id: string; token: st
   } finally {
     database.close();
   }
-}
-
-/** Every string and byte array inside `value`, as text (a history's payloads are bytes). */
-function readableText(value: unknown, parts: string[] = []): string[] {
-  if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
-  else if (typeof value === 'string') parts.push(value);
-  else if (Array.isArray(value)) for (const item of value) readableText(item, parts);
-  else if (value !== null && typeof value === 'object') {
-    for (const item of Object.values(value as Record<string, unknown>)) readableText(item, parts);
-  }
-  return parts;
-}
-
-function filesUnder(folder: string): string[] {
-  return readdirSync(folder).flatMap((name) => {
-    const file = path.join(folder, name);
-    return statSync(file).isDirectory() ? filesUnder(file) : [file];
-  });
 }
 
 describe('github_repository resources: cloned into the workspace before the first tool call', () => {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import type { McpTestServer } from './support/mcp-test-server';
 import { recordingSdkClient } from './support/sdk';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { filesUnder, readableText } from './support/readable-text';
 
 /** The credentials under test: high entropy, so finding one anywhere can only mean it leaked. */
 const SECRET = `mcp-secret-${randomBytes(24).toString('hex')}`;
@@ -163,24 +163,6 @@ async function oauthVault(accessToken: string, refreshToken: string): Promise<{ 
     },
   });
   return vault;
-}
-
-/** Every string and every byte buffer (decoded as UTF-8) inside `value`, joined: what a history holds, readable. */
-function readableText(value: unknown, parts: string[] = []): string[] {
-  if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
-  else if (typeof value === 'string') parts.push(value);
-  else if (Array.isArray(value)) for (const item of value) readableText(item, parts);
-  else if (value !== null && typeof value === 'object') {
-    for (const item of Object.values(value as Record<string, unknown>)) readableText(item, parts);
-  }
-  return parts;
-}
-
-function filesUnder(folder: string): string[] {
-  return readdirSync(folder).flatMap((name) => {
-    const file = path.join(folder, name);
-    return statSync(file).isDirectory() ? filesUnder(file) : [file];
-  });
 }
 
 describe('MCP tools with a vault credential; the secret is nowhere the agent or the history can see', () => {

@@ -6,7 +6,7 @@ import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/
 import type { ResourceAddParams } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../cli/keys';
-import { allSessionEvents, sdkClient, untilIdleAfter } from './support/sdk';
+import { sdkClient, untilIdleAfter, untilLog } from './support/sdk';
 import { sessionContainers, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
@@ -55,16 +55,11 @@ async function send(sessionId: string, text: string): Promise<string | undefined
 }
 
 /** Waits (60 s at most) until `predicate` holds for the session's log. */
-async function waitForLog(
+function waitForLog(
   sessionId: string,
   predicate: (events: BetaManagedAgentsSessionEvent[]) => boolean,
 ): Promise<BetaManagedAgentsSessionEvent[]> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    const events = await allSessionEvents(client, sessionId);
-    if (predicate(events)) return events;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out; log: ${JSON.stringify((await allSessionEvents(client, sessionId)).map((e) => e.type))}`);
+  return untilLog(client, sessionId, predicate);
 }
 
 describe('a self-hosted environment', () => {

@@ -44,17 +44,41 @@ export async function allSessionEvents(client: Anthropic, sessionId: string): Pr
   return events;
 }
 
+/**
+ * Polls the session's log (every 100 ms, `timeoutMs` at most) until `predicate` holds for it, and returns it; fails
+ * naming `what` and the log's event types when it never does.
+ */
+export async function untilLog(
+  client: Anthropic,
+  sessionId: string,
+  predicate: (events: BetaManagedAgentsSessionEvent[]) => boolean,
+  options: { timeoutMs?: number; what?: string } = {},
+): Promise<BetaManagedAgentsSessionEvent[]> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const events = await allSessionEvents(client, sessionId);
+    if (predicate(events)) return events;
+    if (Date.now() > deadline) {
+      const types = JSON.stringify(events.map((event) => event.type));
+      throw new Error(`session ${sessionId}: timed out waiting for ${options.what ?? 'the log'}; log: ${types}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Waits (30 s at most) until the session has gone idle after the event `eventId`; returns every event then. */
-export async function untilIdleAfter(
+export function untilIdleAfter(
   client: Anthropic,
   sessionId: string,
   eventId: string | undefined,
 ): Promise<BetaManagedAgentsSessionEvent[]> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const events = await allSessionEvents(client, sessionId);
-    const start = events.findIndex((event) => event.id === eventId);
-    if (start >= 0 && events.slice(start).some((event) => event.type === 'session.status_idle')) return events;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`session ${sessionId} did not go idle after ${eventId}`);
+  return untilLog(
+    client,
+    sessionId,
+    (events) => {
+      const start = events.findIndex((event) => event.id === eventId);
+      return start >= 0 && events.slice(start).some((event) => event.type === 'session.status_idle');
+    },
+    { timeoutMs: 30_000, what: `an idle after ${eventId}` },
+  );
 }
