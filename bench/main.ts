@@ -2,7 +2,10 @@ import { measureConcurrentSessions } from './concurrent-sessions';
 import { measureEventDelivery } from './event-delivery';
 import { longSessionRows, measureLongSession } from './long-session';
 import { ms, percentile } from './percentiles';
+import { productionTopologyRows } from './production-topology';
+import { sandboxLifecycleRows } from './sandbox-lifecycle';
 import { measureTimeToFirstToken } from './time-to-first-token';
+import { throughputRows } from './throughput-rows';
 import { measureToolStepOverhead } from './tool-step-overhead';
 
 const SESSIONS = 50;
@@ -10,6 +13,9 @@ const SESSIONS = 50;
 /**
  * `npm run bench`: runs every benchmark against real Temporal and Docker with an instant model, prints a table.
  * `npm run bench -- --only=long` runs only the long session; `--long-steps=N` changes its 10,000 steps.
+ * `--only=throughput` runs only the throughput rows (200 sessions × 10 steps on keel up, sessions.list of 100).
+ * `--only=topology` runs only the production topology (two workers and two servers on PostgreSQL and SeaweedFS).
+ * `--only=sandbox` runs only the sandbox rows (first tool call cold and from the warm pool, idle containers).
  */
 async function main(): Promise<void> {
   const rows: string[][] = [];
@@ -21,6 +27,21 @@ async function main(): Promise<void> {
   if (only === 'long') {
     console.log(`long session: ${longSteps} tool steps in one turn…`);
     rows.push(...longSessionRows(await measureLongSession(longSteps)));
+    printRows(rows);
+    return;
+  }
+  if (only === 'topology') {
+    rows.push(...(await productionTopologyRows()));
+    printRows(rows);
+    return;
+  }
+  if (only === 'throughput') {
+    rows.push(...(await throughputRows()));
+    printRows(rows);
+    return;
+  }
+  if (only === 'sandbox') {
+    rows.push(...(await sandboxLifecycleRows()));
     printRows(rows);
     return;
   }
@@ -80,6 +101,10 @@ async function main(): Promise<void> {
       `n=${delivery.latenciesMs.length} of ${delivery.events * subscribers}, short streams ${delivery.shortStreams}; turn ${ms(delivery.turnMs)}; target p50 < 50, p95 < 150: ${p50 < 50 && p95 < 150 ? 'met' : 'MISSED'}`,
     ]);
   }
+
+  rows.push(...(await throughputRows()));
+  rows.push(...(await sandboxLifecycleRows()));
+  rows.push(...(await productionTopologyRows()));
 
   console.log(`long session: ${longSteps} tool steps in one turn…`);
   rows.push(...longSessionRows(await measureLongSession(longSteps)));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KeelConfig } from '../common/config';
 import { ConfigError } from '../common/config';
 import { apiKeySha256, newApiKey } from '../server/api-keys';
-import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
+import { openControlPlaneStore } from '../server/store/open-control-plane-store';
 
 /**
  * `keel keys create [name] [--environment <env id>]`, `keel keys list`, `keel keys revoke <id>`: API keys kept (as
@@ -19,7 +19,7 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
   const positional =
     environmentFlag < 0 ? args : args.filter((_, index) => index !== environmentFlag && index !== environmentFlag + 1);
   const [action, argument] = positional;
-  const store = openSqliteStore({ filename: storeFilePath(config.dataDir) });
+  const store = await openControlPlaneStore(config.database, config.dataDir);
   try {
     switch (action) {
       case 'create': {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
@@ -10,15 +10,19 @@ import { SANDBOX_TOOL_NAMES } from '../common/agent';
 import type { BlobStore } from '../common/blob-store';
 import type { AgentSnapshot } from '../common/agent';
 import { ConfigError, PROJECT_ROOT } from '../common/config';
-import type { KeelConfig } from '../common/config';
-import { LiveEventBus } from '../common/live-events';
+import type { KeelConfig, LogConfig } from '../common/config';
+import type { LiveEvents } from '../common/live-events';
 import { sandboxClusterLabel } from '../common/sandbox';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { createServer } from '../server/create-server';
 import type { ControlPlaneStore } from '../server/store/control-plane-store';
-import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
+import { openControlPlaneStore } from '../server/store/open-control-plane-store';
 import { openBlobStore } from '../storage/open-blob-store';
+import { openLiveEvents } from '../storage/open-live-events';
 import { createWorker } from '../worker/create-worker';
+import { runtimeOptions } from '../worker/runtime-options';
+import { temporalClientInterceptors } from '../server/temporal-client-interceptors';
+import { startTracing } from './start-tracing';
 import { createWorkerMetrics } from '../worker/metrics';
 import { keelDataConverter } from '../worker/payload-store';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
@@ -51,8 +55,8 @@ export interface Stack {
   /** Set when the bundled offline demo model answers instead of a real model endpoint. */
   demoModelUrl: string | null;
   temporal: Client;
-  /** The in-process live bus between this process's worker and server. */
-  bus: LiveEventBus;
+  /** The live events between workers and this process's server: the in-process bus, or the PostgreSQL channel. */
+  bus: LiveEvents;
   worker: Worker | null;
   server: FastifyInstance;
   /** The control-plane store (the SQLite file `keel.sqlite` in the data folder). */
@@ -85,13 +89,16 @@ export function defaultAgent(config: KeelConfig, demo: boolean): AgentSnapshot {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config } = options;
-  installQuietRuntime();
+  installQuietRuntime(config.logs);
   const log = options.log ?? (() => undefined);
   const stops: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     for (const step of stops.reverse()) await step().catch((error: unknown) => log(`stop: ${String(error)}`));
   };
   try {
+    // Tracing (when the OTEL_* variables ask for it) starts first and stops last, so every span is exported.
+    const tracing = startTracing(config.tracing, options.role === 'server' ? 'keel-server' : 'keel');
+    if (tracing !== undefined) stops.push(() => tracing.shutdown());
     mkdirSync(config.dataDir, { recursive: true });
     let devServer: TemporalDevServer | null = null;
     let temporalAddress = config.temporal.address;
@@ -125,12 +132,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       log(`no model key configured: using the bundled offline demo model at ${demo.baseUrl}`);
     }
 
-    const bus = new LiveEventBus();
+    const runsWorker = !serverOnly && (options.runWorker ?? true);
+    const bus = await openLiveEvents(config.database, { listen: true, workerInProcess: runsWorker, log });
+    stops.push(() => bus.close());
     const workerMetrics = createWorkerMetrics();
     const blobs = await openBlobStore(config);
     stops.push(() => Promise.resolve(blobs.close?.()));
     let worker: Worker | null = null;
-    if (!serverOnly && (options.runWorker ?? true)) {
+    if (runsWorker) {
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       stops.push(() => workerConnection.close());
       worker = await createWorker({
@@ -140,6 +149,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         workflowBundle: options.workflowBundle ?? (await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'))),
         blobs,
         metrics: workerMetrics,
+        ...(tracing === undefined ? {} : { tracing }),
         sandboxCluster: sandboxClusterLabel(config.temporal.namespace, temporalAddress),
         ...(demoModelUrl === null ? {} : { modelBaseUrl: demoModelUrl }),
       });
@@ -157,9 +167,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       connection,
       namespace: config.temporal.namespace,
       dataConverter: keelDataConverter({ blobs, dataDir: config.dataDir }),
+      interceptors: { workflow: temporalClientInterceptors({ tracing: tracing !== undefined }) },
     });
     const docker = new Docker();
-    const store = openSqliteStore({ filename: storeFilePath(config.dataDir) });
+    const store = await openControlPlaneStore(config.database, config.dataDir);
     stops.push(() => store.close());
     const server = createServer({
       temporal,
@@ -170,8 +181,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       limits: config.limits,
       sandboxProvisioning: config.sandbox.provisioning,
       store,
-      files: { dataDir: config.dataDir, maxBytes: config.files.maxBytes },
+      files: {
+        dataDir: config.dataDir,
+        maxBytes: config.files.maxBytes,
+        // Across machines (an S3 bucket), uploaded content goes there too; the data folder is then a cache.
+        ...(config.blobStore.kind === 's3' ? { shared: blobs } : {}),
+      },
       rateLimits: config.rateLimits,
+      logs: config.logs,
       ...(worker === null ? {} : { metricsRegistries: [workerMetrics.registry] }),
       secretKey: resolveSecretKey(config.secretKey, config.dataDir),
       repositoryHosts: config.repositories.hosts,
@@ -215,12 +232,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 let runtimeInstalled = false;
 
-/** Installs the Temporal runtime once per process with warnings and errors only, so `keel up` output stays readable. */
-function installQuietRuntime(): void {
+/**
+ * Installs the Temporal runtime once per process, logging as `logs` says: in text, warnings and errors only unless
+ * `KEEL_LOG_LEVEL` says otherwise, so `keel up` output stays readable.
+ */
+function installQuietRuntime(logs: LogConfig): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install(runtimeOptions(logs, 'WARN'));
   } catch {
     // Another part of this process installed the runtime first; its logger stays.
   }

@@ -42,6 +42,31 @@ export interface TemporalDevServer {
 /** Search attributes the session Workflow sets; the dev server registers them at launch. */
 export const KEEL_SEARCH_ATTRIBUTES = { KeelStatus: 'Keyword', KeelAgent: 'Keyword', KeelAgentVersion: 'Int' } as const;
 
+/**
+ * Dynamic config of the embedded dev server for an agent workload (many sessions, each a chain of short Workflow and
+ * Activity tasks), passed as `--dynamic-config-value`; the README lists them as the settings for an external cluster.
+ * Temporal's defaults poll each history shard's task queues at most 20 times a second, and the dev server has one
+ * shard: a session's steps then settle at about 100 ms (two Workflow tasks a step) once the limiter's burst is spent.
+ * Keys are matched without regard to case, and a wrong one is ignored without a word: `npm run bench` measures them.
+ */
+export const AGENT_WORKLOAD_DYNAMIC_CONFIG = {
+  // Transfer tasks dispatch every Workflow task (and Activity task not started eagerly) to matching.
+  'history.transferProcessorMaxPollRPS': 1000,
+  // Timer tasks fire timeouts, retry back-offs and the sandbox idle timer.
+  'history.timerProcessorMaxPollRPS': 1000,
+  // Visibility tasks carry status changes and listings (search attributes, memo) to `sessions.list`.
+  'history.visibilityProcessorMaxPollRPS': 1000,
+  // Per-host request limits of the frontend, history and matching services (defaults 2400, 2400, 3000, 1200).
+  'frontend.rps': 10000,
+  'frontend.namespaceRPS': 10000,
+  'history.rps': 10000,
+  'matching.rps': 10000,
+  // List and count calls a second (the dev server's default is 100; Temporal's own, 10).
+  'frontend.namespaceRPS.visibility': 1000,
+  // Task queue partitions stay at Temporal's 4: fewer would strand the tasks a data folder's earlier runs wrote to
+  // the others (partitions are removed by first writing to fewer, then reading from fewer once those drained).
+} as const;
+
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
@@ -176,6 +201,9 @@ async function startOnce(options: TemporalDevServerOptions & { cliPath: string }
   args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   // Queries that arrive while a Workflow task runs wait in a buffer of 1 by default; the rest are refused.
   args.push('--dynamic-config-value', 'history.maxBufferedQueryCount=16');
+  for (const [key, value] of Object.entries(AGENT_WORKLOAD_DYNAMIC_CONFIG)) {
+    args.push('--dynamic-config-value', `${key}=${value}`);
+  }
   for (const [name, type] of Object.entries(KEEL_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,13 +2,15 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { KeelConfig } from '../common/config';
-import { LiveEventBus } from '../common/live-events';
 import { createWorker } from '../worker/create-worker';
 import { createWorkerMetrics } from '../worker/metrics';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
+import { runtimeOptions } from '../worker/runtime-options';
+import { startTracing } from './start-tracing';
 import { sandboxClusterLabel } from '../common/sandbox';
+import { openLiveEvents } from '../storage/open-live-events';
 
 /** Serves `registry` at `GET /metrics` (Prometheus text format) on `host:port`; anything else is a 404. */
 function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
@@ -37,18 +39,28 @@ function serveMetrics(registry: Registry, host: string, port: number): Promise<S
  */
 export async function worker(config: KeelConfig): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`;
+  // Before the first connection, which would install the runtime with the SDK's default logger.
+  Runtime.install(runtimeOptions(config.logs, 'INFO'));
+  const tracing = startTracing(config.tracing, 'keel-worker');
   const connection = await NativeConnection.connect({ address });
   let metricsServer: Server | undefined;
+  // With PostgreSQL, the worker's events and text deltas reach every server's streams through LISTEN/NOTIFY.
+  const bus = await openLiveEvents(config.database, {
+    listen: false,
+    workerInProcess: true,
+    log: (line) => console.log(`keel worker: ${line}`),
+  });
   try {
     const workflowBundle = await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'));
     const metrics = createWorkerMetrics();
     const running = await createWorker({
       config,
       connection,
-      bus: new LiveEventBus(),
+      bus,
       workflowBundle,
       metrics,
       sandboxCluster: sandboxClusterLabel(config.temporal.namespace, address),
+      ...(tracing === undefined ? {} : { tracing }),
     });
     if (config.workerMetricsPort !== 0) {
       metricsServer = await serveMetrics(metrics.registry, config.server.host, config.workerMetricsPort);
@@ -59,6 +71,8 @@ export async function worker(config: KeelConfig): Promise<void> {
     console.log('keel worker: stopped');
   } finally {
     metricsServer?.close();
+    await bus.close();
     await connection.close();
+    await tracing?.shutdown();
   }
 }

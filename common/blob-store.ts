@@ -9,6 +9,15 @@ export interface BlobStore {
   put(key: string, body: Uint8Array): Promise<void>;
   /** The body stored under `key`, or `null` when there is none. */
   get(key: string): Promise<Uint8Array | null>;
+  /** Stores the file at `sourcePath` under `key`, streamed (uploaded files can be large). */
+  putFile(key: string, sourcePath: string): Promise<void>;
+  /**
+   * Writes the body under `key` to `targetPath`, streamed, under a temporary name renamed at the end (a reader never
+   * sees half a file); resolves to `false`, writing nothing, when there is no such key.
+   */
+  getFile(key: string, targetPath: string): Promise<boolean>;
+  /** Removes `key` (a missing key is no error). Only uploaded files' content is ever deleted (`files/`). */
+  delete(key: string): Promise<void>;
   /** Releases what the store holds (an object store's connections); it is not used after. */
   close?(): void;
 }
@@ -23,6 +32,8 @@ export const BLOB_PREFIXES = {
   events: 'events/',
   /** A Temporal payload kept out of the history (External Storage), by SHA-256 of its JSON: `worker/payload-store.ts`. */
   payloads: 'payloads/',
+  /** An uploaded file's content, by file id (`files/file_…`), with a server's and a worker's local copy as caches. */
+  files: 'files/',
 } as const;
 
 /** Blob keys: lower-case letters, digits, `_`, `-`, `.` and `/` between non-empty parts. */

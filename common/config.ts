@@ -88,6 +88,25 @@ const s3Prefix = optionalText.transform((value, context) => {
   return `${parts.join('/')}/`;
 });
 
+/** The control plane's PostgreSQL URL; the message never repeats the value, which holds a password. */
+const databaseUrl = optionalText.refine((value) => value === undefined || /^postgres(ql)?:\/\/[^/]+/.test(value), {
+  message: 'expected a PostgreSQL URL such as postgres://keel:password@db.internal:5432/keel',
+});
+
+/** An OTLP protocol Keel's exporters speak: OTLP over HTTP, protobuf (the OpenTelemetry default) or JSON. */
+const otlpProtocol = optionalText.pipe(
+  z
+    .enum(['http/protobuf', 'http/json'], {
+      message: 'expected http/protobuf or http/json (Keel exports traces over OTLP/HTTP; grpc is not supported)',
+    })
+    .optional(),
+);
+
+/** A log level, in any case: `trace`, `debug`, `info`, `warn` or `error`. */
+const logLevel = optionalText
+  .transform((value) => value?.toLowerCase())
+  .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional());
+
 /** The variables `KEEL_BLOB_STORE=s3` needs; each missing one is named. */
 const S3_REQUIRED = [
   'KEEL_S3_ENDPOINT',
@@ -136,6 +155,8 @@ const environmentSchema = z.object({
     .min(0)
     .max(7 * 24 * 3600)
     .default(30 * 60),
+  /** Sandbox containers a worker keeps started ahead of sessions; 0 (the default): none. */
+  KEEL_SANDBOX_WARM_POOL: z.coerce.number().int().min(0).max(1_000).default(0),
   KEEL_MODEL_CONTEXT_WINDOWS: contextWindows,
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
@@ -148,6 +169,7 @@ const environmentSchema = z.object({
   KEEL_RATE_LIMIT_READ_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Where `keel worker` serves its Prometheus metrics (`/metrics`); 0, the default, serves none. */
   KEEL_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  KEEL_DATABASE_URL: databaseUrl,
   KEEL_BLOB_STORE: z.enum(['folder', 's3']).default('folder'),
   KEEL_S3_ENDPOINT: s3Endpoint,
   KEEL_S3_REGION: optionalText.transform((value) => value ?? 'us-east-1'),
@@ -155,6 +177,20 @@ const environmentSchema = z.object({
   KEEL_S3_PREFIX: s3Prefix,
   KEEL_S3_ACCESS_KEY_ID: optionalText,
   KEEL_S3_SECRET_ACCESS_KEY: optionalText,
+  /** `text` (the default): today's human-readable lines; `json`: one JSON object a line (see `LogConfig`). */
+  KEEL_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  KEEL_LOG_LEVEL: logLevel,
+  // OpenTelemetry's standard variables, the ones that turn tracing on or off and say where spans go. The OpenTelemetry
+  // SDK reads its other variables itself (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*, ...).
+  OTEL_SDK_DISABLED: optionalText,
+  OTEL_TRACES_EXPORTER: optionalText.pipe(
+    z.enum(['otlp', 'none'], { message: 'expected otlp or none (the exporters Keel has)' }).optional(),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SERVICE_NAME: optionalText,
 });
 
 /** Per-key rate limits in requests per minute; 0 turns one off. */
@@ -191,6 +227,8 @@ export interface KeelConfig {
     caBundlePath: string | undefined;
     /** `iptables`: Keel keeps networked sandboxes off the host's own ports; `off`: the host is guarded otherwise. */
     firewall: 'iptables' | 'off';
+    /** Containers each worker keeps started for sessions' first tool calls (`KEEL_SANDBOX_WARM_POOL`); 0: none. */
+    warmPoolSize: number;
   };
   limits: {
     maxStepsPerTurn: number;
@@ -215,7 +253,45 @@ export interface KeelConfig {
   repositories: { hosts: string[]; searchPath: string };
   /** Where the blob store keeps conversations, tool outputs, event archives and large Temporal payloads. */
   blobStore: BlobStoreConfig;
+  /** The control-plane store: SQLite in `KEEL_DATA_DIR` (the embedded default) or PostgreSQL (`KEEL_DATABASE_URL`). */
+  database: DatabaseConfig;
+  /** OpenTelemetry traces; `undefined` (the default) when no `OTEL_*` variable asks for them: nothing is started. */
+  tracing: TracingConfig | undefined;
+  /** How the server and the worker log. */
+  logs: LogConfig;
 }
+
+/**
+ * Where a process sends its OpenTelemetry spans: an OTLP/HTTP endpoint. Tracing is on when `OTEL_TRACES_EXPORTER=otlp`
+ * or an OTLP endpoint variable is set, unless `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
+ */
+export interface TracingConfig {
+  /** The full URL spans are posted to (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else the base endpoint + `/v1/traces`). */
+  endpoint: string;
+  protocol: 'http/protobuf' | 'http/json';
+  /** `OTEL_SERVICE_NAME`; unset, each process names itself (`keel`, `keel-server`, `keel-worker`). */
+  serviceName: string | undefined;
+}
+
+/** A log level, from the most to the least verbose. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * How the processes log. `text`: human-readable lines, no per-request lines (what `keel up` prints). `json`: one JSON
+ * object a line on stdout: a line per HTTP request with its request id and, when known, its session id; the worker's
+ * Temporal logs (SDK, Workflow and Activity) with the session id.
+ */
+export interface LogConfig {
+  format: 'text' | 'json';
+  /** `KEEL_LOG_LEVEL`; unset, `info` for JSON and each process's own default for text. */
+  level: LogLevel | undefined;
+}
+
+/**
+ * The control-plane store of every worker and server of one Keel: the SQLite file `KEEL_DATA_DIR/keel.sqlite` (one
+ * machine), or a PostgreSQL database (`KEEL_DATABASE_URL`, any number of machines).
+ */
+export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
 
 /**
  * The blob store of every worker and server of one Keel: the folder `KEEL_DATA_DIR/blobs` (the embedded default), or
@@ -277,6 +353,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       maxOutputBytes: value.KEEL_TOOL_OUTPUT_MAX_BYTES,
       caBundlePath: sandboxCaBundle(value.KEEL_SANDBOX_CA_BUNDLE),
       firewall: value.KEEL_SANDBOX_FIREWALL,
+      warmPoolSize: value.KEEL_SANDBOX_WARM_POOL,
     },
     limits: {
       maxStepsPerTurn: value.KEEL_MAX_STEPS_PER_TURN,
@@ -294,6 +371,10 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
     webSearch: { searxngUrl: value.KEEL_WEB_SEARCH_SEARXNG_URL },
     repositories: { hosts: value.KEEL_REPOSITORY_HOSTS, searchPath: value.PATH },
     blobStore: blobStoreConfig(value),
+    database:
+      value.KEEL_DATABASE_URL === undefined ? { kind: 'sqlite' } : { kind: 'postgres', url: value.KEEL_DATABASE_URL },
+    tracing: tracingConfig(value),
+    logs: { format: value.KEEL_LOG_FORMAT, level: value.KEEL_LOG_LEVEL },
   };
 }
 
@@ -317,6 +398,22 @@ function blobStoreConfig(value: z.infer<typeof environmentSchema>): BlobStoreCon
     prefix: value.KEEL_S3_PREFIX,
     accessKeyId: required('KEEL_S3_ACCESS_KEY_ID'),
     secretAccessKey: required('KEEL_S3_SECRET_ACCESS_KEY'),
+  };
+}
+
+/**
+ * The OpenTelemetry variables resolved as the specification reads them, except for the default: Keel traces nothing
+ * unless `OTEL_TRACES_EXPORTER=otlp` or an OTLP endpoint is set (the specification's default exporter is `otlp`).
+ */
+function tracingConfig(value: z.infer<typeof environmentSchema>): TracingConfig | undefined {
+  if (value.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || value.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  const base = value.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const traces = value.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (value.OTEL_TRACES_EXPORTER === undefined && base === undefined && traces === undefined) return undefined;
+  return {
+    endpoint: traces ?? `${(base ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+    protocol: value.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? value.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    serviceName: value.OTEL_SERVICE_NAME,
   };
 }
 

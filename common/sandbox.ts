@@ -17,7 +17,7 @@ export interface ProvisionSandboxInput {
 /** Result of `provisionSandbox`. */
 export interface ProvisionSandboxResult {
   containerId: string;
-  /** `true` when this call created the container, `false` when a running one was reused. */
+  /** `true` when this call created the container (or claimed a warm one), `false` when a running one was reused. */
   created: boolean;
 }
 
@@ -61,6 +61,13 @@ export const SANDBOX_LABELS = {
   cluster: 'dev.keel.cluster',
   /** The worker that made it (its Temporal identity). */
   worker: 'dev.keel.worker',
+  /** On a container (and its volume) started ahead of any session by a worker's warm pool (`KEEL_SANDBOX_WARM_POOL`). */
+  warm: 'dev.keel.warm',
+  /**
+   * On a session's workspace volume that stands for another one: the name of the volume that really holds the
+   * session's `/workspace` (the volume of the warm container the session claimed, since mounts cannot change).
+   */
+  workspaceVolume: 'dev.keel.workspace-volume',
 } as const;
 
 /** The value of the `cluster` label for a worker of `namespace` on the Temporal service at `address`. */

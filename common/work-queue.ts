@@ -47,3 +47,25 @@ export interface RequestWorkResult {
   workId: string;
   queued: boolean;
 }
+
+/**
+ * What a work request does with a session's open items (oldest first): keeps the first that still serves it (queued,
+ * or with a live lease) and stops the others whose lease ran out; `serving` is `null` when a new item must be queued.
+ */
+export function planWorkRequest(
+  open: ReadonlyArray<WorkLease & { id: string }>,
+  nowMs: number,
+): { serving: string | null; stop: string[] } {
+  let serving: string | null = null;
+  const stop: string[] = [];
+  for (const item of open) {
+    if (workItemServes(item, nowMs)) serving ??= item.id;
+    else stop.push(item.id);
+  }
+  return { serving, stop };
+}
+
+/** A new work item's id. */
+export function newWorkId(randomHex: string): string {
+  return `work_${randomHex}`;
+}

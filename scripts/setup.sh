@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Prepares this machine for Keel: Node dependencies, git, the temporal CLI, a Docker engine and the sandbox image;
-# with --tests (what `npm test` passes) also the tools only the tests use: SeaweedFS, an S3-compatible store.
+# Prepares this machine for Keel: Node dependencies, the web console's bundle (.keel/console), git, the temporal CLI,
+# a Docker engine and the sandbox image;
+# with --tests (what `npm test` passes) also the tools only the tests use: PostgreSQL's server binaries and
+# SeaweedFS, an S3-compatible store, and Chromium for the console's browser tests.
 # `npm start`, `npm test` and `npm run bench` run it first. It is idempotent and takes well under a second
 # when everything is already in place. Results the TypeScript code reads: .keel/tools/temporal-path and
-# .keel/sandbox-image (one line each), and .keel/tools/seaweedfs/bin/weed for the tests.
+# .keel/sandbox-image (one line each); for the tests .keel/tools/postgresql-bin, .keel/tools/seaweedfs/bin/weed and
+# .keel/tools/chromium-path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup/common.sh
@@ -28,8 +31,13 @@ fi
 run_step() { bash "scripts/setup/$1.sh" {lock_fd}>&-; }
 
 run_step node-deps
+run_step console
 run_step git
 run_step temporal-cli
 run_step docker-engine
 run_step sandbox-image
-if $with_tests; then run_step seaweedfs; fi
+if $with_tests; then
+  run_step postgresql
+  run_step seaweedfs
+  run_step chromium
+fi

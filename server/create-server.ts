@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RateLimits } from '../common/config';
+import type { LogConfig, RateLimits } from '../common/config';
 import type { BlobStore } from '../common/blob-store';
-import type { LiveEventBus } from '../common/live-events';
+import type { LiveEvents } from '../common/live-events';
 import { AgentService } from './agents/agent-service';
 import { ApiError } from './api-error';
 import { authenticate } from './api-keys';
@@ -21,6 +20,7 @@ import { registerCredentialRoutes } from './vaults/credentials/credential-routes
 import { registerEnvironmentRoutes } from './environments/environment-routes';
 import { registerFileRoutes } from './files/file-routes';
 import { registerHealthRoute } from './health-route';
+import { isConsoleRequest, registerConsoleRoutes } from './console-routes';
 import type { HealthCheck } from './health-route';
 import { registerSessionEventRoutes } from './sessions/events/event-routes';
 import { registerSessionResourceRoutes } from './sessions/resources/resource-routes';
@@ -30,6 +30,7 @@ import { SessionResourceService } from './sessions/resources/session-resource-se
 import { registerVaultRoutes } from './vaults/vault-routes';
 import { registerRateLimits } from './rate-limits';
 import { registerMetrics } from './metrics';
+import { newRequestId, registerRequestTelemetry, serverLogOptions } from './request-telemetry';
 import type { Registry } from 'prom-client';
 import { SessionEventReader } from './sessions/events/session-event-reader';
 import { SessionFeeds } from './sessions/events/session-feed';
@@ -45,7 +46,7 @@ export interface ServerOptions extends Omit<
   'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults' | 'repositoryTokens'
 > {
   temporal: Client;
-  bus: LiveEventBus;
+  bus: LiveEvents;
   /** The blob store the workers write to (event archives, tool outputs): the server reads the log's bodies there. */
   blobs: BlobStore;
   apiKey: string;
@@ -65,6 +66,8 @@ export interface ServerOptions extends Omit<
   rateLimits?: RateLimits;
   /** Metrics of a worker in the same process, served with the server's at `/metrics`. */
   metricsRegistries?: Registry[];
+  /** How requests are logged (`KEEL_LOG_FORMAT`): with `json`, a line per request; by default none. */
+  logs?: LogConfig;
 }
 
 /**
@@ -75,7 +78,9 @@ export interface ServerOptions extends Omit<
 export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
-    logger: false,
+    ...serverLogOptions(options.logs),
+    // Request ids are Keel's (`req_…`), the same in the `request-id` header, the request's log line and its span.
+    genReqId: newRequestId,
     // Event streams stay open for as long as their clients read: closing the server ends them rather than waiting.
     forceCloseConnections: true,
   });
@@ -99,11 +104,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const reader = new SessionEventReader(queries, options.blobs);
   const feeds = new SessionFeeds(reader, options.bus);
 
+  registerRequestTelemetry(app);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
-    void reply.header('request-id', `req_${randomBytes(12).toString('hex')}`);
+    void reply.header('request-id', request.id);
     request.principal = API_PRINCIPAL;
     if (request.url === '/health' || request.url === '/metrics') return;
+    // The console's static files: the page asks for the key and sends it with each API request.
+    if (isConsoleRequest(request.method, request.url)) return;
     const principal = await authenticate(givenApiKey(request), options.apiKey, options.store.apiKeys);
     if (principal === null) {
       throw new ApiError(
@@ -135,6 +143,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     void reply.status(404).send(apiError.toBody());
   });
 
+  registerConsoleRoutes(app);
   // The routes live in one scope whose rate limits (when configured) are registered before them, so they apply.
   void app.register(async (api) => {
     await registerRateLimits(api, options.rateLimits ?? NO_RATE_LIMITS, givenApiKey);

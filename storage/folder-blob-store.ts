@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BLOB_KEY_PATTERN } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
@@ -14,7 +14,7 @@ export class FolderBlobStore implements BlobStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     const file = this.fileOf(key);
     await mkdir(path.dirname(file), { recursive: true });
-    const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const partial = temporaryName(file);
     await writeFile(partial, body);
     await rename(partial, file);
   }
@@ -28,10 +28,39 @@ export class FolderBlobStore implements BlobStore {
     }
   }
 
+  async putFile(key: string, sourcePath: string): Promise<void> {
+    const file = this.fileOf(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const partial = temporaryName(file);
+    await copyFile(sourcePath, partial);
+    await rename(partial, file);
+  }
+
+  async getFile(key: string, targetPath: string): Promise<boolean> {
+    const partial = temporaryName(targetPath);
+    try {
+      await copyFile(this.fileOf(key), partial);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    await rename(partial, targetPath);
+    return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.fileOf(key), { force: true });
+  }
+
   private fileOf(key: string): string {
     if (!BLOB_KEY_PATTERN.test(key) || key.split('/').includes('..')) throw new Error(`not a blob key: ${key}`);
     return path.join(this.folder, key);
   }
+}
+
+/** A name next to `file` for writing it before the rename that makes it whole. */
+export function temporaryName(file: string): string {
+  return `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
 }
 
 /** The folder of the embedded blob store in a data folder. */

@@ -1,5 +1,10 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   PutObjectCommand,
@@ -8,6 +13,7 @@ import {
 import { BLOB_KEY_PATTERN } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
 import type { BlobStoreConfig } from '../common/config';
+import { temporaryName } from './folder-blob-store';
 
 /**
  * Where an `S3BlobStore` keeps its bodies, and the credentials it signs with (`KEEL_S3_*`): the endpoint (such as
@@ -88,6 +94,49 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (statusOf(error) === 404 && nameOf(error) !== 'NoSuchBucket') return null;
       throw this.failure(`get ${objectKey}`, error);
+    }
+  }
+
+  async putFile(key: string, sourcePath: string): Promise<void> {
+    const objectKey = this.objectKey(key);
+    try {
+      const { size } = await stat(sourcePath);
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          Body: createReadStream(sourcePath),
+          ContentLength: size,
+          ContentType: 'application/octet-stream',
+        }),
+      );
+    } catch (error) {
+      throw this.failure(`put ${objectKey}`, error);
+    }
+  }
+
+  async getFile(key: string, targetPath: string): Promise<boolean> {
+    const objectKey = this.objectKey(key);
+    const partial = temporaryName(targetPath);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+      const body = response.Body;
+      await pipeline(body instanceof Readable ? body : Readable.from([]), createWriteStream(partial));
+      await rename(partial, targetPath);
+      return true;
+    } catch (error) {
+      await rm(partial, { force: true });
+      if (statusOf(error) === 404 && nameOf(error) !== 'NoSuchBucket') return false;
+      throw this.failure(`get ${objectKey}`, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const objectKey = this.objectKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    } catch (error) {
+      throw this.failure(`delete ${objectKey}`, error);
     }
   }
 

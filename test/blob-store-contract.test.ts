@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -105,6 +105,27 @@ describe.each(implementations)('the BlobStore contract: $name', ({ open }) => {
     expect(read?.byteLength).toBe(body.byteLength);
     const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
     expect(digest(read!)).toBe(digest(body));
+  });
+
+  it('an uploaded file streams in with putFile, out with getFile (written whole), and is gone after delete', async () => {
+    const store = await open();
+    const source = path.join(folder, `source-${randomBytes(4).toString('hex')}`);
+    const body = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(source, body);
+    const key = `${BLOB_PREFIXES.files}file_${randomBytes(8).toString('hex')}`;
+    await store.putFile(key, source);
+    const target = path.join(folder, `target-${randomBytes(4).toString('hex')}`);
+    expect(await store.getFile(key, target)).toBe(true);
+    expect(readFileSync(target).equals(body)).toBe(true);
+    expect(readdirSync(folder).filter((name) => name.startsWith(path.basename(target)))).toEqual([
+      path.basename(target),
+    ]);
+    await store.delete(key);
+    await store.delete(key);
+    expect(await store.get(key)).toBeNull();
+    const missing = path.join(folder, `missing-${randomBytes(4).toString('hex')}`);
+    expect(await store.getFile(key, missing)).toBe(false);
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('a key outside the blob key pattern is refused before any I/O', async () => {

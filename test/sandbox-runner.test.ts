@@ -287,7 +287,15 @@ describe('output over the cap on both paths', () => {
     });
     await exited;
     const [exit] = frames.filter((frame) => frame.type === 'exit');
-    expect(exit).toEqual({ id: 'saving', type: 'exit', status: 0, timedOut: false, outputFileBytes: 10_000 });
+    expect(exit).toEqual({
+      id: 'saving',
+      type: 'exit',
+      status: 0,
+      timedOut: false,
+      leftovers: 0,
+      pidsLimitHit: false,
+      outputFileBytes: 10_000,
+    });
     const whole = sequence(5000);
     const saved = `${whole.slice(0, 10_000)}\n[... ${whole.length - 10_000} more bytes of output were not saved ...]\n`;
     expect(await sha256InSandbox(sessionId, `${TOOL_OUTPUT_DIR}/saving.txt`)).toBe(sha256(saved));

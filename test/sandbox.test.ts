@@ -209,10 +209,13 @@ describe('execute: bash', () => {
     expect((await bash(sessionId, 'pwd; echo "[$GREETING]"')).output).toBe('/workspace\n[]');
   });
 
-  it('bash: a background process does not hold the call open', async () => {
+  it('bash: a background process does not hold the call open, and is stopped when the call ends', async () => {
     const started = Date.now();
     const result = await bash(newSessionId(), 'sleep 20 & echo started');
-    expect(result).toEqual({ isError: false, output: 'started' });
+    expect(result).toEqual({
+      isError: false,
+      output: 'started\nkeel: 1 background process the command left running stopped when it ended.',
+    });
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 

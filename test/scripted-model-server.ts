@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   receiveMessagesRequest,
@@ -49,6 +49,8 @@ export type ScriptedReply =
 export interface RecordedRequest {
   body: MessagesRequest;
   receivedAt: number;
+  /** The request's headers (the trace context the caller propagated among them). */
+  headers: IncomingHttpHeaders;
   /** The input token estimate of the whole prompt (`estimateInputTokens`), cached parts included. */
   inputTokens: number;
   /** The 400 message the request was refused with (too many breakpoints, dropped thinking, too long); no reply was used. */
@@ -214,7 +216,12 @@ export class ScriptedModelServer {
     const body = await receiveMessagesRequest(request, response);
     if (!body) return;
     const blocks = promptBlocks(body);
-    const recorded: RecordedRequest = { body, receivedAt: Date.now(), inputTokens: estimatePromptTokens(blocks) };
+    const recorded: RecordedRequest = {
+      body,
+      receivedAt: Date.now(),
+      headers: request.headers,
+      inputTokens: estimatePromptTokens(blocks),
+    };
     this.requests.push(recorded);
     const refusal = this.refusalFor(recorded, blocks);
     if (refusal !== undefined) {

@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './workflows-path';
 
 /**
  * Bundles the Workflow code into the file named by its only argument (written whole, then renamed, so a reader never
@@ -8,7 +8,11 @@ import { WORKFLOWS_PATH } from './workflows-path';
  */
 async function main(target: string | undefined): Promise<void> {
   if (target === undefined) throw new Error('usage: bundle-workflows <target file>');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger() });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: quietLogger(),
+  });
   const partial = `${target}.${process.pid}.partial`;
   writeFileSync(partial, code);
   renameSync(partial, target);

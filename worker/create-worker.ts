@@ -3,15 +3,13 @@ import { Worker } from '@temporalio/worker';
 import type { InjectedSinks, WorkflowBundleOption, NativeConnection } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { resolveSecretKey } from '../activities/credentials/secret-key-file';
-import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
-import { SqliteRepositoryTokenReader } from '../activities/credentials/sqlite-repository-token-reader';
 import { createMcpActivities } from '../activities/mcp/create-mcp-activities';
 import { createModelActivities } from '../activities/model/create-model-activities';
 import { uploadedFileReader } from '../activities/model/resolve-media';
 import { WEB_FETCH_TOOL_DEFINITION } from '../activities/model/web-fetch-tool-definition';
 import { WEB_SEARCH_TOOL_DEFINITION } from '../activities/model/web-search-tool-definition';
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
-import { createSelfHostedActivities, SqliteWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
+import { createSelfHostedActivities } from '../activities/self-hosted/sqlite-work-queue';
 import { ConversationStore } from '../activities/storage/conversation-store';
 import { createStorageActivities } from '../activities/storage/create-storage-activities';
 import { withStoredOutput } from '../activities/storage/store-tool-output';
@@ -22,23 +20,28 @@ import { createWebSearchActivities } from '../activities/web-search/create-web-s
 import { SearxngSearchProvider } from '../activities/web-search/searxng-search-provider';
 import type { BlobStore } from '../common/blob-store';
 import type { KeelConfig } from '../common/config';
-import type { CredentialResolver } from '../common/credentials';
-import type { LiveEventBus, LiveEventSinks } from '../common/live-events';
+import type { LiveEventSinks, LiveEvents } from '../common/live-events';
 import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { openBlobStore } from '../storage/open-blob-store';
 import { closeWhenStopped } from './close-when-stopped';
+import { openWorkerControlPlane } from './worker-control-plane';
 import type { WorkerMetrics } from './metrics';
+import { workerTracing } from './worker-tracing';
+import type { WorkerTracing } from './worker-tracing';
 import { keelDataConverter } from './payload-store';
 import { hostname } from 'node:os';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { removeOrphanSandboxes } from '../activities/sandbox/remove-orphan-sandboxes';
+import type { SandboxOptions } from '../activities/sandbox/sandbox-options';
+import { WarmPool } from '../activities/sandbox/warm-pool';
+import { RunnerPool } from '../activities/sandbox/runner/runner-pool';
 
 /** What a worker needs besides the configuration. */
 export interface CreateWorkerOptions {
   config: KeelConfig;
   connection: NativeConnection;
-  bus: LiveEventBus;
+  bus: LiveEvents;
   /** The bundled Workflow code: see `prebuiltWorkflowBundle`. */
   workflowBundle: WorkflowBundleOption;
   /** The model endpoint; defaults to the configured one. */
@@ -53,6 +56,8 @@ export interface CreateWorkerOptions {
   blobs?: BlobStore;
   /** Where the worker's Activity metrics go (`createWorkerMetrics`); none recorded when absent. */
   metrics?: WorkerMetrics;
+  /** Where the worker's spans go (`startTracing`); without it the worker exports none. */
+  tracing?: WorkerTracing;
 }
 
 /**
@@ -65,14 +70,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   // Vault credentials and repository tokens are read inside Activities, from the encrypted store; Workflows carry
   // vault and resource ids only.
   const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
-  const credentials: CredentialResolver = new SqliteCredentialResolver({
-    filename: credentialStoreFile(config.dataDir),
-    secretKey,
-  });
-  const repositoryTokens = new SqliteRepositoryTokenReader({
-    filename: credentialStoreFile(config.dataDir),
-    secretKey,
-  });
+  const controlPlane = openWorkerControlPlane(config.database, config.dataDir, secretKey);
+  const { credentials, repositoryTokens, workQueue } = controlPlane;
   const image = config.sandbox.image;
   if (image === undefined) {
     throw new Error('No sandbox image: set KEEL_SANDBOX_IMAGE or run `npm run setup` to build keel-sandbox.');
@@ -97,10 +96,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const blobs = options.blobs ?? (await openBlobStore(config));
   const conversations = new ConversationStore(blobs);
   const docker = new Docker();
-  // Sessions of self-hosted environments queue work for the environment's own workers in the control-plane store.
-  const workQueue = new SqliteWorkQueue(credentialStoreFile(config.dataDir));
   const networks = new SandboxNetworks({ docker, firewall: config.sandbox.firewall });
-  const sandbox = createSandboxActivities({
+  const sandboxOptions: SandboxOptions = {
     docker,
     image,
     memoryBytes: config.sandbox.memoryBytes,
@@ -111,6 +108,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     networks,
     ...(config.sandbox.caBundlePath === undefined ? {} : { caBundlePath: config.sandbox.caBundlePath }),
     dataDir: config.dataDir,
+    ...(config.blobStore.kind === 's3' ? { sharedFiles: blobs } : {}),
     repositories: {
       tokens: repositoryTokens,
       hosts: config.repositories.hosts,
@@ -119,11 +117,24 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.sandboxCluster === undefined
       ? {}
       : { owner: { cluster: options.sandboxCluster, worker: options.identity ?? `${process.pid}@${hostname()}` } }),
-  });
+  };
+  // Pre-started containers (with their runners) for sessions' first tool calls: filled once the worker exists,
+  // removed when it stops.
+  const runners = new RunnerPool(docker);
+  const warmPoolSize = config.sandbox.warmPoolSize;
+  const warmPool =
+    warmPoolSize > 0
+      ? new WarmPool({ sandbox: sandboxOptions, size: warmPoolSize, prepare: (id) => runners.acquire(id) })
+      : undefined;
+  const sandbox = createSandboxActivities(
+    { ...sandboxOptions, ...(warmPool === undefined ? {} : { warmPool }) },
+    runners,
+  );
   if (options.sandboxCluster !== undefined) {
     const temporal = new Client({ connection: options.connection, namespace: config.temporal.namespace });
     await cleanUpOrphans(docker, options.sandboxCluster, temporal);
   }
+  const tracing = workerTracing(options.tracing);
   const sinks: InjectedSinks<LiveEventSinks> = {
     liveEvents: {
       appended: {
@@ -144,7 +155,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
         bus,
         toolDefinitions,
         conversations,
-        uploadedFiles: uploadedFileReader(config.dataDir),
+        uploadedFiles: uploadedFileReader(config.dataDir, config.blobStore.kind === 's3' ? blobs : undefined),
       }),
       ...sandbox,
       execute: withStoredOutput(sandbox.execute, conversations),
@@ -154,14 +165,21 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ...createStorageActivities({ blobs, conversations }),
       ...createSelfHostedActivities(workQueue),
     },
-    sinks,
-    ...(options.metrics === undefined ? {} : { interceptors: { activity: [options.metrics.interceptor] } }),
+    sinks: { ...sinks, ...tracing.sinks },
+    interceptors: {
+      activity: [
+        ...tracing.activityInterceptors,
+        ...(options.metrics === undefined ? [] : [options.metrics.interceptor]),
+      ],
+    },
     maxHeartbeatThrottleInterval: '500 milliseconds',
     shutdownGraceTime: '10 seconds',
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   });
+  warmPool?.fill();
   return closeWhenStopped(worker, async () => {
-    repositoryTokens.close();
+    await warmPool?.close();
+    await controlPlane.close();
     await networks.close();
     // A store the worker opened itself; one passed in belongs to the caller.
     if (options.blobs === undefined) blobs.close?.();
@@ -183,9 +201,9 @@ async function cleanUpOrphans(docker: Docker, cluster: string, temporal: Client)
   };
   try {
     const removed = await removeOrphanSandboxes(docker, cluster, isRunning);
-    if (removed.sessions.length > 0) {
+    if (removed.sessions.length > 0 || removed.warmContainers > 0) {
       console.log(
-        `keel worker: removed ${removed.containers} containers and ${removed.volumes} volumes of ${removed.sessions.length} ended sessions`,
+        `keel worker: removed ${removed.containers} containers and ${removed.volumes} volumes of ${removed.sessions.length} ended sessions and of ${removed.warmContainers} warm sandboxes whose worker stopped`,
       );
     }
   } catch (error) {

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 const ROOT = path.join(__dirname, '..');
 /** Everything the bundle is made from: the Workflow code, what it imports from common/, and the locked SDK versions. */
 const SOURCES = ['workflows', 'common'];
+/** The files that say how the bundle is made: its entry point and Workflow interceptor modules, the bundler call. */
+const BUNDLING_FILES = ['workflows-path.ts', 'bundle-workflows.ts'].map((file) => path.join(__dirname, file));
 
 /**
  * Returns the path of the bundled Workflow code, building it first in a child process when the sources changed.
@@ -14,7 +16,7 @@ const SOURCES = ['workflows', 'common'];
  */
 export async function prebuiltWorkflowBundle(cacheDir: string): Promise<{ codePath: string }> {
   const hash = createHash('sha256');
-  for (const file of SOURCES.flatMap((folder) => sourceFiles(path.join(ROOT, folder))).sort()) {
+  for (const file of [...SOURCES.flatMap((folder) => sourceFiles(path.join(ROOT, folder))).sort(), ...BUNDLING_FILES]) {
     hash.update(file).update(readFileSync(file));
   }
   hash.update(readFileSync(path.join(ROOT, 'package-lock.json')));

@@ -35,6 +35,7 @@ import type {
   SessionCarryOver,
   SessionResourceChange,
   SessionResourceRecord,
+  SessionSummary,
   SessionWorkflowInput,
   SessionWorkflowResult,
   ToolConfirmationInput,
@@ -43,6 +44,7 @@ import type {
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { emptyUsage } from '../common/session';
+import { SESSION_LISTING_MEMO_KEY, sessionListingOf, toSessionListing } from '../common/session-listing';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchiveRef } from '../common/events';
 import {
@@ -101,6 +103,18 @@ export const SANDBOX_IDLE_STOP_PATCH = 'keel-sandbox-idle-stop';
 export const SESSION_UPDATED_EVENT_PATCH = 'keel-session-updated-event';
 /** Sessions that ended before it have `session.status_terminated` as their last event, and no `session.deleted`. */
 export const SESSION_DELETED_EVENT_PATCH = 'keel-session-deleted-event';
+/**
+ * Sessions started before it publish no listing (`SessionListing`) to their memo: `sessions.list` retrieves them one
+ * by one. From it on, the Workflow publishes its listing at start, at each status change, update, archive and end.
+ */
+export const SESSION_LISTING_PATCH = 'keel-session-listing-memo';
+
+/** Events after which the session's listing is published: the status changes of a turn. */
+const LISTED_STATUS_EVENTS: ReadonlySet<string> = new Set([
+  'session.status_running',
+  'session.status_idle',
+  'session.status_rescheduled',
+]);
 
 /** The conversation a run starts with: carried over (stored, or inline from an older run), or a new one. */
 function initialConversation(carry: SessionCarryOver | undefined): ConversationState {
@@ -124,7 +138,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     {
       newEventId: () => `${ID_PREFIXES.event}${uuid4().replace(/-/g, '')}`,
       now: () => new Date().toISOString(),
-      onAppend: (events) => liveEvents.appended(events),
+      onAppend: (events) => {
+        liveEvents.appended(events);
+        if (events.some((entry) => LISTED_STATUS_EVENTS.has(entry.event.type))) publishListing();
+      },
     },
     carry?.carriedEvents ?? [],
   );
@@ -191,7 +208,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (ended || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
     log.append({ type: 'user.interrupt', id });
-    turnScope?.cancel();
+    // An interrupt while a turn runs ends it (the idle that follows publishes); one while idle changes only the log.
+    if (turnScope === null) publishListing();
+    else turnScope.cancel();
   });
   setHandler(
     updateSessionUpdate,
@@ -200,13 +219,20 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       const outcome = applySessionUpdate({ title, metadata }, update);
       const agent = update.agent;
       if (outcome.changed === null && agent === undefined) return;
+      // With listings, one upsert after the event carries the changed values and the listing; before, one per value.
+      const listed = patched(SESSION_LISTING_PATCH);
+      const changes: Record<string, unknown> = {};
       title = outcome.details.title;
-      if (outcome.details.metadata !== metadata) upsertMemo({ metadata: outcome.details.metadata });
+      if (outcome.details.metadata !== metadata) {
+        changes['metadata'] = outcome.details.metadata;
+        if (!listed) upsertMemo({ metadata: outcome.details.metadata });
+      }
       if (agent !== undefined) {
         // The next turn runs the new tools; MCP servers list their tools again, since a server may have changed.
         context.agent = agent.snapshot;
         context.state.mcpTools.clear();
-        upsertMemo({ agent: agent.view });
+        changes['agent'] = agent.view;
+        if (!listed) upsertMemo({ agent: agent.view });
       }
       if (patched(SESSION_UPDATED_EVENT_PATCH)) {
         log.append({
@@ -215,6 +241,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
           ...(agent === undefined ? {} : { agent: agent.view }),
         });
       }
+      if (listed) publishListing(changes);
     },
     {
       validator: (update: UpdateSessionInput) => {
@@ -253,7 +280,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   );
   setHandler(archiveSessionUpdate, () => {
     archivedAt ??= new Date().toISOString();
-    upsertMemo({ archived_at: archivedAt });
+    if (!publishListing({ archived_at: archivedAt })) upsertMemo({ archived_at: archivedAt });
     return archivedAt;
   });
   setHandler(
@@ -323,19 +350,44 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     ...(archiveIndexKey === null ? {} : { archiveIndexKey }),
     status: context.state.status,
   }));
-  setHandler(getSessionQuery, () => ({
-    status: context.state.status,
-    usage: context.state.usage,
-    eventCount: log.nextPosition,
-    queuedMessages: queue.length,
-    title,
-    agent: context.agent,
-    createdAt: input.createdAt,
-    archivedAt,
-    lastEvent: log.lastEvent,
-    activeTime,
-    awaiting: currentTurn?.answerableCalls() ?? [],
-  }));
+  /** The session's state without its events, as `getSessionQuery` answers and the listing shows it. */
+  function summary(): SessionSummary {
+    return {
+      status: context.state.status,
+      usage: context.state.usage,
+      eventCount: log.nextPosition,
+      queuedMessages: queue.length,
+      title,
+      agent: context.agent,
+      createdAt: input.createdAt,
+      archivedAt,
+      lastEvent: log.lastEvent,
+      activeTime,
+      awaiting: currentTurn?.answerableCalls() ?? [],
+    };
+  }
+  setHandler(getSessionQuery, summary);
+
+  /**
+   * Publishes the session's listing to its memo, in one upsert with `changes` (other memo values that changed at the
+   * same moment), so `sessions.list` shows the session without querying it. Returns false, and upserts nothing, in a
+   * session started before listings.
+   */
+  function publishListing(changes: Record<string, unknown> = {}): boolean {
+    if (!patched(SESSION_LISTING_PATCH)) return false;
+    const memo = workflowInfo().memo;
+    const agentView = changes['agent'] ?? memo?.['agent'];
+    // The first run's start, kept from the listing a previous run published (the run's own start is later).
+    const startedAt = sessionListingOf(memo)?.startedAt ?? workflowInfo().startTime.toISOString();
+    const listing = toSessionListing(summary(), {
+      startedAt,
+      withDefaultAgent: agentView === undefined || agentView === null,
+    });
+    upsertMemo({ ...changes, [SESSION_LISTING_MEMO_KEY]: listing });
+    return true;
+  }
+  // A new session shows in listings from its start; a continued run carries its listing over in its memo.
+  if (carry === undefined) publishListing();
 
   /** Writes this run's events before `upTo` as one archive (a copy: events logged meanwhile are not in it). */
   function archiveRun(upTo: number): Promise<EventArchiveRef> {
@@ -490,6 +542,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   log.append({ type: 'session.status_terminated' });
   // A session ends only when it is deleted; `session.deleted` is its last event and ends every stream.
   if (patched(SESSION_DELETED_EVENT_PATCH)) log.append({ type: 'session.deleted' });
+  publishListing();
   await condition(allHandlersFinished);
   if (!patched(EVENT_ARCHIVE_PATCH)) return { eventCount: log.nextPosition, usage: context.state.usage };
   // The last run is archived too, and the result names every archive: reading an ended session replays nothing.

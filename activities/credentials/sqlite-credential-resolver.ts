@@ -1,13 +1,8 @@
 import path from 'node:path';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { credentialSecretContext } from '../../common/credential-secret-context';
-import type { CredentialSecretField } from '../../common/credential-secret-context';
-import type { CredentialResolver } from '../../common/credentials';
-import { mcpServerUrlKey } from '../../common/mcp-server-url-key';
-import { openSecret, sealSecret } from '../../common/secret-box';
-import { CredentialRefreshError, refreshAccessToken } from './refresh-access-token';
-import type { TokenEndpointAuthMethod } from './refresh-access-token';
 import { openControlPlaneFile } from '../control-plane-file';
+import { VaultCredentialResolver } from './vault-credential-resolver';
+import type { CredentialRow, CredentialRows, RefreshedCredential } from './vault-credential-resolver';
 
 /**
  * The control-plane store's file in the data folder. The server owns it (`storeFilePath` in
@@ -17,171 +12,42 @@ export function credentialStoreFile(dataDir: string): string {
   return path.join(dataDir, 'keel.sqlite');
 }
 
-/**
- * The columns of `vault_credentials` (created by the server's migration 4) that the resolver reads. It also relies
- * on `vaults (id, archived_at)`, and writes `access_token`, `refresh_token`, `expires_at` and `updated_at` after a
- * refresh. Secrets are sealed with `sealSecret` under `credentialSecretContext(id, column)`.
- */
-interface CredentialRow {
-  id: string;
-  auth_type: 'static_bearer' | 'mcp_oauth';
-  /** RFC 3339, or `NULL` when the expiry is unknown. */
-  expires_at: string | null;
-  /** JSON: `{ client_id, token_endpoint, token_endpoint_auth: { type }, resource, scope }`, or `NULL`. */
-  refresh: string | null;
-  access_token: string;
-  refresh_token: string | null;
-  client_secret: string | null;
-}
-
-/** The non-secret refresh settings of an `mcp_oauth` credential, as the server stores them. */
-interface RefreshSettings {
-  client_id: string;
-  token_endpoint: string;
-  token_endpoint_auth: { type: TokenEndpointAuthMethod };
-  resource: string | null;
-  scope: string | null;
-}
-
-/** What the resolver is built from. */
-export interface SqliteCredentialResolverOptions {
-  /** The control-plane store file: `credentialStoreFile(KEEL_DATA_DIR)`. */
-  filename: string;
-  /** The key the server sealed the secrets with (`resolveSecretKey`). */
-  secretKey: Uint8Array;
-  /** An access token expiring within this many milliseconds is refreshed first; 30 s by default. */
-  refreshMarginMs?: number;
-  /** How long the token endpoint may take; 10 s by default. */
-  refreshTimeoutMs?: number;
-  /** The clock, in epoch milliseconds. */
-  now?: () => number;
-  fetch?: typeof fetch;
-}
-
-const ACTIVE_CREDENTIAL_COLUMNS =
+/** The columns of an active credential the resolver reads, from `vault_credentials c` joined to `vaults v`. */
+export const ACTIVE_CREDENTIAL_COLUMNS =
   'c.id, c.auth_type, c.expires_at, c.refresh, c.access_token, c.refresh_token, c.client_secret';
 
-/**
- * The worker's `CredentialResolver`: reads vault credentials from the server's SQLite store, opens their secrets, and
- * refreshes an `mcp_oauth` access token that has expired or is about to (storing the new tokens sealed). One refresh
- * per credential runs at a time in this process; across processes, a refresh writes only if the token it replaced is
- * still the stored one, so concurrent refreshes never overwrite a newer token. Archived vaults and credentials are
- * ignored.
- */
-export class SqliteCredentialResolver implements CredentialResolver {
+/** Credential rows read from the server's SQLite file (opened on first use, since the server creates it). */
+export class SqliteCredentialRows implements CredentialRows {
   private statements: {
     findActive: Statement<[string, string], CredentialRow>;
     findById: Statement<[string], CredentialRow>;
-    storeRefreshed: Statement<[Record<string, unknown>]>;
+    storeRefreshed: Statement<[RefreshedCredential]>;
   } | null = null;
   private database: SqliteDatabase | null = null;
-  private readonly refreshing = new Map<string, Promise<string | null>>();
-  private readonly refreshMarginMs: number;
-  private readonly now: () => number;
 
-  constructor(private readonly options: SqliteCredentialResolverOptions) {
-    this.refreshMarginMs = options.refreshMarginMs ?? 30_000;
-    this.now = options.now ?? Date.now;
+  constructor(private readonly filename: string) {}
+
+  findActive(vaultId: string, serverKey: string): Promise<CredentialRow | null> {
+    return new Promise((resolve) => resolve(this.open().findActive.get(vaultId, serverKey) ?? null));
   }
 
-  async mcpBearerToken(vaultIds: string[], mcpServerUrl: string): Promise<string | null> {
-    if (vaultIds.length === 0) return null;
-    const { findActive } = this.open();
-    const serverKey = mcpServerUrlKey(mcpServerUrl);
-    for (const vaultId of vaultIds) {
-      const row = findActive.get(vaultId, serverKey);
-      if (row !== undefined) return this.tokenOf(row);
-    }
-    return null;
+  findById(id: string): Promise<CredentialRow | null> {
+    return new Promise((resolve) => resolve(this.open().findById.get(id) ?? null));
   }
 
-  /** Closes the database; a later call opens it again. */
+  storeRefreshed(refreshed: RefreshedCredential): Promise<boolean> {
+    return new Promise((resolve) => resolve(this.open().storeRefreshed.run(refreshed).changes > 0));
+  }
+
   close(): void {
     this.database?.close();
     this.database = null;
     this.statements = null;
   }
 
-  private async tokenOf(row: CredentialRow): Promise<string | null> {
-    if (row.auth_type === 'static_bearer' || this.isFresh(row))
-      return this.reveal(row.id, 'access_token', row.access_token);
-    const running = this.refreshing.get(row.id);
-    if (running !== undefined) return running;
-    const refresh = this.refresh(row).finally(() => this.refreshing.delete(row.id));
-    this.refreshing.set(row.id, refresh);
-    return refresh;
-  }
-
-  private isFresh(row: CredentialRow): boolean {
-    return row.expires_at === null || Date.parse(row.expires_at) - this.now() > this.refreshMarginMs;
-  }
-
-  /** Refreshes the credential's access token and stores the result; `null` when the credential went away meanwhile. */
-  private async refresh(row: CredentialRow): Promise<string | null> {
-    const describe = `Vault credential ${row.id}`;
-    if (row.refresh === null || row.refresh_token === null) {
-      throw new CredentialRefreshError(
-        `${describe}: its access token has expired and it has no refresh token; update it with a new access_token.`,
-        false,
-      );
-    }
-    const settings = JSON.parse(row.refresh) as RefreshSettings;
-    const startedAt = this.now();
-    let result;
-    try {
-      result = await refreshAccessToken(
-        {
-          tokenEndpoint: settings.token_endpoint,
-          clientId: settings.client_id,
-          method: settings.token_endpoint_auth.type,
-          clientSecret: row.client_secret === null ? null : this.reveal(row.id, 'client_secret', row.client_secret),
-          refreshToken: this.reveal(row.id, 'refresh_token', row.refresh_token),
-          scope: settings.scope,
-          resource: settings.resource,
-          timeoutMs: this.options.refreshTimeoutMs ?? 10_000,
-          fetch: this.options.fetch ?? fetch,
-        },
-        describe,
-      );
-    } catch (error) {
-      // Another process may have refreshed first (and, with rotating refresh tokens, made ours invalid): use its token.
-      const latest = this.open().findById.get(row.id);
-      if (latest !== undefined && latest.access_token !== row.access_token && this.isFresh(latest)) {
-        return this.reveal(latest.id, 'access_token', latest.access_token);
-      }
-      throw error;
-    }
-    const expiresAt =
-      result.expiresInSeconds === null ? null : new Date(startedAt + result.expiresInSeconds * 1000).toISOString();
-    const stored = this.open().storeRefreshed.run({
-      id: row.id,
-      previousAccessToken: row.access_token,
-      accessToken: sealSecret(
-        this.options.secretKey,
-        result.accessToken,
-        credentialSecretContext(row.id, 'access_token'),
-      ),
-      refreshToken:
-        result.refreshToken === null
-          ? null
-          : sealSecret(this.options.secretKey, result.refreshToken, credentialSecretContext(row.id, 'refresh_token')),
-      expiresAt,
-      updatedAt: new Date(this.now()).toISOString(),
-    });
-    if (stored.changes > 0) return result.accessToken;
-    // The credential changed meanwhile (updated, archived, deleted or refreshed elsewhere): the store decides.
-    const latest = this.open().findById.get(row.id);
-    if (latest === undefined) return null;
-    return this.isFresh(latest) ? this.reveal(latest.id, 'access_token', latest.access_token) : result.accessToken;
-  }
-
-  private reveal(credentialId: string, field: CredentialSecretField, sealed: string): string {
-    return openSecret(this.options.secretKey, sealed, credentialSecretContext(credentialId, field));
-  }
-
-  private open(): NonNullable<SqliteCredentialResolver['statements']> {
+  private open(): NonNullable<SqliteCredentialRows['statements']> {
     if (this.statements !== null) return this.statements;
-    const database = openControlPlaneFile(this.options.filename, 'read vault credentials');
+    const database = openControlPlaneFile(this.filename, 'read vault credentials');
     try {
       this.statements = {
         findActive: database.prepare(
@@ -201,12 +67,35 @@ export class SqliteCredentialResolver implements CredentialResolver {
     } catch (error) {
       database.close();
       throw new Error(
-        `The control-plane store at ${this.options.filename} has no vault tables (${(error as Error).message}): ` +
+        `The control-plane store at ${this.filename} has no vault tables (${(error as Error).message}): ` +
           'start a Keel server of this version on it first.',
         { cause: error },
       );
     }
     this.database = database;
     return this.statements;
+  }
+}
+
+/** What the SQLite resolver is built from. */
+export interface SqliteCredentialResolverOptions {
+  /** The control-plane store file: `credentialStoreFile(KEEL_DATA_DIR)`. */
+  filename: string;
+  /** The key the server sealed the secrets with (`resolveSecretKey`). */
+  secretKey: Uint8Array;
+  /** An access token expiring within this many milliseconds is refreshed first; 30 s by default. */
+  refreshMarginMs?: number;
+  /** How long the token endpoint may take; 10 s by default. */
+  refreshTimeoutMs?: number;
+  /** The clock, in epoch milliseconds. */
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+/** The worker's credential resolver on the embedded store: `VaultCredentialResolver` over the SQLite file. */
+export class SqliteCredentialResolver extends VaultCredentialResolver {
+  constructor(options: SqliteCredentialResolverOptions) {
+    const { filename, ...rest } = options;
+    super({ ...rest, rows: new SqliteCredentialRows(filename) });
   }
 }

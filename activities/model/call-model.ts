@@ -1,11 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
+import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import { CancelledFailure } from '@temporalio/common';
 import type { ThinkingSettings } from '../../common/conversation';
-import type { LiveEventBus } from '../../common/live-events';
+import type { LiveEvents } from '../../common/live-events';
 import { usageCounts } from '../../common/session';
 import type { CallModelInput, CallModelResult, MessageParam, Tool } from '../../common/model';
+import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
+import { withSpan } from '../with-span';
 import type { ConversationStore } from '../storage/conversation-store';
 import { withCacheBreakpoints } from './cache-breakpoints';
 import { classifyModelError } from './classify-model-error';
@@ -16,7 +18,7 @@ import type { UploadedFileReader } from './resolve-media';
 export interface CallModelDependencies {
   /** A client built with `maxRetries: 0`: Temporal owns every retry. */
   client: Anthropic;
-  bus: LiveEventBus;
+  bus: LiveEvents;
   /** Definitions of every tool the worker can run, by name. */
   toolDefinitions: ReadonlyMap<string, Tool>;
   /** Where sessions' conversations are stored. */
@@ -54,28 +56,16 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     ...thinkingParameters(input.thinking),
   };
   try {
-    const message = await whileHeartbeating(control, async () => {
-      const stream = dependencies.client.messages.stream(request, { signal: control.signal ?? null });
-      stream.on('text', (text) => {
-        dependencies.bus.publish({
-          kind: 'text_delta',
-          sessionId: input.sessionId,
-          eventId: input.messageEventId,
-          text,
-        });
+    // One span per model call, around the SDK's own (`anthropic.messages.*`), with the session and the usage on it.
+    const attributes = { [SESSION_ID_ATTRIBUTE]: input.sessionId, 'gen_ai.request.model': input.model };
+    const message = await withSpan('model.call', attributes, async (span) => {
+      const reply = await whileHeartbeating(control, () => streamReply(request, input, dependencies, control.signal));
+      span.setAttributes({
+        'gen_ai.response.finish_reasons': [reply.stop_reason ?? 'none'],
+        'gen_ai.usage.input_tokens': reply.usage.input_tokens,
+        'gen_ai.usage.output_tokens': reply.usage.output_tokens,
       });
-      const thinkingEventId = input.thinkingEventId;
-      if (thinkingEventId !== undefined) {
-        // The hosted stream previews thinking with a start only: one per call, when the first thinking block opens.
-        let thinkingStarted = false;
-        stream.on('streamEvent', (event) => {
-          if (thinkingStarted || event.type !== 'content_block_start') return;
-          if (event.content_block.type !== 'thinking' && event.content_block.type !== 'redacted_thinking') return;
-          thinkingStarted = true;
-          dependencies.bus.publish({ kind: 'thinking_started', sessionId: input.sessionId, eventId: thinkingEventId });
-        });
-      }
-      return stream.finalMessage();
+      return reply;
     });
     // Only the four counts the session adds up cross into the history, so each step's record stays small.
     const usage = usageCounts(message.usage) as CallModelResult['usage'];
@@ -86,6 +76,36 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     if (control.signal?.aborted) throw new CancelledFailure('The model call was cancelled.');
     throw classifyModelError(error);
   }
+}
+
+/** Streams the model's reply to `request`: text deltas and the start of thinking go to the live bus as they arrive. */
+function streamReply(
+  request: MessageCreateParamsBase,
+  input: CallModelInput,
+  dependencies: CallModelDependencies,
+  signal: AbortSignal | undefined,
+): Promise<Message> {
+  const stream = dependencies.client.messages.stream(request, { signal: signal ?? null });
+  stream.on('text', (text) => {
+    dependencies.bus.publish({
+      kind: 'text_delta',
+      sessionId: input.sessionId,
+      eventId: input.messageEventId,
+      text,
+    });
+  });
+  const thinkingEventId = input.thinkingEventId;
+  if (thinkingEventId !== undefined) {
+    // The hosted stream previews thinking with a start only: one per call, when the first thinking block opens.
+    let thinkingStarted = false;
+    stream.on('streamEvent', (event) => {
+      if (thinkingStarted || event.type !== 'content_block_start') return;
+      if (event.content_block.type !== 'thinking' && event.content_block.type !== 'redacted_thinking') return;
+      thinkingStarted = true;
+      dependencies.bus.publish({ kind: 'thinking_started', sessionId: input.sessionId, eventId: thinkingEventId });
+    });
+  }
+  return stream.finalMessage();
 }
 
 /** The tools of a request: the built-in ones by name (their definitions live in the worker), then the extra ones. */

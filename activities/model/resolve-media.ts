@@ -1,15 +1,21 @@
 import { readFile } from 'node:fs/promises';
+import type { BlobStore } from '../../common/blob-store';
 import { fileContentPath } from '../../common/file-content-path';
 import { sniffDocumentMediaType, sniffImageMediaType } from '../../common/media-type';
+import { ensureLocalFileContent } from '../storage/local-file-content';
 import type { MessageParam } from '../../common/model';
 
 /** Reads an uploaded file's content by id; `null` when the file is gone. */
 export type UploadedFileReader = (fileId: string) => Promise<Uint8Array | null>;
 
-/** The reader of the files uploaded to one Keel: their content lies in `KEEL_DATA_DIR/files`, shared by every worker. */
-export function uploadedFileReader(dataDir: string): UploadedFileReader {
+/**
+ * The reader of the files uploaded to one Keel: their content lies in `KEEL_DATA_DIR/files`, fetched there first from
+ * the `shared` blob store (S3) when this worker has no copy (`ensureLocalFileContent`).
+ */
+export function uploadedFileReader(dataDir: string, shared?: BlobStore): UploadedFileReader {
   return async (fileId) => {
     try {
+      await ensureLocalFileContent(dataDir, fileId, shared);
       return await readFile(fileContentPath(dataDir, fileId));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;

@@ -13,6 +13,11 @@ export interface ContainerEnvironment {
   image?: string;
   /** Defaults to no network at all. */
   network?: NetworkAttachment;
+  /**
+   * The volume mounted at `/workspace`; defaults to `sandboxVolumeName(sessionId)`. A session that claimed a warm
+   * container keeps that container's volume (see `sessionWorkspaceVolume`).
+   */
+  workspaceVolume?: string;
 }
 
 const NO_NETWORK: NetworkAttachment = { networkMode: 'none', env: [], labels: {} };
@@ -31,15 +36,57 @@ export function buildContainerConfig(
   environment: ContainerEnvironment = {},
 ): Docker.ContainerCreateOptions {
   const network = environment.network ?? NO_NETWORK;
+  const config = hardenedConfig(options, environment.image ?? options.image, network, [
+    { Type: 'volume', Source: environment.workspaceVolume ?? sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR },
+    ...files.map((file) => ({
+      Type: 'bind' as const,
+      Source: fileContentPath(options.dataDir, file.fileId),
+      Target: file.mountPath,
+      ReadOnly: true,
+    })),
+  ]);
   return {
+    ...config,
     name: sandboxContainerName(sessionId),
-    Image: environment.image ?? options.image,
+    Labels: { ...network.labels, ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId },
+  };
+}
+
+/**
+ * The create options of a warm pool's container, named `name`: hardened like a session's, on the base image with no
+ * network and no file, labelled with its owner and `SANDBOX_LABELS.warm` but no session, and with a fresh volume
+ * `volume` (made with the container, so it is never unused before a session claims it) at `/workspace`.
+ */
+export function warmContainerConfig(
+  options: SandboxOptions,
+  name: string,
+  volume: string,
+): Docker.ContainerCreateOptions {
+  const labels = { ...ownerLabels(options), [SANDBOX_LABELS.warm]: 'true' };
+  const workspace = {
+    Type: 'volume' as const,
+    Source: volume,
+    Target: SANDBOX_WORKDIR,
+    // Docker copies the image's `/workspace` into the new volume, as it does for a session's.
+    VolumeOptions: { NoCopy: false, Labels: labels, DriverConfig: { Name: 'local', Options: {} } },
+  };
+  return { ...hardenedConfig(options, options.image, NO_NETWORK, [workspace]), name, Labels: labels };
+}
+
+/** What every sandbox container shares, whoever it is for: the hardening, the limits, the network and the mounts. */
+function hardenedConfig(
+  options: SandboxOptions,
+  image: string,
+  network: NetworkAttachment,
+  mounts: Docker.MountSettings[],
+): Docker.ContainerCreateOptions {
+  return {
+    Image: image,
     Cmd: ['sleep', 'infinity'],
     User: SANDBOX_USER,
     WorkingDir: SANDBOX_WORKDIR,
     Hostname: 'sandbox',
     Env: ['HOME=/home/agent', 'USER=agent', 'LANG=C.UTF-8', 'TERM=dumb', ...network.env],
-    Labels: { ...network.labels, ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId },
     HostConfig: {
       Init: true,
       CapDrop: ['ALL'],
@@ -55,15 +102,7 @@ export function buildContainerConfig(
       PidsLimit: options.pidsLimit,
       NetworkMode: network.networkMode,
       ...(network.dns === undefined ? {} : { Dns: network.dns }),
-      Mounts: [
-        { Type: 'volume', Source: sandboxVolumeName(sessionId), Target: SANDBOX_WORKDIR },
-        ...files.map((file) => ({
-          Type: 'bind' as const,
-          Source: fileContentPath(options.dataDir, file.fileId),
-          Target: file.mountPath,
-          ReadOnly: true,
-        })),
-      ],
+      Mounts: mounts,
       RestartPolicy: { Name: 'no' },
     },
   };

@@ -27,10 +27,13 @@ export interface SandboxActivities {
 /**
  * Builds the sandbox Activities around injected dependencies (no environment reads here). They heartbeat while they
  * work and `execute` honours the Activity's cancellation; called outside an Activity they simply run. `execute` keeps
- * one persistent runner per container for the life of these Activities (the worker process).
+ * one persistent runner per container in `runners` for the life of these Activities (the worker process); the worker
+ * passes its own when its warm pool starts runners ahead of sessions.
  */
-export function createSandboxActivities(options: SandboxOptions): SandboxActivities {
-  const runners = new RunnerPool(options.docker);
+export function createSandboxActivities(
+  options: SandboxOptions,
+  runners: RunnerPool = new RunnerPool(options.docker),
+): SandboxActivities {
   return {
     provisionSandbox: (input) => {
       const control = currentActivityControl();

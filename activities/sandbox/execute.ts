@@ -25,6 +25,8 @@ import { whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
 import { DEFAULT_MAX_SAVED_OUTPUT_BYTES, SANDBOX_HEARTBEAT_INTERVAL_MS } from './sandbox-constants';
 import { toolOutputPath } from './tool-output-path';
+import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
+import { withSpan } from '../with-span';
 
 /** How `execute` talks to its caller while it runs: the Activity's heartbeat and cancellation signal, when it has them. */
 export type ExecutionControl = ActivityControl;
@@ -88,7 +90,12 @@ export async function execute(
               : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper), cutNote: helper.cutNote });
           },
         };
-        const result = await prepared.run(context);
+        const attributes = {
+          [SESSION_ID_ATTRIBUTE]: input.sessionId,
+          'keel.tool.name': input.name,
+          'container.id': containerId,
+        };
+        const result = await withSpan('sandbox.execute', attributes, () => prepared.run(context));
         return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };
       } catch (error) {
         if (error instanceof ContainerStoppedError)

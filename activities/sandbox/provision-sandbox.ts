@@ -12,19 +12,19 @@ import type {
   SandboxFileMount,
   SandboxNetworking,
 } from '../../common/sandbox';
-import {
-  DEFAULT_SANDBOX_ENVIRONMENT,
-  SANDBOX_LABELS,
-  sandboxContainerName,
-  sandboxVolumeName,
-} from '../../common/sandbox';
+import { DEFAULT_SANDBOX_ENVIRONMENT, sandboxContainerName } from '../../common/sandbox';
 import { fileContentPath, filesDirectory } from '../../common/file-content-path';
-import { buildContainerConfig, ownerLabels } from './build-container-config';
+import { ensureLocalFileContent } from '../storage/local-file-content';
+import { buildContainerConfig } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import { SANDBOX_NETWORK_LABELS } from './network/sandbox-network-names';
 import type { NetworkAttachment } from './network/sandbox-networks';
 import { ensurePackageImage } from './packages/ensure-package-image';
 import type { SandboxOptions } from './sandbox-options';
+import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
+import { withSpan } from '../with-span';
+import { warmPoolServes } from './warm-pool-serves';
+import { sessionWorkspaceVolume } from './workspace-volume';
 
 /** The `ApplicationFailure` type raised when the sandbox image does not exist: a retry cannot fix it. */
 export const SANDBOX_IMAGE_MISSING_FAILURE = FAILURE_TYPES.sandboxImageMissing;
@@ -38,8 +38,11 @@ const RETRY_DELAY_MS = 100;
  * a stopped or dead one is removed and replaced by a new one that mounts the same workspace volume. Concurrent calls
  * for one session agree on one container. A new container gets the environment's network (none, the open network,
  * or the limited one behind this worker's egress proxy) and runs from the image with its packages (built and cached
- * on first need); a running one whose egress proxy is gone (its worker stopped) is replaced too. When `signal` aborts
- * during a package build, the call rejects with the cancellation and the build carries on for the next call.
+ * on first need); a running one whose egress proxy is gone (its worker stopped) is replaced too. A session with no
+ * container yet claims one of the worker's warm pool when the pool serves its kind of sandbox (`warmPoolServes`), so
+ * its first tool call skips the container start; the claimed container's volume stays the session's workspace for
+ * every later container (`sessionWorkspaceVolume`). When `signal` aborts during a package build, the call rejects with
+ * the cancellation and the build carries on for the next call.
  */
 export async function provisionSandbox(
   options: SandboxOptions,
@@ -48,7 +51,9 @@ export async function provisionSandbox(
 ): Promise<ProvisionSandboxResult> {
   const environment = input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT;
   for (let attempt = 1; ; attempt++) {
-    const result = await provisionOnce(options, input.sessionId, input.files ?? [], environment, signal);
+    const result = await withSpan('sandbox.provision', { [SESSION_ID_ATTRIBUTE]: input.sessionId }, () =>
+      provisionOnce(options, input.sessionId, input.files ?? [], environment, signal),
+    );
     if (result !== 'conflict') return result;
     if (attempt >= ATTEMPTS) throw new Error(`sandbox of session ${input.sessionId}: container name conflict persists`);
     await sleep(RETRY_DELAY_MS * attempt);
@@ -63,6 +68,8 @@ async function provisionOnce(
   signal: AbortSignal | undefined,
 ): Promise<ProvisionSandboxResult | 'conflict'> {
   const { docker } = options;
+  // A file uploaded through a server on another machine is fetched from the shared store before it is mounted.
+  for (const file of files) await ensureLocalFileContent(options.dataDir, file.fileId, options.sharedFiles);
   const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
   if (existing) {
     // A session's file resources changed (sessions.resources): the container is replaced, its workspace volume kept.
@@ -71,6 +78,9 @@ async function provisionOnce(
       return { containerId: existing.Id, created: false };
     }
     await removeQuietly(docker, existing.Id);
+  } else if (options.warmPool !== undefined && warmPoolServes(files, environment)) {
+    const claimed = await options.warmPool.claim(sessionId);
+    if (claimed !== undefined) return { containerId: claimed, created: true };
   }
   const image = await ensurePackageImage(
     {
@@ -83,10 +93,12 @@ async function provisionOnce(
     environment.packages,
   );
   const network = await networkAttachment(options, environment.networking);
-  await ensureVolume(options, sessionId);
+  const workspaceVolume = await sessionWorkspaceVolume(options, sessionId);
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(buildContainerConfig(options, sessionId, files, { image, network }));
+    container = await docker.createContainer(
+      buildContainerConfig(options, sessionId, files, { image, network, workspaceVolume }),
+    );
   } catch (error) {
     const status = dockerStatusCode(error);
     if (status === 409) return 'conflict';
@@ -189,16 +201,5 @@ async function startIgnoringAlreadyStarted(container: Docker.Container): Promise
     await container.start();
   } catch (error) {
     if (dockerStatusCode(error) !== 304) throw error;
-  }
-}
-
-async function ensureVolume(options: SandboxOptions, sessionId: string): Promise<void> {
-  try {
-    await options.docker.createVolume({
-      Name: sandboxVolumeName(sessionId),
-      Labels: { ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId },
-    });
-  } catch (error) {
-    if (dockerStatusCode(error) !== 409) throw error;
   }
 }

@@ -44,6 +44,10 @@ export interface RunInContainerResult {
   output: string;
   /** Stderr, capped at `maxErrorBytes`. */
   errorOutput: string;
+  /** How many processes the command left running that were killed once it ended (the runner path counts them). */
+  leftoverProcesses?: number;
+  /** Whether the container's pids limit refused a new process while the command ran (the runner path tells). */
+  pidsLimitHit?: boolean;
 }
 
 /** Cap of the returned stderr when the request names none. */

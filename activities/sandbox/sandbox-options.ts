@@ -1,7 +1,9 @@
+import type { BlobStore } from '../../common/blob-store';
 import type Docker from 'dockerode';
 
 import type { RepositoryTokenReader } from '../../common/credentials';
 import type { SandboxNetworks } from './network/sandbox-networks';
+import type { WarmPool } from './warm-pool';
 
 /** What `cloneRepository` needs besides the sandbox: the tokens, the hosts it may clone from, and where `git` is. */
 export interface RepositoryCloneOptions {
@@ -39,6 +41,11 @@ export interface SandboxOptions {
   /** Keel's data folder, where uploaded files' content lies (mounted read-only into sessions that use them). */
   dataDir: string;
   /**
+   * The blob store every server and worker shares (S3), when there is one: an uploaded file this worker has no copy
+   * of is fetched from it into `dataDir` before it is mounted (`ensureLocalFileContent`).
+   */
+  sharedFiles?: BlobStore;
+  /**
    * The worker's sandbox networks and egress proxy, for environments that allow the network or list packages; without
    * them only environments with neither can run (the others fail with `SandboxNetworkUnavailable`).
    */
@@ -52,4 +59,9 @@ export interface SandboxOptions {
    * and the worker, so a worker that starts can remove the orphans of its cluster's ended sessions.
    */
   owner?: { cluster: string; worker: string };
+  /**
+   * Pre-started containers (`KEEL_SANDBOX_WARM_POOL`): a session whose sandbox is the pool's kind (`warmPoolServes`)
+   * claims one at its first provisioning instead of starting a container.
+   */
+  warmPool?: WarmPool;
 }

@@ -1,11 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { DEFAULT_LEASE_TTL_SECONDS, workItemServes } from '../../common/work-queue';
+import { DEFAULT_LEASE_TTL_SECONDS, newWorkId, planWorkRequest } from '../../common/work-queue';
 import type { RequestWorkInput, RequestWorkResult, WorkLease } from '../../common/work-queue';
 import { openControlPlaneFile } from '../control-plane-file';
 
-interface OpenItemRow extends WorkLease {
+/** A session's open item, as a work request reads it. */
+export interface OpenItemRow extends WorkLease {
   id: string;
+}
+
+/** Where sessions of self-hosted environments queue their work: the control-plane store, on SQLite or PostgreSQL. */
+export interface SelfHostedWorkQueue {
+  /**
+   * Makes sure an item serves the session: the one that does (queued, or with a live lease) is kept; items whose
+   * lease ran out are stopped, and when none serves a new one is queued. Idempotent, so a retried Activity queues at
+   * most one item.
+   */
+  requestWork(input: RequestWorkInput): Promise<RequestWorkResult>;
+  /** Closes the queue's database connection (when it owns one). */
+  close(): void | Promise<void>;
 }
 
 /**
@@ -13,7 +26,7 @@ interface OpenItemRow extends WorkLease {
  * store (migration 5), where the session Workflow asks, through `requestSelfHostedWork`, that a worker serve its
  * session. The server's work routes deliver, lease and stop the items.
  */
-export class SqliteWorkQueue {
+export class SqliteWorkQueue implements SelfHostedWorkQueue {
   private database: SqliteDatabase | null = null;
 
   constructor(
@@ -21,12 +34,11 @@ export class SqliteWorkQueue {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * Makes sure an item serves the session: the one that does (queued, or with a live lease) is kept; items whose
-   * lease ran out are stopped, and when none serves a new one is queued. Idempotent, so a retried Activity queues at
-   * most one item.
-   */
-  requestWork(input: RequestWorkInput): RequestWorkResult {
+  requestWork(input: RequestWorkInput): Promise<RequestWorkResult> {
+    return new Promise((resolve) => resolve(this.requestWorkNow(input)));
+  }
+
+  private requestWorkNow(input: RequestWorkInput): RequestWorkResult {
     const database = this.open();
     const nowMs = this.now();
     const now = new Date(nowMs).toISOString();
@@ -37,17 +49,14 @@ export class SqliteWorkQueue {
            WHERE session_id = ? AND state != 'stopped' ORDER BY sequence`,
         )
         .all(input.sessionId);
-      let serving: string | null = null;
-      for (const item of open) {
-        if (workItemServes(item, nowMs)) serving ??= item.id;
-        else {
-          database
-            .prepare(`UPDATE work_items SET state = 'stopped', stopped_at = ? WHERE id = ? AND state != 'stopped'`)
-            .run(now, item.id);
-        }
+      const { serving, stop } = planWorkRequest(open, nowMs);
+      for (const id of stop) {
+        database
+          .prepare(`UPDATE work_items SET state = 'stopped', stopped_at = ? WHERE id = ? AND state != 'stopped'`)
+          .run(now, id);
       }
       if (serving !== null) return { workId: serving, queued: false };
-      const workId = `work_${randomBytes(12).toString('hex')}`;
+      const workId = newWorkId(randomBytes(12).toString('hex'));
       database
         .prepare(
           `INSERT INTO work_items (id, environment_id, session_id, state, created_at, ttl_seconds, metadata)
@@ -72,10 +81,10 @@ export class SqliteWorkQueue {
 }
 
 /** The self-hosted work queue Activities, as the worker registers them. */
-export function createSelfHostedActivities(queue: SqliteWorkQueue): {
+export function createSelfHostedActivities(queue: SelfHostedWorkQueue): {
   requestSelfHostedWork(input: RequestWorkInput): Promise<RequestWorkResult>;
 } {
   return {
-    requestSelfHostedWork: (input) => Promise.resolve(queue.requestWork(input)),
+    requestSelfHostedWork: (input) => queue.requestWork(input),
   };
 }

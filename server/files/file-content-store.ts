@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { BLOB_PREFIXES } from '../../common/blob-store';
+import type { BlobStore } from '../../common/blob-store';
 import { fileContentPath, filesDirectory } from '../../common/file-content-path';
 import { isResourceId } from '../resource-ids';
 
@@ -20,14 +22,25 @@ export interface TemporaryContent {
   discard(): Promise<void>;
 }
 
+/** The blob key of an uploaded file's content in the shared blob store. */
+export function fileContentKey(fileId: string): string {
+  return `${BLOB_PREFIXES.files}${fileId}`;
+}
+
 /**
  * Uploaded files' content on disk, one file per id in `KEEL_DATA_DIR/files/`. Content is written under a temporary
  * name, synced, then renamed to its id, so a crash at any point leaves either no file under the id or the whole file.
+ * With a `shared` blob store (an S3 bucket every server and worker uses), committing also stores the content there
+ * (`files/<id>`), the local folder is a cache that a read on another server fills from it, and removing a file
+ * removes it there too: a file uploaded through one server downloads from any other and mounts on any worker.
  */
 export class FileContentStore {
   readonly directory: string;
 
-  constructor(private readonly dataDir: string) {
+  constructor(
+    private readonly dataDir: string,
+    private readonly shared?: BlobStore,
+  ) {
     this.directory = filesDirectory(dataDir);
   }
 
@@ -53,9 +66,11 @@ export class FileContentStore {
     return {
       sizeBytes,
       commit: async (fileId) => {
-        await rename(temporaryPath, fileContentPath(this.dataDir, fileId));
+        const local = fileContentPath(this.dataDir, fileId);
+        await rename(temporaryPath, local);
         committed = true;
         await this.syncDirectory();
+        await this.shared?.putFile(fileContentKey(fileId), local);
       },
       discard: async () => {
         if (!committed) await rm(temporaryPath, { force: true });
@@ -65,10 +80,7 @@ export class FileContentStore {
 
   /** A stream of the content of `fileId` with its size on disk, or `null` when there is none. */
   async read(fileId: string): Promise<{ stream: ReadStream; sizeBytes: number } | null> {
-    const handle = await open(fileContentPath(this.dataDir, fileId), 'r').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null;
-      throw error;
-    });
+    const handle = await this.openLocal(fileId);
     if (handle === null) return null;
     try {
       const { size } = await handle.stat();
@@ -81,10 +93,7 @@ export class FileContentStore {
 
   /** The first `length` bytes of the content of `fileId` (fewer for a shorter file), or `null` when there is none. */
   async head(fileId: string, length: number): Promise<Uint8Array | null> {
-    const handle = await open(fileContentPath(this.dataDir, fileId), 'r').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null;
-      throw error;
-    });
+    const handle = await this.openLocal(fileId);
     if (handle === null) return null;
     try {
       const buffer = Buffer.alloc(length);
@@ -98,6 +107,21 @@ export class FileContentStore {
   /** Removes the content of `fileId`, if any. */
   async remove(fileId: string): Promise<void> {
     await rm(fileContentPath(this.dataDir, fileId), { force: true });
+    await this.shared?.delete(fileContentKey(fileId));
+  }
+
+  /** Opens the local copy of `fileId`, first fetching it from the shared store when this server has none; `null`: none. */
+  private async openLocal(fileId: string): Promise<Awaited<ReturnType<typeof open>> | null> {
+    const local = fileContentPath(this.dataDir, fileId);
+    const tryOpen = (): Promise<Awaited<ReturnType<typeof open>> | null> =>
+      open(local, 'r').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null;
+        throw error;
+      });
+    const handle = await tryOpen();
+    if (handle !== null || this.shared === undefined) return handle;
+    await mkdir(this.directory, { recursive: true });
+    return (await this.shared.getFile(fileContentKey(fileId), local)) ? tryOpen() : null;
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { BlobStore } from '../../common/blob-store';
 import type { ReadStream } from 'node:fs';
 import type { BetaDeletedFile, BetaFileMetadata } from '@anthropic-ai/sdk/resources/beta/files';
 import { sniffDocumentMediaType, sniffImageMediaType } from '../../common/media-type';
@@ -16,6 +17,8 @@ export interface FileServiceOptions {
   dataDir: string;
   /** The largest accepted file, in bytes. */
   maxBytes: number;
+  /** The blob store every server and worker shares (S3), when there is one: content is kept there too. */
+  shared?: BlobStore;
 }
 
 /** A page of files in the SDK's `PageCursor` shape. */
@@ -45,7 +48,7 @@ export class FileService {
     private readonly store: ControlPlaneStore,
     options: FileServiceOptions,
   ) {
-    this.contents = new FileContentStore(options.dataDir);
+    this.contents = new FileContentStore(options.dataDir, options.shared);
     this.maxBytes = options.maxBytes;
   }
 

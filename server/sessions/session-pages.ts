@@ -4,6 +4,7 @@ import { invalidField } from '../api-error';
 /** Where a session sits in a listing: sessions are ordered by start time, then id. */
 export interface SessionKey {
   id: string;
+  /** The session's creation time (its Workflow's start time, for a session from before listings). */
   startTime: string;
 }
 

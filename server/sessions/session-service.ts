@@ -3,6 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AgentSnapshot } from '../../common/agent';
 import { ID_PREFIXES, isSessionId } from '../../common/ids';
+import { sessionListingOf } from '../../common/session-listing';
 import { acceptsMidConversationSystem } from '../../common/model-context';
 import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/events';
 import type { SandboxEnvironment } from '../../common/sandbox';
@@ -39,12 +40,11 @@ import type { FileService } from '../files/file-service';
 import { newRepositoryResource, newResourceId } from './resources/repository-resource';
 import type { RepositoryTokens } from './resources/repository-tokens';
 import type { SessionResourceParams } from './resources/session-resource-schemas';
+import { readListedSessions } from './listed-sessions';
 import { decodeCursor, encodeCursor, selectPage } from './session-pages';
-import type { SessionKey } from './session-pages';
-import { sessionListQuery } from './session-list-query';
 import type { SessionListRequest } from './session-list-query';
 import type { SessionQueries } from './session-queries';
-import { toSessionAgentView, toSessionView } from './session-view';
+import { toListedSessionView, toSessionAgentView, toSessionView } from './session-view';
 import type { SessionAgentView, SessionView } from './session-view';
 import type { VaultService } from '../vaults/vault-service';
 
@@ -252,8 +252,11 @@ export class SessionService {
 
   /**
    * Lists sessions through Temporal's visibility store: filters become a visibility query, and the page is chosen
-   * here by start time and id (`selectPage`), so `next_page` and `prev_page` cursors work in either order and an
-   * archived session left out never shortens a page. A cursor bounds the query by its start time.
+   * here by the start of each session's first run and its id (`selectPage`), so `next_page` and `prev_page` cursors
+   * work in either order and an archived session left out never shortens a page. A newest-first page reads about a
+   * page of sessions (`readListedSessions`); an oldest-first or `prev_page` one reads those on its side of its cursor.
+   * Each session of the page is built from the listing its Workflow keeps in its memo, without a call to the
+   * Workflow; only sessions whose Workflow predates listings are retrieved one by one.
    */
   async list(
     request: SessionListRequest,
@@ -264,21 +267,23 @@ export class SessionService {
     if (cursor !== null) {
       // The page lies after the cursor's session in listing order (or before it, for prev): newer when they agree.
       const newer = (cursor.direction === 'next') === (order === 'asc');
-      // Keys hold milliseconds, Temporal's start times finer ones: the bound is widened by a millisecond, and the
-      // page is chosen by key alone.
       if (newer) createdAt.gte = latest(createdAt.gte, cursor.key.startTime);
-      else createdAt.lte = earliest(createdAt.lte, new Date(Date.parse(cursor.key.startTime) + 1).toISOString());
+      else createdAt.lte = earliest(createdAt.lte, cursor.key.startTime);
     }
-    const keys: SessionKey[] = [];
-    for await (const execution of this.options.client.workflow.list({
-      query: sessionListQuery({ ...request, createdAt }),
-    })) {
-      if (!request.includeArchived && typeof execution.memo?.['archived_at'] === 'string') continue;
-      keys.push({ id: execution.workflowId, startTime: execution.startTime.toISOString() });
-    }
+    const newestFirst = order === 'desc' && cursor?.direction !== 'prev';
+    const keys = await readListedSessions(
+      this.options.client,
+      request,
+      createdAt,
+      newestFirst ? { wanted: request.limit + 1, olderThan: cursor?.key ?? null } : null,
+    );
     const page = selectPage(keys, order, request.limit, cursor);
-    const data: SessionView[] = [];
-    for (const key of page.items) data.push(await this.get(key.id));
+    const data = await Promise.all(
+      page.items.map(async ({ id, execution }) => {
+        const listing = sessionListingOf(execution.memo);
+        return (listing === null ? null : toListedSessionView(execution, listing)) ?? (await this.get(id));
+      }),
+    );
     return {
       data,
       next_page: page.next === null ? null : encodeCursor(page.next),

@@ -5,9 +5,11 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import type { SessionResourceRecord } from '../../common/session';
 import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
-import type { WorkflowExecutionDescription } from '@temporalio/client';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import type { SessionStatus } from '../../common/events';
-import { activeSeconds, noActiveTime } from '../../common/active-time';
+import { activeSeconds } from '../../common/active-time';
+import { toSessionListing } from '../../common/session-listing';
+import type { ListedAgent, SessionListing } from '../../common/session-listing';
 import { usageView } from '../../common/session';
 import type { SessionStatsView, SessionSummary, SessionUsageView } from '../../common/session';
 
@@ -65,48 +67,76 @@ export function toSessionAgentView(agent: BetaManagedAgentsAgent): SessionAgentV
   };
 }
 
+/** What the session object takes from a Workflow execution, as a description or a visibility listing gives it. */
+export type SessionExecution = Pick<
+  WorkflowExecutionInfo,
+  'workflowId' | 'status' | 'startTime' | 'closeTime' | 'memo'
+>;
+
 /** Builds the session object from the Workflow's description and its `getSessionQuery` answer. */
-export function toSessionView(description: WorkflowExecutionDescription, summary: SessionSummary): SessionView {
-  const metadata = (description.memo?.['metadata'] ?? {}) as Record<string, string>;
-  const closed = description.status.name !== 'RUNNING' && description.status.name !== 'CONTINUED_AS_NEW';
-  const now = description.closeTime?.getTime() ?? Date.now();
+export function toSessionView(description: SessionExecution, summary: SessionSummary): SessionView {
+  // Through the listing the Workflow publishes, so a retrieved session and a listed one are built the same way.
+  const listing = toSessionListing(summary, {
+    startedAt: description.startTime.toISOString(),
+    withDefaultAgent: true,
+  });
+  const view = toListedSessionView(description, listing);
+  if (view === null) throw new Error(`session ${description.workflowId}: no agent to show`);
+  return view;
+}
+
+/**
+ * Builds the session object from one execution of a visibility listing (or a description) and the listing its
+ * Workflow published (`SessionListing`), with no call to the Workflow; `null` when the memo has no agent view and the
+ * listing no default agent, so the caller asks the Workflow instead. Times that flow on their own are computed here:
+ * up to now while the Workflow runs, up to its close time once it has closed.
+ */
+export function toListedSessionView(execution: SessionExecution, listing: SessionListing): SessionView | null {
+  const memo = execution.memo;
+  const agent =
+    (memo?.['agent'] as SessionAgentView | null | undefined) ??
+    (listing.defaultAgent === undefined ? null : defaultAgentView(listing.defaultAgent));
+  if (agent === null) return null;
+  const metadata = (memo?.['metadata'] ?? {}) as Record<string, string>;
+  const closed = execution.status.name !== 'RUNNING' && execution.status.name !== 'CONTINUED_AS_NEW';
+  const now = execution.closeTime?.getTime() ?? Date.now();
   // One thread per session: the session's active time and its thread's are the same.
-  const active = activeSeconds(summary.activeTime ?? noActiveTime(), now);
+  const active = activeSeconds(listing.activeTime, now);
   return {
-    id: description.workflowId,
+    id: execution.workflowId,
     type: 'session',
-    status: closed ? 'terminated' : summary.status,
-    title: summary.title,
+    status: closed ? 'terminated' : listing.status,
+    title: listing.title,
     metadata,
-    agent: (description.memo?.['agent'] as SessionAgentView | null | undefined) ?? defaultAgentView(summary),
-    environment_id: (description.memo?.['environment_id'] as string | null | undefined) ?? null,
-    created_at: summary.createdAt,
-    updated_at: summary.lastEvent?.processed_at ?? summary.createdAt,
-    archived_at: summary.archivedAt,
-    usage: usageView(summary.usage, active),
+    agent,
+    environment_id: (memo?.['environment_id'] as string | null | undefined) ?? null,
+    created_at: listing.createdAt,
+    updated_at: listing.updatedAt,
+    archived_at: listing.archivedAt,
+    usage: usageView(listing.usage, active),
     stats: {
       active_seconds: active,
-      duration_seconds: Math.max(0, (now - Date.parse(summary.createdAt)) / 1000),
-      event_count: summary.eventCount,
-      queued_messages: summary.queuedMessages,
+      duration_seconds: Math.max(0, (now - Date.parse(listing.createdAt)) / 1000),
+      event_count: listing.eventCount,
+      queued_messages: listing.queuedMessages,
     },
-    resources: (description.memo?.['resources'] as SessionResourceRecord[] | undefined) ?? [],
-    vault_ids: (description.memo?.['vault_ids'] as string[] | undefined) ?? [],
+    resources: (memo?.['resources'] as SessionResourceRecord[] | undefined) ?? [],
+    vault_ids: (memo?.['vault_ids'] as string[] | undefined) ?? [],
     budget: null,
     outcome_evaluations: [],
   };
 }
 
 /** The server's default agent (sessions created without `agent`, a Keel extension) in the session object's shape. */
-function defaultAgentView(summary: SessionSummary): SessionAgentView {
+function defaultAgentView(agent: ListedAgent): SessionAgentView {
   return {
-    id: summary.agent.id ?? 'keel-default',
+    id: agent.id ?? 'keel-default',
     type: 'agent',
-    version: summary.agent.version,
-    name: summary.agent.name,
+    version: agent.version,
+    name: agent.name,
     description: null,
-    model: { id: summary.agent.model },
-    system: summary.agent.system,
+    model: { id: agent.model },
+    system: agent.system,
     tools: [],
     mcp_servers: [],
     skills: [],

@@ -9,7 +9,10 @@ export interface Migration {
   sql: string;
 }
 
-/** The store's migrations, in order. Later ones add tables (API keys, say) rather than edit these. */
+/**
+ * The SQLite store's migrations, in order. Later ones add tables (API keys, say) rather than edit these. The PostgreSQL
+ * store's (postgres-migrations.ts) have the same versions and names, in its dialect: a change goes into both.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -176,11 +179,8 @@ export class StoreSchemaError extends Error {
   override readonly name = 'StoreSchemaError';
 }
 
-/**
- * Brings the database up to the last of `migrations`, in one immediate (write-locked) transaction, so that two
- * processes opening the same file apply each migration once. Returns the versions applied now (none on a reopen).
- */
-export function applyMigrations(database: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+/** Throws a `StoreSchemaError` unless `migrations` are numbered 1, 2, 3… in order. */
+export function checkMigrationOrder(migrations: readonly Migration[]): void {
   migrations.forEach((migration, index) => {
     if (migration.version !== index + 1) {
       throw new StoreSchemaError(
@@ -188,6 +188,39 @@ export function applyMigrations(database: Database, migrations: readonly Migrati
       );
     }
   });
+}
+
+/**
+ * The migrations still to apply to a store that records `applied` (its `schema_migrations` rows, by version); throws a
+ * `StoreSchemaError` when the store knows a migration this Keel does not, or names one differently. Shared by the
+ * SQLite and PostgreSQL stores, which keep the same versions and names.
+ */
+export function pendingMigrations(
+  applied: ReadonlyArray<{ version: number; name: string }>,
+  migrations: readonly Migration[],
+): readonly Migration[] {
+  for (const row of applied) {
+    const known = migrations[row.version - 1];
+    if (known === undefined) {
+      throw new StoreSchemaError(
+        `The store has migration ${row.version} ("${row.name}"), which this Keel does not know: a newer Keel wrote it.`,
+      );
+    }
+    if (known.name !== row.name) {
+      throw new StoreSchemaError(
+        `The store's migration ${row.version} is "${row.name}", but this Keel's is "${known.name}".`,
+      );
+    }
+  }
+  return migrations.slice(applied.length);
+}
+
+/**
+ * Brings the database up to the last of `migrations`, in one immediate (write-locked) transaction, so that two
+ * processes opening the same file apply each migration once. Returns the versions applied now (none on a reopen).
+ */
+export function applyMigrations(database: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  checkMigrationOrder(migrations);
   const migrate = database.transaction((): number[] => {
     database.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
@@ -195,22 +228,9 @@ export function applyMigrations(database: Database, migrations: readonly Migrati
     const applied = database
       .prepare<[], { version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version')
       .all();
-    for (const row of applied) {
-      const known = migrations[row.version - 1];
-      if (known === undefined) {
-        throw new StoreSchemaError(
-          `The store has migration ${row.version} ("${row.name}"), which this Keel does not know: a newer Keel wrote it.`,
-        );
-      }
-      if (known.name !== row.name) {
-        throw new StoreSchemaError(
-          `The store's migration ${row.version} is "${row.name}", but this Keel's is "${known.name}".`,
-        );
-      }
-    }
     const record = database.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
     const appliedNow: number[] = [];
-    for (const migration of migrations.slice(applied.length)) {
+    for (const migration of pendingMigrations(applied, migrations)) {
       database.exec(migration.sql);
       record.run(migration.version, migration.name, new Date().toISOString());
       appliedNow.push(migration.version);

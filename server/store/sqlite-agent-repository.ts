@@ -7,9 +7,10 @@ import type {
   StoredAgent,
   StoredPage,
 } from './control-plane-store';
-import { parseCursor, settle, toPage } from './sqlite-database';
+import { settle } from './sqlite-database';
+import { parseCursor, toPage } from './store-pages';
 
-interface AgentRow {
+export interface AgentRow {
   sequence: number;
   id: string;
   latest_version: number;
@@ -18,7 +19,7 @@ interface AgentRow {
   archived_at: string | null;
 }
 
-interface AgentVersionRow {
+export interface AgentVersionRow {
   version: number;
   version_created_at: string;
   definition: string;
@@ -165,7 +166,8 @@ export class SqliteAgentRepository implements AgentRepository {
   }
 }
 
-function toStoredAgent(agent: AgentRow, row: AgentVersionRow): StoredAgent {
+/** One version of an agent read from its rows (the PostgreSQL store's rows have the same columns). */
+export function toStoredAgent(agent: Omit<AgentRow, 'sequence'>, row: AgentVersionRow): StoredAgent {
   return {
     id: agent.id,
     version: row.version,

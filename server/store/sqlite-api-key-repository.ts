@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { ApiKeyRepository, StoredApiKey } from './control-plane-store';
 import { settle } from './sqlite-database';
 
-interface ApiKeyRow {
+export interface ApiKeyRow {
   id: string;
   key_sha256: string;
   name: string;
@@ -57,7 +57,8 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
   }
 }
 
-function toStoredApiKey(row: ApiKeyRow): StoredApiKey {
+/** An API key read from its row (the PostgreSQL store's rows have the same columns). */
+export function toStoredApiKey(row: ApiKeyRow): StoredApiKey {
   return {
     id: row.id,
     keySha256: row.key_sha256,

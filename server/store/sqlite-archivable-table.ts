@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ArchivableRecordRepository, PageRequest, StoredPage } from './control-plane-store';
-import { parseCursor, settle, toPage } from './sqlite-database';
+import { settle } from './sqlite-database';
+import { parseCursor, toPage } from './store-pages';
 
 /** The columns every archivable table has; `sequence` orders pages. */
 export interface ArchivableRow {

@@ -9,7 +9,8 @@ import type {
   StoredPage,
   StoredVault,
 } from './control-plane-store';
-import { parseCursor, settle, toPage } from './sqlite-database';
+import { settle } from './sqlite-database';
+import { parseCursor, toPage } from './store-pages';
 import { toStoredVault } from './sqlite-vault-repository';
 import type { VaultRow } from './sqlite-vault-repository';
 
@@ -17,7 +18,7 @@ import type { VaultRow } from './sqlite-vault-repository';
  * A row of `vault_credentials`. The secret columns hold sealed text only (see `SealedCredentialSecrets`); the worker's
  * resolver reads and rewrites some of these columns directly (see migration 4), so their meaning is fixed.
  */
-interface CredentialRow {
+export interface CredentialRow {
   sequence: number;
   id: string;
   vault_id: string;
@@ -132,7 +133,8 @@ export class SqliteCredentialRepository implements CredentialRepository {
   }
 }
 
-function toParameters(credential: StoredCredential): Record<string, unknown> {
+/** The statement parameters of a credential, by name (the PostgreSQL store binds the same values in order). */
+export function toParameters(credential: StoredCredential): Record<string, unknown> {
   const { auth, secrets } = credential;
   return {
     id: credential.id,
@@ -153,7 +155,8 @@ function toParameters(credential: StoredCredential): Record<string, unknown> {
   };
 }
 
-function toStoredCredential(row: CredentialRow): StoredCredential {
+/** A credential read from its row (the PostgreSQL store's rows have the same columns). */
+export function toStoredCredential(row: Omit<CredentialRow, 'sequence'>): StoredCredential {
   return {
     id: row.id,
     vaultId: row.vault_id,

@@ -29,7 +29,7 @@ export class SqliteVaultRepository extends SqliteArchivableTable<StoredVault, Va
 }
 
 /** A vault read from its row (also used by the credential repository, which reads a credential's vault). */
-export function toStoredVault(row: VaultRow): StoredVault {
+export function toStoredVault(row: Omit<VaultRow, 'sequence'>): StoredVault {
   return {
     id: row.id,
     createdAt: row.created_at,

@@ -3,7 +3,7 @@ import type { WorkState } from '../../common/work-queue';
 import type { PageRequest, StoredPage, StoredWorkItem, WorkRepository } from './control-plane-store';
 import { settle } from './sqlite-database';
 
-interface WorkRow {
+export interface WorkRow {
   sequence: number;
   id: string;
   environment_id: string;
@@ -142,7 +142,8 @@ export class SqliteWorkRepository implements WorkRepository {
   }
 }
 
-function toStoredWorkItem(row: WorkRow): StoredWorkItem {
+/** A work item read from its row (the PostgreSQL store's rows have the same columns). */
+export function toStoredWorkItem(row: Omit<WorkRow, 'sequence'>): StoredWorkItem {
   return {
     id: row.id,
     environmentId: row.environment_id,

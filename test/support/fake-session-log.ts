@@ -33,6 +33,18 @@ export class RecordingBlobStore implements BlobStore {
   delayMs = 0;
   private readonly store = new FolderBlobStore(this.folder);
 
+  putFile(key: string, sourcePath: string): Promise<void> {
+    return this.store.putFile(key, sourcePath);
+  }
+
+  getFile(key: string, targetPath: string): Promise<boolean> {
+    return this.store.getFile(key, targetPath);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.store.delete(key);
+  }
+
   put(key: string, body: Uint8Array): Promise<void> {
     return this.store.put(key, body);
   }
@@ -149,6 +161,18 @@ export class FakeSessionLog implements SessionQueryRunner {
     return log;
   }
 
+  /** Queries still to refuse, as Temporal does when no worker answers in time (`DEADLINE_EXCEEDED`). */
+  failNextQueries = 0;
+
+  /** Adds events (with inline bodies) to the latest run, as a running Workflow does. */
+  append(count: number): LoggedEvent[] {
+    const latest = this.runs.at(-1);
+    if (latest === undefined) throw new Error('no run to append to');
+    const events = Array.from({ length: count }, (_, offset) => storedEvent(this.nextPosition + offset, false));
+    latest.events.push(...events);
+    return events;
+  }
+
   /** Position the next event will get. */
   get nextPosition(): number {
     const latest = this.runs.at(-1);
@@ -171,6 +195,10 @@ export class FakeSessionLog implements SessionQueryRunner {
     }
     const input = args[0] as GetEventsQueryInput;
     this.queries.push({ runId: runId ?? 'latest', input });
+    if (this.failNextQueries > 0) {
+      this.failNextQueries -= 1;
+      return Promise.reject(new Error('DEADLINE_EXCEEDED: query timed out before a worker could process it'));
+    }
     const index = runId === undefined ? this.runs.length - 1 : this.runs.findIndex((run) => run.runId === runId);
     const run = this.runs[index];
     if (run === undefined) return Promise.reject(new Error(`no run ${runId}`));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { cancellationOf } from '../cancellation-of';
+import { ContainerStoppedError } from '../container-stopped-error';
 import { killRun } from '../kill-run';
 import { OutputCollector } from '../output-collector';
 import { outputFileNote } from '../output-file';
@@ -9,6 +10,7 @@ import { DEFAULT_MAX_ERROR_BYTES, runInContainer } from '../run-in-container';
 import type { RunInContainerRequest, RunInContainerResult } from '../run-in-container';
 import { COMMAND_KILL_AFTER_MS } from '../sandbox-constants';
 import { throwIfContainerStopped } from '../throw-if-container-stopped';
+import { RUNAWAY_LEFTOVER_PROCESSES } from '../tools/resource-note';
 import { Waits } from '../waits';
 import { wellFormed } from './well-formed';
 import type { RunnerPool } from './runner-pool';
@@ -28,12 +30,25 @@ const BACKSTOP_SLACK_MS = 3_000;
 /** How long a killed command's runner may take to report the exit (TERM, then KILL after 2 s). */
 const SETTLE_AFTER_KILL_MS = COMMAND_KILL_AFTER_MS + 3_000;
 
+/** How the runner's stderr begins when it could not start a command (`posix_spawn` failed). */
+const RUNNER_START_FAILURE = 'keel-runner: failed to run ';
+/** How long the trivial command that checks a sandbox after a fork bomb may take. */
+const RECOVERY_PROBE_TIMEOUT_MS = 5_000;
+
 /** How one attempt through the runner ended: a result, or the runner lost (it ended, or refused the request). */
 type Attempt = { kind: 'result'; result: RunInContainerResult } | { kind: 'runner-lost'; started: boolean };
 
 /** What the runner said last about a command: its exit (and its saved output), or nothing more because it is lost. */
 type Finish =
-  | { kind: 'exit'; status: number; timedOut: boolean; outputFileBytes?: number; outputFileError?: string }
+  | {
+      kind: 'exit';
+      status: number;
+      timedOut: boolean;
+      outputFileBytes?: number;
+      outputFileError?: string;
+      leftovers?: number;
+      pidsLimitHit?: boolean;
+    }
   | { kind: 'runner-lost' };
 
 /**
@@ -41,7 +56,9 @@ type Finish =
  * group, timeout with TERM then KILL, capped stdout and stderr, cancellation that kills the group and rejects). When
  * no runner can run, or the runner ends under the command while the container still runs, the command runs through
  * `runInContainer` instead (after the orphaned first attempt, if it started, is killed); a stopped container raises
- * `ContainerStoppedError`.
+ * `ContainerStoppedError`. After a fork bomb (or a start the full pids limit refused) it checks that the sandbox runs a
+ * trivial command, and stops a sandbox that does not, raising `ContainerStoppedError` (see
+ * `stopSandboxUnlessItRecovered`).
  */
 export async function runCommandInRunner(request: RunCommandInRunnerRequest): Promise<RunInContainerResult> {
   request.signal?.throwIfAborted();
@@ -49,7 +66,10 @@ export async function runCommandInRunner(request: RunCommandInRunnerRequest): Pr
   if (!runner) return runInContainer(request);
   const runId = randomBytes(8).toString('hex');
   const attempt = await attemptInRunner(runner, runId, request);
-  if (attempt.kind === 'result') return attempt.result;
+  if (attempt.kind === 'result') {
+    if (mayHaveExhaustedSandbox(attempt.result)) await stopSandboxUnlessItRecovered(runner, request);
+    return attempt.result;
+  }
   if (attempt.started) {
     const waits = new Waits();
     try {
@@ -62,6 +82,40 @@ export async function runCommandInRunner(request: RunCommandInRunnerRequest): Pr
   }
   request.signal?.throwIfAborted();
   return runInContainer(request);
+}
+
+/**
+ * Whether a command may have left the sandbox unable to start processes: the pids limit refused a process while it
+ * ran, or it left a fork bomb's worth of processes (the runner killed them), or the runner itself could not start it
+ * (`failed to run`, exit status 127).
+ */
+function mayHaveExhaustedSandbox(result: RunInContainerResult): boolean {
+  if (result.pidsLimitHit === true || (result.leftoverProcesses ?? 0) >= RUNAWAY_LEFTOVER_PROCESSES) return true;
+  return result.exitCode === 127 && result.errorOutput.startsWith(RUNNER_START_FAILURE);
+}
+
+/**
+ * Checks that the sandbox can still run a trivial command; when it cannot (the pids limit stays full of processes the
+ * runner may not kill), kills the container and raises `ContainerStoppedError`, so the call tells the model and the
+ * next call gets a new container with the same workspace volume, as for a dead container.
+ */
+async function stopSandboxUnlessItRecovered(runner: RunnerSession, request: RunCommandInRunnerRequest): Promise<void> {
+  const probe = await attemptInRunner(runner, randomBytes(8).toString('hex'), {
+    docker: request.docker,
+    containerId: request.containerId,
+    runners: request.runners,
+    argv: ['true'],
+    timeoutMs: RECOVERY_PROBE_TIMEOUT_MS,
+    maxOutputBytes: 1024,
+  });
+  if (probe.kind === 'result' && probe.result.exitCode === 0) return;
+  await request.docker
+    .getContainer(request.containerId)
+    .kill()
+    .catch(() => undefined);
+  throw new ContainerStoppedError(
+    'the sandbox could no longer start processes, as its process limit stayed full, so Keel stopped it',
+  );
 }
 
 async function attemptInRunner(
@@ -85,8 +139,16 @@ async function attemptInRunner(
         (frame.stream === 'stderr' ? errorOutput : output).push(Buffer.from(frame.dataBase64, 'base64'));
         return;
       case 'exit': {
-        const { status, timedOut, outputFileBytes, outputFileError } = frame;
-        return finished.resolve({ kind: 'exit', status, timedOut, outputFileBytes, outputFileError });
+        const { status, timedOut, outputFileBytes, outputFileError, leftovers, pidsLimitHit } = frame;
+        return finished.resolve({
+          kind: 'exit',
+          status,
+          timedOut,
+          outputFileBytes,
+          outputFileError,
+          leftovers,
+          pidsLimitHit,
+        });
       }
       case 'killing':
         return killAcknowledged.resolve(true);
@@ -146,7 +208,15 @@ async function attemptInRunner(
   function resultOf(exitCode: number, timedOut: boolean, exit?: Finish): RunInContainerResult {
     const saved = exit ? outputFileOutcome(request, exit, output.totalBytes) : undefined;
     const note = saved ? outputFileNote(saved) : request.cutNote;
-    return { exitCode, timedOut, output: output.text(note), errorOutput: errorOutput.text() };
+    const { leftovers, pidsLimitHit } = exit?.kind === 'exit' ? exit : {};
+    return {
+      exitCode,
+      timedOut,
+      output: output.text(note),
+      errorOutput: errorOutput.text(),
+      ...(leftovers ? { leftoverProcesses: leftovers } : {}),
+      ...(pidsLimitHit ? { pidsLimitHit } : {}),
+    };
   }
 }
 

@@ -6,9 +6,12 @@
  *   (process group), records the group id in `RUN_DIR/<id>.pgid` for a kill from a second exec, and answers `started`,
  *   `output` frames (`stream`, `dataBase64`) and one `exit` (`status`, `timedOut`, and `outputFileBytes` or
  *   `outputFileError` when `outputFile` saved the stdout, see `OUTPUT_FILE_PROGRAM`) once the command's main process
- *   exits; background processes that keep its pipes open do not hold the exit back. Past `timeoutMs` the group gets
- *   TERM (and CONT), and KILL after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL was needed, as GNU
- *   `timeout` reports it.
+ *   exits; background processes that keep its pipes open do not hold the exit back. Whatever the command leaves
+ *   running is then killed (see `LEFTOVER_SWEEP_PROGRAM`) and counted in the exit frame's `leftovers`, and its
+ *   `pidsLimitHit` says whether the container's pids limit refused a process while the command ran; a start that
+ *   the full pids limit refuses first kills the orphans of earlier commands and tries once more. Past `timeoutMs`
+ *   the group gets TERM (and CONT), and KILL after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL
+ *   was needed, as GNU `timeout` reports it.
  * - `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
  * - `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status`
  *   0, 3 for a tool error or 1 for an internal error, and `dataBase64`).
@@ -97,6 +100,7 @@ class Command:
         self.escalated = False
         self.state_file = request.get('stateFile') or ''
         self.group_file = ''
+        self.pids_limit_hits = pids_limit_hits()
         output_file = request.get('outputFile')
         self.output_file = OutputFile(output_file) if output_file else None
 
@@ -113,12 +117,20 @@ def start_command(request_id, request):
     stdin_read, stdin_write = os.pipe()
     stdout_read, stdout_write = os.pipe()
     stderr_read, stderr_write = os.pipe()
+    file_actions = [
+        (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+        (os.POSIX_SPAWN_DUP2, stdout_write, 1),
+        (os.POSIX_SPAWN_DUP2, stderr_write, 2),
+    ]
     try:
-        command.pid = os.posix_spawnp(argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=[
-            (os.POSIX_SPAWN_DUP2, stdin_read, 0),
-            (os.POSIX_SPAWN_DUP2, stdout_write, 1),
-            (os.POSIX_SPAWN_DUP2, stderr_write, 2),
-        ])
+        try:
+            command.pid = os.posix_spawnp(argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS,
+                                          file_actions=file_actions)
+        except BlockingIOError:
+            # The pids limit is full: stop the orphans an earlier command left, then try once more.
+            stop_leftovers(0, [other.pid for other in commands.values()])
+            command.pid = os.posix_spawnp(argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS,
+                                          file_actions=file_actions)
     except OSError as error:
         for fd in (stdin_write, stdout_read, stderr_read):
             os.close(fd)
@@ -220,6 +232,7 @@ def reap(command):
         status = 137 if command.escalated else 124
     if command.terminating or status == 128 + _signal.SIGKILL:
         signal_group(command, _signal.SIGKILL)
+    leftovers = stop_leftovers(command.pid, [other.pid for other in commands.values() if other is not command])
     for fd in list(command.pipes):
         budget = DRAIN_LIMIT_BYTES
         while budget > 0:
@@ -237,7 +250,10 @@ def reap(command):
     del commands[command.id]
     output_file_fields = command.output_file.finish() if command.output_file is not None else ''
     timed_out = 'true' if command.timed_out else 'false'
-    reply(command.id, 'exit', ',"status":%d,"timedOut":%s%s' % (status, timed_out, output_file_fields))
+    limit_hit = 'true' if pids_limit_hits() > command.pids_limit_hits >= 0 else 'false'
+    fields = ',"status":%d,"timedOut":%s,"leftovers":%d,"pidsLimitHit":%s%s' % (
+        status, timed_out, leftovers, limit_hit, output_file_fields)
+    reply(command.id, 'exit', fields)
 
 def save_shell_state(command):
     if not command.state_file:

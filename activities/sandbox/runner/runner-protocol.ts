@@ -33,6 +33,10 @@ export type RunnerFrame =
       outputFileBytes?: number;
       /** With `outputFile`, when the file could not be written: why (`No space left on device`). */
       outputFileError?: string;
+      /** How many processes the command left running, which the runner killed once it ended. */
+      leftovers?: number;
+      /** Whether the container's pids limit refused a new process while the command ran (a fork bomb). */
+      pidsLimitHit?: boolean;
     }
   | { type: 'result'; id: string; status: number; dataBase64: string }
   | { type: 'killing'; id: string; found: boolean }
@@ -66,7 +70,9 @@ export function parseRunnerFrame(line: string): RunnerFrame | undefined {
         has('status', 'number') &&
         has('timedOut', 'boolean') &&
         hasOptional('outputFileBytes', 'number') &&
-        hasOptional('outputFileError', 'string')
+        hasOptional('outputFileError', 'string') &&
+        hasOptional('leftovers', 'number') &&
+        (frame.pidsLimitHit === undefined || has('pidsLimitHit', 'boolean'))
         ? (frame as RunnerFrame)
         : undefined;
     case 'result':

@@ -7,6 +7,7 @@ import { PYTHON_HELPER_PRELUDE, TOOL_ERROR_STATUS } from '../tools/python-helper
 import type { FileToolName } from '../tools/python-helper-program';
 import { READ_TOOL_PYTHON } from '../tools/read';
 import { WRITE_TOOL_PYTHON } from '../tools/write';
+import { LEFTOVER_SWEEP_PROGRAM } from './leftover-sweep-program';
 import { OUTPUT_FILE_PROGRAM } from './output-file-program';
 import { RUNNER_PROGRAM } from './runner-program';
 
@@ -33,6 +34,7 @@ const RUNNER_SOURCE = [
   `MAX_OUTPUT_FILES = ${MAX_SAVED_OUTPUT_FILES}`,
   `OUTPUT_FILE_TRUNCATION_NOTE = ${JSON.stringify(OUTPUT_FILE_TRUNCATION_NOTE)}`,
   OUTPUT_FILE_PROGRAM,
+  LEFTOVER_SWEEP_PROGRAM,
   RUNNER_PROGRAM,
 ].join('\n');
 

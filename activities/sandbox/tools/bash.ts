@@ -1,5 +1,6 @@
 import { SANDBOX_SHELL_STATE_FILE } from '../sandbox-constants';
 import { invalidInput } from './prepared-tool';
+import { resourceNote } from './resource-note';
 import type { PreparedTool } from './prepared-tool';
 import { isAbsent, isInteger } from './tool-input';
 
@@ -7,10 +8,10 @@ import { isAbsent, isInteger } from './tool-input';
 const ANSI_ESCAPE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 
 /**
- * Room left under the cap for the line the tool appends (`exit status N`, the timeout), so the cap `execute` applies
- * last never cuts a second time, through the marker that names the saved output.
+ * Room left under the cap for the lines the tool appends (`exit status N`, the timeout, a `resourceNote`), so the cap
+ * `execute` applies last never cuts a second time, through the marker that names the saved output.
  */
-const STATUS_LINE_RESERVE_BYTES = 100;
+const STATUS_LINE_RESERVE_BYTES = 400;
 
 /** Set by a persistent runner that moves the saved shell state into place itself (see `ToolRunRequest.stateFile`). */
 export const RUNNER_SAVES_STATE_VARIABLE = 'KEEL_RUNNER_SAVES_STATE';
@@ -48,8 +49,9 @@ eval "$__keel_command"
 /**
  * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Each call is a new
  * process, but the working directory and exported variables carry over (`restart` forgets them). A non-zero exit status
- * is an error whose output ends with `exit status N`; a timeout is an error that says so. Output over the cap keeps its
- * head and tail, and is saved whole to `context.outputFile`, which the cut marker names.
+ * is an error whose output ends with `exit status N`; a timeout is an error that says so; processes the command left
+ * running (killed once it ended) and a KILL (out of memory) are said in a `keel:` line before those. Output over the
+ * cap keeps its head and tail, and is saved whole to `context.outputFile`, which the cut marker names.
  */
 export function prepareBash(input: Record<string, unknown>): PreparedTool {
   const { command, restart, timeout_ms: timeoutMs } = input;
@@ -81,7 +83,9 @@ export function prepareBash(input: Record<string, unknown>): PreparedTool {
         maxOutputBytes: Math.max(1, context.maxOutputBytes - STATUS_LINE_RESERVE_BYTES),
         outputFile: context.outputFile,
       });
-      const output = result.output.replace(ANSI_ESCAPE, '').replace(/\n+$/, '');
+      const note = resourceNote(result);
+      const printed = result.output.replace(ANSI_ESCAPE, '').replace(/\n+$/, '');
+      const output = note === undefined ? printed : joinLines(printed, note);
       if (result.timedOut) {
         return { isError: true, output: joinLines(output, `bash: command timed out after ${limitMs}ms`) };
       }

@@ -1,5 +1,6 @@
 import type { LoggedEvent } from '../../../common/events';
-import type { LiveEvent, LiveEventBus } from '../../../common/live-events';
+import type { LiveEvent, LiveEvents } from '../../../common/live-events';
+import { ApiError } from '../../api-error';
 import { hasStoredBodies } from './event-bodies';
 import type { SessionEventReader } from './session-event-reader';
 
@@ -21,12 +22,22 @@ interface Subscription {
 
 const CATCH_UP_PAGE = 500;
 const BUFFER_LIMIT = 20_000;
+/** With a channel that reaches every worker, the log is still re-read this often: changes no worker announces. */
+const SAFETY_READ_MS = 30_000;
+/** A failed read is retried after this long, doubling up to `MAX_RETRY_MS`; the streams stay open meanwhile. */
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
+/** After `log_grew`, reads that find nothing new are tried again this many times (the log may lag the hint). */
+const GROWTH_READS = 5;
 
 /**
- * Follows one session for every subscriber in this server process, so subscribers cost the session nothing: one
- * poll of `getEventsQuery` at a time, and the worker's live bus (when in the same process) as the fast path. Every
- * event it holds or delivers has its stored body filled in; live events that need a blob read wait in one queue, so
- * what follows them (events and text deltas alike) is delivered after them, in order.
+ * Follows one session for every subscriber in this server process, so subscribers cost the session nothing: events
+ * arrive pushed by the live events (the in-process bus, or the cross-process channel), and the log is read only when
+ * a subscriber opens, when a pushed event leaves a gap, when the channel resumes after an interruption, and on a
+ * 30 s safety net (for what no worker announces, a termination from the Temporal UI). Only when the live events do
+ * not reach every worker (a `keel server` with no channel) does the feed poll the log. A failed read is retried with
+ * backoff; it never ends a stream. Every event it holds or delivers has its stored body filled in; live events that
+ * need a blob read wait in one queue, so what follows them (events and text deltas alike) is delivered after them.
  */
 class SessionFeed {
   readonly subscriptions = new Set<Subscription>();
@@ -39,16 +50,21 @@ class SessionFeed {
   private liveQueue: Promise<void> = Promise.resolve();
   private liveWaiting = 0;
   private readonly stopListening: () => void;
+  private readonly stopResuming: () => void;
   private readonly pollTimer: NodeJS.Timeout;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryMs = FIRST_RETRY_MS;
+  private disposed = false;
 
   constructor(
     private readonly sessionId: string,
     private readonly reader: SessionEventReader,
-    bus: LiveEventBus,
+    bus: LiveEvents,
     pollIntervalMs: number,
   ) {
     this.stopListening = bus.subscribe(sessionId, (event) => this.onLive(event));
-    this.pollTimer = setInterval(() => void this.refresh(), pollIntervalMs);
+    this.stopResuming = bus.onResume(() => void this.refresh());
+    this.pollTimer = setInterval(() => void this.refresh(), bus.reachesEveryWorker ? SAFETY_READ_MS : pollIntervalMs);
     this.pollTimer.unref();
   }
 
@@ -69,8 +85,11 @@ class SessionFeed {
 
   /** Stops following the session. */
   dispose(): void {
+    this.disposed = true;
     this.stopListening();
+    this.stopResuming();
     clearInterval(this.pollTimer);
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
   }
 
   private covers(cursor: number): boolean {
@@ -79,6 +98,10 @@ class SessionFeed {
   }
 
   private onLive(event: LiveEvent): void {
+    if (event.kind === 'log_grew') {
+      this.afterWaitingLive(() => this.readUntilGrown());
+      return;
+    }
     if (event.kind === 'appended') {
       if (this.nextPosition === -1) return;
       const fresh = event.events.filter((entry) => entry.position >= this.nextPosition);
@@ -95,21 +118,34 @@ class SessionFeed {
     else this.afterWaitingLive(preview);
   }
 
-  /** Runs `step` after the live events already waiting; a failure (a missing body) goes to every subscriber. */
+  /**
+   * Runs `step` after the live events already waiting. When it fails for good (an `ApiError`: a body the blob store
+   * does not have), every subscriber is told; any other failure (a read that may work later) reads the log instead.
+   */
   private afterWaitingLive(step: () => void | Promise<void>): void {
     this.liveWaiting += 1;
     this.liveQueue = this.liveQueue
       .then(step)
-      .catch((error: unknown) => {
-        for (const subscription of this.subscriptions) subscription.subscriber.onError(error);
-      })
+      .catch((error: unknown) => (error instanceof ApiError ? this.fail(error) : this.refresh()))
       .finally(() => {
         this.liveWaiting -= 1;
       });
   }
 
+  /** Reads the log after a `log_grew` hint until it shows something new, a few times at most (it may lag the hint). */
+  private async readUntilGrown(): Promise<void> {
+    let waitMs = 50;
+    for (let attempt = 0; attempt < GROWTH_READS && !this.disposed; attempt += 1) {
+      const before = this.nextPosition;
+      await this.refresh();
+      if (this.nextPosition !== before) return;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      waitMs *= 2;
+    }
+  }
+
   /** Hands a stream-only preview (never part of the log) to the subscribers that are up to date. */
-  private applyPreview(event: Exclude<LiveEvent, { kind: 'appended' }>): void {
+  private applyPreview(event: Extract<LiveEvent, { kind: 'text_delta' | 'thinking_started' }>): void {
     for (const subscription of this.subscriptions) {
       if (!subscription.ready) continue;
       if (event.kind === 'text_delta') subscription.subscriber.onTextDelta?.(event.eventId, event.text);
@@ -124,22 +160,49 @@ class SessionFeed {
     else if (fresh.length > 0) void this.refresh();
   }
 
-  /** Reads what the log has beyond the buffer; one read at a time however many subscribers wait. */
+  /**
+   * Reads what the log has beyond the buffer (all of it, page by page); one read at a time however many subscribers
+   * wait. A failed read is tried again with backoff while anyone follows the session: a stream never ends for it,
+   * unless the failure is one no retry can fix (an `ApiError`: the log refers to a body the blob store lacks).
+   */
   private refresh(): Promise<void> {
-    if (this.nextPosition === -1 || this.terminated || this.subscriptions.size === 0) return Promise.resolve();
-    this.refreshing ??= this.reader
-      .read(this.sessionId, this.nextPosition - 1, CATCH_UP_PAGE)
-      .then((read) => {
-        const fresh = read.events.filter((entry) => entry.position >= this.nextPosition);
-        if (fresh.length > 0) this.append(fresh);
+    if (this.nextPosition === -1 || this.terminated || this.subscriptions.size === 0 || this.disposed) {
+      return Promise.resolve();
+    }
+    this.refreshing ??= this.readAll()
+      .then(() => {
+        this.retryMs = FIRST_RETRY_MS;
       })
-      .catch((error: unknown) => {
-        for (const subscription of this.subscriptions) subscription.subscriber.onError(error);
-      })
+      .catch((error: unknown) => (error instanceof ApiError ? this.fail(error) : this.retryLater()))
       .finally(() => {
         this.refreshing = null;
       });
     return this.refreshing;
+  }
+
+  private async readAll(): Promise<void> {
+    for (;;) {
+      const read = await this.reader.read(this.sessionId, this.nextPosition - 1, CATCH_UP_PAGE);
+      const fresh = read.events.filter((entry) => entry.position >= this.nextPosition);
+      const before = this.nextPosition;
+      if (fresh.length > 0) this.append(fresh);
+      if (this.nextPosition === before || read.events.length < CATCH_UP_PAGE || this.terminated) return;
+    }
+  }
+
+  /** Tells every subscriber of a failure no retry can fix (their streams end with it). */
+  private fail(error: ApiError): void {
+    for (const subscription of this.subscriptions) subscription.subscriber.onError(error);
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer !== null || this.disposed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.refresh();
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 
   private append(events: LoggedEvent[]): void {
@@ -177,7 +240,7 @@ export class SessionFeeds {
 
   constructor(
     private readonly reader: SessionEventReader,
-    private readonly bus: LiveEventBus,
+    private readonly bus: LiveEvents,
     private readonly pollIntervalMs = 500,
   ) {}
 

@@ -1,0 +1,116 @@
+import type { RecordedRequest, ScriptedReply } from '../test/scripted-model-server';
+import { startProductionTopology } from '../test/support/production-topology';
+import { ms, percentile } from './percentiles';
+
+/** What the two-worker topology measured. */
+export interface TopologyResult {
+  sessions: number;
+  steps: number;
+  wallMs: number;
+  stepLatenciesMs: number[];
+  deltaLatenciesMs: number[];
+  errors: number;
+}
+
+/**
+ * 200 concurrent sessions × 10 tool steps on the production topology (PostgreSQL, SeaweedFS, one Temporal dev server,
+ * two `keel worker` and two `keel server` processes), each session followed by an official-SDK stream on the server
+ * it was not created on. Step latency: between one `agent.tool_result` and the next at the stream (the first from
+ * the message). Delta latency: from the model endpoint answering a session's last call to the first text delta of
+ * that answer at the stream on the other server (worker → PostgreSQL `NOTIFY` → server → SSE).
+ */
+export async function measureProductionTopology(sessions: number, steps: number): Promise<TopologyResult> {
+  const answeredAt = new Map<string, number>();
+  const reply = (request: RecordedRequest): ScriptedReply => {
+    const first = JSON.stringify(request.body.messages[0]?.content ?? '');
+    const tag = /run:(\d+)/.exec(first)?.[1] ?? '';
+    const done = request.body.messages.filter((message) => message.role === 'assistant').length;
+    if (done < steps) return { kind: 'tool_use', name: 'bash', input: { command: 'echo step' } };
+    answeredAt.set(tag, Date.now());
+    return { kind: 'text', text: 'Every step ran; this answer streams to the other server in several deltas.' };
+  };
+  const topology = await startProductionTopology({ servers: 2, workers: 2, model: { respond: reply } });
+  try {
+    const [a, b] = topology.servers;
+    if (a === undefined || b === undefined) throw new Error('two servers expected');
+    const agent = await a.client.beta.agents.create({
+      name: 'bench',
+      model: 'scripted-model',
+      tools: [{ type: 'agent_toolset_20260401' }],
+    });
+    const environment = await a.client.beta.environments.create({ name: 'bench', config: { type: 'cloud' } });
+    const created = await Promise.all(
+      Array.from({ length: sessions }, (_, index) =>
+        (index % 2 === 0 ? a : b).client.beta.sessions.create({ agent: agent.id, environment_id: environment.id }),
+      ),
+    );
+    const stepLatenciesMs: number[] = [];
+    const deltaLatenciesMs: number[] = [];
+    let errors = 0;
+    const started = performance.now();
+    await Promise.all(
+      created.map(async (session, index) => {
+        const creator = index % 2 === 0 ? a : b;
+        const follower = index % 2 === 0 ? b : a;
+        try {
+          const stream = await follower.client.beta.sessions.events.stream(session.id, {
+            event_deltas: ['agent.message'],
+          });
+          let last = Date.now();
+          let sawDelta = false;
+          let ended = false;
+          const reading = (async () => {
+            for await (const item of stream) {
+              if (item.type === 'agent.tool_result') {
+                stepLatenciesMs.push(Date.now() - last);
+                last = Date.now();
+              } else if (item.type === 'event_delta' && !sawDelta && answeredAt.has(String(index))) {
+                sawDelta = true;
+                deltaLatenciesMs.push(Date.now() - (answeredAt.get(String(index)) ?? 0));
+              } else if (item.type === 'session.status_idle') {
+                ended = (item as { stop_reason?: { type?: string } }).stop_reason?.type === 'end_turn';
+                return;
+              }
+            }
+          })();
+          last = Date.now();
+          await creator.client.beta.sessions.events.send(session.id, {
+            events: [{ type: 'user.message', content: [{ type: 'text', text: `run:${index}` }] }],
+          });
+          await reading;
+          stream.controller.abort();
+          if (!ended) errors += 1;
+        } catch {
+          errors += 1;
+        }
+      }),
+    );
+    const wallMs = performance.now() - started;
+    return { sessions, steps, wallMs, stepLatenciesMs, deltaLatenciesMs, errors };
+  } finally {
+    await topology.stop();
+  }
+}
+
+/** The bench rows of the production topology. */
+export async function productionTopologyRows(sessions = 200, steps = 10): Promise<string[][]> {
+  console.log(`production topology: ${sessions} sessions × ${steps} tool steps on two workers and two servers…`);
+  const result = await measureProductionTopology(sessions, steps);
+  const stepsPerSecond = (result.sessions * result.steps) / (result.wallMs / 1000);
+  const delta50 = percentile(result.deltaLatenciesMs, 50);
+  const delta95 = percentile(result.deltaLatenciesMs, 95);
+  return [
+    [
+      `two workers + two servers, ${result.sessions} sessions × ${result.steps} steps`,
+      `${(result.wallMs / 1000).toFixed(1)} s wall, ${stepsPerSecond.toFixed(1)} steps/s`,
+      `step p95 ${ms(percentile(result.stepLatenciesMs, 95))}`,
+      `step p50 ${ms(percentile(result.stepLatenciesMs, 50))}; errors ${result.errors} (target 0: ${result.errors === 0 ? 'met' : 'MISSED'})`,
+    ],
+    [
+      'cross-process text delta (model answer → SSE on the other server)',
+      ms(delta50),
+      ms(delta95),
+      `n=${result.deltaLatenciesMs.length}; target p95 ≤ 100 ms: ${delta95 <= 100 ? 'met' : 'MISSED'}`,
+    ],
+  ];
+}

@@ -1,0 +1,79 @@
+import { noActiveTime } from './active-time';
+import type { ActiveTime } from './active-time';
+import type { AgentSnapshot } from './agent';
+import type { SessionStatus } from './events';
+import type { SessionSummary, SessionUsage } from './session';
+
+/** The memo key under which the session Workflow keeps its `SessionListing`. */
+export const SESSION_LISTING_MEMO_KEY = 'listing';
+
+/** The fields of the agent snapshot that the session object shows for the server's default agent. */
+export type ListedAgent = Pick<AgentSnapshot, 'id' | 'version' | 'name' | 'model' | 'system'>;
+
+/**
+ * The session as its Workflow last published it to its memo, so `sessions.list` builds a page from Temporal's
+ * visibility listing alone, without a call per session. The Workflow publishes it when it starts, when its status
+ * changes (a turn starts, ends, waits for the client or is rescheduled), when its title, metadata or agent change,
+ * when it is archived, and when it ends; counts that move during a turn (events, usage, queued messages) are those of
+ * the last status change. Times that flow on their own (`active_seconds`, `duration_seconds`) are computed when read,
+ * from `activeTime` and the listing's times. JSON-plain, as every memo value.
+ */
+export interface SessionListing {
+  /**
+   * When the session's first run started, on Temporal's clock (a session's latest run may have started later): where
+   * listings place it, as its Workflow's start time always placed it.
+   */
+  startedAt: string;
+  status: SessionStatus;
+  title: string | null;
+  createdAt: string;
+  /** `processed_at` of the session's last event when published; `createdAt` before its first. */
+  updatedAt: string;
+  archivedAt: string | null;
+  usage: SessionUsage;
+  eventCount: number;
+  queuedMessages: number;
+  activeTime: ActiveTime;
+  /** Set only for a session on the server's default agent (its memo has no `agent` view to show). */
+  defaultAgent?: ListedAgent;
+}
+
+/**
+ * The listing of a session in the state `summary` describes, first started at `startedAt`; with the default agent's
+ * fields when its memo has no agent view to show (`withDefaultAgent`).
+ */
+export function toSessionListing(
+  summary: SessionSummary,
+  options: { startedAt: string; withDefaultAgent: boolean },
+): SessionListing {
+  const { agent } = summary;
+  return {
+    startedAt: options.startedAt,
+    status: summary.status,
+    title: summary.title,
+    createdAt: summary.createdAt,
+    updatedAt: summary.lastEvent?.processed_at ?? summary.createdAt,
+    archivedAt: summary.archivedAt,
+    usage: summary.usage,
+    eventCount: summary.eventCount,
+    queuedMessages: summary.queuedMessages,
+    activeTime: summary.activeTime ?? noActiveTime(),
+    ...(options.withDefaultAgent
+      ? {
+          defaultAgent: {
+            id: agent.id,
+            version: agent.version,
+            name: agent.name,
+            model: agent.model,
+            system: agent.system,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The listing in a memo, or `null` for a session whose Workflow has not published one (it predates listings). */
+export function sessionListingOf(memo: Record<string, unknown> | undefined): SessionListing | null {
+  const value = memo?.[SESSION_LISTING_MEMO_KEY];
+  return typeof value === 'object' && value !== null && 'status' in value ? (value as SessionListing) : null;
+}

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PROJECT_ROOT } from '../common/config';
+import { ApiError } from './api-error';
+
+/** Where the set-up step `scripts/setup/console.sh` writes the console's bundle. */
+export const CONSOLE_BUILD_DIR = path.join(PROJECT_ROOT, '.keel', 'console');
+
+/** The files of the built console, by the path they are served at, with their content types. */
+const CONSOLE_FILES: Record<string, { file: string; contentType: string }> = {
+  '/console': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
+  '/console/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
+  '/console/console.js': { file: 'console.js', contentType: 'text/javascript; charset=utf-8' },
+  '/console/console.js.map': { file: 'console.js.map', contentType: 'application/json; charset=utf-8' },
+  '/console/console.css': { file: 'console.css', contentType: 'text/css; charset=utf-8' },
+};
+
+/**
+ * Whether a request is for the console's static files, which need no API key: the page itself asks for the key and
+ * sends it with each API request. Only GET and HEAD; anything else under /console goes through authentication.
+ */
+export function isConsoleRequest(method: string, url: string): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const pathname = url.split('?')[0] ?? '';
+  return pathname === '/console' || pathname.startsWith('/console/');
+}
+
+/**
+ * `GET /console/…`: the web console, served from its bundle on the same origin as the API (so the page's API requests
+ * need no CORS). An unknown path answers 404 and a missing bundle 404 naming the set-up step, both in the Anthropic
+ * error shape.
+ */
+export function registerConsoleRoutes(app: FastifyInstance, buildDir: string = CONSOLE_BUILD_DIR): void {
+  const serve = async (pathname: string): Promise<{ body: Buffer; contentType: string }> => {
+    const entry = CONSOLE_FILES[pathname];
+    if (entry === undefined) throw new ApiError('not_found_error', `No console page ${pathname}.`);
+    try {
+      return { body: await readFile(path.join(buildDir, entry.file)), contentType: entry.contentType };
+    } catch {
+      throw new ApiError(
+        'not_found_error',
+        `The console is not built (no ${entry.file} in ${buildDir}): run \`npm run setup\` (scripts/setup/console.sh).`,
+      );
+    }
+  };
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const { body, contentType } = await serve(request.url.split('?')[0] ?? '');
+    return reply
+      .header('content-type', contentType)
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+      .send(body);
+  };
+  app.get('/console', handler);
+  app.get('/console/*', handler);
+}

@@ -1,0 +1,532 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresCredentialRows } from '../activities/credentials/postgres-credential-rows';
+import { PostgresRepositoryTokenReader } from '../activities/credentials/postgres-repository-token-reader';
+import { SqliteCredentialRows } from '../activities/credentials/sqlite-credential-resolver';
+import { SqliteRepositoryTokenReader } from '../activities/credentials/sqlite-repository-token-reader';
+import type { CredentialRows } from '../activities/credentials/vault-credential-resolver';
+import { PostgresWorkQueue } from '../activities/self-hosted/postgres-work-queue';
+import { SqliteWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
+import type { SelfHostedWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
+import { repositoryTokenContext } from '../common/credential-secret-context';
+import type { RepositoryTokenReader } from '../common/credentials';
+import { mcpServerUrlKey } from '../common/mcp-server-url-key';
+import { generateSecretKey, sealSecret } from '../common/secret-box';
+import type {
+  AgentDefinition,
+  ControlPlaneStore,
+  StoredAgent,
+  StoredCredential,
+  StoredEnvironment,
+  StoredFile,
+  StoredVault,
+} from '../server/store/control-plane-store';
+import { MIGRATIONS, StoreSchemaError } from '../server/store/migrations';
+import type { Migration } from '../server/store/migrations';
+import { openPostgresStore } from '../server/store/open-postgres-store';
+import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
+import { POSTGRES_MIGRATIONS } from '../server/store/postgres-migrations';
+import { startPostgres } from './support/postgres';
+import type { PrivatePostgres } from './support/postgres';
+
+/** One store under test: how to open it (again) with given migrations, and the worker's views of the same database. */
+interface StoreUnderTest {
+  open(migrations?: readonly Migration[]): Promise<ControlPlaneStore & { appliedMigrations: number[] }>;
+  workerViews(secretKey: Uint8Array): {
+    credentialRows: CredentialRows;
+    tokens: RepositoryTokenReader;
+    workQueue: SelfHostedWorkQueue;
+    close(): Promise<void>;
+  };
+  cleanUp(): Promise<void>;
+}
+
+let postgres: PrivatePostgres;
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 60_000);
+
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+/** A fresh SQLite file in a fresh folder. */
+function sqliteStore(): StoreUnderTest {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-repositories-'));
+  const filename = storeFilePath(dataDir);
+  return {
+    open: (migrations) => Promise.resolve(openSqliteStore({ filename, ...(migrations ? { migrations } : {}) })),
+    workerViews: (secretKey) => {
+      const credentialRows = new SqliteCredentialRows(filename);
+      const tokens = new SqliteRepositoryTokenReader({ filename, secretKey });
+      const workQueue = new SqliteWorkQueue(filename);
+      return {
+        credentialRows,
+        tokens,
+        workQueue,
+        close: () => {
+          credentialRows.close();
+          tokens.close();
+          workQueue.close();
+          return Promise.resolve();
+        },
+      };
+    },
+    cleanUp: () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A fresh database of the private PostgreSQL cluster. */
+async function postgresStore(): Promise<StoreUnderTest> {
+  const url = await postgres.createDatabase();
+  return {
+    open: (migrations) => openPostgresStore({ url, ...(migrations ? { migrations } : {}) }),
+    workerViews: (secretKey) => {
+      const pool = new pg.Pool({ connectionString: url, max: 4 });
+      return {
+        credentialRows: new PostgresCredentialRows(pool),
+        tokens: new PostgresRepositoryTokenReader(pool, secretKey),
+        workQueue: new PostgresWorkQueue(pool),
+        close: () => pool.end(),
+      };
+    },
+    cleanUp: () => Promise.resolve(),
+  };
+}
+
+function definition(name: string, system = 'Be brief.'): AgentDefinition {
+  return {
+    name,
+    description: null,
+    model: { id: 'scripted-model' },
+    system,
+    tools: [],
+    mcp_servers: [],
+    skills: [],
+    metadata: { team: 'store', ünïcode: '✓' },
+    execution_identity: { type: 'service_account' },
+    multiagent: null,
+  };
+}
+
+function agent(id: string, createdAt = new Date().toISOString()): StoredAgent {
+  return { id, version: 1, createdAt, updatedAt: createdAt, archivedAt: null, definition: definition(id) };
+}
+
+function environment(id: string): StoredEnvironment {
+  const now = new Date().toISOString();
+  return {
+    id,
+    createdAt: now,
+    updatedAt: now,
+    archivedAt: null,
+    definition: {
+      name: id,
+      description: null,
+      metadata: {},
+      scope: 'organization',
+      config: {
+        type: 'cloud',
+        networking: { type: 'unrestricted' },
+        packages: { type: 'packages', apt: ['jq'], cargo: [], gem: [], go: [], npm: [], pip: [] },
+      },
+    },
+  };
+}
+
+function vault(id: string): StoredVault {
+  const now = new Date().toISOString();
+  return { id, createdAt: now, updatedAt: now, archivedAt: null, displayName: id, metadata: { owner: 'tests' } };
+}
+
+function credential(id: string, vaultId: string, url: string, accessToken = `sealed-${id}`): StoredCredential {
+  const now = new Date().toISOString();
+  return {
+    id,
+    vaultId,
+    createdAt: now,
+    updatedAt: now,
+    archivedAt: null,
+    displayName: null,
+    metadata: {},
+    auth: { type: 'static_bearer', mcp_server_url: url },
+    secrets: { accessToken, refreshToken: null, clientSecret: null },
+  };
+}
+
+function file(id: string, scopeId: string | null): StoredFile {
+  return {
+    id,
+    filename: `${id}.txt`,
+    mimeType: 'text/plain',
+    sizeBytes: 5_000_000_000,
+    createdAt: new Date().toISOString(),
+    downloadable: scopeId !== null,
+    expiresAt: null,
+    scope: scopeId === null ? null : { type: 'session', id: scopeId },
+  };
+}
+
+describe('the PostgreSQL migrations', () => {
+  it('have the SQLite migrations’ versions and names, in order', () => {
+    expect(POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name }))).toEqual(
+      MIGRATIONS.map(({ version, name }) => ({ version, name })),
+    );
+  });
+});
+
+describe.each([
+  ['SQLite', () => Promise.resolve(sqliteStore())],
+  ['PostgreSQL', postgresStore],
+] as const)('the control-plane repositories on %s', (_name, makeStore) => {
+  let subject: StoreUnderTest;
+  const opened: ControlPlaneStore[] = [];
+
+  async function open(migrations?: readonly Migration[]): Promise<ControlPlaneStore & { appliedMigrations: number[] }> {
+    const store = await subject.open(migrations);
+    opened.push(store);
+    return store;
+  }
+
+  async function fresh(): Promise<ControlPlaneStore> {
+    subject = await makeStore();
+    return open();
+  }
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await subject?.cleanUp();
+  });
+
+  it('migrations: a new store gets every one once, a reopen none, a later one alone, and an unknown one is refused', async () => {
+    subject = await makeStore();
+    const first = await open();
+    expect(first.appliedMigrations).toEqual(MIGRATIONS.map((migration) => migration.version));
+    await first.agents.insert(agent('agent_survivor0001'));
+    const [second, third] = await Promise.all([open(), open()]);
+    expect(second.appliedMigrations).toEqual([]);
+    expect(third.appliedMigrations).toEqual([]);
+    expect(await second.agents.get('agent_survivor0001')).toEqual(agent('agent_survivor0001', expect.any(String)));
+
+    const later: Migration = {
+      version: MIGRATIONS.length + 1,
+      name: 'a later table',
+      sql: 'CREATE TABLE later_things (id TEXT PRIMARY KEY)',
+    };
+    const withLater = await open([...MIGRATIONS, later]);
+    expect(withLater.appliedMigrations).toEqual([later.version]);
+    await expect(open()).rejects.toThrow(StoreSchemaError);
+    await expect(open([...MIGRATIONS, { ...later, name: 'something else' }])).rejects.toThrow(/a later table/);
+  });
+
+  it('agents: versions stack up, a refused change writes nothing, pages and filters work', async () => {
+    const store = await fresh();
+    await store.agents.insert(agent('agent_versioned0001'));
+    const second = await store.agents.appendVersion(
+      'agent_versioned0001',
+      (latest) => ({ ...latest.definition, system: 'Version two.' }),
+      new Date().toISOString(),
+    );
+    expect(second).toMatchObject({ version: 2, definition: { system: 'Version two.' } });
+    await expect(
+      store.agents.appendVersion(
+        'agent_versioned0001',
+        () => {
+          throw new Error('refused');
+        },
+        new Date().toISOString(),
+      ),
+    ).rejects.toThrow('refused');
+    expect(
+      (await store.agents.appendVersion('agent_versioned0001', () => null, new Date().toISOString()))?.version,
+    ).toBe(2);
+    expect((await store.agents.get('agent_versioned0001', 1))?.definition).toEqual(definition('agent_versioned0001'));
+    expect(await store.agents.get('agent_versioned0001', 3)).toBeNull();
+    expect(await store.agents.appendVersion('agent_nosuchagent01', () => null, new Date().toISOString())).toBeNull();
+    const versions = await store.agents.listVersions('agent_versioned0001', { limit: 1, cursor: null });
+    expect(versions?.items.map((item) => item.version)).toEqual([2]);
+    expect(
+      await store.agents.listVersions('agent_versioned0001', { limit: 1, cursor: versions?.nextCursor ?? null }),
+    ).toMatchObject({ items: [{ version: 1, updatedAt: expect.any(String) }], nextCursor: null });
+    expect(await store.agents.listVersions('agent_nosuchagent01', { limit: 1, cursor: null })).toBeNull();
+
+    const times = ['2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'];
+    for (const [index, time] of times.entries()) await store.agents.insert(agent(`agent_listed00000${index}`, time));
+    const archived = await store.agents.archive('agent_listed000001', '2026-04-01T00:00:00.000Z');
+    expect(archived).toMatchObject({ archivedAt: '2026-04-01T00:00:00.000Z', updatedAt: '2026-04-01T00:00:00.000Z' });
+    expect((await store.agents.archive('agent_listed000001', new Date().toISOString()))?.archivedAt).toBe(
+      '2026-04-01T00:00:00.000Z',
+    );
+    const request = { includeArchived: true, createdAtOrAfter: '2026-01-01T00:00:00.000Z', createdAtOrBefore: null };
+    const first = await store.agents.list({ ...request, createdAtOrBefore: times[2] ?? null, limit: 2, cursor: null });
+    expect(first.items.map((item) => item.id)).toEqual(['agent_listed000002', 'agent_listed000001']);
+    const next = await store.agents.list({
+      ...request,
+      createdAtOrBefore: times[2] ?? null,
+      limit: 2,
+      cursor: first.nextCursor,
+    });
+    expect(next).toMatchObject({ items: [{ id: 'agent_listed000000' }], nextCursor: null });
+    const active = await store.agents.list({
+      ...request,
+      includeArchived: false,
+      createdAtOrBefore: times[2] ?? null,
+      limit: 10,
+      cursor: null,
+    });
+    expect(active.items.map((item) => item.id)).toEqual(['agent_listed000002', 'agent_listed000000']);
+    await expect(store.agents.list({ ...request, limit: 1, cursor: 'not-a-cursor' })).rejects.toThrow(RangeError);
+  });
+
+  it('agents: concurrent version appends through two stores each land once, with no gap', async () => {
+    const store = await fresh();
+    const other = await open();
+    await store.agents.insert(agent('agent_contended001'));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, index) =>
+        (index % 2 === 0 ? store : other).agents.appendVersion(
+          'agent_contended001',
+          (latest) => ({ ...latest.definition, system: `after ${latest.version}` }),
+          new Date().toISOString(),
+        ),
+      ),
+    );
+    const latest = await other.agents.get('agent_contended001');
+    expect(latest?.version).toBe(13);
+    const page = await store.agents.listVersions('agent_contended001', { limit: 20, cursor: null });
+    expect(page?.items.map((item) => item.definition.system)).toEqual([
+      ...Array.from({ length: 12 }, (_, index) => `after ${12 - index}`),
+      'Be brief.',
+    ]);
+  });
+
+  it('environments and vaults: archived in place, paged newest first, updated atomically, deleted', async () => {
+    const store = await fresh();
+    const other = await open();
+    for (const id of ['env_a000000000001', 'env_b000000000001', 'env_c000000000001']) {
+      await store.environments.insert(environment(id));
+    }
+    const archived = await other.environments.update('env_b000000000001', (current) => ({
+      ...current,
+      archivedAt: current.updatedAt,
+      definition: { ...current.definition, description: 'gone' },
+    }));
+    expect(archived).toMatchObject({ archivedAt: expect.any(String), definition: { description: 'gone' } });
+    await expect(
+      store.environments.update('env_a000000000001', () => {
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(await store.environments.update('env_nosuchthing001', (current) => current)).toBeNull();
+    const active = await store.environments.list({ includeArchived: false, limit: 10, cursor: null });
+    expect(active.items.map((item) => item.id)).toEqual(['env_c000000000001', 'env_a000000000001']);
+    const firstPage = await store.environments.list({ includeArchived: true, limit: 2, cursor: null });
+    const secondPage = await store.environments.list({ includeArchived: true, limit: 2, cursor: firstPage.nextCursor });
+    expect([...firstPage.items, ...secondPage.items].map((item) => item.id)).toEqual([
+      'env_c000000000001',
+      'env_b000000000001',
+      'env_a000000000001',
+    ]);
+    expect(secondPage.nextCursor).toBeNull();
+    expect(await store.environments.get('env_a000000000001')).toMatchObject({
+      id: 'env_a000000000001',
+      archivedAt: null,
+      definition: environment('env_a000000000001').definition,
+    });
+    expect(await store.environments.delete('env_a000000000001')).toBe(true);
+    expect(await other.environments.delete('env_a000000000001')).toBe(false);
+
+    const first = vault('vlt_first00000001');
+    await store.vaults.insert(first);
+    expect(await other.vaults.get('vlt_first00000001')).toEqual(first);
+  });
+
+  it('credentials: one active per MCP server, only in a live vault, archived and deleted with their vault', async () => {
+    const store = await fresh();
+    await store.vaults.insert(vault('vlt_creds00000001'));
+    const url = 'https://mcp.example.com/mcp';
+    expect(await store.credentials.insert(credential('vcrd_first0000001', 'vlt_creds00000001', url))).toBe('inserted');
+    expect(await store.credentials.insert(credential('vcrd_second000001', 'vlt_creds00000001', `${url}/`))).toBe(
+      'mcp_server_taken',
+    );
+    expect(await store.credentials.insert(credential('vcrd_orphan000001', 'vlt_nosuchvault01', url))).toBe(
+      'vault_not_found',
+    );
+    const updated = await store.credentials.update('vlt_creds00000001', 'vcrd_first0000001', (current) => ({
+      ...current,
+      archivedAt: current.updatedAt,
+      secrets: null,
+    }));
+    expect(updated).toMatchObject({ archivedAt: expect.any(String), secrets: null });
+    expect(await store.credentials.insert(credential('vcrd_second000001', 'vlt_creds00000001', url))).toBe('inserted');
+    const page = await store.credentials.list('vlt_creds00000001', { includeArchived: false, limit: 10, cursor: null });
+    expect(page.items.map((item) => item.id)).toEqual(['vcrd_second000001']);
+    const all = await store.credentials.list('vlt_creds00000001', { includeArchived: true, limit: 1, cursor: null });
+    expect(all.items.map((item) => item.id)).toEqual(['vcrd_second000001']);
+    expect(
+      (await store.credentials.list('vlt_creds00000001', { includeArchived: true, limit: 1, cursor: all.nextCursor }))
+        .items[0]?.id,
+    ).toBe('vcrd_first0000001');
+    expect(await store.credentials.get('vlt_other00000001', 'vcrd_second000001')).toBeNull();
+
+    await store.vaults.update('vlt_creds00000001', (current) => ({ ...current, archivedAt: current.updatedAt }));
+    expect(
+      await store.credentials.insert(credential('vcrd_third0000001', 'vlt_creds00000001', 'https://x.test/')),
+    ).toBe('vault_archived');
+    expect(await store.vaults.delete('vlt_creds00000001')).toBe(true);
+    expect(await store.credentials.get('vlt_creds00000001', 'vcrd_second000001')).toBeNull();
+  });
+
+  it('files and API keys: kept exactly, listed by scope, revoked and deleted', async () => {
+    const store = await fresh();
+    await store.files.insert(file('file_upload000001', null));
+    await store.files.insert(file('file_session00001', 'sesn_0000000000001'));
+    await store.files.insert(file('file_session00002', 'sesn_0000000000001'));
+    expect(await store.files.get('file_upload000001')).toMatchObject({
+      sizeBytes: 5_000_000_000,
+      downloadable: false,
+      scope: null,
+    });
+    expect(
+      (await store.files.getMany(['file_session00001', 'file_nosuchfile01', 'file_upload000001'])).map(
+        (item) => item.id,
+      ),
+    ).toEqual(['file_session00001', 'file_upload000001']);
+    const scoped = await store.files.list({ scopeId: 'sesn_0000000000001', limit: 1, cursor: null });
+    expect(scoped.items).toMatchObject([{ id: 'file_session00002', downloadable: true, scope: { type: 'session' } }]);
+    expect(
+      (await store.files.list({ scopeId: 'sesn_0000000000001', limit: 1, cursor: scoped.nextCursor })).items[0]?.id,
+    ).toBe('file_session00001');
+    expect(await store.files.delete('file_upload000001')).toBe(true);
+    expect(await store.files.delete('file_upload000001')).toBe(false);
+
+    const key = {
+      id: 'apikey_1',
+      keySha256: 'a'.repeat(64),
+      name: 'ci',
+      createdAt: new Date().toISOString(),
+      revokedAt: null,
+      environmentId: 'env_1',
+    };
+    await store.apiKeys.insert(key);
+    await store.apiKeys.insert({ ...key, id: 'apikey_2', name: 'same hash' });
+    expect(await store.apiKeys.list()).toEqual([key]);
+    expect(await store.apiKeys.findActive(key.keySha256)).toEqual(key);
+    expect(await store.apiKeys.revoke('apikey_1', new Date().toISOString())).toBe(true);
+    expect(await store.apiKeys.revoke('apikey_1', new Date().toISOString())).toBe(false);
+    expect(await store.apiKeys.findActive(key.keySha256)).toBeNull();
+  });
+
+  it('repository tokens: rotated in place, never moved to another session, read by the worker', async () => {
+    const store = await fresh();
+    const secretKey = generateSecretKey();
+    const views = subject.workerViews(secretKey);
+    try {
+      const seal = (session: string, resource: string, token: string): string =>
+        sealSecret(secretKey, token, repositoryTokenContext(session, resource));
+      const at = new Date().toISOString();
+      await store.repositoryTokens.put('sesn_a', 'sesrsc_1', seal('sesn_a', 'sesrsc_1', 'first'), at);
+      await store.repositoryTokens.put('sesn_a', 'sesrsc_1', seal('sesn_a', 'sesrsc_1', 'rotated'), at);
+      await store.repositoryTokens.put('sesn_b', 'sesrsc_1', seal('sesn_b', 'sesrsc_1', 'stolen'), at);
+      await store.repositoryTokens.put('sesn_a', 'sesrsc_2', seal('sesn_a', 'sesrsc_2', 'second'), at);
+      expect(await views.tokens.repositoryToken('sesn_a', 'sesrsc_1')).toBe('rotated');
+      expect(await views.tokens.repositoryToken('sesn_b', 'sesrsc_1')).toBeNull();
+      expect(await store.repositoryTokens.delete('sesn_b', 'sesrsc_1')).toBe(false);
+      expect(await store.repositoryTokens.delete('sesn_a', 'sesrsc_2')).toBe(true);
+      expect(await store.repositoryTokens.deleteSession('sesn_a')).toBe(1);
+      expect(await views.tokens.repositoryToken('sesn_a', 'sesrsc_1')).toBeNull();
+    } finally {
+      await views.close();
+    }
+  });
+
+  it('credential rows: the worker finds active credentials and stores a refresh only over the token it replaced', async () => {
+    const store = await fresh();
+    const views = subject.workerViews(generateSecretKey());
+    try {
+      await store.vaults.insert(vault('vlt_worker0000001'));
+      const url = 'https://mcp.example.com/mcp';
+      await store.credentials.insert(credential('vcrd_worker000001', 'vlt_worker0000001', url, 'sealed-old'));
+      const row = await views.credentialRows.findActive('vlt_worker0000001', mcpServerUrlKey(url));
+      expect(row).toMatchObject({ id: 'vcrd_worker000001', auth_type: 'static_bearer', access_token: 'sealed-old' });
+      const refreshed = {
+        id: 'vcrd_worker000001',
+        accessToken: 'sealed-new',
+        refreshToken: null,
+        expiresAt: '2030-01-01T00:00:00.000Z',
+        updatedAt: new Date().toISOString(),
+      };
+      expect(await views.credentialRows.storeRefreshed({ ...refreshed, previousAccessToken: 'sealed-old' })).toBe(true);
+      expect(await views.credentialRows.storeRefreshed({ ...refreshed, previousAccessToken: 'sealed-old' })).toBe(
+        false,
+      );
+      expect((await store.credentials.get('vlt_worker0000001', 'vcrd_worker000001'))?.secrets?.accessToken).toBe(
+        'sealed-new',
+      );
+      await store.vaults.update('vlt_worker0000001', (current) => ({ ...current, archivedAt: current.updatedAt }));
+      expect(await views.credentialRows.findById('vcrd_worker000001')).toBeNull();
+    } finally {
+      await views.close();
+    }
+  });
+
+  it('work items: concurrent requests queue one item per session, concurrent polls deliver each item once', async () => {
+    const store = await fresh();
+    const views = subject.workerViews(generateSecretKey());
+    try {
+      const requests = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          views.workQueue.requestWork({ environmentId: 'env_selfhosted01', sessionId: 'sesn_one' }),
+        ),
+      );
+      expect(new Set(requests.map((request) => request.workId)).size).toBe(1);
+      expect(requests.filter((request) => request.queued)).toHaveLength(1);
+      for (const session of ['sesn_two', 'sesn_three']) {
+        await views.workQueue.requestWork({ environmentId: 'env_selfhosted01', sessionId: session });
+      }
+      expect(await store.work.stats('env_selfhosted01')).toEqual({
+        depth: 3,
+        pending: 0,
+        oldestQueuedAt: expect.any(String),
+      });
+
+      const at = new Date().toISOString();
+      const delivered = await Promise.all(
+        Array.from({ length: 5 }, (_, index) => store.work.deliverNext('env_selfhosted01', `worker-${index}`, at, at)),
+      );
+      const items = delivered.filter((item) => item !== null);
+      expect(items).toHaveLength(3);
+      expect(new Set(items.map((item) => item.id)).size).toBe(3);
+      expect(await store.work.stats('env_selfhosted01')).toMatchObject({ depth: 0, pending: 3 });
+
+      const first = items[0];
+      if (first === undefined) throw new Error('no item delivered');
+      const changed = await store.work.change('env_selfhosted01', first.id, (current) => ({
+        item: { ...current, state: 'stopped', stoppedAt: at, metadata: { reason: 'test' } },
+        outcome: 'stopped',
+      }));
+      expect(changed).toMatchObject({ item: { state: 'stopped', metadata: { reason: 'test' } }, outcome: 'stopped' });
+      expect(await store.work.find('env_selfhosted01', first.id)).toMatchObject({ state: 'stopped', stoppedAt: at });
+      expect(await store.work.change('env_other0000001', first.id, () => ({ item: null, outcome: 0 }))).toBeNull();
+      const again = await views.workQueue.requestWork({
+        environmentId: 'env_selfhosted01',
+        sessionId: first.sessionId,
+      });
+      expect(again.queued).toBe(true);
+
+      const page = await store.work.list('env_selfhosted01', { limit: 2, cursor: null });
+      const rest = await store.work.list('env_selfhosted01', { limit: 2, cursor: page.nextCursor });
+      expect([...page.items, ...rest.items]).toHaveLength(4);
+      expect(rest.nextCursor).toBeNull();
+    } finally {
+      await views.close();
+    }
+  });
+});

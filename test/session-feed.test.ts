@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { LoggedEvent } from '../common/events';
+import { LiveEventBus } from '../common/live-events';
+import type { LiveEvent, LiveEventListener, LiveEvents } from '../common/live-events';
+import { SessionEventReader } from '../server/sessions/events/session-event-reader';
+import { SessionFeeds } from '../server/sessions/events/session-feed';
+import { FakeSessionLog, RecordingBlobStore } from './support/fake-session-log';
+
+/** A bus whose resumes the test triggers, as the PostgreSQL channel does after it lost its connection. */
+class ResumableBus implements LiveEvents {
+  readonly reachesEveryWorker = true;
+  private readonly local = new LiveEventBus();
+  private readonly resumes = new Set<() => void>();
+  publish(event: LiveEvent): void {
+    this.local.publish(event);
+  }
+  subscribe(sessionId: string, listener: LiveEventListener): () => void {
+    return this.local.subscribe(sessionId, listener);
+  }
+  onResume(listener: () => void): () => void {
+    this.resumes.add(listener);
+    return () => this.resumes.delete(listener);
+  }
+  resume(): void {
+    for (const listener of this.resumes) listener();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function follow(bus: LiveEvents, pollIntervalMs = 100) {
+  const blobs = new RecordingBlobStore();
+  const log = await FakeSessionLog.create({
+    sessionId: 'sesn_feed_push',
+    blobs,
+    legacyRuns: 0,
+    archivedRuns: 0,
+    eventsPerRun: 3,
+  });
+  const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, pollIntervalMs);
+  const positions: number[] = [];
+  const errors: unknown[] = [];
+  const unsubscribe = await feeds.subscribe(log.sessionId, -1, {
+    onEvents: (events: LoggedEvent[]) => positions.push(...events.map((entry) => entry.position)),
+    onError: (error) => errors.push(error),
+  });
+  return { log, positions, errors, unsubscribe, feeds };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('SessionFeeds: pushed events, reads only when needed', () => {
+  it('with live events that reach every worker, no read happens on a timer: pushed events are delivered as they come', async () => {
+    const bus = new ResumableBus();
+    const { log, positions, unsubscribe } = await follow(bus);
+    const readsAtOpen = log.queries.length;
+    await sleep(600);
+    expect(log.queries.length).toBe(readsAtOpen);
+    bus.publish({ kind: 'appended', sessionId: log.sessionId, events: log.append(2) });
+    expect(positions).toEqual([0, 1, 2, 3, 4]);
+    expect(log.queries.length).toBe(readsAtOpen);
+    unsubscribe();
+  });
+
+  it('a gap, a log_grew hint and a resume each read the log once; nothing else does', async () => {
+    const bus = new ResumableBus();
+    const { log, positions, unsubscribe } = await follow(bus);
+    const reads = (): number => log.queries.length;
+    const before = reads();
+    const skipped = log.append(2);
+    const after = log.append(1);
+    bus.publish({ kind: 'appended', sessionId: log.sessionId, events: after });
+    await expect.poll(() => positions).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(reads()).toBe(before + 1);
+    expect(skipped).toHaveLength(2);
+
+    log.append(1);
+    bus.publish({ kind: 'log_grew', sessionId: log.sessionId });
+    await expect.poll(() => positions.at(-1)).toBe(6);
+    expect(reads()).toBe(before + 2);
+
+    log.append(1);
+    bus.resume();
+    await expect.poll(() => positions.at(-1)).toBe(7);
+    expect(reads()).toBe(before + 3);
+    unsubscribe();
+  });
+
+  it('a failed read is retried with backoff and the stream stays open, never told of the failure', async () => {
+    const bus = new ResumableBus();
+    const { log, positions, errors, unsubscribe } = await follow(bus);
+    log.failNextQueries = 3;
+    log.append(1);
+    bus.publish({ kind: 'log_grew', sessionId: log.sessionId });
+    await expect.poll(() => positions.at(-1), { timeout: 5_000 }).toBe(3);
+    expect(errors).toEqual([]);
+    expect(log.failNextQueries).toBe(0);
+    unsubscribe();
+  });
+
+  it('without live events from every worker (a server with no channel), the feed polls the log', async () => {
+    const bus = new LiveEventBus({ reachesEveryWorker: false });
+    const { log, positions, unsubscribe } = await follow(bus, 50);
+    log.append(2);
+    await expect.poll(() => positions).toEqual([0, 1, 2, 3, 4]);
+    unsubscribe();
+  });
+});

@@ -1,0 +1,55 @@
+import { PostgresCredentialRows } from '../activities/credentials/postgres-credential-rows';
+import { PostgresRepositoryTokenReader } from '../activities/credentials/postgres-repository-token-reader';
+import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
+import { SqliteRepositoryTokenReader } from '../activities/credentials/sqlite-repository-token-reader';
+import { VaultCredentialResolver } from '../activities/credentials/vault-credential-resolver';
+import { openWorkerPostgresPool } from '../activities/postgres-control-plane';
+import { PostgresWorkQueue } from '../activities/self-hosted/postgres-work-queue';
+import { SqliteWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
+import type { SelfHostedWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
+import type { DatabaseConfig } from '../common/config';
+import type { CredentialResolver, RepositoryTokenReader } from '../common/credentials';
+
+/** What the worker's Activities read from (and, for the work queue, write to) the server's control-plane store. */
+export interface WorkerControlPlane {
+  credentials: CredentialResolver;
+  repositoryTokens: RepositoryTokenReader;
+  workQueue: SelfHostedWorkQueue;
+  /** Closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's view of the control-plane store the server writes: the SQLite file in `dataDir`, or the PostgreSQL
+ * database of `KEEL_DATABASE_URL` (one small pool for all three). Secrets in it are sealed with `secretKey`.
+ */
+export function openWorkerControlPlane(
+  database: DatabaseConfig,
+  dataDir: string,
+  secretKey: Uint8Array,
+): WorkerControlPlane {
+  if (database.kind === 'postgres') {
+    const pool = openWorkerPostgresPool(database.url);
+    return {
+      credentials: new VaultCredentialResolver({ rows: new PostgresCredentialRows(pool), secretKey }),
+      repositoryTokens: new PostgresRepositoryTokenReader(pool, secretKey),
+      workQueue: new PostgresWorkQueue(pool),
+      close: () => pool.end(),
+    };
+  }
+  const filename = credentialStoreFile(dataDir);
+  const credentials = new SqliteCredentialResolver({ filename, secretKey });
+  const repositoryTokens = new SqliteRepositoryTokenReader({ filename, secretKey });
+  const workQueue = new SqliteWorkQueue(filename);
+  return {
+    credentials,
+    repositoryTokens,
+    workQueue,
+    close: () => {
+      credentials.close();
+      repositoryTokens.close();
+      workQueue.close();
+      return Promise.resolve();
+    },
+  };
+}
