@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_LABELS, sandboxClusterLabel, sandboxVolumeName } from '../common/sandbox';
-import { sdkClient, untilIdleAfter } from './support/sdk';
+import { sdkClient, bashTurn as runBashTurn } from './support/sdk';
 import { sessionContainers, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { startWorkerProcess } from './support/worker-process';
@@ -33,16 +33,9 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** Runs one turn with one bash call; resolves with the call's result text. */
-async function bashTurn(sessionId: string, command: string): Promise<string> {
-  harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command } }, { kind: 'text', text: 'ok' });
-  const sent = await client.beta.sessions.events.send(sessionId, {
-    events: [{ type: 'user.message', content: [{ type: 'text', text: command }] }],
-  });
-  const id = sent.data?.[0]?.id;
-  const events = await untilIdleAfter(client, sessionId, id);
-  const result = events.slice(events.findIndex((event) => event.id === id)).find((e) => e.type === 'agent.tool_result');
-  return JSON.stringify(result);
+/** Runs one turn with one bash call; resolves with the call's result, as JSON. */
+function bashTurn(sessionId: string, command: string): Promise<string> {
+  return runBashTurn(client, harness.model, sessionId, command);
 }
 
 async function volumeExists(sessionId: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { parseConfig } from '../common/config';
 import { DEFAULT_SANDBOX_ENVIRONMENT, SANDBOX_LABELS, sandboxClusterLabel } from '../common/sandbox';
 import { sandboxContainerName, sandboxVolumeName } from '../common/sandbox';
 import { useSandboxFixture } from './support/sandbox-fixture';
-import { sdkClient, untilIdleAfter } from './support/sdk';
+import { sdkClient, bashTurn as runBashTurn } from './support/sdk';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { startWorkerProcess } from './support/worker-process';
@@ -111,15 +111,8 @@ async function volumeLabels(name: string): Promise<Record<string, string> | unde
 }
 
 /** Runs one turn with one bash call; resolves with the call's result, as JSON. */
-async function bashTurn(sessionId: string, command: string): Promise<string> {
-  harness.model.enqueue({ kind: 'tool_use', name: 'bash', input: { command } }, { kind: 'text', text: 'ok' });
-  const sent = await client.beta.sessions.events.send(sessionId, {
-    events: [{ type: 'user.message', content: [{ type: 'text', text: command }] }],
-  });
-  const id = sent.data?.[0]?.id;
-  const events = await untilIdleAfter(client, sessionId, id);
-  const result = events.slice(events.findIndex((event) => event.id === id)).find((e) => e.type === 'agent.tool_result');
-  return JSON.stringify(result);
+function bashTurn(sessionId: string, command: string): Promise<string> {
+  return runBashTurn(client, harness.model, sessionId, command);
 }
 
 /** Resolves when `child` has exited (30 s at most). */

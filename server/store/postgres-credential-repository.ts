@@ -16,42 +16,23 @@ import { parseCursor, toPage } from './store-pages';
 
 type PostgresCredentialRow = Omit<CredentialRow, 'sequence'> & { sequence: string };
 
-/** The columns an insert writes, in the order of their values (`toValues`). */
+/** The columns an insert writes, each with the parameter of `toParameters` that holds its value. */
 const INSERT_COLUMNS = [
-  'id',
-  'vault_id',
-  'created_at',
-  'updated_at',
-  'archived_at',
-  'display_name',
-  'metadata',
-  'auth_type',
-  'mcp_server_url',
-  'mcp_server_key',
-  'expires_at',
-  'refresh',
-  'access_token',
-  'refresh_token',
-  'client_secret',
-] as const;
-
-/** The statement parameter names (`toParameters`) of `INSERT_COLUMNS`, in the same order. */
-const PARAMETERS = [
-  'id',
-  'vaultId',
-  'createdAt',
-  'updatedAt',
-  'archivedAt',
-  'displayName',
-  'metadata',
-  'authType',
-  'mcpServerUrl',
-  'mcpServerKey',
-  'expiresAt',
-  'refresh',
-  'accessToken',
-  'refreshToken',
-  'clientSecret',
+  ['id', 'id'],
+  ['vault_id', 'vaultId'],
+  ['created_at', 'createdAt'],
+  ['updated_at', 'updatedAt'],
+  ['archived_at', 'archivedAt'],
+  ['display_name', 'displayName'],
+  ['metadata', 'metadata'],
+  ['auth_type', 'authType'],
+  ['mcp_server_url', 'mcpServerUrl'],
+  ['mcp_server_key', 'mcpServerKey'],
+  ['expires_at', 'expiresAt'],
+  ['refresh', 'refresh'],
+  ['access_token', 'accessToken'],
+  ['refresh_token', 'refreshToken'],
+  ['client_secret', 'clientSecret'],
 ] as const;
 
 /** The partial unique index that keeps one active credential per MCP server in a vault (migration 4). */
@@ -72,7 +53,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
       await client.query('SAVEPOINT insert_credential');
       try {
         await client.query(
-          `INSERT INTO vault_credentials (${INSERT_COLUMNS.join(', ')}) VALUES (${placeholders})`,
+          `INSERT INTO vault_credentials (${INSERT_COLUMNS.map(([column]) => column).join(', ')}) VALUES (${placeholders})`,
           values,
         );
       } catch (error) {
@@ -141,7 +122,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
 
 function toValues(credential: StoredCredential): unknown[] {
   const parameters = toParameters(credential);
-  return PARAMETERS.map((name) => parameters[name]);
+  return INSERT_COLUMNS.map(([, name]) => parameters[name]);
 }
 
 async function selectVault(queries: PostgresQueries, id: string, lock: boolean): Promise<VaultRow | null> {

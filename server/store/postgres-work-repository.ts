@@ -3,6 +3,7 @@ import type { PostgresDatabase, PostgresQueries } from './postgres-database';
 import { toSequence } from './postgres-database';
 import { toStoredWorkItem } from './sqlite-work-repository';
 import type { WorkRow } from './sqlite-work-repository';
+import { toPage } from './store-pages';
 
 type PostgresWorkRow = Omit<WorkRow, 'sequence'> & { sequence: string };
 
@@ -81,12 +82,7 @@ export class PostgresWorkRepository implements WorkRepository {
       'SELECT * FROM work_items WHERE environment_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3',
       [environmentId, after, page.limit + 1],
     );
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(toStoredWorkItem),
-      nextCursor: rows.length > page.limit && last !== undefined ? String(toSequence(last.sequence)) : null,
-    };
+    return toPage(rows, page.limit, toStoredWorkItem, (row) => toSequence(row.sequence));
   }
 
   async stats(environmentId: string): Promise<{ depth: number; pending: number; oldestQueuedAt: string | null }> {

@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { WorkState } from '../../common/work-queue';
 import type { PageRequest, StoredPage, StoredWorkItem, WorkRepository } from './control-plane-store';
 import { settle } from './sqlite-database';
+import { toPage } from './store-pages';
 
 export interface WorkRow {
   sequence: number;
@@ -125,12 +126,7 @@ export class SqliteWorkRepository implements WorkRepository {
     return settle(() => {
       const after = page.cursor === null ? 0 : Number(page.cursor);
       const rows = this.selectPage.all({ environmentId, after, limit: page.limit + 1 });
-      const items = rows.slice(0, page.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(toStoredWorkItem),
-        nextCursor: rows.length > page.limit && last !== undefined ? String(last.sequence) : null,
-      };
+      return toPage(rows, page.limit, toStoredWorkItem, (row) => row.sequence);
     });
   }
 

@@ -1,5 +1,6 @@
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
+import type { ScriptedModelServer } from '../scripted-model-server';
 import { TEST_API_KEY } from './test-stack';
 
 /** The official SDK pointed at a Keel under test, without retries: a 409 or 404 must surface at once. */
@@ -81,4 +82,24 @@ export function untilIdleAfter(
     },
     { timeoutMs: 30_000, what: `an idle after ${eventId}` },
   );
+}
+
+/**
+ * Runs one turn whose model (the scripted `model`) makes one bash call running `command`, then answers `ok`; resolves
+ * with that call's `agent.tool_result`, as JSON.
+ */
+export async function bashTurn(
+  client: Anthropic,
+  model: ScriptedModelServer,
+  sessionId: string,
+  command: string,
+): Promise<string> {
+  model.enqueue({ kind: 'tool_use', name: 'bash', input: { command } }, { kind: 'text', text: 'ok' });
+  const sent = await client.beta.sessions.events.send(sessionId, {
+    events: [{ type: 'user.message', content: [{ type: 'text', text: command }] }],
+  });
+  const id = sent.data?.[0]?.id;
+  const events = await untilIdleAfter(client, sessionId, id);
+  const result = events.slice(events.findIndex((event) => event.id === id)).find((e) => e.type === 'agent.tool_result');
+  return JSON.stringify(result);
 }
