@@ -3,8 +3,14 @@ import { CancelledFailure } from '@temporalio/common';
 
 /** How an Activity's code reaches Temporal: a heartbeat and the cancellation signal. Both absent outside an Activity. */
 export interface ActivityControl {
-  heartbeat?: () => void;
+  /**
+   * Heartbeats; with `details`, records them as this attempt's checkpoint, which every later heartbeat carries (a
+   * heartbeat without details keeps the last ones) and a retried attempt reads as `previousHeartbeat`.
+   */
+  heartbeat?: (details?: unknown) => void;
   signal?: AbortSignal;
+  /** The last details the previous attempt of this Activity heartbeated, when it is a retry that had some. */
+  previousHeartbeat?: unknown;
 }
 
 /** The current Activity's control, or an empty one when called directly (tests, scripts), so the code simply runs. */
@@ -15,7 +21,18 @@ export function currentActivityControl(): ActivityControl {
   } catch {
     return {};
   }
-  return { heartbeat: () => context.heartbeat(), signal: context.cancellationSignal };
+  const previous: unknown = context.info.heartbeatDetails;
+  // A retry carries the previous attempt's checkpoint until it records its own, so a second crash does not lose it.
+  let details = previous;
+  const heartbeat = (next?: unknown): void => {
+    if (next !== undefined) details = next;
+    context.heartbeat(details);
+  };
+  return {
+    heartbeat,
+    signal: context.cancellationSignal,
+    ...(previous === undefined || previous === null ? {} : { previousHeartbeat: previous }),
+  };
 }
 
 /** How often an I/O Activity heartbeats while it waits, well inside any sensible heartbeat timeout. */
@@ -33,7 +50,7 @@ export async function whileHeartbeating<Result>(
   const heartbeat = control.heartbeat;
   if (heartbeat === undefined) return work();
   heartbeat();
-  const timer = setInterval(heartbeat, intervalMs);
+  const timer = setInterval(() => heartbeat(), intervalMs);
   try {
     return await work();
   } finally {

@@ -1,28 +1,37 @@
 import { randomBytes } from 'node:crypto';
 import type { KeelConfig } from '../common/config';
 import { ConfigError } from '../common/config';
+import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 import { apiKeySha256, newApiKey } from '../server/api-keys';
 import { openControlPlaneStore } from '../server/store/open-control-plane-store';
 
 /**
- * `keel keys create [name] [--environment <env id>]`, `keel keys list`, `keel keys revoke <id>`: API keys kept (as
- * SHA-256 hashes) in the control-plane store, accepted besides `KEEL_API_KEY`. With `--environment`, the key is that
- * self-hosted environment's key (what the hosted Console calls an environment key): it polls the environment's work
- * queue and serves its sessions, nothing else. A new key is printed once and never stored in clear.
+ * `keel keys create [name] [--workspace <name>] [--environment <env id>]`, `keel keys list`, `keel keys revoke <id>`:
+ * API keys kept (as SHA-256 hashes) in the control-plane store, accepted besides `KEEL_API_KEY`. Each key acts in one
+ * workspace (the default one unless `--workspace` names another, which is created if it does not exist): it sees that
+ * workspace's agents, environments, files, vaults and sessions only. With `--environment`, the key is that self-hosted
+ * environment's key (what the hosted Console calls an environment key), in the environment's workspace: it polls the
+ * environment's work queue and serves its sessions, nothing else. A new key is printed once and never stored in clear.
+ * This command, which opens the store itself, is how workspaces and keys are managed: the HTTP API has no admin routes.
  */
 export async function keys(config: KeelConfig, args: string[], write: (line: string) => void): Promise<number> {
-  const environmentFlag = args.indexOf('--environment');
-  const environmentId = environmentFlag >= 0 ? args[environmentFlag + 1] : undefined;
-  if (environmentFlag >= 0 && (environmentId === undefined || environmentId.startsWith('--'))) {
-    throw new ConfigError('keel keys create: --environment needs an environment id (env_…)');
-  }
-  const positional =
-    environmentFlag < 0 ? args : args.filter((_, index) => index !== environmentFlag && index !== environmentFlag + 1);
+  const { values, positional } = parseFlags(args, ['--environment', '--workspace']);
+  const environmentId = values.get('--environment');
+  const workspaceName = values.get('--workspace');
   const [action, argument] = positional;
   const store = await openControlPlaneStore(config.database, config.dataDir);
   try {
     switch (action) {
       case 'create': {
+        let workspaceId = DEFAULT_WORKSPACE_ID;
+        if (workspaceName !== undefined) {
+          const workspace = await store.workspaces.ensure({
+            id: `wrkspc_${randomBytes(12).toString('hex')}`,
+            name: workspaceName,
+            createdAt: new Date().toISOString(),
+          });
+          workspaceId = workspace.id;
+        }
         if (environmentId !== undefined) {
           const environment = await store.environments.get(environmentId);
           if (environment === null) throw new ConfigError(`keel keys create: no environment ${environmentId}`);
@@ -31,6 +40,12 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
               `keel keys create: environment ${environmentId} is not self_hosted; only a self-hosted environment has keys`,
             );
           }
+          if (workspaceName !== undefined && environment.workspaceId !== workspaceId) {
+            throw new ConfigError(
+              `keel keys create: environment ${environmentId} is not in workspace ${workspaceName}`,
+            );
+          }
+          workspaceId = environment.workspaceId;
         }
         const key = newApiKey();
         const id = `apikey_${randomBytes(8).toString('hex')}`;
@@ -41,16 +56,22 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
           createdAt: new Date().toISOString(),
           revokedAt: null,
           environmentId: environmentId ?? null,
+          workspaceId,
         });
         write(`${id} ${key}`);
         return 0;
       }
-      case 'list':
+      case 'list': {
+        const names = new Map((await store.workspaces.list()).map((workspace) => [workspace.id, workspace.name]));
         for (const key of await store.apiKeys.list()) {
           const scope = key.environmentId === null ? '' : `  (environment ${key.environmentId})`;
-          write(`${key.id}  ${key.revokedAt === null ? 'active ' : 'revoked'}  ${key.createdAt}  ${key.name}${scope}`);
+          const workspace = `workspace ${names.get(key.workspaceId) ?? key.workspaceId}`;
+          write(
+            `${key.id}  ${key.revokedAt === null ? 'active ' : 'revoked'}  ${key.createdAt}  ${workspace}  ${key.name}${scope}`,
+          );
         }
         return 0;
+      }
       case 'revoke':
         if (argument === undefined) throw new ConfigError('keel keys revoke: give the key id (apikey_…)');
         if (!(await store.apiKeys.revoke(argument, new Date().toISOString()))) {
@@ -60,10 +81,31 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
         return 0;
       default:
         throw new ConfigError(
-          'keel keys: use `keel keys create [name] [--environment <env id>]`, `keel keys list` or `keel keys revoke <id>`',
+          'keel keys: use `keel keys create [name] [--workspace <name>] [--environment <env id>]`, `keel keys list` or ' +
+            '`keel keys revoke <id>`',
         );
     }
   } finally {
     await store.close();
   }
+}
+
+/** The values of `flags` (each followed by its value) and the other arguments, in order. */
+function parseFlags(args: string[], flags: readonly string[]): { values: Map<string, string>; positional: string[] } {
+  const values = new Map<string, string>();
+  const positional: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const argument = args[index] ?? '';
+    if (!flags.includes(argument)) {
+      positional.push(argument);
+      continue;
+    }
+    const value = args[index + 1];
+    if (value === undefined || value.startsWith('--') || value === '') {
+      throw new ConfigError(`keel keys create: ${argument} needs a value`);
+    }
+    values.set(argument, value);
+    index += 1;
+  }
+  return { values, positional };
 }

@@ -3,6 +3,8 @@ import { KeelClient } from '../client';
 import { ConfigError, readConfig } from '../common/config';
 import type { KeelConfig } from '../common/config';
 import { readApiKey } from './api-key';
+import { chat } from './chat';
+import { events } from './events';
 import { keys } from './keys';
 import { run } from './run';
 import { server } from './server';
@@ -14,11 +16,18 @@ const USAGE = `Usage: keel <command>
   keel up                 start Keel on this machine (Temporal dev server, worker, HTTP API)
   keel server             the HTTP API alone, on the Temporal cluster at TEMPORAL_ADDRESS
   keel worker             a worker alone, polling TEMPORAL_ADDRESS (default: keel up's dev server)
-  keel run "<prompt>"     run a session on the running Keel and stream it; exits 0 when the turn ends well
+  keel run [--session <id>] "<prompt>"
+                          run a session (a new one, or continue <id>) on the running Keel and stream it; exits 0
+                          when the turn ends well
+  keel chat [--agent <id>] [--session <id>]
+                          talk with a new session of the agent (default: the server's), or continue <id>; asks
+                          y/N for tool calls that need approval; Ctrl-C interrupts a turn, twice (or Ctrl-D) exits
   keel sessions           list sessions
-  keel events <session>   print a session's events, one JSON object a line
-  keel keys create [name] [--environment <env id>]  create an API key (printed once; with --environment, a
-                           self-hosted environment's key), or: keel keys list, keel keys revoke <id>
+  keel events [--follow] <session>
+                          print a session's events, one JSON object a line; --follow goes on live until it ends
+  keel keys create [name] [--workspace <name>] [--environment <env id>]
+                          create an API key (printed once) acting in a workspace (default: default; created if new;
+                          with --environment, a self-hosted environment's key), or: keel keys list, keel keys revoke <id>
 
 The commands other than up reach KEEL_URL (default http://KEEL_HOST:KEEL_PORT) with KEEL_API_KEY
 (default: the key \`keel up\` keeps in the data folder).`;
@@ -33,8 +42,7 @@ function clientFor(config: KeelConfig): KeelClient {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
-  const [command, ...rest] = positionals;
+  const [command, ...rest] = argv;
   const config = readConfig();
   switch (command) {
     case 'up':
@@ -47,9 +55,36 @@ async function main(argv: string[]): Promise<number> {
       await worker(config);
       return 0;
     case 'run': {
-      const prompt = rest.join(' ').trim();
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { session: { type: 'string' } },
+        allowPositionals: true,
+      });
+      const prompt = positionals.join(' ').trim();
       if (prompt === '') throw new ConfigError('keel run: give the prompt, e.g. keel run "run: echo hello"');
-      return run(clientFor(config), prompt, process.stdout);
+      return run(
+        clientFor(config),
+        prompt,
+        process.stdout,
+        values.session === undefined ? {} : { sessionId: values.session },
+      );
+    }
+    case 'chat': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { agent: { type: 'string' }, session: { type: 'string' } },
+      });
+      if (values.agent !== undefined && values.session !== undefined) {
+        throw new ConfigError('keel chat: give --agent for a new session or --session to continue one, not both');
+      }
+      return chat(
+        clientFor(config),
+        {
+          ...(values.agent === undefined ? {} : { agentId: values.agent }),
+          ...(values.session === undefined ? {} : { sessionId: values.session }),
+        },
+        { input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY },
+      );
     }
     case 'keys':
       return keys(config, rest, (line) => console.log(line));
@@ -60,20 +95,24 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'events': {
-      const sessionId = rest[0];
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { follow: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      const sessionId = positionals[0];
       if (sessionId === undefined) throw new ConfigError('keel events: give the session id');
-      const client = clientFor(config);
-      let page: string | undefined;
-      do {
-        const result = await client.listEvents(sessionId, { limit: 500, ...(page ? { page } : {}) });
-        for (const event of result.data) console.log(JSON.stringify(event));
-        page = result.next_page ?? undefined;
-      } while (page !== undefined);
-      return 0;
+      return events(
+        clientFor(config),
+        sessionId,
+        { follow: values.follow ?? false },
+        (line) => console.log(line),
+        (line) => console.error(line),
+      );
     }
     default:
       console.error(USAGE);
-      return command === undefined || command === 'help' ? 0 : 2;
+      return command === undefined || ['help', '--help', '-h'].includes(command) ? 0 : 2;
   }
 }
 

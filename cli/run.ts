@@ -1,6 +1,6 @@
 import { untilIdle } from '../client';
 import type { KeelClient, StreamItem } from '../client';
-import type { SessionEvent } from '../common/events';
+import { describeEvent } from './describe-event';
 
 /** Where `keel run` writes, injectable for tests. */
 export interface RunOutput {
@@ -8,11 +8,20 @@ export interface RunOutput {
 }
 
 /**
- * `keel run "<prompt>"`: creates a session on the running stack, sends the prompt, prints the agent's text as it
- * streams and each tool call and result as they happen; resolves with the exit code (0 when the turn ended well).
+ * `keel run "<prompt>"`: creates a session on the running stack (or, with `sessionId`, continues that one), sends the
+ * prompt, prints the agent's text as it streams and each tool call and result as they happen; resolves with the exit
+ * code (0 when the turn ended well).
  */
-export async function run(client: KeelClient, prompt: string, output: RunOutput): Promise<number> {
-  const session = await client.createSession({ title: prompt.slice(0, 120) });
+export async function run(
+  client: KeelClient,
+  prompt: string,
+  output: RunOutput,
+  options: { sessionId?: string } = {},
+): Promise<number> {
+  const session =
+    options.sessionId === undefined
+      ? await client.createSession({ title: prompt.slice(0, 120) })
+      : await client.getSession(options.sessionId);
   output.write(`session ${session.id}\n`);
   const controller = new AbortController();
   const stream = await client.openEvents(session.id, {
@@ -30,7 +39,7 @@ export async function run(client: KeelClient, prompt: string, output: RunOutput)
       return;
     }
     if (item.event.type === 'session.error' && item.event.error.retry_status.type !== 'retrying') failed = true;
-    const text = describe(item.event, streamed);
+    const text = describeEvent(item.event, streamed);
     if (text !== null) output.write(text);
   };
   try {
@@ -39,30 +48,5 @@ export async function run(client: KeelClient, prompt: string, output: RunOutput)
     return ok ? 0 : 1;
   } finally {
     controller.abort();
-  }
-}
-
-/** The text to print for a logged event; an `agent.message` prints what its deltas did not already print. */
-function describe(event: SessionEvent, streamed: Map<string, string>): string | null {
-  switch (event.type) {
-    case 'agent.message': {
-      const text = event.content.map((block) => ('text' in block ? block.text : '')).join('');
-      const printed = streamed.get(event.id) ?? '';
-      return text.startsWith(printed) ? `${text.slice(printed.length)}\n` : `\n${text}\n`;
-    }
-    case 'agent.tool_use':
-      return `[${event.name}] ${JSON.stringify(event.input)}\n`;
-    case 'agent.tool_result': {
-      const text = (event.content ?? []).map((block) => ('text' in block ? block.text : '')).join('');
-      return `${text}${text.endsWith('\n') ? '' : '\n'}${event.is_error ? '[tool error]\n' : ''}`;
-    }
-    case 'session.error':
-      return `[error] ${event.error.type}: ${event.error.message} (${event.error.retry_status.type})\n`;
-    case 'session.status_rescheduled':
-      return '[rescheduled: retrying the model call]\n';
-    case 'session.status_idle':
-      return event.stop_reason.type === 'end_turn' ? null : `[idle: ${event.stop_reason.type}]\n`;
-    default:
-      return null;
   }
 }

@@ -192,6 +192,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(worker === null ? {} : { metricsRegistries: [workerMetrics.registry] }),
       secretKey: resolveSecretKey(config.secretKey, config.dataDir),
       repositoryHosts: config.repositories.hosts,
+      console: { temporalUiUrl: devServer?.uiUrl ?? null, temporalNamespace: config.temporal.namespace },
       healthChecks: [
         { name: 'temporal', check: async () => void (await connection.healthService.check({})) },
         {

@@ -43,8 +43,13 @@ export class KeelClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  /** Creates a session; it starts idle. */
-  createSession(request: { title?: string | null; metadata?: Record<string, string> } = {}): Promise<Session> {
+  /**
+   * Creates a session; it starts idle. `agent` is the id of the agent it runs (its latest version); without it, the
+   * server's default agent runs.
+   */
+  createSession(
+    request: { title?: string | null; metadata?: Record<string, string>; agent?: string } = {},
+  ): Promise<Session> {
     return this.request('POST', '/v1/sessions', request);
   }
 

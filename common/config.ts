@@ -47,6 +47,32 @@ const contextWindows = optionalText.transform((value, context) => {
   return windows;
 });
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/** The smallest workspace disk quota, 32 MiB: an ext4 file system needs a few MB of its own. */
+const MIN_DISK_QUOTA_BYTES = 32 * 1024 ** 2;
+
+/**
+ * A workspace's disk quota: a size in bytes or with a binary unit (`10G`, `512M`, `64MiB`, `1.5g`), or `off` for none;
+ * `undefined` (no quota) only from `off`.
+ */
+const diskQuota = z
+  .string()
+  .default('10G')
+  .transform((value, context) => {
+    const text = value.trim().toLowerCase();
+    if (text === 'off') return undefined;
+    const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/.exec(text);
+    const bytes = match ? Math.floor(Number(match[1]) * (SIZE_UNITS[match[2] ?? ''] ?? NaN)) : NaN;
+    if (!Number.isSafeInteger(bytes) || bytes < MIN_DISK_QUOTA_BYTES) {
+      context.addIssue({
+        code: 'custom',
+        message: `expected a size of at least 32M, such as 10G or 512M (binary units), or off for no quota; got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 /** `host[:port]` entries separated by commas: the repository hosts besides github.com (see `checkRepositoryUrl`). */
 const repositoryHosts = z
   .string()
@@ -155,6 +181,10 @@ const environmentSchema = z.object({
     .min(0)
     .max(7 * 24 * 3600)
     .default(30 * 60),
+  /** Each session workspace's disk quota (a loop-mounted ext4 image); `off`: none. */
+  KEEL_SANDBOX_DISK_QUOTA: diskQuota,
+  /** Where the workspace disk images lie; `<KEEL_DATA_DIR>/workspace-disks` by default. */
+  KEEL_SANDBOX_DISK_DIR: optionalText,
   /** Sandbox containers a worker keeps started ahead of sessions; 0 (the default): none. */
   KEEL_SANDBOX_WARM_POOL: z.coerce.number().int().min(0).max(1_000).default(0),
   KEEL_MODEL_CONTEXT_WINDOWS: contextWindows,
@@ -229,6 +259,11 @@ export interface KeelConfig {
     firewall: 'iptables' | 'off';
     /** Containers each worker keeps started for sessions' first tool calls (`KEEL_SANDBOX_WARM_POOL`); 0: none. */
     warmPoolSize: number;
+    /**
+     * Each workspace's disk quota in bytes (`KEEL_SANDBOX_DISK_QUOTA`, 10 GiB by default), and the folder of the disk
+     * images (`KEEL_SANDBOX_DISK_DIR`); `undefined` when the quota is `off`.
+     */
+    disk: { quotaBytes: number; directory: string } | undefined;
   };
   limits: {
     maxStepsPerTurn: number;
@@ -354,6 +389,13 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       caBundlePath: sandboxCaBundle(value.KEEL_SANDBOX_CA_BUNDLE),
       firewall: value.KEEL_SANDBOX_FIREWALL,
       warmPoolSize: value.KEEL_SANDBOX_WARM_POOL,
+      disk:
+        value.KEEL_SANDBOX_DISK_QUOTA === undefined
+          ? undefined
+          : {
+              quotaBytes: value.KEEL_SANDBOX_DISK_QUOTA,
+              directory: path.resolve(value.KEEL_SANDBOX_DISK_DIR ?? path.join(value.KEEL_DATA_DIR, 'workspace-disks')),
+            },
     },
     limits: {
       maxStepsPerTurn: value.KEEL_MAX_STEPS_PER_TURN,

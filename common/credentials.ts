@@ -6,9 +6,10 @@ export interface CredentialResolver {
   /**
    * The bearer token for an MCP server: from the first of `vaultIds` (in order) holding an active credential whose
    * `mcp_server_url` matches `mcpServerUrl`. An `mcp_oauth` access token that has expired is refreshed first (and
-   * the new tokens stored). `null` when no vault holds a credential for the server.
+   * the new tokens stored). `null` when no vault holds a credential for the server. Only vaults of `workspaceId` (the
+   * session's; the default workspace when absent) count: a vault id of another workspace is as good as unknown.
    */
-  mcpBearerToken(vaultIds: string[], mcpServerUrl: string): Promise<string | null>;
+  mcpBearerToken(vaultIds: string[], mcpServerUrl: string, workspaceId?: string): Promise<string | null>;
 }
 
 /**

@@ -25,6 +25,8 @@ export interface McpServerCallContext {
   sessionId: string;
   server: McpServerRef;
   vaultIds: string[];
+  /** The session's workspace, whose vaults alone `vaultIds` may name; absent in runs from before workspaces. */
+  workspaceId?: string;
 }
 
 export type ListMcpToolsInput = McpServerCallContext;

@@ -32,3 +32,23 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** What the server tells the page of its deployment (`GET /console/config.json`, see server/console-routes.ts). */
+export interface ConsoleConfig {
+  temporal_ui_url: string | null;
+  temporal_namespace: string;
+}
+
+/** Reads the console's configuration; without it (an older server), the page shows no Temporal UI link. */
+export async function fetchConsoleConfig(): Promise<ConsoleConfig> {
+  const response = await fetch('/console/config.json', { cache: 'no-store' });
+  if (!response.ok) return { temporal_ui_url: null, temporal_namespace: 'default' };
+  return (await response.json()) as ConsoleConfig;
+}
+
+/** The Temporal UI's page of a session's Workflow (Workflow ID = session id), or `null` when no UI is known. */
+export function workflowUrl(config: ConsoleConfig | null, sessionId: string): string | null {
+  if (config?.temporal_ui_url == null) return null;
+  const namespace = encodeURIComponent(config.temporal_namespace);
+  return `${config.temporal_ui_url}/namespaces/${namespace}/workflows/${encodeURIComponent(sessionId)}`;
+}

@@ -3,13 +3,20 @@ import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/
 import { useEffect, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { describeError } from './api-client';
+import { money } from './session-details';
+import { listAll, useLoaded } from './use-loaded';
 
 const STATUSES = ['running', 'idle', 'rescheduling', 'terminated'] as const;
 const PAGE_SIZE = 20;
+/** How often the page shown is listed again, so status changes show without a reload. */
+const REFRESH_MS = 3_000;
 
-/** The sessions, newest first, a page at a time, optionally of one status. */
+/** The sessions, newest first, a page at a time, optionally of one status and one agent; kept current. */
 export function SessionList(props: { client: Anthropic }): JSX.Element {
   const [status, setStatus] = useState<'' | (typeof STATUSES)[number]>('');
+  const [agentId, setAgentId] = useState('');
+  const [refreshes, setRefreshes] = useState(0);
+  const agents = useLoaded(() => listAll(props.client.beta.agents.list({ limit: 100 })), [props.client]);
   // The cursors of the pages before the current one, and the current one's (`null` for the first page).
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const [sessions, setSessions] = useState<BetaManagedAgentsSession[] | null>(null);
@@ -18,19 +25,30 @@ export function SessionList(props: { client: Anthropic }): JSX.Element {
   const page = cursors.at(-1) ?? null;
   useEffect(() => {
     let current = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     setError(null);
     props.client.beta.sessions
-      .list({ limit: PAGE_SIZE, ...(page === null ? {} : { page }), ...(status === '' ? {} : { statuses: [status] }) })
+      .list({
+        limit: PAGE_SIZE,
+        ...(page === null ? {} : { page }),
+        ...(status === '' ? {} : { statuses: [status] }),
+        ...(agentId === '' ? {} : { agent_id: agentId }),
+      })
       .then((result) => {
         if (!current) return;
         setSessions(result.data);
         setNextPage(result.next_page);
       })
-      .catch((caught: unknown) => current && setError(describeError(caught)));
+      .catch((caught: unknown) => current && setError(describeError(caught)))
+      .finally(() => {
+        // The next listing of this page, once this one is in: a slow server is never asked twice at once.
+        if (current) timer = setTimeout(() => setRefreshes((count) => count + 1), REFRESH_MS);
+      });
     return () => {
       current = false;
+      clearTimeout(timer);
     };
-  }, [props.client, status, page]);
+  }, [props.client, status, agentId, page, refreshes]);
   return (
     <section aria-labelledby="sessions-heading">
       <h1 id="sessions-heading">Sessions</h1>
@@ -46,6 +64,20 @@ export function SessionList(props: { client: Anthropic }): JSX.Element {
         <option value="">All</option>
         {STATUSES.map((value) => (
           <option value={value}>{value}</option>
+        ))}
+      </select>{' '}
+      <label for="agent-filter">Agent</label>{' '}
+      <select
+        id="agent-filter"
+        value={agentId}
+        onChange={(event) => {
+          setAgentId(event.currentTarget.value);
+          setCursors([null]);
+        }}
+      >
+        <option value="">All</option>
+        {(agents.value ?? []).map((agent) => (
+          <option value={agent.id}>{agent.name}</option>
         ))}
       </select>
       {error !== null && (
@@ -66,6 +98,7 @@ export function SessionList(props: { client: Anthropic }): JSX.Element {
               <th scope="col">Agent</th>
               <th scope="col">Created</th>
               <th scope="col">Tokens (in / out)</th>
+              <th scope="col">Cost (list price)</th>
             </tr>
           </thead>
           <tbody>
@@ -82,6 +115,7 @@ export function SessionList(props: { client: Anthropic }): JSX.Element {
                 <td>
                   {session.usage.input_tokens ?? 0} / {session.usage.output_tokens ?? 0}
                 </td>
+                <td>{session.usage.list_cost == null ? '—' : money(session.usage.list_cost)}</td>
               </tr>
             ))}
           </tbody>

@@ -17,7 +17,17 @@ export type TranscriptItem =
   | { kind: 'user'; id: string; text: string }
   | { kind: 'agent'; id: string; text: string; streaming: boolean }
   | { kind: 'thinking'; id: string; text: string }
-  | { kind: 'tool'; id: string; name: string; input: unknown; result?: string; isError?: boolean; answer?: string }
+  | {
+      kind: 'tool';
+      id: string;
+      name: string;
+      input: unknown;
+      /** A custom tool (`agent.custom_tool_use`): the user, not the sandbox, sends its result. */
+      custom?: boolean;
+      result?: string;
+      isError?: boolean;
+      answer?: string;
+    }
   | { kind: 'status'; id: string; text: string }
   | { kind: 'error'; id: string; text: string };
 
@@ -28,7 +38,7 @@ export interface TranscriptState {
   seen: ReadonlySet<string>;
   /** The session's status as the events tell it. */
   status: string | undefined;
-  /** Tool calls waiting for the user's allow or deny (from the last `requires_action` idle). */
+  /** Tool calls waiting for the user: an allow or deny, or a custom tool's result (from the last `requires_action` idle). */
   awaitingConfirmation: readonly string[];
 }
 
@@ -40,9 +50,18 @@ export const EMPTY_TRANSCRIPT: TranscriptState = {
   awaitingConfirmation: [],
 };
 
+/**
+ * What the page itself tells the reducer: `console.reconnected` when the stream is opened again after a drop, which
+ * drops the unfinished previews (their deltas may have a gap; the buffered events that follow carry the whole text).
+ */
+export const RECONNECTED: StreamedItem = { type: 'console.reconnected' };
+
 /** Applies one listed or streamed item; a duplicate (by id) leaves the state as it was. */
 export function applyItem(state: TranscriptState, item: StreamedItem): TranscriptState {
   if (item.type === 'event_start') return state;
+  if (item.type === RECONNECTED.type) {
+    return { ...state, items: state.items.filter((existing) => existing.kind !== 'agent' || !existing.streaming) };
+  }
   if (item.type === 'event_delta') return applyDelta(state, item);
   const id = item.id;
   if (id === undefined || state.seen.has(id)) return state;
@@ -57,13 +76,22 @@ export function applyItem(state: TranscriptState, item: StreamedItem): Transcrip
       return withItem(next, { kind: 'thinking', id, text: textOf(item.content) || '(thinking)' });
     case 'agent.tool_use':
     case 'agent.mcp_tool_use':
-    case 'agent.custom_tool_use':
       return withItem(next, { kind: 'tool', id, name: stringField(item, 'name') || 'tool', input: item.input });
+    case 'agent.custom_tool_use':
+      return withItem(next, {
+        kind: 'tool',
+        id,
+        name: stringField(item, 'name') || 'tool',
+        input: item.input,
+        custom: true,
+      });
     case 'agent.tool_result':
     case 'agent.mcp_tool_result':
       return withToolResult(next, stringField(item, 'tool_use_id') || stringField(item, 'mcp_tool_use_id'), item);
+    case 'user.custom_tool_result':
+      return withAnswered(withToolResult(next, stringField(item, 'custom_tool_use_id'), item), item);
     case 'user.tool_confirmation':
-      return withAnswer(next, stringField(item, 'tool_use_id'), stringField(item, 'result'));
+      return withAnswer(next, stringField(item, 'tool_use_id'), answerText(item));
     case 'session.status_running':
       return withItem(
         { ...next, status: 'running', awaitingConfirmation: [] },
@@ -114,6 +142,18 @@ function withToolResult(state: TranscriptState, toolUseId: string, item: Streame
     result: textOf(item.content),
     isError: item.is_error === true,
   }));
+}
+
+function withAnswered(state: TranscriptState, item: StreamedItem): TranscriptState {
+  const toolUseId = stringField(item, 'custom_tool_use_id');
+  return { ...state, awaitingConfirmation: state.awaitingConfirmation.filter((id) => id !== toolUseId) };
+}
+
+/** `allow`, `deny`, or `deny (the reason)` when the user gave one. */
+function answerText(item: StreamedItem): string {
+  const reason = stringField(item, 'deny_message');
+  const result = stringField(item, 'result');
+  return reason === '' ? result : `${result} (${reason})`;
 }
 
 function withAnswer(state: TranscriptState, toolUseId: string, answer: string): TranscriptState {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prepares this machine for Keel: Node dependencies, the web console's bundle (.keel/console), git, the temporal CLI,
-# a Docker engine and the sandbox image;
+# a Docker engine, the sandbox image and the tools of the workspace disk quota (losetup, mkfs.ext4);
 # with --tests (what `npm test` passes) also the tools only the tests use: PostgreSQL's server binaries and
-# SeaweedFS, an S3-compatible store, and Chromium for the console's browser tests.
+# SeaweedFS, an S3-compatible store, Chromium for the console's browser tests and Schemathesis, the API fuzzer.
 # `npm start`, `npm test` and `npm run bench` run it first. It is idempotent and takes well under a second
 # when everything is already in place. Results the TypeScript code reads: .keel/tools/temporal-path and
 # .keel/sandbox-image (one line each); for the tests .keel/tools/postgresql-bin, .keel/tools/seaweedfs/bin/weed and
-# .keel/tools/chromium-path.
+# .keel/tools/chromium-path; .keel/tools/schemathesis/bin/schemathesis.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup/common.sh
@@ -36,8 +36,10 @@ run_step git
 run_step temporal-cli
 run_step docker-engine
 run_step sandbox-image
+run_step workspace-disks
 if $with_tests; then
   run_step postgresql
   run_step seaweedfs
   run_step chromium
+  run_step schemathesis
 fi

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 import { ApiError } from './api-error';
 import type { ApiKeyRepository } from './store/control-plane-store';
 
@@ -12,12 +13,17 @@ export function newApiKey(): string {
   return `keel_${randomBytes(24).toString('base64url')}`;
 }
 
-/** Who a request acts as: an API key, or a self-hosted environment's key (its work queue and sessions only). */
-export type Principal = { kind: 'api' } | { kind: 'environment'; environmentId: string };
+/**
+ * Who a request acts as: an API key, or a self-hosted environment's key (its work queue and sessions only), each in
+ * one workspace, whose resources and sessions alone it sees.
+ */
+export type Principal =
+  { kind: 'api'; workspaceId: string } | { kind: 'environment'; environmentId: string; workspaceId: string };
 
 /**
  * Who `given` authenticates, or `null` when the server does not accept it: the configured key (compared in constant
- * time), or an active key in the control-plane store (looked up by its hash), which may be an environment key.
+ * time), which acts in the default workspace, or an active key in the control-plane store (looked up by its hash),
+ * which acts in its own workspace and may be an environment key.
  */
 export async function authenticate(
   given: string,
@@ -28,11 +34,14 @@ export async function authenticate(
   const givenBytes = Buffer.from(given);
   const configuredBytes = Buffer.from(configured);
   if (givenBytes.length === configuredBytes.length && timingSafeEqual(givenBytes, configuredBytes)) {
-    return { kind: 'api' };
+    return { kind: 'api', workspaceId: DEFAULT_WORKSPACE_ID };
   }
   const stored = await keys.findActive(apiKeySha256(given));
   if (stored === null) return null;
-  return stored.environmentId === null ? { kind: 'api' } : { kind: 'environment', environmentId: stored.environmentId };
+  const { workspaceId } = stored;
+  return stored.environmentId === null
+    ? { kind: 'api', workspaceId }
+    : { kind: 'environment', environmentId: stored.environmentId, workspaceId };
 }
 
 /** The principal the authentication hook gave a request; a request without one was not authenticated (401). */

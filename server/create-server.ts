@@ -1,11 +1,12 @@
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LogConfig, RateLimits } from '../common/config';
 import type { BlobStore } from '../common/blob-store';
 import type { LiveEvents } from '../common/live-events';
 import { AgentService } from './agents/agent-service';
-import { ApiError } from './api-error';
+import { ApiError, invalidField } from './api-error';
+import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 import { authenticate } from './api-keys';
 import type { Principal } from './api-keys';
 import { CredentialService } from './vaults/credentials/credential-service';
@@ -21,6 +22,7 @@ import { registerEnvironmentRoutes } from './environments/environment-routes';
 import { registerFileRoutes } from './files/file-routes';
 import { registerHealthRoute } from './health-route';
 import { isConsoleRequest, registerConsoleRoutes } from './console-routes';
+import type { ConsoleOptions } from './console-routes';
 import type { HealthCheck } from './health-route';
 import { registerSessionEventRoutes } from './sessions/events/event-routes';
 import { registerSessionResourceRoutes } from './sessions/resources/resource-routes';
@@ -30,6 +32,8 @@ import { SessionResourceService } from './sessions/resources/session-resource-se
 import { registerVaultRoutes } from './vaults/vault-routes';
 import { registerRateLimits } from './rate-limits';
 import { registerMetrics } from './metrics';
+import { collectRoutes } from './openapi/openapi-document';
+import { registerOpenApiRoute } from './openapi/openapi-route';
 import { newRequestId, registerRequestTelemetry, serverLogOptions } from './request-telemetry';
 import type { Registry } from 'prom-client';
 import { SessionEventReader } from './sessions/events/session-event-reader';
@@ -39,6 +43,9 @@ import { SessionService } from './sessions/session-service';
 import type { SessionServiceOptions } from './sessions/session-service';
 import type { ControlPlaneStore } from './store/control-plane-store';
 import { VaultService } from './vaults/vault-service';
+import { currentRequestScope } from './request-scope';
+import { workspaceScopedStore } from './store/workspace-scoped-store';
+import { requireOwnWorkspaceParameters, workspaceParameterChecks } from './workspace-guard';
 
 /** What the HTTP API is built from. */
 export interface ServerOptions extends Omit<
@@ -68,6 +75,8 @@ export interface ServerOptions extends Omit<
   metricsRegistries?: Registry[];
   /** How requests are logged (`KEEL_LOG_FORMAT`): with `json`, a line per request; by default none. */
   logs?: LogConfig;
+  /** What the web console's page is told of the deployment (the Temporal UI's address). */
+  console?: ConsoleOptions;
 }
 
 /**
@@ -83,13 +92,25 @@ export function createServer(options: ServerOptions): FastifyInstance {
     genReqId: newRequestId,
     // Event streams stay open for as long as their clients read: closing the server ends them rather than waiting.
     forceCloseConnections: true,
+    // What Fastify's router refuses before any hook runs (a malformed URL, an over-long path parameter) gets the
+    // Anthropic error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const status = error.statusCode ?? 400;
+      const apiError =
+        status >= 500
+          ? new ApiError('api_error', error.message)
+          : new ApiError('invalid_request_error', error.message, status);
+      void (reply as FastifyReply).header('request-id', request.id).status(apiError.status).send(apiError.toBody());
+    },
   });
   const queries = new SessionQueries(options.temporal);
-  const agents = new AgentService(options.store);
-  const environments = new EnvironmentService(options.store);
-  const files = new FileService(options.store, options.files);
-  const vaults = new VaultService(options.store);
-  const credentials = new CredentialService(options.store, vaults, options.secretKey);
+  // The services see the store as the request's workspace does; `options.store` itself is unscoped.
+  const store = workspaceScopedStore(options.store);
+  const agents = new AgentService(store);
+  const environments = new EnvironmentService(store);
+  const files = new FileService(store, options.files, options.store);
+  const vaults = new VaultService(store);
+  const credentials = new CredentialService(store, vaults, options.secretKey);
   const repositoryTokens = new RepositoryTokens(options.store.repositoryTokens, options.secretKey);
   const sessions = new SessionService({
     ...options,
@@ -104,12 +125,18 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const reader = new SessionEventReader(queries, options.blobs);
   const feeds = new SessionFeeds(reader, options.bus);
 
+  const workspaceChecks = workspaceParameterChecks(options.store, (id, workspaceId) =>
+    sessions.isForeign(id, workspaceId),
+  );
+
   registerRequestTelemetry(app);
+  // Every route registered from here on is listed in the OpenAPI document at /openapi.json.
+  const servedRoutes = collectRoutes(app);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('request-id', request.id);
     request.principal = API_PRINCIPAL;
-    if (request.url === '/health' || request.url === '/metrics') return;
+    if (request.url === '/health' || request.url === '/metrics' || request.url === '/openapi.json') return;
     // The console's static files: the page asks for the key and sends it with each API request.
     if (isConsoleRequest(request.method, request.url)) return;
     const principal = await authenticate(givenApiKey(request), options.apiKey, options.store.apiKeys);
@@ -120,6 +147,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
       );
     }
     request.principal = principal;
+    // A path naming another workspace's resource is a 404, before the body is read or validated.
+    await requireOwnWorkspaceParameters(request.params, principal.workspaceId, workspaceChecks);
+  });
+  // Everything a handler awaits runs in its key's workspace (the scope exists from the first preHandler on).
+  app.addHook('preHandler', (request, _reply, done) => {
+    const scope = currentRequestScope();
+    if (scope !== undefined && request.principal !== null) scope.workspaceId = request.principal.workspaceId;
+    done();
   });
   // An environment key reaches its environment's work queue and sessions only (checked once the body is parsed).
   app.addHook('preHandler', async (request) => {
@@ -130,6 +165,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
       request,
       async (sessionId) => (await sessions.get(sessionId)).environment_id,
     );
+  });
+
+  // A JSON body is an object: a `null` one would otherwise read as an absent body (`{}`) and be accepted.
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(request.body === null ? invalidField('body', 'expected a JSON object, got null') : undefined);
   });
 
   app.setErrorHandler((error, _request, reply) => {
@@ -143,12 +183,13 @@ export function createServer(options: ServerOptions): FastifyInstance {
     void reply.status(404).send(apiError.toBody());
   });
 
-  registerConsoleRoutes(app);
+  registerConsoleRoutes(app, options.console);
   // The routes live in one scope whose rate limits (when configured) are registered before them, so they apply.
   void app.register(async (api) => {
     await registerRateLimits(api, options.rateLimits ?? NO_RATE_LIMITS, givenApiKey);
     registerHealthRoute(api, options.healthChecks);
     registerMetrics(api, options.temporal, options.metricsRegistries);
+    registerOpenApiRoute(api, servedRoutes);
     registerSessionRoutes(api, sessions);
     registerSessionEventRoutes(api, sessions, reader, feeds);
     registerSessionResourceRoutes(
@@ -157,7 +198,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     );
     registerAgentRoutes(api, agents);
     registerEnvironmentRoutes(api, environments);
-    registerWorkRoutes(api, new WorkService(options.store.work, environments));
+    registerWorkRoutes(api, new WorkService(store.work, environments));
     registerFileRoutes(api, files);
     registerVaultRoutes(api, vaults);
     registerCredentialRoutes(api, credentials);
@@ -171,7 +212,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
 const NO_RATE_LIMITS: RateLimits = { createPerMinute: 0, readPerMinute: 0 };
 
 /** The principal of /health and /metrics, which need no key (and of every request until it is authenticated). */
-const API_PRINCIPAL: Principal = { kind: 'api' };
+const API_PRINCIPAL: Principal = { kind: 'api', workspaceId: DEFAULT_WORKSPACE_ID };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SessionStatus } from '../common/events';
+import { withContract } from './openapi/route-contract';
 
 const SESSION_STATUSES: SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
 
@@ -46,8 +47,12 @@ export function registerMetrics(app: FastifyInstance, temporal: Client, otherReg
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
   const merged = Registry.merge([registry, ...otherRegistries]);
-  app.get('/metrics', async (_request, reply) => {
-    void reply.header('content-type', merged.contentType);
-    return merged.metrics();
-  });
+  app.get(
+    '/metrics',
+    withContract({ summary: 'Prometheus metrics.', public: true, responseMediaType: 'text/plain' }),
+    async (_request, reply) => {
+      void reply.header('content-type', merged.contentType);
+      return merged.metrics();
+    },
+  );
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 export function requestBody<Shape extends z.ZodRawShape>(
   shape: Shape,
 ): z.ZodType<z.output<z.ZodObject<Shape, z.core.$loose>>, z.input<z.ZodObject<Shape, z.core.$loose>>> {
+  // The refinement's rule is said in the JSON Schema too (`additionalProperties`), for the OpenAPI document.
   return z
     .object(shape)
     .loose()
@@ -14,5 +15,6 @@ export function requestBody<Shape extends z.ZodRawShape>(
       for (const key of Object.keys(value)) {
         if (!Object.hasOwn(shape, key)) context.addIssue({ code: 'custom', path: [key], message: 'unknown field' });
       }
-    });
+    })
+    .meta({ additionalProperties: false });
 }

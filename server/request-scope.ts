@@ -5,6 +5,8 @@ export interface RequestScope {
   requestId: string;
   /** The session the request acted on: the first Workflow its Temporal calls reached (`sessionScopeInterceptor`). */
   sessionId: string | undefined;
+  /** The workspace the request's API key acts in, set once the key is authenticated (`undefined` before). */
+  workspaceId?: string | undefined;
 }
 
 const scopes = new AsyncLocalStorage<RequestScope>();
@@ -17,4 +19,14 @@ export function runInRequestScope<Result>(scope: RequestScope, work: () => Resul
 /** The scope of the HTTP request this code runs for, or `undefined` outside one (start-up, background work). */
 export function currentRequestScope(): RequestScope | undefined {
   return scopes.getStore();
+}
+
+/**
+ * The workspace of the HTTP request this code runs for. It fails closed: code that reads workspace-owned records
+ * outside an authenticated request (where no workspace is known) gets an error, never every workspace's records.
+ */
+export function currentWorkspaceId(): string {
+  const workspaceId = scopes.getStore()?.workspaceId;
+  if (workspaceId === undefined) throw new Error('No workspace: workspace-owned records are read outside a request.');
+  return workspaceId;
 }

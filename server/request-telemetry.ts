@@ -78,7 +78,7 @@ export function registerRequestTelemetry(app: FastifyInstance): void {
       ? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       : trace.getTracer(KEEL_TRACER_NAME).startSpan(request.method, { kind: SpanKind.SERVER, attributes }, parent);
     const telemetry: RequestTelemetry = {
-      scope: { requestId: request.id, sessionId: undefined },
+      scope: { requestId: request.id, sessionId: undefined, workspaceId: undefined },
       span,
       spanContext: trace.setSpan(parent, span),
       startedAt: performance.now(),

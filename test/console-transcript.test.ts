@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyItem, EMPTY_TRANSCRIPT } from '../console/transcript';
+import { applyItem, EMPTY_TRANSCRIPT, RECONNECTED } from '../console/transcript';
 import type { StreamedItem, TranscriptState } from '../console/transcript';
 
 function applyAll(items: StreamedItem[], state: TranscriptState = EMPTY_TRANSCRIPT): TranscriptState {
@@ -66,5 +66,58 @@ describe('the console transcript reducer', () => {
     });
     expect(answered.awaitingConfirmation).toEqual([]);
     expect(answered.items[0]).toMatchObject({ kind: 'tool', answer: 'deny' });
+  });
+});
+
+describe('the console transcript reducer, answers and reconnects', () => {
+  const customUse = { type: 'agent.custom_tool_use', id: 'sevt_10', name: 'get_weather', input: { city: 'Oslo' } };
+  const waitingOnCustom = {
+    type: 'session.status_idle',
+    id: 'sevt_11',
+    stop_reason: { type: 'requires_action', event_ids: ['sevt_10'] },
+  };
+
+  it('marks a custom tool call as custom, and its user.custom_tool_result answers it with the result text', () => {
+    const waiting = applyAll([customUse, waitingOnCustom]);
+    expect(waiting.items[0]).toEqual({
+      kind: 'tool',
+      id: 'sevt_10',
+      name: 'get_weather',
+      input: { city: 'Oslo' },
+      custom: true,
+    });
+    expect(waiting.awaitingConfirmation).toEqual(['sevt_10']);
+    const answered = applyItem(waiting, {
+      type: 'user.custom_tool_result',
+      id: 'sevt_12',
+      custom_tool_use_id: 'sevt_10',
+      content: [{ type: 'text', text: '-12 C' }],
+      is_error: false,
+    });
+    expect(answered.awaitingConfirmation).toEqual([]);
+    expect(answered.items[0]).toMatchObject({ result: '-12 C', isError: false });
+  });
+
+  it("shows a denial's reason with the answer", () => {
+    const denied = applyAll([
+      toolUse,
+      {
+        type: 'user.tool_confirmation',
+        id: 'sevt_9',
+        tool_use_id: 'sevt_3',
+        result: 'deny',
+        deny_message: 'too risky',
+      },
+    ]);
+    expect(denied.items[0]).toMatchObject({ answer: 'deny (too risky)' });
+  });
+
+  it('drops unfinished previews on a reconnect and keeps every logged event, so resumed deltas start clean', () => {
+    const streaming = applyAll([userMessage, delta('Done '), delta('he')]);
+    const reconnected = applyItem(streaming, RECONNECTED);
+    expect(reconnected.items).toEqual([{ kind: 'user', id: 'sevt_1', text: 'hello' }]);
+    const resumed = applyAll([delta('re.'), agentMessage], reconnected);
+    expect(resumed.items.at(-1)).toEqual({ kind: 'agent', id: 'sevt_5', text: 'Done here.', streaming: false });
+    expect(resumed.items).toHaveLength(2);
   });
 });

@@ -1,73 +1,33 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
-import puppeteer from 'puppeteer-core';
-import type { Browser, ElementHandle, Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../common/config';
-import { sdkClient } from './support/sdk';
-import { startTestStack, TEST_API_KEY } from './support/test-stack';
+import { propertyOf, startConsoleHarness, saveScreenshot, waitForText } from './support/console-browser';
+import type { ConsoleHarness } from './support/console-browser';
+import { TEST_API_KEY } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
 let harness: TestStack;
 let client: Anthropic;
 let browser: Browser;
 let consoleUrl: string;
-
-/** The Chromium the set-up found or installed (scripts/setup/chromium.sh); missing, the tests fail, never skip. */
-function chromiumPath(): string {
-  const record = path.join(PROJECT_ROOT, '.keel', 'tools', 'chromium-path');
-  const executable = existsSync(record) ? readFileSync(record, 'utf8').trim() : '';
-  if (executable === '' || !existsSync(executable)) {
-    throw new Error(
-      'Chromium is missing: run `bash scripts/setup.sh --tests` (it installs Debian chromium) before these tests',
-    );
-  }
-  return executable;
-}
+let opened: ConsoleHarness | undefined;
 
 beforeAll(async () => {
-  browser = await puppeteer.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    // Chromium's own sandbox refuses to run as root, which is how tests run in CI; the page is our own.
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
-  harness = await startTestStack();
-  client = sdkClient(harness.stack.apiUrl);
-  consoleUrl = `${harness.stack.apiUrl}/console`;
+  opened = await startConsoleHarness();
+  ({ browser, harness, client, consoleUrl } = opened);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await harness?.stop();
+  await opened?.close();
 });
 
-/** Opens the console in a new tab and signs in with `apiKey`. */
+/** Opens the console in a new tab and signs in with `apiKey` (without waiting: the key may be refused). */
 async function signIn(apiKey: string): Promise<Page> {
   const page = await browser.newPage();
   await page.goto(consoleUrl);
   await page.locator('#api-key').fill(apiKey);
   await page.locator('button[type=submit]').click();
   return page;
-}
-
-/** A DOM property of an element, read as a string (the test runs without the DOM's types). */
-async function propertyOf(handle: ElementHandle, name: string): Promise<string> {
-  return String(await (await handle.getProperty(name)).jsonValue());
-}
-
-/** The text of the first element matching `selector` whose text contains `text`, once there is one (within 60 s). */
-async function waitForText(page: Page, selector: string, text: string): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  let texts: string[] = [];
-  while (Date.now() < deadline) {
-    texts = await Promise.all((await page.$$(selector)).map((handle) => propertyOf(handle, 'textContent')));
-    const found = texts.find((candidate) => candidate.includes(text));
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no ${selector} with ${JSON.stringify(text)} within 60 s; texts: ${JSON.stringify(texts)}`);
 }
 
 /** Page code (a string: the test has no DOM types) that sets `window.keelSawStreaming` when a streaming preview shows. */
@@ -89,6 +49,13 @@ describe('the web console at /console', () => {
     const missing = await fetch(`${consoleUrl}/nothing-here`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    // What the page is told of the deployment: the dev server's Temporal UI, for the link to a session's Workflow.
+    const config = await fetch(`${consoleUrl}/config.json`);
+    expect(config.status).toBe(200);
+    expect(await config.json()).toEqual({
+      temporal_ui_url: harness.stack.temporalUiUrl,
+      temporal_namespace: 'default',
+    });
     // The API itself still needs the key.
     expect((await fetch(`${harness.stack.apiUrl}/v1/sessions`)).status).toBe(401);
   });
@@ -98,6 +65,7 @@ describe('the web console at /console', () => {
     const alert = await waitForText(page, '[role=alert]', '401');
     expect(alert).toContain('API key was refused');
     expect(await page.$('#api-key')).not.toBeNull();
+    await saveScreenshot(page, 'console-sign-in-refused');
     await page.close();
   });
 

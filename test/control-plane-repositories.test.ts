@@ -31,6 +31,7 @@ import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-stor
 import { POSTGRES_MIGRATIONS } from '../server/store/postgres-migrations';
 import { startPostgres } from './support/postgres';
 import type { PrivatePostgres } from './support/postgres';
+import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 
 /** One store under test: how to open it (again) with given migrations, and the worker's views of the same database. */
 interface StoreUnderTest {
@@ -117,13 +118,22 @@ function definition(name: string, system = 'Be brief.'): AgentDefinition {
 }
 
 function agent(id: string, createdAt = new Date().toISOString()): StoredAgent {
-  return { id, version: 1, createdAt, updatedAt: createdAt, archivedAt: null, definition: definition(id) };
+  return {
+    id,
+    workspaceId: DEFAULT_WORKSPACE_ID,
+    version: 1,
+    createdAt,
+    updatedAt: createdAt,
+    archivedAt: null,
+    definition: definition(id),
+  };
 }
 
 function environment(id: string): StoredEnvironment {
   const now = new Date().toISOString();
   return {
     id,
+    workspaceId: DEFAULT_WORKSPACE_ID,
     createdAt: now,
     updatedAt: now,
     archivedAt: null,
@@ -143,7 +153,15 @@ function environment(id: string): StoredEnvironment {
 
 function vault(id: string): StoredVault {
   const now = new Date().toISOString();
-  return { id, createdAt: now, updatedAt: now, archivedAt: null, displayName: id, metadata: { owner: 'tests' } };
+  return {
+    id,
+    workspaceId: DEFAULT_WORKSPACE_ID,
+    createdAt: now,
+    updatedAt: now,
+    archivedAt: null,
+    displayName: id,
+    metadata: { owner: 'tests' },
+  };
 }
 
 function credential(id: string, vaultId: string, url: string, accessToken = `sealed-${id}`): StoredCredential {
@@ -164,6 +182,7 @@ function credential(id: string, vaultId: string, url: string, accessToken = `sea
 function file(id: string, scopeId: string | null): StoredFile {
   return {
     id,
+    workspaceId: DEFAULT_WORKSPACE_ID,
     filename: `${id}.txt`,
     mimeType: 'text/plain',
     sizeBytes: 5_000_000_000,
@@ -224,6 +243,57 @@ describe.each([
     expect(withLater.appliedMigrations).toEqual([later.version]);
     await expect(open()).rejects.toThrow(StoreSchemaError);
     await expect(open([...MIGRATIONS, { ...later, name: 'something else' }])).rejects.toThrow(/a later table/);
+  });
+
+  it('workspaces: the default one exists, a name is made once, and listings filter by workspace', async () => {
+    const store = await fresh();
+    expect((await store.workspaces.list()).map((workspace) => [workspace.id, workspace.name])).toEqual([
+      [DEFAULT_WORKSPACE_ID, 'default'],
+    ]);
+    const at = new Date().toISOString();
+    const team = await store.workspaces.ensure({ id: 'wrkspc_team1', name: 'team', createdAt: at });
+    expect(team).toEqual({ id: 'wrkspc_team1', name: 'team', createdAt: at });
+    expect(await store.workspaces.ensure({ id: 'wrkspc_team2', name: 'team', createdAt: at })).toEqual(team);
+    expect(await store.workspaces.findByName('team')).toEqual(team);
+    expect(await store.workspaces.findByName('nobody')).toBeNull();
+
+    await store.agents.insert({ ...agent('agent_team00000001'), workspaceId: team.id });
+    await store.agents.insert(agent('agent_default000001'));
+    await store.environments.insert({ ...environment('env_team000000001'), workspaceId: team.id });
+    await store.environments.insert(environment('env_default0000001'));
+    await store.vaults.insert({ ...vault('vlt_team000000001'), workspaceId: team.id });
+    await store.files.insert({ ...file('file_team00000001', null), workspaceId: team.id });
+    await store.files.insert(file('file_default000001', null));
+    const page = { limit: 10, cursor: null };
+    const ids = async (workspaceId?: string): Promise<string[][]> => [
+      (
+        await store.agents.list({
+          ...page,
+          workspaceId,
+          includeArchived: true,
+          createdAtOrAfter: null,
+          createdAtOrBefore: null,
+        })
+      ).items.map((item) => item.id),
+      (await store.environments.list({ ...page, workspaceId, includeArchived: true })).items.map((item) => item.id),
+      (await store.vaults.list({ ...page, workspaceId, includeArchived: true })).items.map((item) => item.id),
+      (await store.files.list({ ...page, workspaceId, scopeId: null })).items.map((item) => item.id),
+    ];
+    expect(await ids(team.id)).toEqual([
+      ['agent_team00000001'],
+      ['env_team000000001'],
+      ['vlt_team000000001'],
+      ['file_team00000001'],
+    ]);
+    expect(await ids(DEFAULT_WORKSPACE_ID)).toEqual([
+      ['agent_default000001'],
+      ['env_default0000001'],
+      [],
+      ['file_default000001'],
+    ]);
+    expect((await ids()).map((kind) => kind.length)).toEqual([2, 2, 1, 2]);
+    expect((await store.agents.get('agent_team00000001'))?.workspaceId).toBe(team.id);
+    expect((await store.files.get('file_team00000001'))?.workspaceId).toBe(team.id);
   });
 
   it('agents: versions stack up, a refused change writes nothing, pages and filters work', async () => {
@@ -414,6 +484,7 @@ describe.each([
       createdAt: new Date().toISOString(),
       revokedAt: null,
       environmentId: 'env_1',
+      workspaceId: DEFAULT_WORKSPACE_ID,
     };
     await store.apiKeys.insert(key);
     await store.apiKeys.insert({ ...key, id: 'apikey_2', name: 'same hash' });
@@ -454,7 +525,11 @@ describe.each([
       await store.vaults.insert(vault('vlt_worker0000001'));
       const url = 'https://mcp.example.com/mcp';
       await store.credentials.insert(credential('vcrd_worker000001', 'vlt_worker0000001', url, 'sealed-old'));
-      const row = await views.credentialRows.findActive('vlt_worker0000001', mcpServerUrlKey(url));
+      const row = await views.credentialRows.findActive(
+        'vlt_worker0000001',
+        mcpServerUrlKey(url),
+        DEFAULT_WORKSPACE_ID,
+      );
       expect(row).toMatchObject({ id: 'vcrd_worker000001', auth_type: 'static_bearer', access_token: 'sealed-old' });
       const refreshed = {
         id: 'vcrd_worker000001',

@@ -13,7 +13,7 @@ import { GitHttpServer } from './support/git-http-server';
 import { allSessionEvents, rejection, sdkClient, untilIdleAfter } from './support/sdk';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
-import { filesUnder, readableText } from './support/readable-text';
+import { WORKSPACE_DISKS_FOLDER, filesUnder, readableText } from './support/readable-text';
 
 const TOKEN = 'ghp_keelRepositoryToken0123456789abcdef';
 /** The forms the token travels in to the git server: any of them in a log or a file would be a leak. */
@@ -192,7 +192,7 @@ describe('github_repository resources: cloned into the workspace before the firs
     await client.beta.sessions.delete(session.id);
     expect(storedTokens(session.id)).toEqual([]);
     // And nothing in the data folder (the Temporal database with every history, the store) ever held the token.
-    for (const file of filesUnder(harness.config.dataDir)) {
+    for (const file of filesUnder(harness.config.dataDir, [WORKSPACE_DISKS_FOLDER])) {
       const bytes = readFileSync(file);
       for (const form of TOKEN_FORMS) expect(bytes.includes(form), file).toBe(false);
     }

@@ -11,7 +11,7 @@ import type { McpTestServer } from './support/mcp-test-server';
 import { recordingSdkClient } from './support/sdk';
 import { execInSandbox, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
-import { filesUnder, readableText } from './support/readable-text';
+import { WORKSPACE_DISKS_FOLDER, filesUnder, readableText } from './support/readable-text';
 
 /** The credentials under test: high entropy, so finding one anywhere can only mean it leaked. */
 const SECRET = `mcp-secret-${randomBytes(24).toString('hex')}`;
@@ -364,7 +364,7 @@ describe('MCP tools with a vault credential; the secret is nowhere the agent or 
     }
 
     // Every file of the data folder: the Temporal dev server's database (histories at rest) and the encrypted store.
-    const files = filesUnder(harness.config.dataDir);
+    const files = filesUnder(harness.config.dataDir, [WORKSPACE_DISKS_FOLDER]);
     expect(files.some((file) => file.endsWith('.db') || file.endsWith('.sqlite'))).toBe(true);
     for (const file of files) {
       const bytes = readFileSync(file);

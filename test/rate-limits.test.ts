@@ -5,6 +5,7 @@ import { requestClass } from '../server/rate-limits';
 import { rejection, sdkClient } from './support/sdk';
 import { startTestStack, TEST_API_KEY } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
+import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 
 describe('requestClass', () => {
   it('counts GETs as reads, POSTs to a collection as creates, and nothing else', () => {
@@ -62,6 +63,7 @@ describe('per-key rate limits', () => {
       createdAt: new Date().toISOString(),
       revokedAt: null,
       environmentId: null,
+      workspaceId: DEFAULT_WORKSPACE_ID,
     });
     const second = sdkClient(harness.stack.apiUrl, other);
     const names = (await second.beta.environments.list()).data.map((environment) => environment.name);

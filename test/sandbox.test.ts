@@ -272,14 +272,15 @@ describe('execute: output over the cap', () => {
       }),
     ).toEqual({ isError: false, output: '40000\nfinished' });
 
-    // A retried call (same tool_use id) replaces the file.
-    await sandbox.activities.execute({
+    // A retried call (same tool_use id) returns the recorded result and does not run again: the file is unchanged.
+    const retried = await sandbox.activities.execute({
       sessionId,
       name: 'bash',
-      input: { command: 'seq 1 3000' },
+      input: { command: 'seq 1 40000; echo finished >&2' },
       outputName: 'toolu_01Big',
     });
-    expect(await sha256InSandbox(sessionId, path)).toBe(sha256(sequence(3000)));
+    expect(retried).toEqual(result);
+    expect(await sha256InSandbox(sessionId, path)).toBe(sha256(whole));
   });
 
   it('bash: an output within the cap is returned whole and writes no file', async () => {
@@ -467,7 +468,7 @@ describe('execute: cancellation and dead containers', () => {
     const result = await running;
     expect(result.isError).toBe(true);
     expect(result.output).toMatch(
-      /^The sandbox container stopped while running this command \(.+\); the next tool call starts a new container with the same \/workspace\.$/,
+      /^The sandbox container stopped while running this command \(.+\), so it was interrupted and is not run again; the next tool call starts a new container with the same \/workspace\.$/,
     );
     expect(await bash(sessionId, 'echo back')).toEqual({ isError: false, output: 'back' });
   });

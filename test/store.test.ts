@@ -8,6 +8,7 @@ import { MIGRATIONS, StoreSchemaError } from '../server/store/migrations';
 import type { Migration } from '../server/store/migrations';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
 import type { SqliteStore } from '../server/store/open-sqlite-store';
+import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 
 let dataDir: string;
 let filename: string;
@@ -45,13 +46,22 @@ function definition(name: string): AgentDefinition {
 }
 
 function agent(id: string, createdAt = new Date().toISOString()): StoredAgent {
-  return { id, version: 1, createdAt, updatedAt: createdAt, archivedAt: null, definition: definition(id) };
+  return {
+    id,
+    workspaceId: DEFAULT_WORKSPACE_ID,
+    version: 1,
+    createdAt,
+    updatedAt: createdAt,
+    archivedAt: null,
+    definition: definition(id),
+  };
 }
 
 function environment(id: string): StoredEnvironment {
   const now = new Date().toISOString();
   return {
     id,
+    workspaceId: DEFAULT_WORKSPACE_ID,
     createdAt: now,
     updatedAt: now,
     archivedAt: null,

@@ -33,6 +33,8 @@ import { keelDataConverter } from './payload-store';
 import { hostname } from 'node:os';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { removeOrphanSandboxes } from '../activities/sandbox/remove-orphan-sandboxes';
+import { removeOrphanWorkspaceDisks } from '../activities/sandbox/remove-orphan-workspace-disks';
+import { checkWorkspaceDisks } from '../activities/sandbox/workspace-disk';
 import type { SandboxOptions } from '../activities/sandbox/sandbox-options';
 import { WarmPool } from '../activities/sandbox/warm-pool';
 import { RunnerPool } from '../activities/sandbox/runner/runner-pool';
@@ -67,6 +69,8 @@ export interface CreateWorkerOptions {
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, bus } = options;
+  // A quota that this host cannot give stops the start, rather than sandboxes running without one.
+  if (config.sandbox.disk !== undefined) await checkWorkspaceDisks(config.sandbox.disk);
   // Vault credentials and repository tokens are read inside Activities, from the encrypted store; Workflows carry
   // vault and resource ids only.
   const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
@@ -108,6 +112,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     networks,
     ...(config.sandbox.caBundlePath === undefined ? {} : { caBundlePath: config.sandbox.caBundlePath }),
     dataDir: config.dataDir,
+    ...(config.sandbox.disk === undefined ? {} : { workspaceDisk: config.sandbox.disk }),
     ...(config.blobStore.kind === 's3' ? { sharedFiles: blobs } : {}),
     repositories: {
       tokens: repositoryTokens,
@@ -134,6 +139,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     const temporal = new Client({ connection: options.connection, namespace: config.temporal.namespace });
     await cleanUpOrphans(docker, options.sandboxCluster, temporal);
   }
+  if (config.sandbox.disk !== undefined) await cleanUpOrphanDisks(docker, config.sandbox.disk.directory);
   const tracing = workerTracing(options.tracing);
   const sinks: InjectedSinks<LiveEventSinks> = {
     liveEvents: {
@@ -208,5 +214,19 @@ async function cleanUpOrphans(docker: Docker, cluster: string, temporal: Client)
     }
   } catch (error) {
     console.error('keel worker: looking for the sandboxes of ended sessions failed', error);
+  }
+}
+
+/** Removes the workspace disks no session can use (see `removeOrphanWorkspaceDisks`); a failure is logged, not fatal. */
+async function cleanUpOrphanDisks(docker: Docker, directory: string): Promise<void> {
+  try {
+    const removed = await removeOrphanWorkspaceDisks(docker, directory);
+    if (removed.images > 0 || removed.loopDevices > 0) {
+      console.log(
+        `keel worker: removed ${removed.images} workspace disk images no volume uses and detached ${removed.loopDevices} loop devices of deleted ones`,
+      );
+    }
+  } catch (error) {
+    console.error('keel worker: looking for orphaned workspace disks failed', error);
   }
 }

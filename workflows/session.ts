@@ -72,6 +72,7 @@ import {
   updateSessionUpdate,
 } from './messages';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { workspaceOfMemo } from '../common/workspace';
 import { Turn } from './turn';
 import type { TurnContext } from './turn';
 
@@ -166,6 +167,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     files: input.files ?? [],
     environment: input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT,
     vaultIds: input.vaultIds ?? [],
+    workspaceId: workspaceOfMemo(workflowInfo().memo),
     selfHosted: input.selfHosted ?? null,
     log,
     resources,

@@ -62,6 +62,8 @@ export interface TurnContext {
   environment: SandboxEnvironment;
   /** Vault ids whose credentials MCP calls may use. */
   vaultIds: string[];
+  /** The session's workspace: MCP calls may use the credentials of its vaults only. */
+  workspaceId: string;
   /** Set when the session's environment is self-hosted: its built-in tools run on that environment's workers. */
   selfHosted: { environmentId: string } | null;
   log: EventLog;
@@ -269,14 +271,14 @@ export class Turn {
    * without its tools.
    */
   private async listMcpTools(): Promise<void> {
-    const { agent, state, log, sessionId, vaultIds, environment } = this.context;
+    const { agent, state, log, sessionId, vaultIds, workspaceId, environment } = this.context;
     for (const toolset of agent.mcpToolsets ?? []) {
       const { server } = toolset;
       if (state.mcpTools.has(server.name)) continue;
       const blocked = mcpServerAllowed(environment.networking, server.url);
       const listed =
         blocked === null
-          ? await listMcpTools({ sessionId, server, vaultIds }).catch((error: unknown) => {
+          ? await listMcpTools({ sessionId, server, vaultIds, workspaceId }).catch((error: unknown) => {
               // Retries used up (a lost worker, a credential store that keeps failing): the turn goes on without it.
               if (isCancellation(error)) throw error;
               return {
@@ -649,6 +651,7 @@ export class Turn {
           sessionId,
           server: route.server,
           vaultIds,
+          workspaceId: this.context.workspaceId,
           toolName: route.toolName,
           input: call.input,
         });

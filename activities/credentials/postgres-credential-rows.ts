@@ -6,11 +6,12 @@ import type { CredentialRow, CredentialRows, RefreshedCredential } from './vault
 export class PostgresCredentialRows implements CredentialRows {
   constructor(private readonly pool: pg.Pool) {}
 
-  async findActive(vaultId: string, serverKey: string): Promise<CredentialRow | null> {
+  async findActive(vaultId: string, serverKey: string, workspaceId: string): Promise<CredentialRow | null> {
     const { rows } = await this.pool.query<CredentialRow>(
       `SELECT ${ACTIVE_CREDENTIAL_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
-       WHERE c.vault_id = $1 AND c.mcp_server_key = $2 AND c.archived_at IS NULL AND v.archived_at IS NULL`,
-      [vaultId, serverKey],
+       WHERE c.vault_id = $1 AND c.mcp_server_key = $2 AND c.archived_at IS NULL AND v.archived_at IS NULL
+         AND v.workspace_id = $3`,
+      [vaultId, serverKey, workspaceId],
     );
     return rows[0] ?? null;
   }

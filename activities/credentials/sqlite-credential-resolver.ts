@@ -19,7 +19,7 @@ export const ACTIVE_CREDENTIAL_COLUMNS =
 /** Credential rows read from the server's SQLite file (opened on first use, since the server creates it). */
 export class SqliteCredentialRows implements CredentialRows {
   private statements: {
-    findActive: Statement<[string, string], CredentialRow>;
+    findActive: Statement<[string, string, string], CredentialRow>;
     findById: Statement<[string], CredentialRow>;
     storeRefreshed: Statement<[RefreshedCredential]>;
   } | null = null;
@@ -27,8 +27,8 @@ export class SqliteCredentialRows implements CredentialRows {
 
   constructor(private readonly filename: string) {}
 
-  findActive(vaultId: string, serverKey: string): Promise<CredentialRow | null> {
-    return new Promise((resolve) => resolve(this.open().findActive.get(vaultId, serverKey) ?? null));
+  findActive(vaultId: string, serverKey: string, workspaceId: string): Promise<CredentialRow | null> {
+    return new Promise((resolve) => resolve(this.open().findActive.get(vaultId, serverKey, workspaceId) ?? null));
   }
 
   findById(id: string): Promise<CredentialRow | null> {
@@ -52,7 +52,8 @@ export class SqliteCredentialRows implements CredentialRows {
       this.statements = {
         findActive: database.prepare(
           `SELECT ${ACTIVE_CREDENTIAL_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
-           WHERE c.vault_id = ? AND c.mcp_server_key = ? AND c.archived_at IS NULL AND v.archived_at IS NULL`,
+           WHERE c.vault_id = ? AND c.mcp_server_key = ? AND c.archived_at IS NULL AND v.archived_at IS NULL
+             AND v.workspace_id = ?`,
         ),
         findById: database.prepare(
           `SELECT ${ACTIVE_CREDENTIAL_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id

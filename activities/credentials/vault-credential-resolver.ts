@@ -2,6 +2,7 @@ import { credentialSecretContext } from '../../common/credential-secret-context'
 import type { CredentialSecretField } from '../../common/credential-secret-context';
 import type { CredentialResolver } from '../../common/credentials';
 import { mcpServerUrlKey } from '../../common/mcp-server-url-key';
+import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { openSecret, sealSecret } from '../../common/secret-box';
 import { CredentialRefreshError, refreshAccessToken } from './refresh-access-token';
 import type { TokenEndpointAuthMethod } from './refresh-access-token';
@@ -48,8 +49,11 @@ export interface RefreshedCredential {
  * `vault_credentials` (migration 4), on SQLite or PostgreSQL. Reads leave archived vaults and credentials out.
  */
 export interface CredentialRows {
-  /** The active credential of `vaultId` for the MCP server whose `mcpServerUrlKey` is `serverKey`. */
-  findActive(vaultId: string, serverKey: string): Promise<CredentialRow | null>;
+  /**
+   * The active credential of `vaultId` for the MCP server whose `mcpServerUrlKey` is `serverKey`, when the vault
+   * belongs to `workspaceId` (column `vaults.workspace_id`, migration 7).
+   */
+  findActive(vaultId: string, serverKey: string, workspaceId: string): Promise<CredentialRow | null>;
   /** The active credential `id`. */
   findById(id: string): Promise<CredentialRow | null>;
   /** Stores a refresh's tokens; `false` when the credential changed meanwhile (nothing written). */
@@ -90,11 +94,15 @@ export class VaultCredentialResolver implements CredentialResolver {
     this.now = options.now ?? Date.now;
   }
 
-  async mcpBearerToken(vaultIds: string[], mcpServerUrl: string): Promise<string | null> {
+  async mcpBearerToken(
+    vaultIds: string[],
+    mcpServerUrl: string,
+    workspaceId = DEFAULT_WORKSPACE_ID,
+  ): Promise<string | null> {
     if (vaultIds.length === 0) return null;
     const serverKey = mcpServerUrlKey(mcpServerUrl);
     for (const vaultId of vaultIds) {
-      const row = await this.options.rows.findActive(vaultId, serverKey);
+      const row = await this.options.rows.findActive(vaultId, serverKey, workspaceId);
       if (row !== null) return this.tokenOf(row);
     }
     return null;

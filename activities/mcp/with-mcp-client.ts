@@ -52,7 +52,7 @@ export async function withMcpClient<Value>(
     if (!(url instanceof URL)) return { ok: false, error: url };
     let token: string | null;
     try {
-      token = await settings.credentials.mcpBearerToken(context.vaultIds, context.server.url);
+      token = await settings.credentials.mcpBearerToken(context.vaultIds, context.server.url, context.workspaceId);
     } catch (error) {
       // A refresh the token endpoint refused, or a secret this worker's key cannot open: no retry helps, and the
       // session goes on without the server. Transient failures (network, 5xx, a busy store) are thrown and retried.

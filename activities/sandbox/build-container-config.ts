@@ -55,12 +55,14 @@ export function buildContainerConfig(
 /**
  * The create options of a warm pool's container, named `name`: hardened like a session's, on the base image with no
  * network and no file, labelled with its owner and `SANDBOX_LABELS.warm` but no session, and with a fresh volume
- * `volume` (made with the container, so it is never unused before a session claims it) at `/workspace`.
+ * `volume` (made with the container, so it is never unused before a session claims it) at `/workspace`, on the disk
+ * `disk` describes when there is a quota (its driver options and labels: see `createWorkspaceDisk`).
  */
 export function warmContainerConfig(
   options: SandboxOptions,
   name: string,
   volume: string,
+  disk?: { driverOptions: Record<string, string>; labels: Record<string, string> },
 ): Docker.ContainerCreateOptions {
   const labels = { ...ownerLabels(options), [SANDBOX_LABELS.warm]: 'true' };
   const workspace = {
@@ -68,7 +70,11 @@ export function warmContainerConfig(
     Source: volume,
     Target: SANDBOX_WORKDIR,
     // Docker copies the image's `/workspace` into the new volume, as it does for a session's.
-    VolumeOptions: { NoCopy: false, Labels: labels, DriverConfig: { Name: 'local', Options: {} } },
+    VolumeOptions: {
+      NoCopy: false,
+      Labels: { ...labels, ...disk?.labels },
+      DriverConfig: { Name: 'local', Options: disk?.driverOptions ?? {} },
+    },
   };
   return { ...hardenedConfig(options, options.image, NO_NETWORK, [workspace]), name, Labels: labels };
 }

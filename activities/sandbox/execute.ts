@@ -20,6 +20,8 @@ import { prepareGrep } from './tools/grep';
 import type { PreparedTool, ToolContext } from './tools/prepared-tool';
 import { pythonHelperCommand } from './tools/python-helper-program';
 import { prepareRead } from './tools/read';
+import { idempotencyKeyOf, interruptedCallOutput, startedInLostContainer } from './tools/recalled-call';
+import type { KeyedCallCheckpoint } from './tools/recalled-call';
 import { prepareWrite } from './tools/write';
 import { whileHeartbeating } from '../activity-control';
 import type { ActivityControl } from '../activity-control';
@@ -46,7 +48,12 @@ const PREPARE_TOOL: Record<SandboxToolName, (input: Record<string, unknown>) => 
  * of one exec and several processes per call); without, each call is its own exec. A `bash` or `grep` output over the
  * cap is saved whole in the workspace (`toolOutputPath(input.outputName)`) and its cut marker names the file. Bad
  * input, a failing command, a timeout and a container that stops under the call are tool errors the model sees, never
- * throws; a cancellation kills the command and rejects with the cancellation.
+ * throws; a cancellation kills the command and rejects with the cancellation. Through a runner, a `bash`, `write` or
+ * `edit` call is keyed by its tool-use id (`idempotencyKeyOf`): retried after a worker crash in the same container, it
+ * returns the recorded result of its first run (waiting for it if it still runs) instead of running twice, or an
+ * `interrupted` error when it started and will never finish; the container it was sent to is heartbeated
+ * (`KeyedCallCheckpoint`), so a retry that finds a new container (the records died with the old one) reports it
+ * `interrupted` too.
  */
 export async function execute(
   options: SandboxOptions,
@@ -72,6 +79,15 @@ export async function execute(
           control.signal,
         );
         const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
+        const key = runners ? idempotencyKeyOf(input.name, input.outputName) : undefined;
+        const keyed = key === undefined ? {} : { idempotencyKey: key };
+        if (key !== undefined) {
+          if (startedInLostContainer(control.previousHeartbeat, key, containerId)) {
+            return { isError: true, output: interruptedCallOutput(input.name) };
+          }
+          const checkpoint: KeyedCallCheckpoint = { idempotencyKey: key, containerId };
+          control.heartbeat?.(checkpoint);
+        }
         const context: ToolContext = {
           commandTimeoutMs: options.commandTimeoutMs,
           maxOutputBytes: options.maxOutputBytes,
@@ -81,12 +97,12 @@ export async function execute(
           },
           run: (request) =>
             runners
-              ? runCommandInRunner({ ...target, ...request, runners })
+              ? runCommandInRunner({ ...target, ...request, runners, ...keyed })
               : runInContainer({ ...target, ...request }),
           runFileTool: (helper) => {
             const limits = { timeoutMs: options.commandTimeoutMs, maxOutputBytes: options.maxOutputBytes };
             return runners
-              ? runFileToolInRunner({ ...target, ...limits, helper, runners })
+              ? runFileToolInRunner({ ...target, ...limits, helper, runners, ...keyed })
               : runInContainer({ ...target, ...limits, ...pythonHelperCommand(helper), cutNote: helper.cutNote });
           },
         };

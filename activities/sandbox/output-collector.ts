@@ -39,6 +39,16 @@ export class OutputCollector {
     }
   }
 
+  /**
+   * Adds a stream that was collected elsewhere and kept as head and tail (a recorded call): the same bytes in, so
+   * `text()` gives what collecting the whole stream would have given, `totalBytes` counting what was dropped.
+   */
+  pushKept(head: Buffer, tail: Buffer, totalBytes: number): void {
+    this.push(head);
+    this.push(tail);
+    this.#totalBytes += Math.max(0, totalBytes - head.length - tail.length);
+  }
+
   /** The collected text, capped at `maxBytes` with head and tail kept, and `note` in the cut marker (see `capOutput`). */
   text(note?: string): string {
     const head = Buffer.concat(this.#head);

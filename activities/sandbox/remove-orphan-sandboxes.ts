@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { SANDBOX_LABELS, sandboxContainerName } from '../../common/sandbox';
 import { ignoringGone } from './ignoring-gone';
 import { removeStaleWarmSandboxes } from './remove-stale-warm-sandboxes';
+import { removeVolumeAndDisk } from './workspace-volume';
 
 /** What `removeOrphanSandboxes` removed, by session id, and how many warm containers whose worker was gone. */
 export interface RemovedOrphans {
@@ -18,8 +19,8 @@ export interface RemovedOrphans {
  * to Temporal): what a worker that crashed, or was stopped before a session's end reached it, left behind. A session
  * whose state cannot be read (`isRunning` throws) is left alone. A session that claimed a warm container loses it too
  * (found by the session's container name, since its labels predate the session) and the volume its workspace volume
- * points at. Then the warm containers that lost their worker, and the warm volumes nothing uses or points at, go too
- * (see `removeStaleWarmSandboxes`).
+ * points at; a volume's disk image (`KEEL_SANDBOX_DISK_QUOTA`) goes with it. Then the warm containers that lost their
+ * worker, and the warm volumes nothing uses or points at, go too (see `removeStaleWarmSandboxes`).
  */
 export async function removeOrphanSandboxes(
   docker: Docker,
@@ -55,8 +56,8 @@ export async function removeOrphanSandboxes(
     }
     for (const volume of volumes.filter((candidate) => sessionOf(candidate.Labels) === sessionId)) {
       const target = (volume.Labels as Record<string, string> | null)?.[SANDBOX_LABELS.workspaceVolume];
-      if (target !== undefined && (await ignoringGone(() => docker.getVolume(target).remove()))) removed.volumes += 1;
-      if (await ignoringGone(() => docker.getVolume(volume.Name).remove())) removed.volumes += 1;
+      if (target !== undefined && (await ignoringGone(() => removeVolumeAndDisk(docker, target)))) removed.volumes += 1;
+      if (await ignoringGone(() => removeVolumeAndDisk(docker, volume.Name))) removed.volumes += 1;
     }
   }
   const warm = await removeStaleWarmSandboxes(docker, cluster);

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { SANDBOX_LABELS } from '../../common/sandbox';
 import { ignoringGone } from './ignoring-gone';
 import { WARM_CONTAINER_PREFIX } from './warm-container';
+import { removeVolumeAndDisk } from './workspace-volume';
 
 /** A warm container still being made (created, not yet started) is left alone this long. */
 const STARTING_GRACE_SECONDS = 60;
@@ -10,7 +11,7 @@ const STARTING_GRACE_SECONDS = 60;
  * Removes what warm pools of `cluster` left behind: the warm containers no session claimed whose worker is gone (their
  * watcher stopped them when it went: see `startWarmContainer`; a live worker's are running and stay), then the warm
  * volumes that no container uses and no session's workspace volume points at (Docker refuses to remove a volume in
- * use, so a live pool's are safe). Returns how many of each went.
+ * use, so a live pool's are safe), with their disk images. Returns how many of each went.
  */
 export async function removeStaleWarmSandboxes(
   docker: Docker,
@@ -34,7 +35,7 @@ export async function removeStaleWarmSandboxes(
   const { Volumes: volumes } = await docker.listVolumes({ filters: JSON.stringify(warm) });
   for (const volume of volumes) {
     if (bound.has(volume.Name)) continue;
-    if (await ignoringGone(() => docker.getVolume(volume.Name).remove())) removed.volumes += 1;
+    if (await ignoringGone(() => removeVolumeAndDisk(docker, volume.Name))) removed.volumes += 1;
   }
   return removed;
 }

@@ -8,6 +8,7 @@ import { OutputCollector } from './output-collector';
 import { outputFileNote } from './output-file';
 import type { OutputFileTarget } from './output-file';
 import { OutputFileWriter } from './output-file-writer';
+import type { RunnerRecall } from './runner/runner-protocol';
 import { COMMAND_KILL_AFTER_MS, SANDBOX_RUN_DIR } from './sandbox-constants';
 import { SentinelScanner } from './sentinel-scanner';
 import { startExec } from './start-exec';
@@ -48,6 +49,8 @@ export interface RunInContainerResult {
   leftoverProcesses?: number;
   /** Whether the container's pids limit refused a new process while the command ran (the runner path tells). */
   pidsLimitHit?: boolean;
+  /** Set when a keyed call was answered from its record instead of run (the runner path tells, see `RunnerRecall`). */
+  recall?: RunnerRecall;
 }
 
 /** Cap of the returned stderr when the request names none. */

@@ -7,6 +7,15 @@ export const SANDBOX_USER = '1000:1000';
 /** Where each run records its process group id, so a second exec can kill it (Docker cannot kill an exec). */
 export const SANDBOX_RUN_DIR = '/tmp/.keel/runs';
 
+/**
+ * Where the persistent runner records each keyed call (started, then its result), so a call retried after a worker
+ * crash is answered from the record instead of running twice; on the container's tmpfs, out of the agent's workspace.
+ */
+export const SANDBOX_CALLS_DIR = '/tmp/.keel/calls';
+
+/** Finished call records a runner keeps in `SANDBOX_CALLS_DIR`: recording a new one removes the oldest beyond this. */
+export const MAX_CALL_RECORDS = 64;
+
 /** Where the `bash` tool keeps the working directory and exported variables between calls. */
 export const SANDBOX_SHELL_STATE_FILE = '/tmp/.keel/shell-state.sh';
 

@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import type { RepositoryTokenReader } from '../../common/credentials';
 import type { SandboxNetworks } from './network/sandbox-networks';
 import type { WarmPool } from './warm-pool';
+import type { WorkspaceDiskOptions } from './workspace-disk';
 
 /** What `cloneRepository` needs besides the sandbox: the tokens, the hosts it may clone from, and where `git` is. */
 export interface RepositoryCloneOptions {
@@ -64,4 +65,9 @@ export interface SandboxOptions {
    * claims one at its first provisioning instead of starting a container.
    */
   warmPool?: WarmPool;
+  /**
+   * The disk quota of every new workspace volume (`KEEL_SANDBOX_DISK_QUOTA`): each is a sparse ext4 image of that size
+   * on a loop device (see `createWorkspaceDisk`). Without it a workspace is a plain Docker volume on the host's disk.
+   */
+  workspaceDisk?: WorkspaceDiskOptions;
 }

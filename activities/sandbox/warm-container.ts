@@ -7,6 +7,8 @@ import { dockerStatusCode } from './docker-status-code';
 import type { SandboxOptions } from './sandbox-options';
 import { startExec } from './start-exec';
 import type { StartedExec } from './start-exec';
+import { WORKSPACE_DISK_LABEL, createWorkspaceDisk, releaseWorkspaceDisk } from './workspace-disk';
+import { removeVolumeAndDisk } from './workspace-volume';
 
 /** The name of every warm container that no session has claimed yet: a claim renames it after its session. */
 export const WARM_CONTAINER_PREFIX = 'keel-warm-';
@@ -37,13 +39,21 @@ export interface WarmContainer {
 }
 
 /**
- * Creates and starts a warm container with a fresh workspace volume (`warmContainerConfig`) and attaches its watcher.
- * What was made is removed again when a step fails.
+ * Creates and starts a warm container with a fresh workspace volume (`warmContainerConfig`), on a disk of its own when
+ * the worker has a quota, and attaches its watcher. What was made is removed again when a step fails.
  */
 export async function startWarmContainer(options: SandboxOptions): Promise<WarmContainer> {
   const name = `${WARM_CONTAINER_PREFIX}${randomBytes(6).toString('hex')}`;
   const volume = `${name}-workspace`;
-  const container = await options.docker.createContainer(warmContainerConfig(options, name, volume));
+  const disk =
+    options.workspaceDisk === undefined ? undefined : await createWorkspaceDisk(options.workspaceDisk, volume);
+  let container: Docker.Container;
+  try {
+    container = await options.docker.createContainer(warmContainerConfig(options, name, volume, disk));
+  } catch (error) {
+    await releaseWorkspaceDisk(disk?.labels[WORKSPACE_DISK_LABEL]).catch(() => undefined);
+    throw error;
+  }
   let watcher: StartedExec;
   try {
     await container.start();
@@ -95,7 +105,7 @@ export async function removeWarmContainer(
   }
   if (keepVolume) return;
   try {
-    await docker.getVolume(warm.volume).remove();
+    await removeVolumeAndDisk(docker, warm.volume);
   } catch (error) {
     const status = dockerStatusCode(error);
     if (status !== 404 && status !== 409) throw error;

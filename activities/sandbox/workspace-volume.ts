@@ -4,19 +4,35 @@ import { SANDBOX_LABELS, sandboxVolumeName } from '../../common/sandbox';
 import { ownerLabels } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import type { SandboxOptions } from './sandbox-options';
+import { WORKSPACE_DISK_LABEL, attachWorkspaceDisk, createWorkspaceDisk, releaseWorkspaceDisk } from './workspace-disk';
+import type { WorkspaceDiskOptions } from './workspace-disk';
 
 /**
- * The name of the volume that holds the session's `/workspace`, made when the session has none yet. It is the
- * session's own volume (`sandboxVolumeName`), unless that volume stands for the volume of a warm container the session
- * claimed (`SANDBOX_LABELS.workspaceVolume`): then that one, so a container started after an idle stop finds the files.
+ * The name of the volume that holds the session's `/workspace`, made when the session has none yet (on its own disk
+ * image of the quota's size when `options.workspaceDisk` is set: see `createWorkspaceDisk`), and ready to mount: its
+ * disk, if it has one, is attached (`attachWorkspaceDisk`), as a host reboot detaches it. It is the session's own
+ * volume (`sandboxVolumeName`), unless that volume stands for the volume of a warm container the session claimed
+ * (`SANDBOX_LABELS.workspaceVolume`): then that one, so a container started after an idle stop finds the files.
  */
 export async function sessionWorkspaceVolume(
-  options: Pick<SandboxOptions, 'docker' | 'owner'>,
+  options: Pick<SandboxOptions, 'docker' | 'owner' | 'workspaceDisk'>,
   sessionId: string,
 ): Promise<string> {
+  const { docker } = options;
   const name = sandboxVolumeName(sessionId);
-  await createVolumeIfMissing(options.docker, name, { ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId });
-  return (await workspaceVolumeOf(options.docker, name)) ?? name;
+  let labels = await volumeLabels(docker, name);
+  if (labels === undefined) {
+    const wanted = { ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId };
+    await createVolumeIfMissing(docker, name, wanted, options.workspaceDisk);
+    labels = (await volumeLabels(docker, name)) ?? {};
+  }
+  const target = labels[SANDBOX_LABELS.workspaceVolume];
+  if (target === undefined) {
+    await attachWorkspaceDisk(labels);
+    return name;
+  }
+  await attachWorkspaceDisk(await volumeLabels(docker, target));
+  return target;
 }
 
 /**
@@ -64,24 +80,64 @@ export async function removeVolumeAndUsers(docker: Docker, volume: string): Prom
       });
   }
   try {
-    await docker.getVolume(volume).remove();
+    await removeVolumeAndDisk(docker, volume);
   } catch (error) {
     if (dockerStatusCode(error) !== 404) throw error;
   }
 }
 
-/** The volume that `name` points at (`SANDBOX_LABELS.workspaceVolume`), or `undefined` when it is a workspace itself. */
-async function workspaceVolumeOf(docker: Docker, name: string): Promise<string | undefined> {
-  const info = await docker.getVolume(name).inspect();
+/**
+ * Removes a volume, then its disk image if it has one (`WORKSPACE_DISK_LABEL`): the loop device is detached and the
+ * image deleted. Docker's errors pass through (404 when the volume is gone, 409 while a container uses it), so the disk
+ * of a volume that stays is never touched.
+ */
+export async function removeVolumeAndDisk(docker: Docker, volume: string): Promise<void> {
+  const info = await docker.getVolume(volume).inspect();
   const labels = info.Labels as Record<string, string> | null | undefined;
-  return labels?.[SANDBOX_LABELS.workspaceVolume];
+  await docker.getVolume(volume).remove();
+  await releaseWorkspaceDisk(labels?.[WORKSPACE_DISK_LABEL]);
 }
 
-/** Creates a volume; one that exists keeps its labels (Docker answers a repeated create with the existing volume). */
-async function createVolumeIfMissing(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
+/** The volume that `name` points at (`SANDBOX_LABELS.workspaceVolume`), or `undefined` when it is a workspace itself. */
+async function workspaceVolumeOf(docker: Docker, name: string): Promise<string | undefined> {
+  return (await volumeLabels(docker, name))?.[SANDBOX_LABELS.workspaceVolume];
+}
+
+/** A volume's labels (`{}` when it has none), or `undefined` when there is no such volume. */
+async function volumeLabels(docker: Docker, name: string): Promise<Record<string, string> | undefined> {
   try {
-    await docker.createVolume({ Name: name, Labels: labels });
+    // Docker answers `null` for a volume with no labels, whatever the type says.
+    const labels: Record<string, string> | null = (await docker.getVolume(name).inspect()).Labels;
+    return labels ?? {};
+  } catch (error) {
+    if (dockerStatusCode(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Creates a volume, on a disk image of its own when `disk` is given; one that exists keeps its labels and options
+ * (Docker answers a repeated create with the existing volume). When a concurrent call made the volume without the disk
+ * this call made (a warm claim's record), that disk is released again.
+ */
+async function createVolumeIfMissing(
+  docker: Docker,
+  name: string,
+  labels: Record<string, string>,
+  disk?: WorkspaceDiskOptions,
+): Promise<void> {
+  const made = disk === undefined ? undefined : await createWorkspaceDisk(disk, name);
+  try {
+    await docker.createVolume({
+      Name: name,
+      Labels: { ...labels, ...made?.labels },
+      ...(made === undefined ? {} : { Driver: 'local', DriverOpts: made.driverOptions }),
+    });
   } catch (error) {
     if (dockerStatusCode(error) !== 409) throw error;
+  }
+  const image = made?.labels[WORKSPACE_DISK_LABEL];
+  if (image !== undefined && (await volumeLabels(docker, name))?.[WORKSPACE_DISK_LABEL] !== image) {
+    await releaseWorkspaceDisk(image);
   }
 }

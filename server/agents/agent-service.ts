@@ -6,6 +6,7 @@ import type { CreateAgentBody, UpdateAgentBody } from './agent-request-schemas';
 import { toAgentSnapshot } from './agent-snapshot';
 import { toAgentView } from './agent-view';
 import { toPageResponse } from '../page-query';
+import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { newResourceId, requireResourceId } from '../resource-ids';
 import type { AgentListRequest, ControlPlaneStore, PageRequest, StoredAgent } from '../store/control-plane-store';
 
@@ -27,6 +28,8 @@ export class AgentService {
     const now = new Date().toISOString();
     const agent: StoredAgent = {
       id: newResourceId('agent'),
+      // The workspace-scoped store the server gives this service puts the record in the request's workspace.
+      workspaceId: DEFAULT_WORKSPACE_ID,
       version: 1,
       createdAt: now,
       updatedAt: now,

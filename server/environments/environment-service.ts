@@ -8,6 +8,7 @@ import { newEnvironmentDefinition, updatedEnvironmentDefinition } from './enviro
 import type { CreateEnvironmentBody, UpdateEnvironmentBody } from './environment-request-schemas';
 import { toEnvironmentView } from './environment-view';
 import { toPageResponse } from '../page-query';
+import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { newResourceId, requireResourceId } from '../resource-ids';
 import type { ControlPlaneStore, EnvironmentListRequest, StoredEnvironment } from '../store/control-plane-store';
 
@@ -30,6 +31,8 @@ export class EnvironmentService {
     const now = new Date().toISOString();
     const environment: StoredEnvironment = {
       id: newResourceId('environment'),
+      // The workspace-scoped store the server gives this service puts the record in the request's workspace.
+      workspaceId: DEFAULT_WORKSPACE_ID,
       createdAt: now,
       updatedAt: now,
       archivedAt: null,

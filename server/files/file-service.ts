@@ -7,6 +7,7 @@ import { ApiErrorWithCode } from '../api-error-with-code';
 import { FileContentStore } from './file-content-store';
 import { toFileView } from './file-view';
 import { toPageResponse } from '../page-query';
+import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import type { FileUpload } from './read-file-upload';
 import { newResourceId, requireResourceId } from '../resource-ids';
 import type { ControlPlaneStore, FileListRequest, StoredFile } from '../store/control-plane-store';
@@ -44,9 +45,14 @@ export class FileService {
   readonly contents: FileContentStore;
   readonly maxBytes: number;
 
+  /**
+   * `store` as the request's workspace sees it; `unscoped` (the same store, every workspace) serves the start-up sweep
+   * of leftovers, which runs outside any request.
+   */
   constructor(
     private readonly store: ControlPlaneStore,
     options: FileServiceOptions,
+    private readonly unscoped: ControlPlaneStore = store,
   ) {
     this.contents = new FileContentStore(options.dataDir, options.shared);
     this.maxBytes = options.maxBytes;
@@ -57,6 +63,8 @@ export class FileService {
     const now = Date.now();
     const file: StoredFile = {
       id: newResourceId('file'),
+      // The workspace-scoped store the server gives this service puts the record in the request's workspace.
+      workspaceId: DEFAULT_WORKSPACE_ID,
       filename: upload.filename,
       mimeType: upload.mimeType,
       sizeBytes: upload.content.sizeBytes,
@@ -153,7 +161,7 @@ export class FileService {
   /** Clears what a crash left in the files folder (see `FileContentStore.removeLeftovers`). */
   async removeLeftovers(): Promise<string[]> {
     return this.contents.removeLeftovers(
-      async (fileIds) => new Set((await this.store.files.getMany(fileIds)).map((file) => file.id)),
+      async (fileIds) => new Set((await this.unscoped.files.getMany(fileIds)).map((file) => file.id)),
     );
   }
 

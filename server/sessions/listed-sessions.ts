@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { sessionListingOf } from '../../common/session-listing';
+import { workspaceOfMemo } from '../../common/workspace';
 import { createdWithin, sessionListQuery } from './session-list-query';
 import type { SessionListRequest } from './session-list-query';
 import { compareKeys } from './session-pages';
@@ -34,6 +35,7 @@ export async function readListedSessions(
   /** Keeps the execution when the listing takes it; returns its place, or `null` when it is left out. */
   const take = (execution: WorkflowExecutionInfo): number | null => {
     if (!request.includeArchived && typeof execution.memo?.['archived_at'] === 'string') return null;
+    if (request.workspaceId !== undefined && workspaceOfMemo(execution.memo) !== request.workspaceId) return null;
     const startedAt = sessionListingOf(execution.memo)?.startedAt ?? execution.startTime.toISOString();
     if (!createdWithin(startedAt, bounds)) return null;
     const key = { id: execution.workflowId, startTime: startedAt };

@@ -13,6 +13,8 @@ export interface SessionListRequest {
   /** Whether archived sessions are listed too (`include_archived=true`). */
   includeArchived?: boolean | undefined;
   createdAt: { gt?: string | undefined; gte?: string | undefined; lt?: string | undefined; lte?: string | undefined };
+  /** Only the sessions of this workspace (set by the session service from the request's key, never by the client). */
+  workspaceId?: string | undefined;
 }
 
 /** The lower bounds of a creation time filter, which the visibility query applies to the latest run's start time. */

@@ -8,6 +8,7 @@ import { agentToolsParams } from '../agents/agent-tool-schemas';
 import { initialUserEvent } from './events/event-request-schemas';
 import { sessionResource } from './resources/session-resource-schemas';
 import { parseOrThrow } from '../validation';
+import { withContract } from '../openapi/route-contract';
 
 const agentWithOverrides = z
   .object({
@@ -129,7 +130,7 @@ function overridesOf(agent: {
 
 /** The session resource: create, retrieve, list and delete (which ends the session and removes its sandbox). */
 export function registerSessionRoutes(app: FastifyInstance, sessions: SessionService): void {
-  app.post('/v1/sessions', async (request) => {
+  app.post('/v1/sessions', withContract({ summary: 'Create a session.', body: createSessionBody }), async (request) => {
     const body = parseOrThrow(createSessionBody, request.body ?? {}, '');
     const agent = body.agent;
     return sessions.create({
@@ -152,11 +153,13 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
     });
   });
 
-  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId', async (request) =>
-    sessions.get(request.params.sessionId),
+  app.get<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId',
+    withContract({ summary: 'Retrieve a session.' }),
+    async (request) => sessions.get(request.params.sessionId),
   );
 
-  app.get('/v1/sessions', async (request) => {
+  app.get('/v1/sessions', withContract({ summary: 'List sessions.', query: listQuery }), async (request) => {
     const query = parseOrThrow(listQuery, request.query, '');
     if (query.agent_version !== undefined && query.agent_id === undefined) {
       throw invalidField('agent_version', 'filters by a version of the agent named by agent_id, so it needs agent_id');
@@ -178,24 +181,34 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
     });
   });
 
-  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId', async (request) => {
-    const body = parseOrThrow(updateSessionBody, request.body ?? {}, '');
-    return sessions.update(
-      request.params.sessionId,
-      {
-        ...(body.title === undefined ? {} : { title: body.title }),
-        ...(body.metadata === undefined || body.metadata === null ? {} : { metadata: body.metadata }),
-      },
-      body.agent,
-    );
-  });
-
-  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/archive', async (request) =>
-    sessions.archive(request.params.sessionId),
+  app.post<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId',
+    withContract({ summary: 'Update a session.', body: updateSessionBody }),
+    async (request) => {
+      const body = parseOrThrow(updateSessionBody, request.body ?? {}, '');
+      return sessions.update(
+        request.params.sessionId,
+        {
+          ...(body.title === undefined ? {} : { title: body.title }),
+          ...(body.metadata === undefined || body.metadata === null ? {} : { metadata: body.metadata }),
+        },
+        body.agent,
+      );
+    },
   );
 
-  app.delete<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId', async (request) => {
-    await sessions.end(request.params.sessionId);
-    return { id: request.params.sessionId, type: 'session_deleted' };
-  });
+  app.post<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId/archive',
+    withContract({ summary: 'Archive a session.' }),
+    async (request) => sessions.archive(request.params.sessionId),
+  );
+
+  app.delete<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId',
+    withContract({ summary: 'Delete a session (ends it and removes its sandbox).' }),
+    async (request) => {
+      await sessions.end(request.params.sessionId);
+      return { id: request.params.sessionId, type: 'session_deleted' };
+    },
+  );
 }

@@ -4,6 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AgentSnapshot } from '../../common/agent';
 import { ID_PREFIXES, isSessionId } from '../../common/ids';
 import { sessionListingOf } from '../../common/session-listing';
+import { WORKSPACE_MEMO_KEY, workspaceOfMemo } from '../../common/workspace';
 import { acceptsMidConversationSystem } from '../../common/model-context';
 import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/events';
 import type { SandboxEnvironment } from '../../common/sandbox';
@@ -34,6 +35,8 @@ import { toAgentSnapshot } from '../agents/agent-snapshot';
 import { toAgentView } from '../agents/agent-view';
 import type { AgentDefinition } from '../store/control-plane-store';
 import { ApiError, invalidField } from '../api-error';
+import { BoundedCache } from '../bounded-cache';
+import { currentWorkspaceId } from '../request-scope';
 import type { EnvironmentService } from '../environments/environment-service';
 import { toSandboxEnvironment } from '../environments/environment-snapshot';
 import type { FileService } from '../files/file-service';
@@ -119,6 +122,9 @@ const END_TIMEOUT_MS = 60_000;
 
 /** Session operations on Temporal, shared by every route: one place that starts, signals and reads sessions. */
 export class SessionService {
+  /** The workspace of each session seen lately, by id (a session's workspace never changes). */
+  private readonly workspaces = new BoundedCache<string>({ maxEntries: 100_000, maxBytes: 8 * 1024 * 1024 });
+
   constructor(private readonly options: SessionServiceOptions) {}
 
   /** Starts the session Workflow (Workflow ID = session id) and returns the session. */
@@ -178,6 +184,7 @@ export class SessionService {
         ],
         staticSummary: request.title ?? `Keel session with ${agent.name}`,
         memo: {
+          [WORKSPACE_MEMO_KEY]: currentWorkspaceId(),
           metadata: request.metadata,
           agent: agentView,
           environment_id: request.environmentId ?? null,
@@ -273,7 +280,7 @@ export class SessionService {
     const newestFirst = order === 'desc' && cursor?.direction !== 'prev';
     const keys = await readListedSessions(
       this.options.client,
-      request,
+      { ...request, workspaceId: currentWorkspaceId() },
       createdAt,
       newestFirst ? { wanted: request.limit + 1, olderThan: cursor?.key ?? null } : null,
     );
@@ -347,7 +354,14 @@ export class SessionService {
     };
     const next = updatedAgentDefinition(definition, change);
     if (sameDefinition(next, definition)) return undefined;
-    const stored = { id: current.id, version: current.version, createdAt: '', updatedAt: '', archivedAt: null };
+    const stored = {
+      id: current.id,
+      workspaceId: currentWorkspaceId(),
+      version: current.version,
+      createdAt: '',
+      updatedAt: '',
+      archivedAt: null,
+    };
     const view = toAgentView({ ...stored, definition: next });
     return { snapshot: toAgentSnapshot({ ...stored, definition: next }), view: toSessionAgentView(view) };
   }
@@ -557,14 +571,41 @@ export class SessionService {
     return this.options.client.workflow.getHandle<typeof sessionWorkflow>(sessionId);
   }
 
+  /**
+   * The session's description; a 404 for an unknown session and for a session of another workspace than the
+   * request's, which the request must not learn exists.
+   */
   private async describe(handle: WorkflowHandle): Promise<Awaited<ReturnType<WorkflowHandle['describe']>>> {
+    let description;
     try {
-      return await handle.describe();
+      description = await handle.describe();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError)
-        throw new ApiError('not_found_error', `No session ${handle.workflowId}.`);
+      if (error instanceof WorkflowNotFoundError) throw sessionNotFound(handle.workflowId);
       throw error;
     }
+    const workspaceId = workspaceOfMemo(description.memo);
+    this.workspaces.set(handle.workflowId, workspaceId, handle.workflowId.length);
+    if (workspaceId !== currentWorkspaceId()) throw sessionNotFound(handle.workflowId);
+    return description;
+  }
+
+  /**
+   * Whether the session exists in another workspace than `workspaceId` (a session's workspace never changes, so it is
+   * remembered); `false` for an unknown or malformed id, which the routes answer as they always did.
+   */
+  async isForeign(sessionId: string, workspaceId: string): Promise<boolean> {
+    if (!isSessionId(sessionId)) return false;
+    let owner = this.workspaces.get(sessionId);
+    if (owner === undefined) {
+      try {
+        owner = workspaceOfMemo((await this.handle(sessionId).describe()).memo);
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      }
+      this.workspaces.set(sessionId, owner, sessionId.length);
+    }
+    return owner !== workspaceId;
   }
 
   private async requireOpen(handle: WorkflowHandle): Promise<void> {
@@ -605,4 +646,8 @@ function latest(a: string | undefined, b: string): string {
 
 function earliest(a: string | undefined, b: string): string {
   return a === undefined || Date.parse(b) < Date.parse(a) ? b : a;
+}
+
+function sessionNotFound(sessionId: string): ApiError {
+  return new ApiError('not_found_error', `No session ${sessionId}.`);
 }

@@ -24,6 +24,8 @@ export type AgentDefinition = Pick<
 /** One version of an agent as stored; versions never change once written. */
 export interface StoredAgent {
   id: string;
+  /** The workspace the record belongs to (see common/workspace.ts); a key of another workspace never sees it. */
+  workspaceId: string;
   version: number;
   /** When the agent (version 1) was created. */
   createdAt: string;
@@ -41,6 +43,8 @@ export type EnvironmentDefinition = Pick<BetaEnvironment, 'name' | 'description'
 /** An environment as stored. */
 export interface StoredEnvironment {
   id: string;
+  /** The workspace the record belongs to (see common/workspace.ts); a key of another workspace never sees it. */
+  workspaceId: string;
   createdAt: string;
   updatedAt: string;
   archivedAt: string | null;
@@ -50,6 +54,8 @@ export interface StoredEnvironment {
 /** A file's metadata as stored; its content is a file on disk named after its id (see `fileContentPath`). */
 export interface StoredFile {
   id: string;
+  /** The workspace the record belongs to (see common/workspace.ts); a key of another workspace never sees it. */
+  workspaceId: string;
   /** The final path component of the uploaded part's filename. */
   filename: string;
   mimeType: string;
@@ -69,6 +75,12 @@ export interface PageRequest {
   cursor: string | null;
 }
 
+/** A listing of workspace-owned records (agents, environments, files, vaults). */
+export interface WorkspaceListRequest extends PageRequest {
+  /** Only the records of this workspace; absent for every workspace's (the workspace-scoped store always sets it). */
+  workspaceId?: string | undefined;
+}
+
 /** A page read from the store; `nextCursor` is `null` on the last page. */
 export interface StoredPage<Item> {
   items: Item[];
@@ -76,7 +88,7 @@ export interface StoredPage<Item> {
 }
 
 /** Filters of the agent list. */
-export interface AgentListRequest extends PageRequest {
+export interface AgentListRequest extends WorkspaceListRequest {
   includeArchived: boolean;
   /** RFC 3339 times in the store's normal form (`Date.toISOString()`), inclusive. */
   createdAtOrAfter: string | null;
@@ -84,12 +96,12 @@ export interface AgentListRequest extends PageRequest {
 }
 
 /** Filters of the environment list. */
-export interface EnvironmentListRequest extends PageRequest {
+export interface EnvironmentListRequest extends WorkspaceListRequest {
   includeArchived: boolean;
 }
 
 /** Filters of the file list. */
-export interface FileListRequest extends PageRequest {
+export interface FileListRequest extends WorkspaceListRequest {
   /** Only files scoped to this id (a session id), or `null` for every file. */
   scopeId: string | null;
 }
@@ -97,6 +109,8 @@ export interface FileListRequest extends PageRequest {
 /** A vault as stored: a named set of credentials that sessions reference by id. */
 export interface StoredVault {
   id: string;
+  /** The workspace the record belongs to (see common/workspace.ts); a key of another workspace never sees it. */
+  workspaceId: string;
   createdAt: string;
   updatedAt: string;
   archivedAt: string | null;
@@ -143,7 +157,7 @@ export interface StoredCredential {
 }
 
 /** Filters of the vault list. */
-export interface VaultListRequest extends PageRequest {
+export interface VaultListRequest extends WorkspaceListRequest {
   includeArchived: boolean;
 }
 
@@ -184,7 +198,7 @@ export interface AgentRepository {
 export interface ArchivableRecordRepository<Stored> {
   insert(record: Stored): Promise<void>;
   get(id: string): Promise<Stored | null>;
-  list(request: PageRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>>;
+  list(request: WorkspaceListRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>>;
   update(id: string, change: (current: Stored) => Stored): Promise<Stored | null>;
   delete(id: string): Promise<boolean>;
 }
@@ -246,6 +260,7 @@ export interface ControlPlaneStore {
   readonly environments: EnvironmentRepository;
   readonly files: FileRepository;
   readonly apiKeys: ApiKeyRepository;
+  readonly workspaces: WorkspaceRepository;
   readonly vaults: VaultRepository;
   readonly credentials: CredentialRepository;
   readonly repositoryTokens: RepositoryTokenRepository;
@@ -271,12 +286,33 @@ export interface RepositoryTokenRepository {
 /** An API key as the store keeps it: its SHA-256, never the key itself. */
 export interface StoredApiKey {
   id: string;
+  /** The workspace the key acts in: it reads and writes that workspace's resources and sessions only. */
+  workspaceId: string;
   keySha256: string;
   name: string;
   createdAt: string;
   revokedAt: string | null;
   /** Set for an environment key: it serves that self-hosted environment's work queue and sessions, nothing else. */
   environmentId: string | null;
+}
+
+/** A workspace: what API keys act in and resources belong to. */
+export interface StoredWorkspace {
+  /** `wrkspc_…`; the default workspace's is `DEFAULT_WORKSPACE_ID`. */
+  id: string;
+  /** Unique; what `keel keys create --workspace` names. */
+  name: string;
+  createdAt: string;
+}
+
+/** Workspaces (the migration that adds them creates the default one). */
+export interface WorkspaceRepository {
+  /** Adds a workspace unless one of that name exists; resolves to the workspace of that name either way. */
+  ensure(workspace: StoredWorkspace): Promise<StoredWorkspace>;
+  /** The workspace of that name, or `null`. */
+  findByName(name: string): Promise<StoredWorkspace | null>;
+  /** Every workspace, oldest first. */
+  list(): Promise<StoredWorkspace[]>;
 }
 
 /** The API keys clients may send, besides the one from configuration. */

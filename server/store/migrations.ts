@@ -172,6 +172,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX session_repository_tokens_by_session ON session_repository_tokens (session_id);
     `,
   },
+  {
+    version: 7,
+    name: 'workspaces',
+    // Every API key belongs to a workspace, and so does every agent, environment, file and vault (a credential through
+    // its vault; a session through its Workflow's memo). What existed before belongs to the default workspace
+    // (common/workspace.ts), so old setups keep working. The worker's credential reader checks vaults.workspace_id
+    // against the session's workspace.
+    sql: `
+      CREATE TABLE workspaces (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      );
+      INSERT INTO workspaces (id, name, created_at) VALUES ('wrkspc_default', 'default', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+      ALTER TABLE api_keys ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE agents ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE environments ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE file_metadata ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE vaults ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      CREATE INDEX agents_by_workspace ON agents (workspace_id, sequence);
+      CREATE INDEX environments_by_workspace ON environments (workspace_id, sequence);
+      CREATE INDEX file_metadata_by_workspace ON file_metadata (workspace_id, sequence);
+      CREATE INDEX vaults_by_workspace ON vaults (workspace_id, sequence);
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

@@ -2,6 +2,7 @@ import type { ControlPlaneStore } from './control-plane-store';
 import type { Migration } from './migrations';
 import { PostgresAgentRepository } from './postgres-agent-repository';
 import { PostgresApiKeyRepository } from './postgres-api-key-repository';
+import { PostgresWorkspaceRepository } from './postgres-workspace-repository';
 import { PostgresCredentialRepository } from './postgres-credential-repository';
 import { openPostgresDatabase } from './postgres-database';
 import { PostgresEnvironmentRepository } from './postgres-environment-repository';
@@ -31,6 +32,7 @@ export async function openPostgresStore(options: {
     environments: new PostgresEnvironmentRepository(database),
     files: new PostgresFileRepository(database),
     apiKeys: new PostgresApiKeyRepository(database),
+    workspaces: new PostgresWorkspaceRepository(database),
     vaults: new PostgresVaultRepository(database),
     credentials: new PostgresCredentialRepository(database),
     repositoryTokens: new PostgresRepositoryTokenRepository(database),

@@ -3,6 +3,7 @@ import type { ControlPlaneStore } from './control-plane-store';
 import type { Migration } from './migrations';
 import { SqliteAgentRepository } from './sqlite-agent-repository';
 import { SqliteApiKeyRepository } from './sqlite-api-key-repository';
+import { SqliteWorkspaceRepository } from './sqlite-workspace-repository';
 import { SqliteCredentialRepository } from './sqlite-credential-repository';
 import { openSqliteDatabase } from './sqlite-database';
 import { SqliteEnvironmentRepository } from './sqlite-environment-repository';
@@ -36,6 +37,7 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     environments: new SqliteEnvironmentRepository(database),
     files: new SqliteFileRepository(database),
     apiKeys: new SqliteApiKeyRepository(database),
+    workspaces: new SqliteWorkspaceRepository(database),
     vaults: new SqliteVaultRepository(database),
     credentials: new SqliteCredentialRepository(database),
     repositoryTokens: new SqliteRepositoryTokenRepository(database),

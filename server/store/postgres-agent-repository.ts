@@ -23,8 +23,9 @@ export class PostgresAgentRepository implements AgentRepository {
   insert(agent: StoredAgent): Promise<void> {
     return this.database.transaction(async (client) => {
       await client.query(
-        `INSERT INTO agents (id, latest_version, created_at, updated_at, archived_at) VALUES ($1, 1, $2, $3, $4)`,
-        [agent.id, agent.createdAt, agent.updatedAt, agent.archivedAt],
+        `INSERT INTO agents (id, workspace_id, latest_version, created_at, updated_at, archived_at)
+         VALUES ($1, $5, 1, $2, $3, $4)`,
+        [agent.id, agent.createdAt, agent.updatedAt, agent.archivedAt, agent.workspaceId],
       );
       await client.query(
         'INSERT INTO agent_versions (agent_id, version, created_at, definition) VALUES ($1, 1, $2, $3)',
@@ -47,6 +48,7 @@ export class PostgresAgentRepository implements AgentRepository {
          AND ($2::text IS NULL OR agents.created_at >= $2)
          AND ($3::text IS NULL OR agents.created_at <= $3)
          AND ($4::bigint IS NULL OR agents.sequence < $4)
+         AND ($6::text IS NULL OR agents.workspace_id = $6)
        ORDER BY agents.sequence DESC LIMIT $5`,
       [
         request.includeArchived,
@@ -54,6 +56,7 @@ export class PostgresAgentRepository implements AgentRepository {
         request.createdAtOrBefore,
         parseCursor(request.cursor),
         request.limit + 1,
+        request.workspaceId ?? null,
       ],
     );
     return toPage(

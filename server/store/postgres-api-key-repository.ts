@@ -9,9 +9,9 @@ export class PostgresApiKeyRepository implements ApiKeyRepository {
 
   async insert(key: StoredApiKey): Promise<void> {
     await this.database.query(
-      `INSERT INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id)
-       VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING`,
-      [key.id, key.keySha256, key.name, key.createdAt, key.environmentId],
+      `INSERT INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id, workspace_id)
+       VALUES ($1, $2, $3, $4, NULL, $5, $6) ON CONFLICT DO NOTHING`,
+      [key.id, key.keySha256, key.name, key.createdAt, key.environmentId, key.workspaceId],
     );
   }
 

@@ -1,5 +1,5 @@
 import type { QueryResultRow } from 'pg';
-import type { ArchivableRecordRepository, PageRequest, StoredPage } from './control-plane-store';
+import type { ArchivableRecordRepository, StoredPage, WorkspaceListRequest } from './control-plane-store';
 import type { PostgresDatabase, PostgresQueries } from './postgres-database';
 import { toSequence } from './postgres-database';
 import { parseCursor, toPage } from './store-pages';
@@ -11,6 +11,7 @@ export interface PostgresArchivableRow extends QueryResultRow {
   created_at: string;
   updated_at: string;
   archived_at: string | null;
+  workspace_id: string;
 }
 
 /** How one table maps to its record: its name, its own columns in order, and both conversions. */
@@ -25,7 +26,13 @@ export interface PostgresArchivableTableSpec<Stored, Row extends PostgresArchiva
 }
 
 /** The common fields of an archivable record. */
-type ArchivableRecord = { id: string; createdAt: string; updatedAt: string; archivedAt: string | null };
+type ArchivableRecord = {
+  id: string;
+  workspaceId: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+};
 
 /**
  * One PostgreSQL table of archivable records (environments, vaults), the twin of `SqliteArchivableTable`: insert, get,
@@ -42,11 +49,18 @@ export class PostgresArchivableTable<
 
   async insert(record: Stored): Promise<void> {
     const { table, columns } = this.spec;
-    const placeholders = columns.map((_, index) => `$${index + 5}`).join(', ');
+    const placeholders = columns.map((_, index) => `$${index + 6}`).join(', ');
     await this.database.query(
-      `INSERT INTO ${table} (id, created_at, updated_at, archived_at, ${columns.join(', ')})
-       VALUES ($1, $2, $3, $4, ${placeholders})`,
-      [record.id, record.createdAt, record.updatedAt, record.archivedAt, ...this.spec.toValues(record)],
+      `INSERT INTO ${table} (id, workspace_id, created_at, updated_at, archived_at, ${columns.join(', ')})
+       VALUES ($1, $2, $3, $4, $5, ${placeholders})`,
+      [
+        record.id,
+        record.workspaceId,
+        record.createdAt,
+        record.updatedAt,
+        record.archivedAt,
+        ...this.spec.toValues(record),
+      ],
     );
   }
 
@@ -54,12 +68,13 @@ export class PostgresArchivableTable<
     return this.read(this.database, id, false);
   }
 
-  async list(request: PageRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>> {
+  async list(request: WorkspaceListRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>> {
     const { rows } = await this.database.query<Row>(
       `SELECT * FROM ${this.spec.table}
        WHERE ($1 OR archived_at IS NULL) AND ($2::bigint IS NULL OR sequence < $2)
+         AND ($4::text IS NULL OR workspace_id = $4)
        ORDER BY sequence DESC LIMIT $3`,
-      [request.includeArchived, parseCursor(request.cursor), request.limit + 1],
+      [request.includeArchived, parseCursor(request.cursor), request.limit + 1, request.workspaceId ?? null],
     );
     return toPage(
       rows,

@@ -19,6 +19,7 @@ export class PostgresEnvironmentRepository
       toValues: (environment) => [JSON.stringify(environment.definition)],
       fromRow: (row) => ({
         id: row.id,
+        workspaceId: row.workspace_id,
         createdAt: row.created_at,
         updatedAt: row.updated_at,
         archivedAt: row.archived_at,

@@ -6,6 +6,7 @@ import { parseCursor, toPage } from './store-pages';
 interface FileRow {
   sequence: string;
   id: string;
+  workspace_id: string;
   filename: string;
   mime_type: string;
   size_bytes: string;
@@ -23,8 +24,8 @@ export class PostgresFileRepository implements FileRepository {
   async insert(file: StoredFile): Promise<void> {
     await this.database.query(
       `INSERT INTO file_metadata
-         (id, filename, mime_type, size_bytes, created_at, downloadable, expires_at, scope_type, scope_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+         (id, filename, mime_type, size_bytes, created_at, downloadable, expires_at, scope_type, scope_id, workspace_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         file.id,
         file.filename,
@@ -35,6 +36,7 @@ export class PostgresFileRepository implements FileRepository {
         file.expiresAt,
         file.scope?.type ?? null,
         file.scope?.id ?? null,
+        file.workspaceId,
       ],
     );
   }
@@ -57,8 +59,9 @@ export class PostgresFileRepository implements FileRepository {
     const { rows } = await this.database.query<FileRow>(
       `SELECT * FROM file_metadata
        WHERE ($1::text IS NULL OR scope_id = $1) AND ($2::bigint IS NULL OR sequence < $2)
+         AND ($4::text IS NULL OR workspace_id = $4)
        ORDER BY sequence DESC LIMIT $3`,
-      [request.scopeId, parseCursor(request.cursor), request.limit + 1],
+      [request.scopeId, parseCursor(request.cursor), request.limit + 1, request.workspaceId ?? null],
     );
     return toPage(rows, request.limit, toStoredFile, (row) => toSequence(row.sequence));
   }
@@ -72,6 +75,7 @@ export class PostgresFileRepository implements FileRepository {
 function toStoredFile(row: FileRow): StoredFile {
   return {
     id: row.id,
+    workspaceId: row.workspace_id,
     filename: row.filename,
     mimeType: row.mime_type,
     sizeBytes: Number(row.size_bytes),

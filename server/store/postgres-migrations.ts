@@ -120,6 +120,24 @@ const POSTGRES_SQL: readonly string[] = [
     );
     CREATE INDEX session_repository_tokens_by_session ON session_repository_tokens (session_id);
   `,
+  `
+    CREATE TABLE workspaces (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      created_at TEXT NOT NULL
+    );
+    INSERT INTO workspaces (id, name, created_at)
+      VALUES ('wrkspc_default', 'default', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+    ALTER TABLE api_keys ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+    ALTER TABLE agents ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+    ALTER TABLE environments ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+    ALTER TABLE file_metadata ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+    ALTER TABLE vaults ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+    CREATE INDEX agents_by_workspace ON agents (workspace_id, sequence);
+    CREATE INDEX environments_by_workspace ON environments (workspace_id, sequence);
+    CREATE INDEX file_metadata_by_workspace ON file_metadata (workspace_id, sequence);
+    CREATE INDEX vaults_by_workspace ON vaults (workspace_id, sequence);
+  `,
 ];
 
 /**

@@ -13,6 +13,7 @@ import { parseCursor, toPage } from './store-pages';
 export interface AgentRow {
   sequence: number;
   id: string;
+  workspace_id: string;
   latest_version: number;
   created_at: string;
   updated_at: string;
@@ -47,6 +48,7 @@ export class SqliteAgentRepository implements AgentRepository {
       SELECT agents.*, agent_versions.version, agent_versions.created_at AS version_created_at, agent_versions.definition
       FROM agents JOIN agent_versions ON agent_versions.agent_id = agents.id AND agent_versions.version = agents.latest_version
       WHERE (@includeArchived OR agents.archived_at IS NULL)
+        AND (@workspaceId IS NULL OR agents.workspace_id = @workspaceId)
         AND (@createdAtOrAfter IS NULL OR agents.created_at >= @createdAtOrAfter)
         AND (@createdAtOrBefore IS NULL OR agents.created_at <= @createdAtOrBefore)
         AND (@before IS NULL OR agents.sequence < @before)
@@ -56,8 +58,8 @@ export class SqliteAgentRepository implements AgentRepository {
       WHERE agent_id = @id AND (@before IS NULL OR version < @before)
       ORDER BY version DESC LIMIT @limit`);
     this.insertAgent = database.prepare(
-      `INSERT INTO agents (id, latest_version, created_at, updated_at, archived_at)
-       VALUES (@id, @version, @createdAt, @updatedAt, @archivedAt)`,
+      `INSERT INTO agents (id, workspace_id, latest_version, created_at, updated_at, archived_at)
+       VALUES (@id, @workspaceId, @version, @createdAt, @updatedAt, @archivedAt)`,
     );
     this.insertVersion = database.prepare(
       'INSERT INTO agent_versions (agent_id, version, created_at, definition) VALUES (@id, @version, @createdAt, @definition)',
@@ -75,6 +77,7 @@ export class SqliteAgentRepository implements AgentRepository {
       this.database.transaction(() => {
         this.insertAgent.run({
           id: agent.id,
+          workspaceId: agent.workspaceId,
           version: 1,
           createdAt: agent.createdAt,
           updatedAt: agent.updatedAt,
@@ -98,6 +101,7 @@ export class SqliteAgentRepository implements AgentRepository {
     return settle(() => {
       const rows = this.selectPage.all({
         includeArchived: request.includeArchived ? 1 : 0,
+        workspaceId: request.workspaceId ?? null,
         createdAtOrAfter: request.createdAtOrAfter,
         createdAtOrBefore: request.createdAtOrBefore,
         before: parseCursor(request.cursor),
@@ -170,6 +174,7 @@ export class SqliteAgentRepository implements AgentRepository {
 export function toStoredAgent(agent: Omit<AgentRow, 'sequence'>, row: AgentVersionRow): StoredAgent {
   return {
     id: agent.id,
+    workspaceId: agent.workspace_id,
     version: row.version,
     createdAt: agent.created_at,
     updatedAt: row.version === agent.latest_version ? agent.updated_at : row.version_created_at,

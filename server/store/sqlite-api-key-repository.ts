@@ -9,6 +9,7 @@ export interface ApiKeyRow {
   created_at: string;
   revoked_at: string | null;
   environment_id: string | null;
+  workspace_id: string;
 }
 
 /** API keys in the embedded SQLite store (table `api_keys`, migration 3). */
@@ -20,8 +21,8 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
 
   constructor(database: Database) {
     this.insertOne = database.prepare(
-      'INSERT OR IGNORE INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id) ' +
-        'VALUES (@id, @keySha256, @name, @createdAt, NULL, @environmentId)',
+      'INSERT OR IGNORE INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id, workspace_id) ' +
+        'VALUES (@id, @keySha256, @name, @createdAt, NULL, @environmentId, @workspaceId)',
     );
     this.selectActive = database.prepare('SELECT * FROM api_keys WHERE key_sha256 = @keySha256 AND revoked_at IS NULL');
     this.revokeOne = database.prepare('UPDATE api_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL');
@@ -37,6 +38,7 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
           name: key.name,
           createdAt: key.createdAt,
           environmentId: key.environmentId,
+          workspaceId: key.workspaceId,
         }),
     );
   }
@@ -66,5 +68,6 @@ export function toStoredApiKey(row: ApiKeyRow): StoredApiKey {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     environmentId: row.environment_id,
+    workspaceId: row.workspace_id,
   };
 }

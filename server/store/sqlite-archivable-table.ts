@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { ArchivableRecordRepository, PageRequest, StoredPage } from './control-plane-store';
+import type { ArchivableRecordRepository, StoredPage, WorkspaceListRequest } from './control-plane-store';
 import { settle } from './sqlite-database';
 import { parseCursor, toPage } from './store-pages';
 
@@ -10,6 +10,7 @@ export interface ArchivableRow {
   created_at: string;
   updated_at: string;
   archived_at: string | null;
+  workspace_id: string;
 }
 
 /** How one table maps to its record: its name, its own columns (by named parameter), and both conversions. */
@@ -18,7 +19,10 @@ export interface ArchivableTableSpec<Stored, Row extends ArchivableRow> {
   table: string;
   /** The table's columns beyond the common ones, each with the named parameter `toParameters` fills. */
   columns: Record<string, string>;
-  /** The statement parameters of a record: `id`, `createdAt`, `updatedAt`, `archivedAt` and one per column. */
+  /**
+   * The statement parameters of a record: `id`, `workspaceId`, `createdAt`, `updatedAt`, `archivedAt` and one per
+   * column.
+   */
   toParameters(record: Stored): Record<string, unknown>;
   fromRow(row: Row): Stored;
 }
@@ -46,11 +50,14 @@ export class SqliteArchivableTable<
     this.selectOne = database.prepare(`SELECT * FROM ${table} WHERE id = ?`);
     this.selectPage = database.prepare(`
       SELECT * FROM ${table}
-      WHERE (@includeArchived OR archived_at IS NULL) AND (@before IS NULL OR sequence < @before)
+      WHERE (@includeArchived OR archived_at IS NULL) AND (@workspaceId IS NULL OR workspace_id = @workspaceId)
+        AND (@before IS NULL OR sequence < @before)
       ORDER BY sequence DESC LIMIT @limit`);
     this.insertOne = database.prepare(
-      `INSERT INTO ${table} (id, created_at, updated_at, archived_at, ${columns.map(([column]) => column).join(', ')})
-       VALUES (@id, @createdAt, @updatedAt, @archivedAt, ${columns.map(([, parameter]) => `@${parameter}`).join(', ')})`,
+      `INSERT INTO ${table} (id, workspace_id, created_at, updated_at, archived_at,
+         ${columns.map(([column]) => column).join(', ')})
+       VALUES (@id, @workspaceId, @createdAt, @updatedAt, @archivedAt,
+         ${columns.map(([, parameter]) => `@${parameter}`).join(', ')})`,
     );
     this.updateOne = database.prepare(
       `UPDATE ${table} SET updated_at = @updatedAt, archived_at = @archivedAt,
@@ -67,10 +74,11 @@ export class SqliteArchivableTable<
     return settle(() => this.read(id));
   }
 
-  list(request: PageRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>> {
+  list(request: WorkspaceListRequest & { includeArchived: boolean }): Promise<StoredPage<Stored>> {
     return settle(() => {
       const rows = this.selectPage.all({
         includeArchived: request.includeArchived ? 1 : 0,
+        workspaceId: request.workspaceId ?? null,
         before: parseCursor(request.cursor),
         limit: request.limit + 1,
       });

@@ -18,6 +18,7 @@ export class SqliteEnvironmentRepository
       columns: { definition: 'definition' },
       toParameters: (environment) => ({
         id: environment.id,
+        workspaceId: environment.workspaceId,
         createdAt: environment.createdAt,
         updatedAt: environment.updatedAt,
         archivedAt: environment.archivedAt,
@@ -25,6 +26,7 @@ export class SqliteEnvironmentRepository
       }),
       fromRow: (row) => ({
         id: row.id,
+        workspaceId: row.workspace_id,
         createdAt: row.created_at,
         updatedAt: row.updated_at,
         archivedAt: row.archived_at,

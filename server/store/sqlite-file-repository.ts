@@ -6,6 +6,7 @@ import { parseCursor, toPage } from './store-pages';
 interface FileRow {
   sequence: number;
   id: string;
+  workspace_id: string;
   filename: string;
   mime_type: string;
   size_bytes: number;
@@ -31,12 +32,13 @@ export class SqliteFileRepository implements FileRepository {
     );
     this.selectPage = database.prepare(`
       SELECT * FROM file_metadata
-      WHERE (@scopeId IS NULL OR scope_id = @scopeId) AND (@before IS NULL OR sequence < @before)
+      WHERE (@scopeId IS NULL OR scope_id = @scopeId) AND (@workspaceId IS NULL OR workspace_id = @workspaceId)
+        AND (@before IS NULL OR sequence < @before)
       ORDER BY sequence DESC LIMIT @limit`);
     this.insertOne = database.prepare(
       `INSERT INTO file_metadata
-         (id, filename, mime_type, size_bytes, created_at, downloadable, expires_at, scope_type, scope_id)
-       VALUES (@id, @filename, @mimeType, @sizeBytes, @createdAt, @downloadable, @expiresAt, @scopeType, @scopeId)`,
+         (id, workspace_id, filename, mime_type, size_bytes, created_at, downloadable, expires_at, scope_type, scope_id)
+       VALUES (@id, @workspaceId, @filename, @mimeType, @sizeBytes, @createdAt, @downloadable, @expiresAt, @scopeType, @scopeId)`,
     );
     this.deleteOne = database.prepare('DELETE FROM file_metadata WHERE id = ?');
   }
@@ -46,6 +48,7 @@ export class SqliteFileRepository implements FileRepository {
       () =>
         void this.insertOne.run({
           id: file.id,
+          workspaceId: file.workspaceId,
           filename: file.filename,
           mimeType: file.mimeType,
           sizeBytes: file.sizeBytes,
@@ -73,6 +76,7 @@ export class SqliteFileRepository implements FileRepository {
     return settle(() => {
       const rows = this.selectPage.all({
         scopeId: request.scopeId,
+        workspaceId: request.workspaceId ?? null,
         before: parseCursor(request.cursor),
         limit: request.limit + 1,
       });
@@ -88,6 +92,7 @@ export class SqliteFileRepository implements FileRepository {
 function toStoredFile(row: FileRow): StoredFile {
   return {
     id: row.id,
+    workspaceId: row.workspace_id,
     filename: row.filename,
     mimeType: row.mime_type,
     sizeBytes: row.size_bytes,

@@ -17,6 +17,7 @@ export class SqliteVaultRepository extends SqliteArchivableTable<StoredVault, Va
       columns: { display_name: 'displayName', metadata: 'metadata' },
       toParameters: (vault) => ({
         id: vault.id,
+        workspaceId: vault.workspaceId,
         createdAt: vault.createdAt,
         updatedAt: vault.updatedAt,
         archivedAt: vault.archivedAt,
@@ -32,6 +33,7 @@ export class SqliteVaultRepository extends SqliteArchivableTable<StoredVault, Va
 export function toStoredVault(row: Omit<VaultRow, 'sequence'>): StoredVault {
   return {
     id: row.id,
+    workspaceId: row.workspace_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     archivedAt: row.archived_at,

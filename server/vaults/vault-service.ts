@@ -4,6 +4,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import { ApiError, invalidField } from '../api-error';
 import { toPageResponse } from '../page-query';
+import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { newResourceId, requireResourceId } from '../resource-ids';
 import { checkedResourceMetadata, patchedResourceMetadata } from '../resource-metadata';
 import type { ControlPlaneStore, StoredVault, VaultListRequest } from '../store/control-plane-store';
@@ -32,6 +33,8 @@ export class VaultService {
     const now = new Date().toISOString();
     const vault: StoredVault = {
       id: newResourceId('vault'),
+      // The workspace-scoped store the server gives this service puts the record in the request's workspace.
+      workspaceId: DEFAULT_WORKSPACE_ID,
       createdAt: now,
       updatedAt: now,
       archivedAt: null,

@@ -15,10 +15,17 @@ export function readableText(value: unknown, parts: string[] = []): string[] {
   return parts;
 }
 
-/** Every file under `folder`, at any depth. */
-export function filesUnder(folder: string): string[] {
+/** Every file under `folder`, at any depth, but for the folders named in `except` (at any depth). */
+export function filesUnder(folder: string, except: readonly string[] = []): string[] {
   return readdirSync(folder).flatMap((name) => {
     const file = path.join(folder, name);
-    return statSync(file).isDirectory() ? filesUnder(file) : [file];
+    if (!statSync(file).isDirectory()) return [file];
+    return except.includes(name) ? [] : filesUnder(file, except);
   });
 }
+
+/**
+ * The folder of the sessions' workspace disk images in the data folder: the sandbox's own files, which the secret
+ * checks search from inside the container instead (a 10 GB sparse image cannot be read into one buffer).
+ */
+export const WORKSPACE_DISKS_FOLDER = 'workspace-disks';

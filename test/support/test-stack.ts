@@ -8,7 +8,8 @@ import type { Stack } from '../../cli/stack';
 import { readConfig } from '../../common/config';
 import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
-import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
+import { SANDBOX_LABELS, sandboxContainerName } from '../../common/sandbox';
+import { removeSessionWorkspace } from '../../activities/sandbox/workspace-volume';
 import { ScriptedModelServer } from '../scripted-model-server';
 import type { ScriptedModelServerOptions } from '../scripted-model-server';
 import { isolatedStackEnvironment } from './stack-environment';
@@ -70,8 +71,9 @@ export async function startTestStack(
         if (!created.includes(execution.workflowId)) created.push(execution.workflowId);
       }
       await stack.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      // Before the data folder goes: the sessions' workspace disk images lie in it, attached to loop devices.
       await removeSandboxes(docker, created);
+      rmSync(dataDir, { recursive: true, force: true });
       await model.close();
     },
   };
@@ -138,9 +140,7 @@ async function removeSandboxes(docker: Docker, sessionIds: string[]): Promise<vo
         .remove({ force: true })
         .catch(() => undefined);
     }
-    await docker
-      .getVolume(sandboxVolumeName(sessionId))
-      .remove()
-      .catch(() => undefined);
+    // The volume a claimed warm container's record points at too, and each volume's disk image (loop device, file).
+    await removeSessionWorkspace(docker, sessionId).catch(() => undefined);
   }
 }

@@ -14,6 +14,7 @@ import { RUNAWAY_LEFTOVER_PROCESSES } from '../tools/resource-note';
 import { Waits } from '../waits';
 import { wellFormed } from './well-formed';
 import type { RunnerPool } from './runner-pool';
+import type { RunnerRecall } from './runner-protocol';
 import type { RunnerListener, RunnerSession } from './runner-session';
 
 /** A command to run through the container's persistent runner, falling back to a per-call exec. */
@@ -21,6 +22,11 @@ export interface RunCommandInRunnerRequest extends RunInContainerRequest {
   runners: RunnerPool;
   /** See `ToolRunRequest.stateFile`. */
   stateFile?: string;
+  /**
+   * The call's idempotency key (the model's tool-use id): a command that already ran under it in this container is
+   * answered from the runner's record, never run again (see `RunnerRecall`).
+   */
+  idempotencyKey?: string;
 }
 
 /** How long the runner has to acknowledge a kill before the worker kills the group from a second exec. */
@@ -48,6 +54,7 @@ type Finish =
       outputFileError?: string;
       leftovers?: number;
       pidsLimitHit?: boolean;
+      recall?: RunnerRecall;
     }
   | { kind: 'runner-lost' };
 
@@ -58,7 +65,9 @@ type Finish =
  * `runInContainer` instead (after the orphaned first attempt, if it started, is killed); a stopped container raises
  * `ContainerStoppedError`. After a fork bomb (or a start the full pids limit refused) it checks that the sandbox runs a
  * trivial command, and stops a sandbox that does not, raising `ContainerStoppedError` (see
- * `stopSandboxUnlessItRecovered`).
+ * `stopSandboxUnlessItRecovered`). With an `idempotencyKey`, a command whose runner ended under it is never run
+ * again: a new runner answers from the call's record (its result, or `interrupted`), and without one it is reported
+ * `interrupted`.
  */
 export async function runCommandInRunner(request: RunCommandInRunnerRequest): Promise<RunInContainerResult> {
   request.signal?.throwIfAborted();
@@ -80,8 +89,22 @@ export async function runCommandInRunner(request: RunCommandInRunnerRequest): Pr
     // The runner died, the command may live on without its timeout: end it before the command runs again.
     await killRun({ docker: request.docker, containerId: request.containerId, runId }).catch(() => false);
   }
+  // Even unseen, its start may have happened: only the runner's record can tell.
+  if (request.idempotencyKey !== undefined) return recallAfterLostRunner(request);
   request.signal?.throwIfAborted();
   return runInContainer(request);
+}
+
+/**
+ * The answer to a keyed command whose runner ended under it: what a new runner recalls of the call (its recorded
+ * result, or `interrupted` when it never finished), never a second run.
+ */
+async function recallAfterLostRunner(request: RunCommandInRunnerRequest): Promise<RunInContainerResult> {
+  request.signal?.throwIfAborted();
+  const runner = await request.runners.acquire(request.containerId);
+  const attempt = runner ? await attemptInRunner(runner, randomBytes(8).toString('hex'), request) : undefined;
+  if (attempt?.kind === 'result') return attempt.result;
+  return { exitCode: -1, timedOut: false, output: '', errorOutput: '', recall: 'interrupted' };
 }
 
 /**
@@ -138,8 +161,15 @@ async function attemptInRunner(
       case 'output':
         (frame.stream === 'stderr' ? errorOutput : output).push(Buffer.from(frame.dataBase64, 'base64'));
         return;
+      case 'recorded':
+        (frame.stream === 'stderr' ? errorOutput : output).pushKept(
+          Buffer.from(frame.headBase64, 'base64'),
+          Buffer.from(frame.tailBase64, 'base64'),
+          frame.totalBytes,
+        );
+        return;
       case 'exit': {
-        const { status, timedOut, outputFileBytes, outputFileError, leftovers, pidsLimitHit } = frame;
+        const { status, timedOut, outputFileBytes, outputFileError, leftovers, pidsLimitHit, recall } = frame;
         return finished.resolve({
           kind: 'exit',
           status,
@@ -148,6 +178,7 @@ async function attemptInRunner(
           outputFileError,
           leftovers,
           pidsLimitHit,
+          recall,
         });
       }
       case 'killing':
@@ -171,6 +202,13 @@ async function attemptInRunner(
       ...(request.outputFile === undefined
         ? {}
         : { outputFile: { ...request.outputFile, afterBytes: request.maxOutputBytes } }),
+      ...(request.idempotencyKey === undefined
+        ? {}
+        : {
+            key: request.idempotencyKey,
+            keepBytes: request.maxOutputBytes,
+            keepErrorBytes: request.maxErrorBytes ?? DEFAULT_MAX_ERROR_BYTES,
+          }),
     },
     listener,
   );
@@ -208,7 +246,7 @@ async function attemptInRunner(
   function resultOf(exitCode: number, timedOut: boolean, exit?: Finish): RunInContainerResult {
     const saved = exit ? outputFileOutcome(request, exit, output.totalBytes) : undefined;
     const note = saved ? outputFileNote(saved) : request.cutNote;
-    const { leftovers, pidsLimitHit } = exit?.kind === 'exit' ? exit : {};
+    const { leftovers, pidsLimitHit, recall } = exit?.kind === 'exit' ? exit : {};
     return {
       exitCode,
       timedOut,
@@ -216,6 +254,7 @@ async function attemptInRunner(
       errorOutput: errorOutput.text(),
       ...(leftovers ? { leftoverProcesses: leftovers } : {}),
       ...(pidsLimitHit ? { pidsLimitHit } : {}),
+      ...(recall ? { recall } : {}),
     };
   }
 }

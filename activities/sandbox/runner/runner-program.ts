@@ -15,6 +15,9 @@
  * - `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
  * - `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status`
  *   0, 3 for a tool error or 1 for an internal error, and `dataBase64`).
+ * - A `command` or `file` request with a `key` (the model's tool-use id) is recorded under it and runs at most once per
+ *   container: a second request with the key is answered from the record (`recorded` output frames, then `exit` or
+ *   `result` with `recall`), see `CALL_RECORD_PROGRAM`.
  *
  * It imports only built-in C modules: the image has no `.pyc` files, so `json` or `subprocess` would cost about 100 ms
  * at every start. When its stdin closes (the worker is gone) it takes no new work, lets its commands finish under their
@@ -29,6 +32,7 @@ if sys.version_info < (3, 9):
 READ_BYTES = 65536
 DRAIN_LIMIT_BYTES = 1 << 20
 EXIT_POLL_SECONDS = 0.01
+CALL_WAIT_POLL_SECONDS = 0.1
 SAFE_ID_CHARACTERS = frozenset('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-')
 DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 
@@ -103,11 +107,24 @@ class Command:
         self.pids_limit_hits = pids_limit_hits()
         output_file = request.get('outputFile')
         self.output_file = OutputFile(output_file) if output_file else None
+        self.key = request.get('key') or ''
+        self.captures = {
+            'stdout': Capture(request.get('keepBytes') or 0),
+            'stderr': Capture(request.get('keepErrorBytes') or 0),
+        } if self.key else None
 
 def start_command(request_id, request):
-    if request_id in commands or not request_id or not set(request_id) <= SAFE_ID_CHARACTERS:
-        raise ValueError('bad or duplicate id')
+    if request_id in commands or request_id in call_waiters:
+        raise ValueError('duplicate id')
+    if not request_id or not set(request_id) <= SAFE_ID_CHARACTERS:
+        raise ValueError('bad id')
+    key = request.get('key') or ''
+    if key and not recall_or_run(request_id, 'command', key):
+        return
     command = Command(request_id, request)
+    if key:
+        active_call_keys.add(key)
+        mark_call_started(key, 0)
     argv = request['argv']
     stdin_data = binascii.a2b_base64(request.get('stdinBase64') or '')
     environment = os.environ
@@ -134,6 +151,10 @@ def start_command(request_id, request):
     except OSError as error:
         for fd in (stdin_write, stdout_read, stderr_read):
             os.close(fd)
+        if key:
+            # Nothing ran, so a retry may run it.
+            active_call_keys.discard(key)
+            forget_call(key)
         reply(request_id, 'started', ',"pid":0')
         message = encode_text('keel-runner: failed to run %s: %s\n' % (argv[0], error.strerror))
         reply(request_id, 'output', ',"stream":"stderr","dataBase64":"%s"' % base64_of(message))
@@ -144,6 +165,8 @@ def start_command(request_id, request):
             os.close(fd)
     commands[request_id] = command
     record_group(command)
+    if key:
+        mark_call_started(key, command.pid)
     reply(request_id, 'started', ',"pid":%d' % command.pid)
     for fd, stream in ((stdout_read, 'stdout'), (stderr_read, 'stderr')):
         os.set_blocking(fd, False)
@@ -196,6 +219,8 @@ def read_output(command, fd):
     if command.active:
         stream = command.pipes[fd]
         reply(command.id, 'output', ',"stream":"%s","dataBase64":"%s"' % (stream, base64_of(data)))
+        if command.captures is not None:
+            command.captures[stream].push(data)
         if stream == 'stdout' and command.output_file is not None:
             command.output_file.push(data)
     return len(data)
@@ -253,6 +278,10 @@ def reap(command):
     limit_hit = 'true' if pids_limit_hits() > command.pids_limit_hits >= 0 else 'false'
     fields = ',"status":%d,"timedOut":%s,"leftovers":%d,"pidsLimitHit":%s%s' % (
         status, timed_out, leftovers, limit_hit, output_file_fields)
+    if command.key:
+        # Recorded before the answer: a worker that dies after reading it finds the record on its retry.
+        record_command_end(command.key, fields, command.captures)
+        active_call_keys.discard(command.key)
     reply(command.id, 'exit', fields)
 
 def save_shell_state(command):
@@ -273,16 +302,23 @@ def kill_command(request_id):
     command = commands.get(request_id)
     if command is not None:
         terminate(command, False)
-    reply(request_id, 'killing', ',"found":%s' % ('true' if command is not None else 'false'))
+    found = command is not None or kill_waited_call(request_id)
+    reply(request_id, 'killing', ',"found":%s' % ('true' if found else 'false'))
 
 def start_file_operation(request_id, request):
     global file_operations_running
-    arguments = (request_id, request['op'], request['fields'])
+    key = request.get('key') or ''
+    if key:
+        if not recall_or_run(request_id, 'file', key):
+            return
+        active_call_keys.add(key)
+        mark_call_started(key, 0)
+    arguments = (request_id, request['op'], request['fields'], key)
     with file_operations_lock:
         file_operations_running += 1
     _thread.start_new_thread(run_file_operation, arguments)
 
-def run_file_operation(request_id, operation, fields):
+def run_file_operation(request_id, operation, fields, key):
     global file_operations_running
     try:
         try:
@@ -293,7 +329,11 @@ def run_file_operation(request_id, operation, fields):
         except Exception:
             import traceback
             status, data = 1, encode_text(traceback.format_exc())
-        reply(request_id, 'result', ',"status":%d,"dataBase64":"%s"' % (status, base64_of(data)))
+        fields = ',"status":%d,"dataBase64":"%s"' % (status, base64_of(data))
+        if key:
+            record_file_result(key, fields)
+            active_call_keys.discard(key)
+        reply(request_id, 'result', fields)
     finally:
         with file_operations_lock:
             file_operations_running -= 1
@@ -336,6 +376,7 @@ def read_requests(events):
         handle_request(line)
 
 def check_deadlines():
+    check_call_waiters()
     now = time.monotonic()
     for command in list(commands.values()):
         if command.pidfd < 0:
@@ -349,7 +390,7 @@ def check_deadlines():
             signal_group(command, _signal.SIGKILL)
 
 def next_wakeup_milliseconds():
-    moments = []
+    moments = [time.monotonic() + CALL_WAIT_POLL_SECONDS] if call_waiters else []
     for command in commands.values():
         if command.pidfd < 0:
             moments.append(time.monotonic() + EXIT_POLL_SECONDS)
@@ -365,10 +406,11 @@ def stop_on_signal(number, frame):
     raise SystemExit(128 + number)
 
 def main():
-    try:
-        os.makedirs(RUN_DIR, exist_ok=True)
-    except OSError:
-        pass
+    for directory in (RUN_DIR, CALLS_DIR):
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError:
+            pass
     watch(0, select.POLLIN, read_requests)
     watch(wake_read, select.POLLIN, lambda events: os.read(wake_read, 4096))
     send('{"type":"ready","pid":%d}' % os.getpid())

@@ -15,15 +15,40 @@ export type RunnerRequest =
        * `afterBytes`; the `exit` frame then says what became of the file.
        */
       outputFile?: { path: string; afterBytes: number; maxBytes: number };
+      /**
+       * The idempotency key (the model's tool-use id): the runner records the call under it and answers a second
+       * request with the same key from the record instead of running the command again (see `CALL_RECORD_PROGRAM`).
+       */
+      key?: string;
+      /** With `key`: how much of stdout the record keeps, head and tail, as the worker caps it. */
+      keepBytes?: number;
+      /** With `key`: how much of stderr the record keeps, head and tail. */
+      keepErrorBytes?: number;
     }
-  | { id: string; kind: 'file'; op: FileToolName; fields: Record<string, string> }
+  | { id: string; kind: 'file'; op: FileToolName; fields: Record<string, string>; key?: string }
   | { id: string; kind: 'kill' };
+
+/**
+ * How a keyed call was answered from its record rather than run: `replayed` (it had finished), `waited` (it was still
+ * running, in a dead worker's runner, and this answer is its result) or `interrupted` (it started, and its runner died
+ * before it ended, so no result will ever come; it is not run again).
+ */
+export type RunnerRecall = 'replayed' | 'waited' | 'interrupted';
 
 /** A frame the persistent runner writes, one line of JSON on its stdout; all but `ready` answer a request's id. */
 export type RunnerFrame =
   | { type: 'ready'; pid: number }
   | { type: 'started'; id: string; pid: number }
   | { type: 'output'; id: string; stream: 'stdout' | 'stderr'; dataBase64: string }
+  /** A recorded call's output, as kept: the head and the tail of a stream of `totalBytes` bytes. */
+  | {
+      type: 'recorded';
+      id: string;
+      stream: 'stdout' | 'stderr';
+      headBase64: string;
+      tailBase64: string;
+      totalBytes: number;
+    }
   | {
       type: 'exit';
       id: string;
@@ -37,8 +62,10 @@ export type RunnerFrame =
       leftovers?: number;
       /** Whether the container's pids limit refused a new process while the command ran (a fork bomb). */
       pidsLimitHit?: boolean;
+      /** Set when the answer comes from the call's record (see `RunnerRecall`). */
+      recall?: RunnerRecall;
     }
-  | { type: 'result'; id: string; status: number; dataBase64: string }
+  | { type: 'result'; id: string; status: number; dataBase64: string; recall?: RunnerRecall }
   | { type: 'killing'; id: string; found: boolean }
   | { type: 'error'; id: string; message: string };
 
@@ -56,6 +83,11 @@ export function parseRunnerFrame(line: string): RunnerFrame | undefined {
   const hasOptional = (name: string, type: 'string' | 'number'): boolean =>
     frame[name] === undefined || has(name, type);
   const hasId = has('id', 'string');
+  const hasRecall =
+    frame.recall === undefined ||
+    frame.recall === 'replayed' ||
+    frame.recall === 'waited' ||
+    frame.recall === 'interrupted';
   switch (frame.type) {
     case 'ready':
       return has('pid', 'number') ? (frame as RunnerFrame) : undefined;
@@ -65,6 +97,14 @@ export function parseRunnerFrame(line: string): RunnerFrame | undefined {
       return hasId && (frame.stream === 'stdout' || frame.stream === 'stderr') && has('dataBase64', 'string')
         ? (frame as RunnerFrame)
         : undefined;
+    case 'recorded':
+      return hasId &&
+        (frame.stream === 'stdout' || frame.stream === 'stderr') &&
+        has('headBase64', 'string') &&
+        has('tailBase64', 'string') &&
+        has('totalBytes', 'number')
+        ? (frame as RunnerFrame)
+        : undefined;
     case 'exit':
       return hasId &&
         has('status', 'number') &&
@@ -72,11 +112,14 @@ export function parseRunnerFrame(line: string): RunnerFrame | undefined {
         hasOptional('outputFileBytes', 'number') &&
         hasOptional('outputFileError', 'string') &&
         hasOptional('leftovers', 'number') &&
-        (frame.pidsLimitHit === undefined || has('pidsLimitHit', 'boolean'))
+        (frame.pidsLimitHit === undefined || has('pidsLimitHit', 'boolean')) &&
+        hasRecall
         ? (frame as RunnerFrame)
         : undefined;
     case 'result':
-      return hasId && has('status', 'number') && has('dataBase64', 'string') ? (frame as RunnerFrame) : undefined;
+      return hasId && has('status', 'number') && has('dataBase64', 'string') && hasRecall
+        ? (frame as RunnerFrame)
+        : undefined;
     case 'killing':
       return hasId && has('found', 'boolean') ? (frame as RunnerFrame) : undefined;
     case 'error':

@@ -1,5 +1,11 @@
 import { OUTPUT_FILE_TRUNCATION_NOTE } from '../output-file';
-import { COMMAND_KILL_AFTER_MS, MAX_SAVED_OUTPUT_FILES, SANDBOX_RUN_DIR } from '../sandbox-constants';
+import {
+  COMMAND_KILL_AFTER_MS,
+  MAX_CALL_RECORDS,
+  MAX_SAVED_OUTPUT_FILES,
+  SANDBOX_CALLS_DIR,
+  SANDBOX_RUN_DIR,
+} from '../sandbox-constants';
 import { RUNNER_SAVES_STATE_VARIABLE, SHELL_STATE_END_LINE } from '../tools/bash';
 import { EDIT_TOOL_PYTHON } from '../tools/edit';
 import { GLOB_TOOL_PYTHON } from '../tools/glob';
@@ -7,6 +13,7 @@ import { PYTHON_HELPER_PRELUDE, TOOL_ERROR_STATUS } from '../tools/python-helper
 import type { FileToolName } from '../tools/python-helper-program';
 import { READ_TOOL_PYTHON } from '../tools/read';
 import { WRITE_TOOL_PYTHON } from '../tools/write';
+import { CALL_RECORD_PROGRAM } from './call-record-program';
 import { LEFTOVER_SWEEP_PROGRAM } from './leftover-sweep-program';
 import { OUTPUT_FILE_PROGRAM } from './output-file-program';
 import { RUNNER_PROGRAM } from './runner-program';
@@ -26,6 +33,9 @@ const FILE_TOOL_PYTHON: Record<FileToolName, string> = {
 const RUNNER_SOURCE = [
   PYTHON_HELPER_PRELUDE,
   `RUN_DIR = ${JSON.stringify(SANDBOX_RUN_DIR)}`,
+  `CALLS_DIR = ${JSON.stringify(SANDBOX_CALLS_DIR)}`,
+  `MAX_CALL_RECORDS = ${MAX_CALL_RECORDS}`,
+  `RUNNER_MARKER = ${JSON.stringify(RUNNER_MARKER)}`,
   `KILL_AFTER_SECONDS = ${COMMAND_KILL_AFTER_MS / 1000}`,
   `TOOL_ERROR_STATUS = ${TOOL_ERROR_STATUS}`,
   `STATE_VARIABLE = ${JSON.stringify(RUNNER_SAVES_STATE_VARIABLE)}`,
@@ -35,6 +45,7 @@ const RUNNER_SOURCE = [
   `OUTPUT_FILE_TRUNCATION_NOTE = ${JSON.stringify(OUTPUT_FILE_TRUNCATION_NOTE)}`,
   OUTPUT_FILE_PROGRAM,
   LEFTOVER_SWEEP_PROGRAM,
+  CALL_RECORD_PROGRAM,
   RUNNER_PROGRAM,
 ].join('\n');
 

@@ -1,5 +1,6 @@
 import { SANDBOX_SHELL_STATE_FILE } from '../sandbox-constants';
 import { invalidInput } from './prepared-tool';
+import { recalledCallResult } from './recalled-call';
 import { resourceNote } from './resource-note';
 import type { PreparedTool } from './prepared-tool';
 import { isAbsent, isInteger } from './tool-input';
@@ -83,6 +84,8 @@ export function prepareBash(input: Record<string, unknown>): PreparedTool {
         maxOutputBytes: Math.max(1, context.maxOutputBytes - STATUS_LINE_RESERVE_BYTES),
         outputFile: context.outputFile,
       });
+      const recalled = recalledCallResult('bash', result);
+      if (recalled) return recalled;
       const note = resourceNote(result);
       const printed = result.output.replace(ANSI_ESCAPE, '').replace(/\n+$/, '');
       const output = note === undefined ? printed : joinLines(printed, note);

@@ -2,6 +2,7 @@ import type { ExecuteResult } from '../../../common/sandbox';
 import type { ToolContext } from './prepared-tool';
 import { TOOL_ERROR_STATUS } from './python-helper-program';
 import type { PythonHelperRequest } from './python-helper-program';
+import { recalledCallResult } from './recalled-call';
 
 /**
  * Runs a file tool's Python code inside the container (never on the host), in the persistent runner or as its own
@@ -9,6 +10,8 @@ import type { PythonHelperRequest } from './python-helper-program';
  */
 export async function runPythonHelper(context: ToolContext, helper: PythonHelperRequest): Promise<ExecuteResult> {
   const result = await context.runFileTool(helper);
+  const recalled = recalledCallResult(helper.toolName, result);
+  if (recalled) return recalled;
   if (result.timedOut) {
     return { isError: true, output: `${helper.toolName}: timed out after ${context.commandTimeoutMs}ms` };
   }

@@ -5,6 +5,7 @@ import { principalOf } from '../../api-keys';
 import { pageQueryFields, toPageRequest } from '../../page-query';
 import { parseOrThrow } from '../../validation';
 import type { WorkService } from './work-service';
+import { withContract } from '../../openapi/route-contract';
 
 type WorkParams = { Params: { environmentId: string; workId: string } };
 type EnvironmentParams = { Params: { environmentId: string } };
@@ -32,23 +33,29 @@ const listQuery = z.object(pageQueryFields).loose();
 export function registerWorkRoutes(app: FastifyInstance, work: WorkService): void {
   const base = '/v1/environments/:environmentId/work';
 
-  app.get<EnvironmentParams>(`${base}/poll`, async (request, reply: FastifyReply) => {
-    const query = parseOrThrow(pollQuery, request.query, '');
-    const workerId = request.headers['anthropic-worker-id'];
-    const item = await work.poll(principalOf(request), request.params.environmentId, {
-      blockMs: query.block_ms ?? 0,
-      reclaimOlderThanMs: query.reclaim_older_than_ms,
-      workerId: typeof workerId === 'string' && workerId !== '' ? workerId.slice(0, 200) : null,
-    });
-    if (item === null) return reply.status(204).send();
-    return item;
-  });
-
-  app.get<EnvironmentParams>(`${base}/stats`, async (request) =>
-    work.stats(principalOf(request), request.params.environmentId),
+  app.get<EnvironmentParams>(
+    `${base}/poll`,
+    withContract({ summary: "Poll an environment's work queue.", query: pollQuery, successStatuses: [200, 204] }),
+    async (request, reply: FastifyReply) => {
+      const query = parseOrThrow(pollQuery, request.query, '');
+      const workerId = request.headers['anthropic-worker-id'];
+      const item = await work.poll(principalOf(request), request.params.environmentId, {
+        blockMs: query.block_ms ?? 0,
+        reclaimOlderThanMs: query.reclaim_older_than_ms,
+        workerId: typeof workerId === 'string' && workerId !== '' ? workerId.slice(0, 200) : null,
+      });
+      if (item === null) return reply.status(204).send();
+      return item;
+    },
   );
 
-  app.get<EnvironmentParams>(base, async (request) =>
+  app.get<EnvironmentParams>(
+    `${base}/stats`,
+    withContract({ summary: "A work queue's statistics." }),
+    async (request) => work.stats(principalOf(request), request.params.environmentId),
+  );
+
+  app.get<EnvironmentParams>(base, withContract({ summary: 'List work items.', query: listQuery }), async (request) =>
     work.list(
       principalOf(request),
       request.params.environmentId,
@@ -56,32 +63,44 @@ export function registerWorkRoutes(app: FastifyInstance, work: WorkService): voi
     ),
   );
 
-  app.get<WorkParams>(`${base}/:workId`, async (request) =>
+  app.get<WorkParams>(`${base}/:workId`, withContract({ summary: 'Retrieve a work item.' }), async (request) =>
     work.retrieve(principalOf(request), request.params.environmentId, request.params.workId),
   );
 
-  app.post<WorkParams>(`${base}/:workId`, async (request) => {
-    const body = parseOrThrow(updateBody, request.body ?? {}, '');
-    return work.update(principalOf(request), request.params.environmentId, request.params.workId, body.metadata);
-  });
+  app.post<WorkParams>(
+    `${base}/:workId`,
+    withContract({ summary: "Update a work item's metadata.", body: updateBody }),
+    async (request) => {
+      const body = parseOrThrow(updateBody, request.body ?? {}, '');
+      return work.update(principalOf(request), request.params.environmentId, request.params.workId, body.metadata);
+    },
+  );
 
-  app.post<WorkParams>(`${base}/:workId/ack`, async (request) =>
+  app.post<WorkParams>(`${base}/:workId/ack`, withContract({ summary: 'Acknowledge a work item.' }), async (request) =>
     work.ack(principalOf(request), request.params.environmentId, request.params.workId),
   );
 
-  app.post<WorkParams>(`${base}/:workId/heartbeat`, async (request) => {
-    const query = parseOrThrow(heartbeatQuery, request.query, '');
-    return work.heartbeat(
-      principalOf(request),
-      request.params.environmentId,
-      request.params.workId,
-      query.expected_last_heartbeat,
-      query.desired_ttl_seconds,
-    );
-  });
+  app.post<WorkParams>(
+    `${base}/:workId/heartbeat`,
+    withContract({ summary: "Extend a work item's lease.", query: heartbeatQuery }),
+    async (request) => {
+      const query = parseOrThrow(heartbeatQuery, request.query, '');
+      return work.heartbeat(
+        principalOf(request),
+        request.params.environmentId,
+        request.params.workId,
+        query.expected_last_heartbeat,
+        query.desired_ttl_seconds,
+      );
+    },
+  );
 
-  app.post<WorkParams>(`${base}/:workId/stop`, async (request) => {
-    parseOrThrow(stopBody, request.body ?? {}, '');
-    return work.stop(principalOf(request), request.params.environmentId, request.params.workId);
-  });
+  app.post<WorkParams>(
+    `${base}/:workId/stop`,
+    withContract({ summary: 'Stop a work item.', body: stopBody }),
+    async (request) => {
+      parseOrThrow(stopBody, request.body ?? {}, '');
+      return work.stop(principalOf(request), request.params.environmentId, request.params.workId);
+    },
+  );
 }

@@ -7,6 +7,7 @@ import type { SessionService } from '../session-service';
 import { sendEventsBody } from './event-request-schemas';
 import { latestPosition, readEventPage, resumePosition } from './event-page';
 import { parseOrThrow } from '../../validation';
+import { withContract } from '../../openapi/route-contract';
 
 const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-04-01T00:00:00Z' });
 
@@ -45,41 +46,60 @@ export function registerSessionEventRoutes(
   reader: SessionEventReader,
   feeds: SessionFeeds,
 ): void {
-  app.post<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
-    const body = parseOrThrow(sendEventsBody, request.body, '');
-    return { data: await sessions.send(request.params.sessionId, body.events) };
-  });
+  app.post<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId/events',
+    withContract({ summary: 'Send events to a session.', body: sendEventsBody, bodyRequired: true }),
+    async (request) => {
+      const body = parseOrThrow(sendEventsBody, request.body, '');
+      return { data: await sessions.send(request.params.sessionId, body.events) };
+    },
+  );
 
-  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events', async (request) => {
-    const query = parseOrThrow(listQuery, request.query, '');
-    await sessions.requireExists(request.params.sessionId);
-    return readEventPage(reader, request.params.sessionId, {
-      order: query.order,
-      limit: query.limit,
-      page: query.page === undefined ? undefined : Number(query.page),
-      types: [query.types ?? [], query['types[]'] ?? []].flat(),
-      createdAt: {
-        gt: query['created_at[gt]'],
-        gte: query['created_at[gte]'],
-        lt: query['created_at[lt]'],
-        lte: query['created_at[lte]'],
-      },
-    });
-  });
+  app.get<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId/events',
+    withContract({ summary: "List a session's events.", query: listQuery }),
+    async (request) => {
+      const query = parseOrThrow(listQuery, request.query, '');
+      await sessions.requireExists(request.params.sessionId);
+      return readEventPage(reader, request.params.sessionId, {
+        order: query.order,
+        limit: query.limit,
+        page: query.page === undefined ? undefined : Number(query.page),
+        types: [query.types ?? [], query['types[]'] ?? []].flat(),
+        createdAt: {
+          gt: query['created_at[gt]'],
+          gte: query['created_at[gte]'],
+          lt: query['created_at[lt]'],
+          lte: query['created_at[lte]'],
+        },
+      });
+    },
+  );
 
-  app.get<{ Params: { sessionId: string } }>('/v1/sessions/:sessionId/events/stream', async (request, reply) => {
-    const query = parseOrThrow(streamQuery, request.query, '');
-    const sessionId = request.params.sessionId;
-    await sessions.requireExists(sessionId);
-    const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
-    const previews = { message: deltaTypes.includes('agent.message'), thinking: deltaTypes.includes('agent.thinking') };
-    const lastEventId = request.headers['last-event-id'];
-    const after =
-      typeof lastEventId === 'string' && lastEventId !== ''
-        ? await resumePosition(reader, sessionId, lastEventId)
-        : (query.after ?? (await latestPosition(reader, sessionId)));
-    await streamEvents(reply, feeds, sessionId, after, previews);
-  });
+  app.get<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId/events/stream',
+    withContract({
+      summary: "Stream a session's events (Server-Sent Events).",
+      query: streamQuery,
+      responseMediaType: 'text/event-stream',
+    }),
+    async (request, reply) => {
+      const query = parseOrThrow(streamQuery, request.query, '');
+      const sessionId = request.params.sessionId;
+      await sessions.requireExists(sessionId);
+      const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
+      const previews = {
+        message: deltaTypes.includes('agent.message'),
+        thinking: deltaTypes.includes('agent.thinking'),
+      };
+      const lastEventId = request.headers['last-event-id'];
+      const after =
+        typeof lastEventId === 'string' && lastEventId !== ''
+          ? await resumePosition(reader, sessionId, lastEventId)
+          : (query.after ?? (await latestPosition(reader, sessionId)));
+      await streamEvents(reply, feeds, sessionId, after, previews);
+    },
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { createCredentialBody, updateCredentialBody } from './credential-request
 import type { CredentialService } from './credential-service';
 import { booleanQuery, pageQueryFields, toPageRequest } from '../../page-query';
 import { parseOrThrow } from '../../validation';
+import { withContract } from '../../openapi/route-contract';
 
 const listQuery = z.object({ ...pageQueryFields, include_archived: booleanQuery.default(false) }).loose();
 
@@ -17,35 +18,51 @@ type CredentialParams = { Params: { vaultId: string; credentialId: string } };
 export function registerCredentialRoutes(app: FastifyInstance, credentials: CredentialService): void {
   const base = '/v1/vaults/:vaultId/credentials';
 
-  app.post<VaultParams>(base, async (request) =>
-    credentials.create(request.params.vaultId, parseOrThrow(createCredentialBody, request.body ?? {}, '')),
+  app.post<VaultParams>(
+    base,
+    withContract({ summary: 'Create a credential.', body: createCredentialBody }),
+    async (request) =>
+      credentials.create(request.params.vaultId, parseOrThrow(createCredentialBody, request.body ?? {}, '')),
   );
 
-  app.get<CredentialParams>(`${base}/:credentialId`, async (request) =>
-    credentials.retrieve(request.params.vaultId, request.params.credentialId),
+  app.get<CredentialParams>(
+    `${base}/:credentialId`,
+    withContract({ summary: 'Retrieve a credential.' }),
+    async (request) => credentials.retrieve(request.params.vaultId, request.params.credentialId),
   );
 
-  app.post<CredentialParams>(`${base}/:credentialId`, async (request) =>
-    credentials.update(
-      request.params.vaultId,
-      request.params.credentialId,
-      parseOrThrow(updateCredentialBody, request.body ?? {}, ''),
-    ),
+  app.post<CredentialParams>(
+    `${base}/:credentialId`,
+    withContract({ summary: 'Update a credential.', body: updateCredentialBody }),
+    async (request) =>
+      credentials.update(
+        request.params.vaultId,
+        request.params.credentialId,
+        parseOrThrow(updateCredentialBody, request.body ?? {}, ''),
+      ),
   );
 
-  app.get<VaultParams>(base, async (request) => {
-    const query = parseOrThrow(listQuery, request.query, '');
-    return credentials.list(request.params.vaultId, {
-      ...toPageRequest(query),
-      includeArchived: query.include_archived,
-    });
-  });
-
-  app.delete<CredentialParams>(`${base}/:credentialId`, async (request) =>
-    credentials.delete(request.params.vaultId, request.params.credentialId),
+  app.get<VaultParams>(
+    base,
+    withContract({ summary: "List a vault's credentials.", query: listQuery }),
+    async (request) => {
+      const query = parseOrThrow(listQuery, request.query, '');
+      return credentials.list(request.params.vaultId, {
+        ...toPageRequest(query),
+        includeArchived: query.include_archived,
+      });
+    },
   );
 
-  app.post<CredentialParams>(`${base}/:credentialId/archive`, async (request) =>
-    credentials.archive(request.params.vaultId, request.params.credentialId),
+  app.delete<CredentialParams>(
+    `${base}/:credentialId`,
+    withContract({ summary: 'Delete a credential.' }),
+    async (request) => credentials.delete(request.params.vaultId, request.params.credentialId),
+  );
+
+  app.post<CredentialParams>(
+    `${base}/:credentialId/archive`,
+    withContract({ summary: 'Archive a credential.' }),
+    async (request) => credentials.archive(request.params.vaultId, request.params.credentialId),
   );
 }

@@ -1,0 +1,120 @@
+import { currentWorkspaceId } from '../request-scope';
+import type {
+  AgentRepository,
+  ArchivableRecordRepository,
+  ControlPlaneStore,
+  CredentialRepository,
+  FileRepository,
+  WorkRepository,
+} from './control-plane-store';
+
+/**
+ * The control-plane store as one workspace sees it, the workspace of the HTTP request being served
+ * (`currentWorkspaceId`, which fails closed outside a request): records of other workspaces read as unknown (so the
+ * API answers 404, as for an id that never existed), listings hold the workspace's records only, and what is inserted
+ * belongs to the workspace. A vault's credentials and a self-hosted environment's work items belong to the workspace
+ * of their vault or environment. API keys, workspaces and repository tokens are not workspace records: they pass
+ * through (a session's tokens are reached through the session, which the session routes scope).
+ */
+export function workspaceScopedStore(store: ControlPlaneStore): ControlPlaneStore {
+  const ownedBy = (record: { workspaceId: string } | null): boolean =>
+    record !== null && record.workspaceId === currentWorkspaceId();
+  const agents = scopedAgents(store.agents, ownedBy);
+  const environments = scopedArchivable(store.environments, ownedBy);
+  const vaults = scopedArchivable(store.vaults, ownedBy);
+  return {
+    agents,
+    environments,
+    vaults,
+    files: scopedFiles(store.files, ownedBy),
+    credentials: scopedCredentials(store.credentials, async (vaultId) => (await vaults.get(vaultId)) !== null),
+    work: scopedWork(store.work, async (environmentId) => (await environments.get(environmentId)) !== null),
+    apiKeys: store.apiKeys,
+    workspaces: store.workspaces,
+    repositoryTokens: store.repositoryTokens,
+    close: () => store.close(),
+  };
+}
+
+type Owned = (record: { workspaceId: string } | null) => boolean;
+
+function scopedAgents(agents: AgentRepository, ownedBy: Owned): AgentRepository {
+  const owns = async (id: string): Promise<boolean> => ownedBy(await agents.get(id));
+  return {
+    insert: (agent) => agents.insert({ ...agent, workspaceId: currentWorkspaceId() }),
+    get: async (id, version) => {
+      const agent = await agents.get(id, version);
+      return agent !== null && ownedBy(agent) ? agent : null;
+    },
+    list: (request) => agents.list({ ...request, workspaceId: currentWorkspaceId() }),
+    listVersions: async (id, request) => ((await owns(id)) ? agents.listVersions(id, request) : null),
+    appendVersion: async (id, change, at) => ((await owns(id)) ? agents.appendVersion(id, change, at) : null),
+    archive: async (id, at) => ((await owns(id)) ? agents.archive(id, at) : null),
+  };
+}
+
+function scopedArchivable<Stored extends { workspaceId: string }>(
+  records: ArchivableRecordRepository<Stored>,
+  ownedBy: Owned,
+): ArchivableRecordRepository<Stored> {
+  const get = async (id: string): Promise<Stored | null> => {
+    const record = await records.get(id);
+    return ownedBy(record) ? record : null;
+  };
+  return {
+    insert: (record) => records.insert({ ...record, workspaceId: currentWorkspaceId() }),
+    get,
+    list: (request) => records.list({ ...request, workspaceId: currentWorkspaceId() }),
+    update: async (id, change) => ((await get(id)) === null ? null : records.update(id, change)),
+    delete: async (id) => (await get(id)) !== null && records.delete(id),
+  };
+}
+
+function scopedFiles(files: FileRepository, ownedBy: Owned): FileRepository {
+  const get = async (id: string): Promise<Awaited<ReturnType<FileRepository['get']>>> => {
+    const file = await files.get(id);
+    return ownedBy(file) ? file : null;
+  };
+  return {
+    insert: (file) => files.insert({ ...file, workspaceId: currentWorkspaceId() }),
+    get,
+    getMany: async (ids) => (await files.getMany(ids)).filter((file) => ownedBy(file)),
+    list: (request) => files.list({ ...request, workspaceId: currentWorkspaceId() }),
+    delete: async (id) => (await get(id)) !== null && files.delete(id),
+  };
+}
+
+function scopedCredentials(
+  credentials: CredentialRepository,
+  ownsVault: (vaultId: string) => Promise<boolean>,
+): CredentialRepository {
+  return {
+    insert: async (credential) =>
+      (await ownsVault(credential.vaultId)) ? credentials.insert(credential) : 'vault_not_found',
+    get: async (vaultId, id) => ((await ownsVault(vaultId)) ? credentials.get(vaultId, id) : null),
+    list: async (vaultId, request) =>
+      (await ownsVault(vaultId)) ? credentials.list(vaultId, request) : { items: [], nextCursor: null },
+    update: async (vaultId, id, change) =>
+      (await ownsVault(vaultId)) ? credentials.update(vaultId, id, change) : null,
+    delete: async (vaultId, id) => (await ownsVault(vaultId)) && credentials.delete(vaultId, id),
+  };
+}
+
+function scopedWork(
+  work: WorkRepository,
+  ownsEnvironment: (environmentId: string) => Promise<boolean>,
+): WorkRepository {
+  return {
+    deliverNext: async (environmentId, workerId, at, redeliverBefore) =>
+      (await ownsEnvironment(environmentId)) ? work.deliverNext(environmentId, workerId, at, redeliverBefore) : null,
+    find: async (environmentId, id) => ((await ownsEnvironment(environmentId)) ? work.find(environmentId, id) : null),
+    change: async (environmentId, id, change) =>
+      (await ownsEnvironment(environmentId)) ? work.change(environmentId, id, change) : null,
+    list: async (environmentId, page) =>
+      (await ownsEnvironment(environmentId)) ? work.list(environmentId, page) : { items: [], nextCursor: null },
+    stats: async (environmentId) =>
+      (await ownsEnvironment(environmentId))
+        ? work.stats(environmentId)
+        : { depth: 0, pending: 0, oldestQueuedAt: null },
+  };
+}
