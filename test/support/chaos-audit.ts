@@ -38,6 +38,8 @@ export interface SessionAudit {
   effects: Array<number | undefined>;
   /** `session.error` events in the log (each a failure Keel reported and retried or gave up on). */
   errors: number;
+  /** Each `session.error` as `<error type>/<retry status>` (`model_overloaded_error/retrying`, say). */
+  errorKinds: string[];
   /** Tool results marked `is_error` (a command that failed, as the model saw it). */
   errorResults: number;
   /** Append steps whose line is not in the file and whose result told the model the command was interrupted. */
@@ -134,6 +136,9 @@ export function auditSession(options: {
     streamDuplicated: options.streamedIds.length - streamed.size,
     effects,
     errors: events.filter((event) => event.type === 'session.error').length,
+    errorKinds: events.flatMap((event) =>
+      event.type === 'session.error' ? [`${event.error.type}/${event.error.retry_status.type}`] : [],
+    ),
     interrupted: effects.filter((count, index) => count === 0 && stepResults[index + 1]?.startsWith('error')).length,
     errorResults: results.filter((result) => result.is_error === true).length,
     notes,

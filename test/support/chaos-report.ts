@@ -36,7 +36,13 @@ export function chaosReportRows(report: ChaosReport): string[][] {
       '',
     ],
     ['tool side effects not read (no final cat)', String(report.effectsUnread), ''],
-    ['session.error events', String(report.sessionErrors), ''],
+    [
+      'session.error events',
+      String(report.sessionErrors),
+      Object.entries(report.sessionErrorKinds)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', '),
+    ],
     ['tool results with is_error', String(report.errorResults), ''],
     [
       'faults injected',

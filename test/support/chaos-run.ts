@@ -48,6 +48,8 @@ export interface ChaosReport {
   effectsNeverReported: number;
   effectsUnread: number;
   sessionErrors: number;
+  /** `session.error` events by `<error type>/<retry status>`. */
+  sessionErrorKinds: Record<string, number>;
   errorResults: number;
   faults: Record<FaultKind, number>;
   wallMs: number;
@@ -246,6 +248,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       effectsNeverReported: sum((audit) => audit.interrupted),
       effectsUnread: effects.filter((count) => count === undefined).length,
       sessionErrors: sum((audit) => audit.errors),
+      sessionErrorKinds: countBy(audits.flatMap((audit) => audit.errorKinds)),
       errorResults: sum((audit) => audit.errorResults),
       faults: { ...driver.injected },
       wallMs,
@@ -257,4 +260,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const docker = new Docker();
     for (const id of sessionIds) await removeSessionWorkspace(docker, id).catch(() => undefined);
   }
+}
+
+/** How many times each value occurs. */
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
