@@ -6,16 +6,23 @@ import { apiKeySha256, newApiKey } from '../server/api-keys';
 import { openControlPlaneStore } from '../server/store/open-control-plane-store';
 
 /**
- * `keel keys create [name] [--workspace <name>] [--environment <env id>]`, `keel keys list`, `keel keys revoke <id>`:
+ * `keel keys create [name] [--workspace <name>] [--environment <env id>] [--admin]`, `keel keys list`,
+ * `keel keys revoke <id>`:
  * API keys kept (as SHA-256 hashes) in the control-plane store, accepted besides `KEEL_API_KEY`. Each key acts in one
  * workspace (the default one unless `--workspace` names another, which is created if it does not exist): it sees that
  * workspace's agents, environments, files, vaults and sessions only. With `--environment`, the key is that self-hosted
  * environment's key (what the hosted Console calls an environment key), in the environment's workspace: it polls the
  * environment's work queue and serves its sessions, nothing else. A new key is printed once and never stored in clear.
- * This command, which opens the store itself, is how workspaces and keys are managed: the HTTP API has no admin routes.
+ * With `--admin`, the key is an admin key: it may also use the Admin API (`/v1/organizations/workspaces`,
+ * `/v1/organizations/api_keys`), as the configured key may. This command opens the store itself, so it works without
+ * a running server (and makes the first admin key when `KEEL_API_KEY` is not at hand).
  */
 export async function keys(config: KeelConfig, args: string[], write: (line: string) => void): Promise<number> {
-  const { values, positional } = parseFlags(args, ['--environment', '--workspace']);
+  const admin = args.includes('--admin');
+  const { values, positional } = parseFlags(
+    args.filter((argument) => argument !== '--admin'),
+    ['--environment', '--workspace'],
+  );
   const environmentId = values.get('--environment');
   const workspaceName = values.get('--workspace');
   const [action, argument] = positional;
@@ -31,8 +38,12 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
             createdAt: new Date().toISOString(),
           });
           workspaceId = workspace.id;
+          if (workspace.archivedAt !== null) {
+            throw new ConfigError(`keel keys create: workspace ${workspaceName} is archived`);
+          }
         }
         if (environmentId !== undefined) {
+          if (admin) throw new ConfigError('keel keys create: an environment key cannot be an admin key');
           const environment = await store.environments.get(environmentId);
           if (environment === null) throw new ConfigError(`keel keys create: no environment ${environmentId}`);
           if (environment.definition.config.type !== 'self_hosted') {
@@ -57,6 +68,7 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
           revokedAt: null,
           environmentId: environmentId ?? null,
           workspaceId,
+          admin,
         });
         write(`${id} ${key}`);
         return 0;
@@ -64,11 +76,10 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
       case 'list': {
         const names = new Map((await store.workspaces.list()).map((workspace) => [workspace.id, workspace.name]));
         for (const key of await store.apiKeys.list()) {
-          const scope = key.environmentId === null ? '' : `  (environment ${key.environmentId})`;
+          const scope =
+            key.environmentId === null ? (key.admin ? '  (admin)' : '') : `  (environment ${key.environmentId})`;
           const workspace = `workspace ${names.get(key.workspaceId) ?? key.workspaceId}`;
-          write(
-            `${key.id}  ${key.revokedAt === null ? 'active ' : 'revoked'}  ${key.createdAt}  ${workspace}  ${key.name}${scope}`,
-          );
+          write(`${key.id}  ${key.status.padEnd(8)}  ${key.createdAt}  ${workspace}  ${key.name}${scope}`);
         }
         return 0;
       }
@@ -81,7 +92,8 @@ export async function keys(config: KeelConfig, args: string[], write: (line: str
         return 0;
       default:
         throw new ConfigError(
-          'keel keys: use `keel keys create [name] [--workspace <name>] [--environment <env id>]`, `keel keys list` or ' +
+          'keel keys: use `keel keys create [name] [--workspace <name>] [--environment <env id>] [--admin]`, ' +
+            '`keel keys list` or ' +
             '`keel keys revoke <id>`',
         );
     }

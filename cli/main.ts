@@ -25,9 +25,10 @@ const USAGE = `Usage: keel <command>
   keel sessions           list sessions
   keel events [--follow] <session>
                           print a session's events, one JSON object a line; --follow goes on live until it ends
-  keel keys create [name] [--workspace <name>] [--environment <env id>]
+  keel keys create [name] [--workspace <name>] [--environment <env id>] [--admin]
                           create an API key (printed once) acting in a workspace (default: default; created if new;
-                          with --environment, a self-hosted environment's key), or: keel keys list, keel keys revoke <id>
+                          with --environment, a self-hosted environment's key; with --admin, a key that may also use
+                          the Admin API, /v1/organizations/…), or: keel keys list, keel keys revoke <id>
 
 The commands other than up reach KEEL_URL (default http://KEEL_HOST:KEEL_PORT) with KEEL_API_KEY
 (default: the key \`keel up\` keeps in the data folder).`;

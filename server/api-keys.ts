@@ -15,15 +15,17 @@ export function newApiKey(): string {
 
 /**
  * Who a request acts as: an API key, or a self-hosted environment's key (its work queue and sessions only), each in
- * one workspace, whose resources and sessions alone it sees.
+ * one workspace, whose resources and sessions alone it sees. An admin API key may also use the Admin API
+ * (`/v1/organizations/…`), which is not workspace-scoped.
  */
 export type Principal =
-  { kind: 'api'; workspaceId: string } | { kind: 'environment'; environmentId: string; workspaceId: string };
+  | { kind: 'api'; workspaceId: string; admin: boolean }
+  | { kind: 'environment'; environmentId: string; workspaceId: string };
 
 /**
  * Who `given` authenticates, or `null` when the server does not accept it: the configured key (compared in constant
- * time), which acts in the default workspace, or an active key in the control-plane store (looked up by its hash),
- * which acts in its own workspace and may be an environment key.
+ * time), which acts in the default workspace and is an admin key, or an active key in the control-plane store (looked
+ * up by its hash), which acts in its own workspace and may be an admin key or an environment key.
  */
 export async function authenticate(
   given: string,
@@ -34,13 +36,13 @@ export async function authenticate(
   const givenBytes = Buffer.from(given);
   const configuredBytes = Buffer.from(configured);
   if (givenBytes.length === configuredBytes.length && timingSafeEqual(givenBytes, configuredBytes)) {
-    return { kind: 'api', workspaceId: DEFAULT_WORKSPACE_ID };
+    return { kind: 'api', workspaceId: DEFAULT_WORKSPACE_ID, admin: true };
   }
   const stored = await keys.findActive(apiKeySha256(given));
   if (stored === null) return null;
   const { workspaceId } = stored;
   return stored.environmentId === null
-    ? { kind: 'api', workspaceId }
+    ? { kind: 'api', workspaceId, admin: stored.admin }
     : { kind: 'environment', environmentId: stored.environmentId, workspaceId };
 }
 
@@ -48,4 +50,12 @@ export async function authenticate(
 export function principalOf(request: { principal: Principal | null }): Principal {
   if (request.principal === null) throw new ApiError('authentication_error', 'The request was not authenticated.');
   return request.principal;
+}
+
+/** Throws a 403 `permission_error` unless the request's key is an admin key (the Admin API's routes call it first). */
+export function requireAdmin(request: { principal: Principal | null }): void {
+  const principal = principalOf(request);
+  if (principal.kind !== 'api' || !principal.admin) {
+    throw new ApiError('permission_error', 'This API key is not an admin key: the Admin API needs one.');
+  }
 }

@@ -30,6 +30,8 @@ import { registerSessionRoutes } from './sessions/session-routes';
 import { RepositoryTokens } from './sessions/resources/repository-tokens';
 import { SessionResourceService } from './sessions/resources/session-resource-service';
 import { registerVaultRoutes } from './vaults/vault-routes';
+import { registerAdminRoutes } from './organizations/admin-routes';
+import { AdminService } from './organizations/admin-service';
 import { registerRateLimits } from './rate-limits';
 import { registerMetrics } from './metrics';
 import { collectRoutes } from './openapi/openapi-document';
@@ -202,6 +204,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerFileRoutes(api, files);
     registerVaultRoutes(api, vaults);
     registerCredentialRoutes(api, credentials);
+    // The Admin API works on the unscoped store: it manages every workspace and key.
+    registerAdminRoutes(api, new AdminService(options.store));
   });
   app.addHook('onReady', async () => {
     await files.removeLeftovers().catch((error: unknown) => console.error('keel server: files folder sweep', error));
@@ -212,7 +216,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
 const NO_RATE_LIMITS: RateLimits = { createPerMinute: 0, readPerMinute: 0 };
 
 /** The principal of /health and /metrics, which need no key (and of every request until it is authenticated). */
-const API_PRINCIPAL: Principal = { kind: 'api', workspaceId: DEFAULT_WORKSPACE_ID };
+const API_PRINCIPAL: Principal = { kind: 'api', workspaceId: DEFAULT_WORKSPACE_ID, admin: false };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresCredentialRows } from '../activities/credentials/postgres-credential-rows';
@@ -18,13 +19,14 @@ import { generateSecretKey, sealSecret } from '../common/secret-box';
 import type {
   AgentDefinition,
   ControlPlaneStore,
+  NewApiKey,
   StoredAgent,
   StoredCredential,
   StoredEnvironment,
   StoredFile,
   StoredVault,
 } from '../server/store/control-plane-store';
-import { MIGRATIONS, StoreSchemaError } from '../server/store/migrations';
+import { applyMigrations, MIGRATIONS, StoreSchemaError } from '../server/store/migrations';
 import type { Migration } from '../server/store/migrations';
 import { openPostgresStore } from '../server/store/open-postgres-store';
 import { openSqliteStore, storeFilePath } from '../server/store/open-sqlite-store';
@@ -193,6 +195,38 @@ function file(id: string, scopeId: string | null): StoredFile {
   };
 }
 
+describe('migration 8 (admin keys, key status, archived workspaces) on a SQLite store at migration 7', () => {
+  it('a key revoked before reads as archived, the others as active non-admin keys; no workspace is archived', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'keel-migration-8-'));
+    try {
+      const filename = path.join(folder, 'keel.sqlite');
+      const database = new Database(filename);
+      applyMigrations(database, MIGRATIONS.slice(0, 7));
+      const at = new Date().toISOString();
+      const insert = database.prepare(
+        'INSERT INTO api_keys (id, key_sha256, name, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
+      );
+      insert.run('apikey_old1', 'd'.repeat(64), 'old', at, null);
+      insert.run('apikey_old2', 'e'.repeat(64), 'old revoked', at, at);
+      database.close();
+      const store = openSqliteStore({ filename });
+      try {
+        expect(store.appliedMigrations).toEqual([8]);
+        expect((await store.apiKeys.list()).map((key) => [key.id, key.admin, key.status, key.revokedAt])).toEqual([
+          ['apikey_old1', false, 'active', null],
+          ['apikey_old2', false, 'archived', at],
+        ]);
+        expect(await store.apiKeys.findActive('e'.repeat(64))).toBeNull();
+        expect((await store.workspaces.list()).map((workspace) => workspace.archivedAt)).toEqual([null]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the PostgreSQL migrations', () => {
   it('have the SQLite migrations’ versions and names, in order', () => {
     expect(POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name }))).toEqual(
@@ -252,7 +286,7 @@ describe.each([
     ]);
     const at = new Date().toISOString();
     const team = await store.workspaces.ensure({ id: 'wrkspc_team1', name: 'team', createdAt: at });
-    expect(team).toEqual({ id: 'wrkspc_team1', name: 'team', createdAt: at });
+    expect(team).toEqual({ id: 'wrkspc_team1', name: 'team', createdAt: at, archivedAt: null });
     expect(await store.workspaces.ensure({ id: 'wrkspc_team2', name: 'team', createdAt: at })).toEqual(team);
     expect(await store.workspaces.findByName('team')).toEqual(team);
     expect(await store.workspaces.findByName('nobody')).toBeNull();
@@ -488,11 +522,73 @@ describe.each([
     };
     await store.apiKeys.insert(key);
     await store.apiKeys.insert({ ...key, id: 'apikey_2', name: 'same hash' });
-    expect(await store.apiKeys.list()).toEqual([key]);
-    expect(await store.apiKeys.findActive(key.keySha256)).toEqual(key);
-    expect(await store.apiKeys.revoke('apikey_1', new Date().toISOString())).toBe(true);
+    const stored = { ...key, admin: false, status: 'active' };
+    expect(await store.apiKeys.list()).toEqual([stored]);
+    expect(await store.apiKeys.findActive(key.keySha256)).toEqual(stored);
+    const revokedAt = new Date().toISOString();
+    expect(await store.apiKeys.revoke('apikey_1', revokedAt)).toBe(true);
     expect(await store.apiKeys.revoke('apikey_1', new Date().toISOString())).toBe(false);
     expect(await store.apiKeys.findActive(key.keySha256)).toBeNull();
+    expect(await store.apiKeys.get('apikey_1')).toEqual({ ...stored, status: 'archived', revokedAt });
+  });
+
+  it('admin API: admin keys, key status (inactive comes back, archived not), workspaces renamed and archived', async () => {
+    const store = await fresh();
+    const at = new Date().toISOString();
+    const team = await store.workspaces.ensure({ id: 'wrkspc_team1', name: 'team', createdAt: at });
+    const key = (id: string, hash: string, workspaceId: string, admin?: boolean): NewApiKey => ({
+      id,
+      keySha256: hash.repeat(64),
+      name: id,
+      createdAt: at,
+      revokedAt: null,
+      environmentId: null,
+      workspaceId,
+      ...(admin === undefined ? {} : { admin }),
+    });
+    await store.apiKeys.insert(key('apikey_admin', 'a', DEFAULT_WORKSPACE_ID, true));
+    await store.apiKeys.insert(key('apikey_team1', 'b', team.id));
+    await store.apiKeys.insert(key('apikey_team2', 'c', team.id, false));
+    expect((await store.apiKeys.list()).map((stored) => [stored.id, stored.admin, stored.status])).toEqual([
+      ['apikey_admin', true, 'active'],
+      ['apikey_team1', false, 'active'],
+      ['apikey_team2', false, 'active'],
+    ]);
+    expect(await store.apiKeys.get('apikey_nobody')).toBeNull();
+    expect(await store.apiKeys.update('apikey_nobody', { name: 'x' }, at)).toBeNull();
+
+    // inactive: refused, and recoverable; a rename alone keeps the status.
+    expect(await store.apiKeys.update('apikey_team1', { status: 'inactive' }, at)).toMatchObject({
+      status: 'inactive',
+      revokedAt: null,
+    });
+    expect(await store.apiKeys.findActive('b'.repeat(64))).toBeNull();
+    expect(await store.apiKeys.update('apikey_team1', { name: 'renamed' }, at)).toMatchObject({
+      name: 'renamed',
+      status: 'inactive',
+    });
+    expect(await store.apiKeys.update('apikey_team1', { status: 'active' }, at)).toMatchObject({ status: 'active' });
+    expect(await store.apiKeys.findActive('b'.repeat(64))).toMatchObject({ id: 'apikey_team1', name: 'renamed' });
+
+    // A workspace renamed, then archived with its keys; the default workspace's keys are untouched.
+    expect(await store.workspaces.get(team.id)).toEqual(team);
+    expect(await store.workspaces.get('wrkspc_nobody')).toBeNull();
+    expect(await store.workspaces.rename(team.id, 'crew')).toEqual({ ...team, name: 'crew' });
+    expect(await store.workspaces.findByName('crew')).toMatchObject({ id: team.id });
+    expect(await store.workspaces.rename('wrkspc_nobody', 'x')).toBeNull();
+    const archivedAt = new Date().toISOString();
+    expect(await store.workspaces.archive(team.id, archivedAt)).toEqual({ ...team, name: 'crew', archivedAt });
+    expect(await store.workspaces.archive(team.id, new Date(Date.now() + 1000).toISOString())).toMatchObject({
+      archivedAt,
+    });
+    expect(await store.workspaces.archive('wrkspc_nobody', archivedAt)).toBeNull();
+    expect((await store.apiKeys.list()).map((stored) => [stored.id, stored.status, stored.revokedAt])).toEqual([
+      ['apikey_admin', 'active', null],
+      ['apikey_team1', 'archived', archivedAt],
+      ['apikey_team2', 'archived', archivedAt],
+    ]);
+    expect(await store.apiKeys.findActive('c'.repeat(64))).toBeNull();
+    expect((await store.workspaces.list()).map((workspace) => workspace.archivedAt)).toEqual([null, archivedAt]);
   });
 
   it('repository tokens: rotated in place, never moved to another session, read by the worker', async () => {

@@ -227,6 +227,8 @@ function withoutTouched(listing: Listings, touched: Set<string>): Record<string,
     vaults: kept(listing.vaults),
     sessions: kept(listing.sessions),
     files: kept(listing.files),
+    workspaces: kept(listing.workspaces),
+    apiKeys: kept(listing.apiKeys),
     agentVersions: touched.has(seeded.agentId) ? 'touched' : listing.agentVersions,
     credentials: touched.has(seeded.vaultId) || touched.has(seeded.credentialId) ? 'touched' : listing.credentials,
     resources: touched.has(seeded.sessionId) ? 'touched' : listing.resources,
@@ -251,6 +253,8 @@ async function listings(sdk: Anthropic, ids: SeededIds): Promise<Listings> {
     resources: await all(sdk.beta.sessions.resources.list(ids.sessionId, { limit: 100 })),
     events: await all(sdk.beta.sessions.events.list(ids.sessionId, { limit: 100 })),
     files: await all(sdk.beta.files.list({ limit: 100 })),
+    workspaces: await all(sdk.beta.organization.workspaces.list({ include_archived: true, limit: 100 })),
+    apiKeys: await all(sdk.beta.organization.apiKeys.list({ limit: 100 })),
   };
 }
 
@@ -357,7 +361,9 @@ function findings(output: string): string {
 }
 
 /** Every listing of the stack, archived objects included. */
-type Listings = { [Key in 'agents' | 'environments' | 'vaults' | 'sessions' | 'files']: { id: string }[] } & {
+type Listings = {
+  [Key in 'agents' | 'environments' | 'vaults' | 'sessions' | 'files' | 'workspaces' | 'apiKeys']: { id: string }[];
+} & {
   [Key in 'agentVersions' | 'credentials' | 'resources' | 'events']: unknown[];
 };
 

@@ -186,6 +186,25 @@ const UNNAMED_ROUTES = new Set([
   'POST /v1/sessions',
 ]);
 
+const WORKSPACES = '/v1/organizations/workspaces';
+const API_KEYS = '/v1/organizations/api_keys';
+
+/**
+ * The Admin API's routes, which are not workspace-scoped: only an admin key may call them, every other key gets 403.
+ * Each with a body that would be valid, so the 403 is the key's, not the body's.
+ */
+const ADMIN_ROUTES: Record<string, { path: string; body?: unknown }> = {
+  [`GET ${WORKSPACES}`]: { path: WORKSPACES },
+  [`POST ${WORKSPACES}`]: { path: WORKSPACES, body: { name: 'intruders' } },
+  [`GET ${WORKSPACES}/:workspaceId`]: { path: `${WORKSPACES}/${DEFAULT_WORKSPACE_ID}` },
+  [`POST ${WORKSPACES}/:workspaceId`]: { path: `${WORKSPACES}/${DEFAULT_WORKSPACE_ID}`, body: { name: 'default' } },
+  [`POST ${WORKSPACES}/:workspaceId/archive`]: { path: `${WORKSPACES}/wrkspc_nobody/archive` },
+  [`GET ${API_KEYS}`]: { path: API_KEYS },
+  [`POST ${API_KEYS}`]: { path: API_KEYS, body: { name: 'intruder', admin: true } },
+  [`GET ${API_KEYS}/:apiKeyId`]: { path: `${API_KEYS}/apikey_nobody` },
+  [`POST ${API_KEYS}/:apiKeyId`]: { path: `${API_KEYS}/apikey_nobody`, body: { status: 'active' } },
+};
+
 /** The routes the server serves, read from Fastify's route table (`printRoutes`), as `METHOD /path`, HEAD left out. */
 function servedRoutes(): string[] {
   const routes: string[] = [];
@@ -261,7 +280,7 @@ describe('workspaces migration: what existed before belongs to the default works
       database.close();
       const store = openSqliteStore({ filename });
       try {
-        expect(store.appliedMigrations).toEqual([7]);
+        expect(store.appliedMigrations).toEqual([7, 8]);
         expect((await store.agents.get('agent_old'))?.workspaceId).toBe(DEFAULT_WORKSPACE_ID);
         expect((await store.apiKeys.list()).map((key) => key.workspaceId)).toEqual([DEFAULT_WORKSPACE_ID]);
         expect((await store.workspaces.list()).map((workspace) => workspace.name)).toEqual(['default']);
@@ -279,9 +298,12 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
   it('route table: every route the server serves is in the table (named resources) or known to name none', () => {
     const served = servedRoutes();
     expect(served.length).toBeGreaterThan(40);
-    const unknown = served.filter((route) => ROUTES[route] === undefined && !UNNAMED_ROUTES.has(route));
+    const unknown = served.filter(
+      (route) => ROUTES[route] === undefined && !UNNAMED_ROUTES.has(route) && ADMIN_ROUTES[route] === undefined,
+    );
     expect(unknown).toEqual([]);
     expect(Object.keys(ROUTES).filter((route) => !served.includes(route))).toEqual([]);
+    expect(Object.keys(ADMIN_ROUTES).filter((route) => !served.includes(route))).toEqual([]);
   });
 
   it("another workspace's key: every route naming A's resource answers 404 in the Anthropic error shape", async () => {
@@ -435,5 +457,165 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
     const again = await createKey(['alpha-key-2', '--workspace', 'alpha']);
     const agents = (await sdkClient(harness.stack.apiUrl, again).beta.agents.list({ include_archived: true })).data;
     expect(agents.map((agent) => agent.id)).toContain(ids['agentId']);
+  });
+});
+
+/** Calls the HTTP API with a key and a JSON body (or none). */
+async function request(
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${harness.stack.apiUrl}${path}`, {
+    method,
+    headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('the Admin API: an admin key manages workspaces and keys over HTTP', () => {
+  it('a key that is not an admin key gets 403 permission_error on every admin route, and changes nothing', async () => {
+    const before = await request('GET', `${API_KEYS}?limit=1000`, TEST_API_KEY);
+    const answers: Record<string, unknown> = {};
+    for (const [route, adminCase] of Object.entries(ADMIN_ROUTES)) {
+      const method = route.split(' ')[0] ?? 'GET';
+      for (const [name, key] of Object.entries(keys)) {
+        const answer = await request(method, adminCase.path, key, adminCase.body);
+        const error = answer.body['error'] as { type?: unknown } | undefined;
+        answers[`${route} (${name})`] =
+          answer.status === 403 && answer.body['type'] === 'error' && error?.type === 'permission_error'
+            ? 'forbidden'
+            : answer;
+      }
+    }
+    expect(
+      Object.values(answers).every((answer) => answer === 'forbidden'),
+      JSON.stringify(answers, null, 1),
+    ).toBe(true);
+    expect(await request('GET', `${API_KEYS}?limit=1000`, TEST_API_KEY)).toEqual(before);
+    expect((await harness.stack.store.workspaces.findByName('intruders')) === null).toBe(true);
+  });
+
+  it('the configured key creates a workspace and a key in it; that key works and sees only its workspace', async () => {
+    const admin = sdkClient(harness.stack.apiUrl);
+    const workspace = await admin.beta.organization.workspaces.create({ name: 'gamma' });
+    expect(workspace).toMatchObject({ type: 'workspace', name: 'gamma', archived_at: null });
+    expect(workspace.id).toMatch(/^wrkspc_/);
+    expect(await admin.beta.organization.workspaces.retrieve(workspace.id)).toEqual(workspace);
+
+    const created = await request('POST', API_KEYS, TEST_API_KEY, { name: 'gamma-key', workspace_id: workspace.id });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      type: 'api_key',
+      name: 'gamma-key',
+      status: 'active',
+      admin: false,
+      workspace_id: workspace.id,
+      scope: { type: 'workspace', workspace_id: workspace.id },
+    });
+    const secret = String(created.body['key']);
+    expect(secret).toMatch(/^keel_/);
+    const keyId = String(created.body['id']);
+    // The secret is shown once: never again in a retrieval or a listing.
+    const retrieved = await admin.beta.organization.apiKeys.retrieve(keyId);
+    const { key: _secret, ...view } = created.body;
+    expect(retrieved).toEqual(view);
+    expect(JSON.stringify(await request('GET', `${API_KEYS}?limit=1000`, TEST_API_KEY))).not.toContain(secret);
+
+    const gamma = sdkClient(harness.stack.apiUrl, secret);
+    const agent = await gamma.beta.agents.create({ name: 'gamma agent', model: 'scripted-model' });
+    expect((await gamma.beta.agents.list({ include_archived: true })).data.map((item) => item.id)).toEqual([agent.id]);
+    expect((await a.beta.agents.list({ include_archived: true })).data.map((item) => item.id)).not.toContain(agent.id);
+    expect((await request('GET', `/v1/agents/${ids['agentId'] ?? ''}`, secret)).status).toBe(404);
+    // An ordinary key of the new workspace is not an admin key.
+    expect((await request('GET', WORKSPACES, secret)).status).toBe(403);
+
+    // Listings, one item a page, through the SDK's paging (after_id).
+    const names: string[] = [];
+    for await (const item of admin.beta.organization.workspaces.list({ limit: 1 })) names.push(item.name);
+    expect(names).toEqual(['default', 'alpha', 'beta', 'gamma']);
+    const listedKeys = await admin.beta.organization.apiKeys.list({ workspace_id: workspace.id });
+    expect(listedKeys.data.map((item) => item.id)).toEqual([keyId]);
+    const back = await request('GET', `${WORKSPACES}?limit=2&before_id=${workspace.id}`, TEST_API_KEY);
+    expect(back.body).toMatchObject({
+      has_more: true,
+      last_id: (await admin.beta.organization.workspaces.list()).data[2]?.id,
+    });
+
+    // Renames: a workspace (not to a taken name), a key.
+    expect(await admin.beta.organization.workspaces.update(workspace.id, { name: 'gamma team' })).toMatchObject({
+      name: 'gamma team',
+    });
+    expect((await request('POST', `${WORKSPACES}/${workspace.id}`, TEST_API_KEY, { name: 'alpha' })).status).toBe(409);
+    expect(await admin.beta.organization.apiKeys.update(keyId, { name: 'gamma key, renamed' })).toMatchObject({
+      name: 'gamma key, renamed',
+      status: 'active',
+    });
+
+    // inactive: 401, and back; archived: 401 for good.
+    const agentsStatus = async (): Promise<number> => (await request('GET', '/v1/agents', secret)).status;
+    await admin.beta.organization.apiKeys.update(keyId, { status: 'inactive' });
+    expect(await agentsStatus()).toBe(401);
+    await admin.beta.organization.apiKeys.update(keyId, { status: 'active' });
+    expect(await agentsStatus()).toBe(200);
+    expect(await admin.beta.organization.apiKeys.update(keyId, { status: 'archived' })).toMatchObject({
+      status: 'archived',
+    });
+    expect(await agentsStatus()).toBe(401);
+    const reactivate = await request('POST', `${API_KEYS}/${keyId}`, TEST_API_KEY, { status: 'active' });
+    expect(reactivate.status).toBe(400);
+    expect(await agentsStatus()).toBe(401);
+    expect((await admin.beta.organization.apiKeys.list({ status: 'archived' })).data.map((item) => item.id)).toContain(
+      keyId,
+    );
+
+    // Archiving a workspace archives its keys; it leaves the listing unless archived ones are asked for.
+    const second = await request('POST', API_KEYS, TEST_API_KEY, { name: 'gamma-2', workspace_id: workspace.id });
+    expect((await request('GET', '/v1/agents', String(second.body['key']))).status).toBe(200);
+    const archived = await admin.beta.organization.workspaces.archive(workspace.id);
+    expect(archived.archived_at).not.toBeNull();
+    expect((await request('GET', '/v1/agents', String(second.body['key']))).status).toBe(401);
+    expect(await admin.beta.organization.apiKeys.retrieve(String(second.body['id']))).toMatchObject({
+      status: 'archived',
+    });
+    expect((await admin.beta.organization.workspaces.list()).data.map((item) => item.id)).not.toContain(workspace.id);
+    expect(
+      (await admin.beta.organization.workspaces.list({ include_archived: true })).data.map((item) => item.id),
+    ).toContain(workspace.id);
+    expect((await request('POST', API_KEYS, TEST_API_KEY, { name: 'late', workspace_id: workspace.id })).status).toBe(
+      400,
+    );
+    expect((await request('POST', `${WORKSPACES}/${DEFAULT_WORKSPACE_ID}/archive`, TEST_API_KEY)).status).toBe(400);
+    expect((await request('GET', `${WORKSPACES}/wrkspc_nobody`, TEST_API_KEY)).body).toMatchObject({
+      type: 'error',
+      error: { type: 'not_found_error' },
+    });
+  });
+
+  it('more admin keys: over HTTP (admin: true) and with keel keys create --admin; both manage, in their workspace', async () => {
+    const alpha = await harness.stack.store.workspaces.findByName('alpha');
+    const created = await request('POST', API_KEYS, TEST_API_KEY, {
+      name: 'alpha-admin',
+      workspace_id: alpha?.id,
+      admin: true,
+    });
+    expect(created.body).toMatchObject({ admin: true, workspace_id: alpha?.id });
+    const alphaAdmin = String(created.body['key']);
+    expect((await request('GET', WORKSPACES, alphaAdmin)).status).toBe(200);
+    // Its other routes act in its own workspace: A's agent, not the default workspace's.
+    expect((await request('GET', `/v1/agents/${ids['agentId'] ?? ''}`, alphaAdmin)).status).toBe(200);
+
+    const made = await keel(['keys', 'create', 'boss', '--admin']);
+    expect(made.code).toBe(0);
+    const [bossId, boss] = made.stdout.trim().split(' ');
+    const delta = await request('POST', WORKSPACES, boss ?? '', { name: 'delta' });
+    expect(delta.status).toBe(200);
+    const listed = await keel(['keys', 'list']);
+    expect(listed.stdout.split('\n').find((line) => line.startsWith(bossId ?? '-'))).toMatch(
+      /active .*boss {2}\(admin\)$/,
+    );
+    expect((await keel(['keys', 'create', 'x', '--admin', '--environment', 'env_1'])).code).not.toBe(0);
   });
 });

@@ -283,6 +283,9 @@ export interface RepositoryTokenRepository {
   deleteSession(sessionId: string): Promise<number>;
 }
 
+/** The lifecycle of an API key, as the hosted Admin API has it: `inactive` can be made active again, `archived` not. */
+export type ApiKeyStatus = 'active' | 'inactive' | 'archived';
+
 /** An API key as the store keeps it: its SHA-256, never the key itself. */
 export interface StoredApiKey {
   id: string;
@@ -291,9 +294,23 @@ export interface StoredApiKey {
   keySha256: string;
   name: string;
   createdAt: string;
+  /** When the key was archived (revoked), or `null`. */
   revokedAt: string | null;
   /** Set for an environment key: it serves that self-hosted environment's work queue and sessions, nothing else. */
   environmentId: string | null;
+  /** Whether the key may use the Admin API (`/v1/organizations/…`): manage workspaces and keys. */
+  admin: boolean;
+  /** Only an `active` key authenticates. */
+  status: ApiKeyStatus;
+}
+
+/** A key to add: active, and not admin unless `admin` says so. */
+export type NewApiKey = Omit<StoredApiKey, 'admin' | 'status'> & { admin?: boolean };
+
+/** What an update of a key changes: its name, its status, or both. */
+export interface ApiKeyChanges {
+  name?: string | undefined;
+  status?: ApiKeyStatus | undefined;
 }
 
 /** A workspace: what API keys act in and resources belong to. */
@@ -303,25 +320,40 @@ export interface StoredWorkspace {
   /** Unique; what `keel keys create --workspace` names. */
   name: string;
   createdAt: string;
+  /** When the workspace was archived (its keys with it), or `null`. */
+  archivedAt: string | null;
 }
 
 /** Workspaces (the migration that adds them creates the default one). */
 export interface WorkspaceRepository {
   /** Adds a workspace unless one of that name exists; resolves to the workspace of that name either way. */
-  ensure(workspace: StoredWorkspace): Promise<StoredWorkspace>;
+  ensure(workspace: Omit<StoredWorkspace, 'archivedAt'>): Promise<StoredWorkspace>;
+  /** The workspace of that id, or `null`. */
+  get(id: string): Promise<StoredWorkspace | null>;
   /** The workspace of that name, or `null`. */
   findByName(name: string): Promise<StoredWorkspace | null>;
   /** Every workspace, oldest first. */
   list(): Promise<StoredWorkspace[]>;
+  /** Renames a workspace (the caller checks the name is free); `null` when there is no such workspace. */
+  rename(id: string, name: string): Promise<StoredWorkspace | null>;
+  /**
+   * Archives a workspace and every key of it (status `archived`), in one transaction; an archived workspace stays as
+   * it is. `null` when there is no such workspace.
+   */
+  archive(id: string, at: string): Promise<StoredWorkspace | null>;
 }
 
 /** The API keys clients may send, besides the one from configuration. */
 export interface ApiKeyRepository {
   /** Adds a key; a key whose hash is already stored is kept as it is. */
-  insert(key: StoredApiKey): Promise<void>;
-  /** The active (not revoked) key with this hash, if any. */
+  insert(key: NewApiKey): Promise<void>;
+  /** The active key with this hash, if any. */
   findActive(keySha256: string): Promise<StoredApiKey | null>;
-  /** Revokes a key by id; `false` when there is no such key. */
+  /** The key of that id, whatever its status, or `null`. */
+  get(id: string): Promise<StoredApiKey | null>;
+  /** Changes a key's name and status (archiving sets `revokedAt` to `at`); `null` when there is no such key. */
+  update(id: string, changes: ApiKeyChanges, at: string): Promise<StoredApiKey | null>;
+  /** Archives a key by id; `false` when there is no such key or it is archived already. */
   revoke(id: string, at: string): Promise<boolean>;
   /** Every key, oldest first. */
   list(): Promise<StoredApiKey[]>;

@@ -197,6 +197,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX vaults_by_workspace ON vaults (workspace_id, sequence);
     `,
   },
+  {
+    version: 8,
+    name: 'admin keys, key status and archived workspaces',
+    // The Admin API (`/v1/organizations/…`): `admin` marks a key that manages workspaces and keys (the configured key
+    // is admin without a row); `status` is the hosted key lifecycle (`active`, `inactive` — off but recoverable —,
+    // `archived` — for good), and a key revoked before keeps `revoked_at` and reads as archived. An archived workspace
+    // keeps its resources; its keys are archived with it.
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE api_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'archived'));
+      UPDATE api_keys SET status = 'archived' WHERE revoked_at IS NOT NULL;
+      ALTER TABLE workspaces ADD COLUMN archived_at TEXT;
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

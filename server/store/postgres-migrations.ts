@@ -138,6 +138,13 @@ const POSTGRES_SQL: readonly string[] = [
     CREATE INDEX file_metadata_by_workspace ON file_metadata (workspace_id, sequence);
     CREATE INDEX vaults_by_workspace ON vaults (workspace_id, sequence);
   `,
+  `
+    ALTER TABLE api_keys ADD COLUMN admin BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE api_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+      CHECK (status IN ('active', 'inactive', 'archived'));
+    UPDATE api_keys SET status = 'archived' WHERE revoked_at IS NOT NULL;
+    ALTER TABLE workspaces ADD COLUMN archived_at TEXT;
+  `,
 ];
 
 /**

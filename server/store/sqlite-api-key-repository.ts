@@ -1,7 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { ApiKeyRepository, StoredApiKey } from './control-plane-store';
+import type { ApiKeyChanges, ApiKeyRepository, ApiKeyStatus, NewApiKey, StoredApiKey } from './control-plane-store';
 import { settle } from './sqlite-database';
 
+/** A row of the `api_keys` table (the PostgreSQL store's rows have the same columns; `admin` is a boolean there). */
 export interface ApiKeyRow {
   id: string;
   key_sha256: string;
@@ -10,26 +11,37 @@ export interface ApiKeyRow {
   revoked_at: string | null;
   environment_id: string | null;
   workspace_id: string;
+  admin: number | boolean;
+  status: ApiKeyStatus;
 }
 
-/** API keys in the embedded SQLite store (table `api_keys`, migration 3). */
+/** API keys in the embedded SQLite store (table `api_keys`, migrations 3, 5, 7 and 8). */
 export class SqliteApiKeyRepository implements ApiKeyRepository {
   private readonly insertOne: Statement;
   private readonly selectActive: Statement<{ keySha256: string }, ApiKeyRow>;
+  private readonly selectById: Statement<[string], ApiKeyRow>;
+  private readonly updateOne: Statement;
   private readonly revokeOne: Statement;
   private readonly selectAll: Statement<[], ApiKeyRow>;
 
   constructor(database: Database) {
     this.insertOne = database.prepare(
-      'INSERT OR IGNORE INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id, workspace_id) ' +
-        'VALUES (@id, @keySha256, @name, @createdAt, NULL, @environmentId, @workspaceId)',
+      'INSERT OR IGNORE INTO api_keys (id, key_sha256, name, created_at, revoked_at, environment_id, workspace_id, admin) ' +
+        'VALUES (@id, @keySha256, @name, @createdAt, NULL, @environmentId, @workspaceId, @admin)',
     );
-    this.selectActive = database.prepare('SELECT * FROM api_keys WHERE key_sha256 = @keySha256 AND revoked_at IS NULL');
-    this.revokeOne = database.prepare('UPDATE api_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL');
+    this.selectActive = database.prepare("SELECT * FROM api_keys WHERE key_sha256 = @keySha256 AND status = 'active'");
+    this.selectById = database.prepare('SELECT * FROM api_keys WHERE id = ?');
+    this.updateOne = database.prepare(
+      'UPDATE api_keys SET name = COALESCE(@name, name), status = COALESCE(@status, status), ' +
+        "revoked_at = CASE WHEN @status = 'archived' THEN COALESCE(revoked_at, @at) ELSE revoked_at END WHERE id = @id",
+    );
+    this.revokeOne = database.prepare(
+      "UPDATE api_keys SET status = 'archived', revoked_at = @at WHERE id = @id AND status <> 'archived'",
+    );
     this.selectAll = database.prepare('SELECT * FROM api_keys ORDER BY created_at, id');
   }
 
-  insert(key: StoredApiKey): Promise<void> {
+  insert(key: NewApiKey): Promise<void> {
     return settle(
       () =>
         void this.insertOne.run({
@@ -39,6 +51,7 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
           createdAt: key.createdAt,
           environmentId: key.environmentId,
           workspaceId: key.workspaceId,
+          admin: key.admin === true ? 1 : 0,
         }),
     );
   }
@@ -46,6 +59,21 @@ export class SqliteApiKeyRepository implements ApiKeyRepository {
   findActive(keySha256: string): Promise<StoredApiKey | null> {
     return settle(() => {
       const row = this.selectActive.get({ keySha256 });
+      return row === undefined ? null : toStoredApiKey(row);
+    });
+  }
+
+  get(id: string): Promise<StoredApiKey | null> {
+    return settle(() => {
+      const row = this.selectById.get(id);
+      return row === undefined ? null : toStoredApiKey(row);
+    });
+  }
+
+  update(id: string, changes: ApiKeyChanges, at: string): Promise<StoredApiKey | null> {
+    return settle(() => {
+      this.updateOne.run({ id, name: changes.name ?? null, status: changes.status ?? null, at });
+      const row = this.selectById.get(id);
       return row === undefined ? null : toStoredApiKey(row);
     });
   }
@@ -69,5 +97,7 @@ export function toStoredApiKey(row: ApiKeyRow): StoredApiKey {
     revokedAt: row.revoked_at,
     environmentId: row.environment_id,
     workspaceId: row.workspace_id,
+    admin: row.admin === true || row.admin === 1,
+    status: row.status,
   };
 }
