@@ -34,6 +34,7 @@ import { POSTGRES_MIGRATIONS } from '../server/store/postgres-migrations';
 import { startPostgres } from './support/postgres';
 import type { PrivatePostgres } from './support/postgres';
 import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
+import { AdminService } from '../server/organizations/admin-service';
 
 /** One store under test: how to open it (again) with given migrations, and the worker's views of the same database. */
 interface StoreUnderTest {
@@ -530,6 +531,21 @@ describe.each([
     expect(await store.apiKeys.revoke('apikey_1', new Date().toISOString())).toBe(false);
     expect(await store.apiKeys.findActive(key.keySha256)).toBeNull();
     expect(await store.apiKeys.get('apikey_1')).toEqual({ ...stored, status: 'archived', revokedAt });
+  });
+
+  it('admin API: a rename that loses the race for a name answers 409 conflict_error and renames nothing', async () => {
+    const store = await fresh();
+    const at = new Date().toISOString();
+    await store.workspaces.ensure({ id: 'wrkspc_one', name: 'one', createdAt: at });
+    await store.workspaces.ensure({ id: 'wrkspc_two', name: 'two', createdAt: at });
+    // Another request takes the name between the service's check and its write: the check sees it free once.
+    const findByName = store.workspaces.findByName.bind(store.workspaces);
+    let checks = 0;
+    store.workspaces.findByName = (name) => (checks++ === 0 ? Promise.resolve(null) : findByName(name));
+    await expect(new AdminService(store).updateWorkspace('wrkspc_two', { name: 'one' })).rejects.toMatchObject({
+      type: 'conflict_error',
+    });
+    expect((await store.workspaces.get('wrkspc_two'))?.name).toBe('two');
   });
 
   it('admin API: admin keys, key status (inactive comes back, archived not), workspaces renamed and archived', async () => {

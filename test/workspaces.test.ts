@@ -549,6 +549,16 @@ describe('the Admin API: an admin key manages workspaces and keys over HTTP', ()
       name: 'gamma team',
     });
     expect((await request('POST', `${WORKSPACES}/${workspace.id}`, TEST_API_KEY, { name: 'alpha' })).status).toBe(409);
+    // Two renames to one name at once: one wins, the other gets 409 (the name is unique), never a 500.
+    const beta = (await admin.beta.organization.workspaces.list()).data.find((item) => item.name === 'beta');
+    const racing = await Promise.all(
+      [beta?.id ?? '', workspace.id].map((id) =>
+        request('POST', `${WORKSPACES}/${id}`, TEST_API_KEY, { name: 'delta' }),
+      ),
+    );
+    expect(racing.map((response) => response.status).sort()).toEqual([200, 409]);
+    await request('POST', `${WORKSPACES}/${beta?.id ?? ''}`, TEST_API_KEY, { name: 'beta' });
+    await request('POST', `${WORKSPACES}/${workspace.id}`, TEST_API_KEY, { name: 'gamma team' });
     expect(await admin.beta.organization.apiKeys.update(keyId, { name: 'gamma key, renamed' })).toMatchObject({
       name: 'gamma key, renamed',
       status: 'active',

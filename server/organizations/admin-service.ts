@@ -82,7 +82,15 @@ export class AdminService {
     if ((await this.store.workspaces.findByName(body.name)) !== null) {
       throw new ApiError('conflict_error', `A workspace named ${body.name} exists already.`);
     }
-    return toWorkspaceView(this.found(await this.store.workspaces.rename(id, body.name), id));
+    const renamed = await this.store.workspaces.rename(id, body.name).catch(async (error: unknown) => {
+      // Another rename or create took the name between the check above and this write (the name is unique).
+      const holder = await this.store.workspaces.findByName(body.name);
+      if (holder !== null && holder.id !== id) {
+        throw new ApiError('conflict_error', `A workspace named ${body.name} exists already.`);
+      }
+      throw error;
+    });
+    return toWorkspaceView(this.found(renamed, id));
   }
 
   async archiveWorkspace(id: string): Promise<WorkspaceView> {
