@@ -26,6 +26,8 @@ export interface BlobStore {
 export const BLOB_PREFIXES = {
   /** A tool's whole output text, by SHA-256 of its UTF-8 bytes. */
   toolOutput: 'tool-output/',
+  /** A session's system prompt, by SHA-256 of its UTF-8 bytes. */
+  system: 'system/',
   /** A conversation segment (JSON), by SHA-256 of its bytes. */
   conversation: 'conversation/',
   /** An immutable page of a session's events, written when a run continues-as-new: `events/<session>/<first>-<hash>`. */

@@ -11,7 +11,13 @@ export interface CallModelInput {
   /** Id reserved by the Workflow for the `agent.message` this call may produce; live text deltas carry it. */
   messageEventId: string;
   model: string;
+  /** The system prompt inline; `null` when there is none, or when `systemKey` names it. */
   system: string | null;
+  /**
+   * The system prompt as stored by an earlier call of the run (`CallModelResult.systemKey`): a long prompt crosses into
+   * the history once per run instead of once per step.
+   */
+  systemKey?: string;
   maxTokens: number;
   /** The whole conversation inline (runs from before the conversation store). */
   messages?: MessageParam[];
@@ -36,6 +42,8 @@ export interface CallModelResult {
   usage: Usage;
   /** The stored conversation with the additions and this reply in it (absent for inline calls). */
   conversation?: ConversationRef;
+  /** Where the inline system prompt of a call on a stored conversation was stored, for the next calls to name. */
+  systemKey?: string;
 }
 
 export type { ContentBlock, MessageParam, Tool, Usage };

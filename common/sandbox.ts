@@ -86,6 +86,14 @@ export function sandboxVolumeName(sessionId: string): string {
 }
 
 /**
+ * The named volume a session's container mounts at `/mnt/memory` when the session has memory stores: made afresh with
+ * each new container and filled from the stores, so it always starts as the stores are.
+ */
+export function memoryVolumeName(sessionId: string): string {
+  return `keel-${sessionId}-memory`;
+}
+
+/**
  * The network a session's sandbox gets, from its environment's `config.networking`. `limited` with no allowed host
  * (the default) means no network at all; with hosts, the sandbox reaches only those, through Keel's egress proxy.
  */

@@ -193,8 +193,29 @@ export type SessionResourceChange =
   | { op: 'delete'; resourceId: string }
   | { op: 'rotate'; resourceId: string; updatedAt: string };
 
-/** A session resource as the session object shows it: an uploaded file, or a repository cloned into the workspace. */
-export type SessionResourceRecord = SessionFileResourceRecord | SessionRepositoryResourceRecord;
+/**
+ * A session resource as the session object shows it: an uploaded file, a repository cloned into the workspace, or a
+ * memory store mounted under `/mnt/memory/`.
+ */
+export type SessionResourceRecord =
+  SessionFileResourceRecord | SessionRepositoryResourceRecord | SessionMemoryStoreResourceRecord;
+
+/**
+ * A session's `memory_store` resource as the hosted API shows it (`BetaManagedAgentsMemoryStoreResource`): the store's
+ * name and description snapshotted when the session was created, where it is mounted and how. Attached only when the
+ * session is created (never added or removed later). `id` (`sesrsc_…`) is the one field the SDK type does not list,
+ * kept so that `resources.retrieve` can name it, as the other resources do.
+ */
+export interface SessionMemoryStoreResourceRecord {
+  id: string;
+  type: 'memory_store';
+  memory_store_id: string;
+  name: string;
+  description: string;
+  mount_path: string;
+  access: 'read_write' | 'read_only';
+  instructions: string | null;
+}
 
 /**
  * A session's `github_repository` resource as the hosted API shows it (`BetaManagedAgentsGitHubRepositoryResource`):

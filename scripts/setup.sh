@@ -2,11 +2,12 @@
 # Prepares this machine for Keel: Node dependencies, the web console's bundle (.keel/console), git, the temporal CLI,
 # a Docker engine, the sandbox image and the tools of the workspace disk quota (losetup, mkfs.ext4);
 # with --tests (what `npm test` passes) also the tools only the tests use: PostgreSQL's server binaries and
-# SeaweedFS, an S3-compatible store, Chromium for the console's browser tests and Schemathesis, the API fuzzer.
+# SeaweedFS, an S3-compatible store, Chromium for the console's browser tests, Schemathesis, the API fuzzer, and Ruff,
+# the linter of the Python programs that run inside the sandbox.
 # `npm start`, `npm test` and `npm run bench` run it first. It is idempotent and takes well under a second
 # when everything is already in place. Results the TypeScript code reads: .keel/tools/temporal-path and
 # .keel/sandbox-image (one line each); for the tests .keel/tools/postgresql-bin, .keel/tools/seaweedfs/bin/weed and
-# .keel/tools/chromium-path; .keel/tools/schemathesis/bin/schemathesis.
+# .keel/tools/chromium-path; .keel/tools/schemathesis/bin/schemathesis; .keel/tools/ruff/bin/ruff.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup/common.sh
@@ -42,4 +43,5 @@ if $with_tests; then
   run_step seaweedfs
   run_step chromium
   run_step schemathesis
+  run_step ruff
 fi

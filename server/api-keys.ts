@@ -19,7 +19,13 @@ export function newApiKey(): string {
  * (`/v1/organizations/…`), which is not workspace-scoped.
  */
 export type Principal =
-  | { kind: 'api'; workspaceId: string; admin: boolean }
+  | {
+      kind: 'api';
+      workspaceId: string;
+      admin: boolean;
+      /** The stored key's id (`apikey_…`); absent for the configured key. */
+      keyId?: string;
+    }
   | { kind: 'environment'; environmentId: string; workspaceId: string };
 
 /**
@@ -42,7 +48,7 @@ export async function authenticate(
   if (stored === null) return null;
   const { workspaceId } = stored;
   return stored.environmentId === null
-    ? { kind: 'api', workspaceId, admin: stored.admin }
+    ? { kind: 'api', workspaceId, admin: stored.admin, keyId: stored.id }
     : { kind: 'environment', environmentId: stored.environmentId, workspaceId };
 }
 

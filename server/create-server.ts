@@ -30,6 +30,9 @@ import { registerSessionRoutes } from './sessions/session-routes';
 import { RepositoryTokens } from './sessions/resources/repository-tokens';
 import { SessionResourceService } from './sessions/resources/session-resource-service';
 import { registerVaultRoutes } from './vaults/vault-routes';
+import { registerMemoryStoreRoutes } from './memory-stores/memory-store-routes';
+import { MemoryStoreService } from './memory-stores/memory-store-service';
+import { MemoryService } from './memory-stores/memory-service';
 import { registerAdminRoutes } from './organizations/admin-routes';
 import { AdminService } from './organizations/admin-service';
 import { registerRateLimits } from './rate-limits';
@@ -52,7 +55,7 @@ import { requireOwnWorkspaceParameters, workspaceParameterChecks } from './works
 /** What the HTTP API is built from. */
 export interface ServerOptions extends Omit<
   SessionServiceOptions,
-  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults' | 'repositoryTokens'
+  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults' | 'repositoryTokens' | 'memoryStores'
 > {
   temporal: Client;
   bus: LiveEvents;
@@ -112,6 +115,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const environments = new EnvironmentService(store);
   const files = new FileService(store, options.files, options.store);
   const vaults = new VaultService(store);
+  const memoryStores = new MemoryStoreService(store);
   const credentials = new CredentialService(store, vaults, options.secretKey);
   const repositoryTokens = new RepositoryTokens(options.store.repositoryTokens, options.secretKey);
   const sessions = new SessionService({
@@ -122,6 +126,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     environments,
     files,
     vaults,
+    memoryStores,
     repositoryTokens,
   });
   const reader = new SessionEventReader(queries, options.blobs);
@@ -204,6 +209,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerFileRoutes(api, files);
     registerVaultRoutes(api, vaults);
     registerCredentialRoutes(api, credentials);
+    registerMemoryStoreRoutes(api, memoryStores, new MemoryService(store));
     // The Admin API works on the unscoped store: it manages every workspace and key.
     registerAdminRoutes(api, new AdminService(options.store));
   });

@@ -8,6 +8,9 @@ export const RESOURCE_ID_PREFIXES = {
   file: 'file_',
   vault: 'vlt_',
   credential: 'vcrd_',
+  memory_store: 'memstore_',
+  memory: 'mem_',
+  memory_version: 'memver_',
 } as const;
 
 /** A kind of control-plane resource. */

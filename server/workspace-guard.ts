@@ -11,6 +11,7 @@ const NOT_FOUND_MESSAGES: Readonly<Record<string, (id: string) => string>> = {
   vaultId: (id) => `No vault ${id}.`,
   fileId: (id) => `No file ${id}.`,
   sessionId: (id) => `No session ${id}.`,
+  memoryStoreId: (id) => `No memory store ${id}.`,
 };
 
 /**
@@ -30,6 +31,7 @@ export function workspaceParameterChecks(
     vaultId: async (id, workspaceId) => foreign(await store.vaults.get(id), workspaceId),
     fileId: async (id, workspaceId) => foreign(await store.files.get(id), workspaceId),
     sessionId: sessionIsForeign,
+    memoryStoreId: async (id, workspaceId) => foreign(await store.memoryStores.getStore(id), workspaceId),
   };
 }
 

@@ -13,9 +13,8 @@ export class FolderBlobStore implements BlobStore {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     const file = this.fileOf(key);
-    await mkdir(path.dirname(file), { recursive: true });
     const partial = temporaryName(file);
-    await writeFile(partial, body);
+    await inFolderOf(file, () => writeFile(partial, body));
     await rename(partial, file);
   }
 
@@ -30,9 +29,8 @@ export class FolderBlobStore implements BlobStore {
 
   async putFile(key: string, sourcePath: string): Promise<void> {
     const file = this.fileOf(key);
-    await mkdir(path.dirname(file), { recursive: true });
     const partial = temporaryName(file);
-    await copyFile(sourcePath, partial);
+    await inFolderOf(file, () => copyFile(sourcePath, partial));
     await rename(partial, file);
   }
 
@@ -66,4 +64,18 @@ export function temporaryName(file: string): string {
 /** The folder of the embedded blob store in a data folder. */
 export function blobFolder(dataDir: string): string {
   return path.join(dataDir, 'blobs');
+}
+
+/**
+ * Runs `write` (which creates a file next to `file`), creating the folder first only when it is missing: a put
+ * costs no `mkdir` once its folder exists, which is every put but the first of a folder.
+ */
+async function inFolderOf(file: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(path.dirname(file), { recursive: true });
+    await write();
+  }
 }

@@ -11,6 +11,16 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/environments/work';
 import type { BetaDeletedFile, BetaFileMetadata } from '@anthropic-ai/sdk/resources/beta/files';
 import type {
+  BetaManagedAgentsDeletedMemory,
+  BetaManagedAgentsMemory,
+  BetaManagedAgentsMemoryPrefix,
+} from '@anthropic-ai/sdk/resources/beta/memory-stores/memories';
+import type {
+  BetaManagedAgentsDeletedMemoryStore,
+  BetaManagedAgentsMemoryStore,
+} from '@anthropic-ai/sdk/resources/beta/memory-stores/memory-stores';
+import type { BetaManagedAgentsMemoryVersion } from '@anthropic-ai/sdk/resources/beta/memory-stores/memory-versions';
+import type {
   BetaManagedAgentsAgentMessageEvent,
   BetaManagedAgentsSessionStatusIdleEvent,
   BetaManagedAgentsUserMessageEvent,
@@ -19,6 +29,7 @@ import type {
   BetaManagedAgentsDeleteSessionResource,
   BetaManagedAgentsFileResource,
   BetaManagedAgentsGitHubRepositoryResource,
+  BetaManagedAgentsMemoryStoreResource,
   ResourceAddParams,
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import type {
@@ -226,6 +237,58 @@ const workStatsShape: Shape<BetaSelfHostedWorkQueueStats> = {
   pending: 'number',
   oldest_queued_at: ['string', 'null'],
   workers_polling: ['number', 'null'],
+};
+
+const memoryStoreShape: Shape<BetaManagedAgentsMemoryStore> = {
+  id: { id: 'memstore_' },
+  type: { literal: 'memory_store' },
+  name: 'string',
+  description: 'string',
+  metadata,
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+const memoryShape: Shape<BetaManagedAgentsMemory> = {
+  id: { id: 'mem_' },
+  type: { literal: 'memory' },
+  memory_store_id: { id: 'memstore_' },
+  memory_version_id: { id: 'memver_' },
+  path: 'string',
+  content: ['string', 'null'],
+  content_sha256: 'string',
+  content_size_bytes: 'number',
+  created_at: time,
+  updated_at: time,
+};
+
+const memoryStoreResourceShape: Shape<BetaManagedAgentsMemoryStoreResource> = {
+  type: { literal: 'memory_store' },
+  memory_store_id: { id: 'memstore_' },
+  name: 'string',
+  description: 'string',
+  mount_path: 'string',
+  access: 'string',
+  instructions: ['string', 'null'],
+};
+
+const memoryPrefixShape: Shape<BetaManagedAgentsMemoryPrefix> = { type: { literal: 'memory_prefix' }, path: 'string' };
+
+const memoryVersionShape: Shape<BetaManagedAgentsMemoryVersion> = {
+  id: { id: 'memver_' },
+  type: { literal: 'memory_version' },
+  memory_id: { id: 'mem_' },
+  memory_store_id: { id: 'memstore_' },
+  operation: 'string',
+  path: ['string', 'null'],
+  content: ['string', 'null'],
+  content_sha256: ['string', 'null'],
+  content_size_bytes: ['number', 'null'],
+  created_at: time,
+  created_by: ['object', 'null'],
+  redacted_at: ['string', 'null'],
+  redacted_by: ['object', 'null'],
 };
 
 function deletedShape<T extends { id: string; type?: string }>(prefix: string, type: string): Shape<T> {
@@ -444,10 +507,84 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     expect(problems).toEqual([]);
   });
 
+  it('serves memory stores, memories and memory versions (14 methods) in the SDK shapes', async () => {
+    const problems: string[] = [];
+    const check = <T>(value: unknown, shape: Shape<T>, name: string, extensions: string[] = []): void => {
+      problems.push(...shapeProblems(value, shape, name, extensions));
+    };
+    const stores = client.beta.memoryStores;
+    const store = await stores.create({ name: 'Conformance memory', description: 'd', metadata: { a: 'b' } });
+    check(store, memoryStoreShape, 'memoryStores.create');
+    check(await stores.retrieve(store.id), memoryStoreShape, 'memoryStores.retrieve');
+    check(await stores.update(store.id, { description: 'e' }), memoryStoreShape, 'memoryStores.update');
+    for (const item of (await stores.list()).data) check(item, memoryStoreShape, 'memoryStores.list');
+
+    const params = { memory_store_id: store.id };
+    const memory = await stores.memories.create(store.id, { path: '/dir/notes.md', content: 'hello' });
+    check(memory, memoryShape, 'memories.create');
+    check(await stores.memories.retrieve(memory.id, params), memoryShape, 'memories.retrieve');
+    check(await stores.memories.update(memory.id, { ...params, content: 'changed' }), memoryShape, 'memories.update');
+    for (const item of (await stores.memories.list(store.id, { view: 'full' })).data) {
+      check(item, memoryShape, 'memories.list');
+    }
+    for (const item of (await stores.memories.list(store.id, { depth: 1 })).data) {
+      check(item, memoryPrefixShape, 'memories.list depth 1');
+    }
+    const versions = (await stores.memoryVersions.list(store.id, { view: 'full' })).data;
+    for (const item of versions) check(item, memoryVersionShape, 'memoryVersions.list');
+    check(
+      await stores.memoryVersions.retrieve(memory.memory_version_id, params),
+      memoryVersionShape,
+      'memoryVersions.retrieve',
+    );
+    check(
+      await stores.memoryVersions.redact(memory.memory_version_id, params),
+      memoryVersionShape,
+      'memoryVersions.redact',
+    );
+    check(
+      await stores.memories.delete(memory.id, params),
+      deletedShape<BetaManagedAgentsDeletedMemory>('mem_', 'memory_deleted'),
+      'memories.delete',
+    );
+    // A session mounts the store; Keel's one extension is the resource's `id` (sesrsc_), as its other resources have.
+    const agent = await client.beta.agents.create({ name: 'conformance memory', model: 'scripted-model', tools: [] });
+    const environment = await client.beta.environments.create({ name: 'conf memory', config: { type: 'cloud' } });
+    const session = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      resources: [{ type: 'memory_store', memory_store_id: store.id, access: 'read_only' }],
+    });
+    check(session, sessionShape, 'sessions.create memory_store');
+    check(session.resources[0], memoryStoreResourceShape, 'session.resources[0] memory_store', ['id']);
+    const resourceId = (session.resources[0] as { id?: string } | undefined)?.id ?? '';
+    if (!/^sesrsc_/.test(resourceId)) problems.push(`memory_store resource id: ${resourceId}`);
+    for (const item of (await client.beta.sessions.resources.list(session.id)).data) {
+      check(item, memoryStoreResourceShape, 'resources.list memory_store', ['id']);
+    }
+    check(
+      await client.beta.sessions.resources.retrieve(resourceId, { session_id: session.id }),
+      memoryStoreResourceShape,
+      'resources.retrieve memory_store',
+      ['id'],
+    );
+    for (const item of (await client.beta.sessions.list({ memory_store_id: store.id })).data) {
+      check(item, sessionShape, 'sessions.list memory_store_id');
+    }
+    await client.beta.sessions.delete(session.id);
+    check(await stores.archive(store.id), memoryStoreShape, 'memoryStores.archive');
+    check(
+      await stores.delete(store.id),
+      deletedShape<BetaManagedAgentsDeletedMemoryStore>('memstore_', 'memory_store_deleted'),
+      'memoryStores.delete',
+    );
+    expect(versions).toHaveLength(2);
+    expect(problems).toEqual([]);
+  });
+
   it('answers 404 in the Anthropic error shape for every method of a resource Keel does not serve', async () => {
     const notServed: Array<[string, () => Promise<unknown>]> = [
       ['sessions.threads.list', () => client.beta.sessions.threads.list('sesn_000000000000')],
-      ['memoryStores.list', () => client.beta.memoryStores.list()],
       ['deployments.list', () => client.beta.deployments.list()],
       ['dreams.list', () => client.beta.dreams.list()],
       ['skills.list', () => client.beta.skills.list()],

@@ -35,6 +35,10 @@ import { startPostgres } from './support/postgres';
 import type { PrivatePostgres } from './support/postgres';
 import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 import { AdminService } from '../server/organizations/admin-service';
+import { PostgresMemoryRows } from '../activities/memory/postgres-memory-rows';
+import { SqliteMemoryRows } from '../activities/memory/sqlite-memory-rows';
+import type { SessionMemoryRows } from '../common/memory';
+import type { StoredMemoryStore } from '../server/store/memory-store-repository';
 
 /** One store under test: how to open it (again) with given migrations, and the worker's views of the same database. */
 interface StoreUnderTest {
@@ -43,6 +47,7 @@ interface StoreUnderTest {
     credentialRows: CredentialRows;
     tokens: RepositoryTokenReader;
     workQueue: SelfHostedWorkQueue;
+    memoryRows: SessionMemoryRows;
     close(): Promise<void>;
   };
   cleanUp(): Promise<void>;
@@ -68,14 +73,17 @@ function sqliteStore(): StoreUnderTest {
       const credentialRows = new SqliteCredentialRows(filename);
       const tokens = new SqliteRepositoryTokenReader({ filename, secretKey });
       const workQueue = new SqliteWorkQueue(filename);
+      const memoryRows = new SqliteMemoryRows(filename);
       return {
         credentialRows,
         tokens,
         workQueue,
+        memoryRows,
         close: () => {
           credentialRows.close();
           tokens.close();
           workQueue.close();
+          memoryRows.close();
           return Promise.resolve();
         },
       };
@@ -98,6 +106,7 @@ async function postgresStore(): Promise<StoreUnderTest> {
         credentialRows: new PostgresCredentialRows(pool),
         tokens: new PostgresRepositoryTokenReader(pool, secretKey),
         workQueue: new PostgresWorkQueue(pool),
+        memoryRows: new PostgresMemoryRows(pool),
         close: () => pool.end(),
       };
     },
@@ -212,7 +221,7 @@ describe('migration 8 (admin keys, key status, archived workspaces) on a SQLite 
       database.close();
       const store = openSqliteStore({ filename });
       try {
-        expect(store.appliedMigrations).toEqual([8]);
+        expect(store.appliedMigrations).toEqual([8, 9]);
         expect((await store.apiKeys.list()).map((key) => [key.id, key.admin, key.status, key.revokedAt])).toEqual([
           ['apikey_old1', false, 'active', null],
           ['apikey_old2', false, 'archived', at],
@@ -712,6 +721,173 @@ describe.each([
       const rest = await store.work.list('env_selfhosted01', { limit: 2, cursor: page.nextCursor });
       expect([...page.items, ...rest.items]).toHaveLength(4);
       expect(rest.nextCursor).toBeNull();
+    } finally {
+      await views.close();
+    }
+  });
+  it('memory stores: writes checked in one transaction (paths, preconditions, archive), versions kept, worker sync', async () => {
+    const store = await fresh();
+    const at = new Date().toISOString();
+    const record: StoredMemoryStore = {
+      id: 'memstore_repo00001',
+      workspaceId: DEFAULT_WORKSPACE_ID,
+      createdAt: at,
+      updatedAt: at,
+      archivedAt: null,
+      name: 'Repo store',
+      description: '',
+      metadata: { k: 'v' },
+    };
+    await store.memoryStores.insertStore(record);
+    expect(await store.memoryStores.getStore(record.id)).toEqual(record);
+    const later = { ...record, id: 'memstore_repo00002', createdAt: '2099-01-01T00:00:00.000Z', archivedAt: at };
+    await store.memoryStores.insertStore(later);
+    const listStores = (overrides: Partial<Parameters<typeof store.memoryStores.listStores>[0]>) =>
+      store.memoryStores.listStores({
+        limit: 1,
+        cursor: null,
+        workspaceId: DEFAULT_WORKSPACE_ID,
+        includeArchived: true,
+        createdAtOrAfter: null,
+        createdAtOrBefore: null,
+        ...overrides,
+      });
+    const firstPage = await listStores({});
+    expect(firstPage.items.map((item) => item.id)).toEqual([later.id]);
+    expect((await listStores({ cursor: firstPage.nextCursor })).items.map((item) => item.id)).toEqual([record.id]);
+    expect((await listStores({ includeArchived: false, limit: 10 })).items.map((item) => item.id)).toEqual([record.id]);
+    expect((await listStores({ createdAtOrAfter: '2098-01-01T00:00:00.000Z' })).items).toEqual([later]);
+    expect((await listStores({ workspaceId: 'wrkspc_other', limit: 10 })).items).toEqual([]);
+    expect(await store.memoryStores.deleteStore(later.id)).toBe(true);
+    const actor = { type: 'api_actor' as const, api_key_id: 'apikey_repo' };
+    const context = (versionId: string) => ({ versionId, at: new Date().toISOString(), actor });
+    const write = store.memoryStores.writeMemory.bind(store.memoryStores);
+    const created = await write(
+      record.id,
+      { op: 'create', memoryId: 'mem_a', path: '/a/b.md', content: 'one' },
+      context('memver_1'),
+    );
+    expect(created).toMatchObject({ kind: 'done', memory: { path: '/a/b.md', memoryVersionId: 'memver_1' } });
+    // Two concurrent creates of overlapping paths: exactly one lands.
+    const racing = await Promise.all([
+      write(record.id, { op: 'create', memoryId: 'mem_b', path: '/c', content: '' }, context('memver_2')),
+      write(record.id, { op: 'create', memoryId: 'mem_c', path: '/c/d', content: '' }, context('memver_3')),
+    ]);
+    expect(racing.map((outcome) => outcome.kind).sort()).toEqual(['done', 'path_conflict']);
+    expect(
+      await write(record.id, { op: 'create', memoryId: 'mem_d', path: '/a', content: '' }, context('memver_4')),
+    ).toEqual({
+      kind: 'path_conflict',
+      memoryId: 'mem_a',
+      path: '/a/b.md',
+    });
+    expect(
+      await write(
+        record.id,
+        { op: 'update', memoryId: 'mem_a', content: 'two', expectedContentSha256: 'f'.repeat(64) },
+        context('memver_5'),
+      ),
+    ).toEqual({ kind: 'precondition_failed' });
+    const renamed = await write(record.id, { op: 'update', memoryId: 'mem_a', path: '/a/e.md' }, context('memver_6'));
+    expect(await store.memoryStores.getMemory(record.id, 'mem_a')).toMatchObject({ path: '/a/e.md', content: 'one' });
+    expect(await store.memoryStores.getMemory('memstore_other01', 'mem_a')).toBeNull();
+    expect(renamed).toMatchObject({
+      kind: 'done',
+      memory: { path: '/a/e.md', content: 'one' },
+      version: { operation: 'modified' },
+    });
+    expect((await store.memoryStores.listMemories(record.id, '/a/')).map((memory) => memory.path)).toEqual(['/a/e.md']);
+    expect(await write('memstore_nobody01', { op: 'delete', memoryId: 'mem_a' }, context('memver_7'))).toEqual({
+      kind: 'store_not_found',
+    });
+
+    // The worker mounts the store and writes back what the sandbox holds, as the session.
+    const views = subject.workerViews(generateSecretKey());
+    try {
+      await store.memoryStores.attachToSession(
+        'sesn_repo0001',
+        [{ memoryStoreId: record.id, mountPath: '/mnt/memory/repo-store', access: 'read_write' }],
+        at,
+      );
+      expect(await views.memoryRows.mountsOf('sesn_repo0001')).toEqual([
+        { memoryStoreId: record.id, mountPath: '/mnt/memory/repo-store', access: 'read_write' },
+      ]);
+      expect(await store.memoryStores.sessionsOf(record.id, 10)).toEqual(['sesn_repo0001']);
+      const before = await views.memoryRows.memoriesOf(record.id);
+      expect(before.map((memory) => memory.path).sort()).toEqual([
+        '/a/e.md',
+        racing[0]?.kind === 'done' ? '/c' : '/c/d',
+      ]);
+      const synced = await views.memoryRows.syncFromSandbox(record.id, 'sesn_repo0001', [
+        { path: '/a/e.md', content: 'changed' },
+        { path: '/new.md', content: 'new' },
+      ]);
+      expect(synced).toEqual({ kind: 'synced', created: 1, modified: 1, deleted: 1 });
+      const bySession = await store.memoryStores.listVersions(record.id, {
+        limit: 10,
+        cursor: null,
+        memoryId: null,
+        operation: null,
+        sessionId: 'sesn_repo0001',
+        apiKeyId: null,
+        createdAtOrAfter: null,
+        createdAtOrBefore: null,
+      });
+      expect(bySession.items.map((version) => [version.operation, version.createdBy])).toEqual(
+        expect.arrayContaining([
+          ['created', { type: 'session_actor', session_id: 'sesn_repo0001' }],
+          ['modified', { type: 'session_actor', session_id: 'sesn_repo0001' }],
+          ['deleted', { type: 'session_actor', session_id: 'sesn_repo0001' }],
+        ]),
+      );
+      expect(bySession.items).toHaveLength(3);
+      const page = await store.memoryStores.listVersions(record.id, {
+        ...{
+          limit: 2,
+          cursor: null,
+          memoryId: 'mem_a',
+          operation: null,
+          sessionId: null,
+          apiKeyId: null,
+          createdAtOrAfter: null,
+          createdAtOrBefore: null,
+        },
+      });
+      expect(page.items.map((version) => version.content)).toEqual(['changed', 'one']);
+      const rest = await store.memoryStores.listVersions(record.id, {
+        limit: 2,
+        cursor: page.nextCursor,
+        memoryId: 'mem_a',
+        operation: null,
+        sessionId: null,
+        apiKeyId: null,
+        createdAtOrAfter: null,
+        createdAtOrBefore: null,
+      });
+      expect(rest.items.map((version) => version.operation)).toEqual(['created']);
+      const redacted = await store.memoryStores.redactVersion(record.id, 'memver_1', at, actor);
+      expect(redacted).toMatchObject({
+        kind: 'redacted',
+        version: { path: null, content: null, redactedBy: actor, createdBy: actor },
+      });
+
+      // Archived: no create or update, from the API or the sandbox; a delete still works.
+      await store.memoryStores.updateStore(record.id, (current) => ({ ...current, archivedAt: at }));
+      expect(
+        await write(record.id, { op: 'create', memoryId: 'mem_x', path: '/x', content: '' }, context('memver_8')),
+      ).toEqual({ kind: 'store_archived' });
+      expect(await views.memoryRows.syncFromSandbox(record.id, 'sesn_repo0001', [])).toEqual({
+        kind: 'store_archived',
+      });
+      expect(await write(record.id, { op: 'delete', memoryId: 'mem_a' }, context('memver_9'))).toMatchObject({
+        kind: 'done',
+        memory: null,
+      });
+
+      expect(await store.memoryStores.deleteStore(record.id)).toBe(true);
+      expect(await store.memoryStores.getVersion(record.id, 'memver_1')).toBeNull();
+      expect(await views.memoryRows.memoriesOf(record.id)).toEqual([]);
+      expect(await store.memoryStores.sessionsOf(record.id, 10)).toEqual([]);
     } finally {
       await views.close();
     }

@@ -338,7 +338,7 @@ describe('deploy/Dockerfile', () => {
     const skipped = new Set(['node_modules', 'test', 'bench', 'scripts', 'deploy']);
     const holdsSource = (folder: string): boolean =>
       readdirSync(folder, { recursive: true, withFileTypes: true }).some(
-        (entry) => entry.isFile() && /\.(ts|cjs)$/.test(entry.name),
+        (entry) => entry.isFile() && /\.(ts|cjs|py)$/.test(entry.name),
       );
     const folders = readdirSync(PROJECT_ROOT, { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !skipped.has(entry.name))

@@ -31,6 +31,9 @@ interface SeededIds {
   fileId: string;
   resourceId: string;
   workId: string;
+  memoryStoreId: string;
+  memoryId: string;
+  memoryVersionId: string;
 }
 
 /** What a Schemathesis run found, read from its JUnit report. */
@@ -182,7 +185,12 @@ async function seedObjects(sdk: Anthropic): Promise<SeededIds> {
     file_id: file.id,
     mount_path: '/mnt/fuzzed',
   });
+  const memoryStore = await sdk.beta.memoryStores.create({ name: 'fuzzed' });
+  const memory = await sdk.beta.memoryStores.memories.create(memoryStore.id, { path: '/fuzzed.md', content: 'fuzzed' });
   return {
+    memoryStoreId: memoryStore.id,
+    memoryId: memory.id,
+    memoryVersionId: memory.memory_version_id,
     agentId: agent.id,
     environmentId: environment.id,
     vaultId: vault.id,
@@ -232,6 +240,9 @@ function withoutTouched(listing: Listings, touched: Set<string>): Record<string,
     agentVersions: touched.has(seeded.agentId) ? 'touched' : listing.agentVersions,
     credentials: touched.has(seeded.vaultId) || touched.has(seeded.credentialId) ? 'touched' : listing.credentials,
     resources: touched.has(seeded.sessionId) ? 'touched' : listing.resources,
+    memoryStores: kept(listing.memoryStores),
+    memories: touched.has(seeded.memoryStoreId) ? 'touched' : listing.memories,
+    memoryVersions: touched.has(seeded.memoryStoreId) ? 'touched' : listing.memoryVersions,
     events: touched.has(seeded.sessionId) ? 'touched' : listing.events,
   };
 }
@@ -255,6 +266,9 @@ async function listings(sdk: Anthropic, ids: SeededIds): Promise<Listings> {
     files: await all(sdk.beta.files.list({ limit: 100 })),
     workspaces: await all(sdk.beta.organization.workspaces.list({ include_archived: true, limit: 100 })),
     apiKeys: await all(sdk.beta.organization.apiKeys.list({ limit: 100 })),
+    memoryStores: await all(sdk.beta.memoryStores.list({ include_archived: true, limit: 100 })),
+    memories: await all(sdk.beta.memoryStores.memories.list(ids.memoryStoreId, { limit: 100, view: 'full' })),
+    memoryVersions: await all(sdk.beta.memoryStores.memoryVersions.list(ids.memoryStoreId, { limit: 100 })),
   };
 }
 
@@ -362,9 +376,11 @@ function findings(output: string): string {
 
 /** Every listing of the stack, archived objects included. */
 type Listings = {
-  [Key in 'agents' | 'environments' | 'vaults' | 'sessions' | 'files' | 'workspaces' | 'apiKeys']: { id: string }[];
+  [Key in 'agents' | 'environments' | 'vaults' | 'sessions' | 'files' | 'workspaces' | 'apiKeys' | 'memoryStores']: {
+    id: string;
+  }[];
 } & {
-  [Key in 'agentVersions' | 'credentials' | 'resources' | 'events']: unknown[];
+  [Key in 'agentVersions' | 'credentials' | 'resources' | 'events' | 'memories' | 'memoryVersions']: unknown[];
 };
 
 /** The parts of the OpenAPI document the test reads. */

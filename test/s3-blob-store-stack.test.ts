@@ -54,6 +54,8 @@ describe('KEEL_BLOB_STORE=s3: a Keel whose blobs live in SeaweedFS', () => {
     const agent = await client.beta.agents.create({
       name: 's3 coder',
       model: 'scripted-model',
+      // A system prompt, which the first model call of each run stores (`system/`) for the next ones to name.
+      system: 'You list numbers.',
       tools: [{ type: 'agent_toolset_20260401' }],
     });
     const environment = await client.beta.environments.create({ name: 's3 env', config: { type: 'cloud' } });

@@ -441,7 +441,8 @@ describe('the official SDK against Keel (client.beta.sessions)', () => {
       .catch((error: unknown) => error);
     expect(withVault).toBeInstanceOf(Anthropic.BadRequestError);
     expect(String(withVault)).toContain('vault_ids');
-    // Filters of features Keel does not have are refused, naming the filter, rather than ignored.
+    // Filters of features Keel does not have are refused, naming the filter, rather than ignored (and so is a
+    // malformed memory store id).
     const filters: Array<[Parameters<typeof client.beta.sessions.list>[0], string]> = [
       [{ deployment_id: 'depl_0000' }, 'deployment_id'],
       [{ memory_store_id: 'memstore_0000' }, 'memory_store_id'],

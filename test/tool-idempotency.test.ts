@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 
 import { createSandboxActivities } from '../activities/sandbox/create-sandbox-activities';
 import { OutputCollector } from '../activities/sandbox/output-collector';
-import { CALL_RECORD_PROGRAM } from '../activities/sandbox/runner/call-record-program';
+import { pythonConstantsModule, pythonProgramSource } from '../activities/sandbox/python-program';
 import { RunnerPool } from '../activities/sandbox/runner/runner-pool';
 import { RunnerSession } from '../activities/sandbox/runner/runner-session';
-import { RUNNER_MARKER } from '../activities/sandbox/runner/runner-source';
+import { RUNNER_CONSTANTS, RUNNER_MARKER, RUNNER_MODULES } from '../activities/sandbox/runner/runner-source';
 import {
   idempotencyKeyOf,
   interruptedCallOutput,
@@ -24,14 +24,19 @@ const { docker, newSessionId } = sandbox;
 
 /** Runs `recall_decision` of the runner's Python (on the host's `python3`, no container) for each case. */
 function pythonRecallDecisions(cases: [string, string, string][]): string[] {
-  const program = [
-    'import os, _signal',
-    CALL_RECORD_PROGRAM,
+  const main = [
     'import sys',
+    'from keel_call_records import recall_decision',
     'for done, started, alive in [tuple(line.split()) for line in sys.stdin.read().splitlines()]:',
     "    value = lambda text: None if text == 'none' else {}",
     "    print(recall_decision(value(done), value(started), alive == 'alive'))",
   ].join('\n');
+  const library = RUNNER_MODULES.filter((module) => module.name !== 'keel_runner');
+  const program = pythonProgramSource([
+    pythonConstantsModule(RUNNER_CONSTANTS),
+    ...library,
+    { name: 'recall_decisions', source: main },
+  ]);
   const input = cases.map((fields) => fields.join(' ')).join('\n');
   return execFileSync('python3', ['-I', '-c', program], { input, encoding: 'utf8' }).trim().split('\n');
 }

@@ -76,7 +76,12 @@ beforeAll(async () => {
     vault_ids: [vault.id],
     resources: [{ type: 'file', file_id: file.id }],
   });
+  const memoryStore = await a.beta.memoryStores.create({ name: 'alpha memory' });
+  const memory = await a.beta.memoryStores.memories.create(memoryStore.id, { path: '/alpha.md', content: 'alpha' });
   Object.assign(ids, {
+    memoryStoreId: memoryStore.id,
+    memoryId: memory.id,
+    memoryVersionId: memory.memory_version_id,
     agentId: agent.id,
     environmentId: environment.id,
     selfHostedEnvironmentId: selfHosted.id,
@@ -112,6 +117,8 @@ interface RouteCase {
 const WORK = '/v1/environments/:environmentId/work';
 const CREDENTIALS = '/v1/vaults/:vaultId/credentials';
 const RESOURCES = '/v1/sessions/:sessionId/resources';
+const MEMORIES = '/v1/memory_stores/:memoryStoreId/memories';
+const MEMORY_VERSIONS = '/v1/memory_stores/:memoryStoreId/memory_versions';
 
 /**
  * Every route that names a resource, with how A's key uses it. The test fails when the server serves a route this
@@ -167,6 +174,19 @@ const ROUTES: Record<string, RouteCase> = {
   [`POST ${RESOURCES}`]: { phase: 2, owner: 200, body: { type: 'file', file_id: ':secondFileId' } },
   [`POST ${RESOURCES}/:resourceId`]: { phase: 2, owner: 400, body: { authorization_token: 'not-for-a-file' } },
   [`DELETE ${RESOURCES}/:resourceId`]: { phase: 2, owner: 200 },
+  'GET /v1/memory_stores/:memoryStoreId': { phase: 1, owner: 200 },
+  'POST /v1/memory_stores/:memoryStoreId': { phase: 2, owner: 200, body: { name: 'alpha memory, renamed' } },
+  'POST /v1/memory_stores/:memoryStoreId/archive': { phase: 3, owner: 200 },
+  'DELETE /v1/memory_stores/:memoryStoreId': { phase: 4, owner: 200 },
+  [`GET ${MEMORIES}`]: { phase: 1, owner: 200 },
+  [`GET ${MEMORIES}/:memoryId`]: { phase: 1, owner: 200 },
+  [`POST ${MEMORIES}`]: { phase: 2, owner: 200, body: { path: '/alpha-2.md', content: 'two' } },
+  [`POST ${MEMORIES}/:memoryId`]: { phase: 2, owner: 200, body: { content: 'alpha, changed' } },
+  // Deleting a memory is allowed in an archived store, so it may run before or after the archive.
+  [`DELETE ${MEMORIES}/:memoryId`]: { phase: 3, owner: 200 },
+  [`GET ${MEMORY_VERSIONS}`]: { phase: 1, owner: 200 },
+  [`GET ${MEMORY_VERSIONS}/:memoryVersionId`]: { phase: 1, owner: 200 },
+  [`POST ${MEMORY_VERSIONS}/:memoryVersionId/redact`]: { phase: 2, owner: 200 },
 };
 
 /** Routes that name no resource: B's key uses them with its own data (listings and creations are tested apart). */
@@ -184,6 +204,8 @@ const UNNAMED_ROUTES = new Set([
   'POST /v1/vaults',
   'GET /v1/sessions',
   'POST /v1/sessions',
+  'GET /v1/memory_stores',
+  'POST /v1/memory_stores',
 ]);
 
 const WORKSPACES = '/v1/organizations/workspaces';
@@ -280,7 +302,7 @@ describe('workspaces migration: what existed before belongs to the default works
       database.close();
       const store = openSqliteStore({ filename });
       try {
-        expect(store.appliedMigrations).toEqual([7, 8]);
+        expect(store.appliedMigrations).toEqual([7, 8, 9]);
         expect((await store.agents.get('agent_old'))?.workspaceId).toBe(DEFAULT_WORKSPACE_ID);
         expect((await store.apiKeys.list()).map((key) => key.workspaceId)).toEqual([DEFAULT_WORKSPACE_ID]);
         expect((await store.workspaces.list()).map((workspace) => workspace.name)).toEqual(['default']);
@@ -333,10 +355,19 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
       (await b.beta.environments.list({ include_archived: true })).data,
       (await b.beta.vaults.list({ include_archived: true })).data,
       (await b.beta.files.list()).data,
+      (await b.beta.memoryStores.list({ include_archived: true })).data,
       (await b.beta.sessions.list({ include_archived: true })).data,
       (await sdkClient(harness.stack.apiUrl).beta.sessions.list({ include_archived: true })).data,
     ]);
-    for (const name of ['agentId', 'environmentId', 'selfHostedEnvironmentId', 'vaultId', 'fileId', 'sessionId']) {
+    for (const name of [
+      'agentId',
+      'environmentId',
+      'selfHostedEnvironmentId',
+      'vaultId',
+      'fileId',
+      'sessionId',
+      'memoryStoreId',
+    ]) {
       expect(listed).not.toContain(ids[name]);
     }
 

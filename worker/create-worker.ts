@@ -28,6 +28,7 @@ import { closeWhenStopped } from './close-when-stopped';
 import { openWorkerControlPlane } from './worker-control-plane';
 import type { WorkerMetrics } from './metrics';
 import { workerTracing } from './worker-tracing';
+import { workflowBuildId } from './workflow-build-id';
 import type { WorkerTracing } from './worker-tracing';
 import { keelDataConverter } from './payload-store';
 import { hostname } from 'node:os';
@@ -114,6 +115,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     dataDir: config.dataDir,
     ...(config.sandbox.disk === undefined ? {} : { workspaceDisk: config.sandbox.disk }),
     ...(config.blobStore.kind === 's3' ? { sharedFiles: blobs } : {}),
+    memory: controlPlane.memory,
     repositories: {
       tokens: repositoryTokens,
       hosts: config.repositories.hosts,
@@ -154,6 +156,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: config.temporal.namespace,
     taskQueue: SESSION_TASK_QUEUE,
     workflowBundle: options.workflowBundle,
+    // Deprecated for worker versioning, which Keel does not use; here it only shortens what every event records.
+    buildId: workflowBuildId(options.workflowBundle),
     dataConverter: keelDataConverter({ blobs, dataDir: config.dataDir }),
     activities: {
       ...createModelActivities({

@@ -9,12 +9,17 @@ import { SqliteWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
 import type { SelfHostedWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
 import type { DatabaseConfig } from '../common/config';
 import type { CredentialResolver, RepositoryTokenReader } from '../common/credentials';
+import type { SessionMemoryRows } from '../common/memory';
+import { PostgresMemoryRows } from '../activities/memory/postgres-memory-rows';
+import { SqliteMemoryRows } from '../activities/memory/sqlite-memory-rows';
 
 /** What the worker's Activities read from (and, for the work queue, write to) the server's control-plane store. */
 export interface WorkerControlPlane {
   credentials: CredentialResolver;
   repositoryTokens: RepositoryTokenReader;
   workQueue: SelfHostedWorkQueue;
+  /** The memory stores sessions mount: read into sandboxes, and written back from them. */
+  memory: SessionMemoryRows;
   /** Closes the connections. */
   close(): Promise<void>;
 }
@@ -34,6 +39,7 @@ export function openWorkerControlPlane(
       credentials: new VaultCredentialResolver({ rows: new PostgresCredentialRows(pool), secretKey }),
       repositoryTokens: new PostgresRepositoryTokenReader(pool, secretKey),
       workQueue: new PostgresWorkQueue(pool),
+      memory: new PostgresMemoryRows(pool),
       close: () => pool.end(),
     };
   }
@@ -41,14 +47,17 @@ export function openWorkerControlPlane(
   const credentials = new SqliteCredentialResolver({ filename, secretKey });
   const repositoryTokens = new SqliteRepositoryTokenReader({ filename, secretKey });
   const workQueue = new SqliteWorkQueue(filename);
+  const memory = new SqliteMemoryRows(filename);
   return {
     credentials,
     repositoryTokens,
     workQueue,
+    memory,
     close: () => {
       credentials.close();
       repositoryTokens.close();
       workQueue.close();
+      memory.close();
       return Promise.resolve();
     },
   };

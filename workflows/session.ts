@@ -180,6 +180,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       sandboxProvisioned: carry?.sandboxProvisioned ?? false,
       stepsThisRun: 0,
       mcpTools: new Map(),
+      storedSystem: null,
     },
     setStatus: (status: SessionStatus) => {
       if (context.state.status === status) return;

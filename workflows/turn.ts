@@ -3,7 +3,7 @@ import type { AgentSnapshot, ToolPermission } from '../common/agent';
 import type { SessionEvent, SessionStatus, TextBlock } from '../common/events';
 import type { McpToolDescriptor } from '../common/mcp';
 import type { ToolOutput } from '../common/conversation';
-import type { CallModelResult } from '../common/model';
+import type { CallModelInput, CallModelResult } from '../common/model';
 import { deniedToolText } from '../common/permission';
 import type { AutoVerdict } from '../common/permission';
 import type { BetaManagedAgentsAgentToolUseEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
@@ -80,6 +80,8 @@ export interface TurnContext {
     stepsThisRun: number;
     /** Tools each MCP server listed in this run, by server name; a server that failed is asked again next turn. */
     mcpTools: Map<string, McpToolDescriptor[]>;
+    /** The system prompt a model call of this run stored, with its key: later calls name it instead of carrying it. */
+    storedSystem: { text: string; key: string } | null;
   };
   setStatus(status: SessionStatus): void;
   /** Seconds the session has spent `running`, the current stretch included. */
@@ -305,6 +307,16 @@ export class Turn {
     this.offer = toolOffer(agent, state.mcpTools);
   }
 
+  /** The agent's system prompt for a model call: by its key once a call of this run stored it, else inline. */
+  private systemPrompt(): Pick<CallModelInput, 'system' | 'systemKey'> {
+    const { agent, state } = this.context;
+    const stored = state.storedSystem;
+    if (agent.system !== null && stored !== null && stored.text === agent.system) {
+      return { system: null, systemKey: stored.key };
+    }
+    return { system: agent.system };
+  }
+
   /**
    * Calls the model, retrying retryable failures with durable timers and compacting once when the model refuses the
    * prompt as too long; `null` when the turn cannot go on (attempts used up, or no room even after compaction).
@@ -323,7 +335,7 @@ export class Turn {
             sessionId,
             messageEventId,
             model: agent.model,
-            system: agent.system,
+            ...this.systemPrompt(),
             maxTokens: agent.maxTokens,
             ...state.conversation.modelInput(),
             toolNames: offer.builtInNames,
@@ -335,6 +347,9 @@ export class Turn {
           `model ${agent.model} step ${state.stepsThisRun + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
         );
         this.recordModelUsage(start.id, messageEventId, result, thinkingEventId);
+        if (result.systemKey !== undefined && agent.system !== null) {
+          state.storedSystem = { text: agent.system, key: result.systemKey };
+        }
         return result;
       } catch (error) {
         this.failedModelRequest(start.id);

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import { CancelledFailure } from '@temporalio/common';
+import { BLOB_PREFIXES } from '../../common/blob-store';
 import type { ThinkingSettings } from '../../common/conversation';
 import type { LiveEvents } from '../../common/live-events';
 import { usageCounts } from '../../common/session';
@@ -42,9 +43,10 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     stored === undefined ? undefined : await conversations.appendAdditions(stored, input.additions ?? []);
   const messages: MessageParam[] =
     withAdditions === undefined ? (input.messages ?? []) : await conversations.messages(withAdditions);
+  const system = input.systemKey === undefined ? input.system : await conversations.readText(input.systemKey);
   const prompt = withCacheBreakpoints(
     offeredTools(input, dependencies.toolDefinitions),
-    input.system,
+    system,
     await withResolvedMedia(messages, dependencies.uploadedFiles),
   );
   const request: MessageCreateParamsBase = {
@@ -71,7 +73,10 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     const usage = usageCounts(message.usage) as CallModelResult['usage'];
     const result: CallModelResult = { content: message.content, stopReason: message.stop_reason, usage };
     if (withAdditions === undefined) return result;
-    return { ...result, conversation: await conversations.append(withAdditions, 'assistant', message.content) };
+    const conversation = await conversations.append(withAdditions, 'assistant', message.content);
+    // A system prompt that came inline is stored (content-addressed) for the run's next calls to name.
+    if (input.system === null) return { ...result, conversation };
+    return { ...result, conversation, systemKey: await conversations.storeText(input.system, BLOB_PREFIXES.system) };
   } catch (error) {
     if (control.signal?.aborted) throw new CancelledFailure('The model call was cancelled.');
     throw classifyModelError(error);

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 
 import { fileContentPath } from '../../common/file-content-path';
+import { MEMORY_MOUNT_ROOT } from '../../common/memory';
 import { SANDBOX_LABELS, sandboxContainerName, sandboxVolumeName } from '../../common/sandbox';
 import type { SandboxFileMount } from '../../common/sandbox';
 import type { NetworkAttachment } from './network/sandbox-networks';
@@ -18,6 +19,8 @@ export interface ContainerEnvironment {
    * container keeps that container's volume (see `sessionWorkspaceVolume`).
    */
   workspaceVolume?: string;
+  /** The volume mounted at `/mnt/memory` (`memoryVolumeName`) for a session with memory stores; none otherwise. */
+  memoryVolume?: string;
 }
 
 const NO_NETWORK: NetworkAttachment = { networkMode: 'none', env: [], labels: {} };
@@ -44,6 +47,9 @@ export function buildContainerConfig(
       Target: file.mountPath,
       ReadOnly: true,
     })),
+    ...(environment.memoryVolume === undefined
+      ? []
+      : [{ Type: 'volume' as const, Source: environment.memoryVolume, Target: MEMORY_MOUNT_ROOT }]),
   ]);
   return {
     ...config,

@@ -29,6 +29,8 @@ import { DEFAULT_MAX_SAVED_OUTPUT_BYTES, SANDBOX_HEARTBEAT_INTERVAL_MS } from '.
 import { toolOutputPath } from './tool-output-path';
 import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
 import { withSpan } from '../with-span';
+import type { SessionMemoryRows } from '../../common/memory';
+import { memoryMountsOf, memorySyncNote, syncMemoryMounts } from './memory-mounts';
 
 /** How `execute` talks to its caller while it runs: the Activity's heartbeat and cancellation signal, when it has them. */
 export type ExecutionControl = ActivityControl;
@@ -112,7 +114,9 @@ export async function execute(
           'container.id': containerId,
         };
         const result = await withSpan('sandbox.execute', attributes, () => prepared.run(context));
-        return { isError: result.isError, output: capOutput(result.output, options.maxOutputBytes) };
+        const output = capOutput(result.output, options.maxOutputBytes);
+        const note = await syncMemoryAfter(options, input, containerId);
+        return { isError: result.isError, output: note === undefined ? output : `${output}\n${note}` };
       } catch (error) {
         if (error instanceof ContainerStoppedError)
           return { isError: true, output: sandboxStoppedOutput(error.detail) };
@@ -122,6 +126,31 @@ export async function execute(
     },
     SANDBOX_HEARTBEAT_INTERVAL_MS,
   );
+}
+
+/** The tools that can change files, after which a session's writable memory mounts are read back into their stores. */
+const WRITING_TOOLS: ReadonlySet<string> = new Set(['bash', 'write', 'edit']);
+
+/**
+ * Writes what a write tool changed under the session's `read_write` memory mounts to their stores; returns a note for
+ * the model when something could not be kept (a failed sync is said, not thrown: the tool call itself happened).
+ */
+async function syncMemoryAfter(
+  options: SandboxOptions,
+  input: ExecuteInput,
+  containerId: string,
+): Promise<string | undefined> {
+  if (options.memory === undefined || !WRITING_TOOLS.has(input.name)) return undefined;
+  try {
+    const mounts = await memoryMountsOf(options.memory, input.sessionId);
+    if (!mounts.some((mount) => mount.access === 'read_write')) return undefined;
+    const syncs = await withSpan('sandbox.memory_sync', { [SESSION_ID_ATTRIBUTE]: input.sessionId }, () =>
+      syncMemoryMounts(options.docker, containerId, input.sessionId, mounts, options.memory as SessionMemoryRows),
+    );
+    return memorySyncNote(syncs);
+  } catch (error) {
+    return `keel: the memory stores could not be updated (${(error as Error).message}); the change is not kept yet.`;
+  }
 }
 
 /** A failure to give the sandbox its environment (packages, network): the model sees it, as no retry can help. */

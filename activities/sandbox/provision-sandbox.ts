@@ -12,10 +12,17 @@ import type {
   SandboxFileMount,
   SandboxNetworking,
 } from '../../common/sandbox';
-import { DEFAULT_SANDBOX_ENVIRONMENT, sandboxContainerName } from '../../common/sandbox';
+import {
+  DEFAULT_SANDBOX_ENVIRONMENT,
+  memoryVolumeName,
+  SANDBOX_LABELS,
+  sandboxContainerName,
+} from '../../common/sandbox';
+import { removeMemoryVolume } from './destroy-sandbox';
+import { memoryMountsOf, writeMemoryMounts } from './memory-mounts';
 import { fileContentPath, filesDirectory } from '../../common/file-content-path';
 import { ensureLocalFileContent } from '../storage/local-file-content';
-import { buildContainerConfig } from './build-container-config';
+import { buildContainerConfig, ownerLabels } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import { SANDBOX_NETWORK_LABELS } from './network/sandbox-network-names';
 import type { NetworkAttachment } from './network/sandbox-networks';
@@ -70,6 +77,8 @@ async function provisionOnce(
   const { docker } = options;
   // A file uploaded through a server on another machine is fetched from the shared store before it is mounted.
   for (const file of files) await ensureLocalFileContent(options.dataDir, file.fileId, options.sharedFiles);
+  // The session's memory stores, fixed when it was created (read from the control plane, not carried by the Workflow).
+  const memoryMounts = options.memory === undefined ? [] : await memoryMountsOf(options.memory, sessionId);
   const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
   if (existing) {
     // A session's file resources changed (sessions.resources): the container is replaced, its workspace volume kept.
@@ -78,7 +87,7 @@ async function provisionOnce(
       return { containerId: existing.Id, created: false };
     }
     await removeQuietly(docker, existing.Id);
-  } else if (options.warmPool !== undefined && warmPoolServes(files, environment)) {
+  } else if (options.warmPool !== undefined && memoryMounts.length === 0 && warmPoolServes(files, environment)) {
     const claimed = await options.warmPool.claim(sessionId);
     if (claimed !== undefined) return { containerId: claimed, created: true };
   }
@@ -94,10 +103,21 @@ async function provisionOnce(
   );
   const network = await networkAttachment(options, environment.networking);
   const workspaceVolume = await sessionWorkspaceVolume(options, sessionId);
+  // A new container gets a fresh copy of the stores: the volume of an earlier container is dropped first.
+  const memoryVolume = memoryMounts.length === 0 ? undefined : memoryVolumeName(sessionId);
+  if (memoryVolume !== undefined) {
+    await removeMemoryVolume(options, sessionId);
+    await createMemoryVolume(options, sessionId, memoryVolume);
+  }
   let container: Docker.Container;
   try {
     container = await docker.createContainer(
-      buildContainerConfig(options, sessionId, files, { image, network, workspaceVolume }),
+      buildContainerConfig(options, sessionId, files, {
+        image,
+        network,
+        workspaceVolume,
+        ...(memoryVolume === undefined ? {} : { memoryVolume }),
+      }),
     );
   } catch (error) {
     const status = dockerStatusCode(error);
@@ -117,6 +137,9 @@ async function provisionOnce(
     if (dockerStatusCode(error) === 404) return 'conflict';
     throw error;
   }
+  if (options.memory !== undefined && memoryMounts.length > 0) {
+    await writeMemoryMounts(docker, container.id, memoryMounts, options.memory);
+  }
   return { containerId: container.id, created: true };
 }
 
@@ -134,6 +157,22 @@ export function mountsFiles(info: Docker.ContainerInspectInfo, files: SandboxFil
     ),
   );
   return wanted.size === present.size && [...wanted].every((entry) => present.has(entry));
+}
+
+/** How much a session's memory volume may hold (it is memory: a tmpfs, gone when no container uses it). */
+const MEMORY_VOLUME_SIZE = '256m';
+
+/**
+ * Makes a session's memory volume: a tmpfs of `MEMORY_VOLUME_SIZE`, so what the agent writes under `/mnt/memory` is
+ * capped and starts empty with each container, labelled with its session and owner so orphan clean-up finds it.
+ */
+async function createMemoryVolume(options: SandboxOptions, sessionId: string, name: string): Promise<void> {
+  await options.docker.createVolume({
+    Name: name,
+    Driver: 'local',
+    DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${MEMORY_VOLUME_SIZE},mode=0755` },
+    Labels: { ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId },
+  });
 }
 
 /** The network a new container of `networking` joins; anything but none needs the worker's sandbox networks. */

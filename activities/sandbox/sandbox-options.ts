@@ -2,6 +2,7 @@ import type { BlobStore } from '../../common/blob-store';
 import type Docker from 'dockerode';
 
 import type { RepositoryTokenReader } from '../../common/credentials';
+import type { SessionMemoryRows } from '../../common/memory';
 import type { SandboxNetworks } from './network/sandbox-networks';
 import type { WarmPool } from './warm-pool';
 import type { WorkspaceDiskOptions } from './workspace-disk';
@@ -53,6 +54,11 @@ export interface SandboxOptions {
   networks?: SandboxNetworks;
   /** A CA bundle on the Docker host that package builds trust (mounted read-only), for registries behind a private CA. */
   caBundlePath?: string;
+  /**
+   * The memory stores sessions mount (the control-plane store's rows): copied into each new container of a session
+   * that has some, and written back after its write tools run. Without it no memory store is mounted.
+   */
+  memory?: SessionMemoryRows;
   /** Cloning `github_repository` resources; without it every clone fails with `repository_clone_error`. */
   repositories?: RepositoryCloneOptions;
   /**

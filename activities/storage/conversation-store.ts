@@ -10,8 +10,16 @@ import type {
 import type { MessageParam } from '../../common/model';
 import { contentKey } from '../../storage/content-key';
 
-/** How many assembled conversations a worker keeps in memory, most recently used first. */
-const HEADS_CACHED = 32;
+/**
+ * How many assembled conversations a worker keeps in memory, most recently used first: enough for every session a
+ * busy worker runs at once (each step adds two heads), so the next step of a session never walks its chain again.
+ */
+const HEADS_CACHED = 1024;
+/**
+ * And at most this many characters of conversation in them, counting each head whole although heads of one session
+ * share their messages (so the real memory is far less): about 200 heads of sessions near a 100,000-token window.
+ */
+const HEAD_CHARS_CACHED = 64 * 1024 * 1024;
 /** Tool results longer than this are kept by reference when messages are stored whole. */
 const LONG_TEXT_CHARS = 512;
 /** How many characters of tool output text a worker keeps in memory. */
@@ -24,16 +32,16 @@ const OUTPUT_CHARS_CACHED = 4 * 1024 * 1024;
  * read; a cold worker walks the chain once (compaction keeps chains short).
  */
 export class ConversationStore {
-  private readonly assembled = new Map<string, MessageParam[]>();
+  private readonly assembled = new AssembledHeads();
   private readonly outputs = new Map<string, string>();
   private outputChars = 0;
 
   constructor(private readonly blobs: BlobStore) {}
 
-  /** Stores a tool's output text once and returns its key. */
-  async storeText(text: string): Promise<string> {
+  /** Stores a text once (a tool's output unless `prefix` says otherwise) and returns its key. */
+  async storeText(text: string, prefix: string = BLOB_PREFIXES.toolOutput): Promise<string> {
     const body = Buffer.from(text, 'utf8');
-    const key = contentKey(BLOB_PREFIXES.toolOutput, body);
+    const key = contentKey(prefix, body);
     if (this.outputs.has(key)) return key;
     await this.blobs.put(key, body);
     this.rememberOutput(key, text);
@@ -69,9 +77,8 @@ export class ConversationStore {
     const body = Buffer.from(JSON.stringify(segment), 'utf8');
     const key = contentKey(BLOB_PREFIXES.conversation, body);
     await this.blobs.put(key, body);
-    const before = ref.head === null ? [] : this.assembled.get(ref.head);
-    if (before !== undefined)
-      remember(this.assembled, key, mergeFragment(before, role, await this.resolve(blocks)), HEADS_CACHED);
+    const before = ref.head === null ? EMPTY_HEAD : this.assembled.get(ref.head);
+    if (before !== undefined) this.assembled.remember(key, await this.extended(before, role, blocks));
     return { head: key };
   }
 
@@ -114,27 +121,30 @@ export class ConversationStore {
     if (ref.head === null) return [];
     const cached = this.assembled.get(ref.head);
     if (cached !== undefined) {
-      remember(this.assembled, ref.head, cached, HEADS_CACHED);
-      return cached;
+      this.assembled.remember(ref.head, cached);
+      return cached.messages;
     }
     const chain: ConversationSegment[] = [];
-    let base: MessageParam[] = [];
+    let head = EMPTY_HEAD;
     for (let key: string | null = ref.head; key !== null;) {
       const known = this.assembled.get(key);
       if (known !== undefined) {
-        base = known;
+        head = known;
         break;
       }
       const segment = await this.segment(key);
       chain.push(segment);
       key = segment.parent;
     }
-    let messages = base;
-    for (const segment of chain.reverse()) {
-      messages = mergeFragment(messages, segment.role, await this.resolve(segment.blocks));
-    }
-    remember(this.assembled, ref.head, messages, HEADS_CACHED);
-    return messages;
+    for (const segment of chain.reverse()) head = await this.extended(head, segment.role, segment.blocks);
+    this.assembled.remember(ref.head, head);
+    return head.messages;
+  }
+
+  /** `head` with one more fragment, its blocks resolved, and its size grown by theirs. */
+  private async extended(head: AssembledHead, role: ConversationRole, blocks: StoredBlock[]): Promise<AssembledHead> {
+    const resolved = await this.resolve(blocks);
+    return { messages: mergeFragment(head.messages, role, resolved), chars: head.chars + blocksChars(resolved) };
   }
 
   private async segment(key: string): Promise<ConversationSegment> {
@@ -217,12 +227,48 @@ export function mergeFragment(
   return [...messages, { role, content: blocks } as MessageParam];
 }
 
-function remember<Value>(cache: Map<string, Value>, key: string, value: Value, limit: number): void {
-  cache.delete(key);
-  cache.set(key, value);
-  while (cache.size > limit) {
-    const oldest = cache.keys().next().value;
-    if (oldest === undefined) break;
-    cache.delete(oldest);
+/** An assembled conversation and its size in characters (text and JSON of its blocks). */
+interface AssembledHead {
+  messages: MessageParam[];
+  chars: number;
+}
+
+const EMPTY_HEAD: AssembledHead = { messages: [], chars: 0 };
+
+/** The assembled heads a worker keeps, least recently used leaving first past `HEADS_CACHED` or `HEAD_CHARS_CACHED`. */
+class AssembledHeads {
+  private readonly heads = new Map<string, AssembledHead>();
+  private chars = 0;
+
+  get(key: string): AssembledHead | undefined {
+    return this.heads.get(key);
   }
+
+  remember(key: string, head: AssembledHead): void {
+    const before = this.heads.get(key);
+    if (before !== undefined) {
+      this.heads.delete(key);
+      this.chars -= before.chars;
+    }
+    this.heads.set(key, head);
+    this.chars += head.chars;
+    for (const [oldKey, oldHead] of this.heads) {
+      if (this.heads.size <= HEADS_CACHED && this.chars <= HEAD_CHARS_CACHED) break;
+      if (oldKey === key) break;
+      this.heads.delete(oldKey);
+      this.chars -= oldHead.chars;
+    }
+  }
+}
+
+/** About how many characters `blocks` hold: their texts, or their JSON when they are not text. */
+function blocksChars(blocks: unknown[]): number {
+  let chars = 0;
+  for (const block of blocks) {
+    const { text, content } = block as { text?: unknown; content?: unknown };
+    if (typeof text === 'string') chars += text.length;
+    else if (typeof content === 'string') chars += content.length;
+    else chars += JSON.stringify(block).length;
+  }
+  return chars;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { API_ERROR_STATUS } from '../api-error';
+import { MEMORY_ERROR_TYPES } from '../memory-stores/memory-errors';
 import type { RouteContract } from './route-contract';
 
 /** One route as Fastify registered it, with its contract when it declared one. */
@@ -71,7 +72,7 @@ const ERROR_SCHEMA: JsonObject = {
       type: 'object',
       required: ['type', 'message'],
       properties: {
-        type: { enum: Object.keys(API_ERROR_STATUS) },
+        type: { enum: [...Object.keys(API_ERROR_STATUS), ...MEMORY_ERROR_TYPES] },
         message: { type: 'string' },
       },
     },

@@ -9,6 +9,10 @@ export interface SessionListRequest {
   agentId?: string | undefined;
   /** Only with `agentId`: sessions created on this version of the agent. */
   agentVersion?: number | undefined;
+  /** Sessions that mount this memory store (the service turns it into `sessionIds`). */
+  memoryStoreId?: string | undefined;
+  /** Only these sessions (the ones that mount `memoryStoreId`), set by the session service. */
+  sessionIds?: readonly string[] | undefined;
   statuses?: SessionStatus[] | undefined;
   /** Whether archived sessions are listed too (`include_archived=true`). */
   includeArchived?: boolean | undefined;
@@ -33,6 +37,7 @@ export function sessionListQuery(request: SessionListRequest): string {
   const clauses = ["WorkflowType = 'sessionWorkflow'", "ExecutionStatus != 'ContinuedAsNew'"];
   if (request.agentId !== undefined) clauses.push(`KeelAgent = ${quote(request.agentId)}`);
   if (request.agentVersion !== undefined) clauses.push(`KeelAgentVersion = ${Math.trunc(request.agentVersion)}`);
+  if (request.sessionIds !== undefined) clauses.push(`WorkflowId IN (${request.sessionIds.map(quote).join(', ')})`);
   if (request.statuses !== undefined && request.statuses.length > 0) {
     clauses.push(`KeelStatus IN (${request.statuses.map(quote).join(', ')})`);
   }

@@ -88,7 +88,8 @@ const listQuery = z
       .undefined({ error: 'deployments are not supported by Keel yet, so no session has one' })
       .optional(),
     memory_store_id: z
-      .undefined({ error: 'memory stores are not supported by Keel yet, so no session has one' })
+      .string()
+      .regex(/^memstore_[0-9A-Za-z]{8,64}$/, 'expected a memory store id (memstore_…)')
       .optional(),
     'statuses[]': z.union([status, z.array(status)]).optional(),
     statuses: z.union([status, z.array(status)]).optional(),
@@ -170,6 +171,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
       order: query.order,
       agentId: query.agent_id,
       agentVersion: query.agent_version,
+      memoryStoreId: query.memory_store_id,
       statuses: [query.statuses ?? [], query['statuses[]'] ?? []].flat(),
       includeArchived: query.include_archived === 'true',
       createdAt: {

@@ -50,6 +50,8 @@ import type { SessionQueries } from './session-queries';
 import { toListedSessionView, toSessionAgentView, toSessionView } from './session-view';
 import type { SessionAgentView, SessionView } from './session-view';
 import type { VaultService } from '../vaults/vault-service';
+import type { MemoryStoreService } from '../memory-stores/memory-store-service';
+import { withMemoryNote } from '../memory-stores/memory-system-note';
 
 /** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
 export interface CreateSessionRequest {
@@ -112,6 +114,8 @@ export interface SessionServiceOptions {
   environments: EnvironmentService;
   files: FileService;
   vaults: VaultService;
+  /** Memory stores, which `memory_store` resources mount. */
+  memoryStores: MemoryStoreService;
   /** Where repository resources' tokens are sealed and stored. */
   repositoryTokens: RepositoryTokens;
   /** The repository hosts besides github.com (`KEEL_REPOSITORY_HOSTS`); none when absent. */
@@ -119,6 +123,9 @@ export interface SessionServiceOptions {
 }
 
 const END_TIMEOUT_MS = 60_000;
+
+/** The most recent sessions of a memory store that `sessions.list?memory_store_id=` looks among. */
+const MAX_LISTED_STORE_SESSIONS = 1_000;
 
 /** Session operations on Temporal, shared by every route: one place that starts, signals and reads sessions. */
 export class SessionService {
@@ -159,6 +166,17 @@ export class SessionService {
     }
     const vaultIds = await this.options.vaults.forSession(request.vaultIds);
     await this.requireSendable(request.initialEvents, agent.model, 'initial_events');
+    // The model sees a note on each memory store after the agent's system prompt (the session's `agent` does not).
+    agent = withMemoryNote(agent, resources);
+    const memoryMounts = resources.flatMap((resource) =>
+      resource.type === 'memory_store'
+        ? [{ memoryStoreId: resource.memory_store_id, mountPath: resource.mount_path, access: resource.access }]
+        : [],
+    );
+    // The worker reads where the session's stores are mounted from the store; recorded before the Workflow exists.
+    if (memoryMounts.length > 0) {
+      await this.options.memoryStores.attachToSession(id, memoryMounts, new Date().toISOString());
+    }
     // Tokens are sealed into the store before the Workflow hears of their repositories; the Workflow never sees one.
     for (const [resourceId, token] of tokens) await this.options.repositoryTokens.put(id, resourceId, token);
     const { limits, sandboxProvisioning, client } = this.options;
@@ -217,9 +235,27 @@ export class SessionService {
     const now = new Date().toISOString();
     const resources: SessionResourceRecord[] = [];
     const tokens = new Map<string, string>();
+    const stores = await this.options.memoryStores.forSession(
+      requested.flatMap((params, index) =>
+        params.type === 'memory_store' ? [{ ...params, field: `resources[${index}]` }] : [],
+      ),
+    );
     for (const [index, params] of requested.entries()) {
       let resource: SessionResourceRecord;
-      if (params.type === 'github_repository') {
+      if (params.type === 'memory_store') {
+        const store = stores.find((candidate) => candidate.memoryStoreId === params.memory_store_id);
+        if (store === undefined) throw new Error(`memory store ${params.memory_store_id} was not checked`);
+        resource = {
+          id: newResourceId(),
+          type: 'memory_store',
+          memory_store_id: store.memoryStoreId,
+          name: store.name,
+          description: store.description,
+          mount_path: store.mountPath,
+          access: store.access,
+          instructions: store.instructions,
+        };
+      } else if (params.type === 'github_repository') {
         resource = newRepositoryResource(params, this.options.repositoryHosts ?? [], `resources[${index}]`, now);
         if (params.authorization_token !== undefined) tokens.set(resource.id, params.authorization_token);
       } else {
@@ -278,9 +314,15 @@ export class SessionService {
       else createdAt.lte = earliest(createdAt.lte, cursor.key.startTime);
     }
     const newestFirst = order === 'desc' && cursor?.direction !== 'prev';
+    // Sessions mount a store only from their creation, so the store's own record of them is the whole answer.
+    const sessionIds =
+      request.memoryStoreId === undefined
+        ? undefined
+        : await this.options.memoryStores.sessionsOf(request.memoryStoreId, MAX_LISTED_STORE_SESSIONS);
+    if (sessionIds !== undefined && sessionIds.length === 0) return { data: [], next_page: null, prev_page: null };
     const keys = await readListedSessions(
       this.options.client,
-      { ...request, workspaceId: currentWorkspaceId() },
+      { ...request, workspaceId: currentWorkspaceId(), ...(sessionIds === undefined ? {} : { sessionIds }) },
       createdAt,
       newestFirst ? { wanted: request.limit + 1, olderThan: cursor?.key ?? null } : null,
     );
@@ -363,7 +405,9 @@ export class SessionService {
       archivedAt: null,
     };
     const view = toAgentView({ ...stored, definition: next });
-    return { snapshot: toAgentSnapshot({ ...stored, definition: next }), view: toSessionAgentView(view) };
+    const resources = (description.memo?.['resources'] ?? []) as SessionResourceRecord[];
+    const snapshot = withMemoryNote(toAgentSnapshot({ ...stored, definition: next }), resources);
+    return { snapshot, view: toSessionAgentView(view) };
   }
 
   /** Archives the session: it accepts no new events from then on; archiving twice changes nothing. */

@@ -2,6 +2,7 @@ import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/ag
 import type {
   BetaManagedAgentsFileResource,
   BetaManagedAgentsGitHubRepositoryResource,
+  BetaManagedAgentsMemoryStoreResource,
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import type { SessionResourceRecord } from '../../common/session';
 import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
@@ -41,10 +42,13 @@ export interface SessionView {
 }
 
 /**
- * A session resource as the hosted session object shows it: a file, or a repository (never its token). The records
- * the Workflow keeps in its memo (`SessionResourceRecord`) are of these shapes.
+ * A session resource as the hosted session object shows it: a file, a repository (never its token), or a memory store
+ * (with Keel's `id`). The records the Workflow keeps in its memo (`SessionResourceRecord`) are of these shapes.
  */
-export type SessionResourceView = BetaManagedAgentsFileResource | BetaManagedAgentsGitHubRepositoryResource;
+export type SessionResourceView =
+  | BetaManagedAgentsFileResource
+  | BetaManagedAgentsGitHubRepositoryResource
+  | (BetaManagedAgentsMemoryStoreResource & { id: string });
 
 /** The agent a session runs, as the hosted session object shows it. */
 export type SessionAgentView = BetaManagedAgentsSessionAgent;

@@ -1,4 +1,5 @@
 import type { WorkLease } from '../../common/work-queue';
+import type { MemoryStoreRepository } from './memory-store-repository';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import type {
@@ -265,6 +266,8 @@ export interface ControlPlaneStore {
   readonly credentials: CredentialRepository;
   readonly repositoryTokens: RepositoryTokenRepository;
   readonly work: WorkRepository;
+  /** Memory stores, their memories and the memories' versions. */
+  readonly memoryStores: MemoryStoreRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
 }

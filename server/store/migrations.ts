@@ -211,6 +211,69 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE workspaces ADD COLUMN archived_at TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'memory stores, memories and memory versions',
+    // A memory is a UTF-8 text at a path of its store (unique per store; no path is another's ancestor, checked in the
+    // write transaction). Every change adds an immutable memory_versions row (only redaction clears its path and
+    // content); session_id and api_key_id copy created_by's actor for the version list's filters. Deleting a store
+    // deletes its memories and versions. session_memory_stores records which sessions mount a store, where and how (fixed when the session
+    // is created), for sessions.list?memory_store_id= and for the worker, which mounts them into the sandbox. The worker's memory sync (activities/memory/sqlite-memory-rows.ts) reads and
+    // writes memories and memory_versions too: change their columns only together with it.
+    sql: `
+      CREATE TABLE memory_stores (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata))
+      );
+      CREATE INDEX memory_stores_by_workspace ON memory_stores (workspace_id, sequence);
+      CREATE TABLE memories (
+        id TEXT PRIMARY KEY,
+        memory_store_id TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        content TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        content_size_bytes INTEGER NOT NULL CHECK (content_size_bytes >= 0),
+        memory_version_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (memory_store_id, path)
+      );
+      CREATE TABLE memory_versions (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        memory_store_id TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+        memory_id TEXT NOT NULL,
+        operation TEXT NOT NULL CHECK (operation IN ('created', 'modified', 'deleted')),
+        path TEXT,
+        content TEXT,
+        content_sha256 TEXT,
+        content_size_bytes INTEGER,
+        created_at TEXT NOT NULL,
+        created_by TEXT CHECK (created_by IS NULL OR json_valid(created_by)),
+        session_id TEXT,
+        api_key_id TEXT,
+        redacted_at TEXT,
+        redacted_by TEXT CHECK (redacted_by IS NULL OR json_valid(redacted_by))
+      );
+      CREATE INDEX memory_versions_by_store ON memory_versions (memory_store_id, sequence);
+      CREATE INDEX memory_versions_by_memory ON memory_versions (memory_id, sequence);
+      CREATE TABLE session_memory_stores (
+        memory_store_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        mount_path TEXT NOT NULL,
+        access TEXT NOT NULL CHECK (access IN ('read_write', 'read_only')),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (memory_store_id, session_id)
+      );
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

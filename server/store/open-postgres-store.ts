@@ -10,6 +10,7 @@ import { PostgresFileRepository } from './postgres-file-repository';
 import { PostgresRepositoryTokenRepository } from './postgres-repository-token-repository';
 import { PostgresVaultRepository } from './postgres-vault-repository';
 import { PostgresWorkRepository } from './postgres-work-repository';
+import { PostgresMemoryStoreRepository } from './postgres-memory-store-repository';
 
 /** The PostgreSQL control-plane store, with what opening it did. */
 export interface PostgresStore extends ControlPlaneStore {
@@ -37,6 +38,7 @@ export async function openPostgresStore(options: {
     credentials: new PostgresCredentialRepository(database),
     repositoryTokens: new PostgresRepositoryTokenRepository(database),
     work: new PostgresWorkRepository(database),
+    memoryStores: new PostgresMemoryStoreRepository(database),
     appliedMigrations,
     close: () => database.close(),
   };

@@ -11,6 +11,7 @@ import { SqliteFileRepository } from './sqlite-file-repository';
 import { SqliteRepositoryTokenRepository } from './sqlite-repository-token-repository';
 import { SqliteWorkRepository } from './sqlite-work-repository';
 import { SqliteVaultRepository } from './sqlite-vault-repository';
+import { SqliteMemoryStoreRepository } from './sqlite-memory-store-repository';
 
 /** The name of the embedded store's file inside `KEEL_DATA_DIR`. */
 export const STORE_FILE_NAME = 'keel.sqlite';
@@ -42,6 +43,7 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     credentials: new SqliteCredentialRepository(database),
     repositoryTokens: new SqliteRepositoryTokenRepository(database),
     work: new SqliteWorkRepository(database),
+    memoryStores: new SqliteMemoryStoreRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {

@@ -145,6 +145,59 @@ const POSTGRES_SQL: readonly string[] = [
     UPDATE api_keys SET status = 'archived' WHERE revoked_at IS NOT NULL;
     ALTER TABLE workspaces ADD COLUMN archived_at TEXT;
   `,
+  `
+    CREATE TABLE memory_stores (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      archived_at TEXT,
+      name TEXT NOT NULL,
+      description TEXT NOT NULL,
+      metadata TEXT NOT NULL CHECK (metadata::jsonb IS NOT NULL)
+    );
+    CREATE INDEX memory_stores_by_workspace ON memory_stores (workspace_id, sequence);
+    CREATE TABLE memories (
+      id TEXT PRIMARY KEY,
+      memory_store_id TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+      path TEXT NOT NULL,
+      content TEXT NOT NULL,
+      content_sha256 TEXT NOT NULL,
+      content_size_bytes INTEGER NOT NULL CHECK (content_size_bytes >= 0),
+      memory_version_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      UNIQUE (memory_store_id, path)
+    );
+    CREATE TABLE memory_versions (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      memory_store_id TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+      memory_id TEXT NOT NULL,
+      operation TEXT NOT NULL CHECK (operation IN ('created', 'modified', 'deleted')),
+      path TEXT,
+      content TEXT,
+      content_sha256 TEXT,
+      content_size_bytes INTEGER,
+      created_at TEXT NOT NULL,
+      created_by TEXT CHECK (created_by IS NULL OR created_by::jsonb IS NOT NULL),
+      session_id TEXT,
+      api_key_id TEXT,
+      redacted_at TEXT,
+      redacted_by TEXT CHECK (redacted_by IS NULL OR redacted_by::jsonb IS NOT NULL)
+    );
+    CREATE INDEX memory_versions_by_store ON memory_versions (memory_store_id, sequence);
+    CREATE INDEX memory_versions_by_memory ON memory_versions (memory_id, sequence);
+    CREATE TABLE session_memory_stores (
+      memory_store_id TEXT NOT NULL,
+      session_id TEXT NOT NULL,
+      mount_path TEXT NOT NULL,
+      access TEXT NOT NULL CHECK (access IN ('read_write', 'read_only')),
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (memory_store_id, session_id)
+    );
+  `,
 ];
 
 /**

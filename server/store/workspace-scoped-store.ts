@@ -7,13 +7,14 @@ import type {
   FileRepository,
   WorkRepository,
 } from './control-plane-store';
+import type { MemoryStoreRepository, StoredMemoryStore } from './memory-store-repository';
 
 /**
  * The control-plane store as one workspace sees it, the workspace of the HTTP request being served
  * (`currentWorkspaceId`, which fails closed outside a request): records of other workspaces read as unknown (so the
  * API answers 404, as for an id that never existed), listings hold the workspace's records only, and what is inserted
- * belongs to the workspace. A vault's credentials and a self-hosted environment's work items belong to the workspace
- * of their vault or environment. API keys, workspaces and repository tokens are not workspace records: they pass
+ * belongs to the workspace. A vault's credentials, a self-hosted environment's work items and a memory store's memories
+ * and versions belong to the workspace of their vault, environment or store. API keys, workspaces and repository tokens are not workspace records: they pass
  * through (a session's tokens are reached through the session, which the session routes scope).
  */
 export function workspaceScopedStore(store: ControlPlaneStore): ControlPlaneStore {
@@ -32,6 +33,7 @@ export function workspaceScopedStore(store: ControlPlaneStore): ControlPlaneStor
     apiKeys: store.apiKeys,
     workspaces: store.workspaces,
     repositoryTokens: store.repositoryTokens,
+    memoryStores: scopedMemoryStores(store.memoryStores, ownedBy),
     close: () => store.close(),
   };
 }
@@ -116,5 +118,32 @@ function scopedWork(
       (await ownsEnvironment(environmentId))
         ? work.stats(environmentId)
         : { depth: 0, pending: 0, oldestQueuedAt: null },
+  };
+}
+
+function scopedMemoryStores(stores: MemoryStoreRepository, ownedBy: Owned): MemoryStoreRepository {
+  const getStore = async (id: string): Promise<StoredMemoryStore | null> => {
+    const store = await stores.getStore(id);
+    return ownedBy(store) ? store : null;
+  };
+  const owns = async (id: string): Promise<boolean> => (await getStore(id)) !== null;
+  return {
+    insertStore: (store) => stores.insertStore({ ...store, workspaceId: currentWorkspaceId() }),
+    getStore,
+    listStores: (request) => stores.listStores({ ...request, workspaceId: currentWorkspaceId() }),
+    updateStore: async (id, change) => ((await owns(id)) ? stores.updateStore(id, change) : null),
+    deleteStore: async (id) => (await owns(id)) && stores.deleteStore(id),
+    getMemory: async (storeId, memoryId) => ((await owns(storeId)) ? stores.getMemory(storeId, memoryId) : null),
+    listMemories: async (storeId, pathPrefix) =>
+      (await owns(storeId)) ? stores.listMemories(storeId, pathPrefix) : [],
+    writeMemory: async (storeId, write, context) =>
+      (await owns(storeId)) ? stores.writeMemory(storeId, write, context) : { kind: 'store_not_found' },
+    getVersion: async (storeId, versionId) => ((await owns(storeId)) ? stores.getVersion(storeId, versionId) : null),
+    listVersions: async (storeId, request) =>
+      (await owns(storeId)) ? stores.listVersions(storeId, request) : { items: [], nextCursor: null },
+    redactVersion: async (storeId, versionId, at, actor) =>
+      (await owns(storeId)) ? stores.redactVersion(storeId, versionId, at, actor) : { kind: 'store_not_found' },
+    attachToSession: (sessionId, mounts, at) => stores.attachToSession(sessionId, mounts, at),
+    sessionsOf: async (storeId, limit) => ((await owns(storeId)) ? stores.sessionsOf(storeId, limit) : []),
   };
 }

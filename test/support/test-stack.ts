@@ -10,6 +10,7 @@ import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
 import { SANDBOX_LABELS, sandboxContainerName } from '../../common/sandbox';
 import { removeSessionWorkspace } from '../../activities/sandbox/workspace-volume';
+import { removeMemoryVolume } from '../../activities/sandbox/destroy-sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
 import type { ScriptedModelServerOptions } from '../scripted-model-server';
 import { isolatedStackEnvironment } from './stack-environment';
@@ -142,5 +143,6 @@ async function removeSandboxes(docker: Docker, sessionIds: string[]): Promise<vo
     }
     // The volume a claimed warm container's record points at too, and each volume's disk image (loop device, file).
     await removeSessionWorkspace(docker, sessionId).catch(() => undefined);
+    await removeMemoryVolume({ docker }, sessionId).catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import type { FileToolName } from '../tools/python-helper-program';
 
-/** A request to the persistent runner, written as one line of JSON to its stdin (see `RUNNER_PROGRAM`). */
+/** A request to the persistent runner, written as one line of JSON to its stdin (see `python/keel_runner.py`). */
 export type RunnerRequest =
   | {
       id: string;
@@ -17,7 +17,7 @@ export type RunnerRequest =
       outputFile?: { path: string; afterBytes: number; maxBytes: number };
       /**
        * The idempotency key (the model's tool-use id): the runner records the call under it and answers a second
-       * request with the same key from the record instead of running the command again (see `CALL_RECORD_PROGRAM`).
+       * request with the same key from the record instead of running the command again (see `python/keel_call_records.py`).
        */
       key?: string;
       /** With `key`: how much of stdout the record keeps, head and tail, as the worker caps it. */

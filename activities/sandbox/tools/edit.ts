@@ -4,43 +4,9 @@ import { runPythonHelper } from './run-python-helper';
 import { isAbsent } from './tool-input';
 
 /**
- * The `edit` tool's Python module (its `run(request)`); bytes that are not UTF-8 survive an edit (surrogateescape)
- * instead of turning into replacement characters.
+ * Prepares an `edit` call: `{ file_path, old_string, new_string, replace_all? }`; `old_string` must be unique
+ * (`python/keel_edit_tool.py`, in the container).
  */
-export const EDIT_TOOL_PYTHON = `
-def run(request):
-    name = request['file_path']
-    old = request['old_string']
-    new = request['new_string']
-    target = resolve(name)
-    try:
-        info = os.stat(target)
-        if not stat.S_ISREG(info.st_mode):
-            raise ToolError('edit: %s is not a regular file' % name)
-        if info.st_size > MAX_FILE_BYTES:
-            raise ToolError('edit: %s is %d bytes, exceeds %d-byte limit. ' % (name, info.st_size, MAX_FILE_BYTES) +
-                'The edit tool loads the whole file and cannot modify a file this large.')
-        with open(target, 'rb') as handle:
-            data = handle.read().decode('utf-8', 'surrogateescape')
-    except OSError as error:
-        raise ToolError('edit: ' + fs_error(error, name))
-    count = data.count(old)
-    if count == 0:
-        raise ToolError('edit: old_string not found in %s' % name)
-    if request['replace_all']:
-        updated = data.replace(old, new)
-    else:
-        if count > 1:
-            raise ToolError('edit: old_string appears %d times in %s (must be unique)' % (count, name))
-        updated = data.replace(old, new, 1)
-    try:
-        atomic_write(target, encode_text(updated))
-    except OSError as error:
-        raise ToolError('edit: write: ' + fs_error(error, name))
-    return 'edited %s (%d replacement(s))' % (name, count if request['replace_all'] else 1)
-`;
-
-/** Prepares an `edit` call: `{ file_path, old_string, new_string, replace_all? }`; `old_string` must be unique. */
 export function prepareEdit(input: Record<string, unknown>): PreparedTool {
   const { file_path: filePath, old_string: oldString, new_string: newString, replace_all: replaceAll } = input;
   if (isAbsent(filePath) || filePath === '') return invalidInput('edit: file_path is required');
@@ -56,7 +22,6 @@ export function prepareEdit(input: Record<string, unknown>): PreparedTool {
     run: (context) =>
       runPythonHelper(context, {
         toolName: 'edit',
-        body: EDIT_TOOL_PYTHON,
         request: {
           file_path: filePath,
           old_string: oldString,

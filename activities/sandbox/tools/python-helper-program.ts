@@ -1,107 +1,58 @@
+import path from 'node:path';
+
+import { pythonConstantsModule, pythonProgramSource, readPythonModule } from '../python-program';
+import type { PythonConstant, PythonModule } from '../python-program';
 import { SANDBOX_WORKDIR } from '../sandbox-constants';
 
 /** The exit status a helper uses for an expected tool error; its stdout is then the error text. */
 export const TOOL_ERROR_STATUS = 3;
 
-/**
- * The Python definitions every file tool's `run(request)` relies on: path resolution against the workdir, the SDK's
- * errno wording, `ToolError` and an atomic write. Both the per-call helper and the persistent runner load it, so a
- * file tool behaves the same on either path. It imports only modules that are built in or already loaded at start-up:
- * the image has no compiled `.pyc` files, so `json` or `tempfile` would add about 100 ms to every helper.
- */
-export const PYTHON_HELPER_PRELUDE = `
-import errno, os, stat, sys
-
-WORKDIR = ${JSON.stringify(SANDBOX_WORKDIR)}
-MAX_FILE_BYTES = 256 * 1024
-ERRNO_MESSAGES = {
-    errno.ENOENT: 'no such file or directory',
-    errno.EACCES: 'permission denied',
-    errno.EPERM: 'permission denied',
-    errno.ENOTDIR: 'not a directory',
-    errno.EISDIR: 'is a directory',
-    errno.ELOOP: 'too many levels of symbolic links',
-    errno.ENAMETOOLONG: 'file name too long',
-    errno.ENOSPC: 'no space left on device',
-    errno.EMFILE: 'too many open files',
-    errno.ENFILE: 'too many open files',
-    errno.EROFS: 'read-only file system',
-}
-
-# Read once: changing the umask to read it is not safe once a runner has threads and spawns commands.
-UMASK = os.umask(0)
-os.umask(UMASK)
-
-class ToolError(Exception):
-    pass
-
-def fs_error(error, name):
-    message = ERRNO_MESSAGES.get(error.errno)
-    if message is None:
-        code = errno.errorcode.get(error.errno) if error.errno else None
-        message = 'i/o error (%s)' % code if code else 'i/o error'
-    return '%s: %s' % (name, message)
-
-def resolve(path):
-    return os.path.realpath(os.path.join(WORKDIR, path))
-
-def encode_text(text):
-    try:
-        return text.encode('utf-8', 'surrogateescape')
-    except UnicodeEncodeError:
-        return text.encode('utf-8', 'replace')
-
-def atomic_write(target, data):
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~UMASK
-    temporary = os.path.join(os.path.dirname(target), '.keel-write-' + os.urandom(6).hex())
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, 'wb') as handle:
-            handle.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-`;
-
-// The per-call protocol: request fields on stdin, result text on stdout, exit status 3 for a tool error.
-const EPILOGUE = `
-def read_request():
-    data = sys.stdin.buffer.read()
-    fields = []
-    position = 0
-    while position < len(data):
-        colon = data.index(b':', position)
-        end = colon + 1 + int(data[position:colon])
-        fields.append(data[colon + 1:end].decode('utf-8', 'surrogateescape'))
-        position = end
-    return dict(zip(fields[0::2], fields[1::2]))
-
-request = read_request()
-try:
-    result = run(request)
-except ToolError as error:
-    sys.stdout.buffer.write(encode_text(str(error)))
-    sys.stdout.flush()
-    sys.exit(${TOOL_ERROR_STATUS})
-sys.stdout.buffer.write(result if isinstance(result, bytes) else encode_text(result))
-`;
-
-/** The file tools that run as Python: each one's module defines `run(request)`. */
+/** The file tools that run as Python: each one's module (`python/keel_<name>_tool.py`) defines `run(request)`. */
 export type FileToolName = 'read' | 'write' | 'edit' | 'glob';
 
-/** One file tool call: its Python module (defining `run(request)`) and the request, as a dict of strings. */
+/** Where the file tools' Python files are; they ship with the sources (deploy/Dockerfile copies activities/). */
+const PYTHON_DIRECTORY = path.join(__dirname, 'python');
+
+/** The constants the file tools' Python imports from `keel_constants`. */
+export const FILE_TOOL_CONSTANTS = {
+  WORKDIR: SANDBOX_WORKDIR,
+  TOOL_ERROR_STATUS,
+} as const satisfies Record<string, PythonConstant>;
+
+const FILE_TOOL_NAMES: readonly FileToolName[] = ['read', 'write', 'edit', 'glob'];
+
+const PRELUDE = readPythonModule(PYTHON_DIRECTORY, 'keel_prelude');
+
+const TOOL_MODULES = Object.fromEntries(
+  FILE_TOOL_NAMES.map((toolName) => [toolName, readPythonModule(PYTHON_DIRECTORY, `keel_${toolName}_tool`)]),
+) as Record<FileToolName, PythonModule>;
+
+/**
+ * `keel_prelude` (path resolution against the workdir, the SDK's errno wording, `ToolError`, an atomic write) and the
+ * four tools' modules, in import order: what both the per-call helper and the persistent runner load, so a file tool
+ * behaves the same on either path. A program puts its `keel_constants` before them.
+ */
+export const FILE_TOOL_MODULES: readonly PythonModule[] = [
+  PRELUDE,
+  ...FILE_TOOL_NAMES.map((name) => TOOL_MODULES[name]),
+];
+
+const FILE_TOOL_MAIN = readPythonModule(PYTHON_DIRECTORY, 'keel_file_tool_main');
+
+/**
+ * The per-call helper's program for each tool: its constants, the prelude, only that tool's module, and the main
+ * module that runs it (so a per-call run compiles no other tool).
+ */
+const FILE_TOOL_PROGRAMS = Object.fromEntries(
+  FILE_TOOL_NAMES.map((toolName) => {
+    const modules = [pythonConstantsModule(FILE_TOOL_CONSTANTS), PRELUDE, TOOL_MODULES[toolName], FILE_TOOL_MAIN];
+    return [toolName, pythonProgramSource(modules)];
+  }),
+) as Record<FileToolName, string>;
+
+/** One file tool call: the tool (whose Python module defines `run(request)`) and the request, as a dict of strings. */
 export interface PythonHelperRequest {
   toolName: FileToolName;
-  /** Python source that defines `run(request)`, returning the output text or raising `ToolError`. */
-  body: string;
   request: Record<string, string>;
   /** Said in the cut marker when the output is over the cap: how the model can see what was cut. */
   cutNote?: string;
@@ -109,11 +60,12 @@ export interface PythonHelperRequest {
 
 /**
  * The one-shot command that runs a file tool as its own Python process (the path without a persistent runner): the
- * program as argv, the request as length-prefixed fields on stdin.
+ * program (see `keel_file_tool_main.py`) as argv with the tool's name last, the request as length-prefixed fields on
+ * stdin.
  */
 export function pythonHelperCommand(helper: PythonHelperRequest): { argv: string[]; stdin: string } {
   return {
-    argv: ['python3', '-I', '-c', PYTHON_HELPER_PRELUDE + helper.body + EPILOGUE],
+    argv: ['python3', '-I', '-c', FILE_TOOL_PROGRAMS[helper.toolName], helper.toolName],
     stdin: encodeFields(helper.request),
   };
 }

@@ -61,18 +61,30 @@ const fileResource = z
   .object({ type: z.literal('file'), file_id: z.string().min(1), mount_path: mountPath.nullable().optional() })
   .strict();
 
-const UNSUPPORTED_TYPE =
-  'Keel supports resources of type file and github_repository; memory_store is not supported yet';
+/** A `memory_store` resource as `sessions.create` takes it (`BetaManagedAgentsMemoryStoreResourceParam`). */
+const memoryStoreResource = z
+  .object({
+    type: z.literal('memory_store'),
+    memory_store_id: z.string().min(1).max(128),
+    access: z.enum(['read_write', 'read_only'], { error: 'expected read_write or read_only' }).nullable().optional(),
+    instructions: z.string().max(4096, 'must be at most 4,096 characters').nullable().optional(),
+  })
+  .strict();
 
-/** A session resource as `sessions.create` takes it: `file` or `github_repository`. */
-export const sessionResource = z.discriminatedUnion('type', [fileResource, repositoryResource], {
+const UNSUPPORTED_TYPE = 'expected a resource of type file, github_repository or memory_store';
+
+/** A session resource as `sessions.create` takes it: `file`, `github_repository` or `memory_store`. */
+export const sessionResource = z.discriminatedUnion('type', [fileResource, repositoryResource, memoryStoreResource], {
   error: UNSUPPORTED_TYPE,
 });
 
 /** A session resource as `sessions.create` takes it. */
 export type SessionResourceParams = z.infer<typeof sessionResource>;
 
-/** The body of `POST /v1/sessions/{id}/resources` (`ResourceAddParams`, and its `github_repository` form). */
+/**
+ * The body of `POST /v1/sessions/{id}/resources` (`ResourceAddParams`, and its `github_repository` form). A memory
+ * store is attached only when the session is created, as the hosted API has it.
+ */
 export const addResourceBody = z.discriminatedUnion(
   'type',
   [
@@ -81,7 +93,13 @@ export const addResourceBody = z.discriminatedUnion(
     }),
     repositoryResource,
   ],
-  { error: UNSUPPORTED_TYPE },
+  {
+    error: (issue) =>
+      (issue.input as { type?: unknown } | undefined)?.type === 'memory_store'
+        ? 'a memory_store resource is attached only when the session is created (sessions.create resources), ' +
+          'never added later'
+        : 'expected a resource of type file or github_repository',
+  },
 );
 
 /** A resource to add, as the service takes it. */

@@ -24,7 +24,7 @@ export const MAX_SESSION_RESOURCES = 100;
  * continue-as-new). The sandbox sees a change at its next tool call: its container is replaced with the new file
  * mounts (its workspace volume kept), and an added repository is cloned into the workspace. A repository's token is
  * sealed into the store before the Workflow hears of the resource; the Workflow only ever holds its id.
- * `memory_store` resources are not served yet.
+ * `memory_store` resources are attached when the session is created and stay (adding or deleting one is a 400).
  */
 export class SessionResourceService {
   constructor(
@@ -105,6 +105,12 @@ export class SessionResourceService {
     const resources = await this.openResources(sessionId);
     const resource = resources.find((candidate) => candidate.id === resourceId);
     if (resource === undefined) throw notFound(sessionId, resourceId);
+    if (resource.type === 'memory_store') {
+      throw invalidField(
+        'resource_id',
+        `${resourceId} is a memory_store resource: memory stores stay attached for the whole session`,
+      );
+    }
     await this.change(sessionId, { op: 'delete', resourceId }, 'resource_id');
     if (resource.type === 'github_repository') await this.tokens.delete(sessionId, resourceId);
     return { id: resourceId, type: 'session_resource_deleted' };

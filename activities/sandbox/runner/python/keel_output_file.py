@@ -1,11 +1,18 @@
-/**
- * The runner's Python `OutputFile`, which saves a command's stdout as the runner streams it (see `OutputFileTarget`):
- * it keeps the first `afterBytes` bytes in memory and, once the output grows past them, replaces the file (after
- * removing the oldest saved outputs beyond `MAX_OUTPUT_FILES`, unless the folder is reached through a symbolic link,
- * which could point at the model's own files) and writes every byte to it, up to `maxBytes`, then the truncation note. A failed write (a full volume) removes the partial file and is reported instead. `finish()` gives
- * the `exit` frame's fields. It relies on `encode_text` from the file-tool prelude and `quote` from the runner.
- */
-export const OUTPUT_FILE_PROGRAM = String.raw`
+"""The runner's `OutputFile`, which saves a command's stdout as the runner streams it (see `OutputFileTarget`).
+
+It keeps the first `afterBytes` bytes in memory and, once the output grows past them, replaces the file (after removing
+the oldest saved outputs beyond `MAX_OUTPUT_FILES`, unless the folder is reached through a symbolic link, which could
+point at the model's own files) and writes every byte to it, up to `maxBytes`, then the truncation note. A failed write
+(a full volume) removes the partial file and is reported instead. `finish()` gives the `exit` frame's fields.
+"""
+
+import os
+
+from keel_constants import MAX_OUTPUT_FILES, OUTPUT_FILE_TRUNCATION_NOTE
+from keel_frames import quote
+from keel_prelude import encode_text
+
+
 def prune_output_files(directory):
     if os.path.realpath(directory) != directory:
         return
@@ -18,11 +25,12 @@ def prune_output_files(directory):
             except OSError:
                 pass
     files.sort(reverse=True)
-    for modified, path in files[MAX_OUTPUT_FILES - 1:]:
+    for _modified, path in files[MAX_OUTPUT_FILES - 1 :]:
         try:
             os.unlink(path)
         except OSError:
             pass
+
 
 class OutputFile:
     def __init__(self, request):
@@ -47,7 +55,7 @@ class OutputFile:
             self.pending = bytearray()
             if not self.open():
                 return
-        self.write(data[:self.max_bytes - self.saved_bytes])
+        self.write(data[: self.max_bytes - self.saved_bytes])
 
     def open(self):
         directory = os.path.dirname(self.path)
@@ -96,4 +104,3 @@ class OutputFile:
         if self.error:
             return ',"outputFileError":%s' % quote(self.error)
         return ''
-`;

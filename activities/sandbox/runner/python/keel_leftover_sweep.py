@@ -1,21 +1,27 @@
-/**
- * The runner's Python `stop_leftovers(finished_session, active_sessions)`, which kills what a command left behind so
- * that nothing it started outlives it (a fork bomb's orphans would otherwise keep the pids limit full and every later
- * command of the session would fail to start). A leftover is a live process, other than the container's init and the
- * runner itself, that is either in the finished command's session (`setsid` gave each command its own) or an orphan:
- * its parents lead to the container's init (pid 1) rather than to a `docker exec` (parent pid 0, as the runner, other
- * runners and per-call runs have), and it is in none of `active_sessions` nor in the init's own session (the
- * container's `sleep infinity`). Each round freezes every leftover it finds with STOP (a stopped process cannot fork)
- * and then kills them with KILL, until a round finds none or `LEFTOVER_SWEEP_SECONDS` have passed. It returns how
- * many processes it killed. It reads `/proc` only, so it works while the pids limit is full. `pids_limit_hits()` reads
- * how often the container's pids limit refused a new process so far (cgroup v2 or v1 `pids.events`; -1 if unreadable).
- */
-export const LEFTOVER_SWEEP_PROGRAM = String.raw`
-import _signal as _sweep_signal, time as _sweep_time
+"""The runner's `stop_leftovers(finished_session, active_sessions)`, which kills what a command left behind so that
+nothing it started outlives it.
+
+A fork bomb's orphans would otherwise keep the pids limit full and every later command of the session would fail to
+start. A leftover is a live process, other than the container's init and the runner itself, that is either in the
+finished command's session (`setsid` gave each command its own) or an orphan: its parents lead to the container's init
+(pid 1) rather than to a `docker exec` (parent pid 0, as the runner, other runners and per-call runs have), and it is in
+none of `active_sessions` nor in the init's own session (the container's `sleep infinity`). Each round freezes every
+leftover it finds with STOP (a stopped process cannot fork) and then kills them with KILL, until a round finds none or
+`LEFTOVER_SWEEP_SECONDS` have passed. It returns how many processes it killed. It reads `/proc` only, so it works while
+the pids limit is full. `pids_limit_hits()` reads how often the container's pids limit refused a new process so far
+(cgroup v2 or v1 `pids.events`; -1 if unreadable).
+
+Never run `stop_leftovers` outside a sandbox container: on a host every process descends from pid 1.
+"""
+
+import _signal
+import os
+import time
 
 LEFTOVER_SWEEP_SECONDS = 5.0
 
 PIDS_EVENTS_FILES = ('/sys/fs/cgroup/pids.events', '/sys/fs/cgroup/pids/pids.events')
+
 
 def pids_limit_hits():
     for path in PIDS_EVENTS_FILES:
@@ -29,6 +35,7 @@ def pids_limit_hits():
             pass
     return -1
 
+
 def read_process_table():
     table = {}
     for name in os.listdir('/proc'):
@@ -39,11 +46,12 @@ def read_process_table():
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b')') + 2:].split()
+        fields = stat[stat.rfind(b')') + 2 :].split()
         if len(fields) < 4 or fields[0] in (b'Z', b'X'):
             continue
         table[int(name)] = (int(fields[1]), int(fields[3]))
     return table
+
 
 def is_leftover(pid, table, finished_session, kept_sessions):
     if pid == 1 or pid == os.getpid():
@@ -61,23 +69,23 @@ def is_leftover(pid, table, finished_session, kept_sessions):
         parent = table[parent][0]
     return False
 
+
 def stop_leftovers(finished_session, active_sessions):
     kept_sessions = set(active_sessions)
     kept_sessions.add(1)
     killed = set()
-    deadline = _sweep_time.monotonic() + LEFTOVER_SWEEP_SECONDS
-    while _sweep_time.monotonic() < deadline:
+    deadline = time.monotonic() + LEFTOVER_SWEEP_SECONDS
+    while time.monotonic() < deadline:
         table = read_process_table()
         found = [pid for pid in table if is_leftover(pid, table, finished_session, kept_sessions)]
         if not found:
             break
-        for number in (_sweep_signal.SIGSTOP, _sweep_signal.SIGKILL):
+        for number in (_signal.SIGSTOP, _signal.SIGKILL):
             for pid in found:
                 try:
                     os.kill(pid, number)
                 except OSError:
                     pass
         killed.update(found)
-        _sweep_time.sleep(0.01)
+        time.sleep(0.01)
     return len(killed)
-`;

@@ -1,60 +1,79 @@
-/**
- * The persistent runner's Python event loop (after the file-tool prelude and the constants `runnerSource` puts before
- * it). It reads newline-delimited JSON requests on stdin and writes newline-delimited JSON frames on stdout:
- *
- * - `{id, kind: 'command', argv, stdinBase64?, timeoutMs, stateFile?, outputFile?}` spawns argv in its own session
- *   (process group), records the group id in `RUN_DIR/<id>.pgid` for a kill from a second exec, and answers `started`,
- *   `output` frames (`stream`, `dataBase64`) and one `exit` (`status`, `timedOut`, and `outputFileBytes` or
- *   `outputFileError` when `outputFile` saved the stdout, see `OUTPUT_FILE_PROGRAM`) once the command's main process
- *   exits; background processes that keep its pipes open do not hold the exit back. Whatever the command leaves
- *   running is then killed (see `LEFTOVER_SWEEP_PROGRAM`) and counted in the exit frame's `leftovers`, and its
- *   `pidsLimitHit` says whether the container's pids limit refused a process while the command ran; a start that
- *   the full pids limit refuses first kills the orphans of earlier commands and tries once more. Past `timeoutMs`
- *   the group gets TERM (and CONT), and KILL after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL
- *   was needed, as GNU `timeout` reports it.
- * - `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
- * - `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status`
- *   0, 3 for a tool error or 1 for an internal error, and `dataBase64`).
- * - A `command` or `file` request with a `key` (the model's tool-use id) is recorded under it and runs at most once per
- *   container: a second request with the key is answered from the record (`recorded` output frames, then `exit` or
- *   `result` with `recall`), see `CALL_RECORD_PROGRAM`.
- *
- * It imports only built-in C modules: the image has no `.pyc` files, so `json` or `subprocess` would cost about 100 ms
- * at every start. When its stdin closes (the worker is gone) it takes no new work, lets its commands finish under their
- * timeouts, and exits; on TERM it kills its commands' groups first.
- */
-export const RUNNER_PROGRAM = String.raw`
-import _json, _signal, _thread, binascii, select, time
+"""The persistent runner's event loop, the main module of the runner's program (see `runnerArgv`).
 
-if sys.version_info < (3, 9):
+It reads newline-delimited JSON requests on stdin and writes newline-delimited JSON frames on stdout:
+
+- `{id, kind: 'command', argv, stdinBase64?, timeoutMs, stateFile?, outputFile?}` spawns argv in its own session
+  (process group), records the group id in `RUN_DIR/<id>.pgid` for a kill from a second exec, and answers `started`,
+  `output` frames (`stream`, `dataBase64`) and one `exit` (`status`, `timedOut`, and `outputFileBytes` or
+  `outputFileError` when `outputFile` saved the stdout, see keel_output_file) once the command's main process exits;
+  background processes that keep its pipes open do not hold the exit back. Whatever the command leaves running is then
+  killed (see keel_leftover_sweep) and counted in the exit frame's `leftovers`, and its `pidsLimitHit` says whether
+  the container's pids limit refused a process while the command ran; a start that the full pids limit refuses first
+  kills the orphans of earlier commands and tries once more. Past `timeoutMs` the group gets TERM (and CONT), and KILL
+  after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL was needed, as GNU `timeout` reports it.
+- `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
+- `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status` 0,
+  3 for a tool error or 1 for an internal error, and `dataBase64`).
+- A `command` or `file` request with a `key` (the model's tool-use id) is recorded under it and runs at most once per
+  container: a second request with the key is answered from the record (`recorded` output frames, then `exit` or
+  `result` with `recall`), see keel_call_records.
+
+It imports only built-in C modules: the image has no `.pyc` files, so `json` or `subprocess` would cost about 100 ms
+at every start. When its stdin closes (the worker is gone) it takes no new work, lets its commands finish under their
+timeouts, and exits; on TERM it kills its commands' groups first.
+
+Never run it outside a sandbox container: after each command it kills every orphan process it can see.
+"""
+
+import _signal
+import _thread
+import binascii
+import os
+import select
+import sys
+import time
+
+import keel_edit_tool
+import keel_frames
+import keel_glob_tool
+import keel_read_tool
+import keel_write_tool
+from keel_call_records import (
+    Capture,
+    active_call_keys,
+    call_waiters,
+    check_call_waiters,
+    forget_call,
+    kill_waited_call,
+    mark_call_started,
+    recall_or_run,
+    record_command_end,
+    record_file_result,
+)
+from keel_constants import CALLS_DIR, KILL_AFTER_SECONDS, RUN_DIR, STATE_END_LINE, STATE_VARIABLE, TOOL_ERROR_STATUS
+from keel_frames import SAFE_ID_CHARACTERS, base64_of, quote, reply, scan_json, send
+from keel_leftover_sweep import pids_limit_hits, stop_leftovers
+from keel_output_file import OutputFile
+from keel_prelude import ToolError, encode_text
+
+# A user's image (KEEL_SANDBOX_IMAGE) may have an older python3 than the one the lint targets.
+if sys.version_info < (3, 9):  # noqa: UP036
     sys.exit('keel-runner: needs Python 3.9 or later')
 
 READ_BYTES = 65536
 DRAIN_LIMIT_BYTES = 1 << 20
 EXIT_POLL_SECONDS = 0.01
 CALL_WAIT_POLL_SECONDS = 0.1
-SAFE_ID_CHARACTERS = frozenset('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-')
 DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
+STATE_END = (STATE_END_LINE + '\n').encode()
 
-FILE_TOOLS = {}
-for tool_name, tool_source in FILE_TOOL_SOURCES.items():
-    tool_namespace = dict(globals())
-    exec(compile(tool_source, '<keel %s tool>' % tool_name, 'exec'), tool_namespace)
-    FILE_TOOLS[tool_name] = tool_namespace['run']
+FILE_TOOLS = {
+    'read': keel_read_tool.run,
+    'write': keel_write_tool.run,
+    'edit': keel_edit_tool.run,
+    'glob': keel_glob_tool.run,
+}
 
-class JsonOptions:
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = float
-
-scan_json = _json.make_scanner(JsonOptions())
-quote = _json.encode_basestring_ascii
-
-output_lock = _thread.allocate_lock()
-output_open = True
 input_open = True
 pending_input = bytearray()
 input_scanned = 0
@@ -65,30 +84,17 @@ poller = select.poll()
 handlers = {}
 commands = {}
 
-def send(line):
-    global output_open
-    data = memoryview((line + '\n').encode('ascii'))
-    with output_lock:
-        try:
-            while output_open and data:
-                data = data[os.write(1, data):]
-        except OSError:
-            output_open = False
-
-def reply(request_id, kind, fields=''):
-    send('{"id":%s,"type":"%s"%s}' % (quote(request_id), kind, fields))
-
-def base64_of(data):
-    return binascii.b2a_base64(data, newline=False).decode('ascii')
 
 def watch(fd, events, handler):
     handlers[fd] = handler
     poller.register(fd, events)
 
+
 def forget(fd):
     if handlers.pop(fd, None) is not None:
         poller.unregister(fd)
     os.close(fd)
+
 
 class Command:
     def __init__(self, request_id, request):
@@ -108,10 +114,15 @@ class Command:
         output_file = request.get('outputFile')
         self.output_file = OutputFile(output_file) if output_file else None
         self.key = request.get('key') or ''
-        self.captures = {
-            'stdout': Capture(request.get('keepBytes') or 0),
-            'stderr': Capture(request.get('keepErrorBytes') or 0),
-        } if self.key else None
+        self.captures = (
+            {
+                'stdout': Capture(request.get('keepBytes') or 0),
+                'stderr': Capture(request.get('keepErrorBytes') or 0),
+            }
+            if self.key
+            else None
+        )
+
 
 def start_command(request_id, request):
     if request_id in commands or request_id in call_waiters:
@@ -141,13 +152,15 @@ def start_command(request_id, request):
     ]
     try:
         try:
-            command.pid = os.posix_spawnp(argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS,
-                                          file_actions=file_actions)
+            command.pid = os.posix_spawnp(
+                argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
+            )
         except BlockingIOError:
             # The pids limit is full: stop the orphans an earlier command left, then try once more.
             stop_leftovers(0, [other.pid for other in commands.values()])
-            command.pid = os.posix_spawnp(argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS,
-                                          file_actions=file_actions)
+            command.pid = os.posix_spawnp(
+                argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
+            )
     except OSError as error:
         for fd in (stdin_write, stdout_read, stderr_read):
             os.close(fd)
@@ -179,6 +192,7 @@ def start_command(request_id, request):
         command.pidfd = -1
     feed_stdin(stdin_write, stdin_data)
 
+
 def record_group(command):
     path = '%s/%s.pgid' % (RUN_DIR, command.id)
     try:
@@ -188,9 +202,11 @@ def record_group(command):
     except OSError:
         pass
 
+
 def feed_stdin(fd, data):
     os.set_blocking(fd, False)
     pending = [memoryview(data)]
+
     def write(events):
         try:
             written = os.write(fd, pending[0]) if pending[0] else 0
@@ -201,9 +217,11 @@ def feed_stdin(fd, data):
         pending[0] = pending[0][written:]
         if not pending[0]:
             forget(fd)
+
     write(0)
     if pending[0]:
         watch(fd, select.POLLOUT, write)
+
 
 def read_output(command, fd):
     try:
@@ -225,11 +243,13 @@ def read_output(command, fd):
             command.output_file.push(data)
     return len(data)
 
+
 def signal_group(command, number):
     try:
         os.killpg(command.pid, number)
     except OSError:
         pass
+
 
 def terminate(command, timed_out):
     if command.terminating:
@@ -239,6 +259,7 @@ def terminate(command, timed_out):
     signal_group(command, _signal.SIGTERM)
     signal_group(command, _signal.SIGCONT)
     command.kill_at = time.monotonic() + KILL_AFTER_SECONDS
+
 
 def reap(command):
     try:
@@ -277,12 +298,18 @@ def reap(command):
     timed_out = 'true' if command.timed_out else 'false'
     limit_hit = 'true' if pids_limit_hits() > command.pids_limit_hits >= 0 else 'false'
     fields = ',"status":%d,"timedOut":%s,"leftovers":%d,"pidsLimitHit":%s%s' % (
-        status, timed_out, leftovers, limit_hit, output_file_fields)
+        status,
+        timed_out,
+        leftovers,
+        limit_hit,
+        output_file_fields,
+    )
     if command.key:
         # Recorded before the answer: a worker that dies after reading it finds the record on its retry.
         record_command_end(command.key, fields, command.captures)
         active_call_keys.discard(command.key)
     reply(command.id, 'exit', fields)
+
 
 def save_shell_state(command):
     if not command.state_file:
@@ -298,12 +325,14 @@ def save_shell_state(command):
     except OSError:
         pass
 
+
 def kill_command(request_id):
     command = commands.get(request_id)
     if command is not None:
         terminate(command, False)
     found = command is not None or kill_waited_call(request_id)
     reply(request_id, 'killing', ',"found":%s' % ('true' if found else 'false'))
+
 
 def start_file_operation(request_id, request):
     global file_operations_running
@@ -318,6 +347,7 @@ def start_file_operation(request_id, request):
         file_operations_running += 1
     _thread.start_new_thread(run_file_operation, arguments)
 
+
 def run_file_operation(request_id, operation, fields, key):
     global file_operations_running
     try:
@@ -328,6 +358,7 @@ def run_file_operation(request_id, operation, fields, key):
             status, data = TOOL_ERROR_STATUS, encode_text(str(error))
         except Exception:
             import traceback
+
             status, data = 1, encode_text(traceback.format_exc())
         fields = ',"status":%d,"dataBase64":"%s"' % (status, base64_of(data))
         if key:
@@ -338,6 +369,7 @@ def run_file_operation(request_id, operation, fields, key):
         with file_operations_lock:
             file_operations_running -= 1
         os.write(wake_write, b'.')
+
 
 def handle_request(line):
     request_id = ''
@@ -356,6 +388,7 @@ def handle_request(line):
     except Exception as error:
         reply(request_id, 'error', ',"message":%s' % quote('%s: %s' % (type(error).__name__, error)))
 
+
 def read_requests(events):
     global input_open, input_scanned
     data = os.read(0, READ_BYTES)
@@ -371,9 +404,10 @@ def read_requests(events):
             input_scanned = len(pending_input)
             return
         line = bytes(pending_input[:newline])
-        del pending_input[:newline + 1]
+        del pending_input[: newline + 1]
         input_scanned = 0
         handle_request(line)
+
 
 def check_deadlines():
     check_call_waiters()
@@ -389,6 +423,7 @@ def check_deadlines():
             command.escalated = True
             signal_group(command, _signal.SIGKILL)
 
+
 def next_wakeup_milliseconds():
     moments = [time.monotonic() + CALL_WAIT_POLL_SECONDS] if call_waiters else []
     for command in commands.values():
@@ -402,8 +437,10 @@ def next_wakeup_milliseconds():
         return None
     return max(0, int((min(moments) - time.monotonic()) * 1000) + 1)
 
+
 def stop_on_signal(number, frame):
     raise SystemExit(128 + number)
+
 
 def main():
     for directory in (RUN_DIR, CALLS_DIR):
@@ -414,17 +451,18 @@ def main():
     watch(0, select.POLLIN, read_requests)
     watch(wake_read, select.POLLIN, lambda events: os.read(wake_read, 4096))
     send('{"type":"ready","pid":%d}' % os.getpid())
-    while (input_open and output_open) or commands or file_operations_running:
+    while (input_open and keel_frames.output_open) or commands or file_operations_running:
         for fd, events in poller.poll(next_wakeup_milliseconds()):
             handler = handlers.get(fd)
             if handler is not None:
                 handler(events)
         check_deadlines()
 
-_signal.signal(_signal.SIGTERM, stop_on_signal)
-try:
-    main()
-finally:
-    for command in list(commands.values()):
-        signal_group(command, _signal.SIGKILL)
-`;
+
+if __name__ == '__main__':
+    _signal.signal(_signal.SIGTERM, stop_on_signal)
+    try:
+        main()
+    finally:
+        for command in list(commands.values()):
+            signal_group(command, _signal.SIGKILL)

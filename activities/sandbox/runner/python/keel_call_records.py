@@ -1,17 +1,25 @@
-/**
- * The runner's Python call records, which make a keyed call (a request with `key`, the model's tool-use id) run at most
- * once per container. Before it runs, the runner writes `CALLS_DIR/<key>.started` (its own pid, and the command's
- * process group once it has one); when the call ends it writes `CALLS_DIR/<key>.done` (the `exit` or `result` frame's
- * fields and the output the worker would have kept, head and tail capped as the worker caps them) before it answers.
- * Both survive the runner (a dead worker's runner lets its commands finish and records them) but not the container:
- * they live on its tmpfs `/tmp`, out of the agent's workspace. `recall_decision` says what a keyed call does given its
- * records: `replay` the recorded result, `wait` for the runner that still runs it, answer `interrupted` (it started,
- * and its runner died without a result) or `run` it. Only the newest `MAX_CALL_RECORDS` finished records are kept.
- * It relies on `quote`, `scan_json` and `base64_of` from the runner.
- */
-export const CALL_RECORD_PROGRAM = String.raw`
+"""The runner's call records, which make a keyed call (a request with `key`, the model's tool-use id) run at most once
+per container.
+
+Before it runs, the runner writes `CALLS_DIR/<key>.started` (its own pid, and the command's process group once it has
+one); when the call ends it writes `CALLS_DIR/<key>.done` (the `exit` or `result` frame's fields and the output the
+worker would have kept, head and tail capped as the worker caps them) before it answers. Both survive the runner (a
+dead worker's runner lets its commands finish and records them) but not the container: they live on its tmpfs `/tmp`,
+out of the agent's workspace. `recall_decision` says what a keyed call does given its records: `replay` the recorded
+result, `wait` for the runner that still runs it, answer `interrupted` (it started, and its runner died without a
+result) or `run` it. Only the newest `MAX_CALL_RECORDS` finished records are kept.
+"""
+
+import _signal
+import os
+
+from keel_constants import CALLS_DIR, MAX_CALL_RECORDS, RUNNER_MARKER
+from keel_frames import SAFE_ID_CHARACTERS, base64_of, quote, reply, scan_json
+
+
 def call_path(key, suffix):
     return '%s/%s.%s' % (CALLS_DIR, key, suffix)
+
 
 def read_call_record(key, suffix):
     try:
@@ -20,6 +28,7 @@ def read_call_record(key, suffix):
     except Exception:
         return None
     return record if isinstance(record, dict) else None
+
 
 def write_call_record(key, suffix, text):
     path = call_path(key, suffix)
@@ -34,6 +43,7 @@ def write_call_record(key, suffix, text):
         except OSError:
             pass
 
+
 def forget_call(key):
     for suffix in ('started', 'done'):
         try:
@@ -41,8 +51,10 @@ def forget_call(key):
         except OSError:
             pass
 
+
 def mark_call_started(key, group):
     write_call_record(key, 'started', '{"runner":%d,"group":%d}' % (os.getpid(), group))
+
 
 def prune_call_records():
     finished = []
@@ -51,7 +63,7 @@ def prune_call_records():
             for entry in entries:
                 if entry.name.endswith('.done'):
                     try:
-                        finished.append((entry.stat().st_mtime, entry.name[:-len('.done')]))
+                        finished.append((entry.stat().st_mtime, entry.name[: -len('.done')]))
                     except OSError:
                         pass
     except OSError:
@@ -59,8 +71,9 @@ def prune_call_records():
     if len(finished) <= MAX_CALL_RECORDS:
         return
     finished.sort(reverse=True)
-    for modified, key in finished[MAX_CALL_RECORDS:]:
+    for _modified, key in finished[MAX_CALL_RECORDS:]:
         forget_call(key)
+
 
 def runner_alive(pid, key):
     if pid == os.getpid():
@@ -73,12 +86,14 @@ def runner_alive(pid, key):
     except OSError:
         return False
 
+
 def recall_decision(done, started, owner_alive):
     if done is not None:
         return 'replay'
     if started is None:
         return 'run'
     return 'wait' if owner_alive else 'interrupted'
+
 
 def recall(key):
     done = read_call_record(key, 'done')
@@ -91,6 +106,7 @@ def recall(key):
         if done is not None:
             decision = 'replay'
     return decision, done, started
+
 
 class Capture:
     def __init__(self, limit):
@@ -108,21 +124,28 @@ class Capture:
         if data:
             self.tail += data
             if len(self.tail) > 2 * self.limit:
-                del self.tail[:len(self.tail) - self.limit]
+                del self.tail[: len(self.tail) - self.limit]
 
     def fields(self):
-        tail = self.tail[len(self.tail) - self.limit:] if len(self.tail) > self.limit else self.tail
+        tail = self.tail[len(self.tail) - self.limit :] if len(self.tail) > self.limit else self.tail
         head, tail = base64_of(bytes(self.head)), base64_of(bytes(tail))
         return '{"head":"%s","tail":"%s","total":%d}' % (head, tail, self.total)
 
+
 def record_command_end(key, fields, captures):
-    write_call_record(key, 'done', '{"exit":%s,"stdout":%s,"stderr":%s}' % (
-        quote(fields), captures['stdout'].fields(), captures['stderr'].fields()))
+    write_call_record(
+        key,
+        'done',
+        '{"exit":%s,"stdout":%s,"stderr":%s}'
+        % (quote(fields), captures['stdout'].fields(), captures['stderr'].fields()),
+    )
     prune_call_records()
+
 
 def record_file_result(key, fields):
     write_call_record(key, 'done', '{"result":%s}' % quote(fields))
     prune_call_records()
+
 
 def replay_call(request_id, done, how):
     if 'result' in done:
@@ -131,9 +154,14 @@ def replay_call(request_id, done, how):
     reply(request_id, 'started', ',"pid":0')
     for stream in ('stdout', 'stderr'):
         part = done.get(stream) or {}
-        reply(request_id, 'recorded', ',"stream":"%s","headBase64":"%s","tailBase64":"%s","totalBytes":%d' % (
-            stream, part.get('head', ''), part.get('tail', ''), int(part.get('total', 0))))
+        reply(
+            request_id,
+            'recorded',
+            ',"stream":"%s","headBase64":"%s","tailBase64":"%s","totalBytes":%d'
+            % (stream, part.get('head', ''), part.get('tail', ''), int(part.get('total', 0))),
+        )
     reply(request_id, 'exit', '%s,"recall":"%s"' % (done['exit'], how))
+
 
 def answer_interrupted(request_id, kind):
     if kind == 'file':
@@ -141,6 +169,7 @@ def answer_interrupted(request_id, kind):
         return
     reply(request_id, 'started', ',"pid":0')
     reply(request_id, 'exit', ',"status":-1,"timedOut":false,"recall":"interrupted"')
+
 
 class CallWaiter:
     def __init__(self, request_id, kind, key, started):
@@ -150,8 +179,10 @@ class CallWaiter:
         group = started.get('group')
         self.group = group if isinstance(group, int) else 0
 
+
 call_waiters = {}
 active_call_keys = set()
+
 
 def recall_or_run(request_id, kind, key):
     if not set(key) <= SAFE_ID_CHARACTERS:
@@ -167,6 +198,7 @@ def recall_or_run(request_id, kind, key):
         call_waiters[request_id] = CallWaiter(request_id, kind, key, started)
     return decision == 'run'
 
+
 def check_call_waiters():
     for waiter in list(call_waiters.values()):
         decision, done, started = recall(waiter.key)
@@ -178,6 +210,7 @@ def check_call_waiters():
         else:
             answer_interrupted(waiter.id, waiter.kind)
 
+
 def kill_waited_call(request_id):
     waiter = call_waiters.get(request_id)
     if waiter is None or waiter.group <= 0:
@@ -188,4 +221,3 @@ def kill_waited_call(request_id):
         except OSError:
             pass
     return True
-`;

@@ -1,0 +1,147 @@
+import type { MemoryActor, StoredMemory, StoredMemoryVersion } from '../../common/memory';
+import type { StoredMemoryStore, StoredMemorySummary } from './memory-store-repository';
+
+/** A row of `memory_stores` (the sequence is a number in SQLite, text in PostgreSQL). */
+export interface MemoryStoreRow {
+  sequence: number | string;
+  id: string;
+  workspace_id: string;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+  name: string;
+  description: string;
+  metadata: string;
+}
+
+/** A row of `memories`, content included or not. */
+export interface MemoryRow {
+  id: string;
+  memory_store_id: string;
+  path: string;
+  content?: string;
+  content_sha256: string;
+  content_size_bytes: number | string;
+  memory_version_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A row of `memory_versions`. */
+export interface MemoryVersionRow {
+  sequence: number | string;
+  id: string;
+  memory_store_id: string;
+  memory_id: string;
+  operation: StoredMemoryVersion['operation'];
+  path: string | null;
+  content: string | null;
+  content_sha256: string | null;
+  content_size_bytes: number | string | null;
+  created_at: string;
+  created_by: string | null;
+  redacted_at: string | null;
+  redacted_by: string | null;
+}
+
+/** The columns of a memory without its content. */
+export const MEMORY_SUMMARY_COLUMNS =
+  'id, memory_store_id, path, content_sha256, content_size_bytes, memory_version_id, created_at, updated_at';
+
+/** A memory store read from its row. */
+export function toStoredMemoryStore(row: MemoryStoreRow): StoredMemoryStore {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    archivedAt: row.archived_at,
+    name: row.name,
+    description: row.description,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+  };
+}
+
+/** A memory without content read from its row. */
+export function toMemorySummary(row: MemoryRow): StoredMemorySummary {
+  return {
+    id: row.id,
+    memoryStoreId: row.memory_store_id,
+    path: row.path,
+    contentSha256: row.content_sha256,
+    contentSizeBytes: Number(row.content_size_bytes),
+    memoryVersionId: row.memory_version_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A memory read from its row (which must hold the content). */
+export function toStoredMemory(row: MemoryRow): StoredMemory {
+  return { ...toMemorySummary(row), content: row.content ?? '' };
+}
+
+/** A version read from its row. */
+export function toStoredMemoryVersion(row: MemoryVersionRow): StoredMemoryVersion {
+  return {
+    id: row.id,
+    memoryStoreId: row.memory_store_id,
+    memoryId: row.memory_id,
+    operation: row.operation,
+    path: row.path,
+    content: row.content,
+    contentSha256: row.content_sha256,
+    contentSizeBytes: row.content_size_bytes === null ? null : Number(row.content_size_bytes),
+    createdAt: row.created_at,
+    createdBy: row.created_by === null ? null : (JSON.parse(row.created_by) as MemoryActor),
+    redactedAt: row.redacted_at,
+    redactedBy: row.redacted_by === null ? null : (JSON.parse(row.redacted_by) as MemoryActor),
+  };
+}
+
+/** The column values of a version row, in the order of `MEMORY_VERSION_COLUMNS`. */
+export function memoryVersionValues(version: StoredMemoryVersion): unknown[] {
+  return [
+    version.id,
+    version.memoryStoreId,
+    version.memoryId,
+    version.operation,
+    version.path,
+    version.content,
+    version.contentSha256,
+    version.contentSizeBytes,
+    version.createdAt,
+    version.createdBy === null ? null : JSON.stringify(version.createdBy),
+    version.createdBy?.type === 'session_actor' ? version.createdBy.session_id : null,
+    version.createdBy?.type === 'api_actor' ? version.createdBy.api_key_id : null,
+  ];
+}
+
+/** The columns a new version row fills, in the order of `memoryVersionValues`. */
+export const MEMORY_VERSION_COLUMNS =
+  'id, memory_store_id, memory_id, operation, path, content, content_sha256, content_size_bytes, created_at, ' +
+  'created_by, session_id, api_key_id';
+
+/** The column values of a memory row, in the order of `MEMORY_COLUMNS`. */
+export function memoryValues(memory: StoredMemory): unknown[] {
+  return [
+    memory.id,
+    memory.memoryStoreId,
+    memory.path,
+    memory.content,
+    memory.contentSha256,
+    memory.contentSizeBytes,
+    memory.memoryVersionId,
+    memory.createdAt,
+    memory.updatedAt,
+  ];
+}
+
+/** The columns of a memory row, in the order of `memoryValues`. */
+export const MEMORY_COLUMNS =
+  'id, memory_store_id, path, content, content_sha256, content_size_bytes, memory_version_id, created_at, updated_at';
+
+/** Orders memories by path, code point by code point, the same way on both databases. */
+export function byPath(left: { path: string }, right: { path: string }): number {
+  return left.path < right.path ? -1 : left.path > right.path ? 1 : 0;
+}
