@@ -33,6 +33,8 @@ import { registerVaultRoutes } from './vaults/vault-routes';
 import { registerMemoryStoreRoutes } from './memory-stores/memory-store-routes';
 import { MemoryStoreService } from './memory-stores/memory-store-service';
 import { MemoryService } from './memory-stores/memory-service';
+import { registerSkillRoutes } from './skills/skill-routes';
+import { SkillService } from './skills/skill-service';
 import { registerAdminRoutes } from './organizations/admin-routes';
 import { AdminService } from './organizations/admin-service';
 import { registerRateLimits } from './rate-limits';
@@ -55,7 +57,7 @@ import { requireOwnWorkspaceParameters, workspaceParameterChecks } from './works
 /** What the HTTP API is built from. */
 export interface ServerOptions extends Omit<
   SessionServiceOptions,
-  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults' | 'repositoryTokens' | 'memoryStores'
+  'client' | 'queries' | 'agents' | 'environments' | 'files' | 'vaults' | 'repositoryTokens' | 'memoryStores' | 'skills'
 > {
   temporal: Client;
   bus: LiveEvents;
@@ -111,7 +113,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const queries = new SessionQueries(options.temporal);
   // The services see the store as the request's workspace does; `options.store` itself is unscoped.
   const store = workspaceScopedStore(options.store);
-  const agents = new AgentService(store);
+  const skills = new SkillService(store, options.blobs);
+  const agents = new AgentService(store, skills);
   const environments = new EnvironmentService(store);
   const files = new FileService(store, options.files, options.store);
   const vaults = new VaultService(store);
@@ -127,6 +130,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     files,
     vaults,
     memoryStores,
+    skills,
     repositoryTokens,
   });
   const reader = new SessionEventReader(queries, options.blobs);
@@ -210,6 +214,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerVaultRoutes(api, vaults);
     registerCredentialRoutes(api, credentials);
     registerMemoryStoreRoutes(api, memoryStores, new MemoryService(store));
+    registerSkillRoutes(api, skills);
     // The Admin API works on the unscoped store: it manages every workspace and key.
     registerAdminRoutes(api, new AdminService(options.store));
   });

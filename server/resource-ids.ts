@@ -11,6 +11,8 @@ export const RESOURCE_ID_PREFIXES = {
   memory_store: 'memstore_',
   memory: 'mem_',
   memory_version: 'memver_',
+  skill: 'skill_',
+  skill_version: 'skillver_',
 } as const;
 
 /** A kind of control-plane resource. */

@@ -12,6 +12,7 @@ const NOT_FOUND_MESSAGES: Readonly<Record<string, (id: string) => string>> = {
   fileId: (id) => `No file ${id}.`,
   sessionId: (id) => `No session ${id}.`,
   memoryStoreId: (id) => `No memory store ${id}.`,
+  skillId: (id) => `No skill ${id}.`,
 };
 
 /**
@@ -32,6 +33,7 @@ export function workspaceParameterChecks(
     fileId: async (id, workspaceId) => foreign(await store.files.get(id), workspaceId),
     sessionId: sessionIsForeign,
     memoryStoreId: async (id, workspaceId) => foreign(await store.memoryStores.getStore(id), workspaceId),
+    skillId: async (id, workspaceId) => foreign(await store.skills.getSkill(id), workspaceId),
   };
 }
 

@@ -47,6 +47,8 @@ import type {
   BetaManagedAgentsDeletedVault,
   BetaManagedAgentsVault,
 } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
+import type { BetaDeletedSkill, BetaSkill } from '@anthropic-ai/sdk/resources/beta/skills/skills';
+import type { BetaDeletedSkillVersion, BetaSkillVersion } from '@anthropic-ai/sdk/resources/beta/skills/versions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../cli/keys';
 import { shapeProblems } from './support/conformance';
@@ -289,6 +291,25 @@ const memoryVersionShape: Shape<BetaManagedAgentsMemoryVersion> = {
   created_by: ['object', 'null'],
   redacted_at: ['string', 'null'],
   redacted_by: ['object', 'null'],
+};
+
+const skillShape: Shape<BetaSkill> = {
+  id: { id: 'skill_' },
+  type: { literal: 'skill' },
+  display_name: 'string',
+  latest_version_id: { id: 'skillver_' },
+  source: 'object',
+  created_at: time,
+  updated_at: time,
+};
+
+const skillVersionShape: Shape<BetaSkillVersion> = {
+  id: { id: 'skillver_' },
+  type: { literal: 'skill_version' },
+  skill_id: { id: 'skill_' },
+  name: 'string',
+  description: 'string',
+  created_at: time,
 };
 
 function deletedShape<T extends { id: string; type?: string }>(prefix: string, type: string): Shape<T> {
@@ -582,12 +603,58 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     expect(problems).toEqual([]);
   });
 
+  it('serves skills and skill versions (9 methods) in the SDK shapes, and agents that name them', async () => {
+    const problems: string[] = [];
+    const check = <T>(value: unknown, shape: Shape<T>, name: string, extensions: string[] = []): void => {
+      problems.push(...shapeProblems(value, shape, name, extensions));
+    };
+    const upload = async (description: string): Promise<File[]> => [
+      await toFile(
+        Buffer.from(`---\nname: conformance-skill\ndescription: ${description}\n---\nBody.\n`),
+        'c/SKILL.md',
+      ),
+      await toFile(Buffer.from('echo hi\n'), 'c/scripts/hi.sh'),
+    ];
+    const skill = await client.beta.skills.create({ files: await upload('First.'), display_name: 'Conformance' });
+    check(skill, skillShape, 'skills.create');
+    expect(skill.source).toEqual({ type: 'custom' });
+    check(await client.beta.skills.retrieve(skill.id), skillShape, 'skills.retrieve');
+    for (const item of (await client.beta.skills.list()).data) check(item, skillShape, 'skills.list');
+    const version = await client.beta.skills.versions.create(skill.id, { files: await upload('Second.') });
+    check(version, skillVersionShape, 'skills.versions.create');
+    const params = { skill_id: skill.id };
+    check(await client.beta.skills.versions.retrieve(version.id, params), skillVersionShape, 'versions.retrieve');
+    for (const item of (await client.beta.skills.versions.list(skill.id)).data) {
+      check(item, skillVersionShape, 'skills.versions.list');
+    }
+    const download = await client.beta.skills.versions.download(version.id, params);
+    expect(download.headers.get('content-type')).toBe('application/zip');
+    expect(new Uint8Array(await download.arrayBuffer()).subarray(0, 2)).toEqual(new Uint8Array([0x50, 0x4b]));
+    const agent = await client.beta.agents.create({
+      name: 'skilled conformance',
+      model: 'scripted-model',
+      skills: [{ type: 'custom', skill_id: skill.id, version: version.id }],
+    });
+    check(agent, agentShape, 'agents.create with skills');
+    expect(agent.skills).toEqual([{ type: 'custom', skill_id: skill.id, version: version.id }]);
+    check(
+      await client.beta.skills.versions.delete(version.id, params),
+      deletedShape<BetaDeletedSkillVersion>('skillver_', 'skill_version_deleted'),
+      'skills.versions.delete',
+    );
+    check(
+      await client.beta.skills.delete(skill.id),
+      deletedShape<BetaDeletedSkill>('skill_', 'skill_deleted'),
+      'skills.delete',
+    );
+    expect(problems).toEqual([]);
+  });
+
   it('answers 404 in the Anthropic error shape for every method of a resource Keel does not serve', async () => {
     const notServed: Array<[string, () => Promise<unknown>]> = [
       ['sessions.threads.list', () => client.beta.sessions.threads.list('sesn_000000000000')],
       ['deployments.list', () => client.beta.deployments.list()],
       ['dreams.list', () => client.beta.dreams.list()],
-      ['skills.list', () => client.beta.skills.list()],
     ];
     for (const [name, call] of notServed) {
       const error = await rejection(call());

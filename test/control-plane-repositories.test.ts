@@ -39,6 +39,10 @@ import { PostgresMemoryRows } from '../activities/memory/postgres-memory-rows';
 import { SqliteMemoryRows } from '../activities/memory/sqlite-memory-rows';
 import type { SessionMemoryRows } from '../common/memory';
 import type { StoredMemoryStore } from '../server/store/memory-store-repository';
+import { PostgresSkillRows } from '../activities/skills/postgres-skill-rows';
+import { SqliteSkillRows } from '../activities/skills/sqlite-skill-rows';
+import type { SandboxSkillMount, SessionSkillRows } from '../common/skills';
+import type { StoredSkill, StoredSkillVersion } from '../server/store/skill-repository';
 
 /** One store under test: how to open it (again) with given migrations, and the worker's views of the same database. */
 interface StoreUnderTest {
@@ -48,6 +52,7 @@ interface StoreUnderTest {
     tokens: RepositoryTokenReader;
     workQueue: SelfHostedWorkQueue;
     memoryRows: SessionMemoryRows;
+    skillRows: SessionSkillRows;
     close(): Promise<void>;
   };
   cleanUp(): Promise<void>;
@@ -74,12 +79,15 @@ function sqliteStore(): StoreUnderTest {
       const tokens = new SqliteRepositoryTokenReader({ filename, secretKey });
       const workQueue = new SqliteWorkQueue(filename);
       const memoryRows = new SqliteMemoryRows(filename);
+      const skillRows = new SqliteSkillRows(filename);
       return {
         credentialRows,
         tokens,
         workQueue,
         memoryRows,
+        skillRows,
         close: () => {
+          skillRows.close();
           credentialRows.close();
           tokens.close();
           workQueue.close();
@@ -107,6 +115,7 @@ async function postgresStore(): Promise<StoreUnderTest> {
         tokens: new PostgresRepositoryTokenReader(pool, secretKey),
         workQueue: new PostgresWorkQueue(pool),
         memoryRows: new PostgresMemoryRows(pool),
+        skillRows: new PostgresSkillRows(pool),
         close: () => pool.end(),
       };
     },
@@ -221,7 +230,7 @@ describe('migration 8 (admin keys, key status, archived workspaces) on a SQLite 
       database.close();
       const store = openSqliteStore({ filename });
       try {
-        expect(store.appliedMigrations).toEqual([8, 9]);
+        expect(store.appliedMigrations).toEqual([8, 9, 10]);
         expect((await store.apiKeys.list()).map((key) => [key.id, key.admin, key.status, key.revokedAt])).toEqual([
           ['apikey_old1', false, 'active', null],
           ['apikey_old2', false, 'archived', at],
@@ -888,6 +897,84 @@ describe.each([
       expect(await store.memoryStores.getVersion(record.id, 'memver_1')).toBeNull();
       expect(await views.memoryRows.memoriesOf(record.id)).toEqual([]);
       expect(await store.memoryStores.sessionsOf(record.id, 10)).toEqual([]);
+    } finally {
+      await views.close();
+    }
+  });
+
+  it('skills: versions stack up with the latest tracked, the only version stays, sessions keep their mounts', async () => {
+    const store = await fresh();
+    const at = '2026-01-01T00:00:00.000Z';
+    const file = { path: 'SKILL.md', sha256: 'a'.repeat(64), sizeBytes: 12 };
+    const version = (id: string, skillId: string, createdAt = at): StoredSkillVersion => ({
+      id,
+      skillId,
+      createdAt,
+      name: 'repo-skill',
+      description: 'A skill.',
+      files: [file],
+    });
+    const skill: StoredSkill = {
+      id: 'skill_repo00001',
+      workspaceId: DEFAULT_WORKSPACE_ID,
+      createdAt: at,
+      updatedAt: at,
+      displayName: 'Repo skill',
+      name: 'repo-skill',
+      latestVersionId: 'skillver_repo00001',
+    };
+    await store.skills.insertSkill(skill, version('skillver_repo00001', skill.id));
+    const other = { ...skill, id: 'skill_repo00002', latestVersionId: 'skillver_repo00009' };
+    await store.skills.insertSkill(other, version('skillver_repo00009', other.id));
+    expect(await store.skills.getSkill(skill.id)).toEqual(skill);
+    const page = await store.skills.listSkills({ limit: 1, cursor: null, workspaceId: DEFAULT_WORKSPACE_ID });
+    expect(page.items).toEqual([other]);
+    const next = await store.skills.listSkills({
+      limit: 1,
+      cursor: page.nextCursor,
+      workspaceId: DEFAULT_WORKSPACE_ID,
+    });
+    expect(next).toEqual({ items: [skill], nextCursor: null });
+    expect((await store.skills.listSkills({ limit: 5, cursor: null, workspaceId: 'wrkspc_other' })).items).toEqual([]);
+
+    const later = '2026-01-02T00:00:00.000Z';
+    const second = version('skillver_repo00002', skill.id, later);
+    expect(await store.skills.insertVersion(second)).toEqual({
+      ...skill,
+      latestVersionId: second.id,
+      updatedAt: later,
+    });
+    expect(await store.skills.insertVersion(version('skillver_repo00003', 'skill_unknown0'))).toBeNull();
+    expect(await store.skills.getVersion(skill.id, second.id)).toEqual(second);
+    expect(await store.skills.getVersion(other.id, second.id)).toBeNull();
+    const versions = await store.skills.listVersions(skill.id, { limit: 1, cursor: null });
+    expect(versions.items.map((item) => item.id)).toEqual([second.id]);
+    const rest = await store.skills.listVersions(skill.id, { limit: 1, cursor: versions.nextCursor });
+    expect(rest).toEqual({ items: [version('skillver_repo00001', skill.id)], nextCursor: null });
+
+    expect(await store.skills.deleteVersion(other.id, second.id, later)).toBe('not_found');
+    expect(await store.skills.deleteVersion(skill.id, second.id, later)).toBe('deleted');
+    expect((await store.skills.getSkill(skill.id))?.latestVersionId).toBe('skillver_repo00001');
+    expect(await store.skills.deleteVersion(skill.id, 'skillver_repo00001', later)).toBe('only_version');
+
+    const mount: SandboxSkillMount = {
+      skillId: skill.id,
+      versionId: 'skillver_repo00001',
+      name: 'repo-skill',
+      description: 'A skill.',
+      files: [file],
+    };
+    await store.skills.attachToSession('sesn_repo0001', [mount], at);
+    expect(await store.skills.deleteSkill(skill.id)).toBe(true);
+    expect(await store.skills.deleteSkill(skill.id)).toBe(false);
+    expect(await store.skills.getSkill(skill.id)).toBeNull();
+    expect(await store.skills.getVersion(skill.id, 'skillver_repo00001')).toBeNull();
+    // The session keeps what it mounts, for the server's system prompt and for the worker.
+    expect(await store.skills.sessionSkills('sesn_repo0001')).toEqual([mount]);
+    const views = subject.workerViews(generateSecretKey());
+    try {
+      expect(await views.skillRows.mountsOf('sesn_repo0001')).toEqual([mount]);
+      expect(await views.skillRows.mountsOf('sesn_other')).toEqual([]);
     } finally {
       await views.close();
     }

@@ -32,6 +32,8 @@ interface SeededIds {
   resourceId: string;
   workId: string;
   memoryStoreId: string;
+  skillId: string;
+  version: string;
   memoryId: string;
   memoryVersionId: string;
 }
@@ -187,7 +189,12 @@ async function seedObjects(sdk: Anthropic): Promise<SeededIds> {
   });
   const memoryStore = await sdk.beta.memoryStores.create({ name: 'fuzzed' });
   const memory = await sdk.beta.memoryStores.memories.create(memoryStore.id, { path: '/fuzzed.md', content: 'fuzzed' });
+  const skill = await sdk.beta.skills.create({
+    files: [await toFile(Buffer.from('---\nname: fuzzed\ndescription: Fuzzed.\n---\n'), 'fuzzed/SKILL.md')],
+  });
   return {
+    skillId: skill.id,
+    version: skill.latest_version_id,
     memoryStoreId: memoryStore.id,
     memoryId: memory.id,
     memoryVersionId: memory.memory_version_id,
@@ -243,6 +250,8 @@ function withoutTouched(listing: Listings, touched: Set<string>): Record<string,
     memoryStores: kept(listing.memoryStores),
     memories: touched.has(seeded.memoryStoreId) ? 'touched' : listing.memories,
     memoryVersions: touched.has(seeded.memoryStoreId) ? 'touched' : listing.memoryVersions,
+    skills: kept(listing.skills),
+    skillVersions: touched.has(seeded.skillId) ? 'touched' : listing.skillVersions,
     events: touched.has(seeded.sessionId) ? 'touched' : listing.events,
   };
 }
@@ -269,6 +278,8 @@ async function listings(sdk: Anthropic, ids: SeededIds): Promise<Listings> {
     memoryStores: await all(sdk.beta.memoryStores.list({ include_archived: true, limit: 100 })),
     memories: await all(sdk.beta.memoryStores.memories.list(ids.memoryStoreId, { limit: 100, view: 'full' })),
     memoryVersions: await all(sdk.beta.memoryStores.memoryVersions.list(ids.memoryStoreId, { limit: 100 })),
+    skills: await all(sdk.beta.skills.list({ limit: 100 })),
+    skillVersions: await all(sdk.beta.skills.versions.list(ids.skillId, { limit: 100 })),
   };
 }
 
@@ -376,11 +387,16 @@ function findings(output: string): string {
 
 /** Every listing of the stack, archived objects included. */
 type Listings = {
-  [Key in 'agents' | 'environments' | 'vaults' | 'sessions' | 'files' | 'workspaces' | 'apiKeys' | 'memoryStores']: {
+  [
+    Key in
+      'agents' | 'environments' | 'vaults' | 'sessions' | 'files' | 'workspaces' | 'apiKeys' | 'memoryStores' | 'skills'
+  ]: {
     id: string;
   }[];
 } & {
-  [Key in 'agentVersions' | 'credentials' | 'resources' | 'events' | 'memories' | 'memoryVersions']: unknown[];
+  [
+    Key in 'agentVersions' | 'credentials' | 'resources' | 'events' | 'memories' | 'memoryVersions' | 'skillVersions'
+  ]: unknown[];
 };
 
 /** The parts of the OpenAPI document the test reads. */

@@ -78,7 +78,12 @@ beforeAll(async () => {
   });
   const memoryStore = await a.beta.memoryStores.create({ name: 'alpha memory' });
   const memory = await a.beta.memoryStores.memories.create(memoryStore.id, { path: '/alpha.md', content: 'alpha' });
+  const skill = await a.beta.skills.create({
+    files: [await toFile(Buffer.from('---\nname: alpha-skill\ndescription: Alpha.\n---\n'), 'alpha-skill/SKILL.md')],
+  });
   Object.assign(ids, {
+    skillId: skill.id,
+    version: skill.latest_version_id,
     memoryStoreId: memoryStore.id,
     memoryId: memory.id,
     memoryVersionId: memory.memory_version_id,
@@ -187,6 +192,15 @@ const ROUTES: Record<string, RouteCase> = {
   [`GET ${MEMORY_VERSIONS}`]: { phase: 1, owner: 200 },
   [`GET ${MEMORY_VERSIONS}/:memoryVersionId`]: { phase: 1, owner: 200 },
   [`POST ${MEMORY_VERSIONS}/:memoryVersionId/redact`]: { phase: 2, owner: 200 },
+  'GET /v1/skills/:skillId': { phase: 1, owner: 200 },
+  'DELETE /v1/skills/:skillId': { phase: 4, owner: 200 },
+  'GET /v1/skills/:skillId/versions': { phase: 1, owner: 200 },
+  // A JSON body: an upload is multipart, so the owner gets a 400 naming the files.
+  'POST /v1/skills/:skillId/versions': { phase: 2, owner: 400 },
+  'GET /v1/skills/:skillId/versions/:version': { phase: 1, owner: 200 },
+  'GET /v1/skills/:skillId/versions/:version/content': { phase: 1, owner: 200 },
+  // The skill's only version: the owner is told to delete the skill instead.
+  'DELETE /v1/skills/:skillId/versions/:version': { phase: 2, owner: 400 },
 };
 
 /** Routes that name no resource: B's key uses them with its own data (listings and creations are tested apart). */
@@ -206,6 +220,8 @@ const UNNAMED_ROUTES = new Set([
   'POST /v1/sessions',
   'GET /v1/memory_stores',
   'POST /v1/memory_stores',
+  'GET /v1/skills',
+  'POST /v1/skills',
 ]);
 
 const WORKSPACES = '/v1/organizations/workspaces';
@@ -302,7 +318,7 @@ describe('workspaces migration: what existed before belongs to the default works
       database.close();
       const store = openSqliteStore({ filename });
       try {
-        expect(store.appliedMigrations).toEqual([7, 8, 9]);
+        expect(store.appliedMigrations).toEqual([7, 8, 9, 10]);
         expect((await store.agents.get('agent_old'))?.workspaceId).toBe(DEFAULT_WORKSPACE_ID);
         expect((await store.apiKeys.list()).map((key) => key.workspaceId)).toEqual([DEFAULT_WORKSPACE_ID]);
         expect((await store.workspaces.list()).map((workspace) => workspace.name)).toEqual(['default']);
@@ -356,6 +372,7 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
       (await b.beta.vaults.list({ include_archived: true })).data,
       (await b.beta.files.list()).data,
       (await b.beta.memoryStores.list({ include_archived: true })).data,
+      (await b.beta.skills.list()).data,
       (await b.beta.sessions.list({ include_archived: true })).data,
       (await sdkClient(harness.stack.apiUrl).beta.sessions.list({ include_archived: true })).data,
     ]);
@@ -367,6 +384,7 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
       'fileId',
       'sessionId',
       'memoryStoreId',
+      'skillId',
     ]) {
       expect(listed).not.toContain(ids[name]);
     }

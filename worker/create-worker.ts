@@ -116,6 +116,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(config.sandbox.disk === undefined ? {} : { workspaceDisk: config.sandbox.disk }),
     ...(config.blobStore.kind === 's3' ? { sharedFiles: blobs } : {}),
     memory: controlPlane.memory,
+    skills: { rows: controlPlane.skills, blobs },
     repositories: {
       tokens: repositoryTokens,
       hosts: config.repositories.hosts,

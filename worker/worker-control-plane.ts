@@ -12,6 +12,9 @@ import type { CredentialResolver, RepositoryTokenReader } from '../common/creden
 import type { SessionMemoryRows } from '../common/memory';
 import { PostgresMemoryRows } from '../activities/memory/postgres-memory-rows';
 import { SqliteMemoryRows } from '../activities/memory/sqlite-memory-rows';
+import type { SessionSkillRows } from '../common/skills';
+import { PostgresSkillRows } from '../activities/skills/postgres-skill-rows';
+import { SqliteSkillRows } from '../activities/skills/sqlite-skill-rows';
 
 /** What the worker's Activities read from (and, for the work queue, write to) the server's control-plane store. */
 export interface WorkerControlPlane {
@@ -20,6 +23,8 @@ export interface WorkerControlPlane {
   workQueue: SelfHostedWorkQueue;
   /** The memory stores sessions mount: read into sandboxes, and written back from them. */
   memory: SessionMemoryRows;
+  /** The custom skills sessions mount: their files are bind-mounted read-only into sandboxes. */
+  skills: SessionSkillRows;
   /** Closes the connections. */
   close(): Promise<void>;
 }
@@ -40,6 +45,7 @@ export function openWorkerControlPlane(
       repositoryTokens: new PostgresRepositoryTokenReader(pool, secretKey),
       workQueue: new PostgresWorkQueue(pool),
       memory: new PostgresMemoryRows(pool),
+      skills: new PostgresSkillRows(pool),
       close: () => pool.end(),
     };
   }
@@ -48,16 +54,19 @@ export function openWorkerControlPlane(
   const repositoryTokens = new SqliteRepositoryTokenReader({ filename, secretKey });
   const workQueue = new SqliteWorkQueue(filename);
   const memory = new SqliteMemoryRows(filename);
+  const skills = new SqliteSkillRows(filename);
   return {
     credentials,
     repositoryTokens,
     workQueue,
     memory,
+    skills,
     close: () => {
       credentials.close();
       repositoryTokens.close();
       workQueue.close();
       memory.close();
+      skills.close();
       return Promise.resolve();
     },
   };

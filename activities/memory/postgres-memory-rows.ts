@@ -2,15 +2,14 @@ import type pg from 'pg';
 import type { MemoryFile, MemorySyncResult, SandboxMemoryMount, SessionMemoryRows } from '../../common/memory';
 import { inPostgresTransaction } from '../postgres-control-plane';
 import {
-  fromMemoryRow,
-  MEMORY_ROW_COLUMNS,
-  memoryRowValues,
-  sandboxSyncChanges,
-  syncCounts,
-  VERSION_COLUMNS,
-  versionRowValues,
-} from './sandbox-sync-plan';
-import type { WorkerMemoryRow } from './sandbox-sync-plan';
+  MEMORY_COLUMNS,
+  MEMORY_VERSION_COLUMNS,
+  memoryValues,
+  memoryVersionValues,
+  toStoredMemory,
+} from '../../common/memory-rows';
+import type { MemoryRow } from '../../common/memory-rows';
+import { sandboxSyncChanges, syncCounts } from './sandbox-sync-plan';
 
 /**
  * The worker's `SessionMemoryRows` on the server's PostgreSQL control plane; a sync locks the store's row first, as the
@@ -51,8 +50,8 @@ export class PostgresMemoryRows implements SessionMemoryRows {
       if (row === undefined) return { kind: 'store_gone' };
       if (row.archived_at !== null) return { kind: 'store_archived' };
       const stored = (
-        await client.query<WorkerMemoryRow>('SELECT * FROM memories WHERE memory_store_id = $1', [storeId])
-      ).rows.map(fromMemoryRow);
+        await client.query<MemoryRow>('SELECT * FROM memories WHERE memory_store_id = $1', [storeId])
+      ).rows.map(toStoredMemory);
       const changes = sandboxSyncChanges(storeId, sessionId, stored, files, new Date().toISOString(), touched);
       for (const change of changes) {
         const { memory, version } = change;
@@ -60,8 +59,8 @@ export class PostgresMemoryRows implements SessionMemoryRows {
           await client.query('DELETE FROM memories WHERE id = $1', [version.memoryId]);
         } else if (memory !== null && change.kind === 'insert') {
           await client.query(
-            `INSERT INTO memories (${MEMORY_ROW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-            memoryRowValues(memory),
+            `INSERT INTO memories (${MEMORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            memoryValues(memory),
           );
         } else if (memory !== null) {
           await client.query(
@@ -78,8 +77,8 @@ export class PostgresMemoryRows implements SessionMemoryRows {
           );
         }
         await client.query(
-          `INSERT INTO memory_versions (${VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-          versionRowValues(version),
+          `INSERT INTO memory_versions (${MEMORY_VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          memoryVersionValues(version),
         );
       }
       return { kind: 'synced', ...syncCounts(changes) };

@@ -2,15 +2,14 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { MemoryFile, MemorySyncResult, SandboxMemoryMount, SessionMemoryRows } from '../../common/memory';
 import { openControlPlaneFile } from '../control-plane-file';
 import {
-  fromMemoryRow,
-  MEMORY_ROW_COLUMNS,
-  memoryRowValues,
-  sandboxSyncChanges,
-  syncCounts,
-  VERSION_COLUMNS,
-  versionRowValues,
-} from './sandbox-sync-plan';
-import type { WorkerMemoryRow } from './sandbox-sync-plan';
+  MEMORY_COLUMNS,
+  MEMORY_VERSION_COLUMNS,
+  memoryValues,
+  memoryVersionValues,
+  toStoredMemory,
+} from '../../common/memory-rows';
+import type { MemoryRow } from '../../common/memory-rows';
+import { sandboxSyncChanges, syncCounts } from './sandbox-sync-plan';
 
 /**
  * The worker's `SessionMemoryRows` on the server's SQLite file (tables of the server's migration 9:
@@ -61,9 +60,9 @@ export class SqliteMemoryRows implements SessionMemoryRows {
         if (store === undefined) return { kind: 'store_gone' };
         if (store.archived_at !== null) return { kind: 'store_archived' };
         const stored = database
-          .prepare<[string], WorkerMemoryRow>('SELECT * FROM memories WHERE memory_store_id = ?')
+          .prepare<[string], MemoryRow>('SELECT * FROM memories WHERE memory_store_id = ?')
           .all(storeId)
-          .map(fromMemoryRow);
+          .map(toStoredMemory);
         const changes = sandboxSyncChanges(storeId, sessionId, stored, files, new Date().toISOString(), touched);
         for (const change of changes) {
           const { memory, version } = change;
@@ -71,8 +70,8 @@ export class SqliteMemoryRows implements SessionMemoryRows {
             database.prepare('DELETE FROM memories WHERE id = ?').run(version.memoryId);
           } else if (memory !== null && change.kind === 'insert') {
             database
-              .prepare(`INSERT INTO memories (${MEMORY_ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-              .run(...memoryRowValues(memory));
+              .prepare(`INSERT INTO memories (${MEMORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+              .run(...memoryValues(memory));
           } else if (memory !== null) {
             database
               .prepare(
@@ -89,8 +88,10 @@ export class SqliteMemoryRows implements SessionMemoryRows {
               );
           }
           database
-            .prepare(`INSERT INTO memory_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-            .run(...versionRowValues(version));
+            .prepare(
+              `INSERT INTO memory_versions (${MEMORY_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(...memoryVersionValues(version));
         }
         return { kind: 'synced', ...syncCounts(changes) };
       });

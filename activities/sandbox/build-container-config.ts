@@ -7,6 +7,7 @@ import type { SandboxFileMount } from '../../common/sandbox';
 import type { NetworkAttachment } from './network/sandbox-networks';
 import { SANDBOX_USER, SANDBOX_WORKDIR } from './sandbox-constants';
 import type { SandboxOptions } from './sandbox-options';
+import type { SkillBind } from './skill-mounts';
 
 /** What a session's container runs on besides the worker's options: its image and its network. */
 export interface ContainerEnvironment {
@@ -21,6 +22,8 @@ export interface ContainerEnvironment {
   workspaceVolume?: string;
   /** The volume mounted at `/mnt/memory` (`memoryVolumeName`) for a session with memory stores; none otherwise. */
   memoryVolume?: string;
+  /** The session's custom skills: each version's folder on the Docker host, bound read-only at `/mnt/skills/<name>`. */
+  skillBinds?: SkillBind[];
 }
 
 const NO_NETWORK: NetworkAttachment = { networkMode: 'none', env: [], labels: {} };
@@ -50,6 +53,12 @@ export function buildContainerConfig(
     ...(environment.memoryVolume === undefined
       ? []
       : [{ Type: 'volume' as const, Source: environment.memoryVolume, Target: MEMORY_MOUNT_ROOT }]),
+    ...(environment.skillBinds ?? []).map((bind) => ({
+      Type: 'bind' as const,
+      Source: bind.source,
+      Target: bind.target,
+      ReadOnly: true,
+    })),
   ]);
   return {
     ...config,

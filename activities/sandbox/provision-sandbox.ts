@@ -20,6 +20,7 @@ import {
 } from '../../common/sandbox';
 import { removeMemoryVolume } from './destroy-sandbox';
 import { memoryMountsOf, writeMemoryMounts } from './memory-mounts';
+import { skillBinds, skillMountsOf } from './skill-mounts';
 import { fileContentPath, filesDirectory } from '../../common/file-content-path';
 import { ensureLocalFileContent } from '../storage/local-file-content';
 import { buildContainerConfig, ownerLabels } from './build-container-config';
@@ -79,6 +80,8 @@ async function provisionOnce(
   for (const file of files) await ensureLocalFileContent(options.dataDir, file.fileId, options.sharedFiles);
   // The session's memory stores, fixed when it was created (read from the control plane, not carried by the Workflow).
   const memoryMounts = options.memory === undefined ? [] : await memoryMountsOf(options.memory, sessionId);
+  // Its custom skills, fixed when it was created too; each version's files are copied to this machine once.
+  const skillMounts = options.skills === undefined ? [] : await skillMountsOf(options.skills.rows, sessionId);
   const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
   if (existing) {
     // A session's file resources changed (sessions.resources): the container is replaced, its workspace volume kept.
@@ -87,7 +90,12 @@ async function provisionOnce(
       return { containerId: existing.Id, created: false };
     }
     await removeQuietly(docker, existing.Id);
-  } else if (options.warmPool !== undefined && memoryMounts.length === 0 && warmPoolServes(files, environment)) {
+  } else if (
+    options.warmPool !== undefined &&
+    memoryMounts.length === 0 &&
+    skillMounts.length === 0 &&
+    warmPoolServes(files, environment)
+  ) {
     const claimed = await options.warmPool.claim(sessionId);
     if (claimed !== undefined) return { containerId: claimed, created: true };
   }
@@ -109,6 +117,8 @@ async function provisionOnce(
     await removeMemoryVolume(options, sessionId);
     await createMemoryVolume(options, sessionId, memoryVolume);
   }
+  const skills =
+    options.skills === undefined ? [] : await skillBinds(options.dataDir, skillMounts, options.skills.blobs);
   let container: Docker.Container;
   try {
     container = await docker.createContainer(
@@ -117,6 +127,7 @@ async function provisionOnce(
         network,
         workspaceVolume,
         ...(memoryVolume === undefined ? {} : { memoryVolume }),
+        ...(skills.length === 0 ? {} : { skillBinds: skills }),
       }),
     );
   } catch (error) {

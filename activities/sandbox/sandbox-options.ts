@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 
 import type { RepositoryTokenReader } from '../../common/credentials';
 import type { SessionMemoryRows } from '../../common/memory';
+import type { SessionSkillRows } from '../../common/skills';
 import type { SandboxNetworks } from './network/sandbox-networks';
 import type { WarmPool } from './warm-pool';
 import type { WorkspaceDiskOptions } from './workspace-disk';
@@ -59,6 +60,12 @@ export interface SandboxOptions {
    * that has some, and written back after its write tools run. Without it no memory store is mounted.
    */
   memory?: SessionMemoryRows;
+  /**
+   * The custom skills sessions mount (the control-plane store's `session_skills` rows) and the blob store that holds
+   * their files: each skill version is copied once into `dataDir` and bind-mounted read-only at `/mnt/skills/<name>` in
+   * every container of a session that has it. Without it no skill is mounted.
+   */
+  skills?: { rows: SessionSkillRows; blobs: BlobStore };
   /** Cloning `github_repository` resources; without it every clone fails with `repository_clone_error`. */
   repositories?: RepositoryCloneOptions;
   /**

@@ -9,6 +9,7 @@ import { toPageResponse } from '../page-query';
 import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { newResourceId, requireResourceId } from '../resource-ids';
 import type { AgentListRequest, ControlPlaneStore, PageRequest, StoredAgent } from '../store/control-plane-store';
+import type { SkillService } from '../skills/skill-service';
 
 /** A page of agents in the SDK's `PageCursor` shape. */
 export interface AgentPage {
@@ -21,7 +22,10 @@ export interface AgentPage {
  * agent writes a new immutable version, so a session that snapshotted a version never sees a later change.
  */
 export class AgentService {
-  constructor(private readonly store: ControlPlaneStore) {}
+  constructor(
+    private readonly store: ControlPlaneStore,
+    private readonly skills: SkillService,
+  ) {}
 
   /** Creates an agent at version 1. */
   async create(body: CreateAgentBody): Promise<BetaManagedAgentsAgent> {
@@ -36,6 +40,7 @@ export class AgentService {
       archivedAt: null,
       definition: newAgentDefinition(body),
     };
+    await this.skills.checkAgentSkills(agent.definition.skills);
     await this.store.agents.insert(agent);
     return toAgentView(agent);
   }
@@ -52,6 +57,15 @@ export class AgentService {
    */
   async update(agentId: string, body: UpdateAgentBody): Promise<BetaManagedAgentsAgent> {
     requireResourceId('agent', agentId, 'agent_id');
+    if (body.skills !== undefined && body.skills !== null) {
+      await this.skills.checkAgentSkills(
+        body.skills.map((skill) => ({
+          type: skill.type,
+          skill_id: skill.skill_id,
+          version: skill.version ?? 'latest',
+        })),
+      );
+    }
     const updated = await this.store.agents.appendVersion(
       agentId,
       (latest) => {
@@ -126,6 +140,9 @@ export class AgentService {
       overrides === undefined
         ? stored
         : { ...stored, definition: updatedAgentDefinition(stored.definition, overrides) };
+    if (overrides?.skills !== undefined && overrides.skills !== null) {
+      await this.skills.checkAgentSkills(agent.definition.skills, `${field}.skills`);
+    }
     const view = toAgentView(agent);
     return { snapshot: toAgentSnapshot(agent), view };
   }

@@ -52,6 +52,8 @@ import type { SessionAgentView, SessionView } from './session-view';
 import type { VaultService } from '../vaults/vault-service';
 import type { MemoryStoreService } from '../memory-stores/memory-store-service';
 import { withMemoryNote } from '../memory-stores/memory-system-note';
+import type { SkillService } from '../skills/skill-service';
+import { withSkillNote } from '../skills/skill-system-note';
 
 /** What a new session is made of; without `agent`, the server's default agent runs (a Keel extension). */
 export interface CreateSessionRequest {
@@ -116,6 +118,8 @@ export interface SessionServiceOptions {
   vaults: VaultService;
   /** Memory stores, which `memory_store` resources mount. */
   memoryStores: MemoryStoreService;
+  /** Custom skills, which the agent's `skills` mount into the sandbox. */
+  skills: SkillService;
   /** Where repository resources' tokens are sealed and stored. */
   repositoryTokens: RepositoryTokens;
   /** The repository hosts besides github.com (`KEEL_REPOSITORY_HOSTS`); none when absent. */
@@ -166,8 +170,18 @@ export class SessionService {
     }
     const vaultIds = await this.options.vaults.forSession(request.vaultIds);
     await this.requireSendable(request.initialEvents, agent.model, 'initial_events');
-    // The model sees a note on each memory store after the agent's system prompt (the session's `agent` does not).
-    agent = withMemoryNote(agent, resources);
+    // The agent's skills at their versions now (`latest` resolved), fixed for the session's life.
+    const skillMounts = agentView === null ? [] : await this.options.skills.forSession(agentView.skills);
+    if (selfHosted !== undefined && skillMounts.length > 0) {
+      throw invalidField(
+        'agent.skills',
+        `environment ${selfHosted.environmentId} is self_hosted: its workers run the tools, so the agent's skills ` +
+          "(mounted in Keel's sandbox) cannot reach them",
+      );
+    }
+    // The model sees the skills, then a note on each memory store, after the agent's system prompt (the session's
+    // `agent` does not).
+    agent = withMemoryNote(withSkillNote(agent, skillMounts), resources);
     const memoryMounts = resources.flatMap((resource) =>
       resource.type === 'memory_store'
         ? [{ memoryStoreId: resource.memory_store_id, mountPath: resource.mount_path, access: resource.access }]
@@ -177,6 +191,7 @@ export class SessionService {
     if (memoryMounts.length > 0) {
       await this.options.memoryStores.attachToSession(id, memoryMounts, new Date().toISOString());
     }
+    await this.options.skills.attachToSession(id, skillMounts);
     // Tokens are sealed into the store before the Workflow hears of their repositories; the Workflow never sees one.
     for (const [resourceId, token] of tokens) await this.options.repositoryTokens.put(id, resourceId, token);
     const { limits, sandboxProvisioning, client } = this.options;
@@ -406,7 +421,8 @@ export class SessionService {
     };
     const view = toAgentView({ ...stored, definition: next });
     const resources = (description.memo?.['resources'] ?? []) as SessionResourceRecord[];
-    const snapshot = withMemoryNote(toAgentSnapshot({ ...stored, definition: next }), resources);
+    const skills = await this.options.skills.sessionSkills(sessionId);
+    const snapshot = withMemoryNote(withSkillNote(toAgentSnapshot({ ...stored, definition: next }), skills), resources);
     return { snapshot, view: toSessionAgentView(view) };
   }
 

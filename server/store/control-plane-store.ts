@@ -1,5 +1,6 @@
 import type { WorkLease } from '../../common/work-queue';
 import type { MemoryStoreRepository } from './memory-store-repository';
+import type { SkillRepository } from './skill-repository';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import type {
@@ -268,6 +269,8 @@ export interface ControlPlaneStore {
   readonly work: WorkRepository;
   /** Memory stores, their memories and the memories' versions. */
   readonly memoryStores: MemoryStoreRepository;
+  /** Custom skills and their versions (the versions' files are in the blob store). */
+  readonly skills: SkillRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
 }

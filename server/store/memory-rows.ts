@@ -1,4 +1,5 @@
-import type { MemoryActor, StoredMemory, StoredMemoryVersion } from '../../common/memory';
+import type { MemoryActor, StoredMemoryVersion } from '../../common/memory';
+import type { MemoryRow } from '../../common/memory-rows';
 import type { StoredMemoryStore, StoredMemorySummary } from './memory-store-repository';
 
 /** A row of `memory_stores` (the sequence is a number in SQLite, text in PostgreSQL). */
@@ -12,19 +13,6 @@ export interface MemoryStoreRow {
   name: string;
   description: string;
   metadata: string;
-}
-
-/** A row of `memories`, content included or not. */
-export interface MemoryRow {
-  id: string;
-  memory_store_id: string;
-  path: string;
-  content?: string;
-  content_sha256: string;
-  content_size_bytes: number | string;
-  memory_version_id: string;
-  created_at: string;
-  updated_at: string;
 }
 
 /** A row of `memory_versions`. */
@@ -76,11 +64,6 @@ export function toMemorySummary(row: MemoryRow): StoredMemorySummary {
   };
 }
 
-/** A memory read from its row (which must hold the content). */
-export function toStoredMemory(row: MemoryRow): StoredMemory {
-  return { ...toMemorySummary(row), content: row.content ?? '' };
-}
-
 /** A version read from its row. */
 export function toStoredMemoryVersion(row: MemoryVersionRow): StoredMemoryVersion {
   return {
@@ -99,49 +82,6 @@ export function toStoredMemoryVersion(row: MemoryVersionRow): StoredMemoryVersio
   };
 }
 
-/** The column values of a version row, in the order of `MEMORY_VERSION_COLUMNS`. */
-export function memoryVersionValues(version: StoredMemoryVersion): unknown[] {
-  return [
-    version.id,
-    version.memoryStoreId,
-    version.memoryId,
-    version.operation,
-    version.path,
-    version.content,
-    version.contentSha256,
-    version.contentSizeBytes,
-    version.createdAt,
-    version.createdBy === null ? null : JSON.stringify(version.createdBy),
-    version.createdBy?.type === 'session_actor' ? version.createdBy.session_id : null,
-    version.createdBy?.type === 'api_actor' ? version.createdBy.api_key_id : null,
-  ];
-}
-
-/** The columns a new version row fills, in the order of `memoryVersionValues`. */
-export const MEMORY_VERSION_COLUMNS =
-  'id, memory_store_id, memory_id, operation, path, content, content_sha256, content_size_bytes, created_at, ' +
-  'created_by, session_id, api_key_id';
-
-/** The column values of a memory row, in the order of `MEMORY_COLUMNS`. */
-export function memoryValues(memory: StoredMemory): unknown[] {
-  return [
-    memory.id,
-    memory.memoryStoreId,
-    memory.path,
-    memory.content,
-    memory.contentSha256,
-    memory.contentSizeBytes,
-    memory.memoryVersionId,
-    memory.createdAt,
-    memory.updatedAt,
-  ];
-}
-
-/** The columns of a memory row, in the order of `memoryValues`. */
-export const MEMORY_COLUMNS =
-  'id, memory_store_id, path, content, content_sha256, content_size_bytes, memory_version_id, created_at, updated_at';
-
-/** Orders memories by path, code point by code point, the same way on both databases. */
 export function byPath(left: { path: string }, right: { path: string }): number {
   return left.path < right.path ? -1 : left.path > right.path ? 1 : 0;
 }

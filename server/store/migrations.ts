@@ -274,6 +274,49 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'skills and skill versions',
+    // A skill is a named folder of files (a SKILL.md with YAML front matter and what it refers to); each upload is an
+    // immutable skill_versions row whose files (path, SHA-256, size, as JSON) live in the blob store under
+    // skills/<sha256>. latest_version_id is the newest version left; deleting a skill deletes its versions.
+    // session_skills records the skill versions a session mounts (fixed when it is created, files included, so deleting
+    // a version later leaves a running session as it was), for the worker, which mounts them into the sandbox
+    // (activities/skills/sqlite-skill-rows.ts reads it: change its columns only together with it).
+    sql: `
+      CREATE TABLE skills (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        name TEXT NOT NULL,
+        latest_version_id TEXT NOT NULL
+      );
+      CREATE INDEX skills_by_workspace ON skills (workspace_id, sequence);
+      CREATE TABLE skill_versions (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        skill_id TEXT NOT NULL REFERENCES skills (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        files TEXT NOT NULL CHECK (json_valid(files))
+      );
+      CREATE INDEX skill_versions_by_skill ON skill_versions (skill_id, sequence);
+      CREATE TABLE session_skills (
+        session_id TEXT NOT NULL,
+        skill_id TEXT NOT NULL,
+        skill_version_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        files TEXT NOT NULL CHECK (json_valid(files)),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, skill_id)
+      );
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

@@ -11,6 +11,7 @@ import { PostgresRepositoryTokenRepository } from './postgres-repository-token-r
 import { PostgresVaultRepository } from './postgres-vault-repository';
 import { PostgresWorkRepository } from './postgres-work-repository';
 import { PostgresMemoryStoreRepository } from './postgres-memory-store-repository';
+import { PostgresSkillRepository } from './postgres-skill-repository';
 
 /** The PostgreSQL control-plane store, with what opening it did. */
 export interface PostgresStore extends ControlPlaneStore {
@@ -39,6 +40,7 @@ export async function openPostgresStore(options: {
     repositoryTokens: new PostgresRepositoryTokenRepository(database),
     work: new PostgresWorkRepository(database),
     memoryStores: new PostgresMemoryStoreRepository(database),
+    skills: new PostgresSkillRepository(database),
     appliedMigrations,
     close: () => database.close(),
   };

@@ -12,6 +12,7 @@ import { SqliteRepositoryTokenRepository } from './sqlite-repository-token-repos
 import { SqliteWorkRepository } from './sqlite-work-repository';
 import { SqliteVaultRepository } from './sqlite-vault-repository';
 import { SqliteMemoryStoreRepository } from './sqlite-memory-store-repository';
+import { SqliteSkillRepository } from './sqlite-skill-repository';
 
 /** The name of the embedded store's file inside `KEEL_DATA_DIR`. */
 export const STORE_FILE_NAME = 'keel.sqlite';
@@ -44,6 +45,7 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     repositoryTokens: new SqliteRepositoryTokenRepository(database),
     work: new SqliteWorkRepository(database),
     memoryStores: new SqliteMemoryStoreRepository(database),
+    skills: new SqliteSkillRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {

@@ -198,6 +198,39 @@ const POSTGRES_SQL: readonly string[] = [
       PRIMARY KEY (memory_store_id, session_id)
     );
   `,
+  `
+    CREATE TABLE skills (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      name TEXT NOT NULL,
+      latest_version_id TEXT NOT NULL
+    );
+    CREATE INDEX skills_by_workspace ON skills (workspace_id, sequence);
+    CREATE TABLE skill_versions (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      skill_id TEXT NOT NULL REFERENCES skills (id) ON DELETE CASCADE,
+      created_at TEXT NOT NULL,
+      name TEXT NOT NULL,
+      description TEXT NOT NULL,
+      files TEXT NOT NULL CHECK (files::jsonb IS NOT NULL)
+    );
+    CREATE INDEX skill_versions_by_skill ON skill_versions (skill_id, sequence);
+    CREATE TABLE session_skills (
+      session_id TEXT NOT NULL,
+      skill_id TEXT NOT NULL,
+      skill_version_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      description TEXT NOT NULL,
+      files TEXT NOT NULL CHECK (files::jsonb IS NOT NULL),
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (session_id, skill_id)
+    );
+  `,
 ];
 
 /**

@@ -10,18 +10,21 @@ import type {
 } from '../../common/memory';
 import type { StoredPage } from './control-plane-store';
 import {
-  byPath,
   MEMORY_COLUMNS,
-  MEMORY_SUMMARY_COLUMNS,
   MEMORY_VERSION_COLUMNS,
   memoryValues,
   memoryVersionValues,
-  toMemorySummary,
   toStoredMemory,
+} from '../../common/memory-rows';
+import {
+  byPath,
+  MEMORY_SUMMARY_COLUMNS,
+  toMemorySummary,
   toStoredMemoryStore,
   toStoredMemoryVersion,
 } from './memory-rows';
-import type { MemoryRow, MemoryStoreRow, MemoryVersionRow } from './memory-rows';
+import type { MemoryRow } from '../../common/memory-rows';
+import type { MemoryStoreRow, MemoryVersionRow } from './memory-rows';
 import type {
   MemoryRedactOutcome,
   MemoryStoreListRequest,

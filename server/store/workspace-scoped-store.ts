@@ -8,13 +8,14 @@ import type {
   WorkRepository,
 } from './control-plane-store';
 import type { MemoryStoreRepository, StoredMemoryStore } from './memory-store-repository';
+import type { SkillRepository, StoredSkill } from './skill-repository';
 
 /**
  * The control-plane store as one workspace sees it, the workspace of the HTTP request being served
  * (`currentWorkspaceId`, which fails closed outside a request): records of other workspaces read as unknown (so the
  * API answers 404, as for an id that never existed), listings hold the workspace's records only, and what is inserted
  * belongs to the workspace. A vault's credentials, a self-hosted environment's work items and a memory store's memories
- * and versions belong to the workspace of their vault, environment or store. API keys, workspaces and repository tokens are not workspace records: they pass
+ * and versions, and a skill's versions, belong to the workspace of their vault, environment, store or skill. API keys, workspaces and repository tokens are not workspace records: they pass
  * through (a session's tokens are reached through the session, which the session routes scope).
  */
 export function workspaceScopedStore(store: ControlPlaneStore): ControlPlaneStore {
@@ -34,6 +35,7 @@ export function workspaceScopedStore(store: ControlPlaneStore): ControlPlaneStor
     workspaces: store.workspaces,
     repositoryTokens: store.repositoryTokens,
     memoryStores: scopedMemoryStores(store.memoryStores, ownedBy),
+    skills: scopedSkills(store.skills, ownedBy),
     close: () => store.close(),
   };
 }
@@ -145,5 +147,27 @@ function scopedMemoryStores(stores: MemoryStoreRepository, ownedBy: Owned): Memo
       (await owns(storeId)) ? stores.redactVersion(storeId, versionId, at, actor) : { kind: 'store_not_found' },
     attachToSession: (sessionId, mounts, at) => stores.attachToSession(sessionId, mounts, at),
     sessionsOf: async (storeId, limit) => ((await owns(storeId)) ? stores.sessionsOf(storeId, limit) : []),
+  };
+}
+
+function scopedSkills(skills: SkillRepository, ownedBy: Owned): SkillRepository {
+  const getSkill = async (id: string): Promise<StoredSkill | null> => {
+    const skill = await skills.getSkill(id);
+    return ownedBy(skill) ? skill : null;
+  };
+  const owns = async (id: string): Promise<boolean> => (await getSkill(id)) !== null;
+  return {
+    insertSkill: (skill, version) => skills.insertSkill({ ...skill, workspaceId: currentWorkspaceId() }, version),
+    getSkill,
+    listSkills: (request) => skills.listSkills({ ...request, workspaceId: currentWorkspaceId() }),
+    deleteSkill: async (id) => (await owns(id)) && skills.deleteSkill(id),
+    insertVersion: async (version) => ((await owns(version.skillId)) ? skills.insertVersion(version) : null),
+    getVersion: async (skillId, versionId) => ((await owns(skillId)) ? skills.getVersion(skillId, versionId) : null),
+    listVersions: async (skillId, request) =>
+      (await owns(skillId)) ? skills.listVersions(skillId, request) : { items: [], nextCursor: null },
+    deleteVersion: async (skillId, versionId, at) =>
+      (await owns(skillId)) ? skills.deleteVersion(skillId, versionId, at) : 'not_found',
+    attachToSession: (sessionId, mounts, at) => skills.attachToSession(sessionId, mounts, at),
+    sessionSkills: (sessionId) => skills.sessionSkills(sessionId),
   };
 }
