@@ -1,5 +1,6 @@
 import { measureConcurrentSessions } from './concurrent-sessions';
 import { measureEventDelivery } from './event-delivery';
+import { harnessOverheadRows } from './harness-overhead';
 import { longSessionRows, measureLongSession } from './long-session';
 import { ms, percentile } from './percentiles';
 import { productionTopologyRows } from './production-topology';
@@ -15,6 +16,7 @@ const SESSIONS = 50;
  * `npm run bench -- --only=long` runs only the long session; `--long-steps=N` changes its 10,000 steps.
  * `--only=throughput` runs only the throughput rows (200 sessions × 10 steps on keel up, sessions.list of 100).
  * `--only=topology` runs only the production topology (two workers and two servers on PostgreSQL and SeaweedFS).
+ * `--only=overhead` runs only the harness overhead rows (Keel's tool step against a do-it-yourself loop).
  * `--only=sandbox` runs only the sandbox rows (first tool call cold and from the warm pool, idle containers).
  */
 async function main(): Promise<void> {
@@ -42,6 +44,11 @@ async function main(): Promise<void> {
   }
   if (only === 'sandbox') {
     rows.push(...(await sandboxLifecycleRows()));
+    printRows(rows);
+    return;
+  }
+  if (only === 'overhead') {
+    rows.push(...(await harnessOverheadRows()));
     printRows(rows);
     return;
   }
@@ -81,6 +88,8 @@ async function main(): Promise<void> {
     ms(added95),
     `target p50 ≤ 25 ms: ${added50 <= 25 ? 'met' : 'MISSED'}`,
   ]);
+
+  rows.push(...(await harnessOverheadRows()));
 
   console.log(`concurrency: ${SESSIONS} sessions × 5 tool steps…`);
   const load = await measureConcurrentSessions(SESSIONS, 5);
