@@ -25,6 +25,29 @@ export interface SandboxSkillMount {
   files: SkillFileRef[];
 }
 
+/**
+ * A `session_skills` row (migration 10), as the server's repositories and the worker's readers both select it: the
+ * version a session pinned, with its files as JSON.
+ */
+export interface SessionSkillRow {
+  skill_id: string;
+  skill_version_id: string;
+  name: string;
+  description: string;
+  files: string;
+}
+
+/** A session's skill mount from its `session_skills` row. */
+export function toSkillMount(row: SessionSkillRow): SandboxSkillMount {
+  return {
+    skillId: row.skill_id,
+    versionId: row.skill_version_id,
+    name: row.name,
+    description: row.description,
+    files: JSON.parse(row.files) as SkillFileRef[],
+  };
+}
+
 /** The worker's reader of which skills each session mounts (the server records them at session creation). */
 export interface SessionSkillRows {
   mountsOf(sessionId: string): Promise<SandboxSkillMount[]>;

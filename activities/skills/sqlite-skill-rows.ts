@@ -1,15 +1,7 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import type { SandboxSkillMount, SessionSkillRows, SkillFileRef } from '../../common/skills';
+import { toSkillMount } from '../../common/skills';
+import type { SandboxSkillMount, SessionSkillRow, SessionSkillRows } from '../../common/skills';
 import { openControlPlaneFile } from '../control-plane-file';
-
-/** A `session_skills` row as the worker reads it. */
-interface SessionSkillRow {
-  skill_id: string;
-  skill_version_id: string;
-  name: string;
-  description: string;
-  files: string;
-}
 
 /** The worker's `SessionSkillRows` on the server's SQLite file (`session_skills`, migration 10), opened on first use. */
 export class SqliteSkillRows implements SessionSkillRows {
@@ -41,15 +33,4 @@ export class SqliteSkillRows implements SessionSkillRows {
     this.database ??= openControlPlaneFile(this.filename, 'mount skills');
     return this.database;
   }
-}
-
-/** A session's skill mount from its `session_skills` row. */
-export function toSkillMount(row: SessionSkillRow): SandboxSkillMount {
-  return {
-    skillId: row.skill_id,
-    versionId: row.skill_version_id,
-    name: row.name,
-    description: row.description,
-    files: JSON.parse(row.files) as SkillFileRef[],
-  };
 }

@@ -31,3 +31,24 @@ write_line() {
   mkdir -p "$(dirname "$file")"
   printf '%s\n' "$value" >"$file"
 }
+
+# Creates a fresh virtual environment at $2 with the Python $1 (installing Debian's venv module first when it is
+# missing and apt can) and installs the pinned requirement $3 into it with pip, keeping pip's log in $2/install.log
+# and showing its end when pip fails.
+pip_install_into_venv() {
+  local python=$1 dir=$2 requirement=$3
+  rm -rf "$dir"
+  if ! "$python" -m venv "$dir" >/dev/null 2>&1; then
+    if can_apt_install; then
+      apt_install python3-venv
+      "$python" -m venv "$dir"
+    else
+      fail "$python cannot create a virtual environment: install the venv module (Debian: apt-get install python3-venv)"
+    fi
+  fi
+  local install_log=$dir/install.log
+  if ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" >"$install_log" 2>&1; then
+    tail -n 20 "$install_log" >&2
+    fail "pip could not install $requirement from PyPI (the end of ${install_log#"$PWD"/} is above)"
+  fi
+}

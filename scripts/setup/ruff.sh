@@ -23,20 +23,7 @@ python=$(command -v python3 || true)
 
 log "installing Ruff $VERSION into .keel/tools/ruff (pip; a few seconds the first time)"
 started=$SECONDS
-rm -rf "$TOOLS_DIR"
-if ! "$python" -m venv "$TOOLS_DIR" >/dev/null 2>&1; then
-  if can_apt_install; then
-    apt_install python3-venv
-    "$python" -m venv "$TOOLS_DIR"
-  else
-    fail "$python cannot create a virtual environment: install the venv module (Debian: apt-get install python3-venv)"
-  fi
-fi
-install_log=$TOOLS_DIR/install.log
-if ! "$TOOLS_DIR/bin/python" -m pip install --quiet --disable-pip-version-check "ruff==$VERSION" >"$install_log" 2>&1; then
-  tail -n 20 "$install_log" >&2
-  fail "pip could not install ruff==$VERSION from PyPI (the end of .keel/tools/ruff/install.log is above)"
-fi
+pip_install_into_venv "$python" "$TOOLS_DIR" "ruff==$VERSION"
 "$BINARY" --version >/dev/null 2>&1 || fail "the Ruff just installed does not run: $BINARY --version failed"
 write_line "$STAMP" "$VERSION"
 log "Ruff $VERSION installed in $((SECONDS - started)) s at ${BINARY#"$PWD"/}"

@@ -43,21 +43,7 @@ fi
 
 log "installing Schemathesis $VERSION into .keel/tools/schemathesis (pip; a minute the first time)"
 started=$SECONDS
-rm -rf "$TOOLS_DIR"
-if ! "$python" -m venv "$TOOLS_DIR" >/dev/null 2>&1; then
-  if can_apt_install; then
-    apt_install python3-venv
-    "$python" -m venv "$TOOLS_DIR"
-  else
-    fail "$python cannot create a virtual environment: install the venv module (Debian: apt-get install python3-venv)"
-  fi
-fi
-install_log=$TOOLS_DIR/install.log
-if ! "$TOOLS_DIR/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$VERSION" \
-  >"$install_log" 2>&1; then
-  tail -n 20 "$install_log" >&2
-  fail "pip could not install schemathesis==$VERSION from PyPI (the end of .keel/tools/schemathesis/install.log is above)"
-fi
+pip_install_into_venv "$python" "$TOOLS_DIR" "schemathesis==$VERSION"
 "$BINARY" --version >/dev/null 2>&1 || fail "the Schemathesis just installed does not run: $BINARY --version failed"
 write_line "$STAMP" "$STAMP_VALUE"
 log "Schemathesis $STAMP_VALUE installed in $((SECONDS - started)) s at ${BINARY#"$PWD"/}"

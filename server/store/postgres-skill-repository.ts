@@ -1,4 +1,5 @@
-import type { SandboxSkillMount } from '../../common/skills';
+import { toSkillMount } from '../../common/skills';
+import type { SandboxSkillMount, SessionSkillRow } from '../../common/skills';
 import type { PageRequest, StoredPage, WorkspaceListRequest } from './control-plane-store';
 import type { PostgresDatabase, PostgresQueries } from './postgres-database';
 import { toSequence } from './postgres-database';
@@ -10,11 +11,10 @@ import {
   SKILL_VERSION_COLUMNS,
   skillValues,
   skillVersionValues,
-  toSkillMount,
   toStoredSkill,
   toStoredSkillVersion,
 } from './skill-rows';
-import type { SessionSkillRow, SkillRow, SkillVersionRow } from './skill-rows';
+import type { SkillRow, SkillVersionRow } from './skill-rows';
 import { parseCursor, toPage } from './store-pages';
 
 const placeholders = (count: number): string => Array.from({ length: count }, (_, index) => `$${index + 1}`).join(', ');

@@ -24,15 +24,6 @@ export interface SkillVersionRow {
   files: string;
 }
 
-/** A `session_skills` row. */
-export interface SessionSkillRow {
-  skill_id: string;
-  skill_version_id: string;
-  name: string;
-  description: string;
-  files: string;
-}
-
 /** The columns of a `skills` insert, in order. */
 export const SKILL_COLUMNS = 'id, workspace_id, created_at, updated_at, display_name, name, latest_version_id';
 
@@ -91,17 +82,6 @@ export function toStoredSkillVersion(row: SkillVersionRow): StoredSkillVersion {
     id: row.id,
     skillId: row.skill_id,
     createdAt: row.created_at,
-    name: row.name,
-    description: row.description,
-    files: JSON.parse(row.files) as SkillFileRef[],
-  };
-}
-
-/** A session's mount from its row. */
-export function toSkillMount(row: SessionSkillRow): SandboxSkillMount {
-  return {
-    skillId: row.skill_id,
-    versionId: row.skill_version_id,
     name: row.name,
     description: row.description,
     files: JSON.parse(row.files) as SkillFileRef[],

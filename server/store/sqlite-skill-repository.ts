@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { SandboxSkillMount } from '../../common/skills';
+import { toSkillMount } from '../../common/skills';
+import type { SandboxSkillMount, SessionSkillRow } from '../../common/skills';
 import type { PageRequest, StoredPage, WorkspaceListRequest } from './control-plane-store';
 import type { SkillRepository, SkillVersionDeleteOutcome, StoredSkill, StoredSkillVersion } from './skill-repository';
 import {
@@ -9,11 +10,10 @@ import {
   SKILL_VERSION_COLUMNS,
   skillValues,
   skillVersionValues,
-  toSkillMount,
   toStoredSkill,
   toStoredSkillVersion,
 } from './skill-rows';
-import type { SessionSkillRow, SkillRow, SkillVersionRow } from './skill-rows';
+import type { SkillRow, SkillVersionRow } from './skill-rows';
 import { settle } from './sqlite-database';
 import { parseCursor, toPage } from './store-pages';
 
