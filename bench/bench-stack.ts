@@ -6,6 +6,7 @@ import { readConfig } from '../common/config';
 import { ScriptedModelServer } from '../test/scripted-model-server';
 import type { ScriptedModelServerOptions } from '../test/scripted-model-server';
 import { isolatedStackEnvironment } from '../test/support/stack-environment';
+import { removeThrowawaySandboxes } from '../test/support/throwaway-sandboxes';
 import { benchReply } from './bench-model';
 
 /** A Keel started for one benchmark, with the instant model. */
@@ -34,7 +35,8 @@ export async function startBenchStack(
   const isolated = await isolatedStackEnvironment(scripted.baseUrl, 'keel-bench-');
   const dataDir = isolated.dataDir;
   const full = { ...isolated.environment, ...environment };
-  const stack = await startStack({ config: readConfig(full), apiKey: API_KEY, runWorker });
+  const config = readConfig(full);
+  const stack = await startStack({ config, apiKey: API_KEY, runWorker });
   return {
     stack,
     model: scripted,
@@ -43,6 +45,7 @@ export async function startBenchStack(
     environment: { ...full, TEMPORAL_ADDRESS: stack.temporalAddress },
     stop: async () => {
       await stack.stop();
+      await removeThrowawaySandboxes(config.temporal.namespace, stack.temporalAddress);
       await scripted.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     },

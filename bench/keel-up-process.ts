@@ -5,6 +5,8 @@ import { ScriptedModelServer } from '../test/scripted-model-server';
 import type { ScriptedModelServerOptions } from '../test/scripted-model-server';
 import { spawnReady } from '../test/support/spawn-ready';
 import { isolatedStackEnvironment } from '../test/support/stack-environment';
+import { removeThrowawaySandboxes } from '../test/support/throwaway-sandboxes';
+import { readConfig } from '../common/config';
 import { childrenNamed } from './process-cpu';
 
 /** `keel up` running as its own process, as a user starts it, with the official SDK pointed at it. */
@@ -54,6 +56,8 @@ export async function startKeelUp(
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      const { namespace } = readConfig(environment).temporal;
+      await removeThrowawaySandboxes(namespace, `127.0.0.1:${environment['KEEL_TEMPORAL_PORT'] ?? ''}`);
       await scripted.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../cli/temporal-dev-server';
 import { spawnReady } from './support/spawn-ready';
+import { removeThrowawaySandboxes } from './support/throwaway-sandboxes';
+import { readConfig } from '../common/config';
 
 const ROOT = path.resolve(__dirname, '..');
 const KEEL = path.join(ROOT, 'bin', 'keel.cjs');
@@ -49,6 +51,10 @@ afterAll(async () => {
     up.kill('SIGTERM');
     await new Promise((resolve) => up.once('exit', resolve));
   }
+  await removeThrowawaySandboxes(
+    readConfig(environment).temporal.namespace,
+    `127.0.0.1:${environment['KEEL_TEMPORAL_PORT']}`,
+  );
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, resolveTemporalCliPath, startTemporalDevServer } from '../cli/temporal-dev-server';
 import type { TemporalDevServer } from '../cli/temporal-dev-server';
 import { PROJECT_ROOT, readConfig } from '../common/config';
+import { removeThrowawaySandboxes } from './support/throwaway-sandboxes';
 import { ScriptedModelServer } from './scripted-model-server';
 import { allSessionEvents, sdkClient, untilIdleAfter } from './support/sdk';
 import { spawnReady } from './support/spawn-ready';
@@ -45,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await model?.close();
+  if (temporal !== undefined) await removeThrowawaySandboxes(readConfig().temporal.namespace, temporal.address);
   await temporal?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });

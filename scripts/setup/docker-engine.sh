@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 readonly DOCKERD_LOG=$PWD/.keel/dockerd.log
-readonly WAIT_SECONDS=60
+readonly WAIT_SECONDS=180
 
 docker_answers() {
   command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
@@ -31,23 +31,52 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; 
   apt_install docker.io || fail "apt-get install docker.io failed: install Docker by hand"
 fi
 
+readonly STALE_TASKS=/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby
+readonly ATTEMPTS=5
+
+# Starts dockerd detached: setsid + nohup give it its own session, so neither the end of set-up nor a Ctrl-C on
+# `npm test` reaches it. Prints its pid.
+start_dockerd() {
+  setsid nohup dockerd --storage-driver=overlay2 </dev/null >>"$DOCKERD_LOG" 2>&1 &
+  echo $!
+}
+
+# Waits until the engine answers (exit 0), dockerd exits (exit 1) or WAIT_SECONDS pass (exit 2).
+wait_for_engine() {
+  local pid=$1 tick
+  for ((tick = 0; tick < WAIT_SECONDS * 2; tick++)); do
+    docker_answers && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 2
+}
+
 if pid=$(cat /var/run/docker.pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
   log "dockerd (pid $pid) is running but does not answer yet; waiting up to ${WAIT_SECONDS}s"
 else
   mkdir -p "$(dirname "$DOCKERD_LOG")"
   log "starting dockerd in the background (log: .keel/dockerd.log)"
-  # setsid + nohup: dockerd gets its own session, so neither the end of set-up nor a Ctrl-C on `npm test`
-  # reaches it.
-  setsid nohup dockerd --storage-driver=overlay2 </dev/null >>"$DOCKERD_LOG" 2>&1 &
-  pid=$!
+  pid=$(start_dockerd)
 fi
 
-for ((tick = 0; tick < WAIT_SECONDS * 2; tick++)); do
-  docker_answers && { log "Docker engine $(docker version --format '{{.Server.Version}}') started"; exit 0; }
-  if ! kill -0 "$pid" 2>/dev/null; then
-    tail -n 15 "$DOCKERD_LOG" >&2 || true
-    fail "dockerd exited during start-up (log above, full log: $DOCKERD_LOG)"
+for ((attempt = 1; ; attempt++)); do
+  status=0
+  wait_for_engine "$pid" || status=$?
+  case $status in
+    0) log "Docker engine $(docker version --format '{{.Server.Version}}') started"; exit 0 ;;
+    2) fail "dockerd did not answer within ${WAIT_SECONDS}s (log: $DOCKERD_LOG)" ;;
+  esac
+  # An engine stopped without its containers stopping (a killed machine, a killed dockerd) leaves their tasks
+  # behind; the containerd dockerd starts cleans each one up before it answers, and dockerd waits for it only so long. With
+  # hundreds left, that is not enough: each attempt cleans some, so start again.
+  if ((attempt < ATTEMPTS)) && tail -n 5 "$DOCKERD_LOG" | grep -q 'timeout waiting for containerd to start'; then
+    left=$(find "$STALE_TASKS" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    log "containerd timed out cleaning up the tasks a previous engine left ($left still to clean);" \
+      "starting dockerd again (attempt $((attempt + 1)) of $ATTEMPTS)"
+    pid=$(start_dockerd)
+    continue
   fi
-  sleep 0.5
+  tail -n 15 "$DOCKERD_LOG" >&2 || true
+  fail "dockerd exited during start-up (log above, full log: $DOCKERD_LOG)"
 done
-fail "dockerd did not answer within ${WAIT_SECONDS}s (log: $DOCKERD_LOG)"

@@ -16,6 +16,7 @@ import { startSeaweedFs } from './seaweedfs';
 import type { SeaweedFs } from './seaweedfs';
 import { sdkClient } from './sdk';
 import { spawnReady } from './spawn-ready';
+import { removeThrowawaySandboxes } from './throwaway-sandboxes';
 
 const KEEL = path.join(PROJECT_ROOT, 'bin', 'keel.cjs');
 
@@ -95,6 +96,7 @@ export async function startChaosTopology(options: {
   const stop = async (): Promise<void> => {
     await Promise.all(processes.map((item) => item.kill()));
     await model?.close().catch(() => undefined);
+    if (temporal !== undefined) await removeThrowawaySandboxes(config.temporal.namespace, temporal.address);
     await temporal?.stop();
     await seaweed?.stop();
     await postgres?.stop();

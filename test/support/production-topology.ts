@@ -16,6 +16,7 @@ import type { SeaweedFs } from './seaweedfs';
 import { sdkClient } from './sdk';
 import { spawnReady } from './spawn-ready';
 import type { ReadyProcess } from './spawn-ready';
+import { removeThrowawaySandboxes } from './throwaway-sandboxes';
 
 const KEEL = path.join(PROJECT_ROOT, 'bin', 'keel.cjs');
 /** The API key every server of the topology accepts. */
@@ -120,6 +121,7 @@ export async function startProductionTopology(options: {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await Promise.all(children.map(exited));
     await model.close().catch(() => undefined);
+    await removeThrowawaySandboxes(config.temporal.namespace, temporal.address);
     await temporal.stop();
     await seaweed.stop();
     await postgres.stop();

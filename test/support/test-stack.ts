@@ -14,6 +14,7 @@ import { removeMemoryVolume } from '../../activities/sandbox/destroy-sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
 import type { ScriptedModelServerOptions } from '../scripted-model-server';
 import { isolatedStackEnvironment } from './stack-environment';
+import { removeThrowawaySandboxes } from './throwaway-sandboxes';
 import { sharedWorkflowBundle } from './workflow-bundle';
 
 /** A whole Keel for one test file: its own Temporal dev server, worker, HTTP API and scripted model. */
@@ -74,6 +75,8 @@ export async function startTestStack(
       await stack.stop();
       // Before the data folder goes: the sessions' workspace disk images lie in it, attached to loop devices.
       await removeSandboxes(docker, created);
+      // And whatever else the cluster made: warm containers, sessions a worker process of the test started.
+      await removeThrowawaySandboxes(config.temporal.namespace, stack.temporalAddress, docker);
       rmSync(dataDir, { recursive: true, force: true });
       await model.close();
     },
