@@ -13,6 +13,8 @@ export const FAILURE_TYPES = {
   modelRequestRejected: 'ModelRequestRejected',
   /** 400 "prompt is too long": the conversation outgrew the context window; the harness compacts and calls again. */
   modelPromptTooLong: 'ModelPromptTooLong',
+  /** Compaction cannot make room in the context window (the most recent messages alone do not fit). */
+  compactionLimitReached: 'CompactionLimitReached',
   /** The sandbox image is not on the Docker host: run `npm run setup` or fix `KEEL_SANDBOX_IMAGE`. */
   sandboxImageMissing: 'SandboxImageMissing',
   /** Installing an environment's apt / pip / npm packages into the sandbox image failed: the lists must change. */
@@ -28,6 +30,7 @@ export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 export const NON_RETRYABLE_FAILURE_TYPES: FailureType[] = [
   FAILURE_TYPES.modelRequestRejected,
   FAILURE_TYPES.modelPromptTooLong,
+  FAILURE_TYPES.compactionLimitReached,
   FAILURE_TYPES.sandboxImageMissing,
   FAILURE_TYPES.sandboxPackagesFailed,
   FAILURE_TYPES.sandboxNetworkUnavailable,

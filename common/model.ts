@@ -1,5 +1,6 @@
 import type { ContentBlock, MessageParam, StopReason, Tool, Usage } from '@anthropic-ai/sdk/resources/messages';
 import type { ConversationAddition, ConversationRef, ThinkingSettings } from './conversation';
+import type { SessionUsage } from './session';
 
 /**
  * Input of the `callModel` Activity: one Messages API request, JSON-plain. A session's conversation is stored
@@ -33,6 +34,27 @@ export interface CallModelInput {
   thinking?: ThinkingSettings;
   /** Id reserved for the `agent.thinking` this call may produce (with thinking on); its live preview carries it. */
   thinkingEventId?: string;
+  /**
+   * Compact the stored conversation before the call (see `compactConversation`): the summarising calls and the model
+   * call run in one Activity, so a compaction adds a few fields to the step's record rather than an Activity of its
+   * own. A conversation that cannot be compacted fails the Activity with `CompactionLimitReached`.
+   */
+  compact?: CompactionSettings;
+}
+
+/** How a compaction cuts the conversation: the model's window, and about how much recent conversation to keep. */
+export interface CompactionSettings {
+  contextWindowTokens: number;
+  keepRecentTokens: number;
+}
+
+/** What the compaction that preceded a model call did. */
+export interface CompactionOutcome {
+  /** Estimated prompt tokens before and after. */
+  preCompactionTokens: number;
+  postCompactionTokens: number;
+  /** Usage of the summarising calls. */
+  usage: SessionUsage;
 }
 
 /** Result of the `callModel` Activity: the final assistant message with its usage. */
@@ -44,6 +66,8 @@ export interface CallModelResult {
   conversation?: ConversationRef;
   /** Where the inline system prompt of a call on a stored conversation was stored, for the next calls to name. */
   systemKey?: string;
+  /** Present when the call compacted the conversation first (`CallModelInput.compact`). */
+  compaction?: CompactionOutcome;
 }
 
 export type { ContentBlock, MessageParam, Tool, Usage };

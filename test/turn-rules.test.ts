@@ -121,6 +121,14 @@ describe('decideAfterModelFailure', () => {
     });
   });
 
+  it('gives up with compaction_limit_reached_error when a compaction could not make room', () => {
+    const cannotCompact: ModelFailureDecision = { ...promptTooLongFailure, promptTooLong: false, cannotCompact: true };
+    expect(decideAfterModelFailure({ ...base, decision: cannotCompact })).toEqual({
+      kind: 'give_up',
+      errorType: 'compaction_limit_reached_error',
+    });
+  });
+
   it('gives up with compaction_limit_reached_error when the prompt is still too long after a compaction', () => {
     expect(
       decideAfterModelFailure({

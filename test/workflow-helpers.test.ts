@@ -93,6 +93,21 @@ describe('decideModelFailure', () => {
       error: { type: 'model_request_failed_error' },
     });
   });
+
+  it('marks a compaction that could not make room as beyond any retry or compaction', () => {
+    const noRoom = ApplicationFailure.create({
+      type: 'CompactionLimitReached',
+      message: 'too big',
+      nonRetryable: true,
+    });
+    expect(decideModelFailure(activityFailure(noRoom), 1)).toEqual({
+      error: { type: 'model_request_failed_error', message: 'too big' },
+      retryable: false,
+      retryDelayMs: 0,
+      promptTooLong: false,
+      cannotCompact: true,
+    });
+  });
 });
 
 describe('EventLog', () => {

@@ -54,7 +54,12 @@ const MODEL_OPTIONS: ActivityOptions = {
 const SANDBOX_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 5,
+  },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 
@@ -76,12 +81,18 @@ interface StorageActivities {
 
 /**
  * Compaction calls the model once or a few times and stores a new chain: Temporal retries it (a retryable model
- * failure or a lost worker) with backoff; an interrupt does not wait for it.
+ * failure or a lost worker) with backoff; an interrupt does not wait for it. A `callModel` that compacts first runs
+ * with these options too, so a worker lost in a compaction is retried as before, with no `session.error`.
  */
 const COMPACTION_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+  },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
@@ -92,14 +103,23 @@ const COMPACTION_OPTIONS: ActivityOptions = {
 const PERMISSION_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 3,
+  },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
 /** Blob writes are idempotent (content-addressed): retried until the store answers. */
 const STORAGE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+  },
 };
 
 /**
@@ -110,7 +130,12 @@ const STORAGE_OPTIONS: ActivityOptions = {
 const OUTBOUND_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 3,
+  },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
@@ -122,7 +147,11 @@ interface SelfHostedActivities {
 /** Queueing work is one small idempotent write: retried until the store answers. */
 const SELF_HOSTED_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+  },
 };
 
 const model = proxyActivities<ModelActivities>(MODEL_OPTIONS);
@@ -137,14 +166,21 @@ const selfHosted = proxyActivities<SelfHostedActivities>(SELF_HOSTED_OPTIONS);
  */
 export function requestSelfHostedWork(input: RequestWorkInput): Promise<RequestWorkResult> {
   return selfHosted.requestSelfHostedWork.executeWithOptions(
-    { ...SELF_HOSTED_OPTIONS, summary: `queue work for ${input.environmentId}` },
+    {
+      ...SELF_HOSTED_OPTIONS,
+      summary: `queue work for ${input.environmentId}`,
+    },
     [input],
   );
 }
 
-/** Calls the model once; `summary` labels the Activity in the Temporal UI. */
+/**
+ * Calls the model once (compacting first when `input.compact` says so, with the compaction's retry options);
+ * `summary` labels the Activity in the Temporal UI.
+ */
 export function callModel(input: CallModelInput, summary: string): Promise<CallModelResult> {
-  return model.callModel.executeWithOptions({ ...MODEL_OPTIONS, summary }, [input]);
+  const options = input.compact === undefined ? MODEL_OPTIONS : COMPACTION_OPTIONS;
+  return model.callModel.executeWithOptions({ ...options, summary }, [input]);
 }
 
 /** Makes sure the session has a running sandbox container. */
@@ -191,7 +227,10 @@ export function listMcpTools(input: ListMcpToolsInput): Promise<ListMcpToolsResu
 /** Calls one MCP tool with the session's vault credential. */
 export function callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult> {
   return outbound.callMcpTool.executeWithOptions(
-    { ...OUTBOUND_OPTIONS, summary: `mcp ${input.server.name}: ${input.toolName}` },
+    {
+      ...OUTBOUND_OPTIONS,
+      summary: `mcp ${input.server.name}: ${input.toolName}`,
+    },
     [input],
   );
 }
@@ -222,7 +261,10 @@ export function compactConversation(input: CompactConversationInput): Promise<Co
 /** Judges one tool call under the `auto` permission policy (a classifier model call); labelled in the Temporal UI. */
 export function evaluatePermission(input: EvaluatePermissionInput): Promise<AutoVerdict> {
   return model.evaluatePermission.executeWithOptions(
-    { ...PERMISSION_OPTIONS, summary: `auto permission ${input.toolName}`.slice(0, 200) },
+    {
+      ...PERMISSION_OPTIONS,
+      summary: `auto permission ${input.toolName}`.slice(0, 200),
+    },
     [input],
   );
 }
@@ -230,7 +272,10 @@ export function evaluatePermission(input: EvaluatePermissionInput): Promise<Auto
 /** Writes a run's events as one immutable archive before the run continues-as-new. */
 export function archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRef> {
   return storage.archiveEvents.executeWithOptions(
-    { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
+    {
+      ...STORAGE_OPTIONS,
+      summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}`,
+    },
     [input],
   );
 }
@@ -243,7 +288,10 @@ export function writeArchiveIndex(input: WriteArchiveIndexInput): Promise<string
 /** Writes a run's events as one archive and indexes it, returning the newest index page for the next run to carry. */
 export function archiveRunIndexed(input: ArchiveRunIndexedInput): Promise<string> {
   return storage.archiveRunIndexed.executeWithOptions(
-    { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
+    {
+      ...STORAGE_OPTIONS,
+      summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}`,
+    },
     [input],
   );
 }

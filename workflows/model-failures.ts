@@ -14,6 +14,8 @@ export interface ModelFailureDecision {
   retryDelayMs: number;
   /** The model refused the prompt as longer than its context window: compaction, not a retry, can fix it. */
   promptTooLong: boolean;
+  /** Compaction could not make room (the most recent messages alone do not fit): nothing can fix this call. */
+  cannotCompact?: boolean;
 }
 
 /** Details the `callModel` Activity attaches to its failures (Temporal does not hand `nextRetryDelay` back). */
@@ -46,6 +48,14 @@ export function decideModelFailure(error: unknown, attempt: number): ModelFailur
           retryable: false,
           retryDelayMs: 0,
           promptTooLong,
+        };
+      case FAILURE_TYPES.compactionLimitReached:
+        return {
+          error: { type: 'model_request_failed_error', message },
+          retryable: false,
+          retryDelayMs: 0,
+          promptTooLong,
+          cannotCompact: true,
         };
       case FAILURE_TYPES.modelPromptTooLong:
         return {

@@ -64,9 +64,10 @@ export type AfterModelFailure =
   | { kind: 'give_up'; errorType: 'compaction_limit_reached_error' | null };
 
 /**
- * Decides what follows a failed model call: a prompt too long for the window is compacted and called again (once per
- * call: a second refusal after a compaction means compaction cannot make room); a retryable failure is retried after
- * its delay while attempts remain; anything else ends the turn.
+ * Decides what follows a failed model call: a compaction that could not make room ends the turn with
+ * `compaction_limit_reached_error`; a prompt too long for the window is compacted and called again (once per call: a
+ * second refusal after a compaction means compaction cannot make room); a retryable failure is retried after its delay
+ * while attempts remain; anything else ends the turn.
  */
 export function decideAfterModelFailure(state: {
   decision: ModelFailureDecision;
@@ -76,6 +77,7 @@ export function decideAfterModelFailure(state: {
   compactedForThisCall: boolean;
   canCompact: boolean;
 }): AfterModelFailure {
+  if (state.decision.cannotCompact === true) return { kind: 'give_up', errorType: 'compaction_limit_reached_error' };
   if (state.promptTooLong) {
     if (state.canCompact && !state.compactedForThisCall) return { kind: 'compact_and_retry' };
     return { kind: 'give_up', errorType: 'compaction_limit_reached_error' };

@@ -50,6 +50,11 @@ import type { ContextBudget } from './turn-rules';
 export const MOVE_CONVERSATION_TO_STORE_PATCH = 'keel-move-conversation-to-store';
 /** Patch of the sessions that log `session.usage` snapshots; those recorded before it log none. */
 export const SESSION_USAGE_EVENT_PATCH = 'keel-session-usage-event';
+/**
+ * Patch of the sessions whose compactions run inside the next `callModel` (a compaction then costs a few fields of the
+ * step's record, not an Activity and a Workflow Task); runs recorded before it replay with `compactConversation`.
+ */
+export const COMPACTION_IN_MODEL_CALL_PATCH = 'keel-compaction-in-model-call';
 
 /** The mutable state a turn works on; it belongs to the session Workflow and outlives the turn. */
 export interface TurnContext {
@@ -166,11 +171,18 @@ export class Turn {
         canCompact: !state.conversation.isInline,
       });
       if (next.kind === 'stop') {
-        log.append({ type: 'session.error', error: { ...next.error, retry_status: { type: 'exhausted' } } });
+        log.append({
+          type: 'session.error',
+          error: { ...next.error, retry_status: { type: 'exhausted' } },
+        });
         return this.idle({ type: 'retries_exhausted' });
       }
-      if (next.kind === 'compact' && !(await this.compact())) return this.idle({ type: 'retries_exhausted' });
-      const reply = await this.callModelWithRetries();
+      let compactFirst = false;
+      if (next.kind === 'compact') {
+        if (patched(COMPACTION_IN_MODEL_CALL_PATCH)) compactFirst = true;
+        else if (!(await this.compact())) return this.idle({ type: 'retries_exhausted' });
+      }
+      const reply = await this.callModelWithRetries(compactFirst);
       if (reply === null) return this.idle({ type: 'retries_exhausted' });
       this.stepsTaken += 1;
       this.context.state.stepsThisRun += 1;
@@ -185,7 +197,10 @@ export class Turn {
   /** Closes an interrupted turn: tool calls that never finished get an error result, and the session goes idle. */
   interrupted(): TurnOutcome {
     for (const call of [...this.pending.values()]) {
-      this.recordResult(call, { output: 'Interrupted by the user.', isError: true });
+      this.recordResult(call, {
+        output: 'Interrupted by the user.',
+        isError: true,
+      });
     }
     this.awaiting.clear();
     this.remote.clear();
@@ -207,7 +222,10 @@ export class Turn {
   answerableCalls(): AwaitedToolCall[] {
     const remote = [...this.remote.entries()]
       .filter(([, output]) => output === null)
-      .map(([eventId]) => ({ eventId, resolvedBy: 'user.tool_result' as const }));
+      .map(([eventId]) => ({
+        eventId,
+        resolvedBy: 'user.tool_result' as const,
+      }));
     return [...this.awaitedCalls(), ...remote];
   }
 
@@ -252,7 +270,11 @@ export class Turn {
   private idle(stopReason: Extract<SessionEvent, { type: 'session.status_idle' }>['stop_reason']): TurnOutcome {
     this.snapshotUsage();
     this.context.setStatus('idle');
-    this.context.log.append({ type: 'session.status_idle', stop_reason: stopReason, stop_details: null });
+    this.context.log.append({
+      type: 'session.status_idle',
+      stop_reason: stopReason,
+      stop_details: null,
+    });
     return { kind: 'idle' };
   }
 
@@ -260,11 +282,17 @@ export class Turn {
   private snapshotUsage(): void {
     if (!patched(SESSION_USAGE_EVENT_PATCH)) return;
     const { log, state } = this.context;
-    log.append({ type: 'session.usage', usage: usageView(state.usage, this.context.activeSeconds()) });
+    log.append({
+      type: 'session.usage',
+      usage: usageView(state.usage, this.context.activeSeconds()),
+    });
   }
 
   private requiresAction(calls: AwaitedToolCall[]): void {
-    this.idle({ type: 'requires_action', event_ids: calls.map((call) => call.eventId) });
+    this.idle({
+      type: 'requires_action',
+      event_ids: calls.map((call) => call.eventId),
+    });
   }
 
   /**
@@ -280,15 +308,29 @@ export class Turn {
       const blocked = mcpServerAllowed(environment.networking, server.url);
       const listed =
         blocked === null
-          ? await listMcpTools({ sessionId, server, vaultIds, workspaceId }).catch((error: unknown) => {
+          ? await listMcpTools({
+              sessionId,
+              server,
+              vaultIds,
+              workspaceId,
+            }).catch((error: unknown) => {
               // Retries used up (a lost worker, a credential store that keeps failing): the turn goes on without it.
               if (isCancellation(error)) throw error;
               return {
                 ok: false as const,
-                error: { type: 'mcp_connection_failed_error' as const, message: failureText(error) },
+                error: {
+                  type: 'mcp_connection_failed_error' as const,
+                  message: failureText(error),
+                },
               };
             })
-          : { ok: false as const, error: { type: 'mcp_connection_failed_error' as const, message: blocked } };
+          : {
+              ok: false as const,
+              error: {
+                type: 'mcp_connection_failed_error' as const,
+                message: blocked,
+              },
+            };
       if (listed.ok) {
         state.mcpTools.set(server.name, listed.tools);
         continue;
@@ -319,16 +361,19 @@ export class Turn {
 
   /**
    * Calls the model, retrying retryable failures with durable timers and compacting once when the model refuses the
-   * prompt as too long; `null` when the turn cannot go on (attempts used up, or no room even after compaction).
+   * prompt as too long; `null` when the turn cannot go on (attempts used up, or no room even after compaction). With
+   * `compactFirst`, the call compacts the conversation before it asks the model (in the same Activity).
    */
-  private async callModelWithRetries(): Promise<CallModelResult | null> {
+  private async callModelWithRetries(compactFirst = false): Promise<CallModelResult | null> {
     const { log, agent, state, limits, sessionId } = this.context;
     const offer = this.offer;
     let compactedForThisCall = false;
+    let compactNext = compactFirst;
     for (let attempt = 1; ; attempt++) {
       const start = log.append({ type: 'span.model_request_start' });
       const messageEventId = log.reserveId();
       const thinkingEventId = agent.thinking === undefined ? undefined : log.reserveId();
+      const compacting = compactNext;
       try {
         const result = await callModel(
           {
@@ -341,12 +386,14 @@ export class Turn {
             toolNames: offer.builtInNames,
             ...(offer.extraTools.length === 0 ? {} : { extraTools: offer.extraTools }),
             ...(agent.thinking === undefined ? {} : { thinking: agent.thinking, thinkingEventId }),
+            ...(compacting ? { compact: this.compactionSettings() } : {}),
           },
           // The step within this run (the Temporal UI shows one run at a time): a label of the same size however
           // long the session runs, so the history per step stays flat.
-          `model ${agent.model} step ${state.stepsThisRun + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}`,
+          `model ${agent.model} step ${state.stepsThisRun + 1}${attempt > 1 ? ` attempt ${attempt}` : ''}${compacting ? ' compacting' : ''}`,
         );
-        this.recordModelUsage(start.id, messageEventId, result, thinkingEventId);
+        const callStartId = result.compaction === undefined ? start.id : this.recordCompaction(start.id, result);
+        this.recordModelUsage(callStartId, messageEventId, result, thinkingEventId);
         if (result.systemKey !== undefined && agent.system !== null) {
           state.storedSystem = { text: agent.system, key: result.systemKey };
         }
@@ -354,6 +401,7 @@ export class Turn {
       } catch (error) {
         this.failedModelRequest(start.id);
         if (isCancellation(error)) throw error;
+        if (compacting) compactedForThisCall = true;
         const decision = decideModelFailure(error, attempt);
         const next = decideAfterModelFailure({
           decision,
@@ -364,18 +412,31 @@ export class Turn {
           canCompact: !state.conversation.isInline,
         });
         if (next.kind === 'compact_and_retry') {
-          compactedForThisCall = true;
           attempt -= 1;
+          if (patched(COMPACTION_IN_MODEL_CALL_PATCH)) {
+            compactNext = true;
+            continue;
+          }
+          compactedForThisCall = true;
           if (!(await this.compact())) return null;
           continue;
         }
         if (next.kind === 'give_up' && next.errorType === 'compaction_limit_reached_error') {
-          this.compactionLimitReached(`The model refused the prompt after compaction: ${decision.error.message}`);
+          this.compactionLimitReached(
+            decision.cannotCompact
+              ? decision.error.message
+              : `The model refused the prompt after compaction: ${decision.error.message}`,
+          );
           return null;
         }
         log.append({
           type: 'session.error',
-          error: { ...decision.error, retry_status: { type: next.kind === 'retry' ? 'retrying' : 'exhausted' } },
+          error: {
+            ...decision.error,
+            retry_status: {
+              type: next.kind === 'retry' ? 'retrying' : 'exhausted',
+            },
+          },
         });
         if (next.kind !== 'retry') return null;
         this.context.setStatus('rescheduling');
@@ -394,12 +455,47 @@ export class Turn {
   private async moveConversationToStore(): Promise<void> {
     const { state, sessionId } = this.context;
     if (!state.conversation.isInline || !patched(MOVE_CONVERSATION_TO_STORE_PATCH)) return;
-    const ref = await storeConversation({ sessionId, messages: state.conversation.inlineMessages });
+    const ref = await storeConversation({
+      sessionId,
+      messages: state.conversation.inlineMessages,
+    });
     state.conversation.moveToStore(ref);
   }
 
+  /** How this turn's compactions cut the conversation. */
+  private compactionSettings(): NonNullable<CallModelInput['compact']> {
+    return {
+      contextWindowTokens: this.budget.contextWindowTokens,
+      keepRecentTokens: this.budget.keepRecentTokens,
+    };
+  }
+
   /**
-   * Compacts the conversation: a model call summarises the older part, the recent turns stay verbatim, and the log
+   * Logs the compaction a model call made first: its summarising calls close the span `startId` opened, then
+   * `agent.thread_context_compacted`, then the span of the call itself opens (its id returned). Both ran in one
+   * Activity, so the second span starts when the first ends.
+   */
+  private recordCompaction(startId: string, result: CallModelResult): string {
+    const { log } = this.context;
+    const compaction = result.compaction;
+    if (compaction === undefined) return startId;
+    this.addUsage(compaction.usage);
+    log.append({
+      type: 'span.model_request_end',
+      model_request_start_id: startId,
+      is_error: false,
+      model_usage: usageCounts(compaction.usage),
+    });
+    log.append({
+      type: 'agent.thread_context_compacted',
+      pre_compaction_tokens: compaction.preCompactionTokens,
+    });
+    return log.append({ type: 'span.model_request_start' }).id;
+  }
+
+  /**
+   * Compacts the conversation in an Activity of its own (runs from before `COMPACTION_IN_MODEL_CALL_PATCH`; newer ones
+   * compact inside `callModel`): a model call summarises the older part, the recent turns stay verbatim, and the log
    * gets `agent.thread_context_compacted`. `false` when compaction cannot make room: then `session.error`
    * `compaction_limit_reached_error` is logged and what the model has not seen yet is left out, so the next message
    * works.
@@ -428,7 +524,10 @@ export class Turn {
       this.failedModelRequest(start.id);
       if (isCancellation(error)) throw error;
       const decision = decideModelFailure(error, 1);
-      log.append({ type: 'session.error', error: { ...decision.error, retry_status: { type: 'exhausted' } } });
+      log.append({
+        type: 'session.error',
+        error: { ...decision.error, retry_status: { type: 'exhausted' } },
+      });
       return false;
     }
     if (!result.ok) {
@@ -444,7 +543,10 @@ export class Turn {
       model_usage: usageCounts(result.usage),
     });
     state.conversation.acceptCompaction(result.conversation, result.postCompactionTokens);
-    log.append({ type: 'agent.thread_context_compacted', pre_compaction_tokens: result.preCompactionTokens });
+    log.append({
+      type: 'agent.thread_context_compacted',
+      pre_compaction_tokens: result.preCompactionTokens,
+    });
     return true;
   }
 
@@ -453,7 +555,11 @@ export class Turn {
     this.context.state.conversation.leaveOutAdditions();
     this.context.log.append({
       type: 'session.error',
-      error: { type: 'compaction_limit_reached_error', message: reason, retry_status: { type: 'exhausted' } },
+      error: {
+        type: 'compaction_limit_reached_error',
+        message: reason,
+        retry_status: { type: 'exhausted' },
+      },
     });
   }
 
@@ -487,7 +593,10 @@ export class Turn {
     });
     state.conversation.acceptReply(result);
     if (result.content.some((block) => block.type === 'thinking' || block.type === 'redacted_thinking')) {
-      log.append({ type: 'agent.thinking', ...(thinkingEventId === undefined ? {} : { id: thinkingEventId }) });
+      log.append({
+        type: 'agent.thinking',
+        ...(thinkingEventId === undefined ? {} : { id: thinkingEventId }),
+      });
     }
     const text = result.content.flatMap((block) =>
       block.type === 'text' ? [{ type: 'text' as const, text: block.text }] : [],
@@ -513,7 +622,11 @@ export class Turn {
           : undefined;
       const event =
         route?.kind === 'custom'
-          ? log.append({ type: 'agent.custom_tool_use', name: block.name, input })
+          ? log.append({
+              type: 'agent.custom_tool_use',
+              name: block.name,
+              input,
+            })
           : route?.kind === 'mcp'
             ? log.append({
                 type: 'agent.mcp_tool_use',
@@ -553,7 +666,13 @@ export class Turn {
     const { sessionId, agent, state } = this.context;
     const stored = state.conversation.modelInput().conversation;
     try {
-      return await evaluatePermission({ sessionId, model: agent.model, conversation: stored ?? null, toolName, input });
+      return await evaluatePermission({
+        sessionId,
+        model: agent.model,
+        conversation: stored ?? null,
+        toolName,
+        input,
+      });
     } catch (error) {
       if (isCancellation(error)) throw error;
       return { type: 'ask', reason_code: 'indeterminate' };
@@ -579,7 +698,10 @@ export class Turn {
       if (resolution === null || resolution.kind === 'allow') await this.runCall(call);
       else if (resolution.kind === 'deny') {
         const reason = resolution.message ? `: ${resolution.message}` : '.';
-        this.recordResult(call, { output: `The user denied this tool call${reason}`, isError: true });
+        this.recordResult(call, {
+          output: `The user denied this tool call${reason}`,
+          isError: true,
+        });
       } else {
         this.recordResult(call, {
           output: resolution.content.map((block) => block.text).join('\n'),
@@ -613,7 +735,10 @@ export class Turn {
       this.recordResult(call, await this.execute(call, route));
     } catch (error) {
       if (isCancellation(error)) throw error;
-      this.recordResult(call, { output: `The tool could not run: ${failureText(error)}`, isError: true });
+      this.recordResult(call, {
+        output: `The tool could not run: ${failureText(error)}`,
+        isError: true,
+      });
     }
   }
 
@@ -653,7 +778,11 @@ export class Turn {
       }
       case 'web_search': {
         const query = call.input['query'];
-        if (typeof query !== 'string') return { output: 'web_search needs a string "query".', isError: true };
+        if (typeof query !== 'string')
+          return {
+            output: 'web_search needs a string "query".',
+            isError: true,
+          };
         return webSearch({
           sessionId,
           query,
@@ -671,7 +800,10 @@ export class Turn {
           input: call.input,
         });
         if (result.ok) {
-          return { output: result.content.map((block) => block.text).join('\n'), isError: result.isError };
+          return {
+            output: result.content.map((block) => block.text).join('\n'),
+            isError: result.isError,
+          };
         }
         log.append({
           type: 'session.error',
@@ -706,7 +838,10 @@ export class Turn {
     if (!this.remote.has(call.eventId)) this.remote.set(call.eventId, null);
     const answered = (): boolean => this.remote.get(call.eventId) != null;
     while (!answered()) {
-      await requestSelfHostedWork({ environmentId: selfHosted.environmentId, sessionId });
+      await requestSelfHostedWork({
+        environmentId: selfHosted.environmentId,
+        sessionId,
+      });
       await condition(answered, SELF_HOSTED_RECHECK);
     }
     const output = this.remote.get(call.eventId) as ToolOutput;
@@ -756,9 +891,15 @@ function permissionFields(
 ): Pick<BetaManagedAgentsAgentToolUseEvent, 'evaluated_permission' | 'evaluation'> {
   if (permission === 'auto') {
     const judged = verdict ?? { type: 'ask', reason_code: 'indeterminate' };
-    return { evaluated_permission: judged.type, evaluation: { type: 'auto', evaluated_permission: judged } };
+    return {
+      evaluated_permission: judged.type,
+      evaluation: { type: 'auto', evaluated_permission: judged },
+    };
   }
-  return { evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask', evaluation: { type: permission } };
+  return {
+    evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask',
+    evaluation: { type: permission },
+  };
 }
 
 /** The message of an Activity failure: its cause's, which says what went wrong in the Activity. */

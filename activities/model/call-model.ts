@@ -1,17 +1,20 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { BLOB_PREFIXES } from '../../common/blob-store';
 import type { ThinkingSettings } from '../../common/conversation';
 import type { LiveEvents } from '../../common/live-events';
 import { usageCounts } from '../../common/session';
-import type { CallModelInput, CallModelResult, MessageParam, Tool } from '../../common/model';
+import { FAILURE_TYPES } from '../../common/failures';
+import type { CallModelInput, CallModelResult, CompactionOutcome, MessageParam, Tool } from '../../common/model';
 import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import { withSpan } from '../with-span';
 import type { ConversationStore } from '../storage/conversation-store';
 import { withCacheBreakpoints } from './cache-breakpoints';
 import { classifyModelError } from './classify-model-error';
+import { compactStoredConversation } from './compact-conversation';
+import { offeredTools } from './offered-tools';
 import { withResolvedMedia } from './resolve-media';
 import type { UploadedFileReader } from './resolve-media';
 
@@ -33,17 +36,32 @@ export interface CallModelDependencies {
  * the request carries `cache_control` breakpoints on its stable prefix, text deltas go to the live bus as they arrive,
  * and the reply is stored before it is returned with the new conversation head. The Activity heartbeats while it
  * waits, and its cancellation (a user interrupt) aborts the HTTP request. A retried attempt writes the same segments
- * (content-addressed), so a retry never duplicates anything.
+ * (content-addressed), so a retry never duplicates anything. With `compact`, the conversation is compacted first (see
+ * `compactStoredConversation`) and the call made on the compacted chain.
  */
 export async function callModel(input: CallModelInput, dependencies: CallModelDependencies): Promise<CallModelResult> {
   const control = currentActivityControl();
   const { conversations } = dependencies;
   const stored = input.conversation;
-  const withAdditions =
+  let withAdditions =
     stored === undefined ? undefined : await conversations.appendAdditions(stored, input.additions ?? []);
+  const system = input.systemKey === undefined ? input.system : await conversations.readText(input.systemKey);
+  let compaction: CompactionOutcome | undefined;
+  if (input.compact !== undefined && withAdditions !== undefined) {
+    const compacted = await compactStoredConversation(withAdditions, { ...input, system }, input.compact, dependencies);
+    if (!compacted.ok) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.compactionLimitReached,
+        message: compacted.reason,
+        nonRetryable: true,
+      });
+    }
+    withAdditions = compacted.conversation;
+    const { preCompactionTokens, postCompactionTokens, usage } = compacted;
+    compaction = { preCompactionTokens, postCompactionTokens, usage };
+  }
   const messages: MessageParam[] =
     withAdditions === undefined ? (input.messages ?? []) : await conversations.messages(withAdditions);
-  const system = input.systemKey === undefined ? input.system : await conversations.readText(input.systemKey);
   const prompt = withCacheBreakpoints(
     offeredTools(input, dependencies.toolDefinitions),
     system,
@@ -71,7 +89,12 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     });
     // Only the four counts the session adds up cross into the history, so each step's record stays small.
     const usage = usageCounts(message.usage) as CallModelResult['usage'];
-    const result: CallModelResult = { content: message.content, stopReason: message.stop_reason, usage };
+    const result: CallModelResult = {
+      content: message.content,
+      stopReason: message.stop_reason,
+      usage,
+      ...(compaction === undefined ? {} : { compaction }),
+    };
     if (withAdditions === undefined) return result;
     const conversation = await conversations.append(withAdditions, 'assistant', message.content);
     // A system prompt that came inline is stored (content-addressed) for the run's next calls to name.
@@ -111,20 +134,6 @@ function streamReply(
     });
   }
   return stream.finalMessage();
-}
-
-/** The tools of a request: the built-in ones by name (their definitions live in the worker), then the extra ones. */
-export function offeredTools(
-  input: Pick<CallModelInput, 'toolNames' | 'extraTools'>,
-  definitions: ReadonlyMap<string, Tool>,
-): Tool[] {
-  return [
-    ...input.toolNames.flatMap((name) => {
-      const definition = definitions.get(name);
-      return definition === undefined ? [] : [definition];
-    }),
-    ...(input.extraTools ?? []),
-  ];
 }
 
 /** The Messages API parameters of an agent's extended thinking. */

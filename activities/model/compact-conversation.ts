@@ -1,11 +1,16 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { CancelledFailure } from '@temporalio/common';
-import type { CompactConversationInput, CompactConversationResult } from '../../common/conversation';
-import type { MessageParam, Tool } from '../../common/model';
+import type {
+  CompactConversationInput,
+  CompactConversationResult,
+  ConversationRef,
+  ModelRequestSettings,
+} from '../../common/conversation';
+import type { CompactionSettings, MessageParam, Tool } from '../../common/model';
 import { addUsage, emptyUsage, usageCounts } from '../../common/session';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
-import { offeredTools } from './call-model';
+import { offeredTools } from './offered-tools';
 import { classifyModelError } from './classify-model-error';
 import {
   chunkTranscript,
@@ -41,31 +46,41 @@ export interface CompactConversationDependencies {
  * each chunk's summary carried into the next), the recent part is kept verbatim from an assistant message on, so
  * every `tool_use` keeps its `tool_result`, and a new chain is stored: the summary, then the recent messages. It
  * answers `ok: false` when nothing can make room (the recent part alone does not fit), and never changes the old chain.
+ * The Activity of sessions whose runs predate compaction inside `callModel` (their histories replay with it).
  */
 export async function compactConversation(
   input: CompactConversationInput,
   dependencies: CompactConversationDependencies,
 ): Promise<CompactConversationResult> {
+  const withAdditions = await dependencies.conversations.appendAdditions(input.conversation, input.additions);
+  return compactStoredConversation(withAdditions, input.request, input, dependencies);
+}
+
+/** Compacts the stored conversation at `ref` (see `compactConversation`), for a request with `request`'s settings. */
+export async function compactStoredConversation(
+  ref: ConversationRef,
+  request: Pick<ModelRequestSettings, 'model' | 'system' | 'maxTokens' | 'toolNames' | 'extraTools'>,
+  settings: CompactionSettings,
+  dependencies: CompactConversationDependencies,
+): Promise<CompactConversationResult> {
   const { conversations } = dependencies;
   const control = currentActivityControl();
-  const withAdditions = await conversations.appendAdditions(input.conversation, input.additions);
-  const messages = await conversations.messages(withAdditions);
+  const messages = await conversations.messages(ref);
   const fixedTokens =
-    estimateJsonTokens(offeredTools(input.request, dependencies.toolDefinitions)) +
-    estimateJsonTokens(input.request.system ?? '');
+    estimateJsonTokens(offeredTools(request, dependencies.toolDefinitions)) + estimateJsonTokens(request.system ?? '');
   const preCompactionTokens = fixedTokens + estimateJsonTokens(messages);
-  const maxRecentTokens = input.contextWindowTokens - fixedTokens - SUMMARY_MAX_TOKENS - input.request.maxTokens;
-  const plan = planCompaction(messages, input.keepRecentTokens, maxRecentTokens);
+  const maxRecentTokens = settings.contextWindowTokens - fixedTokens - SUMMARY_MAX_TOKENS - request.maxTokens;
+  const plan = planCompaction(messages, settings.keepRecentTokens, maxRecentTokens);
   if (plan === null) {
     return {
       ok: false,
       preCompactionTokens,
       reason:
         `The conversation (about ${preCompactionTokens} tokens) cannot be compacted into the model's context window of ` +
-        `${input.contextWindowTokens} tokens: its most recent message${messages.length > 1 ? 's are' : ' is'} too large to keep.`,
+        `${settings.contextWindowTokens} tokens: its most recent message${messages.length > 1 ? 's are' : ' is'} too large to keep.`,
     };
   }
-  const chunkTokens = Math.max(1_000, input.contextWindowTokens - SUMMARY_MAX_TOKENS - SUMMARY_OVERHEAD_TOKENS * 2);
+  const chunkTokens = Math.max(1_000, settings.contextWindowTokens - SUMMARY_MAX_TOKENS - SUMMARY_OVERHEAD_TOKENS * 2);
   const chunks = chunkTranscript(renderTranscript(plan.older, chunkTokens * 2), chunkTokens);
   const usage = emptyUsage();
   let summary = '';
@@ -74,7 +89,7 @@ export async function compactConversation(
       const reply = await whileHeartbeating(control, () =>
         dependencies.client.messages.create(
           {
-            model: input.request.model,
+            model: request.model,
             max_tokens: SUMMARY_MAX_TOKENS,
             system: COMPACTION_SYSTEM_PROMPT,
             messages: [{ role: 'user', content: summaryRequest(summary, chunk) }],
