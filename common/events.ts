@@ -17,9 +17,13 @@ import type {
   BetaManagedAgentsSessionStatusTerminatedEvent,
   BetaManagedAgentsSpanModelRequestEndEvent,
   BetaManagedAgentsSpanModelRequestStartEvent,
+  BetaManagedAgentsSpanOutcomeEvaluationEndEvent,
+  BetaManagedAgentsSpanOutcomeEvaluationOngoingEvent,
+  BetaManagedAgentsSpanOutcomeEvaluationStartEvent,
   BetaManagedAgentsTextBlock,
   BetaManagedAgentsUserInterruptEvent,
   BetaManagedAgentsUserCustomToolResultEvent,
+  BetaManagedAgentsUserDefineOutcomeEvent,
   BetaManagedAgentsUserMessageEvent,
   BetaManagedAgentsUserToolConfirmationEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
@@ -60,7 +64,11 @@ export type SessionEvent =
   | BetaManagedAgentsSessionDeletedEvent
   | BetaManagedAgentsSessionUsageEvent
   | BetaManagedAgentsSpanModelRequestStartEvent
-  | BetaManagedAgentsSpanModelRequestEndEvent;
+  | BetaManagedAgentsSpanModelRequestEndEvent
+  | BetaManagedAgentsUserDefineOutcomeEvent
+  | BetaManagedAgentsSpanOutcomeEvaluationStartEvent
+  | BetaManagedAgentsSpanOutcomeEvaluationOngoingEvent
+  | BetaManagedAgentsSpanOutcomeEvaluationEndEvent;
 
 /**
  * `agent.thread_context_compacted` as the hosted API sends it, with `pre_compaction_tokens`: the estimated size of the

@@ -2,6 +2,7 @@
 export const ID_PREFIXES = {
   session: 'sesn_',
   event: 'sevt_',
+  outcome: 'outc_',
 } as const;
 
 /** Whether `value` has the shape of a session id (`sesn_` and 8 to 64 url-safe characters). */

@@ -3,6 +3,7 @@ import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
 import type { SessionStatus } from './events';
 import type { SessionSummary, SessionUsage } from './session';
+import type { OutcomeEvaluationView } from './outcome';
 
 /** The memo key under which the session Workflow keeps its `SessionListing`. */
 export const SESSION_LISTING_MEMO_KEY = 'listing';
@@ -36,6 +37,8 @@ export interface SessionListing {
   activeTime: ActiveTime;
   /** Set only for a session on the server's default agent (its memo has no `agent` view to show). */
   defaultAgent?: ListedAgent;
+  /** The session object's `outcome_evaluations`; absent when the session has defined no outcome. */
+  outcomeEvaluations?: OutcomeEvaluationView[];
 }
 
 /**
@@ -58,6 +61,7 @@ export function toSessionListing(
     eventCount: summary.eventCount,
     queuedMessages: summary.queuedMessages,
     activeTime: summary.activeTime ?? noActiveTime(),
+    ...(summary.outcomeEvaluations === undefined ? {} : { outcomeEvaluations: summary.outcomeEvaluations }),
     ...(options.withDefaultAgent
       ? {
           defaultAgent: {

@@ -7,6 +7,7 @@ import type { AgentSnapshot } from './agent';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
 import type { MessageParam } from './model';
+import type { OutcomeEvaluationView, OutcomeState } from './outcome';
 import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
 
 /** When the sandbox is provisioned: on the first tool call (the default), or before the first model call. */
@@ -43,6 +44,8 @@ export interface QueuedMessage {
   content: UserContentBlock[];
   /** The text of the `system.message` that came with the message. */
   system?: TextBlock[];
+  /** Set when the message is the description of a `user.define_outcome`: its turn works on that outcome. */
+  outcomeId?: string;
 }
 
 /**
@@ -78,6 +81,8 @@ export interface SessionCarryOver {
   activeTime?: ActiveTime;
   /** The repositories waiting for a clone or a new token; absent when there are none. */
   repositoryClones?: RepositoryCloneState;
+  /** The session's outcomes (`user.define_outcome`), oldest first; absent when there are none. */
+  outcomes?: OutcomeState[];
 }
 
 /** Input of `sessionWorkflow`. */
@@ -294,6 +299,8 @@ export interface SessionSummary {
   activeTime?: ActiveTime;
   /** Tool calls waiting for the client (`requires_action`), in the order the model made them. */
   awaiting?: AwaitedToolCall[];
+  /** The session object's `outcome_evaluations`; absent when the session has defined no outcome. */
+  outcomeEvaluations?: OutcomeEvaluationView[];
 }
 
 /** A session's `usage` as the API shows it; Keel writes 5-minute cache entries only, and has no list cost or server tools yet. */

@@ -53,7 +53,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../cli/keys';
 import { shapeProblems } from './support/conformance';
 import type { Shape } from './support/conformance';
-import { allSessionEvents, rejection, sdkClient, untilIdleAfter } from './support/sdk';
+import { allSessionEvents, rejection, sdkClient, untilIdleAfter, untilLog } from './support/sdk';
+import {
+  defineOutcomeShape,
+  evaluationEndShape,
+  evaluationOngoingShape,
+  evaluationStartShape,
+  outcomeEvaluationShape,
+  spanUsageShape,
+} from './support/outcome-shapes';
+import { GRADER_TOOL_NAME } from '../common/outcome';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
@@ -444,6 +453,42 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
       if (event.type === 'session.status_idle') check(event, idleShape, 'events.list session.status_idle');
       if (!/^sevt_/.test(event.id)) problems.push(`events.list ${event.type}: id ${event.id}`);
     }
+
+    // An outcome: the agent's turn, then the grader's forced verdict call (the scripted model answers in order).
+    harness.model.enqueue(
+      { kind: 'text', text: 'outcome work' },
+      { kind: 'tool_use', name: GRADER_TOOL_NAME, input: { result: 'satisfied', explanation: 'met' } },
+    );
+    const defined = await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.define_outcome', description: 'conform', rubric: { type: 'text', content: '- conform' } }],
+    });
+    check(defined.data?.[0], defineOutcomeShape, 'events.send user.define_outcome');
+    const outcomeEvents = await untilLog(client, session.id, (logged) => {
+      const end = logged.findIndex((event) => event.type === 'span.outcome_evaluation_end');
+      return end >= 0 && logged.slice(end).some((event) => event.type === 'session.status_idle');
+    });
+    for (const type of [
+      'user.define_outcome',
+      'span.outcome_evaluation_start',
+      'span.outcome_evaluation_ongoing',
+      'span.outcome_evaluation_end',
+    ]) {
+      expect(outcomeEvents.map((event) => event.type)).toContain(type);
+    }
+    for (const event of outcomeEvents) {
+      if (event.type === 'user.define_outcome') check(event, defineOutcomeShape, 'events.list user.define_outcome');
+      if (event.type === 'span.outcome_evaluation_start') check(event, evaluationStartShape, 'events.list eval start');
+      if (event.type === 'span.outcome_evaluation_ongoing') {
+        check(event, evaluationOngoingShape, 'events.list eval ongoing');
+      }
+      if (event.type === 'span.outcome_evaluation_end') {
+        check(event, evaluationEndShape, 'events.list eval end');
+        check(event.usage, spanUsageShape, 'events.list eval end usage');
+      }
+    }
+    const evaluated = await client.beta.sessions.retrieve(session.id);
+    expect(evaluated.outcome_evaluations).toHaveLength(1);
+    for (const item of evaluated.outcome_evaluations) check(item, outcomeEvaluationShape, 'outcome_evaluations');
     check(await client.beta.sessions.archive(session.id), sessionShape, 'sessions.archive');
 
     check(

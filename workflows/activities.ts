@@ -19,6 +19,7 @@ import type { CloneRepositoryInput, CloneRepositoryResult } from '../common/repo
 import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
 import type { AutoVerdict, EvaluatePermissionInput } from '../common/permission';
+import type { GradeOutcomeInput, GradeOutcomeResult } from '../common/outcome';
 import type { WebFetchInput } from '../common/web-fetch';
 import type { RequestWorkInput, RequestWorkResult } from '../common/work-queue';
 import type { WebSearchInput } from '../common/web-search';
@@ -54,12 +55,7 @@ const MODEL_OPTIONS: ActivityOptions = {
 const SANDBOX_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 5,
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 
@@ -87,12 +83,7 @@ interface StorageActivities {
 const COMPACTION_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '15 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-  },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
@@ -103,23 +94,25 @@ const COMPACTION_OPTIONS: ActivityOptions = {
 const PERMISSION_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '15 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+};
+
+/**
+ * An outcome's grader call: retried by Temporal a few times (a retryable model failure, a reply without a verdict);
+ * when retries run out the Workflow ends the evaluation as `failed`. An interrupt does not wait for it.
+ */
+const GRADER_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
 /** Blob writes are idempotent (content-addressed): retried until the store answers. */
 const STORAGE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
 /**
@@ -130,12 +123,7 @@ const STORAGE_OPTIONS: ActivityOptions = {
 const OUTBOUND_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 };
 
@@ -147,11 +135,7 @@ interface SelfHostedActivities {
 /** Queueing work is one small idempotent write: retried until the store answers. */
 const SELF_HOSTED_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
 const model = proxyActivities<ModelActivities>(MODEL_OPTIONS);
@@ -166,10 +150,7 @@ const selfHosted = proxyActivities<SelfHostedActivities>(SELF_HOSTED_OPTIONS);
  */
 export function requestSelfHostedWork(input: RequestWorkInput): Promise<RequestWorkResult> {
   return selfHosted.requestSelfHostedWork.executeWithOptions(
-    {
-      ...SELF_HOSTED_OPTIONS,
-      summary: `queue work for ${input.environmentId}`,
-    },
+    { ...SELF_HOSTED_OPTIONS, summary: `queue work for ${input.environmentId}` },
     [input],
   );
 }
@@ -227,10 +208,7 @@ export function listMcpTools(input: ListMcpToolsInput): Promise<ListMcpToolsResu
 /** Calls one MCP tool with the session's vault credential. */
 export function callMcpTool(input: CallMcpToolInput): Promise<CallMcpToolResult> {
   return outbound.callMcpTool.executeWithOptions(
-    {
-      ...OUTBOUND_OPTIONS,
-      summary: `mcp ${input.server.name}: ${input.toolName}`,
-    },
+    { ...OUTBOUND_OPTIONS, summary: `mcp ${input.server.name}: ${input.toolName}` },
     [input],
   );
 }
@@ -261,10 +239,15 @@ export function compactConversation(input: CompactConversationInput): Promise<Co
 /** Judges one tool call under the `auto` permission policy (a classifier model call); labelled in the Temporal UI. */
 export function evaluatePermission(input: EvaluatePermissionInput): Promise<AutoVerdict> {
   return model.evaluatePermission.executeWithOptions(
-    {
-      ...PERMISSION_OPTIONS,
-      summary: `auto permission ${input.toolName}`.slice(0, 200),
-    },
+    { ...PERMISSION_OPTIONS, summary: `auto permission ${input.toolName}`.slice(0, 200) },
+    [input],
+  );
+}
+
+/** Grades the agent's work on an outcome against its rubric (the grader's model call); labelled in the Temporal UI. */
+export function gradeOutcome(input: GradeOutcomeInput): Promise<GradeOutcomeResult> {
+  return model.gradeOutcome.executeWithOptions(
+    { ...GRADER_OPTIONS, summary: `grade outcome iteration ${input.iteration}` },
     [input],
   );
 }
@@ -272,10 +255,7 @@ export function evaluatePermission(input: EvaluatePermissionInput): Promise<Auto
 /** Writes a run's events as one immutable archive before the run continues-as-new. */
 export function archiveEvents(input: ArchiveEventsInput): Promise<EventArchiveRef> {
   return storage.archiveEvents.executeWithOptions(
-    {
-      ...STORAGE_OPTIONS,
-      summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}`,
-    },
+    { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
     [input],
   );
 }
@@ -288,10 +268,7 @@ export function writeArchiveIndex(input: WriteArchiveIndexInput): Promise<string
 /** Writes a run's events as one archive and indexes it, returning the newest index page for the next run to carry. */
 export function archiveRunIndexed(input: ArchiveRunIndexedInput): Promise<string> {
   return storage.archiveRunIndexed.executeWithOptions(
-    {
-      ...STORAGE_OPTIONS,
-      summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}`,
-    },
+    { ...STORAGE_OPTIONS, summary: `archive events ${input.firstPosition}-${input.nextPosition - 1}` },
     [input],
   );
 }

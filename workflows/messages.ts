@@ -12,6 +12,7 @@ import type {
   UserInterruptSignalInput,
   UserMessageSignalInput,
 } from '../common/session';
+import type { DefineOutcomeInput } from '../common/outcome';
 
 /** Delivers a `user.message`: it is logged at once and queued; queued messages are processed in order. */
 export const sendMessageSignal = defineSignal<[UserMessageSignalInput]>('user.message');
@@ -33,6 +34,12 @@ export const customToolResultUpdate = defineUpdate<void, [CustomToolResultInput]
  * it; refused by its validator unless that call waits for its result.
  */
 export const toolResultUpdate = defineUpdate<void, [ToolResultInput]>('user.tool_result');
+
+/**
+ * Delivers a `user.define_outcome`: it is logged and queued like a message whose text is the description. An Update,
+ * so a second outcome while one is still worked on is refused by its validator and changes nothing.
+ */
+export const defineOutcomeUpdate = defineUpdate<void, [DefineOutcomeInput]>('user.define_outcome');
 
 /** Ends the session: the running turn is cancelled, the sandbox destroyed, and the Workflow completes. */
 export const endSessionSignal = defineSignal<[]>('session.end');

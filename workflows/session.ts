@@ -62,6 +62,7 @@ import {
   archiveSessionUpdate,
   sessionResourcesUpdate,
   customToolResultUpdate,
+  defineOutcomeUpdate,
   endSessionSignal,
   getEventsQuery,
   getSessionQuery,
@@ -75,6 +76,8 @@ import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { workspaceOfMemo } from '../common/workspace';
 import { Turn } from './turn';
 import type { TurnContext } from './turn';
+import { SessionOutcomes } from './session-outcomes';
+import type { DefineOutcomeInput } from '../common/outcome';
 
 const { liveEvents } = proxySinks<LiveEventSinks>();
 
@@ -193,6 +196,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       workflowInfo().continueAsNewSuggested || context.state.stepsThisRun >= input.limits.continueAsNewAfterSteps,
   };
 
+  const outcomes = new SessionOutcomes(carry?.outcomes ?? [], context, () => publishListing());
+
   setHandler(sendMessageSignal, ({ id, content, system }) => {
     if (ended || archivedAt !== null || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
@@ -211,10 +216,33 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (ended || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
     log.append({ type: 'user.interrupt', id });
-    // An interrupt while a turn runs ends it (the idle that follows publishes); one while idle changes only the log.
-    if (turnScope === null) publishListing();
-    else turnScope.cancel();
+    // An interrupt while a turn runs ends it (the idle that follows publishes); one while idle changes only the log
+    // (and ends an outcome whose last turn failed).
+    if (turnScope === null) {
+      outcomes.interruptIdle();
+      publishListing();
+    } else turnScope.cancel();
   });
+  setHandler(
+    defineOutcomeUpdate,
+    (input) => {
+      remember(seenEventIds, input.id);
+      outcomes.define(input);
+      queue.push({
+        eventId: input.id,
+        content: [{ type: 'text', text: input.description }],
+        outcomeId: input.outcomeId,
+      });
+    },
+    {
+      validator: (_input: DefineOutcomeInput) => {
+        if (ended) throw new Error('The session has ended.');
+        if (archivedAt !== null) throw new Error('The session is archived.');
+        const problem = outcomes.defineProblem();
+        if (problem !== null) throw new Error(problem);
+      },
+    },
+  );
   setHandler(
     updateSessionUpdate,
     (update) => {
@@ -367,6 +395,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       lastEvent: log.lastEvent,
       activeTime,
       awaiting: currentTurn?.answerableCalls() ?? [],
+      ...(outcomes.snapshot().length === 0 ? {} : { outcomeEvaluations: outcomes.views() }),
     };
   }
   setHandler(getSessionQuery, summary);
@@ -435,13 +464,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
   async function runTurn(stepsTaken: number): Promise<void> {
-    const turn = new Turn(context, stepsTaken);
+    const turn = new Turn(context, stepsTaken, { holdEndTurn: outcomes.holdsEndTurn() });
     const scope = new CancellationScope();
     turnScope = scope;
     currentTurn = turn;
     try {
-      const outcome = await scope.run(() => turn.run());
-      turnInProgress = outcome.kind === 'continue-as-new' ? { stepsTaken: outcome.stepsTaken } : null;
+      const outcome = await scope.run(() => outcomes.runTurn(turn));
+      // A turn carried into the next run goes on with its steps; an outcome's revision starts a new turn.
+      if (outcome.kind === 'continue-as-new') turnInProgress = { stepsTaken: outcome.stepsTaken };
+      else turnInProgress = outcome.kind === 'next-turn' ? { stepsTaken: 0 } : null;
     } catch (error) {
       if (!isCancellation(error)) throw error;
       turnInProgress = null;
@@ -520,6 +551,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         archivedAt,
         activeTime,
         ...(noRepositoryClones(context.repositoryClones) ? {} : { repositoryClones: context.repositoryClones }),
+        ...(outcomes.snapshot().length === 0 ? {} : { outcomes: outcomes.snapshot() }),
       };
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
@@ -532,6 +564,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (turnInProgress !== null) continue;
     const message = queue.shift();
     if (message === undefined) continue;
+    if (message.outcomeId !== undefined) outcomes.start(message.outcomeId);
     context.state.conversation.addUserMessage(message.content, message.system);
     context.setStatus('running');
     log.append({ type: 'session.status_running' });

@@ -95,8 +95,17 @@ export interface TurnContext {
   shouldContinueAsNew(): boolean;
 }
 
-/** How a turn ended. */
-export type TurnOutcome = { kind: 'idle' } | { kind: 'continue-as-new'; stepsTaken: number } | { kind: 'interrupted' };
+/**
+ * How a turn ended; `ended` is an `end_turn` whose idle the caller logs (`endTurn`), for a turn that works on an
+ * outcome (the grader runs before the session goes idle); `next-turn` says the work goes on in a new turn at once (an
+ * outcome's revision).
+ */
+export type TurnOutcome =
+  | { kind: 'idle' }
+  | { kind: 'continue-as-new'; stepsTaken: number }
+  | { kind: 'interrupted' }
+  | { kind: 'ended' }
+  | { kind: 'next-turn' };
 
 /** What the client answered for a tool call the session was blocked on. */
 export type ToolCallResolution =
@@ -152,6 +161,8 @@ export class Turn {
   constructor(
     private readonly context: TurnContext,
     private stepsTaken: number,
+    /** With `holdEndTurn`, an `end_turn` returns `ended` without going idle (see `endTurn`). */
+    private readonly options: { holdEndTurn?: boolean } = {},
   ) {
     this.offer = toolOffer(context.agent, context.state.mcpTools);
     this.budget = contextBudget(context.agent.model, context.limits);
@@ -171,10 +182,7 @@ export class Turn {
         canCompact: !state.conversation.isInline,
       });
       if (next.kind === 'stop') {
-        log.append({
-          type: 'session.error',
-          error: { ...next.error, retry_status: { type: 'exhausted' } },
-        });
+        log.append({ type: 'session.error', error: { ...next.error, retry_status: { type: 'exhausted' } } });
         return this.idle({ type: 'retries_exhausted' });
       }
       let compactFirst = false;
@@ -187,7 +195,9 @@ export class Turn {
       this.stepsTaken += 1;
       this.context.state.stepsThisRun += 1;
       const calls = await this.recordModelReply(reply);
-      if (decideAfterReply(reply.stopReason, calls.length) === 'end_turn') return this.idle({ type: 'end_turn' });
+      if (decideAfterReply(reply.stopReason, calls.length) === 'end_turn') {
+        return this.options.holdEndTurn === true ? { kind: 'ended' } : this.idle({ type: 'end_turn' });
+      }
       await this.runTools(calls);
       if (usageSnapshotDue(this.stepsTaken)) this.snapshotUsage();
       if (this.context.shouldContinueAsNew()) return { kind: 'continue-as-new', stepsTaken: this.stepsTaken };
@@ -197,10 +207,7 @@ export class Turn {
   /** Closes an interrupted turn: tool calls that never finished get an error result, and the session goes idle. */
   interrupted(): TurnOutcome {
     for (const call of [...this.pending.values()]) {
-      this.recordResult(call, {
-        output: 'Interrupted by the user.',
-        isError: true,
-      });
+      this.recordResult(call, { output: 'Interrupted by the user.', isError: true });
     }
     this.awaiting.clear();
     this.remote.clear();
@@ -222,10 +229,7 @@ export class Turn {
   answerableCalls(): AwaitedToolCall[] {
     const remote = [...this.remote.entries()]
       .filter(([, output]) => output === null)
-      .map(([eventId]) => ({
-        eventId,
-        resolvedBy: 'user.tool_result' as const,
-      }));
+      .map(([eventId]) => ({ eventId, resolvedBy: 'user.tool_result' as const }));
     return [...this.awaitedCalls(), ...remote];
   }
 
@@ -267,14 +271,15 @@ export class Turn {
     if (remaining.length > 0) this.requiresAction(remaining);
   }
 
+  /** Ends a turn that returned `ended`: the session goes idle with `end_turn`. */
+  endTurn(): TurnOutcome {
+    return this.idle({ type: 'end_turn' });
+  }
+
   private idle(stopReason: Extract<SessionEvent, { type: 'session.status_idle' }>['stop_reason']): TurnOutcome {
     this.snapshotUsage();
     this.context.setStatus('idle');
-    this.context.log.append({
-      type: 'session.status_idle',
-      stop_reason: stopReason,
-      stop_details: null,
-    });
+    this.context.log.append({ type: 'session.status_idle', stop_reason: stopReason, stop_details: null });
     return { kind: 'idle' };
   }
 
@@ -282,17 +287,11 @@ export class Turn {
   private snapshotUsage(): void {
     if (!patched(SESSION_USAGE_EVENT_PATCH)) return;
     const { log, state } = this.context;
-    log.append({
-      type: 'session.usage',
-      usage: usageView(state.usage, this.context.activeSeconds()),
-    });
+    log.append({ type: 'session.usage', usage: usageView(state.usage, this.context.activeSeconds()) });
   }
 
   private requiresAction(calls: AwaitedToolCall[]): void {
-    this.idle({
-      type: 'requires_action',
-      event_ids: calls.map((call) => call.eventId),
-    });
+    this.idle({ type: 'requires_action', event_ids: calls.map((call) => call.eventId) });
   }
 
   /**
@@ -308,29 +307,15 @@ export class Turn {
       const blocked = mcpServerAllowed(environment.networking, server.url);
       const listed =
         blocked === null
-          ? await listMcpTools({
-              sessionId,
-              server,
-              vaultIds,
-              workspaceId,
-            }).catch((error: unknown) => {
+          ? await listMcpTools({ sessionId, server, vaultIds, workspaceId }).catch((error: unknown) => {
               // Retries used up (a lost worker, a credential store that keeps failing): the turn goes on without it.
               if (isCancellation(error)) throw error;
               return {
                 ok: false as const,
-                error: {
-                  type: 'mcp_connection_failed_error' as const,
-                  message: failureText(error),
-                },
+                error: { type: 'mcp_connection_failed_error' as const, message: failureText(error) },
               };
             })
-          : {
-              ok: false as const,
-              error: {
-                type: 'mcp_connection_failed_error' as const,
-                message: blocked,
-              },
-            };
+          : { ok: false as const, error: { type: 'mcp_connection_failed_error' as const, message: blocked } };
       if (listed.ok) {
         state.mcpTools.set(server.name, listed.tools);
         continue;
@@ -431,12 +416,7 @@ export class Turn {
         }
         log.append({
           type: 'session.error',
-          error: {
-            ...decision.error,
-            retry_status: {
-              type: next.kind === 'retry' ? 'retrying' : 'exhausted',
-            },
-          },
+          error: { ...decision.error, retry_status: { type: next.kind === 'retry' ? 'retrying' : 'exhausted' } },
         });
         if (next.kind !== 'retry') return null;
         this.context.setStatus('rescheduling');
@@ -455,19 +435,13 @@ export class Turn {
   private async moveConversationToStore(): Promise<void> {
     const { state, sessionId } = this.context;
     if (!state.conversation.isInline || !patched(MOVE_CONVERSATION_TO_STORE_PATCH)) return;
-    const ref = await storeConversation({
-      sessionId,
-      messages: state.conversation.inlineMessages,
-    });
+    const ref = await storeConversation({ sessionId, messages: state.conversation.inlineMessages });
     state.conversation.moveToStore(ref);
   }
 
   /** How this turn's compactions cut the conversation. */
   private compactionSettings(): NonNullable<CallModelInput['compact']> {
-    return {
-      contextWindowTokens: this.budget.contextWindowTokens,
-      keepRecentTokens: this.budget.keepRecentTokens,
-    };
+    return { contextWindowTokens: this.budget.contextWindowTokens, keepRecentTokens: this.budget.keepRecentTokens };
   }
 
   /**
@@ -486,10 +460,7 @@ export class Turn {
       is_error: false,
       model_usage: usageCounts(compaction.usage),
     });
-    log.append({
-      type: 'agent.thread_context_compacted',
-      pre_compaction_tokens: compaction.preCompactionTokens,
-    });
+    log.append({ type: 'agent.thread_context_compacted', pre_compaction_tokens: compaction.preCompactionTokens });
     return log.append({ type: 'span.model_request_start' }).id;
   }
 
@@ -524,10 +495,7 @@ export class Turn {
       this.failedModelRequest(start.id);
       if (isCancellation(error)) throw error;
       const decision = decideModelFailure(error, 1);
-      log.append({
-        type: 'session.error',
-        error: { ...decision.error, retry_status: { type: 'exhausted' } },
-      });
+      log.append({ type: 'session.error', error: { ...decision.error, retry_status: { type: 'exhausted' } } });
       return false;
     }
     if (!result.ok) {
@@ -543,10 +511,7 @@ export class Turn {
       model_usage: usageCounts(result.usage),
     });
     state.conversation.acceptCompaction(result.conversation, result.postCompactionTokens);
-    log.append({
-      type: 'agent.thread_context_compacted',
-      pre_compaction_tokens: result.preCompactionTokens,
-    });
+    log.append({ type: 'agent.thread_context_compacted', pre_compaction_tokens: result.preCompactionTokens });
     return true;
   }
 
@@ -555,11 +520,7 @@ export class Turn {
     this.context.state.conversation.leaveOutAdditions();
     this.context.log.append({
       type: 'session.error',
-      error: {
-        type: 'compaction_limit_reached_error',
-        message: reason,
-        retry_status: { type: 'exhausted' },
-      },
+      error: { type: 'compaction_limit_reached_error', message: reason, retry_status: { type: 'exhausted' } },
     });
   }
 
@@ -593,10 +554,7 @@ export class Turn {
     });
     state.conversation.acceptReply(result);
     if (result.content.some((block) => block.type === 'thinking' || block.type === 'redacted_thinking')) {
-      log.append({
-        type: 'agent.thinking',
-        ...(thinkingEventId === undefined ? {} : { id: thinkingEventId }),
-      });
+      log.append({ type: 'agent.thinking', ...(thinkingEventId === undefined ? {} : { id: thinkingEventId }) });
     }
     const text = result.content.flatMap((block) =>
       block.type === 'text' ? [{ type: 'text' as const, text: block.text }] : [],
@@ -622,11 +580,7 @@ export class Turn {
           : undefined;
       const event =
         route?.kind === 'custom'
-          ? log.append({
-              type: 'agent.custom_tool_use',
-              name: block.name,
-              input,
-            })
+          ? log.append({ type: 'agent.custom_tool_use', name: block.name, input })
           : route?.kind === 'mcp'
             ? log.append({
                 type: 'agent.mcp_tool_use',
@@ -666,13 +620,7 @@ export class Turn {
     const { sessionId, agent, state } = this.context;
     const stored = state.conversation.modelInput().conversation;
     try {
-      return await evaluatePermission({
-        sessionId,
-        model: agent.model,
-        conversation: stored ?? null,
-        toolName,
-        input,
-      });
+      return await evaluatePermission({ sessionId, model: agent.model, conversation: stored ?? null, toolName, input });
     } catch (error) {
       if (isCancellation(error)) throw error;
       return { type: 'ask', reason_code: 'indeterminate' };
@@ -698,10 +646,7 @@ export class Turn {
       if (resolution === null || resolution.kind === 'allow') await this.runCall(call);
       else if (resolution.kind === 'deny') {
         const reason = resolution.message ? `: ${resolution.message}` : '.';
-        this.recordResult(call, {
-          output: `The user denied this tool call${reason}`,
-          isError: true,
-        });
+        this.recordResult(call, { output: `The user denied this tool call${reason}`, isError: true });
       } else {
         this.recordResult(call, {
           output: resolution.content.map((block) => block.text).join('\n'),
@@ -735,10 +680,7 @@ export class Turn {
       this.recordResult(call, await this.execute(call, route));
     } catch (error) {
       if (isCancellation(error)) throw error;
-      this.recordResult(call, {
-        output: `The tool could not run: ${failureText(error)}`,
-        isError: true,
-      });
+      this.recordResult(call, { output: `The tool could not run: ${failureText(error)}`, isError: true });
     }
   }
 
@@ -778,11 +720,7 @@ export class Turn {
       }
       case 'web_search': {
         const query = call.input['query'];
-        if (typeof query !== 'string')
-          return {
-            output: 'web_search needs a string "query".',
-            isError: true,
-          };
+        if (typeof query !== 'string') return { output: 'web_search needs a string "query".', isError: true };
         return webSearch({
           sessionId,
           query,
@@ -800,10 +738,7 @@ export class Turn {
           input: call.input,
         });
         if (result.ok) {
-          return {
-            output: result.content.map((block) => block.text).join('\n'),
-            isError: result.isError,
-          };
+          return { output: result.content.map((block) => block.text).join('\n'), isError: result.isError };
         }
         log.append({
           type: 'session.error',
@@ -838,10 +773,7 @@ export class Turn {
     if (!this.remote.has(call.eventId)) this.remote.set(call.eventId, null);
     const answered = (): boolean => this.remote.get(call.eventId) != null;
     while (!answered()) {
-      await requestSelfHostedWork({
-        environmentId: selfHosted.environmentId,
-        sessionId,
-      });
+      await requestSelfHostedWork({ environmentId: selfHosted.environmentId, sessionId });
       await condition(answered, SELF_HOSTED_RECHECK);
     }
     const output = this.remote.get(call.eventId) as ToolOutput;
@@ -891,15 +823,9 @@ function permissionFields(
 ): Pick<BetaManagedAgentsAgentToolUseEvent, 'evaluated_permission' | 'evaluation'> {
   if (permission === 'auto') {
     const judged = verdict ?? { type: 'ask', reason_code: 'indeterminate' };
-    return {
-      evaluated_permission: judged.type,
-      evaluation: { type: 'auto', evaluated_permission: judged },
-    };
+    return { evaluated_permission: judged.type, evaluation: { type: 'auto', evaluated_permission: judged } };
   }
-  return {
-    evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask',
-    evaluation: { type: permission },
-  };
+  return { evaluated_permission: permission === 'always_allow' ? 'allow' : 'ask', evaluation: { type: permission } };
 }
 
 /** The message of an Activity failure: its cause's, which says what went wrong in the Activity. */

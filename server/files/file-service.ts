@@ -150,6 +150,26 @@ export class FileService {
     }
   }
 
+  /**
+   * Checks that uploaded file `fileId` can be an outcome's rubric: it exists and is UTF-8 plain text of at most
+   * `MAX_RUBRIC_BYTES`; a 400 naming `field` otherwise (an unknown file included: the request, not the path, is wrong).
+   */
+  async requireRubric(fileId: string, field: string): Promise<void> {
+    const file = await this.store.files.get(fileId);
+    if (file === null) throw invalidField(field, `no file ${fileId}: upload the rubric with the Files API first`);
+    if (file.sizeBytes > MAX_RUBRIC_BYTES) {
+      throw invalidField(
+        field,
+        `file ${fileId} is ${file.sizeBytes} bytes; a rubric may be at most ${MAX_RUBRIC_BYTES}`,
+      );
+    }
+    const head = await this.contents.head(fileId, SNIFF_BYTES);
+    if (head === null) throw new ApiError('api_error', `The content of file ${fileId} is missing on the server.`);
+    if (sniffDocumentMediaType(head) !== 'text/plain') {
+      throw invalidField(field, `file ${fileId} is not UTF-8 plain text (a rubric is text or markdown)`);
+    }
+  }
+
   /** Deletes the file: its metadata, then its content. */
   async delete(fileId: string): Promise<BetaDeletedFile> {
     requireResourceId('file', fileId, 'file_id');
@@ -172,6 +192,9 @@ export class FileService {
     return file;
   }
 }
+
+/** The largest rubric file, in bytes: 262,144 characters of UTF-8 text at most (the hosted rubric limit). */
+const MAX_RUBRIC_BYTES = 4 * 262_144;
 
 /** The largest image the Messages API takes, in bytes. */
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;

@@ -8,6 +8,7 @@ import { WORKSPACE_MEMO_KEY, workspaceOfMemo } from '../../common/workspace';
 import { acceptsMidConversationSystem } from '../../common/model-context';
 import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/events';
 import type { SandboxEnvironment } from '../../common/sandbox';
+import type { OutcomeRubric } from '../../common/outcome';
 import type {
   SandboxProvisioning,
   SessionLimits,
@@ -20,6 +21,7 @@ import type { sessionWorkflow } from '../../workflows';
 import {
   archiveSessionUpdate,
   customToolResultUpdate,
+  defineOutcomeUpdate,
   endSessionSignal,
   getSessionQuery,
   interruptSessionSignal,
@@ -73,6 +75,12 @@ export type UserEventRequest =
   | { type: 'user.message'; content: UserContentBlock[] }
   | { type: 'user.interrupt' }
   | { type: 'system.message'; content: TextBlock[] }
+  | {
+      type: 'user.define_outcome';
+      description: string;
+      rubric: OutcomeRubric;
+      max_iterations?: number | null | undefined;
+    }
   | {
       type: 'user.tool_confirmation';
       tool_use_id: string;
@@ -170,6 +178,7 @@ export class SessionService {
     }
     const vaultIds = await this.options.vaults.forSession(request.vaultIds);
     await this.requireSendable(request.initialEvents, agent.model, 'initial_events');
+    await this.requireOutcomeParts(request.initialEvents, 'initial_events');
     // The agent's skills at their versions now (`latest` resolved), fixed for the session's life.
     const skillMounts = agentView === null ? [] : await this.options.skills.forSession(agentView.skills);
     if (selfHosted !== undefined && skillMounts.length > 0) {
@@ -446,6 +455,7 @@ export class SessionService {
     const handle = this.handle(sessionId);
     await this.requireOpen(handle);
     await this.requireAwaited(sessionId, events);
+    await this.requireOutcomeDefinable(sessionId, events);
     if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
       await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
     }
@@ -464,6 +474,26 @@ export class SessionService {
         }
         case 'system.message':
           break;
+        case 'user.define_outcome': {
+          const outcomeId = newOutcomeId();
+          const maxIterations = event.max_iterations ?? null;
+          await this.executeAnswer(() =>
+            handle.executeUpdate(defineOutcomeUpdate, {
+              args: [{ id, outcomeId, description: event.description, rubric: event.rubric, maxIterations }],
+              updateId: id,
+            }),
+          );
+          sent.push({
+            type: 'user.define_outcome',
+            id,
+            outcome_id: outcomeId,
+            description: event.description,
+            rubric: event.rubric,
+            max_iterations: maxIterations,
+            processed_at: processedAt,
+          });
+          break;
+        }
         case 'user.interrupt':
           await handle.signal(interruptSessionSignal, { id });
           sent.push({ type: 'user.interrupt', id, processed_at: processedAt });
@@ -551,6 +581,45 @@ export class SessionService {
         const path = `${field}[${index}].content[${blockIndex}].source.file_id`;
         await this.options.files.requireMedia(block.source.file_id, block.type, path);
       }
+    }
+  }
+
+  /**
+   * Refuses (400 naming the field), before anything is sent, what no session takes in `user.define_outcome`: a second
+   * one in the same request (a session works on one outcome at a time), and a file rubric whose file is unknown or not
+   * UTF-8 text. Checked before a session with `initial_events` is created, too.
+   */
+  private async requireOutcomeParts(events: UserEventRequest[], field: string): Promise<void> {
+    const indexes = events.flatMap((event, index) => (event.type === 'user.define_outcome' ? [index] : []));
+    if (indexes[1] !== undefined) {
+      throw invalidField(
+        `${field}[${indexes[1]}]`,
+        'a session works on one outcome at a time: send at most one user.define_outcome per request',
+      );
+    }
+    const index = indexes[0];
+    const event = index === undefined ? undefined : events[index];
+    if (event?.type === 'user.define_outcome' && event.rubric.type === 'file') {
+      await this.options.files.requireRubric(event.rubric.file_id, `${field}[${index}].rubric.file_id`);
+    }
+  }
+
+  /**
+   * Refuses (400 naming the field) a `user.define_outcome` while an earlier outcome is still worked on (the hosted
+   * rule: one at a time), before anything is sent; the Workflow's Update validator refuses it too, for a race.
+   */
+  private async requireOutcomeDefinable(sessionId: string, events: UserEventRequest[]): Promise<void> {
+    await this.requireOutcomeParts(events, 'events');
+    const index = events.findIndex((event) => event.type === 'user.define_outcome');
+    if (index < 0) return;
+    const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
+    const active = (summary.outcomeEvaluations ?? []).find((outcome) => !TERMINAL_OUTCOME_RESULTS.has(outcome.result));
+    if (active !== undefined) {
+      throw invalidField(
+        `events[${index}]`,
+        `outcome ${active.outcome_id} is still ${active.result}: a session works on one outcome at a time; define ` +
+          'the next one after it ends (or send user.interrupt to end it)',
+      );
     }
   }
 
@@ -682,6 +751,18 @@ export class SessionService {
 function newEventId(): string {
   return `${ID_PREFIXES.event}${randomBytes(16).toString('hex')}`;
 }
+
+function newOutcomeId(): string {
+  return `${ID_PREFIXES.outcome}${randomBytes(16).toString('hex')}`;
+}
+
+/** The results after which an outcome is over (the session object's `outcome_evaluations[].result`). */
+const TERMINAL_OUTCOME_RESULTS: ReadonlySet<string> = new Set([
+  'satisfied',
+  'failed',
+  'max_iterations_reached',
+  'interrupted',
+]);
 
 /** The `system.message` that follows `events[index]` (it accompanies that event), with a new id; else `undefined`. */
 function accompanyingSystem(

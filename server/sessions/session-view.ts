@@ -13,6 +13,7 @@ import { toSessionListing } from '../../common/session-listing';
 import type { ListedAgent, SessionListing } from '../../common/session-listing';
 import { usageView } from '../../common/session';
 import type { SessionStatsView, SessionSummary, SessionUsageView } from '../../common/session';
+import type { OutcomeEvaluationView } from '../../common/outcome';
 
 /** The session object of the hosted API, as far as Keel fills it. */
 export interface SessionView {
@@ -38,7 +39,7 @@ export interface SessionView {
   resources: SessionResourceRecord[];
   vault_ids: string[];
   budget: null;
-  outcome_evaluations: [];
+  outcome_evaluations: OutcomeEvaluationView[];
 }
 
 /**
@@ -127,7 +128,7 @@ export function toListedSessionView(execution: SessionExecution, listing: Sessio
     resources: (memo?.['resources'] as SessionResourceRecord[] | undefined) ?? [],
     vault_ids: (memo?.['vault_ids'] as string[] | undefined) ?? [],
     budget: null,
-    outcome_evaluations: [],
+    outcome_evaluations: listing.outcomeEvaluations ?? [],
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_MEDIA_TYPES } from '../../../common/media-type';
+import { MAX_MAX_ITERATIONS, MAX_RUBRIC_CHARS } from '../../../common/outcome';
 
 const MAX_TEXT_LENGTH = 200_000;
 
@@ -168,11 +169,50 @@ const systemMessage = z
   })
   .strict();
 const userInterrupt = z.object({ type: z.literal('user.interrupt') }).strict();
+
+/**
+ * A `user.define_outcome`: the task (`description`, the agent's input), the rubric the grader scores it against (text,
+ * or an uploaded text file) and the evaluation budget (`max_iterations`, 1 to 20, default 3).
+ */
+const userDefineOutcome = z
+  .object({
+    type: z.literal('user.define_outcome'),
+    description: z
+      .string({ error: 'description is required: what the agent should produce' })
+      .trim()
+      .min(1, 'description must not be empty')
+      .max(MAX_TEXT_LENGTH, `description is over ${MAX_TEXT_LENGTH} characters`),
+    rubric: z.discriminatedUnion(
+      'type',
+      [
+        z
+          .object({
+            type: z.literal('text'),
+            content: z
+              .string()
+              .trim()
+              .min(1, 'rubric content must not be empty')
+              .max(MAX_RUBRIC_CHARS, `rubric content is over ${MAX_RUBRIC_CHARS} characters`),
+          })
+          .strict(),
+        z.object({ type: z.literal('file'), file_id: fileId }).strict(),
+      ],
+      { error: 'rubric is required: {type: "text", content} or {type: "file", file_id}' },
+    ),
+    max_iterations: z
+      .number({ error: 'max_iterations must be an integer from 1 to 20' })
+      .int('max_iterations must be an integer from 1 to 20')
+      .min(1, 'max_iterations must be at least 1')
+      .max(MAX_MAX_ITERATIONS, `max_iterations must be at most ${MAX_MAX_ITERATIONS}`)
+      .nullable()
+      .optional(),
+  })
+  .strict();
 const eventId = z.string().regex(/^sevt_[A-Za-z0-9]+$/, 'expected an event id (sevt_…)');
 
-/** The events a session can start with: `user.message` (text content) or `user.interrupt`. */
-export const initialUserEvent = z.discriminatedUnion('type', [userMessage, userInterrupt], {
-  error: 'unsupported event type: a session starts with user.message or user.interrupt events',
+/** The events a session can start with: `user.message`, `user.define_outcome` or `user.interrupt`. */
+export const initialUserEvent = z.discriminatedUnion('type', [userMessage, userDefineOutcome, userInterrupt], {
+  error: 'unsupported event type: a session starts with user.message, user.define_outcome or user.interrupt events',
 });
 
 /**
@@ -185,6 +225,7 @@ export const userEvent = z.discriminatedUnion(
   [
     userMessage,
     userInterrupt,
+    userDefineOutcome,
     systemMessage,
     z
       .object({
@@ -217,8 +258,8 @@ export const userEvent = z.discriminatedUnion(
   ],
   {
     error:
-      'unsupported event type: Keel accepts user.message, user.interrupt, user.tool_confirmation, ' +
-      'user.custom_tool_result, user.tool_result and system.message',
+      'unsupported event type: Keel accepts user.message, user.interrupt, user.define_outcome, ' +
+      'user.tool_confirmation, user.custom_tool_result, user.tool_result and system.message',
   },
 );
 
@@ -243,4 +284,12 @@ export const sendEventsBody = z
             : null;
       if (problem !== null) context.addIssue({ code: 'custom', path: ['events', index], message: problem });
     });
+    const outcomes = body.events.flatMap((event, index) => (event.type === 'user.define_outcome' ? [index] : []));
+    if (outcomes.length > 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['events', outcomes[1] ?? 0],
+        message: 'a session works on one outcome at a time: send at most one user.define_outcome per request',
+      });
+    }
   });
