@@ -3,6 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseRepositoryHosts } from './repository-url';
 import { decodeSecretKey } from './secret-box';
+import { parseDollarsPerMillion } from './list-price';
+import type { ModelListPrice } from './list-price';
 
 /** The project folder, where set-up leaves its tools and the embedded default keeps its data. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -45,6 +47,39 @@ const contextWindows = optionalText.transform((value, context) => {
     windows[match[1]] = tokens;
   }
   return windows;
+});
+
+/**
+ * `model=input/output/write5m/write1h/read` entries separated by commas, in US dollars per million tokens: list prices
+ * that add to or override Keel's table of known models (`common/list-price.ts`), for session budgets.
+ */
+const modelPrices = optionalText.transform((value, context) => {
+  const prices: Record<string, ModelListPrice> = {};
+  if (value === undefined) return prices;
+  for (const entry of value.split(',')) {
+    const match = /^\s*([^=\s]+)\s*=\s*([^=]+)$/.exec(entry);
+    const figures = (match?.[2] ?? '').split('/').map(parseDollarsPerMillion);
+    const [input, output, cacheWrite5m, cacheWrite1h, cacheRead] = figures;
+    if (
+      !match?.[1] ||
+      figures.length !== 5 ||
+      input == null ||
+      output == null ||
+      cacheWrite5m == null ||
+      cacheWrite1h == null ||
+      cacheRead == null
+    ) {
+      context.addIssue({
+        code: 'custom',
+        message:
+          'expected model=input/output/write5m/write1h/read entries separated by commas, in US dollars per million ' +
+          `tokens with at most 3 decimals, such as my-model=3/15/3.75/6/0.3; got "${entry}"`,
+      });
+      return z.NEVER;
+    }
+    prices[match[1]] = { input, output, cacheWrite5m, cacheWrite1h, cacheRead };
+  }
+  return prices;
 });
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -188,6 +223,7 @@ const environmentSchema = z.object({
   /** Sandbox containers a worker keeps started ahead of sessions; 0 (the default): none. */
   KEEL_SANDBOX_WARM_POOL: z.coerce.number().int().min(0).max(1_000).default(0),
   KEEL_MODEL_CONTEXT_WINDOWS: contextWindows,
+  KEEL_MODEL_PRICES: modelPrices,
   KEEL_CONTINUE_AS_NEW_AFTER_STEPS: positive(200),
   KEEL_MAX_MODEL_ATTEMPTS: positive(5),
   KEEL_WEB_SEARCH_SEARXNG_URL: optionalUrl,
@@ -272,6 +308,8 @@ export interface KeelConfig {
     sandboxIdleTimeoutMs: number;
     /** Context windows by model name that override the table of known models (`common/model-context.ts`). */
     contextWindows: Record<string, number>;
+    /** List prices by model name that add to or override the table of known models (`common/list-price.ts`). */
+    modelPrices: Record<string, ModelListPrice>;
   };
   /** Uploaded files: the largest accepted, in bytes. */
   files: { maxBytes: number };
@@ -403,6 +441,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       maxModelAttempts: value.KEEL_MAX_MODEL_ATTEMPTS,
       sandboxIdleTimeoutMs: value.KEEL_SANDBOX_IDLE_TIMEOUT * 1000,
       contextWindows: value.KEEL_MODEL_CONTEXT_WINDOWS,
+      modelPrices: value.KEEL_MODEL_PRICES,
     },
     files: { maxBytes: value.KEEL_FILE_MAX_BYTES },
     workerMetricsPort: value.KEEL_WORKER_METRICS_PORT,

@@ -1,6 +1,14 @@
+import type { SessionUsage } from './session';
+
 /** The judgement of the `auto` permission policy for one tool call, in the hosted event's shape. */
 export type AutoVerdict =
   { type: 'allow' } | { type: 'ask'; reason_code: string } | { type: 'deny'; reason_code: string };
+
+/**
+ * Result of the `evaluatePermission` Activity: the verdict, and the classifier call's token usage, which the session
+ * adds to its own (it counts toward the list cost and a budget). Results recorded before it carry no usage.
+ */
+export type JudgedPermission = AutoVerdict & { usage?: SessionUsage };
 
 /** Input of the `evaluatePermission` Activity: the call, and where the user's own messages are. */
 export interface EvaluatePermissionInput {

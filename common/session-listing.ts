@@ -4,6 +4,7 @@ import type { AgentSnapshot } from './agent';
 import type { SessionStatus } from './events';
 import type { SessionSummary, SessionUsage } from './session';
 import type { OutcomeEvaluationView } from './outcome';
+import type { BudgetLimit, MonetaryAmount } from './list-price';
 
 /** The memo key under which the session Workflow keeps its `SessionListing`. */
 export const SESSION_LISTING_MEMO_KEY = 'listing';
@@ -39,6 +40,10 @@ export interface SessionListing {
   defaultAgent?: ListedAgent;
   /** The session object's `outcome_evaluations`; absent when the session has defined no outcome. */
   outcomeEvaluations?: OutcomeEvaluationView[];
+  /** The session's budget; absent when it has none. */
+  budget?: BudgetLimit;
+  /** The session's list cost in whole cents; absent when its model has no list price. */
+  listCost?: MonetaryAmount;
 }
 
 /**
@@ -62,6 +67,8 @@ export function toSessionListing(
     queuedMessages: summary.queuedMessages,
     activeTime: summary.activeTime ?? noActiveTime(),
     ...(summary.outcomeEvaluations === undefined ? {} : { outcomeEvaluations: summary.outcomeEvaluations }),
+    ...(summary.budget === undefined || summary.budget === null ? {} : { budget: summary.budget }),
+    ...(summary.listCost === undefined ? {} : { listCost: summary.listCost }),
     ...(options.withDefaultAgent
       ? {
           defaultAgent: {

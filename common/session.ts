@@ -4,6 +4,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
+import type { BudgetLimit, ModelListPrice, MonetaryAmount } from './list-price';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
 import type { MessageParam } from './model';
@@ -28,6 +29,11 @@ export interface SessionLimits {
    * sandbox tool call starts a new container on it); 0, or absent in sessions started before it, never.
    */
   sandboxIdleTimeoutMs?: number;
+  /**
+   * List prices by model name that add to or override Keel's table (`KEEL_MODEL_PRICES`); the server reads them when
+   * it creates a session, whose input then carries its model's price (`SessionWorkflowInput.listPrice`).
+   */
+  modelPrices?: Record<string, ModelListPrice>;
 }
 
 /** Token usage summed over a session, as the hosted API reports it. */
@@ -83,6 +89,10 @@ export interface SessionCarryOver {
   repositoryClones?: RepositoryCloneState;
   /** The session's outcomes (`user.define_outcome`), oldest first; absent when there are none. */
   outcomes?: OutcomeState[];
+  /** The session's budget now; absent when it has none (never had one, or it was removed). */
+  budget?: BudgetLimit;
+  /** Set while the session is idle because its budget was reached: a raise or a removal resumes the turn. */
+  budgetPaused?: true;
 }
 
 /** Input of `sessionWorkflow`. */
@@ -104,6 +114,10 @@ export interface SessionWorkflowInput {
    * (through its work queue), not in Keel's Docker sandbox.
    */
   selfHosted?: { environmentId: string };
+  /** The budget the session was created with (`sessions.create`'s `budget`); later runs carry the current one. */
+  budget?: BudgetLimit;
+  /** The list price of the agent's model when the session was created; absent when it has none. */
+  listPrice?: ModelListPrice;
   /** Present on every run after the first. */
   carryOver?: SessionCarryOver;
 }
@@ -180,6 +194,8 @@ export interface AwaitedToolCall {
 export interface UpdateSessionInput {
   title?: string | null;
   metadata?: Record<string, string | null>;
+  /** A new budget, or `null` to remove it; absent to keep it (checked by the Workflow's validator). */
+  budget?: BudgetLimit | null;
   /**
    * A new agent configuration (tools and MCP servers changed while idle): what the next turns run, and the session
    * object's `agent` (`BetaManagedAgentsSessionAgent`, kept in the memo and carried by `session.updated`).
@@ -301,15 +317,23 @@ export interface SessionSummary {
   awaiting?: AwaitedToolCall[];
   /** The session object's `outcome_evaluations`; absent when the session has defined no outcome. */
   outcomeEvaluations?: OutcomeEvaluationView[];
+  /** The session's budget; absent from sessions that have not answered since budgets exist (they have none). */
+  budget?: BudgetLimit | null;
+  /** The session's list cost in whole cents; absent when its model has no list price. */
+  listCost?: MonetaryAmount;
 }
 
-/** A session's `usage` as the API shows it; Keel writes 5-minute cache entries only, and has no list cost or server tools yet. */
+/**
+ * A session's `usage` as the API shows it; Keel writes 5-minute cache entries only, and has no server tools yet. The
+ * list cost is there when the session's model has a list price.
+ */
 export interface SessionUsageView {
   input_tokens: number;
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
   active_seconds: number;
+  list_cost?: MonetaryAmount;
 }
 
 /** A session's `stats`: the hosted `active_seconds` and `duration_seconds`, plus Keel's counts of the log and queue. */
@@ -321,13 +345,14 @@ export interface SessionStatsView {
 }
 
 /** A session's cumulative usage as the API shows it, in the session object and in `session.usage` snapshots. */
-export function usageView(usage: SessionUsage, activeSeconds: number): SessionUsageView {
+export function usageView(usage: SessionUsage, activeSeconds: number, listCost?: MonetaryAmount): SessionUsageView {
   return {
     input_tokens: usage.input_tokens,
     output_tokens: usage.output_tokens,
     cache_read_input_tokens: usage.cache_read_input_tokens,
     cache_creation: { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
     active_seconds: activeSeconds,
+    ...(listCost === undefined ? {} : { list_cost: listCost }),
   };
 }
 

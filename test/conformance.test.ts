@@ -32,7 +32,9 @@ import type {
   BetaManagedAgentsMemoryStoreResource,
   ResourceAddParams,
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type { BetaMonetaryAmount } from '@anthropic-ai/sdk/resources/beta/beta';
 import type {
+  BetaManagedAgentsBudgetLimit,
   BetaManagedAgentsDeletedSession,
   BetaManagedAgentsSession,
   BetaManagedAgentsSessionAgent,
@@ -108,6 +110,9 @@ const usageShape: Shape<BetaManagedAgentsSessionUsage> = {
   server_tool_use: ['absent', 'null', 'object'],
 };
 
+const moneyShape: Shape<BetaMonetaryAmount> = { amount: 'string', currency: { literal: 'USD' } };
+const budgetShape: Shape<BetaManagedAgentsBudgetLimit> = { type: { literal: 'limit' }, max_list_cost: 'object' };
+
 const statsShape: Shape<BetaManagedAgentsSessionStats> = { active_seconds: 'number', duration_seconds: 'number' };
 
 const sessionShape: Shape<BetaManagedAgentsSession> = {
@@ -120,7 +125,7 @@ const sessionShape: Shape<BetaManagedAgentsSession> = {
   environment_id: { id: 'env_' },
   resources: 'array',
   vault_ids: 'array',
-  budget: 'null',
+  budget: ['null', 'object'],
   outcome_evaluations: 'array',
   usage: 'object',
   stats: 'object',
@@ -329,7 +334,8 @@ let harness: TestStack;
 let client: Anthropic;
 
 beforeAll(async () => {
-  harness = await startTestStack();
+  // The scripted model gets a list price, so sessions can carry a budget and a list cost.
+  harness = await startTestStack({ environment: { KEEL_MODEL_PRICES: 'scripted-model=3/15/3.75/6/0.3' } });
   client = sdkClient(harness.stack.apiUrl);
 });
 
@@ -395,6 +401,21 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     check(session.resources[0], fileResourceShape, 'session.resources[0]');
     check(await client.beta.sessions.retrieve(session.id), sessionShape, 'sessions.retrieve');
     check(await client.beta.sessions.update(session.id, { title: 'conf' }), sessionShape, 'sessions.update');
+    for (const item of (await client.beta.sessions.list({ limit: 5 })).data) check(item, sessionShape, 'sessions.list');
+    const budgeted = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      budget: { type: 'limit', max_list_cost: { amount: '2500', currency: 'USD' } },
+    });
+    check(budgeted, sessionShape, 'sessions.create budget');
+    check(budgeted.budget, budgetShape, 'session.budget');
+    check(budgeted.budget?.max_list_cost, moneyShape, 'session.budget.max_list_cost');
+    check(budgeted.usage.list_cost, moneyShape, 'session.usage.list_cost');
+    const rebudgeted = await client.beta.sessions.update(budgeted.id, {
+      budget: { type: 'limit', max_list_cost: { amount: '5000', currency: 'USD' } },
+    });
+    check(rebudgeted, sessionShape, 'sessions.update budget');
+    check(rebudgeted.budget, budgetShape, 'sessions.update session.budget');
     for (const item of (await client.beta.sessions.list({ limit: 5 })).data) check(item, sessionShape, 'sessions.list');
 
     const resource = await client.beta.sessions.resources.add(session.id, {

@@ -103,6 +103,32 @@ describe('decideBeforeModelCall', () => {
       kind: 'call_model',
     });
   });
+
+  const limit = { type: 'limit' as const, max_list_cost: { amount: '50', currency: 'USD' as const } };
+
+  it('pauses with budget_reached once the list cost reaches the budget, before the step limit or a compaction', () => {
+    const reached = { budget: limit, listCostNano: 500_000_000n };
+    expect(decideBeforeModelCall({ ...base, spend: reached })).toEqual({ kind: 'budget_reached' });
+    expect(decideBeforeModelCall({ ...base, stepsTaken: 10, promptEstimate: 99_000, spend: reached })).toEqual({
+      kind: 'budget_reached',
+    });
+  });
+
+  it('pauses with budget_reached when the cost cannot be measured under a budget', () => {
+    expect(decideBeforeModelCall({ ...base, spend: { budget: limit, listCostNano: null } })).toEqual({
+      kind: 'budget_reached',
+    });
+  });
+
+  it('calls the model below the budget, without a budget, and for sessions from before budgets', () => {
+    expect(decideBeforeModelCall({ ...base, spend: { budget: limit, listCostNano: 499_999_999n } })).toEqual({
+      kind: 'call_model',
+    });
+    expect(decideBeforeModelCall({ ...base, spend: { budget: null, listCostNano: null } })).toEqual({
+      kind: 'call_model',
+    });
+    expect(decideBeforeModelCall(base)).toEqual({ kind: 'call_model' });
+  });
 });
 
 describe('decideAfterModelFailure', () => {

@@ -18,7 +18,7 @@ import type { EventArchiveRef } from '../common/events';
 import type { CloneRepositoryInput, CloneRepositoryResult } from '../common/repository-clone';
 import type { CallMcpToolInput, CallMcpToolResult, ListMcpToolsInput, ListMcpToolsResult } from '../common/mcp';
 import type { CallModelInput, CallModelResult } from '../common/model';
-import type { AutoVerdict, EvaluatePermissionInput } from '../common/permission';
+import type { EvaluatePermissionInput, JudgedPermission } from '../common/permission';
 import type { GradeOutcomeInput, GradeOutcomeResult } from '../common/outcome';
 import type { WebFetchInput } from '../common/web-fetch';
 import type { RequestWorkInput, RequestWorkResult } from '../common/work-queue';
@@ -237,7 +237,7 @@ export function compactConversation(input: CompactConversationInput): Promise<Co
 }
 
 /** Judges one tool call under the `auto` permission policy (a classifier model call); labelled in the Temporal UI. */
-export function evaluatePermission(input: EvaluatePermissionInput): Promise<AutoVerdict> {
+export function evaluatePermission(input: EvaluatePermissionInput): Promise<JudgedPermission> {
   return model.evaluatePermission.executeWithOptions(
     { ...PERMISSION_OPTIONS, summary: `auto permission ${input.toolName}`.slice(0, 200) },
     [input],

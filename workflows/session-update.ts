@@ -1,4 +1,6 @@
 import type { UpdateSessionInput } from '../common/session';
+import { budgetReached, toMonetaryAmount } from '../common/list-price';
+import type { BudgetLimit } from '../common/list-price';
 
 /** A session's title and metadata, as an update finds and leaves them. */
 export interface SessionDetails {
@@ -40,4 +42,36 @@ export function applySessionUpdate(current: SessionDetails, update: UpdateSessio
 function sameEntries(left: Record<string, string>, right: Record<string, string>): boolean {
   const keys = Object.keys(left);
   return keys.length === Object.keys(right).length && keys.every((key) => right[key] === left[key]);
+}
+
+/**
+ * Why `sessions.update` cannot set the session's budget to `next` (a new limit, or `null` to remove it), or `null`
+ * when it can. Each refusal begins with the hosted API's reason: `budget_create_only` (no budget to replace: the
+ * session was created without one, or it was removed), `model_not_budgetable` (the session's model has no list
+ * price), `budget_not_raised` (the new limit is at or below the list cost already consumed). Removing always works.
+ */
+export function budgetUpdateProblem(state: {
+  current: BudgetLimit | null;
+  next: BudgetLimit | null;
+  priced: boolean;
+  listCostNano: bigint | null;
+}): string | null {
+  if (state.next === null) return null;
+  if (state.current === null) {
+    return (
+      'budget_create_only: a budget can only be set when the session is created; this session has none (it was ' +
+      'created without one, or its budget was removed)'
+    );
+  }
+  if (!state.priced || state.listCostNano === null) {
+    return "model_not_budgetable: the session's model has no list price in Keel's table (see KEEL_MODEL_PRICES)";
+  }
+  if (budgetReached(state.listCostNano, state.next)) {
+    const consumed = toMonetaryAmount(state.listCostNano).amount;
+    return (
+      `budget_not_raised: budget.max_list_cost.amount ${state.next.max_list_cost.amount} is at or below the ` +
+      `session's consumed list cost (about ${consumed} cents)`
+    );
+  }
+  return null;
 }

@@ -17,7 +17,8 @@ import type { SessionStatus } from '../common/events';
 import type { LiveEventSinks } from '../common/live-events';
 import { ID_PREFIXES } from '../common/ids';
 import { activeSeconds, afterStatus, noActiveTime } from '../common/active-time';
-import { applySessionUpdate } from './session-update';
+import { applySessionUpdate, budgetUpdateProblem } from './session-update';
+import { budgetReached, sameBudget, sessionListCostNano, toMonetaryAmount } from '../common/list-price';
 import {
   applyResourceChange,
   fileMounts,
@@ -184,7 +185,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       stepsThisRun: 0,
       mcpTools: new Map(),
       storedSystem: null,
+      budget: carry === undefined ? (input.budget ?? null) : (carry.budget ?? null),
+      budgetPaused: carry?.budgetPaused ?? false,
     },
+    // Every model call of a session (its turns, compactions, grader and permission judge) runs the agent's model, at
+    // the price the session was created with.
+    listCostNano: () =>
+      input.listPrice === undefined
+        ? null
+        : sessionListCostNano({ [context.agent.model]: context.state.usage }, () => input.listPrice ?? null),
     setStatus: (status: SessionStatus) => {
       if (context.state.status === status) return;
       context.state.status = status;
@@ -219,6 +228,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     // An interrupt while a turn runs ends it (the idle that follows publishes); one while idle changes only the log
     // (and ends an outcome whose last turn failed).
     if (turnScope === null) {
+      // An interrupt while the budget holds the session idle drops the paused work: a raise no longer resumes it.
+      context.state.budgetPaused = false;
       outcomes.interruptIdle();
       publishListing();
     } else turnScope.cancel();
@@ -249,7 +260,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       const metadata = (workflowInfo().memo?.['metadata'] ?? {}) as Record<string, string>;
       const outcome = applySessionUpdate({ title, metadata }, update);
       const agent = update.agent;
-      if (outcome.changed === null && agent === undefined) return;
+      const budget = update.budget === undefined ? context.state.budget : update.budget;
+      const budgetChanged = !sameBudget(budget, context.state.budget);
+      if (outcome.changed === null && agent === undefined && !budgetChanged) return;
       // With listings, one upsert after the event carries the changed values and the listing; before, one per value.
       const listed = patched(SESSION_LISTING_PATCH);
       const changes: Record<string, unknown> = {};
@@ -265,11 +278,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         changes['agent'] = agent.view;
         if (!listed) upsertMemo({ agent: agent.view });
       }
+      // A raise or a removal resumes a turn the budget paused (the main loop wakes for it).
+      context.state.budget = budget;
       if (patched(SESSION_UPDATED_EVENT_PATCH)) {
         log.append({
           type: 'session.updated',
           ...outcome.changed,
           ...(agent === undefined ? {} : { agent: agent.view }),
+          ...(budgetChanged ? { budget } : {}),
         });
       }
       if (listed) publishListing(changes);
@@ -279,6 +295,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (ended) throw new Error('The session has ended.');
         if (update.agent !== undefined && context.state.status !== 'idle') {
           throw new Error(`The session is ${context.state.status}; its agent can change only while it is idle.`);
+        }
+        if (update.budget !== undefined) {
+          const problem = budgetUpdateProblem({
+            current: context.state.budget,
+            next: update.budget,
+            priced: input.listPrice !== undefined,
+            listCostNano: context.listCostNano(),
+          });
+          if (problem !== null) throw new Error(problem);
         }
       },
     },
@@ -396,7 +421,19 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       activeTime,
       awaiting: currentTurn?.answerableCalls() ?? [],
       ...(outcomes.snapshot().length === 0 ? {} : { outcomeEvaluations: outcomes.views() }),
+      budget: context.state.budget,
+      ...listCostField(),
     };
+  }
+  /** The session's list cost in whole cents, when its model has a list price. */
+  function listCostField(): { listCost?: ReturnType<typeof toMonetaryAmount> } {
+    const cost = context.listCostNano();
+    return cost === null ? {} : { listCost: toMonetaryAmount(cost) };
+  }
+  /** Whether a turn the budget paused may go on: the budget was raised above the list cost, or removed. */
+  function budgetResumable(): boolean {
+    const { budget, budgetPaused } = context.state;
+    return budgetPaused && (budget === null || !budgetReached(context.listCostNano(), budget));
   }
   setHandler(getSessionQuery, summary);
 
@@ -465,6 +502,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
   async function runTurn(stepsTaken: number): Promise<void> {
     const turn = new Turn(context, stepsTaken, { holdEndTurn: outcomes.holdsEndTurn() });
+    context.state.budgetPaused = false;
     const scope = new CancellationScope();
     turnScope = scope;
     currentTurn = turn;
@@ -499,7 +537,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await runTurn(turnInProgress.stepsTaken);
     }
     if (turnInProgress === null) {
-      const woken = (): boolean => queue.length > 0 || ended || context.shouldContinueAsNew();
+      const woken = (): boolean => queue.length > 0 || ended || context.shouldContinueAsNew() || budgetResumable();
       // An idle session's container stops after the idle timeout; its workspace volume stays for the next call.
       const idleStop = patched(SANDBOX_IDLE_STOP_PATCH)
         ? sandboxIdleStopAfterMs({
@@ -552,6 +590,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         activeTime,
         ...(noRepositoryClones(context.repositoryClones) ? {} : { repositoryClones: context.repositoryClones }),
         ...(outcomes.snapshot().length === 0 ? {} : { outcomes: outcomes.snapshot() }),
+        ...(context.state.budget === null ? {} : { budget: context.state.budget }),
+        ...(context.state.budgetPaused ? { budgetPaused: true as const } : {}),
       };
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
@@ -562,6 +602,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await continueWithSameMemo({ ...input, agent: context.agent, files: context.files, carryOver: next });
     }
     if (turnInProgress !== null) continue;
+    if (budgetResumable()) {
+      // The budget was raised or removed: the paused turn goes on where it stopped, before any queued message.
+      context.setStatus('running');
+      log.append({ type: 'session.status_running' });
+      await runTurn(0);
+      continue;
+    }
     const message = queue.shift();
     if (message === undefined) continue;
     if (message.outcomeId !== undefined) outcomes.start(message.outcomeId);

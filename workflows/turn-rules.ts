@@ -1,5 +1,7 @@
 import { COMPACTION_TRIGGER_RATIO, contextWindowFor, KEEP_RECENT_RATIO } from '../common/model-context';
 import type { SessionLimits } from '../common/session';
+import { budgetReached } from '../common/list-price';
+import type { BudgetLimit } from '../common/list-price';
 import type { ModelFailureDecision } from './model-failures';
 
 /**
@@ -11,6 +13,7 @@ import type { ModelFailureDecision } from './model-failures';
 export type BeforeModelCall =
   | { kind: 'call_model' }
   | { kind: 'compact' }
+  | { kind: 'budget_reached' }
   | { kind: 'stop'; error: { type: 'tool_use_limit_reached_error'; message: string } };
 
 /** The context budget of a session's model: the window, when to compact, and how much to keep verbatim. */
@@ -32,9 +35,16 @@ export function contextBudget(model: string, limits: SessionLimits): ContextBudg
   };
 }
 
+/** A session's spend before a model call: its budget (`null`: none) and its exact list cost (`null`: unmeasurable). */
+export interface SessionSpend {
+  budget: BudgetLimit | null;
+  listCostNano: bigint | null;
+}
+
 /**
- * Decides what precedes the next model call: the turn stops at the step limit (the hosted API's
- * `tool_use_limit_reached_error`), compacts when the prompt would pass the budget's threshold (only a stored
+ * Decides what precedes the next model call: the turn pauses when the session's list cost has reached its budget
+ * (or cannot be measured under one: the hosted `budget_reached`, no model call, no `session.error`), stops at the
+ * step limit (the hosted API's `tool_use_limit_reached_error`), compacts when the prompt would pass the budget's threshold (only a stored
  * conversation compacts), and otherwise calls the model.
  */
 export function decideBeforeModelCall(state: {
@@ -43,7 +53,13 @@ export function decideBeforeModelCall(state: {
   promptEstimate: number;
   budget: ContextBudget;
   canCompact: boolean;
+  /** Absent: no budget (sessions from before budgets). */
+  spend?: SessionSpend;
 }): BeforeModelCall {
+  const spend = state.spend;
+  if (spend !== undefined && spend.budget !== null && budgetReached(spend.listCostNano, spend.budget)) {
+    return { kind: 'budget_reached' };
+  }
   if (state.stepsTaken >= state.maxStepsPerTurn) {
     return {
       kind: 'stop',

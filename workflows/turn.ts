@@ -17,6 +17,8 @@ import type {
   SessionUsage,
 } from '../common/session';
 import { addUsage, emptyUsage, usageCounts, usageView } from '../common/session';
+import { toMonetaryAmount } from '../common/list-price';
+import type { BudgetLimit } from '../common/list-price';
 import {
   callMcpTool,
   callModel,
@@ -87,7 +89,13 @@ export interface TurnContext {
     mcpTools: Map<string, McpToolDescriptor[]>;
     /** The system prompt a model call of this run stored, with its key: later calls name it instead of carrying it. */
     storedSystem: { text: string; key: string } | null;
+    /** The session's budget (`sessions.create` / `sessions.update`); `null`: none. */
+    budget: BudgetLimit | null;
+    /** Set when a turn paused because the budget was reached; the next turn clears it. */
+    budgetPaused: boolean;
   };
+  /** The session's exact list cost in nano-dollars; `null` when some model it used has no list price. */
+  listCostNano(): bigint | null;
   setStatus(status: SessionStatus): void;
   /** Seconds the session has spent `running`, the current stretch included. */
   activeSeconds(): number;
@@ -180,7 +188,12 @@ export class Turn {
         promptEstimate: state.conversation.promptEstimate(),
         budget: this.budget,
         canCompact: !state.conversation.isInline,
+        spend: { budget: state.budget, listCostNano: this.context.listCostNano() },
       });
+      if (next.kind === 'budget_reached') {
+        state.budgetPaused = true;
+        return this.idle({ type: 'budget_reached' });
+      }
       if (next.kind === 'stop') {
         log.append({ type: 'session.error', error: { ...next.error, retry_status: { type: 'exhausted' } } });
         return this.idle({ type: 'retries_exhausted' });
@@ -287,7 +300,13 @@ export class Turn {
   private snapshotUsage(): void {
     if (!patched(SESSION_USAGE_EVENT_PATCH)) return;
     const { log, state } = this.context;
-    log.append({ type: 'session.usage', usage: usageView(state.usage, this.context.activeSeconds()) });
+    const cost = this.context.listCostNano();
+    const listCost = cost === null ? undefined : toMonetaryAmount(cost);
+    log.append({
+      type: 'session.usage',
+      usage: usageView(state.usage, this.context.activeSeconds(), listCost),
+      budget: state.budget,
+    });
   }
 
   private requiresAction(calls: AwaitedToolCall[]): void {
@@ -620,7 +639,16 @@ export class Turn {
     const { sessionId, agent, state } = this.context;
     const stored = state.conversation.modelInput().conversation;
     try {
-      return await evaluatePermission({ sessionId, model: agent.model, conversation: stored ?? null, toolName, input });
+      const { usage, ...verdict } = await evaluatePermission({
+        sessionId,
+        model: agent.model,
+        conversation: stored ?? null,
+        toolName,
+        input,
+      });
+      // The classifier's call is consumption of the session's model: it counts toward the list cost and a budget.
+      if (usage !== undefined) this.addUsage(usage);
+      return verdict;
     } catch (error) {
       if (isCancellation(error)) throw error;
       return { type: 'ask', reason_code: 'indeterminate' };

@@ -2,7 +2,8 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { CancelledFailure } from '@temporalio/common';
 import type { MessageParam } from '../../common/model';
 import { PERMISSION_SYSTEM_PROMPT, readVerdict } from '../../common/permission';
-import type { AutoVerdict, EvaluatePermissionInput } from '../../common/permission';
+import type { EvaluatePermissionInput, JudgedPermission } from '../../common/permission';
+import { usageCounts } from '../../common/session';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import type { ConversationStore } from '../storage/conversation-store';
 import { classifyModelError } from './classify-model-error';
@@ -29,7 +30,7 @@ const INPUT_CHARS = 4_000;
 export async function evaluatePermission(
   input: EvaluatePermissionInput,
   dependencies: EvaluatePermissionDependencies,
-): Promise<AutoVerdict> {
+): Promise<JudgedPermission> {
   const control = currentActivityControl();
   const messages = input.conversation === null ? [] : await dependencies.conversations.messages(input.conversation);
   const prompt =
@@ -48,7 +49,7 @@ export async function evaluatePermission(
       ),
     );
     const text = reply.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join(' ');
-    return readVerdict(text);
+    return { ...readVerdict(text), usage: usageCounts(reply.usage) };
   } catch (error) {
     if (control.signal?.aborted) throw new CancelledFailure('The permission evaluation was cancelled.');
     throw classifyModelError(error);

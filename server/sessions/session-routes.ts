@@ -49,6 +49,28 @@ const sessionAgentUpdate = z
   })
   .strict();
 
+/**
+ * A session's `budget` (`BetaManagedAgentsBudgetLimit`): a limit in whole US cents, written as a string with no
+ * leading zeros and greater than zero, as the hosted API takes it.
+ */
+const budgetLimit = z
+  .object({
+    type: z.literal('limit', { error: "expected 'limit'" }),
+    max_list_cost: z
+      .object({
+        amount: z
+          .string({ error: 'expected a string of whole cents' })
+          .regex(
+            /^[1-9]\d{0,17}$/,
+            'expected a whole number of US cents greater than zero, as a string with no leading zeros (such as "2500" ' +
+              'for $25.00)',
+          ),
+        currency: z.literal('USD', { error: 'expected USD, the only currency supported' }),
+      })
+      .strict(),
+  })
+  .strict();
+
 const createSessionBody = z
   .object({
     agent: agentReference.optional(),
@@ -58,7 +80,7 @@ const createSessionBody = z
     initial_events: z.array(initialUserEvent).max(50).optional(),
     vault_ids: z.array(z.string()).optional(),
     resources: z.array(sessionResource).max(100).optional(),
-    budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
+    budget: budgetLimit.optional(),
   })
   .strict();
 
@@ -107,7 +129,7 @@ const updateSessionBody = z
     metadata: z.record(z.string().max(64), z.string().max(512).nullable()).nullable().optional(),
     agent: sessionAgentUpdate.optional(),
     vault_ids: z.array(z.string()).max(0, "a session's vaults are fixed when it is created").optional(),
-    budget: z.null({ error: 'budgets are not supported by Keel yet' }).optional(),
+    budget: budgetLimit.nullable().optional(),
   })
   .strict();
 
@@ -151,6 +173,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
       initialEvents: body.initial_events ?? [],
       resources: body.resources ?? [],
       vaultIds: body.vault_ids ?? [],
+      ...(body.budget === undefined ? {} : { budget: body.budget }),
     });
   });
 
@@ -193,6 +216,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
         {
           ...(body.title === undefined ? {} : { title: body.title }),
           ...(body.metadata === undefined || body.metadata === null ? {} : { metadata: body.metadata }),
+          ...(body.budget === undefined ? {} : { budget: body.budget }),
         },
         body.agent,
       );

@@ -6,6 +6,8 @@ import { ID_PREFIXES, isSessionId } from '../../common/ids';
 import { sessionListingOf } from '../../common/session-listing';
 import { WORKSPACE_MEMO_KEY, workspaceOfMemo } from '../../common/workspace';
 import { acceptsMidConversationSystem } from '../../common/model-context';
+import { listPriceFor } from '../../common/list-price';
+import type { BudgetLimit } from '../../common/list-price';
 import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/events';
 import type { SandboxEnvironment } from '../../common/sandbox';
 import type { OutcomeRubric } from '../../common/outcome';
@@ -68,6 +70,8 @@ export interface CreateSessionRequest {
   resources: SessionResourceParams[];
   /** Vaults whose credentials the session's MCP calls may use, in order of preference. */
   vaultIds: string[];
+  /** The session's spend ceiling; its model must have a list price. */
+  budget?: BudgetLimit;
 }
 
 /** A user event as the API accepts it. */
@@ -136,6 +140,9 @@ export interface SessionServiceOptions {
 
 const END_TIMEOUT_MS = 60_000;
 
+/** The reasons the Workflow refuses a budget with, each at the start of its message. */
+const BUDGET_REASONS = ['budget_create_only', 'budget_not_raised', 'model_not_budgetable'] as const;
+
 /** The most recent sessions of a memory store that `sessions.list?memory_store_id=` looks among. */
 const MAX_LISTED_STORE_SESSIONS = 1_000;
 
@@ -174,6 +181,15 @@ export class SessionService {
         'resources',
         `environment ${selfHosted.environmentId} is self_hosted: its workers run the tools, so a session there takes ` +
           "no resources (they live in Keel's sandbox)",
+      );
+    }
+    // The model's list price is fixed for the session's life: a budget needs one (the hosted `model_not_budgetable`).
+    const listPrice = listPriceFor(agent.model, this.options.limits.modelPrices);
+    if (request.budget !== undefined && listPrice === null) {
+      throw new ApiError(
+        'invalid_request_error',
+        `model_not_budgetable: budget: the session's model ${agent.model} has no list price in Keel's table ` +
+          '(set one with KEEL_MODEL_PRICES)',
       );
     }
     const vaultIds = await this.options.vaults.forSession(request.vaultIds);
@@ -222,6 +238,8 @@ export class SessionService {
             ...(environment === undefined ? {} : { environment }),
             ...(vaultIds.length === 0 ? {} : { vaultIds }),
             ...(selfHosted === undefined ? {} : { selfHosted }),
+            ...(request.budget === undefined ? {} : { budget: request.budget }),
+            ...(listPrice === null ? {} : { listPrice }),
           },
         ],
         staticSummary: request.title ?? `Keel session with ${agent.name}`,
@@ -380,8 +398,12 @@ export class SessionService {
       await handle.executeUpdate(updateSessionUpdate, { args: [{ ...change, ...(agent && { agent }) }] });
     } catch (error) {
       // The Workflow's validator refuses an agent change while a turn runs: the session's state, not the request.
-      if (error instanceof WorkflowUpdateFailedError && agent !== undefined) {
+      if (error instanceof WorkflowUpdateFailedError && (agent !== undefined || change.budget !== undefined)) {
         const cause = error.cause instanceof Error ? error.cause.message : error.message;
+        // A refused budget is a bad request whose message begins with the hosted API's reason.
+        if (BUDGET_REASONS.some((reason) => cause.startsWith(`${reason}:`))) {
+          throw new ApiError('invalid_request_error', cause);
+        }
         throw new ApiError('conflict_error', cause);
       }
       throw error;

@@ -14,6 +14,7 @@ import type { ListedAgent, SessionListing } from '../../common/session-listing';
 import { usageView } from '../../common/session';
 import type { SessionStatsView, SessionSummary, SessionUsageView } from '../../common/session';
 import type { OutcomeEvaluationView } from '../../common/outcome';
+import type { BudgetLimit } from '../../common/list-price';
 
 /** The session object of the hosted API, as far as Keel fills it. */
 export interface SessionView {
@@ -38,7 +39,7 @@ export interface SessionView {
   stats: SessionStatsView;
   resources: SessionResourceRecord[];
   vault_ids: string[];
-  budget: null;
+  budget: BudgetLimit | null;
   outcome_evaluations: OutcomeEvaluationView[];
 }
 
@@ -118,7 +119,7 @@ export function toListedSessionView(execution: SessionExecution, listing: Sessio
     created_at: listing.createdAt,
     updated_at: listing.updatedAt,
     archived_at: listing.archivedAt,
-    usage: usageView(listing.usage, active),
+    usage: usageView(listing.usage, active, listing.listCost),
     stats: {
       active_seconds: active,
       duration_seconds: Math.max(0, (now - Date.parse(listing.createdAt)) / 1000),
@@ -127,7 +128,7 @@ export function toListedSessionView(execution: SessionExecution, listing: Sessio
     },
     resources: (memo?.['resources'] as SessionResourceRecord[] | undefined) ?? [],
     vault_ids: (memo?.['vault_ids'] as string[] | undefined) ?? [],
-    budget: null,
+    budget: listing.budget ?? null,
     outcome_evaluations: listing.outcomeEvaluations ?? [],
   };
 }
