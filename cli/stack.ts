@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,8 @@ import type { LiveEvents } from '../common/live-events';
 import { sandboxClusterLabel } from '../common/sandbox';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { createServer } from '../server/create-server';
+import { DEPLOYMENT_TASK_QUEUE } from '../common/deployment';
+import { deploymentActivities } from '../server/deployments/deployment-activities';
 import type { ControlPlaneStore } from '../server/store/control-plane-store';
 import { openControlPlaneStore } from '../server/store/open-control-plane-store';
 import { openBlobStore } from '../storage/open-blob-store';
@@ -211,6 +213,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     const apiUrl = await server.listen({ host: config.server.host, port: config.server.port });
     stops.push(() => server.close());
+    // Every server runs deployments' scheduled fires (an Activity-only worker): it owns session creation.
+    const deploymentConnection = await NativeConnection.connect({ address: temporalAddress });
+    stops.push(() => deploymentConnection.close());
+    const deploymentWorker = await TemporalWorker.create({
+      connection: deploymentConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: DEPLOYMENT_TASK_QUEUE,
+      dataConverter: keelDataConverter({ blobs, dataDir: config.dataDir }),
+      activities: deploymentActivities(server.deployments),
+    });
+    const deploymentsRunning = deploymentWorker.run();
+    stops.push(async () => {
+      if (deploymentWorker.getState() === 'RUNNING') deploymentWorker.shutdown();
+      await deploymentsRunning;
+    });
     return {
       apiUrl,
       apiKey: options.apiKey,

@@ -34,6 +34,12 @@ import { registerMemoryStoreRoutes } from './memory-stores/memory-store-routes';
 import { MemoryStoreService } from './memory-stores/memory-store-service';
 import { MemoryService } from './memory-stores/memory-service';
 import { registerSkillRoutes } from './skills/skill-routes';
+import { registerDeploymentRoutes } from './deployments/deployment-routes';
+import { registerDeploymentRunRoutes } from './deployment-runs/deployment-run-routes';
+import { DeploymentService } from './deployments/deployment-service';
+import { DeploymentSchedules } from './deployments/deployment-schedules';
+import { registerDreamRoutes } from './dreams/dream-routes';
+import { DreamService } from './dreams/dream-service';
 import { SkillService } from './skills/skill-service';
 import { registerAdminRoutes } from './organizations/admin-routes';
 import { AdminService } from './organizations/admin-service';
@@ -121,7 +127,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const memoryStores = new MemoryStoreService(store);
   const credentials = new CredentialService(store, vaults, options.secretKey);
   const repositoryTokens = new RepositoryTokens(options.store.repositoryTokens, options.secretKey);
-  const sessions = new SessionService({
+  const sessions: SessionService = new SessionService({
     ...options,
     client: options.temporal,
     queries,
@@ -132,7 +138,22 @@ export function createServer(options: ServerOptions): FastifyInstance {
     memoryStores,
     skills,
     repositoryTokens,
+    deploymentSessions: {
+      sessionsOf: (deploymentId: string, limit: number): Promise<string[]> =>
+        deployments.sessionsOf(deploymentId, limit),
+    },
   });
+  const deployments: DeploymentService = new DeploymentService(store, {
+    agents,
+    environments,
+    vaults,
+    files,
+    memoryStores,
+    sessions,
+    schedules: new DeploymentSchedules(options.temporal),
+  });
+  // Scheduled fires reach the server through the deployment Activity (see `deploymentActivities`).
+  app.decorate('deployments', deployments);
   const reader = new SessionEventReader(queries, options.blobs);
   const feeds = new SessionFeeds(reader, options.bus);
 
@@ -215,6 +236,19 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerCredentialRoutes(api, credentials);
     registerMemoryStoreRoutes(api, memoryStores, new MemoryService(store));
     registerSkillRoutes(api, skills);
+    registerDeploymentRoutes(api, deployments);
+    registerDeploymentRunRoutes(api, deployments);
+    registerDreamRoutes(
+      api,
+      new DreamService({
+        store,
+        client: options.temporal,
+        queries,
+        sessions,
+        reader,
+        defaultAgent: options.agent,
+      }),
+    );
     // The Admin API works on the unscoped store: it manages every workspace and key.
     registerAdminRoutes(api, new AdminService(options.store));
   });
@@ -233,6 +267,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who the request acts as, set by the authentication hook before any route runs (see `principalOf`). */
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** The server's deployments, which the deployment Activity worker runs scheduled fires through. */
+    deployments: DeploymentService;
   }
 }
 

@@ -13,6 +13,9 @@ export const RESOURCE_ID_PREFIXES = {
   memory_version: 'memver_',
   skill: 'skill_',
   skill_version: 'skillver_',
+  dream: 'drm_',
+  deployment: 'depl_',
+  deployment_run: 'drun_',
 } as const;
 
 /** A kind of control-plane resource. */

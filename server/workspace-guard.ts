@@ -34,6 +34,8 @@ export function workspaceParameterChecks(
     sessionId: sessionIsForeign,
     memoryStoreId: async (id, workspaceId) => foreign(await store.memoryStores.getStore(id), workspaceId),
     skillId: async (id, workspaceId) => foreign(await store.skills.getSkill(id), workspaceId),
+    deploymentId: async (id, workspaceId) => foreign(await store.deployments.get(id), workspaceId),
+    deploymentRunId: async (id, workspaceId) => foreign(await store.deploymentRuns.get(id), workspaceId),
   };
 }
 

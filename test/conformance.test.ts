@@ -51,7 +51,10 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import type { BetaDeletedSkill, BetaSkill } from '@anthropic-ai/sdk/resources/beta/skills/skills';
 import type { BetaDeletedSkillVersion, BetaSkillVersion } from '@anthropic-ai/sdk/resources/beta/skills/versions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BetaDream } from '@anthropic-ai/sdk/resources/beta/dreams';
+import type { BetaManagedAgentsDeployment } from '@anthropic-ai/sdk/resources/beta/deployments';
+import type { BetaManagedAgentsDeploymentRun } from '@anthropic-ai/sdk/resources/beta/deployment-runs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keys } from '../cli/keys';
 import { shapeProblems } from './support/conformance';
 import type { Shape } from './support/conformance';
@@ -129,7 +132,7 @@ const sessionShape: Shape<BetaManagedAgentsSession> = {
   outcome_evaluations: 'array',
   usage: 'object',
   stats: 'object',
-  deployment_id: ['absent', 'null'],
+  deployment_id: ['absent', 'null', 'string'],
   created_at: time,
   updated_at: time,
   archived_at: ['string', 'null'],
@@ -323,6 +326,54 @@ const skillVersionShape: Shape<BetaSkillVersion> = {
   skill_id: { id: 'skill_' },
   name: 'string',
   description: 'string',
+  created_at: time,
+};
+
+const dreamShape: Shape<BetaDream> = {
+  id: { id: 'drm_' },
+  type: { literal: 'dream' },
+  status: 'string',
+  inputs: 'array',
+  outputs: 'array',
+  model: 'object',
+  instructions: ['string', 'null'],
+  output_behavior: 'object',
+  session_id: ['string', 'null'],
+  created_at: time,
+  ended_at: ['string', 'null'],
+  archived_at: ['string', 'null'],
+  usage: 'object',
+  error: ['object', 'null'],
+};
+
+const deploymentShape: Shape<BetaManagedAgentsDeployment> = {
+  id: { id: 'depl_' },
+  type: { literal: 'deployment' },
+  name: 'string',
+  description: ['string', 'null'],
+  agent: 'object',
+  environment_id: 'string',
+  initial_events: 'array',
+  metadata,
+  resources: 'array',
+  vault_ids: 'array',
+  schedule: ['object', 'null'],
+  status: 'string',
+  paused_reason: ['object', 'null'],
+  budget: ['absent', 'null', 'object'],
+  created_at: time,
+  updated_at: time,
+  archived_at: ['string', 'null'],
+};
+
+const deploymentRunShape: Shape<BetaManagedAgentsDeploymentRun> = {
+  id: { id: 'drun_' },
+  type: { literal: 'deployment_run' },
+  deployment_id: 'string',
+  agent: 'object',
+  session_id: ['string', 'null'],
+  error: ['object', 'null'],
+  trigger_context: 'object',
   created_at: time,
 };
 
@@ -716,11 +767,86 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     expect(problems).toEqual([]);
   });
 
+  it('serves dreams (5 methods) in the SDK shapes', async () => {
+    const problems: string[] = [];
+    const check = (value: unknown, name: string): void => {
+      problems.push(...shapeProblems(value, dreamShape, name, []));
+    };
+    const store = await client.beta.memoryStores.create({ name: 'Conformance dream' });
+    harness.model.enqueue({ kind: 'text', text: 'Nothing to reorganise.' });
+    const dream = await client.beta.dreams.create({
+      inputs: [{ type: 'memory_store', memory_store_id: store.id }],
+      model: 'scripted-model',
+    });
+    check(dream, 'dreams.create');
+    await vi.waitFor(
+      async () => {
+        const current = await client.beta.dreams.retrieve(dream.id);
+        if (current.status !== 'completed') throw new Error(`dream ${dream.id} is ${current.status}`);
+      },
+      { timeout: 60_000, interval: 200 },
+    );
+    check(await client.beta.dreams.retrieve(dream.id), 'dreams.retrieve');
+    for (const item of (await client.beta.dreams.list()).data) check(item, 'dreams.list');
+    expect((await rejection(client.beta.dreams.cancel(dream.id))).status).toBe(400);
+    check(await client.beta.dreams.archive(dream.id), 'dreams.archive');
+    harness.model.enqueue({ kind: 'hang' });
+    const running = await client.beta.dreams.create({
+      inputs: [{ type: 'memory_store', memory_store_id: store.id }],
+      model: 'scripted-model',
+    });
+    // Canceled once its session has taken the hanging reply, so no reply is left for a later test.
+    await vi.waitFor(
+      () => {
+        if (harness.model.remaining() > 0) throw new Error('the dream has not called the model yet');
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    check(await client.beta.dreams.cancel(running.id), 'dreams.cancel');
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('serves deployments (8 methods) and deployment runs (2 methods) in the SDK shapes', async () => {
+    const problems: string[] = [];
+    const check = <T>(value: unknown, shape: Shape<T>, name: string): void => {
+      problems.push(...shapeProblems(value, shape, name, []));
+    };
+    const agent = await client.beta.agents.create({ name: 'Conformance deployed', model: 'scripted-model' });
+    const environment = await client.beta.environments.create({ name: 'deployed', config: { type: 'cloud' } });
+    const deployment = await client.beta.deployments.create({
+      name: 'Conformance',
+      agent: agent.id,
+      environment_id: environment.id,
+      initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'Deployed hello.' }] }],
+      schedule: { type: 'cron', expression: '0 9 * * 1-5', timezone: 'Europe/Paris' },
+    });
+    check(deployment, deploymentShape, 'deployments.create');
+    check(await client.beta.deployments.retrieve(deployment.id), deploymentShape, 'deployments.retrieve');
+    check(await client.beta.deployments.update(deployment.id, { name: 'Renamed' }), deploymentShape, 'update');
+    for (const item of (await client.beta.deployments.list()).data) check(item, deploymentShape, 'deployments.list');
+    check(await client.beta.deployments.pause(deployment.id), deploymentShape, 'deployments.pause');
+    check(await client.beta.deployments.unpause(deployment.id), deploymentShape, 'deployments.unpause');
+    harness.model.enqueue({ kind: 'text', text: 'Deployed reply.' });
+    const run = await client.beta.deployments.run(deployment.id);
+    check(run, deploymentRunShape, 'deployments.run');
+    // The run's session takes its reply before the next test scripts its own.
+    await vi.waitFor(
+      () => {
+        if (harness.model.remaining() > 0) throw new Error("the deployment's session has not called the model yet");
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    check(await client.beta.deploymentRuns.retrieve(run.id), deploymentRunShape, 'deploymentRuns.retrieve');
+    for (const item of (await client.beta.deploymentRuns.list()).data) {
+      check(item, deploymentRunShape, 'deploymentRuns.list');
+    }
+    check(await client.beta.deployments.archive(deployment.id), deploymentShape, 'deployments.archive');
+    expect(problems).toEqual([]);
+  });
+
   it('answers 404 in the Anthropic error shape for every method of a resource Keel does not serve', async () => {
     const notServed: Array<[string, () => Promise<unknown>]> = [
       ['sessions.threads.list', () => client.beta.sessions.threads.list('sesn_000000000000')],
-      ['deployments.list', () => client.beta.deployments.list()],
-      ['dreams.list', () => client.beta.dreams.list()],
     ];
     for (const [name, call] of notServed) {
       const error = await rejection(call());

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { toFile } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mcpServerUrlKey } from '../common/mcp-server-url-key';
 import { DEFAULT_WORKSPACE_ID, workspaceOfMemo } from '../common/workspace';
 import { applyMigrations, MIGRATIONS } from '../server/store/migrations';
@@ -81,9 +81,36 @@ beforeAll(async () => {
   const skill = await a.beta.skills.create({
     files: [await toFile(Buffer.from('---\nname: alpha-skill\ndescription: Alpha.\n---\n'), 'alpha-skill/SKILL.md')],
   });
+  // A deployment whose agent is archived after: its runs record an agent_archived_error and call no model.
+  const deployedAgent = await a.beta.agents.create({ name: 'alpha deployed agent', model: 'scripted-model' });
+  const deployment = await a.beta.deployments.create({
+    name: 'alpha deployment',
+    agent: deployedAgent.id,
+    environment_id: environment.id,
+    initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'alpha' }] }],
+  });
+  await a.beta.agents.archive(deployedAgent.id);
+  const deploymentRun = await a.beta.deployments.run(deployment.id);
+  // A dream whose model call never answers: it stays running until the owner cancels it (phase 2), then archives it.
+  harness.model.enqueue({ kind: 'hang' });
+  const dream = await a.beta.dreams.create({
+    inputs: [{ type: 'memory_store', memory_store_id: memoryStore.id }],
+    model: 'scripted-model',
+  });
+  await vi.waitFor(
+    () => {
+      if (!harness.model.requests.some((request) => JSON.stringify(request.body.system ?? '').includes('dreaming'))) {
+        throw new Error('the dream has not called the model yet');
+      }
+    },
+    { timeout: 30_000, interval: 100 },
+  );
   Object.assign(ids, {
     skillId: skill.id,
     version: skill.latest_version_id,
+    deploymentId: deployment.id,
+    deploymentRunId: deploymentRun.id,
+    dreamId: dream.id,
     memoryStoreId: memoryStore.id,
     memoryId: memory.id,
     memoryVersionId: memory.memory_version_id,
@@ -201,6 +228,16 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/skills/:skillId/versions/:version/content': { phase: 1, owner: 200 },
   // The skill's only version: the owner is told to delete the skill instead.
   'DELETE /v1/skills/:skillId/versions/:version': { phase: 2, owner: 400 },
+  'GET /v1/deployments/:deploymentId': { phase: 1, owner: 200 },
+  'POST /v1/deployments/:deploymentId': { phase: 2, owner: 200, body: { name: 'alpha deployment, renamed' } },
+  'POST /v1/deployments/:deploymentId/pause': { phase: 2, owner: 200 },
+  'POST /v1/deployments/:deploymentId/unpause': { phase: 2, owner: 200 },
+  'POST /v1/deployments/:deploymentId/run': { phase: 2, owner: 200 },
+  'POST /v1/deployments/:deploymentId/archive': { phase: 3, owner: 200 },
+  'GET /v1/deployment_runs/:deploymentRunId': { phase: 1, owner: 200 },
+  'GET /v1/dreams/:dreamId': { phase: 1, owner: 200 },
+  'POST /v1/dreams/:dreamId/cancel': { phase: 2, owner: 200 },
+  'POST /v1/dreams/:dreamId/archive': { phase: 3, owner: 200 },
 };
 
 /** Routes that name no resource: B's key uses them with its own data (listings and creations are tested apart). */
@@ -222,6 +259,11 @@ const UNNAMED_ROUTES = new Set([
   'POST /v1/memory_stores',
   'GET /v1/skills',
   'POST /v1/skills',
+  'GET /v1/deployments',
+  'POST /v1/deployments',
+  'GET /v1/deployment_runs',
+  'GET /v1/dreams',
+  'POST /v1/dreams',
 ]);
 
 const WORKSPACES = '/v1/organizations/workspaces';
@@ -318,7 +360,7 @@ describe('workspaces migration: what existed before belongs to the default works
       database.close();
       const store = openSqliteStore({ filename });
       try {
-        expect(store.appliedMigrations).toEqual([7, 8, 9, 10]);
+        expect(store.appliedMigrations).toEqual(MIGRATIONS.slice(6).map((migration) => migration.version));
         expect((await store.agents.get('agent_old'))?.workspaceId).toBe(DEFAULT_WORKSPACE_ID);
         expect((await store.apiKeys.list()).map((key) => key.workspaceId)).toEqual([DEFAULT_WORKSPACE_ID]);
         expect((await store.workspaces.list()).map((workspace) => workspace.name)).toEqual(['default']);
@@ -373,6 +415,9 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
       (await b.beta.files.list()).data,
       (await b.beta.memoryStores.list({ include_archived: true })).data,
       (await b.beta.skills.list()).data,
+      (await b.beta.deployments.list({ include_archived: true })).data,
+      (await b.beta.deploymentRuns.list()).data,
+      (await b.beta.dreams.list({ include_archived: true })).data,
       (await b.beta.sessions.list({ include_archived: true })).data,
       (await sdkClient(harness.stack.apiUrl).beta.sessions.list({ include_archived: true })).data,
     ]);
@@ -385,6 +430,9 @@ describe('workspaces: a key sees its own workspace only, on every route', () => 
       'sessionId',
       'memoryStoreId',
       'skillId',
+      'dreamId',
+      'deploymentId',
+      'deploymentRunId',
     ]) {
       expect(listed).not.toContain(ids[name]);
     }

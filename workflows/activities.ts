@@ -22,6 +22,8 @@ import type { EvaluatePermissionInput, JudgedPermission } from '../common/permis
 import type { GradeOutcomeInput, GradeOutcomeResult } from '../common/outcome';
 import type { WebFetchInput } from '../common/web-fetch';
 import type { RequestWorkInput, RequestWorkResult } from '../common/work-queue';
+import { DEPLOYMENT_TASK_QUEUE } from '../common/deployment';
+import type { ScheduledDeploymentRunInput } from '../common/deployment';
 import type { WebSearchInput } from '../common/web-search';
 import type {
   DestroySandboxInput,
@@ -143,6 +145,32 @@ const outbound = proxyActivities<OutboundActivities>(OUTBOUND_OPTIONS);
 const sandbox = proxyActivities<SandboxActivities>(SANDBOX_OPTIONS);
 const storage = proxyActivities<StorageActivities>(STORAGE_OPTIONS);
 const selfHosted = proxyActivities<SelfHostedActivities>(SELF_HOSTED_OPTIONS);
+
+/** The Activity of a deployment's scheduled fire, run by the servers (they own session creation). */
+interface DeploymentActivities {
+  runScheduledDeployment(input: Required<ScheduledDeploymentRunInput>): Promise<void>;
+}
+
+/**
+ * A scheduled fire runs on the servers' task queue; the server records at most one run per fire time, so a retry (a
+ * server lost mid-fire) is safe.
+ */
+const DEPLOYMENT_OPTIONS: ActivityOptions = {
+  taskQueue: DEPLOYMENT_TASK_QUEUE,
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+const deployments = proxyActivities<DeploymentActivities>(DEPLOYMENT_OPTIONS);
+
+/** Runs a deployment as its schedule fired it: records the run and creates its session (on a server). */
+export function runScheduledDeployment(input: Required<ScheduledDeploymentRunInput>): Promise<void> {
+  return deployments.runScheduledDeployment.executeWithOptions(
+    { ...DEPLOYMENT_OPTIONS, summary: `run deployment ${input.deploymentId}` },
+    [input],
+  );
+}
 
 /**
  * Makes sure a work item of the session's self-hosted environment serves the session, so one of the environment's

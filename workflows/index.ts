@@ -1,2 +1,3 @@
 /** The only `workflowsPath`: every Workflow function Keel registers, by name. */
 export { sessionWorkflow } from './session';
+export { deploymentRunWorkflow } from './deployment-run';

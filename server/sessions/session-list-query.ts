@@ -11,6 +11,8 @@ export interface SessionListRequest {
   agentVersion?: number | undefined;
   /** Sessions that mount this memory store (the service turns it into `sessionIds`). */
   memoryStoreId?: string | undefined;
+  /** Sessions a deployment created (the service turns it into `sessionIds`). */
+  deploymentId?: string | undefined;
   /** Only these sessions (the ones that mount `memoryStoreId`), set by the session service. */
   sessionIds?: readonly string[] | undefined;
   statuses?: SessionStatus[] | undefined;

@@ -104,10 +104,9 @@ const listQuery = z
       .int('expected an agent version number')
       .min(1, 'agent versions start at 1')
       .optional(),
-    // Filters of features Keel does not have yet are refused rather than ignored: ignoring one would list sessions
-    // the caller asked to leave out.
     deployment_id: z
-      .undefined({ error: 'deployments are not supported by Keel yet, so no session has one' })
+      .string()
+      .regex(/^depl_[0-9A-Za-z]{8,64}$/, 'expected a deployment id (depl_…)')
       .optional(),
     memory_store_id: z
       .string()
@@ -195,6 +194,7 @@ export function registerSessionRoutes(app: FastifyInstance, sessions: SessionSer
       agentId: query.agent_id,
       agentVersion: query.agent_version,
       memoryStoreId: query.memory_store_id,
+      deploymentId: query.deployment_id,
       statuses: [query.statuses ?? [], query['statuses[]'] ?? []].flat(),
       includeArchived: query.include_archived === 'true',
       createdAt: {

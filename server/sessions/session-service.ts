@@ -72,6 +72,13 @@ export interface CreateSessionRequest {
   vaultIds: string[];
   /** The session's spend ceiling; its model must have a list price. */
   budget?: BudgetLimit;
+  /** The deployment that creates the session (the session object's `deployment_id`); absent for a direct create. */
+  deploymentId?: string;
+  /**
+   * An inline agent run when `agent` is absent, instead of the server's default (Keel-internal, not an API field: the
+   * sessions that run dreams use it, so that a dream needs no stored agent).
+   */
+  agentSnapshot?: AgentSnapshot | undefined;
 }
 
 /** A user event as the API accepts it. */
@@ -136,6 +143,8 @@ export interface SessionServiceOptions {
   repositoryTokens: RepositoryTokens;
   /** The repository hosts besides github.com (`KEEL_REPOSITORY_HOSTS`); none when absent. */
   repositoryHosts?: readonly string[];
+  /** The sessions each deployment created (for `sessions.list?deployment_id=`); set once deployments are served. */
+  deploymentSessions?: { sessionsOf(deploymentId: string, limit: number): Promise<string[]> };
 }
 
 const END_TIMEOUT_MS = 60_000;
@@ -156,7 +165,7 @@ export class SessionService {
   /** Starts the session Workflow (Workflow ID = session id) and returns the session. */
   async create(request: CreateSessionRequest): Promise<SessionView> {
     const id = `${ID_PREFIXES.session}${randomBytes(16).toString('base64url')}`;
-    let agent = this.options.agent;
+    let agent = request.agentSnapshot ?? this.options.agent;
     let agentView: SessionAgentView | null = null;
     if (request.agent !== undefined) {
       const { id, version, overrides } = request.agent;
@@ -250,6 +259,7 @@ export class SessionService {
           environment_id: request.environmentId ?? null,
           resources,
           vault_ids: vaultIds,
+          ...(request.deploymentId === undefined ? {} : { deployment_id: request.deploymentId }),
         },
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
@@ -357,10 +367,16 @@ export class SessionService {
     }
     const newestFirst = order === 'desc' && cursor?.direction !== 'prev';
     // Sessions mount a store only from their creation, so the store's own record of them is the whole answer.
-    const sessionIds =
+    let sessionIds =
       request.memoryStoreId === undefined
         ? undefined
         : await this.options.memoryStores.sessionsOf(request.memoryStoreId, MAX_LISTED_STORE_SESSIONS);
+    // Likewise a deployment's runs record every session it created.
+    if (request.deploymentId !== undefined) {
+      const created =
+        (await this.options.deploymentSessions?.sessionsOf(request.deploymentId, MAX_LISTED_STORE_SESSIONS)) ?? [];
+      sessionIds = sessionIds === undefined ? created : sessionIds.filter((id) => created.includes(id));
+    }
     if (sessionIds !== undefined && sessionIds.length === 0) return { data: [], next_page: null, prev_page: null };
     const keys = await readListedSessions(
       this.options.client,

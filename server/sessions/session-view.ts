@@ -32,6 +32,8 @@ export interface SessionView {
     system: string | null;
   };
   environment_id: string | null;
+  /** The deployment that created the session, or `null`. */
+  deployment_id: string | null;
   created_at: string;
   updated_at: string;
   archived_at: string | null;
@@ -116,6 +118,7 @@ export function toListedSessionView(execution: SessionExecution, listing: Sessio
     metadata,
     agent,
     environment_id: (memo?.['environment_id'] as string | null | undefined) ?? null,
+    deployment_id: (memo?.['deployment_id'] as string | null | undefined) ?? null,
     created_at: listing.createdAt,
     updated_at: listing.updatedAt,
     archived_at: listing.archivedAt,

@@ -1,5 +1,6 @@
 import type { WorkLease } from '../../common/work-queue';
 import type { MemoryStoreRepository } from './memory-store-repository';
+import type { DreamRepository } from './dream-repository';
 import type { SkillRepository } from './skill-repository';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
@@ -168,6 +169,58 @@ export interface CredentialListRequest extends PageRequest {
   includeArchived: boolean;
 }
 
+/** What a deployment holds besides its lifecycle: its fields in the hosted API's shape (see server/deployments/). */
+export interface DeploymentDefinition {
+  name: string;
+  description: string | null;
+  /** The agent, pinned to a version. */
+  agent: { type: 'agent'; id: string; version: number };
+  environment_id: string;
+  /** The session resources as given (repositories without a token). */
+  resources: Array<Record<string, unknown>>;
+  vault_ids: string[];
+  initial_events: Array<Record<string, unknown>>;
+  metadata: Record<string, string>;
+  schedule: { type: 'cron'; expression: string; timezone: string } | null;
+  /** Why the deployment is paused, or `null` while it is active. */
+  paused_reason: { type: 'manual' } | { type: 'error'; error: { type: string } } | null;
+  /** When the latest scheduled run started (manual runs leave it). */
+  last_run_at: string | null;
+  budget: { type: 'limit'; max_list_cost: { amount: string; currency: 'USD' } } | null;
+}
+
+/** A deployment as stored: one row, archived in place. */
+export interface StoredDeployment {
+  id: string;
+  /** The workspace the record belongs to (see common/workspace.ts); a key of another workspace never sees it. */
+  workspaceId: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+  definition: DeploymentDefinition;
+}
+
+/** A deployment run as stored: written once, never changed (its table's `archived_at` stays null). */
+export interface StoredDeploymentRun {
+  id: string;
+  /** The workspace of the run's deployment. */
+  workspaceId: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: null;
+  deploymentId: string;
+  agent: { type: 'agent'; id: string; version: number };
+  sessionId: string | null;
+  error: { type: string; message: string } | null;
+  triggerContext: { type: 'manual' } | { type: 'schedule'; scheduled_at: string };
+}
+
+/** Deployments. */
+export type DeploymentRepository = ArchivableRecordRepository<StoredDeployment>;
+
+/** Deployment runs (listed newest first; never archived, updated or deleted by the API). */
+export type DeploymentRunRepository = ArchivableRecordRepository<StoredDeploymentRun>;
+
 /** Agents and their versions. */
 export interface AgentRepository {
   /** Stores a new agent whose only version is `agent` (version 1). */
@@ -271,6 +324,12 @@ export interface ControlPlaneStore {
   readonly memoryStores: MemoryStoreRepository;
   /** Custom skills and their versions (the versions' files are in the blob store). */
   readonly skills: SkillRepository;
+  /** Deployments (an agent bound to what runs it, with an optional schedule). */
+  readonly deployments: DeploymentRepository;
+  /** The runs of deployments: what each fire created, or why it could not. */
+  readonly deploymentRuns: DeploymentRunRepository;
+  /** Dreams: jobs that reorganise a memory store through a session (see server/dreams/). */
+  readonly dreams: DreamRepository;
   /** Closes the database; the store is unusable after. */
   close(): Promise<void>;
 }

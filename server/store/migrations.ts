@@ -317,6 +317,55 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'deployments and deployment runs',
+    // A deployment's fields are one JSON document; its runs are written once each and listed newest first.
+    sql: `
+      CREATE TABLE deployments (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        definition TEXT NOT NULL CHECK (json_valid(definition))
+      );
+      CREATE INDEX deployments_by_workspace ON deployments (workspace_id, sequence);
+      CREATE TABLE deployment_runs (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        deployment_id TEXT NOT NULL,
+        session_id TEXT,
+        record TEXT NOT NULL CHECK (json_valid(record))
+      );
+      CREATE INDEX deployment_runs_by_workspace ON deployment_runs (workspace_id, sequence);
+      CREATE INDEX deployment_runs_by_deployment ON deployment_runs (deployment_id, sequence);
+    `,
+  },
+  {
+    version: 12,
+    name: 'dreams',
+    // A dream (server/dreams/) is its request and what Keel last read of the session that runs it, as one JSON
+    // document; status is a column of its own so that a final status reads without parsing.
+    sql: `
+      CREATE TABLE dreams (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        status TEXT NOT NULL,
+        definition TEXT NOT NULL CHECK (json_valid(definition))
+      );
+      CREATE INDEX dreams_by_workspace ON dreams (workspace_id, sequence);
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

@@ -12,6 +12,8 @@ import { PostgresVaultRepository } from './postgres-vault-repository';
 import { PostgresWorkRepository } from './postgres-work-repository';
 import { PostgresMemoryStoreRepository } from './postgres-memory-store-repository';
 import { PostgresSkillRepository } from './postgres-skill-repository';
+import { PostgresDreamRepository } from './postgres-dream-repository';
+import { PostgresDeploymentRepository, PostgresDeploymentRunRepository } from './postgres-deployment-repository';
 
 /** The PostgreSQL control-plane store, with what opening it did. */
 export interface PostgresStore extends ControlPlaneStore {
@@ -41,6 +43,9 @@ export async function openPostgresStore(options: {
     work: new PostgresWorkRepository(database),
     memoryStores: new PostgresMemoryStoreRepository(database),
     skills: new PostgresSkillRepository(database),
+    dreams: new PostgresDreamRepository(database),
+    deployments: new PostgresDeploymentRepository(database),
+    deploymentRuns: new PostgresDeploymentRunRepository(database),
     appliedMigrations,
     close: () => database.close(),
   };

@@ -13,6 +13,8 @@ import { SqliteWorkRepository } from './sqlite-work-repository';
 import { SqliteVaultRepository } from './sqlite-vault-repository';
 import { SqliteMemoryStoreRepository } from './sqlite-memory-store-repository';
 import { SqliteSkillRepository } from './sqlite-skill-repository';
+import { SqliteDreamRepository } from './sqlite-dream-repository';
+import { SqliteDeploymentRepository, SqliteDeploymentRunRepository } from './sqlite-deployment-repository';
 
 /** The name of the embedded store's file inside `KEEL_DATA_DIR`. */
 export const STORE_FILE_NAME = 'keel.sqlite';
@@ -46,6 +48,9 @@ export function openSqliteStore(options: { filename: string; migrations?: readon
     work: new SqliteWorkRepository(database),
     memoryStores: new SqliteMemoryStoreRepository(database),
     skills: new SqliteSkillRepository(database),
+    dreams: new SqliteDreamRepository(database),
+    deployments: new SqliteDeploymentRepository(database),
+    deploymentRuns: new SqliteDeploymentRunRepository(database),
     appliedMigrations,
     close: () =>
       new Promise((resolve) => {

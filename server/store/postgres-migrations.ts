@@ -231,6 +231,44 @@ const POSTGRES_SQL: readonly string[] = [
       PRIMARY KEY (session_id, skill_id)
     );
   `,
+  `
+    CREATE TABLE deployments (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      archived_at TEXT,
+      definition TEXT NOT NULL CHECK (definition::jsonb IS NOT NULL)
+    );
+    CREATE INDEX deployments_by_workspace ON deployments (workspace_id, sequence);
+    CREATE TABLE deployment_runs (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      archived_at TEXT,
+      deployment_id TEXT NOT NULL,
+      session_id TEXT,
+      record TEXT NOT NULL CHECK (record::jsonb IS NOT NULL)
+    );
+    CREATE INDEX deployment_runs_by_workspace ON deployment_runs (workspace_id, sequence);
+    CREATE INDEX deployment_runs_by_deployment ON deployment_runs (deployment_id, sequence);
+  `,
+  `
+    CREATE TABLE dreams (
+      sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      archived_at TEXT,
+      status TEXT NOT NULL,
+      definition TEXT NOT NULL CHECK (definition::jsonb IS NOT NULL)
+    );
+    CREATE INDEX dreams_by_workspace ON dreams (workspace_id, sequence);
+  `,
 ];
 
 /**

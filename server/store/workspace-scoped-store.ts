@@ -36,6 +36,9 @@ export function workspaceScopedStore(store: ControlPlaneStore): ControlPlaneStor
     repositoryTokens: store.repositoryTokens,
     memoryStores: scopedMemoryStores(store.memoryStores, ownedBy),
     skills: scopedSkills(store.skills, ownedBy),
+    dreams: scopedArchivable(store.dreams, ownedBy),
+    deployments: scopedArchivable(store.deployments, ownedBy),
+    deploymentRuns: scopedArchivable(store.deploymentRuns, ownedBy),
     close: () => store.close(),
   };
 }
