@@ -47,17 +47,18 @@ export async function startKeelUp(
   if (temporal === undefined) throw new Error(`keel up started no temporal process:\n${started.output()}`);
   const apiUrl = `http://127.0.0.1:${environment['KEEL_PORT'] ?? ''}`;
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  const temporalAddress = `127.0.0.1:${environment['KEEL_TEMPORAL_PORT'] ?? ''}`;
   return {
     sdk: new Anthropic({ baseURL: apiUrl, apiKey: API_KEY, maxRetries: 0, timeout: 120_000 }),
     apiUrl,
-    temporalAddress: `127.0.0.1:${environment['KEEL_TEMPORAL_PORT'] ?? ''}`,
+    temporalAddress,
     model: scripted,
     pids: { keel, temporal },
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
       const { namespace } = readConfig(environment).temporal;
-      await removeThrowawaySandboxes(namespace, `127.0.0.1:${environment['KEEL_TEMPORAL_PORT'] ?? ''}`);
+      await removeThrowawaySandboxes(namespace, temporalAddress);
       await scripted.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -9,8 +9,6 @@ import { readConfig } from '../../common/config';
 import type { KeelConfig } from '../../common/config';
 import type { SessionEvent } from '../../common/events';
 import { SANDBOX_LABELS, sandboxContainerName } from '../../common/sandbox';
-import { removeSessionWorkspace } from '../../activities/sandbox/workspace-volume';
-import { removeMemoryVolume } from '../../activities/sandbox/destroy-sandbox';
 import { ScriptedModelServer } from '../scripted-model-server';
 import type { ScriptedModelServerOptions } from '../scripted-model-server';
 import { isolatedStackEnvironment } from './stack-environment';
@@ -52,13 +50,6 @@ export async function startTestStack(
   });
   const client = new KeelClient({ baseUrl: stack.apiUrl, apiKey: TEST_API_KEY });
   const docker = new Docker();
-  const created: string[] = [];
-  const createSession = client.createSession.bind(client);
-  client.createSession = async (request) => {
-    const session = await createSession(request);
-    created.push(session.id);
-    return session;
-  };
   return {
     stack,
     model,
@@ -67,15 +58,10 @@ export async function startTestStack(
     config,
     workerEnvironment: { ...environment, TEMPORAL_ADDRESS: stack.temporalAddress },
     stop: async () => {
-      // Every session of this stack, however it was created (Keel's client, the SDK), so a failed test leaves no
-      // container or volume behind.
-      for await (const execution of stack.temporal.workflow.list({ query: "WorkflowType = 'sessionWorkflow'" })) {
-        if (!created.includes(execution.workflowId)) created.push(execution.workflowId);
-      }
       await stack.stop();
-      // Before the data folder goes: the sessions' workspace disk images lie in it, attached to loop devices.
-      await removeSandboxes(docker, created);
-      // And whatever else the cluster made: warm containers, sessions a worker process of the test started.
+      // Every container and volume the stack's cluster made (its sessions', however they were created, and its warm
+      // pools'), so a failed test leaves none behind; before the data folder goes, since the sessions' workspace disk
+      // images lie in it, attached to loop devices.
       await removeThrowawaySandboxes(config.temporal.namespace, stack.temporalAddress, docker);
       rmSync(dataDir, { recursive: true, force: true });
       await model.close();
@@ -133,19 +119,4 @@ export async function execInSandbox(docker: Docker, sessionId: string, command: 
   docker.modem.demuxStream(stream, output, output);
   await new Promise((resolve) => stream.on('end', resolve));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Removes what a failed test may have left of its sessions' sandboxes, so runs do not leak containers or volumes. */
-async function removeSandboxes(docker: Docker, sessionIds: string[]): Promise<void> {
-  for (const sessionId of sessionIds) {
-    for (const container of await sessionContainers(docker, sessionId)) {
-      await docker
-        .getContainer(container.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
-    // The volume a claimed warm container's record points at too, and each volume's disk image (loop device, file).
-    await removeSessionWorkspace(docker, sessionId).catch(() => undefined);
-    await removeMemoryVolume({ docker }, sessionId).catch(() => undefined);
-  }
 }
