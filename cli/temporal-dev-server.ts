@@ -109,20 +109,25 @@ export function resolveTemporalCliPath(projectRoot: string, envPath?: string, se
 export async function findFreePort(): Promise<number> {
   for (;;) {
     const port = await freePortFromSystem();
-    if (claimPort(port)) return port;
+    if (port > 0 && claimPort(port)) return port;
   }
 }
 
+/**
+ * Ports are handed out below Linux's ephemeral range (32768–60999 by default), where the system picks the local port
+ * of every outbound connection and of every bind to port 0: a port from inside it could be taken that way (a gRPC
+ * connection to Temporal, a dev server's own listener) between its check and its user's bind.
+ */
+const PORT_RANGE = { low: 20_000, high: 32_767 };
+
+/** A random port of `PORT_RANGE` that could be bound on 127.0.0.1 a moment ago, or 0 when it could not. */
 function freePortFromSystem(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+  const port = PORT_RANGE.low + Math.floor(Math.random() * (PORT_RANGE.high - PORT_RANGE.low + 1));
+  return new Promise((resolvePort) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error('could not read the free port'))));
-    });
+    server.once('error', () => resolvePort(0));
+    server.listen(port, HOST, () => server.close(() => resolvePort(port)));
   });
 }
 
