@@ -99,6 +99,29 @@ describe('SessionFeeds: pushed events, reads only when needed', () => {
     unsubscribe();
   });
 
+  it('a subscriber whose first reads fail (its session between workers) is caught up once a read works, with no error', async () => {
+    const blobs = new RecordingBlobStore();
+    const log = await FakeSessionLog.create({
+      sessionId: 'sesn_feed_patient',
+      blobs,
+      legacyRuns: 0,
+      archivedRuns: 0,
+      eventsPerRun: 3,
+    });
+    const feeds = new SessionFeeds(new SessionEventReader(log, blobs), new ResumableBus(), 100);
+    log.failNextQueries = 4;
+    const positions: number[] = [];
+    const errors: unknown[] = [];
+    const unsubscribe = await feeds.subscribe(log.sessionId, -1, {
+      onEvents: (events: LoggedEvent[]) => positions.push(...events.map((entry) => entry.position)),
+      onError: (error) => errors.push(error),
+    });
+    expect(log.failNextQueries).toBe(0);
+    expect(positions).toEqual([0, 1, 2]);
+    expect(errors).toEqual([]);
+    unsubscribe();
+  });
+
   it('without live events from every worker (a server with no channel), the feed polls the log', async () => {
     const bus = new LiveEventBus({ reachesEveryWorker: false });
     const { log, positions, unsubscribe } = await follow(bus, 50);

@@ -29,6 +29,11 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
 /** After `log_grew`, reads that find nothing new are tried again this many times (the log may lag the hint). */
 const GROWTH_READS = 5;
+/**
+ * How long a subscriber's catch-up keeps retrying a read that fails: long enough for a session whose only worker
+ * died to get a new one (its Queries time out meanwhile), short enough that a session no worker serves is reported.
+ */
+const CATCH_UP_PATIENCE_MS = 120_000;
 
 /**
  * Follows one session for every subscriber in this server process, so subscribers cost the session nothing: events
@@ -68,11 +73,15 @@ class SessionFeed {
     this.pollTimer.unref();
   }
 
-  /** Brings a new subscription up to date from the log, then lets the feed deliver to it. */
+  /**
+   * Brings a new subscription up to date from the log, then lets the feed deliver to it. A read that fails for a
+   * reason a retry can fix (a Query that timed out while the session had no worker) is retried with backoff for
+   * `CATCH_UP_PATIENCE_MS` while the subscriber stays; an `ApiError` fails at once.
+   */
   async catchUp(subscription: Subscription): Promise<void> {
     for (;;) {
       if (this.covers(subscription.cursor)) break;
-      const read = await this.reader.read(this.sessionId, subscription.cursor, CATCH_UP_PAGE);
+      const read = await this.patientRead(subscription, subscription.cursor);
       if (read.events.length === 0) {
         if (this.nextPosition === -1) this.nextPosition = read.nextPosition;
         break;
@@ -81,6 +90,20 @@ class SessionFeed {
     }
     subscription.ready = true;
     this.deliver(subscription, this.buffer);
+  }
+
+  /** Reads a page after `after`, retrying failures no `ApiError` marks as final while `subscription` stays. */
+  private async patientRead(subscription: Subscription, after: number): ReturnType<SessionEventReader['read']> {
+    const giveUpAt = Date.now() + CATCH_UP_PATIENCE_MS;
+    for (let waitMs = FIRST_RETRY_MS; ; waitMs = Math.min(waitMs * 2, MAX_RETRY_MS)) {
+      try {
+        return await this.reader.read(this.sessionId, after, CATCH_UP_PAGE);
+      } catch (error) {
+        const stayed = this.subscriptions.has(subscription) && !this.disposed;
+        if (error instanceof ApiError || !stayed || Date.now() + waitMs > giveUpAt) throw error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   /** Stops following the session. */
