@@ -1,6 +1,8 @@
 /** Id prefixes of the hosted API: a session id is also its Workflow ID. */
 export const ID_PREFIXES = {
   session: 'sesn_',
+  /** A session's thread; Keel's one thread per session is its primary thread, `sthr_` + the session id's suffix. */
+  sessionThread: 'sthr_',
   event: 'sevt_',
   outcome: 'outc_',
 } as const;

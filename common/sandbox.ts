@@ -12,6 +12,13 @@ export interface ProvisionSandboxInput {
   files?: SandboxFileMount[];
   /** Network and packages; absent means `DEFAULT_SANDBOX_ENVIRONMENT`. */
   environment?: SandboxEnvironment;
+  /**
+   * The session's vaults (references only): a new container gets a placeholder variable for each of their
+   * `environment_variable` credentials, and goes through the egress proxy, which substitutes the secrets.
+   */
+  vaultIds?: string[];
+  /** The session's workspace, whose vaults alone `vaultIds` may name; the default workspace when absent. */
+  workspaceId?: string;
 }
 
 /** Result of `provisionSandbox`. */
@@ -31,6 +38,9 @@ export interface ExecuteInput {
   files?: SandboxFileMount[];
   /** The session's environment, for the same reason. */
   environment?: SandboxEnvironment;
+  /** The session's vaults and workspace, for the same reason (see `ProvisionSandboxInput`). */
+  vaultIds?: string[];
+  workspaceId?: string;
   /**
    * Names the file that keeps the whole output when it is over the cap (the model's `tool_use` id, so a retried call
    * writes the same file): `/workspace/.keel/tool-output/<outputName>.txt`, with every character outside

@@ -18,6 +18,8 @@ import { FileService } from './files/file-service';
 import type { FileServiceOptions } from './files/file-service';
 import { registerAgentRoutes } from './agents/agent-routes';
 import { registerCredentialRoutes } from './vaults/credentials/credential-routes';
+import { registerCredentialValidationRoutes } from './vaults/credentials/credential-validation-routes';
+import { CredentialValidationService } from './vaults/credentials/credential-validation-service';
 import { registerEnvironmentRoutes } from './environments/environment-routes';
 import { registerFileRoutes } from './files/file-routes';
 import { registerHealthRoute } from './health-route';
@@ -26,6 +28,8 @@ import type { ConsoleOptions } from './console-routes';
 import type { HealthCheck } from './health-route';
 import { registerSessionEventRoutes } from './sessions/events/event-routes';
 import { registerSessionResourceRoutes } from './sessions/resources/resource-routes';
+import { SessionThreadService } from './sessions/threads/session-thread-service';
+import { registerSessionThreadRoutes } from './sessions/threads/thread-routes';
 import { registerSessionRoutes } from './sessions/session-routes';
 import { RepositoryTokens } from './sessions/resources/repository-tokens';
 import { SessionResourceService } from './sessions/resources/session-resource-service';
@@ -224,6 +228,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerOpenApiRoute(api, servedRoutes);
     registerSessionRoutes(api, sessions);
     registerSessionEventRoutes(api, sessions, reader, feeds);
+    registerSessionThreadRoutes(api, new SessionThreadService(sessions), { sessions, reader, feeds });
     registerSessionResourceRoutes(
       api,
       new SessionResourceService(options.temporal, sessions, files, repositoryTokens, options.repositoryHosts ?? []),
@@ -234,6 +239,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerFileRoutes(api, files);
     registerVaultRoutes(api, vaults);
     registerCredentialRoutes(api, credentials);
+    registerCredentialValidationRoutes(api, new CredentialValidationService(store, options.secretKey));
     registerMemoryStoreRoutes(api, memoryStores, new MemoryService(store));
     registerSkillRoutes(api, skills);
     registerDeploymentRoutes(api, deployments);

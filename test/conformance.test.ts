@@ -1,5 +1,8 @@
 import Anthropic, { toFile } from '@anthropic-ai/sdk';
-import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type {
+  BetaManagedAgentsAgent,
+  BetaManagedAgentsSessionThreadAgent,
+} from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type {
   BetaEnvironment,
   BetaEnvironmentDeleteResponse,
@@ -42,7 +45,13 @@ import type {
   BetaManagedAgentsSessionUsage,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type {
+  BetaManagedAgentsSessionThread,
+  BetaManagedAgentsSessionThreadStats,
+  BetaManagedAgentsSessionThreadUsage,
+} from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
+import type {
   BetaManagedAgentsCredential,
+  BetaManagedAgentsCredentialValidation,
   BetaManagedAgentsDeletedCredential,
 } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import type {
@@ -138,6 +147,41 @@ const sessionShape: Shape<BetaManagedAgentsSession> = {
   archived_at: ['string', 'null'],
 };
 
+// A thread's agent is the session's agent without `multiagent` (a thread runs one agent).
+const { multiagent: _multiagent, ...threadAgentFields } = sessionAgentShape;
+const threadAgentShape: Shape<BetaManagedAgentsSessionThreadAgent> = threadAgentFields;
+
+const threadShape: Shape<BetaManagedAgentsSessionThread> = {
+  id: { id: 'sthr_' },
+  type: { literal: 'session_thread' },
+  session_id: { id: 'sesn_' },
+  status: 'string',
+  agent: 'object',
+  parent_thread_id: 'null',
+  workflow_run_id: 'null',
+  stats: ['object', 'null'],
+  usage: ['object', 'null'],
+  created_at: time,
+  updated_at: time,
+  archived_at: 'null',
+};
+
+const threadStatsShape: Shape<BetaManagedAgentsSessionThreadStats> = {
+  active_seconds: 'number',
+  duration_seconds: 'number',
+  startup_seconds: 'absent',
+};
+
+const threadUsageShape: Shape<BetaManagedAgentsSessionThreadUsage> = {
+  input_tokens: 'number',
+  output_tokens: 'number',
+  cache_read_input_tokens: 'number',
+  cache_creation: 'object',
+  active_seconds: 'number',
+  list_cost: ['absent', 'null', 'object'],
+  server_tool_use: ['absent', 'null', 'object'],
+};
+
 const environmentShape: Shape<BetaEnvironment> = {
   id: { id: 'env_' },
   type: { literal: 'environment' },
@@ -171,6 +215,17 @@ const credentialShape: Shape<BetaManagedAgentsCredential> = {
   created_at: time,
   updated_at: time,
   archived_at: ['string', 'null'],
+};
+
+const credentialValidationShape: Shape<BetaManagedAgentsCredentialValidation> = {
+  type: { literal: 'vault_credential_validation' },
+  credential_id: { id: 'vcrd_' },
+  vault_id: { id: 'vlt_' },
+  status: 'string',
+  has_refresh_token: 'boolean',
+  mcp_probe: ['object', 'null'],
+  refresh: ['object', 'null'],
+  validated_at: time,
 };
 
 const fileShape: Shape<BetaFileMetadata> = {
@@ -432,6 +487,15 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     for (const item of (await client.beta.vaults.credentials.list(vault.id)).data) {
       check(item, credentialShape, 'credentials.list');
     }
+    // An mcp_oauth credential for a loopback port nothing listens on: the live probe answers `unknown` at once.
+    const oauthCredential = await client.beta.vaults.credentials.create(vault.id, {
+      auth: { type: 'mcp_oauth', access_token: 'oauth-secret-token', mcp_server_url: 'http://127.0.0.1:9/mcp' },
+    });
+    const validation = await client.beta.vaults.credentials.mcpOAuthValidate(oauthCredential.id, {
+      vault_id: vault.id,
+    });
+    check(validation, credentialValidationShape, 'credentials.mcpOAuthValidate');
+    expect(validation).toMatchObject({ status: 'unknown', mcp_probe: { method: 'initialize', http_response: null } });
 
     const file = await client.beta.files.upload({ file: await toFile(Buffer.from('conformance'), 'c.txt') });
     check(file, fileShape, 'files.upload');
@@ -525,6 +589,24 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
       if (event.type === 'session.status_idle') check(event, idleShape, 'events.list session.status_idle');
       if (!/^sevt_/.test(event.id)) problems.push(`events.list ${event.type}: id ${event.id}`);
     }
+
+    // The session's primary thread (Keel's only thread per session) and its events, which are the session's.
+    const threads = (await client.beta.sessions.threads.list(session.id)).data;
+    expect(threads).toHaveLength(1);
+    const threadId = threads[0]?.id ?? '';
+    for (const thread of [
+      ...threads,
+      await client.beta.sessions.threads.retrieve(threadId, { session_id: session.id }),
+    ]) {
+      check(thread, threadShape, 'threads');
+      check(thread.agent, threadAgentShape, 'thread.agent');
+      check(thread.stats, threadStatsShape, 'thread.stats');
+      check(thread.usage, threadUsageShape, 'thread.usage');
+    }
+    const threadEvents = (await client.beta.sessions.threads.events.list(threadId, { session_id: session.id })).data;
+    expect(threadEvents.map((event) => event.id)).toEqual(events.map((event) => event.id));
+    const archiveThread = await rejection(client.beta.sessions.threads.archive(threadId, { session_id: session.id }));
+    expect(archiveThread).toBeInstanceOf(Anthropic.BadRequestError);
 
     // An outcome: the agent's turn, then the grader's forced verdict call (the scripted model answers in order).
     harness.model.enqueue(
@@ -844,17 +926,12 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     expect(problems).toEqual([]);
   });
 
-  it('answers 404 in the Anthropic error shape for every method of a resource Keel does not serve', async () => {
-    const notServed: Array<[string, () => Promise<unknown>]> = [
-      ['sessions.threads.list', () => client.beta.sessions.threads.list('sesn_000000000000')],
-    ];
-    for (const [name, call] of notServed) {
-      const error = await rejection(call());
-      expect(error, name).toBeInstanceOf(Anthropic.NotFoundError);
-      expect(error.error, name).toEqual({
-        type: 'error',
-        error: { type: 'not_found_error', message: expect.stringContaining('No route') },
-      });
-    }
+  it('answers 404 in the Anthropic error shape for a route Keel does not serve', async () => {
+    const error = await rejection(client.get('/v1/sessions/sesn_000000000000/no_such_resource'));
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(error.error).toEqual({
+      type: 'error',
+      error: { type: 'not_found_error', message: expect.stringContaining('No route') },
+    });
   });
 });

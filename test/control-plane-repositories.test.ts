@@ -246,6 +246,63 @@ describe('migration 8 (admin keys, key status, archived workspaces) on a SQLite 
   });
 });
 
+describe('migration 13 (environment_variable credentials) on a SQLite store at migration 12', () => {
+  it('rebuilds vault_credentials keeping every row and its sequence, and then takes environment_variable ones', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'keel-migration-13-'));
+    try {
+      const filename = path.join(folder, 'keel.sqlite');
+      const database = new Database(filename);
+      applyMigrations(database, MIGRATIONS.slice(0, 12));
+      const at = new Date().toISOString();
+      database
+        .prepare('INSERT INTO vaults (id, created_at, updated_at, display_name, metadata) VALUES (?, ?, ?, ?, ?)')
+        .run('vlt_migrate130001', at, at, 'old', '{}');
+      database
+        .prepare(
+          `INSERT INTO vault_credentials (sequence, id, vault_id, created_at, updated_at, metadata, auth_type,
+             mcp_server_url, mcp_server_key, access_token) VALUES (41, ?, ?, ?, ?, '{}', 'static_bearer', ?, ?, ?)`,
+        )
+        .run('vcrd_migrate13001', 'vlt_migrate130001', at, at, 'https://x.test/mcp', 'https://x.test/mcp', 'sealed');
+      database.close();
+      const store = openSqliteStore({ filename });
+      try {
+        expect(store.appliedMigrations).toEqual(MIGRATIONS.slice(12).map((migration) => migration.version));
+        expect(await store.credentials.get('vlt_migrate130001', 'vcrd_migrate13001')).toMatchObject({
+          auth: { type: 'static_bearer', mcp_server_url: 'https://x.test/mcp' },
+          secrets: { accessToken: 'sealed' },
+        });
+        const next = {
+          ...credential('vcrd_migrate13002', 'vlt_migrate130001', ''),
+          auth: {
+            type: 'environment_variable' as const,
+            secret_name: 'TOKEN',
+            networking: { type: 'unrestricted' as const },
+            injection_location: { header: true, body: false },
+          },
+        };
+        expect(await store.credentials.insert(next)).toBe('inserted');
+        const page = await store.credentials.list('vlt_migrate130001', {
+          includeArchived: true,
+          limit: 1,
+          cursor: null,
+        });
+        expect(page.items.map((item) => item.id)).toEqual(['vcrd_migrate13002']);
+        // Sequences go on from the rows kept: the old credential is the next page, after its own sequence.
+        const rest = await store.credentials.list('vlt_migrate130001', {
+          includeArchived: true,
+          limit: 5,
+          cursor: page.nextCursor,
+        });
+        expect(rest.items.map((item) => item.id)).toEqual(['vcrd_migrate13001']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the PostgreSQL migrations', () => {
   it('have the SQLite migrations’ versions and names, in order', () => {
     expect(POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name }))).toEqual(
@@ -677,6 +734,66 @@ describe.each([
       );
       await store.vaults.update('vlt_worker0000001', (current) => ({ ...current, archivedAt: current.updatedAt }));
       expect(await views.credentialRows.findById('vcrd_worker000001')).toBeNull();
+    } finally {
+      await views.close();
+    }
+  });
+
+  it('environment_variable credentials: one active per secret_name, settings updated, read by the worker', async () => {
+    const store = await fresh();
+    const views = subject.workerViews(generateSecretKey());
+    const variable = (id: string, name: string): StoredCredential => ({
+      ...credential(id, 'vlt_envvars000001', ''),
+      auth: {
+        type: 'environment_variable',
+        secret_name: name,
+        networking: { type: 'limited', allowed_hosts: ['api.example.com'] },
+        injection_location: { header: true, body: false },
+      },
+    });
+    try {
+      await store.vaults.insert(vault('vlt_envvars000001'));
+      expect(await store.credentials.insert(variable('vcrd_envvar000001', 'API_KEY'))).toBe('inserted');
+      expect(await store.credentials.insert(variable('vcrd_envvar000002', 'API_KEY'))).toBe('mcp_server_taken');
+      expect(await store.credentials.insert(variable('vcrd_envvar000003', 'OTHER'))).toBe('inserted');
+      // A bearer credential for a URL never collides with a variable name.
+      expect(
+        await store.credentials.insert(credential('vcrd_bearer000001', 'vlt_envvars000001', 'https://x.test/mcp')),
+      ).toBe('inserted');
+      expect((await store.credentials.get('vlt_envvars000001', 'vcrd_envvar000001'))?.auth).toEqual(
+        variable('vcrd_envvar000001', 'API_KEY').auth,
+      );
+      const updated = await store.credentials.update('vlt_envvars000001', 'vcrd_envvar000001', (current) => ({
+        ...current,
+        auth: {
+          ...variable(current.id, 'API_KEY').auth,
+          networking: { type: 'unrestricted' },
+        } as StoredCredential['auth'],
+      }));
+      expect(updated?.auth).toMatchObject({ networking: { type: 'unrestricted' } });
+
+      const rows = await views.credentialRows.findEnvironmentVariables(['vlt_envvars000001'], DEFAULT_WORKSPACE_ID);
+      expect(rows.map((row) => row.secret_name).sort()).toEqual(['API_KEY', 'OTHER']);
+      expect(rows.find((row) => row.id === 'vcrd_envvar000001')).toMatchObject({
+        vault_id: 'vlt_envvars000001',
+        access_token: 'sealed-vcrd_envvar000001',
+      });
+      expect(JSON.parse(rows.find((row) => row.id === 'vcrd_envvar000001')!.settings)).toEqual({
+        networking: { type: 'unrestricted' },
+        injection_location: { header: true, body: false },
+      });
+      expect(await views.credentialRows.findEnvironmentVariables(['vlt_envvars000001'], 'wrkspc_other')).toEqual([]);
+      expect(
+        (await views.credentialRows.findEnvironmentVariablesById(['vcrd_envvar000003', 'vcrd_bearer000001'])).map(
+          (row) => row.id,
+        ),
+      ).toEqual(['vcrd_envvar000003']);
+      await store.credentials.update('vlt_envvars000001', 'vcrd_envvar000003', (current) => ({
+        ...current,
+        archivedAt: current.updatedAt,
+        secrets: null,
+      }));
+      expect(await views.credentialRows.findEnvironmentVariablesById(['vcrd_envvar000003'])).toEqual([]);
     } finally {
       await views.close();
     }

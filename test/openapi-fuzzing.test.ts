@@ -28,6 +28,8 @@ interface SeededIds {
   vaultId: string;
   credentialId: string;
   sessionId: string;
+  /** The seeded session's primary thread, its only thread. */
+  threadId: string;
   fileId: string;
   resourceId: string;
   workId: string;
@@ -203,6 +205,7 @@ async function seedObjects(sdk: Anthropic): Promise<SeededIds> {
     vaultId: vault.id,
     credentialId: credential.id,
     sessionId: session.id,
+    threadId: `sthr_${session.id.slice('sesn_'.length)}`,
     fileId: file.id,
     resourceId: resource.id,
     // The seeded environment is a cloud one: it has no work queue items, so work routes answer for a missing item.
@@ -301,6 +304,10 @@ async function runSchemathesis(name: string, options: string[]): Promise<Fuzzing
       // that does not exist, where every request is answered at once (its query is validated before the lookup).
       '[[operations]]',
       'include-path = "/v1/sessions/{sessionId}/events/stream"',
+      `parameters = { "path.sessionId" = "${MISSING_SESSION_ID}" }`,
+      // The primary thread's stream is the session's stream: fuzzed on a session that does not exist too.
+      '[[operations]]',
+      'include-path = "/v1/sessions/{sessionId}/threads/{threadId}/stream"',
       `parameters = { "path.sessionId" = "${MISSING_SESSION_ID}" }`,
       // An operation whose only input is its path has no invalid request to make once the ids are fixed: in the
       // negative pass it gets ids that name nothing, so it cannot remove the objects the other operations reach.

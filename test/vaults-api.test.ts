@@ -275,16 +275,6 @@ describe('vault credentials API through the official SDK', () => {
         typeof client.beta.vaults.credentials.create
       >[1]);
     const cases: Array<[() => Promise<unknown>, string]> = [
-      [
-        () =>
-          bearer({
-            type: 'environment_variable',
-            secret_name: 'TOKEN',
-            secret_value: SECRETS.refused,
-            networking: { type: 'unrestricted' },
-          }),
-        'auth.type',
-      ],
       [() => bearer({ type: 'basic_auth', token: SECRETS.refused }), 'auth.type'],
       [() => bearer({ type: 'static_bearer', mcp_server_url: 'https://x.example/mcp' }), 'auth.token'],
       [

@@ -122,6 +122,8 @@ beforeAll(async () => {
     fileId: file.id,
     secondFileId: second.id,
     sessionId: session.id,
+    // The session's primary thread, its only one: `sthr_` + the session id's suffix.
+    threadId: `sthr_${session.id.slice('sesn_'.length)}`,
     resourceId: (session.resources[0] as { id?: string } | undefined)?.id ?? '',
     workId: 'work_000000000000000000000000',
   });
@@ -149,6 +151,7 @@ interface RouteCase {
 const WORK = '/v1/environments/:environmentId/work';
 const CREDENTIALS = '/v1/vaults/:vaultId/credentials';
 const RESOURCES = '/v1/sessions/:sessionId/resources';
+const THREADS = '/v1/sessions/:sessionId/threads';
 const MEMORIES = '/v1/memory_stores/:memoryStoreId/memories';
 const MEMORY_VERSIONS = '/v1/memory_stores/:memoryStoreId/memory_versions';
 
@@ -184,6 +187,8 @@ const ROUTES: Record<string, RouteCase> = {
     body: { auth: { type: 'static_bearer', token: 'alpha-token-2', mcp_server_url: 'https://other.example/mcp' } },
   },
   [`POST ${CREDENTIALS}/:credentialId`]: { phase: 2, owner: 200, body: { display_name: 'renamed' } },
+  // A's credential is a static_bearer one: validating it is refused with 400 (B gets the 404 of every route).
+  [`POST ${CREDENTIALS}/:credentialId/mcp_oauth_validate`]: { phase: 1, owner: 400 },
   [`POST ${CREDENTIALS}/:credentialId/archive`]: { phase: 2, owner: 200 },
   [`DELETE ${CREDENTIALS}/:credentialId`]: { phase: 4, owner: 200 },
   'GET /v1/vaults/:vaultId': { phase: 1, owner: 200 },
@@ -206,6 +211,12 @@ const ROUTES: Record<string, RouteCase> = {
   [`POST ${RESOURCES}`]: { phase: 2, owner: 200, body: { type: 'file', file_id: ':secondFileId' } },
   [`POST ${RESOURCES}/:resourceId`]: { phase: 2, owner: 400, body: { authorization_token: 'not-for-a-file' } },
   [`DELETE ${RESOURCES}/:resourceId`]: { phase: 2, owner: 200 },
+  [`GET ${THREADS}`]: { phase: 1, owner: 200 },
+  [`GET ${THREADS}/:threadId`]: { phase: 1, owner: 200 },
+  [`GET ${THREADS}/:threadId/events`]: { phase: 1, owner: 200 },
+  [`GET ${THREADS}/:threadId/stream`]: { phase: 1, owner: 200 },
+  // The primary thread cannot be archived (only idle child threads can, and Keel runs none).
+  [`POST ${THREADS}/:threadId/archive`]: { phase: 2, owner: 400 },
   'GET /v1/memory_stores/:memoryStoreId': { phase: 1, owner: 200 },
   'POST /v1/memory_stores/:memoryStoreId': { phase: 2, owner: 200, body: { name: 'alpha memory, renamed' } },
   'POST /v1/memory_stores/:memoryStoreId/archive': { phase: 3, owner: 200 },

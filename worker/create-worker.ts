@@ -101,7 +101,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const blobs = options.blobs ?? (await openBlobStore(config));
   const conversations = new ConversationStore(blobs);
   const docker = new Docker();
-  const networks = new SandboxNetworks({ docker, firewall: config.sandbox.firewall });
+  const { environmentSecrets } = controlPlane;
+  const networks = new SandboxNetworks({
+    docker,
+    firewall: config.sandbox.firewall,
+    environmentSecrets,
+    interception: { dataDir: config.dataDir, caBundlePath: config.sandbox.caBundlePath },
+  });
   const sandboxOptions: SandboxOptions = {
     docker,
     image,
@@ -111,6 +117,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     commandTimeoutMs: config.sandbox.commandTimeoutMs,
     maxOutputBytes: config.sandbox.maxOutputBytes,
     networks,
+    environmentSecrets,
     ...(config.sandbox.caBundlePath === undefined ? {} : { caBundlePath: config.sandbox.caBundlePath }),
     dataDir: config.dataDir,
     ...(config.sandbox.disk === undefined ? {} : { workspaceDisk: config.sandbox.disk }),

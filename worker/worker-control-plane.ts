@@ -1,6 +1,11 @@
+import { EnvironmentSecretReader } from '../activities/credentials/environment-secret-reader';
 import { PostgresCredentialRows } from '../activities/credentials/postgres-credential-rows';
 import { PostgresRepositoryTokenReader } from '../activities/credentials/postgres-repository-token-reader';
-import { credentialStoreFile, SqliteCredentialResolver } from '../activities/credentials/sqlite-credential-resolver';
+import {
+  credentialStoreFile,
+  SqliteCredentialResolver,
+  SqliteCredentialRows,
+} from '../activities/credentials/sqlite-credential-resolver';
 import { SqliteRepositoryTokenReader } from '../activities/credentials/sqlite-repository-token-reader';
 import { VaultCredentialResolver } from '../activities/credentials/vault-credential-resolver';
 import { openWorkerPostgresPool } from '../activities/postgres-control-plane';
@@ -8,7 +13,7 @@ import { PostgresWorkQueue } from '../activities/self-hosted/postgres-work-queue
 import { SqliteWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
 import type { SelfHostedWorkQueue } from '../activities/self-hosted/sqlite-work-queue';
 import type { DatabaseConfig } from '../common/config';
-import type { CredentialResolver, RepositoryTokenReader } from '../common/credentials';
+import type { CredentialResolver, EnvironmentSecretResolver, RepositoryTokenReader } from '../common/credentials';
 import type { SessionMemoryRows } from '../common/memory';
 import { PostgresMemoryRows } from '../activities/memory/postgres-memory-rows';
 import { SqliteMemoryRows } from '../activities/memory/sqlite-memory-rows';
@@ -19,6 +24,8 @@ import { SqliteSkillRows } from '../activities/skills/sqlite-skill-rows';
 /** What the worker's Activities read from (and, for the work queue, write to) the server's control-plane store. */
 export interface WorkerControlPlane {
   credentials: CredentialResolver;
+  /** `environment_variable` credentials: placeholders for sandboxes, secrets for the egress proxy. */
+  environmentSecrets: EnvironmentSecretResolver;
   repositoryTokens: RepositoryTokenReader;
   workQueue: SelfHostedWorkQueue;
   /** The memory stores sessions mount: read into sandboxes, and written back from them. */
@@ -42,6 +49,7 @@ export function openWorkerControlPlane(
     const pool = openWorkerPostgresPool(database.url);
     return {
       credentials: new VaultCredentialResolver({ rows: new PostgresCredentialRows(pool), secretKey }),
+      environmentSecrets: new EnvironmentSecretReader({ rows: new PostgresCredentialRows(pool), secretKey }),
       repositoryTokens: new PostgresRepositoryTokenReader(pool, secretKey),
       workQueue: new PostgresWorkQueue(pool),
       memory: new PostgresMemoryRows(pool),
@@ -51,18 +59,21 @@ export function openWorkerControlPlane(
   }
   const filename = credentialStoreFile(dataDir);
   const credentials = new SqliteCredentialResolver({ filename, secretKey });
+  const environmentSecrets = new EnvironmentSecretReader({ rows: new SqliteCredentialRows(filename), secretKey });
   const repositoryTokens = new SqliteRepositoryTokenReader({ filename, secretKey });
   const workQueue = new SqliteWorkQueue(filename);
   const memory = new SqliteMemoryRows(filename);
   const skills = new SqliteSkillRows(filename);
   return {
     credentials,
+    environmentSecrets,
     repositoryTokens,
     workQueue,
     memory,
     skills,
     close: () => {
       credentials.close();
+      environmentSecrets.close();
       repositoryTokens.close();
       workQueue.close();
       memory.close();

@@ -717,8 +717,10 @@ export class Turn {
     switch (route.kind) {
       case 'sandbox': {
         if (this.runsOnWorker(call)) return this.runOnWorker(call);
+        // Vault ids go only when there are some, so the inputs of sessions without vaults stay as they were.
+        const vaults = vaultIds.length === 0 ? {} : { vaultIds, workspaceId: this.context.workspaceId };
         if (!state.sandboxProvisioned) {
-          await provisionSandbox({ sessionId, files, environment });
+          await provisionSandbox({ sessionId, files, environment, ...vaults });
           state.sandboxProvisioned = true;
         }
         await cloneAwaitingRepositories(this.context);
@@ -731,6 +733,7 @@ export class Turn {
             outputName: call.toolUseId,
             ...(files.length === 0 ? {} : { files }),
             ...(isDefaultEnvironment(environment) ? {} : { environment }),
+            ...vaults,
           },
           describeToolCall(route.name, call.input),
         );

@@ -1,6 +1,11 @@
 import type pg from 'pg';
-import { ACTIVE_CREDENTIAL_COLUMNS } from './sqlite-credential-resolver';
-import type { CredentialRow, CredentialRows, RefreshedCredential } from './vault-credential-resolver';
+import { ACTIVE_CREDENTIAL_COLUMNS, ENVIRONMENT_VARIABLE_COLUMNS } from './sqlite-credential-resolver';
+import type {
+  CredentialRow,
+  CredentialRows,
+  EnvironmentVariableRow,
+  RefreshedCredential,
+} from './vault-credential-resolver';
 
 /** Credential rows read from the server's PostgreSQL control plane; the pool belongs to the caller. */
 export class PostgresCredentialRows implements CredentialRows {
@@ -23,6 +28,26 @@ export class PostgresCredentialRows implements CredentialRows {
       [id],
     );
     return rows[0] ?? null;
+  }
+
+  async findEnvironmentVariables(vaultIds: string[], workspaceId: string): Promise<EnvironmentVariableRow[]> {
+    const { rows } = await this.pool.query<EnvironmentVariableRow>(
+      `SELECT ${ENVIRONMENT_VARIABLE_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
+       WHERE c.vault_id = ANY($1::text[]) AND c.auth_type = 'environment_variable' AND c.archived_at IS NULL
+         AND v.archived_at IS NULL AND v.workspace_id = $2`,
+      [vaultIds, workspaceId],
+    );
+    return rows;
+  }
+
+  async findEnvironmentVariablesById(ids: string[]): Promise<EnvironmentVariableRow[]> {
+    const { rows } = await this.pool.query<EnvironmentVariableRow>(
+      `SELECT ${ENVIRONMENT_VARIABLE_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
+       WHERE c.id = ANY($1::text[]) AND c.auth_type = 'environment_variable' AND c.archived_at IS NULL
+         AND v.archived_at IS NULL`,
+      [ids],
+    );
+    return rows;
   }
 
   async storeRefreshed(refreshed: RefreshedCredential): Promise<boolean> {

@@ -2,7 +2,12 @@ import path from 'node:path';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { openControlPlaneFile } from '../control-plane-file';
 import { VaultCredentialResolver } from './vault-credential-resolver';
-import type { CredentialRow, CredentialRows, RefreshedCredential } from './vault-credential-resolver';
+import type {
+  CredentialRow,
+  CredentialRows,
+  EnvironmentVariableRow,
+  RefreshedCredential,
+} from './vault-credential-resolver';
 
 /**
  * The control-plane store's file in the data folder. The server owns it (`storeFilePath` in
@@ -16,11 +21,16 @@ export function credentialStoreFile(dataDir: string): string {
 export const ACTIVE_CREDENTIAL_COLUMNS =
   'c.id, c.auth_type, c.expires_at, c.refresh, c.access_token, c.refresh_token, c.client_secret';
 
+/** The columns of an active `environment_variable` credential, from `vault_credentials c`. */
+export const ENVIRONMENT_VARIABLE_COLUMNS = 'c.id, c.vault_id, c.secret_name, c.settings, c.access_token';
+
 /** Credential rows read from the server's SQLite file (opened on first use, since the server creates it). */
 export class SqliteCredentialRows implements CredentialRows {
   private statements: {
     findActive: Statement<[string, string, string], CredentialRow>;
     findById: Statement<[string], CredentialRow>;
+    findEnvironmentVariables: Statement<[string, string], EnvironmentVariableRow>;
+    findEnvironmentVariablesById: Statement<[string], EnvironmentVariableRow>;
     storeRefreshed: Statement<[RefreshedCredential]>;
   } | null = null;
   private database: SqliteDatabase | null = null;
@@ -33,6 +43,16 @@ export class SqliteCredentialRows implements CredentialRows {
 
   findById(id: string): Promise<CredentialRow | null> {
     return new Promise((resolve) => resolve(this.open().findById.get(id) ?? null));
+  }
+
+  findEnvironmentVariables(vaultIds: string[], workspaceId: string): Promise<EnvironmentVariableRow[]> {
+    return new Promise((resolve) =>
+      resolve(this.open().findEnvironmentVariables.all(JSON.stringify(vaultIds), workspaceId)),
+    );
+  }
+
+  findEnvironmentVariablesById(ids: string[]): Promise<EnvironmentVariableRow[]> {
+    return new Promise((resolve) => resolve(this.open().findEnvironmentVariablesById.all(JSON.stringify(ids))));
   }
 
   storeRefreshed(refreshed: RefreshedCredential): Promise<boolean> {
@@ -58,6 +78,16 @@ export class SqliteCredentialRows implements CredentialRows {
         findById: database.prepare(
           `SELECT ${ACTIVE_CREDENTIAL_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
            WHERE c.id = ? AND c.archived_at IS NULL AND v.archived_at IS NULL`,
+        ),
+        findEnvironmentVariables: database.prepare(
+          `SELECT ${ENVIRONMENT_VARIABLE_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
+           WHERE c.vault_id IN (SELECT value FROM json_each(?)) AND c.auth_type = 'environment_variable'
+             AND c.archived_at IS NULL AND v.archived_at IS NULL AND v.workspace_id = ?`,
+        ),
+        findEnvironmentVariablesById: database.prepare(
+          `SELECT ${ENVIRONMENT_VARIABLE_COLUMNS} FROM vault_credentials c JOIN vaults v ON v.id = c.vault_id
+           WHERE c.id IN (SELECT value FROM json_each(?)) AND c.auth_type = 'environment_variable'
+             AND c.archived_at IS NULL AND v.archived_at IS NULL`,
         ),
         storeRefreshed: database.prepare(
           `UPDATE vault_credentials SET access_token = @accessToken,

@@ -14,7 +14,7 @@ import type { TokenEndpointAuthMethod } from './refresh-access-token';
  */
 export interface CredentialRow {
   id: string;
-  auth_type: 'static_bearer' | 'mcp_oauth';
+  auth_type: 'static_bearer' | 'mcp_oauth' | 'environment_variable';
   /** RFC 3339, or `NULL` when the expiry is unknown. */
   expires_at: string | null;
   /** JSON: `{ client_id, token_endpoint, token_endpoint_auth: { type }, resource, scope }`, or `NULL`. */
@@ -22,6 +22,16 @@ export interface CredentialRow {
   access_token: string;
   refresh_token: string | null;
   client_secret: string | null;
+}
+
+/** An active `environment_variable` credential's row: `access_token` holds its sealed `secret_value`. */
+export interface EnvironmentVariableRow {
+  id: string;
+  vault_id: string;
+  secret_name: string;
+  /** JSON: `{ networking, injection_location }` as the API shows them. */
+  settings: string;
+  access_token: string;
 }
 
 /** The non-secret refresh settings of an `mcp_oauth` credential, as the server stores them. */
@@ -56,6 +66,13 @@ export interface CredentialRows {
   findActive(vaultId: string, serverKey: string, workspaceId: string): Promise<CredentialRow | null>;
   /** The active credential `id`. */
   findById(id: string): Promise<CredentialRow | null>;
+  /**
+   * The active `environment_variable` credentials of the vaults `vaultIds` of `workspaceId` (columns `secret_name`,
+   * `settings`, migration 13), in no particular order.
+   */
+  findEnvironmentVariables(vaultIds: string[], workspaceId: string): Promise<EnvironmentVariableRow[]>;
+  /** Those of the credentials `ids` that are active `environment_variable` credentials of active vaults. */
+  findEnvironmentVariablesById(ids: string[]): Promise<EnvironmentVariableRow[]>;
   /** Stores a refresh's tokens; `false` when the credential changed meanwhile (nothing written). */
   storeRefreshed(refreshed: RefreshedCredential): Promise<boolean>;
   /** Closes what the rows were read through; a later call opens it again. */

@@ -11,6 +11,7 @@ import { describeMcpServer } from './describe-mcp-server';
 import { redactSecret, scrubSecret } from './redact-secret';
 import { CredentialRefreshError } from '../credentials/refresh-access-token';
 import { SecretBoxError } from '../../common/secret-box';
+import { disconnectMcpClient, withOperationSignal } from '../../common/mcp-disconnect';
 
 /** What an MCP Activity did: its value, or why the server could not be used. */
 export type McpOutcome<Value> = { ok: true; value: Value } | { ok: false; error: McpFailure };
@@ -29,9 +30,6 @@ export interface McpConnectionSettings {
   /** Deadline of the whole run: connecting, initialising and `work`. */
   timeoutMs: number;
 }
-
-/** How long closing waits for the server to acknowledge the end of its MCP session before simply disconnecting. */
-const TERMINATE_SESSION_WAIT_MS = 2_000;
 
 const CLIENT_INFO = { name: 'keel', version: '0.1.0' };
 
@@ -70,7 +68,7 @@ export async function withMcpClient<Value>(
     const { deadline, signal } = deadlineSignal(control, settings.timeoutMs);
     const transport = new StreamableHTTPClientTransport(url, {
       ...(token === null ? {} : { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
-      fetch: (input, init) => fetch(input, { ...init, signal: withSignal(init?.signal, signal) }),
+      fetch: (input, init) => fetch(input, { ...init, signal: withOperationSignal(init?.signal, signal) }),
       reconnectionOptions: {
         maxRetries: 0,
         initialReconnectionDelay: 1_000,
@@ -94,7 +92,7 @@ export async function withMcpClient<Value>(
       });
       return { ok: false, error: failure };
     } finally {
-      await disconnect(client, transport, signal);
+      await disconnectMcpClient(client, transport, signal);
     }
   });
 }
@@ -115,30 +113,4 @@ function parseServerUrl(context: McpServerCallContext): URL | McpFailure {
     return { type: 'mcp_connection_failed_error', message: `${server} must be an http or https URL.` };
   }
   return url;
-}
-
-function withSignal(requestSignal: AbortSignal | null | undefined, operationSignal: AbortSignal): AbortSignal {
-  return requestSignal === null || requestSignal === undefined
-    ? operationSignal
-    : AbortSignal.any([requestSignal, operationSignal]);
-}
-
-/**
- * Ends the server's MCP session (a `DELETE`, when the server gave one and nothing was aborted), waiting at most
- * `TERMINATE_SESSION_WAIT_MS`, then closes the client, which aborts whatever request is still open.
- */
-async function disconnect(
-  client: Client,
-  transport: StreamableHTTPClientTransport,
-  signal: AbortSignal,
-): Promise<void> {
-  if (transport.sessionId !== undefined && !signal.aborted) {
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, TERMINATE_SESSION_WAIT_MS);
-    });
-    await Promise.race([transport.terminateSession().catch(() => undefined), waited]);
-    clearTimeout(timer);
-  }
-  await client.close().catch(() => undefined);
 }

@@ -59,6 +59,7 @@ export function buildContainerConfig(
       Target: bind.target,
       ReadOnly: true,
     })),
+    ...(network.mounts ?? []),
   ]);
   return {
     ...config,

@@ -77,6 +77,8 @@ export async function execute(
             sessionId: input.sessionId,
             ...(input.files === undefined ? {} : { files: input.files }),
             ...(input.environment === undefined ? {} : { environment: input.environment }),
+            ...(input.vaultIds === undefined ? {} : { vaultIds: input.vaultIds }),
+            ...(input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId }),
           },
           control.signal,
         );

@@ -27,6 +27,7 @@ import { buildContainerConfig, ownerLabels } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import { SANDBOX_NETWORK_LABELS } from './network/sandbox-network-names';
 import type { NetworkAttachment } from './network/sandbox-networks';
+import type { SandboxSecretVariable } from '../../common/credentials';
 import { ensurePackageImage } from './packages/ensure-package-image';
 import type { SandboxOptions } from './sandbox-options';
 import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
@@ -60,7 +61,7 @@ export async function provisionSandbox(
   const environment = input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT;
   for (let attempt = 1; ; attempt++) {
     const result = await withSpan('sandbox.provision', { [SESSION_ID_ATTRIBUTE]: input.sessionId }, () =>
-      provisionOnce(options, input.sessionId, input.files ?? [], environment, signal),
+      provisionOnce(options, input.sessionId, input.files ?? [], environment, vaultsOf(input), signal),
     );
     if (result !== 'conflict') return result;
     if (attempt >= ATTEMPTS) throw new Error(`sandbox of session ${input.sessionId}: container name conflict persists`);
@@ -68,11 +69,22 @@ export async function provisionSandbox(
   }
 }
 
+/** The session's vaults, whose `environment_variable` credentials a new container gets placeholders for. */
+interface SessionVaults {
+  vaultIds: string[];
+  workspaceId: string | undefined;
+}
+
+function vaultsOf(input: ProvisionSandboxInput): SessionVaults {
+  return { vaultIds: input.vaultIds ?? [], workspaceId: input.workspaceId };
+}
+
 async function provisionOnce(
   options: SandboxOptions,
   sessionId: string,
   files: SandboxFileMount[],
   environment: SandboxEnvironment,
+  vaults: SessionVaults,
   signal: AbortSignal | undefined,
 ): Promise<ProvisionSandboxResult | 'conflict'> {
   const { docker } = options;
@@ -90,7 +102,12 @@ async function provisionOnce(
       return { containerId: existing.Id, created: false };
     }
     await removeQuietly(docker, existing.Id);
-  } else if (
+  }
+  // Read only for a new container: a running one keeps the variables it was created with.
+  const secretVariables = await sandboxSecretVariables(options, vaults);
+  if (
+    existing === undefined &&
+    secretVariables.length === 0 &&
     options.warmPool !== undefined &&
     memoryMounts.length === 0 &&
     skillMounts.length === 0 &&
@@ -109,7 +126,10 @@ async function provisionOnce(
     },
     environment.packages,
   );
-  const network = await networkAttachment(options, environment.networking);
+  const network = withSecretVariables(
+    await networkAttachment(options, environment.networking, secretVariables.length > 0),
+    secretVariables,
+  );
   const workspaceVolume = await sessionWorkspaceVolume(options, sessionId);
   // A new container gets a fresh copy of the stores: the volume of an earlier container is dropped first.
   const memoryVolume = memoryMounts.length === 0 ? undefined : memoryVolumeName(sessionId);
@@ -186,8 +206,40 @@ async function createMemoryVolume(options: SandboxOptions, sessionId: string, na
   });
 }
 
-/** The network a new container of `networking` joins; anything but none needs the worker's sandbox networks. */
-async function networkAttachment(options: SandboxOptions, networking: SandboxNetworking): Promise<NetworkAttachment> {
+/** The placeholder variables of the session's `environment_variable` credentials (none without vaults). */
+async function sandboxSecretVariables(
+  options: SandboxOptions,
+  vaults: SessionVaults,
+): Promise<SandboxSecretVariable[]> {
+  if (vaults.vaultIds.length === 0 || options.environmentSecrets === undefined) return [];
+  return options.environmentSecrets.sandboxSecretVariables(vaults.vaultIds, vaults.workspaceId);
+}
+
+/**
+ * `network` with the credentials' placeholder variables (`secret_name=placeholder`, never a secret) and the label
+ * that tells the egress proxy which credentials' secrets it may substitute for this container.
+ */
+function withSecretVariables(network: NetworkAttachment, variables: SandboxSecretVariable[]): NetworkAttachment {
+  if (variables.length === 0) return network;
+  return {
+    ...network,
+    env: [...network.env, ...variables.map((variable) => `${variable.secretName}=${variable.placeholder}`)],
+    labels: {
+      ...network.labels,
+      [SANDBOX_NETWORK_LABELS.credentials]: JSON.stringify(variables.map((variable) => variable.credentialId)),
+    },
+  };
+}
+
+/**
+ * The network a new container of `networking` joins; anything but none needs the worker's sandbox networks.
+ * `proxied` (a session with vault secrets) puts even an `unrestricted` container behind the egress proxy.
+ */
+async function networkAttachment(
+  options: SandboxOptions,
+  networking: SandboxNetworking,
+  proxied: boolean,
+): Promise<NetworkAttachment> {
   if (sandboxNetworkAccess(networking) === 'none') return { networkMode: 'none', env: [], labels: {} };
   if (options.networks === undefined) {
     throw ApplicationFailure.nonRetryable(
@@ -195,7 +247,7 @@ async function networkAttachment(options: SandboxOptions, networking: SandboxNet
       FAILURE_TYPES.sandboxNetworkUnavailable,
     );
   }
-  return options.networks.attachment(networking);
+  return options.networks.attachment(networking, { proxied });
 }
 
 /** Whether a running container behind an egress proxy can still reach one (else it is replaced, being cattle). */

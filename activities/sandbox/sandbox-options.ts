@@ -7,6 +7,7 @@ import type { SessionSkillRows } from '../../common/skills';
 import type { SandboxNetworks } from './network/sandbox-networks';
 import type { WarmPool } from './warm-pool';
 import type { WorkspaceDiskOptions } from './workspace-disk';
+import type { EnvironmentSecretResolver } from '../../common/credentials';
 
 /** What `cloneRepository` needs besides the sandbox: the tokens, the hosts it may clone from, and where `git` is. */
 export interface RepositoryCloneOptions {
@@ -53,6 +54,11 @@ export interface SandboxOptions {
    * them only environments with neither can run (the others fail with `SandboxNetworkUnavailable`).
    */
   networks?: SandboxNetworks;
+  /**
+   * The `environment_variable` vault credentials: a new container of a session with vaults gets a placeholder
+   * variable for each (never the secret). Without it vault credentials give the sandbox nothing.
+   */
+  environmentSecrets?: EnvironmentSecretResolver;
   /** A CA bundle on the Docker host that package builds trust (mounted read-only), for registries behind a private CA. */
   caBundlePath?: string;
   /**

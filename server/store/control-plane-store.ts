@@ -5,6 +5,7 @@ import type { SkillRepository } from './skill-repository';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import type {
+  BetaManagedAgentsEnvironmentVariableAuthResponse,
   BetaManagedAgentsMCPOAuthRefreshResponse,
   BetaManagedAgentsStaticBearerAuthResponse,
 } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
@@ -130,14 +131,22 @@ export interface McpOAuthAuthView {
   refresh: Required<BetaManagedAgentsMCPOAuthRefreshResponse> | null;
 }
 
+/**
+ * The non-secret part of an `environment_variable` credential: its variable name, where its secret may be substituted
+ * and into which parts of a request.
+ */
+export type EnvironmentVariableAuthView = BetaManagedAgentsEnvironmentVariableAuthResponse;
+
 /** The non-secret part of a credential's `auth`: exactly what the API returns. */
-export type CredentialAuthView = BetaManagedAgentsStaticBearerAuthResponse | McpOAuthAuthView;
+export type CredentialAuthView =
+  BetaManagedAgentsStaticBearerAuthResponse | McpOAuthAuthView | EnvironmentVariableAuthView;
 
 /**
  * A credential's secrets, each sealed with `sealSecret` under the context `credentialSecretContext(id, field)`: the
  * store never sees them in plaintext.
  */
 export interface SealedCredentialSecrets {
+  /** The token of `static_bearer` and `mcp_oauth`; the `secret_value` of `environment_variable`. */
   accessToken: string;
   /** `mcp_oauth` with `refresh` only. */
   refreshToken: string | null;
@@ -278,7 +287,10 @@ export interface FileRepository {
 /** Vaults (their credentials are in `CredentialRepository`); deleting a vault deletes its credentials. */
 export type VaultRepository = ArchivableRecordRepository<StoredVault>;
 
-/** What inserting a credential did: stored it, or found no vault, an archived vault, or the server already taken. */
+/**
+ * What inserting a credential did: stored it, or found no vault, an archived vault, or the MCP server (or, for an
+ * `environment_variable` credential, the `secret_name`) already taken by an active credential of the vault.
+ */
 export type CredentialInsertResult = 'inserted' | 'vault_not_found' | 'vault_archived' | 'mcp_server_taken';
 
 /** Vault credentials; each call names the vault, so a credential id under another vault is unknown. */

@@ -366,6 +366,50 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dreams_by_workspace ON dreams (workspace_id, sequence);
     `,
   },
+  {
+    version: 13,
+    name: 'environment_variable vault credentials',
+    // An environment_variable credential (server/vaults/credentials/) keeps its secret_value sealed in access_token
+    // (context credentialSecretContext(id, 'access_token')), its secret_name in secret_name, its networking and
+    // injection_location as JSON in settings, '' as mcp_server_url and 'environment_variable:<secret_name>' as
+    // mcp_server_key, so the unique index keeps one active credential per secret_name in a vault. SQLite cannot change
+    // a CHECK constraint in place: the table is rebuilt with the same rows and sequence numbers. The worker's
+    // resolver reads secret_name and settings too (activities/credentials/environment-variable-rows.ts).
+    sql: `
+      CREATE TABLE vault_credentials_next (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        display_name TEXT,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata)),
+        auth_type TEXT NOT NULL CHECK (auth_type IN ('static_bearer', 'mcp_oauth', 'environment_variable')),
+        mcp_server_url TEXT NOT NULL,
+        mcp_server_key TEXT NOT NULL,
+        expires_at TEXT,
+        refresh TEXT CHECK (refresh IS NULL OR json_valid(refresh)),
+        access_token TEXT,
+        refresh_token TEXT,
+        client_secret TEXT,
+        secret_name TEXT,
+        settings TEXT CHECK (settings IS NULL OR json_valid(settings)),
+        CHECK (archived_at IS NOT NULL OR access_token IS NOT NULL)
+      );
+      INSERT INTO vault_credentials_next (sequence, id, vault_id, created_at, updated_at, archived_at, display_name,
+          metadata, auth_type, mcp_server_url, mcp_server_key, expires_at, refresh, access_token, refresh_token,
+          client_secret)
+        SELECT sequence, id, vault_id, created_at, updated_at, archived_at, display_name, metadata, auth_type,
+          mcp_server_url, mcp_server_key, expires_at, refresh, access_token, refresh_token, client_secret
+        FROM vault_credentials;
+      DROP TABLE vault_credentials;
+      ALTER TABLE vault_credentials_next RENAME TO vault_credentials;
+      CREATE INDEX vault_credentials_by_vault ON vault_credentials (vault_id, sequence);
+      CREATE UNIQUE INDEX vault_credentials_one_active_per_server
+        ON vault_credentials (vault_id, mcp_server_key) WHERE archived_at IS NULL;
+    `,
+  },
 ];
 
 /** The store's schema is newer than this Keel knows (a newer Keel wrote it), or a migration was edited after release. */

@@ -33,6 +33,8 @@ const INSERT_COLUMNS = [
   ['access_token', 'accessToken'],
   ['refresh_token', 'refreshToken'],
   ['client_secret', 'clientSecret'],
+  ['secret_name', 'secretName'],
+  ['settings', 'settings'],
 ] as const;
 
 /** The partial unique index that keeps one active credential per MCP server in a vault (migration 4). */
@@ -91,7 +93,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
       const parameters = toParameters({ ...change(current, toStoredVault(vault)), id, vaultId });
       await client.query(
         `UPDATE vault_credentials SET updated_at = $3, archived_at = $4, display_name = $5, metadata = $6,
-           expires_at = $7, refresh = $8, access_token = $9, refresh_token = $10, client_secret = $11
+           expires_at = $7, refresh = $8, access_token = $9, refresh_token = $10, client_secret = $11, settings = $12
          WHERE vault_id = $1 AND id = $2`,
         [
           vaultId,
@@ -105,6 +107,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
           parameters['accessToken'],
           parameters['refreshToken'],
           parameters['clientSecret'],
+          parameters['settings'],
         ],
       );
       return read(client, vaultId, id, false);

@@ -269,6 +269,14 @@ const POSTGRES_SQL: readonly string[] = [
     );
     CREATE INDEX dreams_by_workspace ON dreams (workspace_id, sequence);
   `,
+  `
+    ALTER TABLE vault_credentials
+      DROP CONSTRAINT vault_credentials_auth_type_check,
+      ADD CONSTRAINT vault_credentials_auth_type_check
+        CHECK (auth_type IN ('static_bearer', 'mcp_oauth', 'environment_variable')),
+      ADD COLUMN secret_name TEXT,
+      ADD COLUMN settings TEXT CHECK (settings IS NULL OR settings::jsonb IS NOT NULL);
+  `,
 ];
 
 /**

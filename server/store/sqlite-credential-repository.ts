@@ -4,6 +4,8 @@ import type {
   CredentialInsertResult,
   CredentialListRequest,
   CredentialRepository,
+  CredentialAuthView,
+  EnvironmentVariableAuthView,
   McpOAuthAuthView,
   StoredCredential,
   StoredPage,
@@ -27,8 +29,10 @@ export interface CredentialRow {
   archived_at: string | null;
   display_name: string | null;
   metadata: string;
-  auth_type: 'static_bearer' | 'mcp_oauth';
+  auth_type: 'static_bearer' | 'mcp_oauth' | 'environment_variable';
+  /** `''` for an `environment_variable` credential. */
   mcp_server_url: string;
+  /** `mcpServerUrlKey(mcp_server_url)`, or `environmentVariableKey(secret_name)` (one active credential per key). */
   mcp_server_key: string;
   expires_at: string | null;
   /** The non-secret refresh settings as JSON (`McpOAuthAuthView['refresh']`), or `NULL`. */
@@ -36,6 +40,10 @@ export interface CredentialRow {
   access_token: string | null;
   refresh_token: string | null;
   client_secret: string | null;
+  /** `environment_variable` only (migration 13). */
+  secret_name: string | null;
+  /** `environment_variable` only: `{ networking, injection_location }` as JSON. */
+  settings: string | null;
 }
 
 /** Vault credentials in SQLite: one row each, the secrets sealed, at most one active credential per MCP server. */
@@ -57,14 +65,16 @@ export class SqliteCredentialRepository implements CredentialRepository {
       ORDER BY sequence DESC LIMIT @limit`);
     this.insertOne = database.prepare(
       `INSERT INTO vault_credentials (id, vault_id, created_at, updated_at, archived_at, display_name, metadata,
-         auth_type, mcp_server_url, mcp_server_key, expires_at, refresh, access_token, refresh_token, client_secret)
+         auth_type, mcp_server_url, mcp_server_key, expires_at, refresh, access_token, refresh_token, client_secret,
+         secret_name, settings)
        VALUES (@id, @vaultId, @createdAt, @updatedAt, @archivedAt, @displayName, @metadata,
-         @authType, @mcpServerUrl, @mcpServerKey, @expiresAt, @refresh, @accessToken, @refreshToken, @clientSecret)`,
+         @authType, @mcpServerUrl, @mcpServerKey, @expiresAt, @refresh, @accessToken, @refreshToken, @clientSecret,
+         @secretName, @settings)`,
     );
     this.updateOne = database.prepare(
       `UPDATE vault_credentials SET updated_at = @updatedAt, archived_at = @archivedAt, display_name = @displayName,
          metadata = @metadata, expires_at = @expiresAt, refresh = @refresh, access_token = @accessToken,
-         refresh_token = @refreshToken, client_secret = @clientSecret
+         refresh_token = @refreshToken, client_secret = @clientSecret, settings = @settings
        WHERE vault_id = @vaultId AND id = @id`,
     );
     this.deleteOne = database.prepare('DELETE FROM vault_credentials WHERE vault_id = ? AND id = ?');
@@ -145,13 +155,52 @@ export function toParameters(credential: StoredCredential): Record<string, unkno
     displayName: credential.displayName,
     metadata: JSON.stringify(credential.metadata),
     authType: auth.type,
-    mcpServerUrl: auth.mcp_server_url,
-    mcpServerKey: mcpServerUrlKey(auth.mcp_server_url),
+    mcpServerUrl: auth.type === 'environment_variable' ? '' : auth.mcp_server_url,
+    mcpServerKey:
+      auth.type === 'environment_variable'
+        ? environmentVariableKey(auth.secret_name)
+        : mcpServerUrlKey(auth.mcp_server_url),
     expiresAt: auth.type === 'mcp_oauth' ? auth.expires_at : null,
     refresh: auth.type === 'mcp_oauth' && auth.refresh !== null ? JSON.stringify(auth.refresh) : null,
     accessToken: secrets?.accessToken ?? null,
     refreshToken: secrets?.refreshToken ?? null,
     clientSecret: secrets?.clientSecret ?? null,
+    secretName: auth.type === 'environment_variable' ? auth.secret_name : null,
+    settings:
+      auth.type === 'environment_variable'
+        ? JSON.stringify({ networking: auth.networking, injection_location: auth.injection_location })
+        : null,
+  };
+}
+
+/**
+ * The `mcp_server_key` of an `environment_variable` credential: no MCP server URL key looks like it (those start with
+ * a URL scheme and `//`), so the one unique index keeps one active credential per MCP server and per variable name.
+ */
+export function environmentVariableKey(secretName: string): string {
+  return `environment_variable:${secretName}`;
+}
+
+/** The `auth` a row stores. */
+function authOf(row: Omit<CredentialRow, 'sequence'>): CredentialAuthView {
+  if (row.auth_type === 'static_bearer') return { type: 'static_bearer', mcp_server_url: row.mcp_server_url };
+  if (row.auth_type === 'environment_variable') {
+    const settings = JSON.parse(row.settings ?? '{}') as Pick<
+      EnvironmentVariableAuthView,
+      'networking' | 'injection_location'
+    >;
+    return {
+      type: 'environment_variable',
+      secret_name: row.secret_name ?? '',
+      networking: settings.networking,
+      injection_location: settings.injection_location,
+    };
+  }
+  return {
+    type: 'mcp_oauth',
+    mcp_server_url: row.mcp_server_url,
+    expires_at: row.expires_at,
+    refresh: row.refresh === null ? null : (JSON.parse(row.refresh) as McpOAuthAuthView['refresh']),
   };
 }
 
@@ -165,15 +214,7 @@ export function toStoredCredential(row: Omit<CredentialRow, 'sequence'>): Stored
     archivedAt: row.archived_at,
     displayName: row.display_name,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
-    auth:
-      row.auth_type === 'static_bearer'
-        ? { type: 'static_bearer', mcp_server_url: row.mcp_server_url }
-        : {
-            type: 'mcp_oauth',
-            mcp_server_url: row.mcp_server_url,
-            expires_at: row.expires_at,
-            refresh: row.refresh === null ? null : (JSON.parse(row.refresh) as McpOAuthAuthView['refresh']),
-          },
+    auth: authOf(row),
     secrets:
       row.access_token === null
         ? null

@@ -6,6 +6,11 @@ export const SANDBOX_NETWORK_LABELS = {
   networking: 'dev.keel.networking',
   /** On a container behind the egress proxy: the proxy address it was given (`http://gateway:port`). */
   proxy: 'dev.keel.proxy',
+  /**
+   * On a container with `environment_variable` vault credentials: their ids as a JSON array. The egress proxy reads
+   * them (never the secrets, which it reads from the store) to know which placeholders it may substitute.
+   */
+  credentials: 'dev.keel.credentials',
 } as const;
 
 /** The names of one set of sandbox networks: Docker networks (and their bridges) and the host firewall chain. */

@@ -1,13 +1,17 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 
+import type { EnvironmentSecretResolver } from '../../../common/credentials';
 import { FAILURE_TYPES } from '../../../common/failures';
 import { sandboxNetworkAccess } from '../../../common/network-policy';
 import type { SandboxNetworking } from '../../../common/sandbox';
 import { containerNetworkingLookup } from './container-networking-lookup';
 import { startEgressProxy } from './egress-proxy';
+import { SANDBOX_CA_BUNDLE_PATH, SANDBOX_CA_VARIABLES, SandboxCa } from './sandbox-ca';
 import type { EgressProxy } from './egress-proxy';
 import { ensureDockerNetwork } from './ensure-docker-network';
 import { installHostFirewall } from './host-firewall';
@@ -27,6 +31,8 @@ export interface NetworkAttachment {
    * networks (CVE-2024-29018), which would let a sandbox leak data in DNS queries past the proxy.
    */
   dns?: string[];
+  /** Files the container mounts for its network: the CA bundle that trusts Keel's sandbox CA, for vault secrets. */
+  mounts?: Docker.MountSettings[];
 }
 
 /** How a host keeps sandboxes off its own ports: Keel's iptables chain, or nothing Keel installs. */
@@ -38,6 +44,13 @@ export interface SandboxNetworksOptions {
   firewall: SandboxFirewall;
   /** Defaults to `sandboxNetworkNames()`, shared by every worker of the machine. */
   names?: SandboxNetworkNames;
+  /** The secrets of `environment_variable` credentials, which the egress proxy substitutes for their placeholders. */
+  environmentSecrets?: EnvironmentSecretResolver;
+  /**
+   * Where the sandbox CA lives (`dataDir`) and the CA bundle sandboxes and upstream https otherwise trust: with it
+   * (and `environmentSecrets`) the proxy opens https to hosts where a vault secret may be substituted (`SandboxCa`).
+   */
+  interception?: { dataDir: string; caBundlePath: string | undefined };
 }
 
 const PROBE_TIMEOUT_MS = 1_000;
@@ -53,6 +66,9 @@ export class SandboxNetworks {
   readonly names: SandboxNetworkNames;
   readonly #docker: Docker;
   readonly #firewall: SandboxFirewall;
+  readonly #environmentSecrets: EnvironmentSecretResolver | undefined;
+  readonly #interception: SandboxNetworksOptions['interception'];
+  #ca: SandboxCa | undefined;
   #networks: Promise<GuardedNetworks> | undefined;
   #proxy: Promise<EgressProxy> | undefined;
   #closed = false;
@@ -60,24 +76,37 @@ export class SandboxNetworks {
   constructor(options: SandboxNetworksOptions) {
     this.#docker = options.docker;
     this.#firewall = options.firewall;
+    this.#environmentSecrets = options.environmentSecrets;
+    this.#interception = options.interception;
     this.names = options.names ?? sandboxNetworkNames();
   }
 
-  /** The network a container joins for its environment's networking, with the proxy variables when it needs them. */
-  async attachment(networking: SandboxNetworking): Promise<NetworkAttachment> {
+  /**
+   * The network a container joins for its environment's networking, with the proxy variables when it needs them.
+   * `proxied` puts an `unrestricted` container behind the egress proxy too (on the limited network, every host
+   * allowed), so that the proxy can substitute its vault secrets; such a container behind the proxy also trusts
+   * Keel's sandbox CA (a bundle mounted at `SANDBOX_CA_BUNDLE_PATH`, named by `SSL_CERT_FILE` and the like) when the
+   * proxy opens https.
+   */
+  async attachment(networking: SandboxNetworking, options: { proxied?: boolean } = {}): Promise<NetworkAttachment> {
     const access = sandboxNetworkAccess(networking);
     if (access === 'none') return { networkMode: 'none', env: [], labels: {} };
     await this.#readyNetworks();
     const labels: Record<string, string> = { [SANDBOX_NETWORK_LABELS.networking]: JSON.stringify(networking) };
-    if (access === 'open') return { networkMode: this.names.open, env: [], labels };
+    if (access === 'open' && options.proxied !== true) return { networkMode: this.names.open, env: [], labels };
     const proxy = await this.proxyAddress();
     const env = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].map((name) => `${name}=${proxy}`);
     env.push('NO_PROXY=', 'no_proxy=');
+    const ca = options.proxied === true ? this.#sandboxCa() : undefined;
+    if (ca !== undefined) env.push(...SANDBOX_CA_VARIABLES);
     return {
       networkMode: this.names.limited,
       env,
       labels: { ...labels, [SANDBOX_NETWORK_LABELS.proxy]: proxy },
       dns: ['127.0.0.1'],
+      ...(ca === undefined
+        ? {}
+        : { mounts: [{ Type: 'bind', Source: ca.bundlePath, Target: SANDBOX_CA_BUNDLE_PATH, ReadOnly: true }] }),
     };
   }
 
@@ -104,6 +133,10 @@ export class SandboxNetworks {
         startEgressProxy({
           host: limited.gateway,
           networkingOf: containerNetworkingLookup(this.#docker, limited.name),
+          ...(this.#environmentSecrets === undefined
+            ? {}
+            : { substitutionsOf: this.#environmentSecrets.secretSubstitutions.bind(this.#environmentSecrets) }),
+          ...this.#interceptionOptions(),
         }),
       );
       this.#proxy = starting;
@@ -120,6 +153,22 @@ export class SandboxNetworks {
     const proxy = this.#proxy;
     this.#proxy = undefined;
     if (proxy) await proxy.then((running) => running.close()).catch(() => undefined);
+  }
+
+  /** The sandbox CA, made or loaded on first need; none unless the proxy opens https. */
+  #sandboxCa(): SandboxCa | undefined {
+    if (this.#interception === undefined || this.#environmentSecrets === undefined) return undefined;
+    this.#ca ??= new SandboxCa(this.#interception.dataDir, this.#interception.caBundlePath);
+    return this.#ca;
+  }
+
+  /** The proxy's `interception` option: the CA, and what upstream https is verified against. */
+  #interceptionOptions(): { interception?: { ca: SandboxCa; upstreamCa?: string[] } } {
+    const ca = this.#sandboxCa();
+    if (ca === undefined) return {};
+    const bundle = this.#interception?.caBundlePath;
+    const extra = bundle === undefined ? [] : [readFileSync(bundle, 'utf8')];
+    return { interception: { ca, upstreamCa: [...tls.rootCertificates, ...extra] } };
   }
 
   #readyNetworks(): Promise<GuardedNetworks> {

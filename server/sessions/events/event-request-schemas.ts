@@ -171,6 +171,14 @@ const systemMessage = z
 const userInterrupt = z.object({ type: z.literal('user.interrupt') }).strict();
 
 /**
+ * A `user.interrupt` sent to a running session. `session_thread_id` names the thread to interrupt; a Keel session has
+ * one thread, its primary thread, so the route accepts that id (or none) and answers 404 for any other.
+ */
+const threadUserInterrupt = z
+  .object({ type: z.literal('user.interrupt'), session_thread_id: z.string().max(128).nullable().optional() })
+  .strict();
+
+/**
  * A `user.define_outcome`: the task (`description`, the agent's input), the rubric the grader scores it against (text,
  * or an uploaded text file) and the evaluation budget (`max_iterations`, 1 to 20, default 3).
  */
@@ -224,7 +232,7 @@ export const userEvent = z.discriminatedUnion(
   'type',
   [
     userMessage,
-    userInterrupt,
+    threadUserInterrupt,
     userDefineOutcome,
     systemMessage,
     z

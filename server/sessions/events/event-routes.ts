@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { LoggedEvent } from '../../../common/events';
 import type { SessionEventReader } from './session-event-reader';
@@ -6,6 +6,8 @@ import type { SessionFeeds } from './session-feed';
 import type { SessionService } from '../session-service';
 import { sendEventsBody } from './event-request-schemas';
 import { latestPosition, readEventPage, resumePosition } from './event-page';
+import type { EventPage } from './event-page';
+import { withoutPrimaryThreadReferences } from '../threads/thread-references';
 import { parseOrThrow } from '../../validation';
 import { withContract } from '../../openapi/route-contract';
 
@@ -13,7 +15,8 @@ const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time su
 
 const eventType = z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'expected an event type such as agent.message');
 
-const listQuery = z
+/** The query of an event list: the session's (`…/events`) and its primary thread's (`…/threads/{id}/events`). */
+export const eventListQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     page: z.string().regex(/^\d+$/, 'page must be a cursor returned by the previous page').optional(),
@@ -27,7 +30,8 @@ const listQuery = z
   })
   .loose();
 
-const streamQuery = z
+/** The query of an event stream: the session's (`…/events/stream`) and its primary thread's (`…/threads/{id}/stream`). */
+export const eventStreamQuery = z
   .object({
     event_deltas: z.union([z.string(), z.array(z.string())]).optional(),
     'event_deltas[]': z.union([z.string(), z.array(z.string())]).optional(),
@@ -39,6 +43,13 @@ const KEEPALIVE_MS = 15_000;
 /** How long a stream stays open after `session.status_terminated` for the `session.deleted` that follows it. */
 const TERMINATED_GRACE_MS = 2_000;
 
+/** What the event list and stream read: the session service (for its 404s), the log reader and the live feeds. */
+export interface SessionEventSources {
+  sessions: SessionService;
+  reader: SessionEventReader;
+  feeds: SessionFeeds;
+}
+
 /** Session events: send (by Signal), list (pages over the log) and stream (Server-Sent Events, live). */
 export function registerSessionEventRoutes(
   app: FastifyInstance,
@@ -46,60 +57,83 @@ export function registerSessionEventRoutes(
   reader: SessionEventReader,
   feeds: SessionFeeds,
 ): void {
+  const sources: SessionEventSources = { sessions, reader, feeds };
   app.post<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId/events',
     withContract({ summary: 'Send events to a session.', body: sendEventsBody, bodyRequired: true }),
     async (request) => {
       const body = parseOrThrow(sendEventsBody, request.body, '');
-      return { data: await sessions.send(request.params.sessionId, body.events) };
+      const events = withoutPrimaryThreadReferences(request.params.sessionId, body.events);
+      return { data: await sessions.send(request.params.sessionId, events) };
     },
   );
 
   app.get<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId/events',
-    withContract({ summary: "List a session's events.", query: listQuery }),
-    async (request) => {
-      const query = parseOrThrow(listQuery, request.query, '');
-      await sessions.requireExists(request.params.sessionId);
-      return readEventPage(reader, request.params.sessionId, {
-        order: query.order,
-        limit: query.limit,
-        page: query.page === undefined ? undefined : Number(query.page),
-        types: [query.types ?? [], query['types[]'] ?? []].flat(),
-        createdAt: {
-          gt: query['created_at[gt]'],
-          gte: query['created_at[gte]'],
-          lt: query['created_at[lt]'],
-          lte: query['created_at[lte]'],
-        },
-      });
-    },
+    withContract({ summary: "List a session's events.", query: eventListQuery }),
+    async (request) => listSessionEvents(sources, request.params.sessionId, request.query),
   );
 
   app.get<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId/events/stream',
     withContract({
       summary: "Stream a session's events (Server-Sent Events).",
-      query: streamQuery,
+      query: eventStreamQuery,
       responseMediaType: 'text/event-stream',
     }),
-    async (request, reply) => {
-      const query = parseOrThrow(streamQuery, request.query, '');
-      const sessionId = request.params.sessionId;
-      await sessions.requireExists(sessionId);
-      const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
-      const previews = {
-        message: deltaTypes.includes('agent.message'),
-        thinking: deltaTypes.includes('agent.thinking'),
-      };
-      const lastEventId = request.headers['last-event-id'];
-      const after =
-        typeof lastEventId === 'string' && lastEventId !== ''
-          ? await resumePosition(reader, sessionId, lastEventId)
-          : (query.after ?? (await latestPosition(reader, sessionId)));
-      await streamEvents(reply, feeds, sessionId, after, previews);
-    },
+    async (request, reply) => streamSessionEvents(sources, request.params.sessionId, request, reply),
   );
+}
+
+/**
+ * A page of the session's log for a list request's query (`eventListQuery`): the answer of the session's event list
+ * and of its primary thread's, which shows the same events.
+ */
+export async function listSessionEvents(
+  sources: SessionEventSources,
+  sessionId: string,
+  rawQuery: unknown,
+): Promise<EventPage> {
+  const query = parseOrThrow(eventListQuery, rawQuery, '');
+  await sources.sessions.requireExists(sessionId);
+  return readEventPage(sources.reader, sessionId, {
+    order: query.order,
+    limit: query.limit,
+    page: query.page === undefined ? undefined : Number(query.page),
+    types: [query.types ?? [], query['types[]'] ?? []].flat(),
+    createdAt: {
+      gt: query['created_at[gt]'],
+      gte: query['created_at[gte]'],
+      lt: query['created_at[lt]'],
+      lte: query['created_at[lte]'],
+    },
+  });
+}
+
+/**
+ * Answers a stream request (`eventStreamQuery`) with the session's live events: the session's stream and its primary
+ * thread's. As the hosted stream, it delivers only what is logged after it opened; `Last-Event-ID` (a position or an
+ * event id) or `?after=` resumes right after that event instead.
+ */
+export async function streamSessionEvents(
+  sources: SessionEventSources,
+  sessionId: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const query = parseOrThrow(eventStreamQuery, request.query, '');
+  await sources.sessions.requireExists(sessionId);
+  const deltaTypes = [query.event_deltas ?? [], query['event_deltas[]'] ?? []].flat();
+  const previews = {
+    message: deltaTypes.includes('agent.message'),
+    thinking: deltaTypes.includes('agent.thinking'),
+  };
+  const lastEventId = request.headers['last-event-id'];
+  const after =
+    typeof lastEventId === 'string' && lastEventId !== ''
+      ? await resumePosition(sources.reader, sessionId, lastEventId)
+      : (query.after ?? (await latestPosition(sources.reader, sessionId)));
+  await streamEvents(reply, sources.feeds, sessionId, after, previews);
 }
 
 /**

@@ -25,6 +25,20 @@ export function newCredentialAuth(
   key: Uint8Array,
 ): SealedCredentialAuth {
   const seal = sealerFor(key, credentialId);
+  if (params.type === 'environment_variable') {
+    const location = params.injection_location ?? {};
+    const injection = { header: location.header ?? true, body: location.body ?? false };
+    requireSomeLocation(injection);
+    return {
+      auth: {
+        type: 'environment_variable',
+        secret_name: params.secret_name,
+        networking: params.networking,
+        injection_location: injection,
+      },
+      secrets: { accessToken: seal(params.secret_value, 'access_token'), refreshToken: null, clientSecret: null },
+    };
+  }
   if (params.type === 'static_bearer') {
     return {
       auth: { type: 'static_bearer', mcp_server_url: params.mcp_server_url },
@@ -76,6 +90,29 @@ export function updatedCredentialAuth(
     throw invalidField('auth.type', `the credential is ${current.auth.type}; a credential's type cannot change`);
   }
   const seal = sealerFor(key, current.id);
+  if (params.type === 'environment_variable' || current.auth.type === 'environment_variable') {
+    if (params.type !== 'environment_variable' || current.auth.type !== 'environment_variable') {
+      throw invalidField('auth.type', `the credential is ${current.auth.type}; a credential's type cannot change`);
+    }
+    if (params.secret_name !== undefined && params.secret_name !== current.auth.secret_name) {
+      throw invalidField('auth.secret_name', 'is immutable; create a new credential for another variable name');
+    }
+    const change = params.injection_location ?? {};
+    const injection = {
+      header: change.header ?? current.auth.injection_location.header,
+      body: change.body ?? current.auth.injection_location.body,
+    };
+    requireSomeLocation(injection);
+    const value = params.secret_value;
+    return {
+      auth: {
+        ...current.auth,
+        networking: params.networking ?? current.auth.networking,
+        injection_location: injection,
+      },
+      secrets: { ...secrets, ...(typeof value === 'string' ? { accessToken: seal(value, 'access_token') } : {}) },
+    };
+  }
   if (params.type === 'static_bearer' || current.auth.type === 'static_bearer') {
     const token = params.type === 'static_bearer' ? params.token : undefined;
     return {
@@ -112,4 +149,11 @@ export function updatedCredentialAuth(
     },
     secrets: next,
   };
+}
+
+/** Refuses an `injection_location` with no location enabled: the secret could then never be substituted. */
+function requireSomeLocation(injection: { header: boolean; body: boolean }): void {
+  if (!injection.header && !injection.body) {
+    throw invalidField('auth.injection_location', 'at least one of header and body must be enabled');
+  }
 }

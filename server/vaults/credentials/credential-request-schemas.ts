@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { requestBody } from '../../request-body';
+import { environmentVariableCreate, environmentVariableUpdate } from './environment-variable-schemas';
 
 // Messages here never repeat the value they check: several of these fields are secrets.
 
@@ -38,8 +39,7 @@ const futureTime = z.iso
 
 const scope = z.string().max(1024, 'must be at most 1024 characters');
 const displayName = z.string().max(255, 'must be at most 255 characters');
-const unsupportedAuthType =
-  'expected static_bearer or mcp_oauth (environment_variable credentials are not supported by Keel yet)';
+const unsupportedAuthType = 'expected static_bearer, mcp_oauth or environment_variable';
 const authError = (issue: { code: string }) =>
   issue.code === 'invalid_type' ? 'expected an object' : unsupportedAuthType;
 
@@ -65,10 +65,11 @@ const refreshCreate = z
   })
   .strict();
 
-/** `auth` of a new credential: `static_bearer` or `mcp_oauth`. */
+/** `auth` of a new credential: `static_bearer`, `mcp_oauth` or `environment_variable`. */
 const authCreate = z.discriminatedUnion(
   'type',
   [
+    environmentVariableCreate,
     z.object({ type: z.literal('static_bearer'), token: bearerToken, mcp_server_url: httpUrl }).strict(),
     z
       .object({
@@ -93,10 +94,14 @@ const tokenEndpointAuthUpdate = z.discriminatedUnion(
   { error: 'expected client_secret_basic or client_secret_post' },
 );
 
-/** `auth` of an update: the type must be the credential's own; `mcp_server_url` and `client_id` cannot change. */
+/**
+ * `auth` of an update: the type must be the credential's own; `mcp_server_url`, `client_id` and `secret_name` cannot
+ * change.
+ */
 const authUpdate = z.discriminatedUnion(
   'type',
   [
+    environmentVariableUpdate,
     z.object({ type: z.literal('static_bearer'), token: bearerToken.nullable().optional() }).strict(),
     z
       .object({

@@ -31,7 +31,10 @@ export class CredentialService {
     private readonly secretKey: Uint8Array | undefined,
   ) {}
 
-  /** Creates a credential in an active vault; 409 when the vault already holds an active one for the MCP server. */
+  /**
+   * Creates a credential in an active vault; 409 when the vault already holds an active one for the MCP server (or,
+   * for an `environment_variable` credential, with the same `secret_name`).
+   */
   async create(vaultId: string, body: CreateCredentialBody): Promise<BetaManagedAgentsCredential> {
     requireResourceId('vault', vaultId, 'vault_id');
     const key = this.requireKey();
@@ -50,6 +53,13 @@ export class CredentialService {
     const result = await this.store.credentials.insert(credential);
     if (result === 'vault_not_found') throw vaultNotFound(vaultId);
     if (result === 'vault_archived') throw vaultArchived(vaultId, 'it takes no new credentials');
+    if (result === 'mcp_server_taken' && credential.auth.type === 'environment_variable') {
+      throw new ApiError(
+        'conflict_error',
+        `auth.secret_name: vault ${vaultId} already holds an active credential named ${credential.auth.secret_name}; ` +
+          'archive or delete it first.',
+      );
+    }
     if (result === 'mcp_server_taken') {
       throw new ApiError(
         'conflict_error',
