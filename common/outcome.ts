@@ -1,4 +1,6 @@
 import type { BetaManagedAgentsOutcomeEvaluationResource } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type { ArchivedEventsRef } from './event-archives';
+import type { StoredResultRef } from './iteration-work';
 import type { SessionUsage } from './session';
 
 /** How an outcome is graded: rubric text, or an uploaded text file whose content is the rubric (the hosted shapes). */
@@ -63,6 +65,27 @@ export interface GradeOutcomeInput {
   /** A compact account of the iteration's tool calls and results, one line each. */
   toolAccount: string[];
   iteration: number;
+  /**
+   * The lines of `toolAccount` that stand for a tool result kept in the blob store: the Activity puts the result's
+   * text there. Absent from Workflows recorded before it (their stored results show as `(output stored)`).
+   */
+  storedResults?: StoredResultRef[];
+  /** How many tool lines the Workflow's part of the iteration had before the caps (`capWork`), for `joinWork`. */
+  toolLineCount?: number;
+  /**
+   * Set when the iteration began in an earlier run of the session (it continued-as-new during the work): where those
+   * events are, which the Activity reads from the event archives and puts before `agentMessages` and `toolAccount`.
+   * Absent from Workflows recorded before it, whose `toolAccount` says how many earlier events it leaves out.
+   */
+  earlierEvents?: EarlierIterationEvents;
+}
+
+/** The events of an iteration that earlier runs logged: positions [`from`, `until`) of the session's archives. */
+export interface EarlierIterationEvents extends ArchivedEventsRef {
+  /** Where the iteration's work began (`OutcomeState.workFrom`). */
+  from: number;
+  /** The first position of the run that grades (its own events are in the input). */
+  until: number;
 }
 
 /** The grader's verdict, read from its forced tool call, with the call's usage. */

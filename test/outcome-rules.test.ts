@@ -3,14 +3,13 @@ import type { SessionEvent } from '../common/events';
 import { DEFAULT_MAX_ITERATIONS } from '../common/outcome';
 import type { OutcomeState } from '../common/outcome';
 import { graderPrompt, readVerdict } from '../activities/model/grade-outcome';
+import { GRADER_READS, iterationWork } from '../common/iteration-work';
 import {
   activeOutcome,
   decideAfterEvaluation,
   defineOutcomeProblem,
   evaluationEndResult,
-  GRADER_READS,
   isTerminal,
-  iterationWork,
   outcomeView,
   resolveMaxIterations,
   revisionMessage,

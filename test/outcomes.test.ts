@@ -440,4 +440,41 @@ describe('outcomes (user.define_outcome) through the official SDK', () => {
       expect(result.error, `replay of ${result.workflowId}`).toBeUndefined();
     }
   });
+
+  it('grades the whole iteration when the session continued-as-new during it: earlier runs’ tool results, stored ones too', async () => {
+    const sessionId = await newSession('outcome iteration across runs');
+    // Runs continue-as-new after 2 model steps: the first two tool calls and their results are logged by an earlier
+    // run than the one that grades. The second output is long, so its text is kept in the blob store.
+    responder.agent(
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo early-run-output-one' } },
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo stored-early-output; seq 1 400' } },
+      { kind: 'tool_use', name: 'bash', input: { command: 'echo late-run-output-three' } },
+      { kind: 'text', text: 'All three steps ran.' },
+    );
+    responder.grader({ result: 'satisfied', explanation: 'Every step ran.' });
+    const graderBefore = responder.graderRequests.length;
+    const handle = harness.stack.temporal.workflow.getHandle(sessionId);
+    const firstRunId = (await handle.describe()).runId;
+
+    const echo = await defineOutcome(sessionId, 'Run the three steps.', { type: 'text', content: '- three steps ran' });
+    const events = await untilOutcomeOver(sessionId, echo.outcome_id);
+    expect(ofType(events, 'span.outcome_evaluation_end').map((end) => end.result)).toEqual(['satisfied']);
+    expect((await handle.describe()).runId).not.toBe(firstRunId);
+    expect(responder.graderRequests.length - graderBefore).toBe(1);
+
+    const prompt = lastUserText(responder.graderRequests[graderBefore]!.body);
+    const account = prompt.slice(prompt.indexOf('<agent_tool_calls>'));
+    expect(account).toContain('call bash {"command":"echo early-run-output-one"}');
+    expect(account).toContain('result: early-run-output-one');
+    expect(account).toContain('result: stored-early-output\n1\n2\n3\n');
+    expect(account).toContain('result: late-run-output-three');
+    expect(account).not.toContain('not shown');
+    expect(account).not.toContain('(output stored)');
+    expect(prompt).toContain('All three steps ran.');
+    // The account lists the calls and results in the order they ran, as one run would have.
+    const order = ['early-run-output-one', 'stored-early-output', 'late-run-output-three'].map((text) =>
+      account.indexOf(`result: ${text}`),
+    );
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
 });

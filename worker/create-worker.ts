@@ -174,6 +174,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
         toolDefinitions,
         conversations,
         uploadedFiles: uploadedFileReader(config.dataDir, config.blobStore.kind === 's3' ? blobs : undefined),
+        blobs,
       }),
       ...sandbox,
       execute: withStoredOutput(sandbox.execute, conversations),

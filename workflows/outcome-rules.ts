@@ -1,4 +1,3 @@
-import type { SessionEvent } from '../common/events';
 import { DEFAULT_MAX_ITERATIONS } from '../common/outcome';
 import type { GraderVerdict, OutcomeEvaluationView, OutcomeResult, OutcomeState } from '../common/outcome';
 
@@ -87,59 +86,6 @@ export function finalTurnMessage(explanation: string): string {
     `the evaluation budget is spent: no further evaluation will run. The grader's explanation:\n\n${explanation}\n\n` +
     'Reply with a short account of where the work stands and what is left undone.'
   );
-}
-
-/** How much of the agent's work the grader reads: characters of its text and of the tool account. */
-export const GRADER_READS = { messageChars: 20_000, toolLineChars: 600, toolLines: 60 } as const;
-
-/**
- * What the agent produced in one iteration, read from the events it logged: its messages (the newest kept when they
- * are long) and one line per tool call and per result, shortened. Stored tool outputs (whose text is in the blob
- * store, not in the Workflow) show as `(output stored)`.
- */
-export function iterationWork(events: readonly SessionEvent[]): { agentMessages: string[]; toolAccount: string[] } {
-  const messages: string[] = [];
-  const lines: string[] = [];
-  for (const event of events) {
-    if (event.type === 'agent.message') {
-      messages.push(event.content.map((block) => (block.type === 'text' ? block.text : '')).join('\n'));
-    } else if (event.type === 'agent.tool_use' || event.type === 'agent.custom_tool_use') {
-      lines.push(`call ${event.name} ${JSON.stringify(event.input)}`);
-    } else if (event.type === 'agent.mcp_tool_use') {
-      lines.push(`call ${event.mcp_server_name}/${event.name} ${JSON.stringify(event.input)}`);
-    } else if (event.type === 'agent.tool_result' || event.type === 'agent.mcp_tool_result') {
-      const text = (event.content ?? []).map((block) => (block.type === 'text' ? block.text : `[${block.type}]`));
-      const output = text.join('\n') || '(output stored)';
-      lines.push(`${event.is_error === true ? 'error' : 'result'}: ${output}`);
-    }
-  }
-  return { agentMessages: newestWithin(messages, GRADER_READS.messageChars), toolAccount: toolLines(lines) };
-}
-
-/** The newest `messages` that fit in `chars` characters together, oldest first; the last one shortened to fit. */
-function newestWithin(messages: string[], chars: number): string[] {
-  const kept: string[] = [];
-  let left = chars;
-  for (let index = messages.length - 1; index >= 0 && left > 0; index -= 1) {
-    const message = messages[index] ?? '';
-    kept.unshift(message.length <= left ? message : `…${message.slice(message.length - left)}`);
-    left -= message.length;
-  }
-  return kept;
-}
-
-/** The tool account: each line shortened, the first and last calls kept when there are many. */
-function toolLines(lines: string[]): string[] {
-  const shortened = lines.map((line) =>
-    line.length <= GRADER_READS.toolLineChars ? line : `${line.slice(0, GRADER_READS.toolLineChars)}…`,
-  );
-  if (shortened.length <= GRADER_READS.toolLines) return shortened;
-  const half = GRADER_READS.toolLines / 2;
-  return [
-    ...shortened.slice(0, half),
-    `(${shortened.length - GRADER_READS.toolLines} lines left out)`,
-    ...shortened.slice(-half),
-  ];
 }
 
 /** An outcome as the session object's `outcome_evaluations` shows it. */

@@ -6,6 +6,8 @@ import type {
   OutcomeResult,
   OutcomeState,
 } from '../common/outcome';
+import type { ArchivedEventsRef } from '../common/event-archives';
+import { capWork, workItems } from '../common/iteration-work';
 import { addUsage, emptyUsage } from '../common/session';
 import { gradeOutcome } from './activities';
 import { decideModelFailure } from './model-failures';
@@ -15,7 +17,6 @@ import {
   defineOutcomeProblem,
   evaluationEndResult,
   finalTurnMessage,
-  iterationWork,
   outcomeView,
   resolveMaxIterations,
   revisionMessage,
@@ -43,6 +44,8 @@ export class SessionOutcomes {
     private readonly context: TurnContext,
     /** Called when an outcome's state changes outside a status change, so the session's listing shows it. */
     private readonly onChange: () => void,
+    /** Where the events of the runs before this one are archived, for a grader whose iteration began in one. */
+    private readonly archived: ArchivedEventsRef = { archives: [], archiveIndexKey: null },
   ) {
     this.outcomes = carried;
   }
@@ -177,11 +180,17 @@ export class SessionOutcomes {
    */
   private async grade(outcome: OutcomeState): Promise<GradeOutcomeResult> {
     const { log, sessionId, agent } = this.context;
-    const work = iterationWork(log.after(outcome.workFrom - 1, Number.MAX_SAFE_INTEGER).map((entry) => entry.event));
-    // A run that continued-as-new mid-work holds only its own events: the grader is told what it does not see.
+    const { work, storedResults, toolLineCount } = capWork(
+      workItems(log.after(outcome.workFrom - 1, Number.MAX_SAFE_INTEGER)),
+    );
+    // A run that continued-as-new mid-work holds only its own events: the Activity reads the earlier ones from the
+    // archives; a session whose earlier runs wrote none tells the grader what it does not see.
     const unseen = log.firstPosition - outcome.workFrom;
-    if (unseen > 0)
+    const archived = this.archived.archives.length > 0 || this.archived.archiveIndexKey !== null;
+    if (unseen > 0 && !archived) {
       work.toolAccount.unshift(`(${unseen} earlier events of this iteration, in an earlier run, not shown)`);
+      storedResults.forEach((result) => (result.index += 1));
+    }
     let settled = false;
     const grading = gradeOutcome({
       sessionId,
@@ -190,6 +199,11 @@ export class SessionOutcomes {
       description: outcome.description,
       ...work,
       iteration: outcome.iteration,
+      ...(storedResults.length === 0 ? {} : { storedResults }),
+      toolLineCount,
+      ...(unseen > 0 && archived
+        ? { earlierEvents: { ...this.archived, from: outcome.workFrom, until: log.firstPosition } }
+        : {}),
     }).then(
       (result) => ({ ok: true as const, result }),
       (error: unknown) => ({ ok: false as const, error }),

@@ -205,7 +205,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       workflowInfo().continueAsNewSuggested || context.state.stepsThisRun >= input.limits.continueAsNewAfterSteps,
   };
 
-  const outcomes = new SessionOutcomes(carry?.outcomes ?? [], context, () => publishListing());
+  const outcomes = new SessionOutcomes(carry?.outcomes ?? [], context, () => publishListing(), {
+    archives,
+    archiveIndexKey,
+  });
 
   setHandler(sendMessageSignal, ({ id, content, system }) => {
     if (ended || archivedAt !== null || seenEventIds.has(id)) return;

@@ -5,11 +5,12 @@ import type { CallModelDependencies } from './call-model';
 import { compactConversation } from './compact-conversation';
 import { evaluatePermission } from './evaluate-permission';
 import { gradeOutcome } from './grade-outcome';
+import type { GradeOutcomeDependencies } from './grade-outcome';
 import type { GradeOutcomeInput, GradeOutcomeResult } from '../../common/outcome';
 import type { AutoVerdict, EvaluatePermissionInput } from '../../common/permission';
 
-/** The model Activities, bound to the worker's client, live bus and conversation store. */
-export function createModelActivities(dependencies: CallModelDependencies): {
+/** The model Activities, bound to the worker's client, live bus, conversation store and blob store. */
+export function createModelActivities(dependencies: CallModelDependencies & Pick<GradeOutcomeDependencies, 'blobs'>): {
   callModel(input: CallModelInput): Promise<CallModelResult>;
   compactConversation(input: CompactConversationInput): Promise<CompactConversationResult>;
   evaluatePermission(input: EvaluatePermissionInput): Promise<AutoVerdict>;

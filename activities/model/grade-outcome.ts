@@ -1,8 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { BlobStore } from '../../common/blob-store';
+import { readArchivedEvents } from '../../common/event-archives';
+import { joinWork, resultLine, workItems } from '../../common/iteration-work';
+import type { IterationWork } from '../../common/iteration-work';
 import { GRADER_SYSTEM_PROMPT, GRADER_TOOL_NAME, MAX_RUBRIC_CHARS } from '../../common/outcome';
 import type { GradeOutcomeInput, GradeOutcomeResult, GraderVerdict, OutcomeRubric } from '../../common/outcome';
+import { readStoredTexts } from '../../common/stored-event-bodies';
 import { usageCounts } from '../../common/session';
 import { currentActivityControl, whileHeartbeating } from '../activity-control';
 import { classifyModelError } from './classify-model-error';
@@ -13,6 +18,8 @@ export interface GradeOutcomeDependencies {
   client: Anthropic;
   /** Reads uploaded files, for a rubric sent as a file reference. */
   uploadedFiles: UploadedFileReader;
+  /** The blob store of stored tool outputs and event archives; without it the grader reads only what the input holds. */
+  blobs?: BlobStore;
 }
 
 /** The most tokens the grader may write (its verdict and explanation). */
@@ -54,6 +61,7 @@ export async function gradeOutcome(
 ): Promise<GradeOutcomeResult> {
   const control = currentActivityControl();
   const rubric = await rubricText(input.rubric, dependencies.uploadedFiles);
+  const work = dependencies.blobs === undefined ? input : await wholeIterationWork(input, dependencies.blobs);
   let reply;
   try {
     reply = await whileHeartbeating(control, () =>
@@ -64,7 +72,7 @@ export async function gradeOutcome(
           system: GRADER_SYSTEM_PROMPT,
           tools: [GRADER_TOOL],
           tool_choice: { type: 'tool', name: GRADER_TOOL_NAME },
-          messages: [{ role: 'user', content: graderPrompt(input, rubric) }],
+          messages: [{ role: 'user', content: graderPrompt({ ...input, ...work }, rubric) }],
         },
         { signal: control.signal ?? null },
       ),
@@ -97,6 +105,43 @@ export function graderPrompt(input: GradeOutcomeInput, rubric: string): string {
     `<agent_messages iteration="${input.iteration}">\n${messages}\n</agent_messages>\n\n` +
     `<agent_tool_calls>\n${tools}\n</agent_tool_calls>\n\nEvaluate the work against the rubric.`
   );
+}
+
+/**
+ * The iteration's whole work as the grader reads it: the input's part (the Workflow's run) with its stored tool
+ * results' texts put in, after the part earlier runs logged, read from the event archives (with their stored texts),
+ * within the same caps as if one run had logged it all. Archives that do not reach back to the iteration's start
+ * (runs recorded before archives existed) leave a line that says how many events the grader does not see.
+ */
+export async function wholeIterationWork(input: GradeOutcomeInput, blobs: BlobStore): Promise<IterationWork> {
+  const stored = input.storedResults ?? [];
+  const toolAccount = [...input.toolAccount];
+  if (stored.length > 0) {
+    const texts = await readStoredTexts(
+      blobs,
+      stored.map((result) => result.contentKey),
+      missingBlob,
+    );
+    for (const result of stored)
+      toolAccount[result.index] = resultLine(result.isError, texts.get(result.contentKey) ?? '');
+  }
+  const later: IterationWork = { agentMessages: input.agentMessages, toolAccount };
+  const earlier = input.earlierEvents;
+  if (earlier === undefined || input.toolLineCount === undefined) return later;
+  const events = await readArchivedEvents(blobs, input.sessionId, earlier, earlier, missingBlob);
+  const keys = events.flatMap((entry) => (entry.contentKey === undefined ? [] : [entry.contentKey]));
+  const items = workItems(events, await readStoredTexts(blobs, keys, missingBlob));
+  const joined = joinWork(items, later, input.toolLineCount);
+  const unseen = earlier.until - earlier.from - events.length;
+  if (unseen > 0) {
+    joined.toolAccount.unshift(`(${unseen} earlier events of this iteration, in an earlier run, not shown)`);
+  }
+  return joined;
+}
+
+/** A body missing from the blob store (or not as referenced) stays missing: retrying cannot help. */
+function missingBlob(message: string): Error {
+  return ApplicationFailure.nonRetryable(message);
 }
 
 /** The rubric's text: inline, or the uploaded file's content as UTF-8 (a deleted file cannot be graded against). */

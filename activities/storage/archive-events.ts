@@ -1,5 +1,6 @@
 import { BLOB_PREFIXES } from '../../common/blob-store';
 import type { BlobStore } from '../../common/blob-store';
+import { readArchiveIndexPage } from '../../common/event-archives';
 import { EVENT_ARCHIVE_INDEX_FORMAT } from '../../common/events';
 import type { EventArchive, EventArchiveIndexPage, EventArchiveRef } from '../../common/events';
 import { contentKey } from '../../storage/content-key';
@@ -41,7 +42,7 @@ export const INDEX_PAGE_REFS = 8;
 export async function archiveRunIndexed(input: ArchiveRunIndexedInput, blobs: BlobStore): Promise<string> {
   const { indexKey, carried, ...archive } = input;
   const reference = await archiveEvents(archive, blobs);
-  const newest = indexKey === null ? null : await readIndexPage(blobs, indexKey);
+  const newest = indexKey === null ? null : await readArchiveIndexPage(blobs, input.sessionId, indexKey);
   const base =
     newest === null || indexKey === null || newest.archives.length >= INDEX_PAGE_REFS
       ? { previous: indexKey, archives: [] }
@@ -50,14 +51,6 @@ export async function archiveRunIndexed(input: ArchiveRunIndexedInput, blobs: Bl
     { sessionId: input.sessionId, previous: base.previous, archives: [...base.archives, ...carried, reference] },
     blobs,
   );
-}
-
-async function readIndexPage(blobs: BlobStore, key: string): Promise<EventArchiveIndexPage> {
-  const body = await blobs.get(key);
-  if (body === null) throw new Error(`The archive index page ${key} is not in the blob store.`);
-  const page = JSON.parse(Buffer.from(body).toString('utf8')) as EventArchiveIndexPage;
-  if (page.format !== EVENT_ARCHIVE_INDEX_FORMAT) throw new Error(`${key} is not an archive index page.`);
-  return page;
 }
 
 /** Input of `writeArchiveIndex`: the references to fold into a new index page, and the page before it. */

@@ -6,9 +6,8 @@ import type { NetworkingLookup } from './egress-proxy';
 
 /**
  * The egress proxy's lookup: the networking and credentials labels of the Keel container that holds `address` on
- * `networkName`, asked
- * of Docker on every new client connection (never cached, so an address reused by a newer container gets that
- * container's policy). Containers cannot forge their source address: they have no capabilities. Any worker's proxy
+ * `networkName`, asked of Docker on every new client connection (never cached, so an address reused by a newer
+ * container gets that container's policy). Containers cannot forge their source address: they have no capabilities. Any worker's proxy
  * can thus serve any sandbox of the machine, since the policy travels with the container.
  */
 export function containerNetworkingLookup(docker: Docker, networkName: string): NetworkingLookup {

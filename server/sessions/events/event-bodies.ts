@@ -1,15 +1,14 @@
 import type { BlobStore } from '../../../common/blob-store';
-import type { LoggedEvent, SessionEvent } from '../../../common/events';
+import type { LoggedEvent } from '../../../common/events';
+import { hasStoredBodies, readStoredText, withStoredText } from '../../../common/stored-event-bodies';
 import { ApiError } from '../../api-error';
 import { BoundedCache } from '../../bounded-cache';
 import type { BoundedCacheLimits } from '../../bounded-cache';
 
 const DEFAULT_CACHE: BoundedCacheLimits = { maxEntries: 10_000, maxBytes: 32 * 1024 * 1024 };
 
-/** Whether any of `entries` has its text body in the blob store (a `contentKey`), so `hydrate` has work to do. */
-export function hasStoredBodies(entries: readonly LoggedEvent[]): boolean {
-  return entries.some((entry) => entry.contentKey !== undefined);
-}
+/** The server's failure for a missing or misplaced body: a 500 `api_error` that names the event and the key. */
+const serverError = (message: string): ApiError => new ApiError('api_error', message);
 
 /**
  * Fills in the text bodies that the log keeps in the blob store (`LoggedEvent.contentKey`, see `StoredBodyRef`), the
@@ -19,7 +18,6 @@ export function hasStoredBodies(entries: readonly LoggedEvent[]): boolean {
 export class EventBodies {
   private readonly cache: BoundedCache<string>;
   private readonly loading = new Map<string, Promise<string>>();
-  private readonly decoder = new TextDecoder('utf-8');
 
   constructor(
     private readonly blobs: BlobStore,
@@ -39,7 +37,7 @@ export class EventBodies {
       entries.map(async (entry) => {
         if (entry.contentKey === undefined) return entry;
         const text = await this.text(entry.contentKey, entry);
-        return { position: entry.position, event: withText(entry.event, text) };
+        return { position: entry.position, event: withStoredText(entry.event, text, serverError) };
       }),
     );
     // The first failure in log order, so the same page always reports the same missing body.
@@ -55,12 +53,9 @@ export class EventBodies {
     if (cached !== undefined) return Promise.resolve(cached);
     let load = this.loading.get(key);
     if (load === undefined) {
-      load = this.blobs
-        .get(key)
-        .then((body) => {
-          if (body === null) throw missingBody(key, entry);
-          const text = this.decoder.decode(body);
-          this.cache.set(key, text, body.byteLength);
+      load = readStoredText(this.blobs, key, entry, serverError)
+        .then(({ text, bytes }) => {
+          this.cache.set(key, text, bytes);
           return text;
         })
         .finally(() => this.loading.delete(key));
@@ -68,26 +63,4 @@ export class EventBodies {
     }
     return load;
   }
-}
-
-/** `event` with `text` as its whole content; only tool results keep their bodies in the blob store. */
-function withText(event: SessionEvent, text: string): SessionEvent {
-  switch (event.type) {
-    case 'agent.tool_result':
-    case 'agent.mcp_tool_result':
-      return { ...event, content: [{ type: 'text', text }] };
-    default:
-      throw new ApiError(
-        'api_error',
-        `Event ${event.id} (${event.type}) has a contentKey, but only agent.tool_result and agent.mcp_tool_result may.`,
-      );
-  }
-}
-
-function missingBody(key: string, entry: LoggedEvent): ApiError {
-  return new ApiError(
-    'api_error',
-    `The content of event ${entry.event.id} (position ${entry.position}) is stored under blob key ${key}, which the ` +
-      'blob store does not have: the server and the workers must share one blob store.',
-  );
 }

@@ -1,13 +1,7 @@
 import { QueryRejectedError } from '@temporalio/client';
 import type { BlobStore } from '../../../common/blob-store';
-import { EVENT_ARCHIVE_FORMAT, EVENT_ARCHIVE_INDEX_FORMAT } from '../../../common/events';
-import type {
-  EventArchive,
-  EventArchiveIndexPage,
-  EventArchiveRef,
-  LoggedEvent,
-  SessionStatus,
-} from '../../../common/events';
+import { archiveIndex, readArchive, readArchiveIndex, requireContiguous } from '../../../common/event-archives';
+import type { EventArchiveRef, LoggedEvent, SessionStatus } from '../../../common/events';
 import type { EventsPage, SessionWorkflowResult } from '../../../common/session';
 import { getEventsQuery } from '../../../workflows/messages';
 import { ApiError } from '../../api-error';
@@ -34,6 +28,9 @@ export interface SessionEventReaderOptions {
   archiveCache?: BoundedCacheLimits;
 }
 
+/** The server's failure for archives that are missing or not as referenced: a 500 `api_error`. */
+const serverError = (message: string): ApiError => new ApiError('api_error', message);
+
 const DEFAULT_ARCHIVE_CACHE: BoundedCacheLimits = { maxEntries: 256, maxBytes: 64 * 1024 * 1024 };
 const CLOSED_RUNS_CACHED = 64;
 /** `WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW` of Temporal's `WorkflowExecutionStatus`, as `QueryRejectedError` holds it. */
@@ -58,7 +55,6 @@ export class SessionEventReader {
   private readonly closedRuns = new Map<string, ClosedRun>();
   /** Archive references of index pages, flattened oldest first, by the newest page's key; pages never change. */
   private readonly indexes = new Map<string, EventArchiveRef[]>();
-  private readonly decoder = new TextDecoder('utf-8');
 
   constructor(
     private readonly queries: SessionQueryRunner,
@@ -92,7 +88,7 @@ export class SessionEventReader {
       ...(await this.indexedArchives(sessionId, latest.archiveIndexKey ?? null)),
       ...(latest.archives ?? []),
     ];
-    requireContiguous(sessionId, archives, latest.firstPosition);
+    requireContiguous(sessionId, archives, latest.firstPosition, serverError);
     const archivedFrom = archives[0]?.firstPosition ?? latest.firstPosition;
     const events: LoggedEvent[] = [];
     if (from < archivedFrom) events.push(...(await this.readUnarchivedRuns(sessionId, latest, from, archivedFrom)));
@@ -194,27 +190,18 @@ export class SessionEventReader {
    * The archive references held by the index page `key` and the pages before it, oldest first (cached: pages are
    * immutable, and a session's newer page starts from an older one, so each page is read once per server).
    */
-  private async indexedArchives(sessionId: string, key: string | null): Promise<EventArchiveRef[]> {
-    if (key === null) return [];
-    const cached = this.indexes.get(key);
-    if (cached !== undefined) return cached;
-    const body = await this.blobs.get(key);
-    if (body === null) {
-      throw new ApiError(
-        'api_error',
-        `The archive index ${key} of session ${sessionId} is not in the blob store: the server and the workers must share one blob store.`,
-      );
-    }
-    const page = JSON.parse(this.decoder.decode(body)) as EventArchiveIndexPage;
-    if (page.format !== EVENT_ARCHIVE_INDEX_FORMAT)
-      throw new ApiError('api_error', `${key} is not an archive index page.`);
-    const references = [...(await this.indexedArchives(sessionId, page.previous)), ...page.archives];
-    this.indexes.set(key, references);
-    if (this.indexes.size > INDEXES_CACHED) {
-      const oldest = this.indexes.keys().next().value;
-      if (oldest !== undefined) this.indexes.delete(oldest);
-    }
-    return references;
+  private indexedArchives(sessionId: string, key: string | null): Promise<EventArchiveRef[]> {
+    return readArchiveIndex(this.blobs, sessionId, key, {
+      fail: serverError,
+      cached: (page) => this.indexes.get(page),
+      remember: (page, references) => {
+        this.indexes.set(page, references);
+        if (this.indexes.size > INDEXES_CACHED) {
+          const oldest = this.indexes.keys().next().value;
+          if (oldest !== undefined) this.indexes.delete(oldest);
+        }
+      },
+    });
   }
 
   /** The events of one archive, dense from its first position, from the cache or the blob store. */
@@ -223,19 +210,9 @@ export class SessionEventReader {
     if (cached !== undefined) return Promise.resolve(cached);
     let load = this.loadingArchives.get(reference.key);
     if (load === undefined) {
-      load = this.blobs
-        .get(reference.key)
-        .then((body) => {
-          if (body === null) {
-            throw new ApiError(
-              'api_error',
-              `The events ${reference.firstPosition} to ${reference.nextPosition - 1} of session ${sessionId} are ` +
-                `archived under blob key ${reference.key}, which the blob store does not have: the server and the ` +
-                'workers must share one blob store.',
-            );
-          }
-          const events = parseArchive(sessionId, reference, this.decoder.decode(body));
-          this.archives.set(reference.key, events, body.byteLength);
+      load = readArchive(this.blobs, sessionId, reference, serverError)
+        .then(({ events, bytes }) => {
+          this.archives.set(reference.key, events, bytes);
           return events;
         })
         .finally(() => this.loadingArchives.delete(reference.key));
@@ -249,57 +226,4 @@ interface ClosedRun {
   events: LoggedEvent[];
   firstPosition: number;
   previousRunId: string | null;
-}
-
-/**
- * The index of the archive holding `position` (the last one that starts at or before it), by binary search;
- * `archives.length` when `position` is past them all.
- */
-export function archiveIndex(archives: readonly EventArchiveRef[], position: number): number {
-  const last = archives.at(-1);
-  if (last === undefined || position >= last.nextPosition) return archives.length;
-  let low = 0;
-  let high = archives.length - 1;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if ((archives[middle]?.firstPosition ?? Infinity) <= position) low = middle;
-    else high = middle - 1;
-  }
-  return low;
-}
-
-/** Fails unless the archives follow each other without gap or overlap up to the latest run's first position. */
-function requireContiguous(sessionId: string, archives: readonly EventArchiveRef[], firstPosition: number): void {
-  archives.forEach((archive, index) => {
-    const next = archives[index + 1]?.firstPosition ?? firstPosition;
-    if (archive.firstPosition > archive.nextPosition || archive.nextPosition !== next) {
-      throw new ApiError(
-        'api_error',
-        `The event archives of session ${sessionId} are not contiguous: ${archive.key} covers ` +
-          `[${archive.firstPosition}, ${archive.nextPosition}) but the next events start at ${next}.`,
-      );
-    }
-  });
-}
-
-/** The events of an archive blob, checked against its reference: format, same session and range, dense positions. */
-function parseArchive(sessionId: string, reference: EventArchiveRef, json: string): LoggedEvent[] {
-  const archive = JSON.parse(json) as EventArchive;
-  const count = reference.nextPosition - reference.firstPosition;
-  const matches =
-    archive.format === EVENT_ARCHIVE_FORMAT &&
-    archive.sessionId === sessionId &&
-    archive.firstPosition === reference.firstPosition &&
-    archive.nextPosition === reference.nextPosition &&
-    Array.isArray(archive.events) &&
-    archive.events.length === count &&
-    archive.events.every((entry, index) => entry.position === reference.firstPosition + index);
-  if (!matches) {
-    throw new ApiError(
-      'api_error',
-      `The event archive ${reference.key} does not hold the events ${reference.firstPosition} to ` +
-        `${reference.nextPosition - 1} of session ${sessionId}.`,
-    );
-  }
-  return archive.events;
 }

@@ -1,7 +1,7 @@
 import type { LoggedEvent } from '../../../common/events';
 import type { LiveEvent, LiveEvents } from '../../../common/live-events';
 import { ApiError } from '../../api-error';
-import { hasStoredBodies } from './event-bodies';
+import { hasStoredBodies } from '../../../common/stored-event-bodies';
 import type { SessionEventReader } from './session-event-reader';
 
 /** A live reader of one session: gets every event after its cursor exactly once, in log order. */
