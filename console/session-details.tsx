@@ -1,16 +1,19 @@
 import type { BetaMonetaryAmount } from '@anthropic-ai/sdk/resources/beta/beta';
 import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { BetaManagedAgentsSessionResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type { BetaManagedAgentsSessionThread } from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
 import type { JSX } from 'preact';
 import { workflowUrl } from './api-client';
 import type { ConsoleConfig } from './api-client';
 
 /**
  * The side panel of a session: its agent and environment, its Workflow in the Temporal UI, usage and cost against its
- * budget, its resources, and its threads (Keel runs one thread per session: no multi-agent threads yet).
+ * budget, its resources, and its threads (`sessions.threads.list`: Keel runs one thread per session, its primary
+ * thread; no multi-agent threads yet).
  */
 export function SessionDetails(props: {
   session: BetaManagedAgentsSession | null;
+  threads: BetaManagedAgentsSessionThread[] | null;
   sessionId: string;
   config: ConsoleConfig | null;
 }): JSX.Element {
@@ -68,7 +71,19 @@ export function SessionDetails(props: {
             </ul>
           )}
           <h2>Threads</h2>
-          <p data-testid="threads">One thread: Keel has no multi-agent threads yet.</p>
+          {props.threads === null ? (
+            <p>Loading…</p>
+          ) : (
+            <ul data-testid="threads">
+              {props.threads.map((thread) => (
+                <li key={thread.id}>
+                  {thread.parent_thread_id === null ? 'Primary thread' : 'Thread'} <code>{thread.id}</code>:{' '}
+                  {thread.status}
+                </li>
+              ))}
+            </ul>
+          )}
+          <p>Keel has no multi-agent threads yet.</p>
         </>
       )}
     </aside>

@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type { BetaManagedAgentsSessionThread } from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
 import { useEffect, useReducer, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { describeError } from './api-client';
@@ -28,6 +29,7 @@ export function SessionView(props: {
   const { client, sessionId } = props;
   const [transcript, dispatch] = useReducer(applyItem, EMPTY_TRANSCRIPT);
   const [session, setSession] = useState<BetaManagedAgentsSession | null>(null);
+  const [threads, setThreads] = useState<BetaManagedAgentsSessionThread[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [connection, setConnection] = useState<'connecting' | 'live' | 'reconnecting'>('connecting');
   useEffect(() => {
@@ -67,12 +69,16 @@ export function SessionView(props: {
     void follow();
     return () => abort.abort();
   }, [client, sessionId]);
-  // The session's resources, usage and budget, read again whenever its status changes (a turn's usage lands then).
+  // The session's resources, usage, budget and threads, read again whenever its status changes (a turn's usage lands then).
   useEffect(() => {
     let current = true;
     client.beta.sessions
       .retrieve(sessionId)
       .then((retrieved) => current && setSession(retrieved))
+      .catch((caught: unknown) => current && setError(describeError(caught)));
+    client.beta.sessions.threads
+      .list(sessionId)
+      .then((page) => current && setThreads(page.data))
       .catch((caught: unknown) => current && setError(describeError(caught)));
     return () => {
       current = false;
@@ -144,7 +150,7 @@ export function SessionView(props: {
             disabled={transcript.status === 'terminated'}
           />
         </div>
-        <SessionDetails session={session} sessionId={sessionId} config={props.config} />
+        <SessionDetails session={session} threads={threads} sessionId={sessionId} config={props.config} />
       </div>
     </section>
   );

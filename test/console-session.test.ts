@@ -108,7 +108,8 @@ describe('the console session page', () => {
       `File ${file.id} at /workspace/notes.txt`,
     );
     expect(await waitForText(page, '[data-testid=budget]', 'none')).toBe('none');
-    expect(await waitForText(page, '[data-testid=threads]', 'One thread')).toContain('no multi-agent threads');
+    const primaryThread = `sthr_${sessionId.slice('sesn_'.length)}`;
+    expect(await waitForText(page, '[data-testid=threads]', primaryThread)).toMatch(/^Primary thread sthr_\S+: \w+$/);
     const link = String(await attributeOf(page, '[data-testid=temporal-link]', 'href'));
     expect(harness.stack.temporalUiUrl).not.toBeNull();
     expect(link).toBe(`${harness.stack.temporalUiUrl}/namespaces/default/workflows/${sessionId}`);
