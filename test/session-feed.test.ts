@@ -29,7 +29,8 @@ class ResumableBus implements LiveEvents {
   }
 }
 
-async function follow(bus: LiveEvents, pollIntervalMs = 100) {
+/** Follows a fake session of 3 events from the start; its first `failingReads` Queries fail as a timed-out one does. */
+async function follow(bus: LiveEvents, pollIntervalMs = 100, failingReads = 0) {
   const blobs = new RecordingBlobStore();
   const log = await FakeSessionLog.create({
     sessionId: 'sesn_feed_push',
@@ -39,6 +40,7 @@ async function follow(bus: LiveEvents, pollIntervalMs = 100) {
     eventsPerRun: 3,
   });
   const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, pollIntervalMs);
+  log.failNextQueries = failingReads;
   const positions: number[] = [];
   const errors: unknown[] = [];
   const unsubscribe = await feeds.subscribe(log.sessionId, -1, {
@@ -100,22 +102,7 @@ describe('SessionFeeds: pushed events, reads only when needed', () => {
   });
 
   it('a subscriber whose first reads fail (its session between workers) is caught up once a read works, with no error', async () => {
-    const blobs = new RecordingBlobStore();
-    const log = await FakeSessionLog.create({
-      sessionId: 'sesn_feed_patient',
-      blobs,
-      legacyRuns: 0,
-      archivedRuns: 0,
-      eventsPerRun: 3,
-    });
-    const feeds = new SessionFeeds(new SessionEventReader(log, blobs), new ResumableBus(), 100);
-    log.failNextQueries = 4;
-    const positions: number[] = [];
-    const errors: unknown[] = [];
-    const unsubscribe = await feeds.subscribe(log.sessionId, -1, {
-      onEvents: (events: LoggedEvent[]) => positions.push(...events.map((entry) => entry.position)),
-      onError: (error) => errors.push(error),
-    });
+    const { log, positions, errors, unsubscribe } = await follow(new ResumableBus(), 100, 4);
     expect(log.failNextQueries).toBe(0);
     expect(positions).toEqual([0, 1, 2]);
     expect(errors).toEqual([]);

@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 
 import type { CredentialResolver } from '../../common/credentials';
@@ -11,7 +10,7 @@ import { describeMcpServer } from './describe-mcp-server';
 import { redactSecret, scrubSecret } from './redact-secret';
 import { CredentialRefreshError } from '../credentials/refresh-access-token';
 import { SecretBoxError } from '../../common/secret-box';
-import { disconnectMcpClient, withOperationSignal } from '../../common/mcp-disconnect';
+import { disconnectMcpClient, mcpConnection, withOperationSignal } from '../../common/mcp-connection';
 
 /** What an MCP Activity did: its value, or why the server could not be used. */
 export type McpOutcome<Value> = { ok: true; value: Value } | { ok: false; error: McpFailure };
@@ -30,8 +29,6 @@ export interface McpConnectionSettings {
   /** Deadline of the whole run: connecting, initialising and `work`. */
   timeoutMs: number;
 }
-
-const CLIENT_INFO = { name: 'keel', version: '0.1.0' };
 
 /**
  * Connects to an MCP server over streamable HTTP with the session's bearer token (resolved here, inside the Activity,
@@ -66,17 +63,9 @@ export async function withMcpClient<Value>(
     }
     if (isCancelled(control)) throw cancellationError(control.signal);
     const { deadline, signal } = deadlineSignal(control, settings.timeoutMs);
-    const transport = new StreamableHTTPClientTransport(url, {
-      ...(token === null ? {} : { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
-      fetch: (input, init) => fetch(input, { ...init, signal: withOperationSignal(init?.signal, signal) }),
-      reconnectionOptions: {
-        maxRetries: 0,
-        initialReconnectionDelay: 1_000,
-        maxReconnectionDelay: 1_000,
-        reconnectionDelayGrowFactor: 1,
-      },
-    });
-    const client = new Client(CLIENT_INFO);
+    const { client, transport } = mcpConnection(url, token, (input, init) =>
+      fetch(input, { ...init, signal: withOperationSignal(init?.signal, signal) }),
+    );
     try {
       await client.connect(transport, { signal, timeout: settings.timeoutMs });
       const requestOptions = { signal, timeout: settings.timeoutMs };

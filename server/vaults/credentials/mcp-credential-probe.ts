@@ -1,11 +1,9 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {
   BetaManagedAgentsMCPProbe,
   BetaManagedAgentsRefreshHTTPResponse,
 } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import { captureHttpResponse } from './captured-http-response';
-import { disconnectMcpClient, withOperationSignal } from '../../../common/mcp-disconnect';
+import { disconnectMcpClient, mcpConnection, withOperationSignal } from '../../../common/mcp-connection';
 
 /** The MCP methods a probe sends, in order: what a session's MCP client does first on every server. */
 type ProbeMethod = 'initialize' | 'tools/list';
@@ -38,13 +36,10 @@ interface CapturedAnswer {
   captured: Promise<BetaManagedAgentsRefreshHTTPResponse> | null;
 }
 
-const CLIENT_INFO = { name: 'keel', version: '0.1.0' };
-
 /**
  * Probes an MCP server with a bearer token as a session's MCP client would use it: the official MCP SDK client over
- * streamable HTTP (the same library and transport as the worker's `withMcpClient`, which lives in activities/ and
- * takes Activity plumbing, so the server cannot import it) sends `initialize` (and `notifications/initialized`), then
- * `tools/list`, then ends its MCP session. The step that fails is reported with its request's error response, if any.
+ * streamable HTTP, connected by `mcpConnection` as the worker's `withMcpClient` connects, sends `initialize` (and
+ * `notifications/initialized`), then `tools/list`, then ends its MCP session. The step that fails is reported with its request's error response, if any.
  */
 export async function probeMcpServer(input: McpProbeInput): Promise<McpProbeResult> {
   const url = new URL(input.url);
@@ -57,28 +52,18 @@ export async function probeMcpServer(input: McpProbeInput): Promise<McpProbeResu
    */
   let last: CapturedAnswer | undefined;
   const secrets = [input.accessToken, ...input.otherSecrets];
-  const transport = new StreamableHTTPClientTransport(url, {
-    requestInit: { headers: { Authorization: `Bearer ${input.accessToken}` } },
-    fetch: async (target, init) => {
-      // The optional GET stream may be refused without harm: only the POSTs are tracked.
-      const tracked = init?.method === 'POST';
-      if (tracked) last = undefined;
-      const response = await fetch(target, { ...init, signal: withOperationSignal(init?.signal, deadline) });
-      if (tracked) {
-        last = response.ok
-          ? { status: response.status, captured: null }
-          : { status: response.status, captured: captureHttpResponse(response.clone(), secrets) };
-      }
-      return response;
-    },
-    reconnectionOptions: {
-      maxRetries: 0,
-      initialReconnectionDelay: 1_000,
-      maxReconnectionDelay: 1_000,
-      reconnectionDelayGrowFactor: 1,
-    },
+  const { client, transport } = mcpConnection(url, input.accessToken, async (target, init) => {
+    // The optional GET stream may be refused without harm: only the POSTs are tracked.
+    const tracked = init?.method === 'POST';
+    if (tracked) last = undefined;
+    const response = await fetch(target, { ...init, signal: withOperationSignal(init?.signal, deadline) });
+    if (tracked) {
+      last = response.ok
+        ? { status: response.status, captured: null }
+        : { status: response.status, captured: captureHttpResponse(response.clone(), secrets) };
+    }
+    return response;
   });
-  const client = new Client(CLIENT_INFO);
   try {
     await client.connect(transport, { signal: deadline, timeout: input.timeoutMs });
     step = 'tools/list';

@@ -1,8 +1,34 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+/** How Keel names itself to MCP servers. */
+const CLIENT_INFO = { name: 'keel', version: '0.1.0' };
 
 /** How long ending a server's MCP session may take before the client simply disconnects. */
 const TERMINATE_SESSION_WAIT_MS = 2_000;
+
+/**
+ * An MCP client and its Streamable HTTP transport to `url`, as the worker's MCP calls and the server's credential
+ * probe both connect: the bearer `token` on every request (none when `null`), every request sent through `fetch`
+ * (which joins the operation's signal), and no reconnection of the optional server-sent stream.
+ */
+export function mcpConnection(
+  url: URL,
+  token: string | null,
+  fetch: (input: string | URL, init?: RequestInit) => Promise<Response>,
+): { client: Client; transport: StreamableHTTPClientTransport } {
+  const transport = new StreamableHTTPClientTransport(url, {
+    ...(token === null ? {} : { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+    fetch,
+    reconnectionOptions: {
+      maxRetries: 0,
+      initialReconnectionDelay: 1_000,
+      maxReconnectionDelay: 1_000,
+      reconnectionDelayGrowFactor: 1,
+    },
+  });
+  return { client: new Client(CLIENT_INFO), transport };
+}
 
 /** `requestSignal` (a request's own, when it has one) joined with `operationSignal` (the whole operation's). */
 export function withOperationSignal(
