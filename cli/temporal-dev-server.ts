@@ -40,7 +40,13 @@ export interface TemporalDevServer {
 }
 
 /** Search attributes the session Workflow sets; the dev server registers them at launch. */
-export const KEEL_SEARCH_ATTRIBUTES = { KeelStatus: 'Keyword', KeelAgent: 'Keyword', KeelAgentVersion: 'Int' } as const;
+export const KEEL_SEARCH_ATTRIBUTES = {
+  KeelStatus: 'Keyword',
+  KeelAgent: 'Keyword',
+  KeelAgentVersion: 'Int',
+  KeelMemoryStores: 'KeywordList',
+  KeelDeployment: 'Keyword',
+} as const;
 
 /**
  * Dynamic config of the embedded dev server for an agent workload (many sessions, each a chain of short Workflow and

@@ -5,6 +5,8 @@ import type {
   BetaManagedAgentsAgentMessageEvent,
   BetaManagedAgentsAgentThinkingEvent,
   BetaManagedAgentsAgentThreadContextCompactedEvent,
+  BetaManagedAgentsAgentThreadMessageReceivedEvent,
+  BetaManagedAgentsAgentThreadMessageSentEvent,
   BetaManagedAgentsAgentToolResultEvent,
   BetaManagedAgentsAgentToolUseEvent,
   BetaManagedAgentsDocumentBlock,
@@ -15,6 +17,11 @@ import type {
   BetaManagedAgentsSessionStatusRescheduledEvent,
   BetaManagedAgentsSessionStatusRunningEvent,
   BetaManagedAgentsSessionStatusTerminatedEvent,
+  BetaManagedAgentsSessionThreadCreatedEvent,
+  BetaManagedAgentsSessionThreadStatusIdleEvent,
+  BetaManagedAgentsSessionThreadStatusRescheduledEvent,
+  BetaManagedAgentsSessionThreadStatusRunningEvent,
+  BetaManagedAgentsSessionThreadStatusTerminatedEvent,
   BetaManagedAgentsSpanModelRequestEndEvent,
   BetaManagedAgentsSpanModelRequestStartEvent,
   BetaManagedAgentsSpanOutcomeEvaluationEndEvent,
@@ -68,7 +75,14 @@ export type SessionEvent =
   | BetaManagedAgentsUserDefineOutcomeEvent
   | BetaManagedAgentsSpanOutcomeEvaluationStartEvent
   | BetaManagedAgentsSpanOutcomeEvaluationOngoingEvent
-  | BetaManagedAgentsSpanOutcomeEvaluationEndEvent;
+  | BetaManagedAgentsSpanOutcomeEvaluationEndEvent
+  | BetaManagedAgentsSessionThreadCreatedEvent
+  | BetaManagedAgentsSessionThreadStatusRunningEvent
+  | BetaManagedAgentsSessionThreadStatusIdleEvent
+  | BetaManagedAgentsSessionThreadStatusRescheduledEvent
+  | BetaManagedAgentsSessionThreadStatusTerminatedEvent
+  | BetaManagedAgentsAgentThreadMessageSentEvent
+  | BetaManagedAgentsAgentThreadMessageReceivedEvent;
 
 /**
  * `agent.thread_context_compacted` as the hosted API sends it, with `pre_compaction_tokens`: the estimated size of the

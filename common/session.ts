@@ -1,3 +1,4 @@
+import type { CallableAgent, ThreadRecord } from './multiagent';
 import type {
   BetaManagedAgentsSessionAgent,
   BetaManagedAgentsUserToolResultEvent,
@@ -93,6 +94,10 @@ export interface SessionCarryOver {
   budget?: BudgetLimit;
   /** Set while the session is idle because its budget was reached: a raise or a removal resumes the turn. */
   budgetPaused?: true;
+  /** The session's child threads (multiagent); absent when it has none. */
+  threads?: ThreadRecord[];
+  /** Set when the coordinator ended its turn while threads still ran: the session goes idle once they are done. */
+  idleHeld?: true;
 }
 
 /** Input of `sessionWorkflow`. */
@@ -118,6 +123,11 @@ export interface SessionWorkflowInput {
   budget?: BudgetLimit;
   /** The list price of the agent's model when the session was created; absent when it has none. */
   listPrice?: ModelListPrice;
+  /**
+   * The coordinator's roster, resolved when the session was created, when its agent has `multiagent` set: the
+   * primary thread may then start child threads running these agents.
+   */
+  callableAgents?: CallableAgent[];
   /** Present on every run after the first. */
   carryOver?: SessionCarryOver;
 }
@@ -143,6 +153,11 @@ export interface UserMessageSignalInput {
 /** Payload of the `user.interrupt` Signal. */
 export interface UserInterruptSignalInput {
   id: string;
+  /**
+   * The child thread to interrupt (`user.interrupt`'s `session_thread_id` naming one); absent interrupts every thread
+   * (the primary's id is sent as absent).
+   */
+  threadId?: string;
 }
 
 /** Payload of the `user.tool_confirmation` Update: allow or deny a tool call the session is blocked on. */
@@ -321,6 +336,8 @@ export interface SessionSummary {
   budget?: BudgetLimit | null;
   /** The session's list cost in whole cents; absent when its model has no list price. */
   listCost?: MonetaryAmount;
+  /** The session's child threads (multiagent), oldest first; absent when it has none. */
+  threads?: ThreadRecord[];
 }
 
 /**

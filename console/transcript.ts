@@ -107,6 +107,24 @@ export function applyItem(state: TranscriptState, item: StreamedItem): Transcrip
       return withItem(next, { kind: 'status', id, text: 'Interrupted by the user' });
     case 'session.error':
       return withItem(next, { kind: 'error', id, text: errorText(item.error) });
+    case 'session.thread_created':
+      return withItem(next, {
+        kind: 'status',
+        id,
+        text: `Thread ${stringField(item, 'session_thread_id')} started (${stringField(item, 'agent_name')})`,
+      });
+    case 'agent.thread_message_sent':
+      return withItem(next, {
+        kind: 'status',
+        id,
+        text: `To ${stringField(item, 'to_agent_name') || stringField(item, 'to_session_thread_id')}: ${textOf(item.content)}`,
+      });
+    case 'agent.thread_message_received':
+      return withItem(next, {
+        kind: 'status',
+        id,
+        text: `From ${stringField(item, 'from_agent_name') || stringField(item, 'from_session_thread_id')}: ${textOf(item.content)}`,
+      });
     default:
       return next;
   }

@@ -227,8 +227,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerMetrics(api, options.temporal, options.metricsRegistries);
     registerOpenApiRoute(api, servedRoutes);
     registerSessionRoutes(api, sessions);
-    registerSessionEventRoutes(api, sessions, reader, feeds);
-    registerSessionThreadRoutes(api, new SessionThreadService(sessions), { sessions, reader, feeds });
+    const threads = new SessionThreadService(sessions, queries, options.temporal);
+    registerSessionEventRoutes(api, sessions, reader, feeds, threads);
+    registerSessionThreadRoutes(api, threads, { sessions, reader, feeds });
     registerSessionResourceRoutes(
       api,
       new SessionResourceService(options.temporal, sessions, files, repositoryTokens, options.repositoryHosts ?? []),

@@ -259,13 +259,14 @@ describe('agents API through the official SDK', () => {
     );
     expect(unknownField.message).toContain('temperature');
 
+    // A roster entry that is not an agent id is named in the 400 (test/multiagent-agents.test.ts has the rest).
     const multiagent = await rejection(
       client.beta.agents.update('agent_000000000000000000000000', {
         multiagent: { type: 'coordinator', agents: ['agent_x'] },
       }),
     );
     expect(multiagent).toBeInstanceOf(BadRequestError);
-    expect(multiagent.message).toContain('multiagent');
+    expect(multiagent.message).toContain('multiagent.agents[0]');
 
     const stranger = sdkClient(harness.stack.apiUrl, 'not-the-key');
     expect(await rejection(stranger.beta.agents.list())).toBeInstanceOf(AuthenticationError);

@@ -1,6 +1,8 @@
 import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import type {
   BetaManagedAgentsAgent,
+  BetaManagedAgentsAgentReference,
+  BetaManagedAgentsMultiagentCoordinator,
   BetaManagedAgentsSessionThreadAgent,
 } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type {
@@ -41,14 +43,11 @@ import type {
   BetaManagedAgentsDeletedSession,
   BetaManagedAgentsSession,
   BetaManagedAgentsSessionAgent,
+  BetaManagedAgentsSessionMultiagentCoordinator,
   BetaManagedAgentsSessionStats,
   BetaManagedAgentsSessionUsage,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
-import type {
-  BetaManagedAgentsSessionThread,
-  BetaManagedAgentsSessionThreadStats,
-  BetaManagedAgentsSessionThreadUsage,
-} from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
+import type { BetaManagedAgentsSessionThread } from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
 import type {
   BetaManagedAgentsCredential,
   BetaManagedAgentsCredentialValidation,
@@ -65,7 +64,7 @@ import type { BetaManagedAgentsDeployment } from '@anthropic-ai/sdk/resources/be
 import type { BetaManagedAgentsDeploymentRun } from '@anthropic-ai/sdk/resources/beta/deployment-runs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keys } from '../cli/keys';
-import { shapeProblems } from './support/conformance';
+import { shapeProblems, threadStatsShape, threadUsageShape } from './support/conformance';
 import type { Shape } from './support/conformance';
 import { allSessionEvents, rejection, sdkClient, untilIdleAfter, untilLog } from './support/sdk';
 import {
@@ -96,7 +95,7 @@ const agentShape: Shape<BetaManagedAgentsAgent> = {
   skills: 'array',
   metadata,
   execution_identity: 'object',
-  multiagent: 'null',
+  multiagent: ['null', 'object'],
   created_at: time,
   updated_at: time,
   archived_at: ['string', 'null'],
@@ -151,6 +150,18 @@ const sessionShape: Shape<BetaManagedAgentsSession> = {
 const { multiagent: _multiagent, ...threadAgentFields } = sessionAgentShape;
 const threadAgentShape: Shape<BetaManagedAgentsSessionThreadAgent> = threadAgentFields;
 
+// A coordinator's roster: references on the agent, full definitions on its session's agent.
+const coordinatorShape: Shape<BetaManagedAgentsMultiagentCoordinator> = {
+  type: { literal: 'coordinator' },
+  agents: 'array',
+};
+const agentReferenceShape: Shape<BetaManagedAgentsAgentReference> = {
+  id: { id: 'agent_' },
+  type: { literal: 'agent' },
+  version: 'number',
+};
+const sessionCoordinatorShape: Shape<BetaManagedAgentsSessionMultiagentCoordinator> = coordinatorShape;
+
 const threadShape: Shape<BetaManagedAgentsSessionThread> = {
   id: { id: 'sthr_' },
   type: { literal: 'session_thread' },
@@ -164,22 +175,6 @@ const threadShape: Shape<BetaManagedAgentsSessionThread> = {
   created_at: time,
   updated_at: time,
   archived_at: 'null',
-};
-
-const threadStatsShape: Shape<BetaManagedAgentsSessionThreadStats> = {
-  active_seconds: 'number',
-  duration_seconds: 'number',
-  startup_seconds: 'absent',
-};
-
-const threadUsageShape: Shape<BetaManagedAgentsSessionThreadUsage> = {
-  input_tokens: 'number',
-  output_tokens: 'number',
-  cache_read_input_tokens: 'number',
-  cache_creation: 'object',
-  active_seconds: 'number',
-  list_cost: ['absent', 'null', 'object'],
-  server_tool_use: ['absent', 'null', 'object'],
 };
 
 const environmentShape: Shape<BetaEnvironment> = {
@@ -468,6 +463,25 @@ describe('conformance: every route Keel serves, through the official SDK 1.16, c
     check(await client.beta.environments.retrieve(environment.id), environmentShape, 'environments.retrieve');
     check(await client.beta.environments.update(environment.id, { description: 'd' }), environmentShape, 'env.update');
     for (const item of (await client.beta.environments.list()).data) check(item, environmentShape, 'env.list');
+
+    const coordinator = await client.beta.agents.create({
+      name: 'conformance coordinator',
+      model: 'scripted-model',
+      tools: [],
+      multiagent: { type: 'coordinator', agents: [agent.id, { type: 'self' }] },
+    });
+    check(coordinator, agentShape, 'agents.create coordinator');
+    check(coordinator.multiagent, coordinatorShape, 'agent.multiagent');
+    const roster = coordinator.multiagent?.type === 'coordinator' ? coordinator.multiagent.agents : [];
+    expect(roster).toHaveLength(2);
+    for (const entry of roster) check(entry, agentReferenceShape, 'agent.multiagent.agents[]');
+    const coordinated = await client.beta.sessions.create({ agent: coordinator.id, environment_id: environment.id });
+    check(coordinated.agent, sessionAgentShape, 'session.agent coordinator');
+    check(coordinated.agent.multiagent, sessionCoordinatorShape, 'session.agent.multiagent');
+    const members = coordinated.agent.multiagent?.type === 'coordinator' ? coordinated.agent.multiagent.agents : [];
+    expect(members).toHaveLength(2);
+    for (const member of members) check(member, threadAgentShape, 'session.agent.multiagent.agents[]');
+    await client.beta.sessions.delete(coordinated.id);
 
     const vault = await client.beta.vaults.create({ display_name: 'conf vault' });
     check(vault, vaultShape, 'vaults.create');

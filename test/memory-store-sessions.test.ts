@@ -6,6 +6,7 @@ import { startPostgres } from './support/postgres';
 import type { PrivatePostgres } from './support/postgres';
 import { rejection, sdkClient, untilIdleAfter } from './support/sdk';
 import { startTestStack } from './support/test-stack';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { TestStack } from './support/test-stack';
 
 let harness: TestStack;
@@ -196,6 +197,13 @@ describe.each([
       const listed = await client.beta.sessions.list({ memory_store_id: store.id });
       expect(listed.data.map((session) => session.id).sort()).toEqual([writer.id, reader.id].sort());
       expect(listed.data.map((session) => session.id)).not.toContain(other.id);
+      // The filter reads the sessions' own search attribute, so it reaches past the store's recent records.
+      const described = await harness.stack.temporal.workflow.getHandle(writer.id).describe();
+      expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.memoryStores)).toEqual([store.id]);
+      const bySearchAttribute = await harness.stack.temporal.workflow.count(
+        `WorkflowType = 'sessionWorkflow' AND KeelMemoryStores = '${store.id}'`,
+      );
+      expect(bySearchAttribute.count).toBe(2);
 
       // An archived store attaches to no new session.
       await client.beta.memoryStores.archive(store.id);

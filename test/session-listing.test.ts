@@ -247,6 +247,20 @@ describe('a session listing (pure)', () => {
     expect(createdWithin('2026-01-01T12:00:00.000Z', { lte: '2026-01-01T12:00:00.000Z' })).toBe(true);
   });
 
+  it('memory store and deployment filters read the search attributes, or the earlier sessions the stores recorded', () => {
+    const base = { limit: 10, createdAt: {} };
+    expect(sessionListQuery({ ...base, memoryStoreId: 'memstore_a', deploymentId: 'depl_b' })).toBe(
+      "WorkflowType = 'sessionWorkflow' AND ExecutionStatus != 'ContinuedAsNew' AND KeelMemoryStores = 'memstore_a' " +
+        "AND KeelDeployment = 'depl_b'",
+    );
+    expect(
+      sessionListQuery({ ...base, memoryStoreId: 'memstore_a', earlierMatches: { memoryStore: ['sesn_1', 'sesn_2'] } }),
+    ).toBe(
+      "WorkflowType = 'sessionWorkflow' AND ExecutionStatus != 'ContinuedAsNew' AND " +
+        "(KeelMemoryStores = 'memstore_a' OR WorkflowId IN ('sesn_1', 'sesn_2'))",
+    );
+  });
+
   it('a newest-first scan stops once the wanted places are above every unread row, and never when rows come out of order', () => {
     const scan = new DescendingScan(2, []);
     expect(scan.row(100, 100)).toBe(false);

@@ -215,7 +215,7 @@ const ROUTES: Record<string, RouteCase> = {
   [`GET ${THREADS}/:threadId`]: { phase: 1, owner: 200 },
   [`GET ${THREADS}/:threadId/events`]: { phase: 1, owner: 200 },
   [`GET ${THREADS}/:threadId/stream`]: { phase: 1, owner: 200 },
-  // The primary thread cannot be archived (only idle child threads can, and Keel runs none).
+  // The primary thread cannot be archived (only idle child threads can).
   [`POST ${THREADS}/:threadId/archive`]: { phase: 2, owner: 400 },
   'GET /v1/memory_stores/:memoryStoreId': { phase: 1, owner: 200 },
   'POST /v1/memory_stores/:memoryStoreId': { phase: 2, owner: 200, body: { name: 'alpha memory, renamed' } },

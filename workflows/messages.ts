@@ -13,6 +13,7 @@ import type {
   UserMessageSignalInput,
 } from '../common/session';
 import type { DefineOutcomeInput } from '../common/outcome';
+import type { ThreadMessageInput, ThreadReport } from '../common/multiagent';
 
 /** Delivers a `user.message`: it is logged at once and queued; queued messages are processed in order. */
 export const sendMessageSignal = defineSignal<[UserMessageSignalInput]>('user.message');
@@ -64,3 +65,12 @@ export const getEventsQuery = defineQuery<EventsPage, [GetEventsQueryInput]>('ev
 
 /** Reads the session's status, usage and counts. */
 export const getSessionQuery = defineQuery<SessionSummary>('session');
+
+/** Archives one of the session's child threads, which must be idle; answers with its `archived_at`. */
+export const archiveThreadUpdate = defineUpdate<string, [{ threadId: string }]>('session.thread_archive');
+
+/** Delivers a message from the coordinator to a child thread (the thread's Workflow): it runs a turn on it. */
+export const threadMessageSignal = defineSignal<[ThreadMessageInput]>('thread.message');
+
+/** A child thread's report to its session's Workflow: a status change, and its reply when its turn ended. */
+export const threadReportSignal = defineSignal<[ThreadReport]>('thread.report');

@@ -44,7 +44,7 @@ import type {
   UpdateSessionInput,
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
-import { emptyUsage } from '../common/session';
+import { addUsage, emptyUsage } from '../common/session';
 import { SESSION_LISTING_MEMO_KEY, sessionListingOf, toSessionListing } from '../common/session-listing';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchiveRef } from '../common/events';
@@ -61,6 +61,8 @@ import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
   archiveSessionUpdate,
+  archiveThreadUpdate,
+  threadReportSignal,
   sessionResourcesUpdate,
   customToolResultUpdate,
   defineOutcomeUpdate,
@@ -76,6 +78,8 @@ import {
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { workspaceOfMemo } from '../common/workspace';
 import { Turn } from './turn';
+import { SessionThreads } from './session-threads';
+import { primaryThreadId } from '../common/multiagent';
 import type { TurnContext } from './turn';
 import { SessionOutcomes } from './session-outcomes';
 import type { DefineOutcomeInput } from '../common/outcome';
@@ -163,6 +167,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let ended = false;
   let turnScope: CancellationScope | null = null;
   let currentTurn: Turn | null = null;
+  /** Set while the coordinator's turn has ended but its threads still run: the session stays `running`. */
+  let idleHeld = carry?.idleHeld ?? false;
+  let threads: SessionThreads | null = null;
 
   const context: TurnContext = {
     sessionId: input.sessionId,
@@ -200,10 +207,55 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       activeTime = afterStatus(activeTime, status, Date.now());
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
     },
+    enterStatus: (status, stopReason) => {
+      // A coordinator that ended its turn while its threads work, or with their replies queued, keeps the session
+      // running: it goes idle when the last of them is done (the main loop).
+      if (status === 'idle' && stopReason?.type === 'end_turn' && threads !== null) {
+        if (threads.busy() || queue.length > 0) {
+          idleHeld = true;
+          return;
+        }
+      }
+      context.setStatus(status);
+      if (status === 'running') log.append({ type: 'session.status_running' });
+      else if (status === 'rescheduling') log.append({ type: 'session.status_rescheduled' });
+      else
+        log.append({
+          type: 'session.status_idle',
+          stop_reason: stopReason ?? { type: 'end_turn' },
+          stop_details: null,
+        });
+    },
     activeSeconds: () => activeSeconds(activeTime, Date.now()),
     shouldContinueAsNew: () =>
       workflowInfo().continueAsNewSuggested || context.state.stepsThisRun >= input.limits.continueAsNewAfterSteps,
   };
+
+  if (input.callableAgents !== undefined && input.callableAgents.length > 0) {
+    threads = new SessionThreads(
+      {
+        log,
+        callableAgents: input.callableAgents,
+        threadInput: () => ({
+          sessionId: input.sessionId,
+          primaryThreadId: primaryThreadId(input.sessionId),
+          parentWorkflowId: info.workflowId,
+          limits: input.limits,
+          files: context.files,
+          environment: context.environment,
+          vaultIds: context.vaultIds,
+          workspaceId: context.workspaceId,
+        }),
+        addUsage: (delta) => addUsage(context.state.usage, delta),
+        deliver: (message) => queue.push(message),
+        sandboxShared: () => {
+          context.state.sandboxProvisioned = true;
+        },
+      },
+      carry?.threads ?? [],
+    );
+    context.threads = threads;
+  }
 
   const outcomes = new SessionOutcomes(carry?.outcomes ?? [], context, () => publishListing(), {
     archives,
@@ -224,10 +276,18 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       setCurrentDetails(`First message: ${firstMessageText}`);
     }
   });
-  setHandler(interruptSessionSignal, ({ id }) => {
+  setHandler(interruptSessionSignal, ({ id, threadId }) => {
     if (ended || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
+    if (threadId !== undefined) {
+      // One child thread: only it stops; the coordinator gets its reply as usual.
+      if (threads?.has(threadId) !== true) return;
+      log.append({ type: 'user.interrupt', id, session_thread_id: threadId });
+      threads.interrupt(id, threadId);
+      return;
+    }
     log.append({ type: 'user.interrupt', id });
+    threads?.interrupt(id);
     // An interrupt while a turn runs ends it (the idle that follows publishes); one while idle changes only the log
     // (and ends an outcome whose last turn failed).
     if (turnScope === null) {
@@ -337,6 +397,22 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       },
     },
   );
+  setHandler(threadReportSignal, (report) => threads?.report(report));
+  setHandler(
+    archiveThreadUpdate,
+    ({ threadId }) => {
+      const archived = (threads as SessionThreads).archive(threadId);
+      publishListing();
+      return archived;
+    },
+    {
+      validator: ({ threadId }: { threadId: string }) => {
+        if (ended) throw new Error('The session has ended.');
+        const problem = threads === null ? `No thread ${threadId} in this session.` : threads.archiveProblem(threadId);
+        if (problem !== null) throw new Error(problem);
+      },
+    },
+  );
   setHandler(archiveSessionUpdate, () => {
     archivedAt ??= new Date().toISOString();
     if (!publishListing({ archived_at: archivedAt })) upsertMemo({ archived_at: archivedAt });
@@ -426,6 +502,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       ...(outcomes.snapshot().length === 0 ? {} : { outcomeEvaluations: outcomes.views() }),
       budget: context.state.budget,
       ...listCostField(),
+      ...(threads === null || threads.list().length === 0 ? {} : { threads: threads.list() }),
     };
   }
   /** The session's list cost in whole cents, when its model has a list price. */
@@ -502,6 +579,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     return { archives: archivesAfter, key: archiveIndexKey };
   }
 
+  /** Whether the coordinator's held idle is due: its turn ended, no thread runs and no reply waits. */
+  function idleDue(): boolean {
+    return idleHeld && queue.length === 0 && threads?.busy() !== true;
+  }
+
   /** Runs a turn in its own cancellation scope, so an interrupt cancels only the turn. */
   async function runTurn(stepsTaken: number): Promise<void> {
     const turn = new Turn(context, stepsTaken, { holdEndTurn: outcomes.holdsEndTurn() });
@@ -540,15 +622,18 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await runTurn(turnInProgress.stepsTaken);
     }
     if (turnInProgress === null) {
-      const woken = (): boolean => queue.length > 0 || ended || context.shouldContinueAsNew() || budgetResumable();
+      const woken = (): boolean =>
+        queue.length > 0 || ended || context.shouldContinueAsNew() || budgetResumable() || idleDue();
       // An idle session's container stops after the idle timeout; its workspace volume stays for the next call.
-      const idleStop = patched(SANDBOX_IDLE_STOP_PATCH)
-        ? sandboxIdleStopAfterMs({
-            sandboxProvisioned: context.state.sandboxProvisioned,
-            selfHosted: context.selfHosted !== null,
-            idleTimeoutMs: input.limits.sandboxIdleTimeoutMs,
-          })
-        : null;
+      const idleStop = idleHeld
+        ? null
+        : patched(SANDBOX_IDLE_STOP_PATCH)
+          ? sandboxIdleStopAfterMs({
+              sandboxProvisioned: context.state.sandboxProvisioned,
+              selfHosted: context.selfHosted !== null,
+              idleTimeoutMs: input.limits.sandboxIdleTimeoutMs,
+            })
+          : null;
       if (idleStop === null) await condition(woken);
       else if (!(await condition(woken, idleStop))) {
         await stopIdleSandbox(input.sessionId);
@@ -558,6 +643,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       }
     }
     if (ended) break;
+    if (idleDue()) {
+      // The coordinator's turn ended and its last thread is done: now the session is idle.
+      idleHeld = false;
+      context.enterStatus('idle', { type: 'end_turn' });
+    }
     if (context.shouldContinueAsNew()) {
       await condition(allHandlersFinished);
       // The run's events are written once, so reading them later costs a blob read, not a replay of this run. The
@@ -595,6 +685,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         ...(outcomes.snapshot().length === 0 ? {} : { outcomes: outcomes.snapshot() }),
         ...(context.state.budget === null ? {} : { budget: context.state.budget }),
         ...(context.state.budgetPaused ? { budgetPaused: true as const } : {}),
+        ...(threads === null || threads.list().length === 0 ? {} : { threads: threads.list() }),
+        ...(idleHeld ? { idleHeld: true as const } : {}),
       };
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
@@ -616,10 +708,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (message === undefined) continue;
     if (message.outcomeId !== undefined) outcomes.start(message.outcomeId);
     context.state.conversation.addUserMessage(message.content, message.system);
-    context.setStatus('running');
-    log.append({ type: 'session.status_running' });
+    // A coordinator whose idle was held is still running: its next turn (a thread's reply) logs no new start.
+    idleHeld = false;
+    if (context.state.status !== 'running') context.enterStatus('running');
     await runTurn(0);
   }
+
+  await threads?.endAll();
 
   if (context.state.sandboxProvisioned || workspaceKept || input.sandboxProvisioning === 'eager') {
     await destroySandbox({ sessionId: input.sessionId, removeVolume: true });

@@ -5,6 +5,8 @@ import type { McpServerRef, McpToolDescriptor } from '../common/mcp';
 import type { Tool } from '../common/model';
 import { isHostAllowed } from '../common/network-policy';
 import type { SandboxNetworking } from '../common/sandbox';
+import { threadToolDefinitions } from './thread-tools';
+import type { ThreadToolName } from './thread-tools';
 
 /** Where a tool call the model makes goes, and whether a person must confirm it first. */
 export type ToolRoute =
@@ -12,7 +14,8 @@ export type ToolRoute =
   | { kind: 'web_fetch'; permission: ToolPermission }
   | { kind: 'web_search'; permission: ToolPermission }
   | { kind: 'custom'; name: string }
-  | { kind: 'mcp'; server: McpServerRef; toolName: string; permission: ToolPermission };
+  | { kind: 'mcp'; server: McpServerRef; toolName: string; permission: ToolPermission }
+  | { kind: 'thread'; tool: ThreadToolName };
 
 /** The tools offered to the model in one step, and the route of each by the name the model uses. */
 export interface ToolOffer {
@@ -29,9 +32,14 @@ const MODEL_TOOL_NAME = /^[A-Za-z0-9_-]{1,128}$/;
  * The tools of `agent` for the model: its enabled built-in tools, its custom tools, and the enabled tools of each MCP
  * server that listed its tools (`mcpTools`, by server name). An MCP tool is named `mcp__<server>__<tool>` for the
  * model (characters the Messages API refuses become `_`), so two servers' tools never collide with each other or
- * with built-in and custom tools; events carry the server's own tool name.
+ * with built-in and custom tools; events carry the server's own tool name. A coordinator (`rosterNames`, its callable
+ * agents' names) gets the delegation tools too.
  */
-export function toolOffer(agent: AgentSnapshot, mcpTools: ReadonlyMap<string, McpToolDescriptor[]>): ToolOffer {
+export function toolOffer(
+  agent: AgentSnapshot,
+  mcpTools: ReadonlyMap<string, McpToolDescriptor[]>,
+  rosterNames?: string[],
+): ToolOffer {
   const routes = new Map<string, ToolRoute>();
   const builtInNames: string[] = [];
   for (const name of agent.tools) {
@@ -70,6 +78,13 @@ export function toolOffer(agent: AgentSnapshot, mcpTools: ReadonlyMap<string, Mc
       });
     }
   }
+  if (rosterNames !== undefined && rosterNames.length > 0) {
+    for (const tool of threadToolDefinitions(rosterNames)) {
+      if (routes.has(tool.name)) continue;
+      routes.set(tool.name, { kind: 'thread', tool: tool.name as ThreadToolName });
+      extraTools.push(tool);
+    }
+  }
   return { builtInNames, extraTools, routes };
 }
 
@@ -84,7 +99,7 @@ export function mcpModelToolName(serverName: string, toolName: string): string {
  * `auto` when its judge answered `ask`).
  */
 export function waitsForClient(route: ToolRoute | undefined, verdict?: AutoVerdict): boolean {
-  if (route === undefined) return false;
+  if (route === undefined || route.kind === 'thread') return false;
   if (route.kind === 'custom' || route.permission === 'always_ask') return true;
   return route.permission === 'auto' && verdict?.type !== 'allow' && verdict?.type !== 'deny';
 }

@@ -37,6 +37,8 @@ import type { EventLog } from './event-log';
 import { decideModelFailure } from './model-failures';
 import { cloneAwaitingRepositories } from './clone-awaiting-repositories';
 import { describeToolCall } from './tool-summary';
+import { parseThreadToolInput } from './thread-tools';
+import type { ThreadTools } from './thread-tools';
 import { mcpServerAllowed, toolOffer, waitsForClient } from './tool-routing';
 import type { ToolOffer, ToolRoute } from './tool-routing';
 import {
@@ -97,11 +99,21 @@ export interface TurnContext {
   /** The session's exact list cost in nano-dollars; `null` when some model it used has no list price. */
   listCostNano(): bigint | null;
   setStatus(status: SessionStatus): void;
+  /**
+   * Sets the status of the thread the turn runs in and logs it: `session.status_*` for a session's (primary) thread,
+   * `session.thread_status_*` for a child thread; `stopReason` goes with `idle`.
+   */
+  enterStatus(status: 'running' | 'rescheduling' | 'idle', stopReason?: IdleStopReason): void;
+  /** Set when the agent is a coordinator: the delegation tools (`spawn_agent`, `send_to_thread`) and how they run. */
+  threads?: ThreadTools;
   /** Seconds the session has spent `running`, the current stretch included. */
   activeSeconds(): number;
   /** Whether the run should continue-as-new at the next safe point. */
   shouldContinueAsNew(): boolean;
 }
+
+/** Why a turn's thread went idle (`session.status_idle`'s `stop_reason`). */
+export type IdleStopReason = Extract<SessionEvent, { type: 'session.status_idle' }>['stop_reason'];
 
 /**
  * How a turn ended; `ended` is an `end_turn` whose idle the caller logs (`endTurn`), for a turn that works on an
@@ -172,7 +184,7 @@ export class Turn {
     /** With `holdEndTurn`, an `end_turn` returns `ended` without going idle (see `endTurn`). */
     private readonly options: { holdEndTurn?: boolean } = {},
   ) {
-    this.offer = toolOffer(context.agent, context.state.mcpTools);
+    this.offer = toolOffer(context.agent, context.state.mcpTools, context.threads?.agentNames);
     this.budget = contextBudget(context.agent.model, context.limits);
   }
 
@@ -289,10 +301,9 @@ export class Turn {
     return this.idle({ type: 'end_turn' });
   }
 
-  private idle(stopReason: Extract<SessionEvent, { type: 'session.status_idle' }>['stop_reason']): TurnOutcome {
+  private idle(stopReason: IdleStopReason): TurnOutcome {
     this.snapshotUsage();
-    this.context.setStatus('idle');
-    this.context.log.append({ type: 'session.status_idle', stop_reason: stopReason, stop_details: null });
+    this.context.enterStatus('idle', stopReason);
     return { kind: 'idle' };
   }
 
@@ -350,7 +361,7 @@ export class Turn {
         },
       });
     }
-    this.offer = toolOffer(agent, state.mcpTools);
+    this.offer = toolOffer(agent, state.mcpTools, this.context.threads?.agentNames);
   }
 
   /** The agent's system prompt for a model call: by its key once a call of this run stored it, else inline. */
@@ -438,11 +449,9 @@ export class Turn {
           error: { ...decision.error, retry_status: { type: next.kind === 'retry' ? 'retrying' : 'exhausted' } },
         });
         if (next.kind !== 'retry') return null;
-        this.context.setStatus('rescheduling');
-        log.append({ type: 'session.status_rescheduled' });
+        this.context.enterStatus('rescheduling');
         await sleep(next.delayMs);
-        this.context.setStatus('running');
-        log.append({ type: 'session.status_running' });
+        this.context.enterStatus('running');
       }
     }
   }
@@ -594,28 +603,31 @@ export class Turn {
       const input = (block.input ?? {}) as Record<string, unknown>;
       const route = routes.get(block.name);
       const verdict =
-        route !== undefined && route.kind !== 'custom' && route.permission === 'auto'
+        route !== undefined && route.kind !== 'custom' && route.kind !== 'thread' && route.permission === 'auto'
           ? await this.judge(route.kind === 'mcp' ? route.toolName : block.name, input)
           : undefined;
+      // A delegation call is logged when it runs, as the `agent.thread_message_sent` whose id it reserves now.
       const event =
-        route?.kind === 'custom'
-          ? log.append({ type: 'agent.custom_tool_use', name: block.name, input })
-          : route?.kind === 'mcp'
-            ? log.append({
-                type: 'agent.mcp_tool_use',
-                name: route.toolName,
-                mcp_server_name: route.server.name,
-                input,
-                ...permissionFields(route.permission, verdict),
-              })
-            : log.append({
-                type: 'agent.tool_use',
-                name: block.name,
-                input,
-                ...(route === undefined
-                  ? { evaluated_permission: 'deny' as const }
-                  : permissionFields(route.permission, verdict)),
-              });
+        route?.kind === 'thread'
+          ? { id: log.reserveId() }
+          : route?.kind === 'custom'
+            ? log.append({ type: 'agent.custom_tool_use', name: block.name, input })
+            : route?.kind === 'mcp'
+              ? log.append({
+                  type: 'agent.mcp_tool_use',
+                  name: route.toolName,
+                  mcp_server_name: route.server.name,
+                  input,
+                  ...permissionFields(route.permission, verdict),
+                })
+              : log.append({
+                  type: 'agent.tool_use',
+                  name: block.name,
+                  input,
+                  ...(route === undefined
+                    ? { evaluated_permission: 'deny' as const }
+                    : permissionFields(route.permission, verdict)),
+                });
       const call: ToolCall = {
         toolUseId: block.id,
         eventId: event.id,
@@ -668,8 +680,7 @@ export class Turn {
     for (const call of blocked) this.awaiting.set(call.eventId, { call, resolution: null });
     this.requiresAction(this.awaitedCalls());
     await condition(() => this.awaitedCalls().length === 0);
-    this.context.setStatus('running');
-    this.context.log.append({ type: 'session.status_running' });
+    this.context.enterStatus('running');
     for (const { call, resolution } of [...this.awaiting.values()]) {
       if (resolution === null || resolution.kind === 'allow') await this.runCall(call);
       else if (resolution.kind === 'deny') {
@@ -785,6 +796,13 @@ export class Turn {
       }
       case 'custom':
         return { output: 'The custom tool call got no result.', isError: true };
+      case 'thread': {
+        const { threads } = this.context;
+        if (threads === undefined) return { output: `Unknown tool: ${call.name}.`, isError: true };
+        const request = parseThreadToolInput(route.tool, call.input, threads.agentNames);
+        if (request.kind === 'invalid') return { output: request.message, isError: true };
+        return threads.run(request, call.eventId);
+      }
     }
   }
 
@@ -831,7 +849,7 @@ export class Turn {
         },
         result.contentKey,
       );
-    } else if (call.route?.kind !== 'custom' && call.answeredByWorker !== true) {
+    } else if (call.route?.kind !== 'custom' && call.route?.kind !== 'thread' && call.answeredByWorker !== true) {
       log.append(
         {
           type: 'agent.tool_result',

@@ -32,7 +32,10 @@ const DEFAULT_POLICY = {
   mcpToolset: { type: 'always_ask' },
 } as const;
 
-/** The definition of a new agent from a validated create body, in the hosted API's resolved shape. */
+/**
+ * The definition of a new agent from a validated create body, in the hosted API's resolved shape; `multiagent` is
+ * `null`, for the caller to put the resolved roster in its place.
+ */
 export function newAgentDefinition(body: CreateAgentBody): AgentDefinition {
   return checked({
     name: body.name,
@@ -44,11 +47,15 @@ export function newAgentDefinition(body: CreateAgentBody): AgentDefinition {
     skills: resolveSkills(body.skills ?? []),
     metadata: sortedMetadata(body.metadata ?? {}),
     execution_identity: resolveExecutionIdentity(body.execution_identity),
+    // A roster needs the store to resolve: the agent service resolves it and puts it in place.
     multiagent: null,
   });
 }
 
-/** `current` with a validated update body applied: omitted fields keep their value, `metadata` is a patch. */
+/**
+ * `current` with a validated update body applied: omitted fields keep their value, `metadata` is a patch; a sent
+ * `multiagent` comes out `null`, for the caller to put the resolved roster in its place.
+ */
 export function updatedAgentDefinition(current: AgentDefinition, body: UpdateAgentBody): AgentDefinition {
   const metadata: Record<string, string> = { ...current.metadata };
   for (const [key, value] of Object.entries(body.metadata ?? {})) {
@@ -71,7 +78,8 @@ export function updatedAgentDefinition(current: AgentDefinition, body: UpdateAge
       body.execution_identity === undefined
         ? current.execution_identity
         : resolveExecutionIdentity(body.execution_identity),
-    multiagent: null,
+    // A new roster needs the store to resolve: the agent service resolves it and puts it in place.
+    multiagent: body.multiagent === undefined ? current.multiagent : null,
   });
 }
 

@@ -73,8 +73,85 @@ export const executionIdentityParams = z.discriminatedUnion('type', [
   z.object({ type: z.literal('aws_role'), role_arn: z.string().min(1).max(2048) }).strict(),
 ]);
 
-/** `multiagent`: Keel runs single-threaded agents, so only `null` is accepted. */
-const multiagentParams = z.null({ error: 'Keel does not run multiagent orchestration yet: omit it or send null' });
+/** At most this many agents in a coordinator's roster. */
+export const MAX_ROSTER_AGENTS = 20;
+
+/** The entry types Keel knows of but does not serve, and why each is refused. */
+const UNSERVED_ENTRIES: Record<string, string> = {
+  advisor: "Keel does not serve advisor roster entries yet: list agents (an id, {type: 'agent', id}) or {type: 'self'}",
+};
+
+/** The type of an object roster entry, when it has one. */
+function entryType(input: unknown): unknown {
+  return typeof input === 'object' && input !== null ? (input as { type?: unknown }).type : undefined;
+}
+
+/** An object roster entry: a reference with an optional version, or `self`. */
+const rosterObjectEntry = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({
+        type: z.literal('agent'),
+        id: z.string().min(1, 'an agent id must not be empty').max(64),
+        version: z.number().int().min(1, 'must be at least 1').nullable().optional(),
+      })
+      .strict(),
+    z.object({ type: z.literal('self') }).strict(),
+  ],
+  {
+    error: (issue) => {
+      const type = entryType(issue.input);
+      if (typeof type === 'string' && UNSERVED_ENTRIES[type] !== undefined) return UNSERVED_ENTRIES[type];
+      return "expected an agent id, {type: 'agent', id, version?} or {type: 'self'}";
+    },
+  },
+);
+
+/** One roster entry: an agent id (its latest version), a reference with an optional version, or `self`. */
+const rosterEntryParams = z.union([z.string().min(1, 'an agent id must not be empty').max(64), rosterObjectEntry], {
+  error: (issue) => {
+    if (typeof issue.input !== 'object' || issue.input === null) {
+      return "expected an agent id, {type: 'agent', id, version?} or {type: 'self'}";
+    }
+    const problem = rosterObjectEntry.safeParse(issue.input).error?.issues[0];
+    if (problem === undefined) return undefined;
+    // A wrong or unserved `type` is the entry's problem as a whole; any other names its field.
+    return problem.path.length === 0 || problem.path[0] === 'type'
+      ? problem.message
+      : `${problem.path.join('.')}: ${problem.message}`;
+  },
+});
+
+/** A roster entry as parsed. */
+export type RosterEntryParams = z.infer<typeof rosterEntryParams>;
+
+/** `multiagent` of type `coordinator`: the roster of agents the coordinator may run as session threads. */
+const coordinatorParams = z
+  .object({
+    type: z.literal('coordinator'),
+    agents: z
+      .array(rosterEntryParams)
+      .min(1, 'a coordinator lists at least 1 agent')
+      .max(MAX_ROSTER_AGENTS, `a coordinator lists at most ${MAX_ROSTER_AGENTS} agents`),
+  })
+  .strict();
+
+/** Coordinator parameters as parsed. */
+export type CoordinatorParams = z.infer<typeof coordinatorParams>;
+
+/**
+ * `multiagent`: a `coordinator` roster, or `null` for a single-threaded agent. The `multiagent_20261001` configuration
+ * (advisor, subagents, workflows) is refused with a message that says so.
+ */
+const multiagentParams = z
+  .discriminatedUnion('type', [coordinatorParams], {
+    error: (issue) =>
+      entryType(issue.input) === 'multiagent_20261001'
+        ? "Keel does not serve multiagent_20261001 yet: use {type: 'coordinator', agents: [...]}"
+        : "expected {type: 'coordinator', agents: [...]} or null",
+  })
+  .nullable();
 
 const agentName = z
   .string({ error: (issue) => (issue.input === undefined ? 'name is required' : 'expected a string') })

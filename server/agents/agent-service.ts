@@ -5,10 +5,18 @@ import { newAgentDefinition, sameDefinition, updatedAgentDefinition } from './ag
 import type { CreateAgentBody, UpdateAgentBody } from './agent-request-schemas';
 import { toAgentSnapshot } from './agent-snapshot';
 import { toAgentView } from './agent-view';
+import { completeRoster, resolveRoster, rosterParamsOf, withSelfVersion } from './agent-roster';
+import type { AgentLookup, PendingRoster } from './agent-roster';
 import { toPageResponse } from '../page-query';
 import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { newResourceId, requireResourceId } from '../resource-ids';
-import type { AgentListRequest, ControlPlaneStore, PageRequest, StoredAgent } from '../store/control-plane-store';
+import type {
+  AgentDefinition,
+  AgentListRequest,
+  ControlPlaneStore,
+  PageRequest,
+  StoredAgent,
+} from '../store/control-plane-store';
 import type { SkillService } from '../skills/skill-service';
 
 /** A page of agents in the SDK's `PageCursor` shape. */
@@ -30,15 +38,24 @@ export class AgentService {
   /** Creates an agent at version 1. */
   async create(body: CreateAgentBody): Promise<BetaManagedAgentsAgent> {
     const now = new Date().toISOString();
+    const id = newResourceId('agent');
+    const definition = newAgentDefinition(body);
+    const roster =
+      body.multiagent === undefined || body.multiagent === null
+        ? null
+        : await resolveRoster(body.multiagent, id, this.lookup, { requireActive: true });
     const agent: StoredAgent = {
-      id: newResourceId('agent'),
+      id,
       // The workspace-scoped store the server gives this service puts the record in the request's workspace.
       workspaceId: DEFAULT_WORKSPACE_ID,
       version: 1,
       createdAt: now,
       updatedAt: now,
       archivedAt: null,
-      definition: newAgentDefinition(body),
+      definition:
+        roster === null
+          ? definition
+          : { ...definition, multiagent: completeRoster(roster, { id, version: 1, definition }) },
     };
     await this.skills.checkAgentSkills(agent.definition.skills);
     await this.store.agents.insert(agent);
@@ -66,6 +83,7 @@ export class AgentService {
         })),
       );
     }
+    const roster = await this.rosterForUpdate(agentId, body);
     const updated = await this.store.agents.appendVersion(
       agentId,
       (latest) => {
@@ -78,13 +96,66 @@ export class AgentService {
             `version: agent ${agentId} is at version ${latest.version}, not ${body.version}; retrieve it and retry.`,
           );
         }
-        const next = updatedAgentDefinition(latest.definition, body);
-        return sameDefinition(next, latest.definition) ? null : next;
+        const version = latest.version + 1;
+        let next = updatedAgentDefinition(latest.definition, body);
+        if (roster !== null) {
+          if (roster.basis !== null && !sameDefinition(roster.basis, latest.definition)) {
+            throw new ApiError('conflict_error', `Agent ${agentId} changed while it was updated; retry.`);
+          }
+          next = { ...next, multiagent: completeRoster(roster.pending, { id: agentId, version, definition: next }) };
+        }
+        // `self` points at the version being written: an update that changes nothing else makes no version.
+        return sameDefinition(withSelfVersion(next, agentId, latest.version), latest.definition) ? null : next;
       },
       new Date().toISOString(),
     );
     if (updated === null) throw notFound(agentId);
     return toAgentView(updated);
+  }
+
+  /**
+   * The roster an update leaves on the agent, resolved and checked: the one it sends, or the stored one when it sends
+   * none (its `self` entry then follows the new version, and the agent's new tools and name are checked against it);
+   * `basis` is the definition the stored roster was read from. `null` when the agent ends up with no roster.
+   */
+  private async rosterForUpdate(
+    agentId: string,
+    body: UpdateAgentBody,
+  ): Promise<{ pending: PendingRoster; basis: AgentDefinition | null } | null> {
+    if (body.multiagent === null) return null;
+    if (body.multiagent !== undefined) {
+      return {
+        pending: await resolveRoster(body.multiagent, agentId, this.lookup, { requireActive: true }),
+        basis: null,
+      };
+    }
+    const latest = await this.store.agents.get(agentId);
+    const stored = latest?.definition.multiagent;
+    if (latest === null || stored === undefined || stored === null || stored.type !== 'coordinator') return null;
+    // The stored versions are immutable and were checked when the roster was written; only archival may have changed,
+    // and an archived roster agent is refused when a session starts, not here.
+    const pending = await resolveRoster(rosterParamsOf(stored, agentId), agentId, this.lookup, {
+      requireActive: false,
+    });
+    return { pending, basis: latest.definition };
+  }
+
+  /**
+   * One agent of a coordinator's roster, as a new session runs it: its snapshot and its view at the stored version;
+   * 409 when it was archived since the roster was written.
+   */
+  async forRoster(
+    reference: { id: string; version: number },
+    field: string,
+  ): Promise<{ snapshot: AgentSnapshot; view: BetaManagedAgentsAgent }> {
+    const agent = await this.find(reference.id, reference.version, field);
+    if (agent.archivedAt !== null) {
+      throw new ApiError(
+        'conflict_error',
+        `${field}: agent ${agent.id} of the coordinator's roster is archived; it cannot start new sessions.`,
+      );
+    }
+    return { snapshot: toAgentSnapshot(agent), view: toAgentView(agent) };
   }
 
   /** Agents, newest first, without archived ones unless asked. */
@@ -146,6 +217,8 @@ export class AgentService {
     const view = toAgentView(agent);
     return { snapshot: toAgentSnapshot(agent), view };
   }
+
+  private readonly lookup: AgentLookup = (agentId, version) => this.store.agents.get(agentId, version);
 
   private async find(agentId: string, version?: number, field = 'agent_id'): Promise<StoredAgent> {
     requireResourceId('agent', agentId, field);

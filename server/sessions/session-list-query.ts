@@ -9,12 +9,15 @@ export interface SessionListRequest {
   agentId?: string | undefined;
   /** Only with `agentId`: sessions created on this version of the agent. */
   agentVersion?: number | undefined;
-  /** Sessions that mount this memory store (the service turns it into `sessionIds`). */
+  /** Sessions that mount this memory store (its `KeelMemoryStores` search attribute lists it). */
   memoryStoreId?: string | undefined;
-  /** Sessions a deployment created (the service turns it into `sessionIds`). */
+  /** Sessions a deployment created (their `KeelDeployment` search attribute). */
   deploymentId?: string | undefined;
-  /** Only these sessions (the ones that mount `memoryStoreId`), set by the session service. */
-  sessionIds?: readonly string[] | undefined;
+  /**
+   * Sessions that match `memoryStoreId` or `deploymentId` by the stores' own records, set by the session service: those
+   * created before the search attributes existed carry none, and are found by id.
+   */
+  earlierMatches?: { memoryStore?: readonly string[]; deployment?: readonly string[] } | undefined;
   statuses?: SessionStatus[] | undefined;
   /** Whether archived sessions are listed too (`include_archived=true`). */
   includeArchived?: boolean | undefined;
@@ -39,7 +42,16 @@ export function sessionListQuery(request: SessionListRequest): string {
   const clauses = ["WorkflowType = 'sessionWorkflow'", "ExecutionStatus != 'ContinuedAsNew'"];
   if (request.agentId !== undefined) clauses.push(`KeelAgent = ${quote(request.agentId)}`);
   if (request.agentVersion !== undefined) clauses.push(`KeelAgentVersion = ${Math.trunc(request.agentVersion)}`);
-  if (request.sessionIds !== undefined) clauses.push(`WorkflowId IN (${request.sessionIds.map(quote).join(', ')})`);
+  if (request.memoryStoreId !== undefined) {
+    clauses.push(
+      eitherClause(`KeelMemoryStores = ${quote(request.memoryStoreId)}`, request.earlierMatches?.memoryStore ?? []),
+    );
+  }
+  if (request.deploymentId !== undefined) {
+    clauses.push(
+      eitherClause(`KeelDeployment = ${quote(request.deploymentId)}`, request.earlierMatches?.deployment ?? []),
+    );
+  }
   if (request.statuses !== undefined && request.statuses.length > 0) {
     clauses.push(`KeelStatus IN (${request.statuses.map(quote).join(', ')})`);
   }
@@ -60,6 +72,11 @@ export function createdWithin(startedAt: string, bounds: SessionListRequest['cre
   if (bounds.lt !== undefined && time >= Date.parse(bounds.lt)) return false;
   if (bounds.lte !== undefined && time > Date.parse(bounds.lte)) return false;
   return true;
+}
+
+/** `clause`, or one of the sessions `ids` (matches recorded before the clause's search attribute existed). */
+function eitherClause(clause: string, ids: readonly string[]): string {
+  return ids.length === 0 ? clause : `(${clause} OR WorkflowId IN (${ids.map(quote).join(', ')}))`;
 }
 
 function quote(value: string): string {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { AgentSnapshot } from '../../common/agent';
 import { ID_PREFIXES, isSessionId } from '../../common/ids';
 import { sessionListingOf } from '../../common/session-listing';
@@ -37,6 +38,8 @@ import type { AgentOverrides, AgentService } from '../agents/agent-service';
 import { sameDefinition, updatedAgentDefinition } from '../agents/agent-definition';
 import { toAgentSnapshot } from '../agents/agent-snapshot';
 import { toAgentView } from '../agents/agent-view';
+import { clientBoundTool } from '../agents/agent-roster';
+import { callableAgentsOf } from './callable-agents';
 import type { AgentDefinition } from '../store/control-plane-store';
 import { ApiError, invalidField } from '../api-error';
 import { BoundedCache } from '../bounded-cache';
@@ -84,7 +87,7 @@ export interface CreateSessionRequest {
 /** A user event as the API accepts it. */
 export type UserEventRequest =
   | { type: 'user.message'; content: UserContentBlock[] }
-  | { type: 'user.interrupt' }
+  | { type: 'user.interrupt'; session_thread_id?: string | null | undefined }
   | { type: 'system.message'; content: TextBlock[] }
   | {
       type: 'user.define_outcome';
@@ -152,8 +155,11 @@ const END_TIMEOUT_MS = 60_000;
 /** The reasons the Workflow refuses a budget with, each at the start of its message. */
 const BUDGET_REASONS = ['budget_create_only', 'budget_not_raised', 'model_not_budgetable'] as const;
 
-/** The most recent sessions of a memory store that `sessions.list?memory_store_id=` looks among. */
-const MAX_LISTED_STORE_SESSIONS = 1_000;
+/**
+ * How many of the sessions a memory store or deployment recorded `sessions.list` also looks among, by id: those from
+ * before the `KeelMemoryStores` and `KeelDeployment` search attributes (every later one carries them).
+ */
+const MAX_EARLIER_MATCHES = 1_000;
 
 /** Session operations on Temporal, shared by every route: one place that starts, signals and reads sessions. */
 export class SessionService {
@@ -167,11 +173,13 @@ export class SessionService {
     const id = `${ID_PREFIXES.session}${randomBytes(16).toString('base64url')}`;
     let agent = request.agentSnapshot ?? this.options.agent;
     let agentView: SessionAgentView | null = null;
+    let coordinator: BetaManagedAgentsAgent | null = null;
     if (request.agent !== undefined) {
       const { id, version, overrides } = request.agent;
       const resolved = await this.options.agents.forSession(id, version, overrides);
       agent = resolved.snapshot;
       agentView = toSessionAgentView(resolved.view);
+      if (resolved.view.multiagent !== null) coordinator = resolved.view;
     }
     const { resources, tokens } = await this.sessionResources(request.resources);
     let environment: SandboxEnvironment | undefined;
@@ -184,6 +192,13 @@ export class SessionService {
       // A self-hosted environment's tools run on its own workers (its work queue), not in Keel's sandbox.
       if (stored.config.type === 'self_hosted') selfHosted = { environmentId: stored.id };
       else environment = toSandboxEnvironment(stored, 'environment_id');
+    }
+    if (selfHosted !== undefined && coordinator !== null) {
+      throw invalidField(
+        'environment_id',
+        `environment ${selfHosted.environmentId} is self_hosted, and agent ${coordinator.id} coordinates a roster: ` +
+          'Keel runs child threads in its own sandbox, so a coordinator session needs a Keel (cloud) environment',
+      );
     }
     if (selfHosted !== undefined && resources.length > 0) {
       throw invalidField(
@@ -216,6 +231,10 @@ export class SessionService {
     // The model sees the skills, then a note on each memory store, after the agent's system prompt (the session's
     // `agent` does not).
     agent = withMemoryNote(withSkillNote(agent, skillMounts), resources);
+    // A coordinator's roster, at the versions it names; its `self` runs what the session's primary thread runs.
+    const callableAgents =
+      coordinator === null ? [] : await callableAgentsOf({ snapshot: agent, view: coordinator }, this.options.agents);
+    if (coordinator !== null) agentView = toSessionAgentView(coordinator, callableAgents);
     const memoryMounts = resources.flatMap((resource) =>
       resource.type === 'memory_store'
         ? [{ memoryStoreId: resource.memory_store_id, mountPath: resource.mount_path, access: resource.access }]
@@ -249,6 +268,7 @@ export class SessionService {
             ...(selfHosted === undefined ? {} : { selfHosted }),
             ...(request.budget === undefined ? {} : { budget: request.budget }),
             ...(listPrice === null ? {} : { listPrice }),
+            ...(callableAgents.length === 0 ? {} : { callableAgents }),
           },
         ],
         staticSummary: request.title ?? `Keel session with ${agent.name}`,
@@ -265,6 +285,12 @@ export class SessionService {
           { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
           { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
           { key: SEARCH_ATTRIBUTES.agentVersion, value: agent.version },
+          ...(memoryMounts.length === 0
+            ? []
+            : [{ key: SEARCH_ATTRIBUTES.memoryStores, value: memoryMounts.map((mount) => mount.memoryStoreId) }]),
+          ...(request.deploymentId === undefined
+            ? []
+            : [{ key: SEARCH_ATTRIBUTES.deployment, value: request.deploymentId }]),
         ],
       })
       .catch(async (error: unknown) => {
@@ -366,21 +392,22 @@ export class SessionService {
       else createdAt.lte = earliest(createdAt.lte, cursor.key.startTime);
     }
     const newestFirst = order === 'desc' && cursor?.direction !== 'prev';
-    // Sessions mount a store only from their creation, so the store's own record of them is the whole answer.
-    let sessionIds =
-      request.memoryStoreId === undefined
-        ? undefined
-        : await this.options.memoryStores.sessionsOf(request.memoryStoreId, MAX_LISTED_STORE_SESSIONS);
-    // Likewise a deployment's runs record every session it created.
-    if (request.deploymentId !== undefined) {
-      const created =
-        (await this.options.deploymentSessions?.sessionsOf(request.deploymentId, MAX_LISTED_STORE_SESSIONS)) ?? [];
-      sessionIds = sessionIds === undefined ? created : sessionIds.filter((id) => created.includes(id));
-    }
-    if (sessionIds !== undefined && sessionIds.length === 0) return { data: [], next_page: null, prev_page: null };
+    // Sessions carry their memory stores and deployment as search attributes from their creation; those created before
+    // the attributes existed are found by the stores' own records of them (the most recent ones).
+    const earlierMatches = {
+      ...(request.memoryStoreId === undefined
+        ? {}
+        : { memoryStore: await this.options.memoryStores.sessionsOf(request.memoryStoreId, MAX_EARLIER_MATCHES) }),
+      ...(request.deploymentId === undefined
+        ? {}
+        : {
+            deployment:
+              (await this.options.deploymentSessions?.sessionsOf(request.deploymentId, MAX_EARLIER_MATCHES)) ?? [],
+          }),
+    };
     const keys = await readListedSessions(
       this.options.client,
-      { ...request, workspaceId: currentWorkspaceId(), ...(sessionIds === undefined ? {} : { sessionIds }) },
+      { ...request, workspaceId: currentWorkspaceId(), earlierMatches },
       createdAt,
       newestFirst ? { wanted: request.limit + 1, olderThan: cursor?.key ?? null } : null,
     );
@@ -467,10 +494,21 @@ export class SessionService {
       archivedAt: null,
     };
     const view = toAgentView({ ...stored, definition: next });
+    // A coordinator that lists itself runs its new tools in its child threads too: they must need no client.
+    const roster = current.multiagent;
+    if (
+      roster?.type === 'coordinator' &&
+      roster.agents.some((entry) => entry.type === 'agent' && entry.id === current.id)
+    ) {
+      const problem = clientBoundTool(next);
+      if (problem !== null)
+        throw invalidField('agent', `the coordinator, listed in its own roster as self, ${problem}`);
+    }
     const resources = (description.memo?.['resources'] ?? []) as SessionResourceRecord[];
     const skills = await this.options.skills.sessionSkills(sessionId);
     const snapshot = withMemoryNote(withSkillNote(toAgentSnapshot({ ...stored, definition: next }), skills), resources);
-    return { snapshot, view: toSessionAgentView(view) };
+    // The roster the session resolved at its creation stays as it was.
+    return { snapshot, view: { ...toSessionAgentView(view), multiagent: current.multiagent } };
   }
 
   /** Archives the session: it accepts no new events from then on; archiving twice changes nothing. */
@@ -532,10 +570,18 @@ export class SessionService {
           });
           break;
         }
-        case 'user.interrupt':
-          await handle.signal(interruptSessionSignal, { id });
-          sent.push({ type: 'user.interrupt', id, processed_at: processedAt });
+        case 'user.interrupt': {
+          // A child thread's id (the routes drop the primary thread's): only that thread is interrupted.
+          const threadId = event.session_thread_id ?? undefined;
+          await handle.signal(interruptSessionSignal, { id, ...(threadId === undefined ? {} : { threadId }) });
+          sent.push({
+            type: 'user.interrupt',
+            id,
+            ...(threadId === undefined ? {} : { session_thread_id: threadId }),
+            processed_at: processedAt,
+          });
           break;
+        }
         case 'user.tool_confirmation': {
           const denyMessage = event.deny_message ?? null;
           await this.executeAnswer(() =>

@@ -1,3 +1,4 @@
+import { toThreadAgentView } from '../agents/thread-agent-view';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type {
   BetaManagedAgentsFileResource,
@@ -5,6 +6,7 @@ import type {
   BetaManagedAgentsMemoryStoreResource,
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import type { SessionResourceRecord } from '../../common/session';
+import type { CallableAgent } from '../../common/multiagent';
 import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import type { SessionStatus } from '../../common/events';
@@ -57,21 +59,17 @@ export type SessionResourceView =
 /** The agent a session runs, as the hosted session object shows it. */
 export type SessionAgentView = BetaManagedAgentsSessionAgent;
 
-/** The agent version a session snapshots, in the session object's shape. */
-export function toSessionAgentView(agent: BetaManagedAgentsAgent): SessionAgentView {
+/**
+ * The agent version a session snapshots, in the session object's shape; a coordinator's roster shows each agent's full
+ * definition (`callableAgents`' views), as the hosted session object does.
+ */
+export function toSessionAgentView(agent: BetaManagedAgentsAgent, callableAgents?: CallableAgent[]): SessionAgentView {
   return {
-    id: agent.id,
-    type: 'agent',
-    version: agent.version,
-    name: agent.name,
-    description: agent.description,
-    model: agent.model,
-    system: agent.system,
-    tools: agent.tools,
-    mcp_servers: agent.mcp_servers,
-    skills: agent.skills,
-    execution_identity: agent.execution_identity,
-    multiagent: null,
+    ...toThreadAgentView(agent),
+    multiagent:
+      callableAgents === undefined || callableAgents.length === 0
+        ? null
+        : { type: 'coordinator', agents: callableAgents.map((callable) => callable.view) },
   };
 }
 

@@ -1,3 +1,7 @@
+import type {
+  BetaManagedAgentsSessionThreadStats,
+  BetaManagedAgentsSessionThreadUsage,
+} from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
 /** What one field of a response object may be: a JSON kind, `absent` (an optional field left out), or an exact value. */
 export type FieldKind =
   | 'string'
@@ -57,3 +61,21 @@ function matches(value: unknown, present: boolean, kind: FieldKind): boolean {
       return typeof value === kind;
   }
 }
+
+/** A session thread's `stats` as the SDK types them (Keel reports no `startup_seconds`). */
+export const threadStatsShape: Shape<BetaManagedAgentsSessionThreadStats> = {
+  active_seconds: 'number',
+  duration_seconds: 'number',
+  startup_seconds: 'absent',
+};
+
+/** A session thread's `usage` as the SDK types it. */
+export const threadUsageShape: Shape<BetaManagedAgentsSessionThreadUsage> = {
+  input_tokens: 'number',
+  output_tokens: 'number',
+  cache_read_input_tokens: 'number',
+  cache_creation: 'object',
+  active_seconds: 'number',
+  list_cost: ['absent', 'null', 'object'],
+  server_tool_use: ['absent', 'null', 'object'],
+};

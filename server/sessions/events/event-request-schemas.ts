@@ -171,8 +171,9 @@ const systemMessage = z
 const userInterrupt = z.object({ type: z.literal('user.interrupt') }).strict();
 
 /**
- * A `user.interrupt` sent to a running session. `session_thread_id` names the thread to interrupt; a Keel session has
- * one thread, its primary thread, so the route accepts that id (or none) and answers 404 for any other.
+ * A `user.interrupt` sent to a running session. `session_thread_id` names the thread to interrupt: the primary thread
+ * (taken as none: every thread is interrupted) or one of the session's child threads; the route answers 404 for any
+ * other.
  */
 const threadUserInterrupt = z
   .object({ type: z.literal('user.interrupt'), session_thread_id: z.string().max(128).nullable().optional() })

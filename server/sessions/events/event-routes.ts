@@ -7,7 +7,8 @@ import type { SessionService } from '../session-service';
 import { sendEventsBody } from './event-request-schemas';
 import { latestPosition, readEventPage, resumePosition } from './event-page';
 import type { EventPage } from './event-page';
-import { withoutPrimaryThreadReferences } from '../threads/thread-references';
+import { resolveThreadReferences } from '../threads/thread-references';
+import type { SessionThreadService } from '../threads/session-thread-service';
 import { parseOrThrow } from '../../validation';
 import { withContract } from '../../openapi/route-contract';
 
@@ -15,7 +16,7 @@ const time = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time su
 
 const eventType = z.string().regex(/^[a-z_]+\.[a-z_]+$/, 'expected an event type such as agent.message');
 
-/** The query of an event list: the session's (`…/events`) and its primary thread's (`…/threads/{id}/events`). */
+/** The query of an event list: the session's (`…/events`) and a thread's (`…/threads/{id}/events`). */
 export const eventListQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -30,7 +31,7 @@ export const eventListQuery = z
   })
   .loose();
 
-/** The query of an event stream: the session's (`…/events/stream`) and its primary thread's (`…/threads/{id}/stream`). */
+/** The query of an event stream: the session's (`…/events/stream`) and a thread's (`…/threads/{id}/stream`). */
 export const eventStreamQuery = z
   .object({
     event_deltas: z.union([z.string(), z.array(z.string())]).optional(),
@@ -50,12 +51,26 @@ export interface SessionEventSources {
   feeds: SessionFeeds;
 }
 
-/** Session events: send (by Signal), list (pages over the log) and stream (Server-Sent Events, live). */
+/**
+ * Which log an event list or stream reads: a session's Workflow (the session's events and its primary thread's), or a
+ * child thread's Workflow (`threadWorkflowId`), whose stream ends with that thread's `session.thread_status_terminated`.
+ */
+export interface EventLogTarget {
+  workflowId: string;
+  /** The child thread whose log this is; absent for a session's. */
+  childThreadId?: string;
+}
+
+/**
+ * Session events: send (by Signal), list (pages over the log) and stream (Server-Sent Events, live). `threads` checks
+ * the child threads a `user.interrupt` names.
+ */
 export function registerSessionEventRoutes(
   app: FastifyInstance,
   sessions: SessionService,
   reader: SessionEventReader,
   feeds: SessionFeeds,
+  threads: Pick<SessionThreadService, 'childThreadIds'>,
 ): void {
   const sources: SessionEventSources = { sessions, reader, feeds };
   app.post<{ Params: { sessionId: string } }>(
@@ -63,8 +78,9 @@ export function registerSessionEventRoutes(
     withContract({ summary: 'Send events to a session.', body: sendEventsBody, bodyRequired: true }),
     async (request) => {
       const body = parseOrThrow(sendEventsBody, request.body, '');
-      const events = withoutPrimaryThreadReferences(request.params.sessionId, body.events);
-      return { data: await sessions.send(request.params.sessionId, events) };
+      const sessionId = request.params.sessionId;
+      const events = await resolveThreadReferences(sessionId, body.events, () => threads.childThreadIds(sessionId));
+      return { data: await sessions.send(sessionId, events) };
     },
   );
 
@@ -86,17 +102,18 @@ export function registerSessionEventRoutes(
 }
 
 /**
- * A page of the session's log for a list request's query (`eventListQuery`): the answer of the session's event list
- * and of its primary thread's, which shows the same events.
+ * A page of a log for a list request's query (`eventListQuery`): the answer of the session's event list and of its
+ * primary thread's, which shows the same events (the session's Workflow), and of a child thread's (its own Workflow).
  */
 export async function listSessionEvents(
   sources: SessionEventSources,
   sessionId: string,
   rawQuery: unknown,
+  target: EventLogTarget = { workflowId: sessionId },
 ): Promise<EventPage> {
   const query = parseOrThrow(eventListQuery, rawQuery, '');
   await sources.sessions.requireExists(sessionId);
-  return readEventPage(sources.reader, sessionId, {
+  return readEventPage(sources.reader, target.workflowId, {
     order: query.order,
     limit: query.limit,
     page: query.page === undefined ? undefined : Number(query.page),
@@ -111,15 +128,16 @@ export async function listSessionEvents(
 }
 
 /**
- * Answers a stream request (`eventStreamQuery`) with the session's live events: the session's stream and its primary
- * thread's. As the hosted stream, it delivers only what is logged after it opened; `Last-Event-ID` (a position or an
- * event id) or `?after=` resumes right after that event instead.
+ * Answers a stream request (`eventStreamQuery`) with the live events of a log (`target`: the session's by default,
+ * which is also its primary thread's, or a child thread's). As the hosted stream, it delivers only what is logged after
+ * it opened; `Last-Event-ID` (a position or an event id) or `?after=` resumes right after that event instead.
  */
 export async function streamSessionEvents(
   sources: SessionEventSources,
   sessionId: string,
   request: FastifyRequest,
   reply: FastifyReply,
+  target: EventLogTarget = { workflowId: sessionId },
 ): Promise<void> {
   const query = parseOrThrow(eventStreamQuery, request.query, '');
   await sources.sessions.requireExists(sessionId);
@@ -131,19 +149,20 @@ export async function streamSessionEvents(
   const lastEventId = request.headers['last-event-id'];
   const after =
     typeof lastEventId === 'string' && lastEventId !== ''
-      ? await resumePosition(sources.reader, sessionId, lastEventId)
-      : (query.after ?? (await latestPosition(sources.reader, sessionId)));
-  await streamEvents(reply, sources.feeds, sessionId, after, previews);
+      ? await resumePosition(sources.reader, target.workflowId, lastEventId)
+      : (query.after ?? (await latestPosition(sources.reader, target.workflowId)));
+  await streamEvents(reply, sources.feeds, target, after, previews);
 }
 
 /**
- * Writes the session's events as Server-Sent Events in the SDK's framing until the client leaves or the session ends,
- * with the previews asked for: `agent.message` text deltas, and the start-only preview of `agent.thinking`.
+ * Writes the log's events as Server-Sent Events in the SDK's framing until the client leaves or the session (or the
+ * child thread) ends, with the previews asked for: `agent.message` text deltas, and the start-only preview of
+ * `agent.thinking`.
  */
 async function streamEvents(
   reply: FastifyReply,
   feeds: SessionFeeds,
-  sessionId: string,
+  target: EventLogTarget,
   after: number,
   previews: { message: boolean; thinking: boolean },
 ): Promise<void> {
@@ -170,14 +189,16 @@ async function streamEvents(
   response.on('close', close);
   let unsubscribe: (() => void) | undefined;
   try {
-    unsubscribe = await feeds.subscribe(sessionId, after, {
+    unsubscribe = await feeds.subscribe(target.workflowId, after, {
       onEvents: (events: LoggedEvent[]) => {
         for (const entry of events) {
           logged.add(entry.event.id);
           response.write(`event: ${entry.event.type}\nid: ${entry.position}\ndata: ${JSON.stringify(entry.event)}\n\n`);
           if (entry.event.type === 'session.deleted') close();
           // Sessions that ended before `session.deleted` existed end with this; others follow it with the deletion.
-          else if (entry.event.type === 'session.status_terminated') setTimeout(close, TERMINATED_GRACE_MS).unref();
+          else if (entry.event.type === 'session.status_terminated' || endsChildThread(entry.event, target)) {
+            setTimeout(close, TERMINATED_GRACE_MS).unref();
+          }
         }
       },
       ...(previews.thinking
@@ -227,4 +248,11 @@ async function streamEvents(
     );
     close();
   }
+}
+
+/** Whether `event` is the termination of the child thread whose log `target` is (nothing follows it there). */
+function endsChildThread(event: LoggedEvent['event'], target: EventLogTarget): boolean {
+  if (target.childThreadId === undefined || (event.type as string) !== 'session.thread_status_terminated') return false;
+  const threadId = (event as { session_thread_id?: unknown }).session_thread_id;
+  return threadId === undefined || threadId === target.childThreadId;
 }

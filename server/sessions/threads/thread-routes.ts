@@ -3,7 +3,6 @@ import { withContract } from '../../openapi/route-contract';
 import { parseOrThrow } from '../../validation';
 import { eventListQuery, eventStreamQuery, listSessionEvents, streamSessionEvents } from '../events/event-routes';
 import type { SessionEventSources } from '../events/event-routes';
-import { requirePrimaryThread } from './primary-thread-id';
 import type { SessionThreadService } from './session-thread-service';
 import { threadListQuery } from './thread-request-schemas';
 
@@ -13,8 +12,9 @@ const THREAD = '/v1/sessions/:sessionId/threads/:threadId';
 
 /**
  * The threads of a session (`sessions.threads` and `sessions.threads.events`): list, retrieve and archive, and the
- * thread's event list and stream. Keel serves each session's primary thread, its only one; the thread's events are the
- * session's, answered by the session's own list and stream code.
+ * thread's event list and stream. A session has its primary thread, whose events are the session's, and in a
+ * multiagent session the child threads its coordinator started, each with its own log (its own Workflow); both are
+ * answered by the session's list and stream code, pointed at the thread's Workflow.
  */
 export function registerSessionThreadRoutes(
   app: FastifyInstance,
@@ -23,7 +23,10 @@ export function registerSessionThreadRoutes(
 ): void {
   app.get<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId/threads',
-    withContract({ summary: "List a session's threads (its primary thread).", query: threadListQuery }),
+    withContract({
+      summary: "List a session's threads (its primary thread, then its child threads).",
+      query: threadListQuery,
+    }),
     async (request) => threads.list(request.params.sessionId, parseOrThrow(threadListQuery, request.query, '')),
   );
 
@@ -33,7 +36,7 @@ export function registerSessionThreadRoutes(
 
   app.post<ThreadParams>(
     `${THREAD}/archive`,
-    withContract({ summary: 'Archive a session thread (the primary thread cannot be archived).' }),
+    withContract({ summary: 'Archive an idle child thread (the primary thread cannot be archived).' }),
     async (request) => threads.archive(request.params.sessionId, request.params.threadId),
   );
 
@@ -41,8 +44,9 @@ export function registerSessionThreadRoutes(
     `${THREAD}/events`,
     withContract({ summary: "List a session thread's events.", query: eventListQuery }),
     async (request) => {
-      requirePrimaryThread(request.params.sessionId, request.params.threadId);
-      return listSessionEvents(sources, request.params.sessionId, request.query);
+      const { sessionId, threadId } = request.params;
+      const workflowId = await threads.eventsWorkflowId(sessionId, threadId);
+      return listSessionEvents(sources, sessionId, request.query, { workflowId });
     },
   );
 
@@ -54,8 +58,10 @@ export function registerSessionThreadRoutes(
       responseMediaType: 'text/event-stream',
     }),
     async (request, reply) => {
-      requirePrimaryThread(request.params.sessionId, request.params.threadId);
-      await streamSessionEvents(sources, request.params.sessionId, request, reply);
+      const { sessionId, threadId } = request.params;
+      const workflowId = await threads.eventsWorkflowId(sessionId, threadId);
+      const target = workflowId === sessionId ? { workflowId } : { workflowId, childThreadId: threadId };
+      await streamSessionEvents(sources, sessionId, request, reply, target);
     },
   );
 }

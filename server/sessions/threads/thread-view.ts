@@ -3,6 +3,9 @@ import type {
   BetaManagedAgentsSessionThreadUsage,
 } from '@anthropic-ai/sdk/resources/beta/sessions/threads/threads';
 import type { BetaManagedAgentsSessionThreadAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import { activeSeconds } from '../../../common/active-time';
+import type { ThreadRecord } from '../../../common/multiagent';
+import { usageView } from '../../../common/session';
 import type { SessionAgentView, SessionView } from '../session-view';
 import { primaryThreadId } from './primary-thread-id';
 
@@ -10,11 +13,12 @@ import { primaryThreadId } from './primary-thread-id';
 export type SessionThreadView = BetaManagedAgentsSessionThread;
 
 /**
- * The primary thread of a session, built from the session object: a Keel session runs one thread, so the thread's
- * status, times, stats and usage are the session's, and its agent is the session's agent snapshot. It has no parent
+ * The primary thread of a session, built from the session object: its status, times and stats are the session's, its
+ * agent is the session's agent snapshot, and its usage is the session's less what its child threads used (`children`;
+ * a single-agent session has none, and its thread's usage is the session's). It has no parent
  * (`parent_thread_id: null`), no workflow run (`workflow_run_id: null`) and is never archived on its own.
  */
-export function toPrimaryThreadView(session: SessionView): SessionThreadView {
+export function toPrimaryThreadView(session: SessionView, children: readonly ThreadRecord[] = []): SessionThreadView {
   return {
     id: primaryThreadId(session.id),
     type: 'session_thread',
@@ -27,7 +31,69 @@ export function toPrimaryThreadView(session: SessionView): SessionThreadView {
     updated_at: session.updated_at,
     archived_at: null,
     stats: { active_seconds: session.stats.active_seconds, duration_seconds: session.stats.duration_seconds },
-    usage: threadUsageOf(session.usage),
+    usage: threadUsageOf(children.length === 0 ? session.usage : withoutChildUsage(session.usage, children)),
+  };
+}
+
+/**
+ * The session's usage less its child threads' token counts (each counted in the session's too); without a list cost,
+ * which Keel keeps for the session only.
+ */
+function withoutChildUsage(usage: SessionView['usage'], children: readonly ThreadRecord[]): SessionView['usage'] {
+  const sum = (count: (record: ThreadRecord) => number): number =>
+    children.reduce((total, record) => total + count(record), 0);
+  const { list_cost: _listCost, ...rest } = usage;
+  return {
+    ...rest,
+    input_tokens: Math.max(0, usage.input_tokens - sum((record) => record.usage.input_tokens)),
+    output_tokens: Math.max(0, usage.output_tokens - sum((record) => record.usage.output_tokens)),
+    cache_read_input_tokens: Math.max(
+      0,
+      usage.cache_read_input_tokens - sum((record) => record.usage.cache_read_input_tokens),
+    ),
+    cache_creation: {
+      ...usage.cache_creation,
+      ephemeral_5m_input_tokens: Math.max(
+        0,
+        usage.cache_creation.ephemeral_5m_input_tokens - sum((record) => record.usage.cache_creation_input_tokens),
+      ),
+    },
+  };
+}
+
+/**
+ * A child thread of a multiagent session, built from what the session's Workflow keeps of it (`ThreadRecord`): its
+ * parent is the primary thread, its agent the roster agent it runs. Its clocks stop when it is archived or terminated
+ * (at its `updated_at` then) and when the session has ended; a thread of an ended session shows as `terminated`.
+ */
+export function toChildThreadView(
+  session: SessionView,
+  record: ThreadRecord,
+  nowMs: number = Date.now(),
+): SessionThreadView {
+  const sessionEndedAt =
+    session.status === 'terminated' ? Date.parse(session.created_at) + session.stats.duration_seconds * 1000 : nowMs;
+  const stoppedAt =
+    record.archivedAt !== null
+      ? Date.parse(record.archivedAt)
+      : record.status === 'terminated'
+        ? Date.parse(record.updatedAt)
+        : sessionEndedAt;
+  const until = Math.min(stoppedAt, sessionEndedAt, nowMs);
+  const active = activeSeconds(record.activeTime, until);
+  return {
+    id: record.id,
+    type: 'session_thread',
+    session_id: session.id,
+    status: session.status === 'terminated' ? 'terminated' : record.status,
+    agent: record.agentView,
+    parent_thread_id: primaryThreadId(session.id),
+    workflow_run_id: null,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    archived_at: record.archivedAt,
+    stats: { active_seconds: active, duration_seconds: Math.max(0, (until - Date.parse(record.createdAt)) / 1000) },
+    usage: threadUsageOf(usageView(record.usage, active)),
   };
 }
 
@@ -53,7 +119,7 @@ function threadAgentOf(agent: SessionView['agent']): BetaManagedAgentsSessionThr
   };
 }
 
-/** The thread's usage: the session's, field for field (one thread carries all of a session's usage). */
+/** The thread's usage in the thread object's shape, field for field from the session object's usage shape. */
 function threadUsageOf(usage: SessionView['usage']): BetaManagedAgentsSessionThreadUsage {
   return {
     input_tokens: usage.input_tokens,

@@ -1,0 +1,193 @@
+import type {
+  BetaManagedAgentsAgentReference,
+  BetaManagedAgentsMultiagentCoordinator,
+} from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../../common/agent';
+import { ApiError, invalidField } from '../api-error';
+import { isResourceId } from '../resource-ids';
+import type { AgentDefinition, StoredAgent } from '../store/control-plane-store';
+import type { CoordinatorParams, RosterEntryParams } from './agent-request-schemas';
+
+/** The built-in tools whose permission a roster agent's toolset must settle without a client. */
+const BUILT_IN_TOOL_NAMES: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME];
+
+/** One roster entry resolved to a stored version (`self` has none yet: it is the version being written). */
+type PendingEntry = { kind: 'self' } | { kind: 'agent'; agent: StoredAgent };
+
+/**
+ * A roster whose entries are resolved and checked as far as the store allows: what is left to check needs the
+ * coordinator's definition and version as written (`completeRoster`).
+ */
+export interface PendingRoster {
+  entries: PendingEntry[];
+}
+
+/** Reads one version of an agent (the latest without `version`), or `null` when there is none. */
+export type AgentLookup = (agentId: string, version?: number) => Promise<StoredAgent | null>;
+
+/**
+ * Resolves a coordinator's roster for the agent `ownerId`: each entry names an agent that exists (at the version
+ * named, else its latest), that does not coordinate a roster of its own (depth 1) and whose tools need no client (a
+ * child thread has none); `self` stands for the owner, at most once; no agent is listed twice. With `requireActive`,
+ * an archived agent is refused too (a roster being written; a stored roster is only read again). Every error is a 400
+ * that names the entry (`multiagent.agents[2]`).
+ */
+export async function resolveRoster(
+  params: CoordinatorParams,
+  ownerId: string,
+  lookup: AgentLookup,
+  options: { requireActive: boolean },
+): Promise<PendingRoster> {
+  const entries: PendingEntry[] = [];
+  const seen = new Map<string, number>();
+  for (const [index, entry] of params.agents.entries()) {
+    const field = `multiagent.agents[${index}]`;
+    const reference = referenceOf(entry);
+    const agentId = reference?.id ?? ownerId;
+    const earlier = seen.get(agentId);
+    if (earlier !== undefined) {
+      throw invalidField(
+        field,
+        reference === null
+          ? 'at most one {type: "self"} entry'
+          : `agent ${agentId} is already listed at multiagent.agents[${earlier}]; a roster lists each agent once`,
+      );
+    }
+    seen.set(agentId, index);
+    if (reference === null) {
+      entries.push({ kind: 'self' });
+      continue;
+    }
+    if (reference.id === ownerId) {
+      throw invalidField(field, 'this is the agent being written: list it as {type: "self"}');
+    }
+    if (!isResourceId('agent', reference.id)) {
+      throw invalidField(field, `expected an agent id (agent_…), got "${reference.id.slice(0, 80)}"`);
+    }
+    const agent = await lookup(reference.id, reference.version);
+    if (agent === null) {
+      const latest = reference.version === undefined ? null : await lookup(reference.id);
+      throw invalidField(
+        field,
+        latest === null
+          ? `no agent ${reference.id}`
+          : `agent ${reference.id} has no version ${reference.version}; its latest is ${latest.version}`,
+      );
+    }
+    if (options.requireActive && agent.archivedAt !== null) {
+      throw invalidField(field, `agent ${agent.id} is archived; an archived agent cannot join a roster`);
+    }
+    if (agent.definition.multiagent !== null) {
+      throw invalidField(
+        field,
+        `agent ${agent.id} (version ${agent.version}) has multiagent set; a roster agent cannot coordinate agents ` +
+          'of its own (depth limit 1)',
+      );
+    }
+    const problem = clientBoundTool(agent.definition);
+    if (problem !== null) throw invalidField(field, `agent ${agent.id} ("${agent.definition.name}") ${problem}`);
+    entries.push({ kind: 'agent', agent });
+  }
+  return { entries };
+}
+
+/**
+ * The stored roster of the coordinator `owner` (the version being written): `self` becomes a reference to that
+ * version, after its own tools and every agent's name are checked (the coordinator's model calls roster agents by
+ * name, so names are distinct).
+ */
+export function completeRoster(
+  pending: PendingRoster,
+  owner: { id: string; version: number; definition: AgentDefinition },
+): BetaManagedAgentsMultiagentCoordinator {
+  const names = new Map<string, number>();
+  const agents = pending.entries.map((entry, index): BetaManagedAgentsAgentReference => {
+    const field = `multiagent.agents[${index}]`;
+    const name = entry.kind === 'self' ? owner.definition.name : entry.agent.definition.name;
+    if (entry.kind === 'self') {
+      const problem = clientBoundTool(owner.definition);
+      if (problem !== null) throw invalidField(field, `this agent ({type: "self"}) ${problem}`);
+    }
+    const earlier = names.get(name);
+    if (earlier !== undefined) {
+      throw invalidField(
+        field,
+        `the name "${name}" is also multiagent.agents[${earlier}]'s; the coordinator calls roster agents by name, ` +
+          'so their names must differ',
+      );
+    }
+    names.set(name, index);
+    return entry.kind === 'self'
+      ? { type: 'agent', id: owner.id, version: owner.version }
+      : { type: 'agent', id: entry.agent.id, version: entry.agent.version };
+  });
+  return { type: 'coordinator', agents };
+}
+
+/** A stored roster as parameters again (the owner's own entry as `self`), so an update can check it anew. */
+export function rosterParamsOf(roster: BetaManagedAgentsMultiagentCoordinator, ownerId: string): CoordinatorParams {
+  return {
+    type: 'coordinator',
+    agents: roster.agents.map((entry): RosterEntryParams => {
+      if (entry.type !== 'agent') throw new ApiError('api_error', `a stored roster holds a ${entry.type} entry`);
+      return entry.id === ownerId ? { type: 'self' } : { type: 'agent', id: entry.id, version: entry.version };
+    }),
+  };
+}
+
+/** `definition` with its roster's `self` entry (the reference to `ownerId`) at `version`. */
+export function withSelfVersion(definition: AgentDefinition, ownerId: string, version: number): AgentDefinition {
+  const roster = definition.multiagent;
+  if (roster === null || roster.type !== 'coordinator') return definition;
+  const agents = roster.agents.map((entry) =>
+    entry.type === 'agent' && entry.id === ownerId ? { ...entry, version } : entry,
+  );
+  return { ...definition, multiagent: { ...roster, agents } };
+}
+
+/**
+ * Why an agent with these tools cannot run as a child thread, or `null` when it can: a child thread has no client to
+ * run a `custom` tool or to confirm a call, so every enabled built-in tool and MCP tool must be `always_allow`.
+ */
+export function clientBoundTool(definition: Pick<AgentDefinition, 'tools'>): string | null {
+  const why = 'cannot run as a child thread, which has no client to answer it:';
+  for (const [index, tool] of definition.tools.entries()) {
+    if (tool.type === 'custom') {
+      return `${why} tools[${index}] is the custom tool "${tool.name}", which the client runs`;
+    }
+    if (tool.type === 'mcp_toolset') {
+      if (tool.default_config.enabled && tool.default_config.permission_policy.type !== 'always_allow') {
+        return (
+          `${why} tools[${index}] (mcp_toolset "${tool.mcp_server_name}") has default_config.permission_policy ` +
+          `${tool.default_config.permission_policy.type}; set it to always_allow`
+        );
+      }
+      const asking = tool.configs.find((config) => config.enabled && config.permission_policy.type !== 'always_allow');
+      if (asking !== undefined) {
+        return (
+          `${why} tools[${index}] (mcp_toolset "${tool.mcp_server_name}") tool "${asking.name}" has ` +
+          `permission_policy ${asking.permission_policy.type}; set it to always_allow`
+        );
+      }
+      continue;
+    }
+    for (const name of BUILT_IN_TOOL_NAMES) {
+      const config = tool.configs.find((candidate) => candidate.name === name);
+      const enabled = config?.enabled ?? tool.default_config.enabled;
+      const policy = (config?.permission_policy ?? tool.default_config.permission_policy).type;
+      if (enabled && policy !== 'always_allow') {
+        return `${why} tools[${index}] built-in tool "${name}" has permission_policy ${policy}; set it to always_allow`;
+      }
+    }
+  }
+  return null;
+}
+
+/** An entry's agent reference, or `null` for `self`. */
+function referenceOf(entry: RosterEntryParams): { id: string; version?: number } | null {
+  if (typeof entry === 'string') return { id: entry };
+  if (entry.type === 'self') return null;
+  return entry.version === null || entry.version === undefined
+    ? { id: entry.id }
+    : { id: entry.id, version: entry.version };
+}

@@ -1,0 +1,256 @@
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  startChild,
+  uuid4,
+} from '@temporalio/workflow';
+import type { ToolOutput } from '../common/conversation';
+import { ID_PREFIXES } from '../common/ids';
+import { noActiveTime } from '../common/active-time';
+import { emptyUsage } from '../common/session';
+import type { QueuedMessage, SessionUsage } from '../common/session';
+import { threadWorkflowId } from '../common/multiagent';
+import type { CallableAgent, SessionThreadWorkflowInput, ThreadRecord, ThreadReport } from '../common/multiagent';
+import type { EventLog } from './event-log';
+import { endSessionSignal, interruptSessionSignal, threadMessageSignal } from './messages';
+import { threadReplyText } from './thread-tools';
+import type { ThreadToolRequest, ThreadTools } from './thread-tools';
+import type { sessionThreadWorkflow } from './session-thread';
+
+/** How long a session that ends waits for its threads to log their end. */
+const THREAD_END_TIMEOUT = '60 seconds';
+
+/** What the session gives its threads: who they are, what they share, and where their replies and usage go. */
+export interface SessionThreadsHost {
+  log: EventLog;
+  callableAgents: CallableAgent[];
+  /** The part of every thread's input that comes from the session (its sandbox, vaults and limits, as they are now). */
+  threadInput(): Omit<SessionThreadWorkflowInput, 'threadId' | 'agentName' | 'agent' | 'createdAt'>;
+  /** Adds a thread's new usage to the session's. */
+  addUsage(delta: SessionUsage): void;
+  /** Queues a thread's reply for the coordinator's next turn. */
+  deliver(message: QueuedMessage): void;
+  /** Called when a thread starts: it may use the sandbox, which the session then removes when it ends. */
+  sandboxShared(): void;
+}
+
+/**
+ * The session's side of its child threads (multiagent): the coordinator's delegation tools start threads (Child
+ * Workflows) and write to them; each thread's reports update its record and are cross-posted to the session's log,
+ * and a reply is queued for the coordinator. The records cross continue-as-new; the threads outlive a run.
+ */
+export class SessionThreads implements ThreadTools {
+  readonly agentNames: string[];
+  private readonly records: ThreadRecord[];
+  /** Threads whose replies are dropped: every thread was interrupted while they ran. */
+  private readonly silenced = new Set<string>();
+
+  constructor(
+    private readonly host: SessionThreadsHost,
+    carried: ThreadRecord[] = [],
+  ) {
+    this.agentNames = host.callableAgents.map((agent) => agent.name);
+    this.records = carried.map((record) => ({ ...record }));
+  }
+
+  /** The session's threads, oldest first (for the summary and the next run). */
+  list(): ThreadRecord[] {
+    return this.records;
+  }
+
+  /** Whether a thread is running: the session stays `running` until none is. */
+  busy(): boolean {
+    return this.records.some((record) => record.status === 'running' || record.status === 'rescheduling');
+  }
+
+  /** Runs a delegation call of the coordinator. */
+  async run(request: ThreadToolRequest, eventId: string): Promise<ToolOutput> {
+    const { log } = this.host;
+    const content = [{ type: 'text' as const, text: request.text }];
+    if (request.kind === 'spawn') {
+      const callable = this.host.callableAgents.find((agent) => agent.name === request.agentName);
+      if (callable === undefined) return { output: `No callable agent is named ${request.agentName}.`, isError: true };
+      const threadId = `${ID_PREFIXES.sessionThread}${uuid4().replace(/-/g, '')}`;
+      const now = new Date().toISOString();
+      const record: ThreadRecord = {
+        id: threadId,
+        agentName: callable.name,
+        agentView: callable.view,
+        createdAt: now,
+        updatedAt: now,
+        status: 'running',
+        archivedAt: null,
+        usage: emptyUsage(),
+        activeTime: noActiveTime(),
+      };
+      this.records.push(record);
+      this.host.sandboxShared();
+      log.append({
+        type: 'session.thread_created',
+        session_thread_id: threadId,
+        agent_name: callable.name,
+        workflow_run_id: null,
+      });
+      log.append({
+        type: 'agent.thread_message_sent',
+        id: eventId,
+        to_session_thread_id: threadId,
+        to_agent_name: callable.name,
+        content,
+      });
+      const base = this.host.threadInput();
+      // Not cancellable: a thread the record names must exist, whatever interrupts the coordinator meanwhile.
+      await CancellationScope.nonCancellable(() =>
+        startChild<typeof sessionThreadWorkflow>('sessionThreadWorkflow', {
+          workflowId: threadWorkflowId(base.sessionId, threadId),
+          // A thread outlives the run that started it (continue-as-new); the session ends its threads itself.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          staticSummary: `Thread ${threadId} (${callable.name}) of ${base.sessionId}`,
+          args: [
+            {
+              ...base,
+              threadId,
+              agentName: callable.name,
+              agent: callable.snapshot,
+              createdAt: now,
+              firstMessage: { id: `${eventId}r`, content },
+            },
+          ],
+        }),
+      );
+      return {
+        output:
+          `Started thread ${threadId} running ${callable.name}. Its reply will arrive as a message from that thread ` +
+          'when its turn ends.',
+        isError: false,
+      };
+    }
+    const record = this.records.find((candidate) => candidate.id === request.threadId);
+    if (record === undefined) {
+      return { output: `No thread ${request.threadId} was started in this session.`, isError: true };
+    }
+    if (record.archivedAt !== null || record.status === 'terminated') {
+      return { output: `Thread ${record.id} is archived and takes no more messages.`, isError: true };
+    }
+    log.append({
+      type: 'agent.thread_message_sent',
+      id: eventId,
+      to_session_thread_id: record.id,
+      to_agent_name: record.agentName,
+      content,
+    });
+    record.status = 'running';
+    this.silenced.delete(record.id);
+    await this.signal(record.id, (handle) => handle.signal(threadMessageSignal, { id: `${eventId}r`, content }));
+    return { output: `Sent to thread ${record.id} (${record.agentName}).`, isError: false };
+  }
+
+  /** Takes a thread's report: updates its record and cross-posts the change (and its reply) to the session's log. */
+  report(report: ThreadReport): void {
+    const record = this.records.find((candidate) => candidate.id === report.threadId);
+    if (record === undefined) return;
+    const { log } = this.host;
+    const delta = emptyUsage();
+    for (const key of Object.keys(delta) as Array<keyof SessionUsage>) {
+      delta[key] = Math.max(0, report.usage[key] - record.usage[key]);
+    }
+    this.host.addUsage(delta);
+    record.usage = report.usage;
+    record.activeTime = report.activeTime;
+    record.updatedAt = new Date().toISOString();
+    const common = { session_thread_id: record.id, agent_name: record.agentName };
+    if (report.status === 'running') {
+      record.status = 'running';
+      log.append({ type: 'session.thread_status_running', ...common });
+    } else if (report.status === 'rescheduling') {
+      record.status = 'rescheduling';
+      log.append({ type: 'session.thread_status_rescheduled', ...common });
+    } else if (report.status === 'idle') {
+      if (report.reply !== undefined) {
+        const received = log.append({
+          type: 'agent.thread_message_received',
+          id: report.reply.id,
+          from_session_thread_id: record.id,
+          from_agent_name: record.agentName,
+          content: report.reply.content,
+        });
+        if (!this.silenced.has(record.id)) {
+          const text = report.reply.content.map((block) => block.text).join('\n\n');
+          this.host.deliver({
+            eventId: received.id,
+            content: [{ type: 'text', text: threadReplyText(record.id, record.agentName, text) }],
+          });
+        }
+      }
+      // A message the coordinator sent meanwhile is already queued in the thread: it runs again at once.
+      if (record.status !== 'terminated') record.status = 'idle';
+      log.append({
+        type: 'session.thread_status_idle',
+        ...common,
+        stop_reason: report.stopReason ?? { type: 'end_turn' },
+        stop_details: null,
+      });
+    } else {
+      record.status = 'terminated';
+      log.append({ type: 'session.thread_status_terminated', ...common });
+    }
+  }
+
+  /** Whether `threadId` is one of this session's child threads. */
+  has(threadId: string): boolean {
+    return this.records.some((record) => record.id === threadId);
+  }
+
+  /**
+   * Interrupts one thread, or every thread (`threadId` absent, with the coordinator): the replies of their
+   * interrupted turns are logged but not given to the coordinator.
+   */
+  interrupt(id: string, threadId?: string): void {
+    for (const record of this.records) {
+      if (record.status === 'terminated' || (threadId !== undefined && record.id !== threadId)) continue;
+      if (threadId === undefined && record.status !== 'idle') this.silenced.add(record.id);
+      void this.signal(record.id, (handle) => handle.signal(interruptSessionSignal, { id: `${id}-${record.id}` }));
+    }
+  }
+
+  /** Why `threadId` cannot be archived now, or `null` when it can. */
+  archiveProblem(threadId: string): string | null {
+    const record = this.records.find((candidate) => candidate.id === threadId);
+    if (record === undefined) return `No thread ${threadId} in this session.`;
+    if (record.archivedAt !== null) return null;
+    if (record.status === 'running' || record.status === 'rescheduling') {
+      return `Thread ${threadId} is ${record.status}; only an idle thread can be archived.`;
+    }
+    return null;
+  }
+
+  /** Archives an idle thread: it ends and takes no more messages. Answers with its `archived_at`. */
+  archive(threadId: string): string {
+    const record = this.records.find((candidate) => candidate.id === threadId) as ThreadRecord;
+    if (record.archivedAt === null) {
+      record.archivedAt = new Date().toISOString();
+      record.updatedAt = record.archivedAt;
+      if (record.status !== 'terminated') void this.signal(record.id, (handle) => handle.signal(endSessionSignal));
+    }
+    return record.archivedAt;
+  }
+
+  /** Ends every thread and waits (a bounded time) until each has logged its end. */
+  async endAll(): Promise<void> {
+    for (const record of this.records) {
+      if (record.status !== 'terminated') void this.signal(record.id, (handle) => handle.signal(endSessionSignal));
+    }
+    await condition(() => this.records.every((record) => record.status === 'terminated'), THREAD_END_TIMEOUT);
+  }
+
+  /** Signals a thread's Workflow; not cancellable, so an interrupt of the coordinator never loses it. */
+  private signal(
+    threadId: string,
+    send: (handle: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>,
+  ): Promise<void> {
+    const handle = getExternalWorkflowHandle(threadWorkflowId(this.host.threadInput().sessionId, threadId));
+    return CancellationScope.nonCancellable(() => send(handle)).catch(() => undefined);
+  }
+}
