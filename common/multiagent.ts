@@ -40,6 +40,8 @@ export interface ThreadRecord {
   usage: SessionUsage;
   /** Time the thread spent `running`, for its `stats.active_seconds`. */
   activeTime: ActiveTime;
+  /** Messages sent to the thread whose turn has not ended yet: it stays `running` while there are some. */
+  queuedMessages?: number;
 }
 
 /**
@@ -48,6 +50,13 @@ export interface ThreadRecord {
  */
 export function primaryThreadId(sessionId: string): string {
   return ID_PREFIXES.sessionThread + sessionId.slice(ID_PREFIXES.session.length);
+}
+
+/** What a session carries of its threads across continue-as-new. */
+export interface SessionThreadsCarry {
+  records: ThreadRecord[];
+  /** Threads whose replies are dropped (an interrupt of every thread caught them running). */
+  silenced?: string[];
 }
 
 /** The Workflow ID of a child thread: one Workflow per thread, a Child Workflow of its session's. */

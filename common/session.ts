@@ -1,4 +1,4 @@
-import type { CallableAgent, ThreadRecord } from './multiagent';
+import type { CallableAgent, SessionThreadsCarry, ThreadRecord } from './multiagent';
 import type {
   BetaManagedAgentsSessionAgent,
   BetaManagedAgentsUserToolResultEvent,
@@ -95,7 +95,7 @@ export interface SessionCarryOver {
   /** Set while the session is idle because its budget was reached: a raise or a removal resumes the turn. */
   budgetPaused?: true;
   /** The session's child threads (multiagent); absent when it has none. */
-  threads?: ThreadRecord[];
+  threads?: SessionThreadsCarry;
   /** Set when the coordinator ended its turn while threads still ran: the session goes idle once they are done. */
   idleHeld?: true;
 }

@@ -1,4 +1,5 @@
 import {
+  CancelledFailure,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
@@ -12,15 +13,21 @@ import { noActiveTime } from '../common/active-time';
 import { emptyUsage } from '../common/session';
 import type { QueuedMessage, SessionUsage } from '../common/session';
 import { threadWorkflowId } from '../common/multiagent';
-import type { CallableAgent, SessionThreadWorkflowInput, ThreadRecord, ThreadReport } from '../common/multiagent';
+import type {
+  CallableAgent,
+  SessionThreadsCarry,
+  SessionThreadWorkflowInput,
+  ThreadRecord,
+  ThreadReport,
+} from '../common/multiagent';
 import type { EventLog } from './event-log';
 import { endSessionSignal, interruptSessionSignal, threadMessageSignal } from './messages';
 import { threadReplyText } from './thread-tools';
 import type { ThreadToolRequest, ThreadTools } from './thread-tools';
 import type { sessionThreadWorkflow } from './session-thread';
 
-/** How long a session that ends waits for its threads to log their end. */
-const THREAD_END_TIMEOUT = '60 seconds';
+/** How long a session that ends waits for its threads to log their end (well within the server's wait for the end). */
+const THREAD_END_TIMEOUT = '20 seconds';
 
 /** What the session gives its threads: who they are, what they share, and where their replies and usage go. */
 export interface SessionThreadsHost {
@@ -45,14 +52,36 @@ export class SessionThreads implements ThreadTools {
   readonly agentNames: string[];
   private readonly records: ThreadRecord[];
   /** Threads whose replies are dropped: every thread was interrupted while they ran. */
-  private readonly silenced = new Set<string>();
+  private readonly silenced: Set<string>;
+  /** Replies already taken (a report delivered twice is taken once). */
+  private readonly replies = new Set<string>();
+  /** Signals to threads not yet acknowledged: the run waits for them before it closes (continue-as-new, end). */
+  private readonly inFlight = new Set<Promise<boolean>>();
+  /** Set once the session's last events are written: reports that come later change nothing. */
+  private closed = false;
 
   constructor(
     private readonly host: SessionThreadsHost,
-    carried: ThreadRecord[] = [],
+    carried: SessionThreadsCarry = { records: [] },
   ) {
     this.agentNames = host.callableAgents.map((agent) => agent.name);
-    this.records = carried.map((record) => ({ ...record }));
+    this.records = carried.records.map((record) => ({ ...record }));
+    this.silenced = new Set(carried.silenced ?? []);
+  }
+
+  /** What the next run takes over. */
+  carry(): SessionThreadsCarry {
+    return { records: this.records, ...(this.silenced.size === 0 ? {} : { silenced: [...this.silenced] }) };
+  }
+
+  /** Whether some thread has not ended: the session's files cannot change under it. */
+  hasLive(): boolean {
+    return this.records.some((record) => record.status !== 'terminated');
+  }
+
+  /** Waits until every Signal sent to a thread was acknowledged (or failed), so closing the run loses none. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   /** The session's threads, oldest first (for the summary and the next run). */
@@ -68,6 +97,8 @@ export class SessionThreads implements ThreadTools {
   /** Runs a delegation call of the coordinator. */
   async run(request: ThreadToolRequest, eventId: string): Promise<ToolOutput> {
     const { log } = this.host;
+    // A call after an interrupt (a second call of the same step) starts nothing.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('The turn was interrupted.');
     const content = [{ type: 'text' as const, text: request.text }];
     if (request.kind === 'spawn') {
       const callable = this.host.callableAgents.find((agent) => agent.name === request.agentName);
@@ -84,6 +115,7 @@ export class SessionThreads implements ThreadTools {
         archivedAt: null,
         usage: emptyUsage(),
         activeTime: noActiveTime(),
+        queuedMessages: 1,
       };
       this.records.push(record);
       this.host.sandboxShared();
@@ -102,7 +134,7 @@ export class SessionThreads implements ThreadTools {
       });
       const base = this.host.threadInput();
       // Not cancellable: a thread the record names must exist, whatever interrupts the coordinator meanwhile.
-      await CancellationScope.nonCancellable(() =>
+      const started = await CancellationScope.nonCancellable(() =>
         startChild<typeof sessionThreadWorkflow>('sessionThreadWorkflow', {
           workflowId: threadWorkflowId(base.sessionId, threadId),
           // A thread outlives the run that started it (continue-as-new); the session ends its threads itself.
@@ -119,7 +151,21 @@ export class SessionThreads implements ThreadTools {
             },
           ],
         }),
+      ).catch((error: unknown) => {
+        this.ended(record);
+        return error instanceof Error ? error : new Error(String(error));
+      });
+      if (started instanceof Error) return { output: `The thread could not start: ${started.message}`, isError: true };
+      // A thread that fails or is terminated from outside never reports its end: its result tells this run.
+      void started.result().then(
+        () => this.ended(record),
+        () => this.ended(record),
       );
+      // Interrupted while the thread started: the interrupt reached no thread, so it is sent again, and its reply dropped.
+      if (CancellationScope.current().consideredCancelled) {
+        this.silenced.add(record.id);
+        void this.signal(record.id, (handle) => handle.signal(interruptSessionSignal, { id: `${eventId}-interrupt` }));
+      }
       return {
         output:
           `Started thread ${threadId} running ${callable.name}. Its reply will arrive as a message from that thread ` +
@@ -142,15 +188,26 @@ export class SessionThreads implements ThreadTools {
       content,
     });
     record.status = 'running';
+    record.queuedMessages = (record.queuedMessages ?? 0) + 1;
     this.silenced.delete(record.id);
-    await this.signal(record.id, (handle) => handle.signal(threadMessageSignal, { id: `${eventId}r`, content }));
+    const sent = await this.signal(record.id, (handle) =>
+      handle.signal(threadMessageSignal, { id: `${eventId}r`, content }),
+    );
+    if (!sent) {
+      this.ended(record);
+      return { output: `Thread ${record.id} no longer runs; the message did not reach it.`, isError: true };
+    }
     return { output: `Sent to thread ${record.id} (${record.agentName}).`, isError: false };
   }
 
   /** Takes a thread's report: updates its record and cross-posts the change (and its reply) to the session's log. */
   report(report: ThreadReport): void {
     const record = this.records.find((candidate) => candidate.id === report.threadId);
-    if (record === undefined) return;
+    if (record === undefined || this.closed || record.status === 'terminated') return;
+    if (report.reply !== undefined) {
+      if (this.replies.has(report.reply.id)) return;
+      this.replies.add(report.reply.id);
+    }
     const { log } = this.host;
     const delta = emptyUsage();
     for (const key of Object.keys(delta) as Array<keyof SessionUsage>) {
@@ -184,18 +241,29 @@ export class SessionThreads implements ThreadTools {
           });
         }
       }
-      // A message the coordinator sent meanwhile is already queued in the thread: it runs again at once.
-      if (record.status !== 'terminated') record.status = 'idle';
+      // A message the coordinator sent meanwhile is already queued in the thread: it stays running for it.
+      record.queuedMessages = Math.max(0, (record.queuedMessages ?? 1) - 1);
+      if (record.queuedMessages === 0) record.status = 'idle';
       log.append({
         type: 'session.thread_status_idle',
         ...common,
         stop_reason: report.stopReason ?? { type: 'end_turn' },
         stop_details: null,
       });
-    } else {
-      record.status = 'terminated';
-      log.append({ type: 'session.thread_status_terminated', ...common });
-    }
+    } else this.ended(record);
+  }
+
+  /** Marks a thread ended and logs it, once (its own report, a failed start or Signal, or its Workflow's end). */
+  private ended(record: ThreadRecord): void {
+    if (record.status === 'terminated' || this.closed) return;
+    record.status = 'terminated';
+    record.queuedMessages = 0;
+    record.updatedAt = new Date().toISOString();
+    this.host.log.append({
+      type: 'session.thread_status_terminated',
+      session_thread_id: record.id,
+      agent_name: record.agentName,
+    });
   }
 
   /** Whether `threadId` is one of this session's child threads. */
@@ -237,20 +305,36 @@ export class SessionThreads implements ThreadTools {
     return record.archivedAt;
   }
 
-  /** Ends every thread and waits (a bounded time) until each has logged its end. */
+  /**
+   * Ends every thread and waits (a bounded time) until each has logged its end; a thread that did not is marked ended
+   * all the same. Reports that come later change nothing: the session's last events follow.
+   */
   async endAll(): Promise<void> {
     for (const record of this.records) {
       if (record.status !== 'terminated') void this.signal(record.id, (handle) => handle.signal(endSessionSignal));
     }
     await condition(() => this.records.every((record) => record.status === 'terminated'), THREAD_END_TIMEOUT);
+    for (const record of this.records) this.ended(record);
+    await this.settled();
+    this.closed = true;
   }
 
   /** Signals a thread's Workflow; not cancellable, so an interrupt of the coordinator never loses it. */
+  /**
+   * Signals a thread's Workflow; not cancellable, so an interrupt of the coordinator never loses it, and tracked until
+   * acknowledged (`settled`). Answers whether it was delivered (a thread that no longer runs refuses it).
+   */
   private signal(
     threadId: string,
     send: (handle: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const handle = getExternalWorkflowHandle(threadWorkflowId(this.host.threadInput().sessionId, threadId));
-    return CancellationScope.nonCancellable(() => send(handle)).catch(() => undefined);
+    const sent: Promise<boolean> = CancellationScope.nonCancellable(() => send(handle)).then(
+      () => true,
+      () => false,
+    );
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
+    return sent;
   }
 }

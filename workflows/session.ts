@@ -247,12 +247,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
           workspaceId: context.workspaceId,
         }),
         addUsage: (delta) => addUsage(context.state.usage, delta),
-        deliver: (message) => queue.push(message),
+        // An archived session takes no new input: a thread's reply is logged, and the coordinator does not run on it.
+        deliver: (message) => {
+          if (archivedAt === null) queue.push(message);
+        },
         sandboxShared: () => {
           context.state.sandboxProvisioned = true;
         },
       },
-      carry?.threads ?? [],
+      carry?.threads,
     );
     context.threads = threads;
   }
@@ -390,6 +393,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
           throw new Error(
             `The session runs on self-hosted environment ${context.selfHosted.environmentId}, whose workers run its ` +
               "tools: it takes no resources (they live in Keel's sandbox).",
+          );
+        }
+        if (change.op !== 'rotate' && threads?.hasLive() === true) {
+          throw new Error(
+            "The session's child threads share its sandbox with the files they started with: its resources change " +
+              'only once every child thread has ended (archive them first).',
           );
         }
         const problem = resourceChangeProblem(context.resources, change);
@@ -625,15 +634,16 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       const woken = (): boolean =>
         queue.length > 0 || ended || context.shouldContinueAsNew() || budgetResumable() || idleDue();
       // An idle session's container stops after the idle timeout; its workspace volume stays for the next call.
-      const idleStop = idleHeld
-        ? null
-        : patched(SANDBOX_IDLE_STOP_PATCH)
-          ? sandboxIdleStopAfterMs({
-              sandboxProvisioned: context.state.sandboxProvisioned,
-              selfHosted: context.selfHosted !== null,
-              idleTimeoutMs: input.limits.sandboxIdleTimeoutMs,
-            })
-          : null;
+      const idleStop =
+        idleHeld || threads?.busy() === true
+          ? null
+          : patched(SANDBOX_IDLE_STOP_PATCH)
+            ? sandboxIdleStopAfterMs({
+                sandboxProvisioned: context.state.sandboxProvisioned,
+                selfHosted: context.selfHosted !== null,
+                idleTimeoutMs: input.limits.sandboxIdleTimeoutMs,
+              })
+            : null;
       if (idleStop === null) await condition(woken);
       else if (!(await condition(woken, idleStop))) {
         await stopIdleSandbox(input.sessionId);
@@ -685,9 +695,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         ...(outcomes.snapshot().length === 0 ? {} : { outcomes: outcomes.snapshot() }),
         ...(context.state.budget === null ? {} : { budget: context.state.budget }),
         ...(context.state.budgetPaused ? { budgetPaused: true as const } : {}),
-        ...(threads === null || threads.list().length === 0 ? {} : { threads: threads.list() }),
+        ...(threads === null || threads.list().length === 0 ? {} : { threads: threads.carry() }),
         ...(idleHeld ? { idleHeld: true as const } : {}),
       };
+      // Signals to threads are acknowledged before the run closes: the server drops those of a closed run.
+      await threads?.settled();
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
         memo: workflowInfo().memo ?? {},
