@@ -1,11 +1,12 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { BadRequestError, ConflictError } from '@anthropic-ai/sdk';
+import { ConflictError } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallableAgent } from '../common/multiagent';
 import type { SessionWorkflowInput } from '../common/session';
 import { toAgentSnapshot } from '../server/agents/agent-snapshot';
 import { rejection, sdkClient } from './support/sdk';
+import { badRequest, sessionWorkflowInput } from './support/agent-checks';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
@@ -47,22 +48,9 @@ function reference(agent: { id: string }, version: number): { type: 'agent'; id:
   return { type: 'agent', id: agent.id, version };
 }
 
-/** The 400 `promise` fails with, checked to name `field` and to contain each of `words`. */
-async function badRequest(promise: Promise<unknown>, field: string, ...words: string[]): Promise<string> {
-  const error = await rejection(promise);
-  expect(error).toBeInstanceOf(BadRequestError);
-  expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
-  const message = (error.error as { error: { message: string } }).error.message;
-  expect(message.startsWith(`${field}: `), message).toBe(true);
-  for (const word of words) expect(message).toContain(word);
-  return message;
-}
-
-/** The input the session's Workflow was started with, read from the first event of its history. */
-async function workflowInput(sessionId: string): Promise<SessionWorkflowInput> {
-  const history = await harness.stack.temporal.workflow.getHandle(sessionId).fetchHistory();
-  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  return JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString()) as SessionWorkflowInput;
+/** The input the session's Workflow was started with. */
+function workflowInput(sessionId: string): Promise<SessionWorkflowInput> {
+  return sessionWorkflowInput(harness.stack.temporal, sessionId);
 }
 
 describe('agents with a coordinator roster', () => {
@@ -152,11 +140,11 @@ describe('agents with a coordinator roster', () => {
     );
     await badRequest(create([{ type: 'self' }, other.id, { type: 'self' }]), 'multiagent.agents[2]', 'at most one');
     await badRequest(create([{ type: 'advisor', model: 'claude-opus-4-8' }]), 'multiagent.agents[0]', 'advisor');
+    // `multiagent_20261001` is served where Keel runs it (test/multiagent-20261001.test.ts); its defaults are not.
     await badRequest(
       client.beta.agents.create({ name: 'next', model: 'scripted-model', multiagent: { type: 'multiagent_20261001' } }),
-      'multiagent.type',
-      'multiagent_20261001',
-      'coordinator',
+      'multiagent.subagents.inline_agents',
+      'inline agents',
     );
 
     const archived = await worker('archived');

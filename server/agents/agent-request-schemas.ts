@@ -86,44 +86,50 @@ function entryType(input: unknown): unknown {
   return typeof input === 'object' && input !== null ? (input as { type?: unknown }).type : undefined;
 }
 
-/** An object roster entry: a reference with an optional version, or `self`. */
-const rosterObjectEntry = z.discriminatedUnion(
-  'type',
-  [
-    z
-      .object({
-        type: z.literal('agent'),
-        id: z.string().min(1, 'an agent id must not be empty').max(64),
-        version: z.number().int().min(1, 'must be at least 1').nullable().optional(),
-      })
-      .strict(),
-    z.object({ type: z.literal('self') }).strict(),
-  ],
-  {
-    error: (issue) => {
-      const type = entryType(issue.input);
-      if (typeof type === 'string' && UNSERVED_ENTRIES[type] !== undefined) return UNSERVED_ENTRIES[type];
-      return "expected an agent id, {type: 'agent', id, version?} or {type: 'self'}";
+const AGENT_ENTRY_FORMS = "expected an agent id, {type: 'agent', id, version?} or {type: 'self'}";
+
+/**
+ * One entry of an agent list (a coordinator's `agents`, `predefined_agents`): an agent id (its latest version), a
+ * reference with an optional version, or `self`; an object of a type in `unserved` is refused with its message.
+ */
+function agentEntryParams(unserved: Record<string, string>) {
+  const objectEntry = z.discriminatedUnion(
+    'type',
+    [
+      z
+        .object({
+          type: z.literal('agent'),
+          id: z.string().min(1, 'an agent id must not be empty').max(64),
+          version: z.number().int().min(1, 'must be at least 1').nullable().optional(),
+        })
+        .strict(),
+      z.object({ type: z.literal('self') }).strict(),
+    ],
+    {
+      error: (issue) => {
+        const type = entryType(issue.input);
+        if (typeof type === 'string' && unserved[type] !== undefined) return unserved[type];
+        return AGENT_ENTRY_FORMS;
+      },
     },
-  },
-);
+  );
+  return z.union([z.string().min(1, 'an agent id must not be empty').max(64), objectEntry], {
+    error: (issue) => {
+      if (typeof issue.input !== 'object' || issue.input === null) return AGENT_ENTRY_FORMS;
+      const problem = objectEntry.safeParse(issue.input).error?.issues[0];
+      if (problem === undefined) return undefined;
+      // A wrong or unserved `type` is the entry's problem as a whole; any other names its field.
+      return problem.path.length === 0 || problem.path[0] === 'type'
+        ? problem.message
+        : `${problem.path.join('.')}: ${problem.message}`;
+    },
+  });
+}
 
 /** One roster entry: an agent id (its latest version), a reference with an optional version, or `self`. */
-const rosterEntryParams = z.union([z.string().min(1, 'an agent id must not be empty').max(64), rosterObjectEntry], {
-  error: (issue) => {
-    if (typeof issue.input !== 'object' || issue.input === null) {
-      return "expected an agent id, {type: 'agent', id, version?} or {type: 'self'}";
-    }
-    const problem = rosterObjectEntry.safeParse(issue.input).error?.issues[0];
-    if (problem === undefined) return undefined;
-    // A wrong or unserved `type` is the entry's problem as a whole; any other names its field.
-    return problem.path.length === 0 || problem.path[0] === 'type'
-      ? problem.message
-      : `${problem.path.join('.')}: ${problem.message}`;
-  },
-});
+const rosterEntryParams = agentEntryParams(UNSERVED_ENTRIES);
 
-/** A roster entry as parsed. */
+/** A roster entry as parsed (a coordinator's, or a `predefined_agents` entry: both parse to this). */
 export type RosterEntryParams = z.infer<typeof rosterEntryParams>;
 
 /** `multiagent` of type `coordinator`: the roster of agents the coordinator may run as session threads. */
@@ -140,18 +146,72 @@ const coordinatorParams = z
 /** Coordinator parameters as parsed. */
 export type CoordinatorParams = z.infer<typeof coordinatorParams>;
 
+const disabledParams = z.object({ type: z.literal('disabled') }).strict();
+const ENABLED_OR_DISABLED = "expected {type: 'enabled'} or {type: 'disabled'}";
+
+/** `inline_agents`: whether the agent may define agents itself (Keel runs none: the check is on the merged result). */
+const inlineAgentsParams = z.discriminatedUnion(
+  'type',
+  [z.object({ type: z.literal('enabled') }).strict(), disabledParams],
+  { error: ENABLED_OR_DISABLED },
+);
+
+/** `subagents` or `workflows`: disabled, or enabled with its inline and predefined agents (each may be omitted). */
+const agentPoolParams = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({
+        type: z.literal('enabled'),
+        inline_agents: inlineAgentsParams.nullable().optional(),
+        predefined_agents: z
+          .array(agentEntryParams({}))
+          .max(MAX_ROSTER_AGENTS, `at most ${MAX_ROSTER_AGENTS} predefined agents`)
+          .nullable()
+          .optional(),
+      })
+      .strict(),
+    disabledParams,
+  ],
+  { error: "expected {type: 'enabled', inline_agents?, predefined_agents?} or {type: 'disabled'}" },
+);
+
+/** `advisor`: disabled, or enabled with the advisor's model. */
+const advisorParams = z.discriminatedUnion(
+  'type',
+  [z.object({ type: z.literal('enabled'), model: modelId }).strict(), disabledParams],
+  { error: "expected {type: 'enabled', model} or {type: 'disabled'}" },
+);
+
 /**
- * `multiagent`: a `coordinator` roster, or `null` for a single-threaded agent. The `multiagent_20261001` configuration
- * (advisor, subagents, workflows) is refused with a message that says so.
+ * `multiagent` of type `multiagent_20261001`, as sent: each member may be omitted (on update: keeps its stored value)
+ * or null (takes its default). Which combinations Keel runs is checked on the merged result (`agent-multiagent.ts`).
  */
+const multiagent20261001Params = z
+  .object({
+    type: z.literal('multiagent_20261001'),
+    advisor: advisorParams.nullable().optional(),
+    subagents: agentPoolParams.nullable().optional(),
+    workflows: agentPoolParams.nullable().optional(),
+  })
+  .strict();
+
+/** `multiagent_20261001` parameters as parsed. */
+export type Multiagent20261001Params = z.infer<typeof multiagent20261001Params>;
+
+/** `subagents` or `workflows` of `multiagent_20261001` as parsed. */
+export type AgentPoolParams = z.infer<typeof agentPoolParams>;
+
+/** `multiagent`: a `coordinator` roster, a `multiagent_20261001` configuration, or `null` for a single-threaded agent. */
 const multiagentParams = z
-  .discriminatedUnion('type', [coordinatorParams], {
-    error: (issue) =>
-      entryType(issue.input) === 'multiagent_20261001'
-        ? "Keel does not serve multiagent_20261001 yet: use {type: 'coordinator', agents: [...]}"
-        : "expected {type: 'coordinator', agents: [...]} or null",
+  .discriminatedUnion('type', [coordinatorParams, multiagent20261001Params], {
+    error:
+      "expected {type: 'coordinator', agents: [...]}, {type: 'multiagent_20261001', subagents: {...}, ...} or null",
   })
   .nullable();
+
+/** `multiagent` as parsed (not null). */
+export type MultiagentParams = NonNullable<z.infer<typeof multiagentParams>>;
 
 const agentName = z
   .string({ error: (issue) => (issue.input === undefined ? 'name is required' : 'expected a string') })

@@ -1,12 +1,10 @@
-import type {
-  BetaManagedAgentsAgentReference,
-  BetaManagedAgentsMultiagentCoordinator,
-} from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { BetaManagedAgentsAgentReference } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { BetaManagedAgentsMultiagent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../../common/agent';
 import { ApiError, invalidField } from '../api-error';
 import { isResourceId } from '../resource-ids';
 import type { AgentDefinition, StoredAgent } from '../store/control-plane-store';
-import type { CoordinatorParams, RosterEntryParams } from './agent-request-schemas';
+import type { RosterEntryParams } from './agent-request-schemas';
 
 /** The built-in tools whose permission a roster agent's toolset must settle without a client. */
 const BUILT_IN_TOOL_NAMES: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME];
@@ -16,9 +14,11 @@ type PendingEntry = { kind: 'self' } | { kind: 'agent'; agent: StoredAgent };
 
 /**
  * A roster whose entries are resolved and checked as far as the store allows: what is left to check needs the
- * coordinator's definition and version as written (`completeRoster`).
+ * coordinator's definition and version as written (`completeRoster`). `field` is where the list sits in the request
+ * (`multiagent.agents`, `multiagent.subagents.predefined_agents`), for the errors.
  */
 export interface PendingRoster {
+  field: string;
   entries: PendingEntry[];
 }
 
@@ -26,22 +26,22 @@ export interface PendingRoster {
 export type AgentLookup = (agentId: string, version?: number) => Promise<StoredAgent | null>;
 
 /**
- * Resolves a coordinator's roster for the agent `ownerId`: each entry names an agent that exists (at the version
- * named, else its latest), that does not coordinate a roster of its own (depth 1) and whose tools need no client (a
- * child thread has none); `self` stands for the owner, at most once; no agent is listed twice. With `requireActive`,
- * an archived agent is refused too (a roster being written; a stored roster is only read again). Every error is a 400
- * that names the entry (`multiagent.agents[2]`).
+ * Resolves a roster (a coordinator's `agents`, or `predefined_agents`) for the agent `ownerId`: each entry names an
+ * agent that exists (at the version named, else its latest), that does not coordinate a roster of its own (depth 1)
+ * and whose tools need no client (a child thread has none); `self` stands for the owner, at most once; no agent is
+ * listed twice. With `requireActive`, an archived agent is refused too (a roster being written; a stored roster is
+ * only read again). Every error is a 400 that names the entry (`multiagent.agents[2]`, after `options.field`).
  */
 export async function resolveRoster(
-  params: CoordinatorParams,
+  list: RosterEntryParams[],
   ownerId: string,
   lookup: AgentLookup,
-  options: { requireActive: boolean },
+  options: { requireActive: boolean; field: string },
 ): Promise<PendingRoster> {
   const entries: PendingEntry[] = [];
   const seen = new Map<string, number>();
-  for (const [index, entry] of params.agents.entries()) {
-    const field = `multiagent.agents[${index}]`;
+  for (const [index, entry] of list.entries()) {
+    const field = `${options.field}[${index}]`;
     const reference = referenceOf(entry);
     const agentId = reference?.id ?? ownerId;
     const earlier = seen.get(agentId);
@@ -50,7 +50,7 @@ export async function resolveRoster(
         field,
         reference === null
           ? 'at most one {type: "self"} entry'
-          : `agent ${agentId} is already listed at multiagent.agents[${earlier}]; a roster lists each agent once`,
+          : `agent ${agentId} is already listed at ${options.field}[${earlier}]; a roster lists each agent once`,
       );
     }
     seen.set(agentId, index);
@@ -88,7 +88,7 @@ export async function resolveRoster(
     if (problem !== null) throw invalidField(field, `agent ${agent.id} ("${agent.definition.name}") ${problem}`);
     entries.push({ kind: 'agent', agent });
   }
-  return { entries };
+  return { field: options.field, entries };
 }
 
 /**
@@ -99,10 +99,10 @@ export async function resolveRoster(
 export function completeRoster(
   pending: PendingRoster,
   owner: { id: string; version: number; definition: AgentDefinition },
-): BetaManagedAgentsMultiagentCoordinator {
+): BetaManagedAgentsAgentReference[] {
   const names = new Map<string, number>();
-  const agents = pending.entries.map((entry, index): BetaManagedAgentsAgentReference => {
-    const field = `multiagent.agents[${index}]`;
+  return pending.entries.map((entry, index): BetaManagedAgentsAgentReference => {
+    const field = `${pending.field}[${index}]`;
     const name = entry.kind === 'self' ? owner.definition.name : entry.agent.definition.name;
     if (entry.kind === 'self') {
       const problem = clientBoundTool(owner.definition);
@@ -112,7 +112,7 @@ export function completeRoster(
     if (earlier !== undefined) {
       throw invalidField(
         field,
-        `the name "${name}" is also multiagent.agents[${earlier}]'s; the coordinator calls roster agents by name, ` +
+        `the name "${name}" is also ${pending.field}[${earlier}]'s; the coordinator calls roster agents by name, ` +
           'so their names must differ',
       );
     }
@@ -121,28 +121,50 @@ export function completeRoster(
       ? { type: 'agent', id: owner.id, version: owner.version }
       : { type: 'agent', id: entry.agent.id, version: entry.agent.version };
   });
-  return { type: 'coordinator', agents };
 }
 
 /** A stored roster as parameters again (the owner's own entry as `self`), so an update can check it anew. */
-export function rosterParamsOf(roster: BetaManagedAgentsMultiagentCoordinator, ownerId: string): CoordinatorParams {
-  return {
-    type: 'coordinator',
-    agents: roster.agents.map((entry): RosterEntryParams => {
-      if (entry.type !== 'agent') throw new ApiError('api_error', `a stored roster holds a ${entry.type} entry`);
-      return entry.id === ownerId ? { type: 'self' } : { type: 'agent', id: entry.id, version: entry.version };
-    }),
-  };
+export function rosterParamsOf(
+  roster: ReadonlyArray<{ type: string; id?: string; version?: number }>,
+  ownerId: string,
+): RosterEntryParams[] {
+  return roster.map((entry): RosterEntryParams => {
+    if (entry.type !== 'agent' || entry.id === undefined || entry.version === undefined) {
+      throw new ApiError('api_error', `a stored roster holds a ${entry.type} entry`);
+    }
+    return entry.id === ownerId ? { type: 'self' } : { type: 'agent', id: entry.id, version: entry.version };
+  });
+}
+
+/**
+ * The saved agents a `multiagent` configuration lets the session's primary thread run as child threads, with where
+ * the list sits (for errors): a coordinator's `agents`, or the enabled `subagents.predefined_agents` of a
+ * `multiagent_20261001`. `null` when the agent runs no child threads (no `multiagent`, or subagents disabled).
+ */
+export function rosterOf<Entry extends { type: string }>(
+  multiagent:
+    | { type: 'coordinator'; agents: Entry[] }
+    | { type: 'multiagent_20261001'; subagents: { type: 'disabled' } | { type: 'enabled'; predefined_agents: Entry[] } }
+    | null,
+): { entries: Entry[]; field: string } | null {
+  if (multiagent === null) return null;
+  if (multiagent.type === 'coordinator') return { entries: multiagent.agents, field: 'multiagent.agents' };
+  if (multiagent.subagents.type !== 'enabled') return null;
+  return { entries: multiagent.subagents.predefined_agents, field: 'multiagent.subagents.predefined_agents' };
 }
 
 /** `definition` with its roster's `self` entry (the reference to `ownerId`) at `version`. */
 export function withSelfVersion(definition: AgentDefinition, ownerId: string, version: number): AgentDefinition {
-  const roster = definition.multiagent;
-  if (roster === null || roster.type !== 'coordinator') return definition;
-  const agents = roster.agents.map((entry) =>
-    entry.type === 'agent' && entry.id === ownerId ? { ...entry, version } : entry,
-  );
-  return { ...definition, multiagent: { ...roster, agents } };
+  const multiagent: BetaManagedAgentsMultiagent | null = definition.multiagent;
+  const follow = <Entry extends { type: string; id?: string }>(entries: Entry[]): Entry[] =>
+    entries.map((entry) => (entry.type === 'agent' && entry.id === ownerId ? { ...entry, version } : entry));
+  if (multiagent === null) return definition;
+  if (multiagent.type === 'coordinator') {
+    return { ...definition, multiagent: { ...multiagent, agents: follow(multiagent.agents) } };
+  }
+  if (multiagent.subagents.type !== 'enabled') return definition;
+  const subagents = { ...multiagent.subagents, predefined_agents: follow(multiagent.subagents.predefined_agents) };
+  return { ...definition, multiagent: { ...multiagent, subagents } };
 }
 
 /**

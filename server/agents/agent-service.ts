@@ -5,8 +5,10 @@ import { newAgentDefinition, sameDefinition, updatedAgentDefinition } from './ag
 import type { CreateAgentBody, UpdateAgentBody } from './agent-request-schemas';
 import { toAgentSnapshot } from './agent-snapshot';
 import { toAgentView } from './agent-view';
-import { completeRoster, resolveRoster, rosterParamsOf, withSelfVersion } from './agent-roster';
-import type { AgentLookup, PendingRoster } from './agent-roster';
+import { withSelfVersion } from './agent-roster';
+import type { AgentLookup } from './agent-roster';
+import { completeMultiagent, keptMultiagentParams, resolveMultiagent } from './agent-multiagent';
+import type { PendingMultiagent } from './agent-multiagent';
 import { toPageResponse } from '../page-query';
 import { DEFAULT_WORKSPACE_ID } from '../../common/workspace';
 import { newResourceId, requireResourceId } from '../resource-ids';
@@ -40,10 +42,10 @@ export class AgentService {
     const now = new Date().toISOString();
     const id = newResourceId('agent');
     const definition = newAgentDefinition(body);
-    const roster =
+    const multiagent =
       body.multiagent === undefined || body.multiagent === null
         ? null
-        : await resolveRoster(body.multiagent, id, this.lookup, { requireActive: true });
+        : await resolveMultiagent(body.multiagent, null, id, this.lookup, { requireActive: true });
     const agent: StoredAgent = {
       id,
       // The workspace-scoped store the server gives this service puts the record in the request's workspace.
@@ -53,9 +55,9 @@ export class AgentService {
       updatedAt: now,
       archivedAt: null,
       definition:
-        roster === null
+        multiagent === null
           ? definition
-          : { ...definition, multiagent: completeRoster(roster, { id, version: 1, definition }) },
+          : { ...definition, multiagent: completeMultiagent(multiagent, { id, version: 1, definition }) },
     };
     await this.skills.checkAgentSkills(agent.definition.skills);
     await this.store.agents.insert(agent);
@@ -83,7 +85,7 @@ export class AgentService {
         })),
       );
     }
-    const roster = await this.rosterForUpdate(agentId, body);
+    const multiagent = await this.multiagentForUpdate(agentId, body);
     const updated = await this.store.agents.appendVersion(
       agentId,
       (latest) => {
@@ -98,11 +100,12 @@ export class AgentService {
         }
         const version = latest.version + 1;
         let next = updatedAgentDefinition(latest.definition, body);
-        if (roster !== null) {
-          if (roster.basis !== null && !sameDefinition(roster.basis, latest.definition)) {
+        if (multiagent !== null) {
+          if (multiagent.basis !== null && !sameDefinition(multiagent.basis, latest.definition)) {
             throw new ApiError('conflict_error', `Agent ${agentId} changed while it was updated; retry.`);
           }
-          next = { ...next, multiagent: completeRoster(roster.pending, { id: agentId, version, definition: next }) };
+          const owner = { id: agentId, version, definition: next };
+          next = { ...next, multiagent: completeMultiagent(multiagent.pending, owner) };
         }
         // `self` points at the version being written: an update that changes nothing else makes no version.
         return sameDefinition(withSelfVersion(next, agentId, latest.version), latest.definition) ? null : next;
@@ -114,29 +117,34 @@ export class AgentService {
   }
 
   /**
-   * The roster an update leaves on the agent, resolved and checked: the one it sends, or the stored one when it sends
-   * none (its `self` entry then follows the new version, and the agent's new tools and name are checked against it);
-   * `basis` is the definition the stored roster was read from. `null` when the agent ends up with no roster.
+   * The `multiagent` an update leaves on the agent, resolved and checked: the one it sends (a `multiagent_20261001`
+   * merged into a stored one), or the stored one when it sends none (its `self` entry then follows the new version,
+   * and the agent's new tools and name are checked against it); `basis` is the definition the stored configuration
+   * was read from, when it was. `null` when the agent ends up with no `multiagent`.
    */
-  private async rosterForUpdate(
+  private async multiagentForUpdate(
     agentId: string,
     body: UpdateAgentBody,
-  ): Promise<{ pending: PendingRoster; basis: AgentDefinition | null } | null> {
+  ): Promise<{ pending: PendingMultiagent; basis: AgentDefinition | null } | null> {
     if (body.multiagent === null) return null;
-    if (body.multiagent !== undefined) {
+    if (body.multiagent?.type === 'coordinator') {
       return {
-        pending: await resolveRoster(body.multiagent, agentId, this.lookup, { requireActive: true }),
+        pending: await resolveMultiagent(body.multiagent, null, agentId, this.lookup, { requireActive: true }),
         basis: null,
       };
     }
     const latest = await this.store.agents.get(agentId);
-    const stored = latest?.definition.multiagent;
-    if (latest === null || stored === undefined || stored === null || stored.type !== 'coordinator') return null;
+    const stored = latest?.definition.multiagent ?? null;
+    if (body.multiagent !== undefined) {
+      const merged = stored?.type === 'multiagent_20261001' ? stored : null;
+      const pending = await resolveMultiagent(body.multiagent, merged, agentId, this.lookup, { requireActive: true });
+      return { pending, basis: merged === null || latest === null ? null : latest.definition };
+    }
+    if (latest === null || stored === null) return null;
     // The stored versions are immutable and were checked when the roster was written; only archival may have changed,
     // and an archived roster agent is refused when a session starts, not here.
-    const pending = await resolveRoster(rosterParamsOf(stored, agentId), agentId, this.lookup, {
-      requireActive: false,
-    });
+    const kept = keptMultiagentParams(stored, agentId);
+    const pending = await resolveMultiagent(kept, stored, agentId, this.lookup, { requireActive: false });
     return { pending, basis: latest.definition };
   }
 

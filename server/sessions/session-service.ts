@@ -38,8 +38,8 @@ import type { AgentOverrides, AgentService } from '../agents/agent-service';
 import { sameDefinition, updatedAgentDefinition } from '../agents/agent-definition';
 import { toAgentSnapshot } from '../agents/agent-snapshot';
 import { toAgentView } from '../agents/agent-view';
-import { clientBoundTool } from '../agents/agent-roster';
-import { callableAgentsOf } from './callable-agents';
+import { clientBoundTool, rosterOf } from '../agents/agent-roster';
+import { callableAgentsOf, rosterListsSelf } from './callable-agents';
 import type { AgentDefinition } from '../store/control-plane-store';
 import { ApiError, invalidField } from '../api-error';
 import { BoundedCache } from '../bounded-cache';
@@ -193,7 +193,7 @@ export class SessionService {
       if (stored.config.type === 'self_hosted') selfHosted = { environmentId: stored.id };
       else environment = toSandboxEnvironment(stored, 'environment_id');
     }
-    if (selfHosted !== undefined && coordinator !== null) {
+    if (selfHosted !== undefined && coordinator !== null && rosterOf(coordinator.multiagent) !== null) {
       throw invalidField(
         'environment_id',
         `environment ${selfHosted.environmentId} is self_hosted, and agent ${coordinator.id} coordinates a roster: ` +
@@ -495,11 +495,7 @@ export class SessionService {
     };
     const view = toAgentView({ ...stored, definition: next });
     // A coordinator that lists itself runs its new tools in its child threads too: they must need no client.
-    const roster = current.multiagent;
-    if (
-      roster?.type === 'coordinator' &&
-      roster.agents.some((entry) => entry.type === 'agent' && entry.id === current.id)
-    ) {
+    if (rosterListsSelf(current.multiagent, current.id)) {
       const problem = clientBoundTool(next);
       if (problem !== null)
         throw invalidField('agent', `the coordinator, listed in its own roster as self, ${problem}`);

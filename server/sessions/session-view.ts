@@ -1,4 +1,5 @@
 import { toThreadAgentView } from '../agents/thread-agent-view';
+import { sessionMultiagentOf } from './callable-agents';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type {
   BetaManagedAgentsFileResource,
@@ -60,16 +61,13 @@ export type SessionResourceView =
 export type SessionAgentView = BetaManagedAgentsSessionAgent;
 
 /**
- * The agent version a session snapshots, in the session object's shape; a coordinator's roster shows each agent's full
- * definition (`callableAgents`' views), as the hosted session object does.
+ * The agent version a session snapshots, in the session object's shape; its `multiagent` (once `callableAgents` are
+ * resolved) shows each roster agent's full definition (`callableAgents`' views), as the hosted session object does.
  */
 export function toSessionAgentView(agent: BetaManagedAgentsAgent, callableAgents?: CallableAgent[]): SessionAgentView {
   return {
     ...toThreadAgentView(agent),
-    multiagent:
-      callableAgents === undefined || callableAgents.length === 0
-        ? null
-        : { type: 'coordinator', agents: callableAgents.map((callable) => callable.view) },
+    multiagent: callableAgents === undefined ? null : sessionMultiagentOf(agent.multiagent, callableAgents),
   };
 }
 
