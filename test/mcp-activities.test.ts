@@ -434,7 +434,8 @@ describe('callMcpTool', () => {
       signal: controller.signal,
       heartbeat: () => heartbeats.push(Date.now()),
     });
-    setTimeout(() => controller.abort(new CancelledFailure('interrupted by the user')), 1_500);
+    // Heartbeats go every second from the first second on (none at the start).
+    setTimeout(() => controller.abort(new CancelledFailure('interrupted by the user')), 2_500);
 
     await expect(call).rejects.toBeInstanceOf(CancelledFailure);
     expect(Date.now() - startedAt).toBeLessThan(4_000);

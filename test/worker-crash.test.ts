@@ -221,7 +221,7 @@ describe('worker crash', () => {
     );
     const message = await harness.client.sendMessage(sessionId, 'run the long command');
     await waitForRunsLog(sessionId, ['started']);
-    // Past the heartbeat throttle (80% of the 5 s heartbeat timeout), the checkpoint naming the container is durable.
+    // The first heartbeat (one second in) carries the checkpoint naming the container: 5 s on, it is durable.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));

@@ -90,7 +90,8 @@ export async function execute(
             return { isError: true, output: interruptedCallOutput(input.name) };
           }
           const checkpoint: KeyedCallCheckpoint = { idempotencyKey: key, containerId };
-          control.heartbeat?.(checkpoint);
+          // Carried by the next heartbeat: a call that ends within a heartbeat interval needs no checkpoint.
+          control.record?.(checkpoint);
         }
         const context: ToolContext = {
           commandTimeoutMs: options.commandTimeoutMs,
