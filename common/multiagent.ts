@@ -5,7 +5,8 @@ import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
 import type { TextBlock } from './events';
 import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
-import type { SessionLimits, SessionUsage } from './session';
+import type { AwaitedToolCall, SessionLimits, SessionUsage } from './session';
+import type { SessionEvent } from './events';
 
 /**
  * An agent of a coordinator's roster (`multiagent: {type: 'coordinator', agents}`), resolved to one version when the
@@ -42,6 +43,8 @@ export interface ThreadRecord {
   activeTime: ActiveTime;
   /** Messages sent to the thread whose turn has not ended yet: it stays `running` while there are some. */
   queuedMessages?: number;
+  /** The thread's tool calls waiting for the client (its last `requires_action`); absent when none. */
+  awaiting?: AwaitedToolCall[];
 }
 
 /**
@@ -100,7 +103,17 @@ export interface ThreadReport {
   activeTime: ActiveTime;
   stopReason?: ThreadIdleStopReason;
   reply?: ThreadMessageInput;
+  /**
+   * With a `requires_action` idle: the events of the calls that wait for the client (`agent.tool_use`,
+   * `agent.custom_tool_use`, `agent.mcp_tool_use`), which the session cross-posts, and what answers each.
+   */
+  awaiting?: Array<{ event: SessionEvent; resolvedBy: AwaitedToolCall['resolvedBy'] }>;
 }
+
+/** The client's answer to one of a child thread's waiting calls, which the session routes to the thread. */
+export type ThreadAnswerInput =
+  | { kind: 'confirmation'; id: string; eventId: string; result: 'allow' | 'deny'; denyMessage: string | null }
+  | { kind: 'custom_result'; id: string; eventId: string; content: TextBlock[]; isError: boolean };
 
 /** Why a child thread went idle (`session.thread_status_idle`'s `stop_reason`). */
 export type ThreadIdleStopReason = BetaManagedAgentsSessionThreadStatusIdleEvent['stop_reason'];

@@ -203,6 +203,8 @@ export type ToolResultContentBlock = NonNullable<BetaManagedAgentsUserToolResult
 export interface AwaitedToolCall {
   eventId: string;
   resolvedBy: 'user.tool_confirmation' | 'user.custom_tool_result' | 'user.tool_result';
+  /** The child thread whose call it is (multiagent); absent for the primary thread's. */
+  threadId?: string;
 }
 
 /** Input of `updateSessionUpdate`: a new title, and metadata keys to set (a `null` value removes the key). */

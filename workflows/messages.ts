@@ -13,7 +13,7 @@ import type {
   UserMessageSignalInput,
 } from '../common/session';
 import type { DefineOutcomeInput } from '../common/outcome';
-import type { ThreadMessageInput, ThreadReport } from '../common/multiagent';
+import type { ThreadAnswerInput, ThreadMessageInput, ThreadReport } from '../common/multiagent';
 
 /** Delivers a `user.message`: it is logged at once and queued; queued messages are processed in order. */
 export const sendMessageSignal = defineSignal<[UserMessageSignalInput]>('user.message');
@@ -74,3 +74,6 @@ export const threadMessageSignal = defineSignal<[ThreadMessageInput]>('thread.me
 
 /** A child thread's report to its session's Workflow: a status change, and its reply when its turn ended. */
 export const threadReportSignal = defineSignal<[ThreadReport]>('thread.report');
+
+/** Delivers the client's answer to a child thread's waiting call (the session checked it), to the thread's Workflow. */
+export const threadAnswerSignal = defineSignal<[ThreadAnswerInput]>('thread.answer');

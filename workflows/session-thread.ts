@@ -14,13 +14,20 @@ import { ID_PREFIXES } from '../common/ids';
 import { activeSeconds, afterStatus, noActiveTime } from '../common/active-time';
 import { emptyUsage } from '../common/session';
 import type { SessionUsage } from '../common/session';
-import type { SessionThreadWorkflowInput, ThreadMessageInput, ThreadReport, ThreadStatus } from '../common/multiagent';
+import type {
+  SessionThreadWorkflowInput,
+  ThreadAnswerInput,
+  ThreadMessageInput,
+  ThreadReport,
+  ThreadStatus,
+} from '../common/multiagent';
 import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
   endSessionSignal,
   getEventsQuery,
   interruptSessionSignal,
+  threadAnswerSignal,
   threadMessageSignal,
   threadReportSignal,
 } from './messages';
@@ -52,6 +59,7 @@ export async function sessionThreadWorkflow(
   const seen = new Set<string>();
   let ended = false;
   let turnScope: CancellationScope | null = null;
+  let currentTurn: Turn | null = null;
   let threadStatus: ThreadStatus = 'idle';
   let activeTime = noActiveTime();
   /** Reports are sent in order, one at a time, so the session sees the thread's changes as they happened. */
@@ -97,7 +105,9 @@ export async function sessionThreadWorkflow(
         report('running');
         return;
       }
-      idle(stopReason ?? { type: 'end_turn' });
+      const reason = stopReason ?? { type: 'end_turn' };
+      if (reason.type === 'requires_action') waitForClient(reason);
+      else idle(reason);
     },
     activeSeconds: () => activeSeconds(activeTime, Date.now()),
     // A thread runs in one run (see the README's multiagent limits).
@@ -112,6 +122,11 @@ export async function sessionThreadWorkflow(
       to_session_thread_id: input.primaryThreadId,
       content: [{ type: 'text', text }],
     });
+    logIdle(stopReason);
+    report('idle', { stopReason, reply: { id: `${sent.id}r`, content: [{ type: 'text', text }] } });
+  }
+
+  function logIdle(stopReason: IdleStopReason): void {
     log.append({
       type: 'session.thread_status_idle',
       session_thread_id: input.threadId,
@@ -119,7 +134,20 @@ export async function sessionThreadWorkflow(
       stop_reason: stopReason,
       stop_details: null,
     });
-    report('idle', { stopReason, reply: { id: `${sent.id}r`, content: [{ type: 'text', text }] } });
+  }
+
+  /**
+   * Logs the thread's idle while some of its calls wait for the client, and reports them with their events: the
+   * session cross-posts them and routes the client's answers here (`threadAnswerSignal`). The turn goes on after.
+   */
+  function waitForClient(stopReason: Extract<IdleStopReason, { type: 'requires_action' }>): void {
+    logIdle(stopReason);
+    const waiting = new Map((currentTurn?.awaitedCalls() ?? []).map((call) => [call.eventId, call.resolvedBy]));
+    const awaiting = log.all().flatMap(({ event }) => {
+      const resolvedBy = waiting.get(event.id);
+      return resolvedBy === undefined ? [] : [{ event, resolvedBy }];
+    });
+    report('idle', { stopReason, awaiting });
   }
 
   /** What the coordinator hears when the turn ended: the turn's last message, or why there is none. */
@@ -133,7 +161,7 @@ export async function sessionThreadWorkflow(
     return said === null ? why : `${said}\n\n${why}`;
   }
 
-  function report(status: ThreadStatus, extra: Pick<ThreadReport, 'stopReason' | 'reply'> = {}): void {
+  function report(status: ThreadStatus, extra: Pick<ThreadReport, 'stopReason' | 'reply' | 'awaiting'> = {}): void {
     threadStatus = status;
     activeTime = afterStatus(activeTime, status, Date.now());
     const message: ThreadReport = {
@@ -167,6 +195,34 @@ export async function sessionThreadWorkflow(
     seen.add(id);
     turnScope?.cancel();
   });
+  setHandler(threadAnswerSignal, (answer) => {
+    if (ended || seen.has(answer.id) || currentTurn?.checkResolvable(answer.eventId, resolvedByOf(answer)) !== null) {
+      return;
+    }
+    seen.add(answer.id);
+    if (answer.kind === 'confirmation') {
+      log.append({
+        type: 'user.tool_confirmation',
+        id: answer.id,
+        tool_use_id: answer.eventId,
+        result: answer.result,
+        ...(answer.denyMessage === null ? {} : { deny_message: answer.denyMessage }),
+      });
+      currentTurn.resolve(
+        answer.eventId,
+        answer.result === 'allow' ? { kind: 'allow' } : { kind: 'deny', message: answer.denyMessage },
+      );
+    } else {
+      log.append({
+        type: 'user.custom_tool_result',
+        id: answer.id,
+        custom_tool_use_id: answer.eventId,
+        content: answer.content,
+        is_error: answer.isError,
+      });
+      currentTurn.resolve(answer.eventId, { kind: 'custom_result', content: answer.content, isError: answer.isError });
+    }
+  });
   setHandler(endSessionSignal, () => {
     ended = true;
     turnScope?.cancel();
@@ -192,6 +248,7 @@ export async function sessionThreadWorkflow(
     const turn = new Turn(context, 0);
     const scope = new CancellationScope();
     turnScope = scope;
+    currentTurn = turn;
     try {
       await scope.run(() => turn.run());
     } catch (error) {
@@ -199,6 +256,7 @@ export async function sessionThreadWorkflow(
       turn.interrupted();
     } finally {
       turnScope = null;
+      currentTurn = null;
     }
   }
 
@@ -212,4 +270,9 @@ export async function sessionThreadWorkflow(
   await reporting;
   await condition(allHandlersFinished);
   return { eventCount: log.nextPosition, usage: context.state.usage };
+}
+
+/** What answers a call, by the kind of the answer. */
+function resolvedByOf(answer: ThreadAnswerInput): 'user.tool_confirmation' | 'user.custom_tool_result' {
+  return answer.kind === 'confirmation' ? 'user.tool_confirmation' : 'user.custom_tool_result';
 }

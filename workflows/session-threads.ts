@@ -11,17 +11,19 @@ import type { ToolOutput } from '../common/conversation';
 import { ID_PREFIXES } from '../common/ids';
 import { noActiveTime } from '../common/active-time';
 import { emptyUsage } from '../common/session';
-import type { QueuedMessage, SessionUsage } from '../common/session';
+import type { AwaitedToolCall, QueuedMessage, SessionUsage } from '../common/session';
 import { threadWorkflowId } from '../common/multiagent';
 import type {
   CallableAgent,
   SessionThreadsCarry,
   SessionThreadWorkflowInput,
+  ThreadAnswerInput,
   ThreadRecord,
   ThreadReport,
 } from '../common/multiagent';
 import type { EventLog } from './event-log';
-import { endSessionSignal, interruptSessionSignal, threadMessageSignal } from './messages';
+import { endSessionSignal, interruptSessionSignal, threadAnswerSignal, threadMessageSignal } from './messages';
+import type { NewSessionEvent } from './event-log';
 import { threadReplyText } from './thread-tools';
 import type { ThreadToolRequest, ThreadTools } from './thread-tools';
 import type { sessionThreadWorkflow } from './session-thread';
@@ -41,6 +43,8 @@ export interface SessionThreadsHost {
   deliver(message: QueuedMessage): void;
   /** Called when a thread starts: it may use the sandbox, which the session then removes when it ends. */
   sandboxShared(): void;
+  /** Called when a thread runs again after the client answered it: an idle session runs again with it. */
+  resumed(): void;
 }
 
 /**
@@ -219,12 +223,18 @@ export class SessionThreads implements ThreadTools {
     record.updatedAt = new Date().toISOString();
     const common = { session_thread_id: record.id, agent_name: record.agentName };
     if (report.status === 'running') {
+      const answered = record.awaiting !== undefined;
       record.status = 'running';
+      record.awaiting = undefined;
       log.append({ type: 'session.thread_status_running', ...common });
+      if (answered) this.host.resumed();
     } else if (report.status === 'rescheduling') {
       record.status = 'rescheduling';
       log.append({ type: 'session.thread_status_rescheduled', ...common });
+    } else if (report.status === 'idle' && report.stopReason?.type === 'requires_action') {
+      this.waitForClient(record, report);
     } else if (report.status === 'idle') {
+      record.awaiting = undefined;
       if (report.reply !== undefined) {
         const received = log.append({
           type: 'agent.thread_message_received',
@@ -251,6 +261,59 @@ export class SessionThreads implements ThreadTools {
         stop_details: null,
       });
     } else this.ended(record);
+  }
+
+  /**
+   * A thread whose calls wait for the client: their events are cross-posted (once, with `session_thread_id`), the
+   * thread is idle with `requires_action`, and the session routes the answers to it (`answer`).
+   */
+  private waitForClient(record: ThreadRecord, report: ThreadReport): void {
+    const posted = new Set((record.awaiting ?? []).map((call) => call.eventId));
+    for (const { event } of report.awaiting ?? []) {
+      if (posted.has(event.id)) continue;
+      const { processed_at: _processedAt, ...fields } = event;
+      this.host.log.append({ ...fields, session_thread_id: record.id } as NewSessionEvent);
+    }
+    record.awaiting = (report.awaiting ?? []).map(({ event, resolvedBy }) => ({
+      eventId: event.id,
+      resolvedBy,
+      threadId: record.id,
+    }));
+    record.status = 'idle';
+    this.host.log.append({
+      type: 'session.thread_status_idle',
+      session_thread_id: record.id,
+      agent_name: record.agentName,
+      stop_reason: report.stopReason ?? { type: 'end_turn' },
+      stop_details: null,
+    });
+  }
+
+  /** The child threads' calls that wait for the client, oldest thread first. */
+  awaiting(): AwaitedToolCall[] {
+    return this.records.flatMap((record) => record.awaiting ?? []);
+  }
+
+  /**
+   * Why `resolvedBy` cannot answer the child thread call `eventId`, `null` when it can, or `undefined` when no child
+   * thread waits on that call (it may be the primary thread's).
+   */
+  answerProblem(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): string | null | undefined {
+    const call = this.awaiting().find((candidate) => candidate.eventId === eventId);
+    if (call === undefined) return undefined;
+    return call.resolvedBy === resolvedBy
+      ? null
+      : `Tool call ${eventId} waits for ${call.resolvedBy}, not ${resolvedBy}.`;
+  }
+
+  /** Routes the client's answer (checked with `answerProblem`) to the thread whose call it is; returns the thread. */
+  answer(answer: ThreadAnswerInput): string {
+    const record = this.records.find((candidate) =>
+      (candidate.awaiting ?? []).some((call) => call.eventId === answer.eventId),
+    ) as ThreadRecord;
+    record.awaiting = (record.awaiting ?? []).filter((call) => call.eventId !== answer.eventId);
+    void this.signal(record.id, (handle) => handle.signal(threadAnswerSignal, answer));
+    return record.id;
   }
 
   /** Marks a thread ended and logs it, once (its own report, a failed start or Signal, or its Workflow's end). */

@@ -254,6 +254,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         sandboxShared: () => {
           context.state.sandboxProvisioned = true;
         },
+        // The client answered a child thread that held the session idle: the session runs again until it is done.
+        resumed: () => {
+          if (turnScope !== null || context.state.status === 'running') return;
+          idleHeld = true;
+          context.enterStatus('running');
+        },
       },
       carry?.threads,
     );
@@ -431,13 +437,20 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     toolConfirmationUpdate,
     ({ id, toolUseId, result, denyMessage }) => {
       remember(seenEventIds, id);
+      // A child thread's call is answered there, and logged here with the thread it went to.
+      const threadId =
+        threads?.answerProblem(toolUseId, 'user.tool_confirmation') === null
+          ? threads.answer({ kind: 'confirmation', id, eventId: toolUseId, result, denyMessage })
+          : undefined;
       log.append({
         type: 'user.tool_confirmation',
         id,
         tool_use_id: toolUseId,
         result,
         ...(denyMessage === null ? {} : { deny_message: denyMessage }),
+        ...(threadId === undefined ? {} : { session_thread_id: threadId }),
       });
+      if (threadId !== undefined) return;
       currentTurn?.resolve(toolUseId, result === 'allow' ? { kind: 'allow' } : { kind: 'deny', message: denyMessage });
     },
     { validator: ({ toolUseId }: ToolConfirmationInput) => requireAwaited(toolUseId, 'user.tool_confirmation') },
@@ -446,13 +459,19 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     customToolResultUpdate,
     ({ id, customToolUseId, content, isError, system }) => {
       remember(seenEventIds, id);
+      const threadId =
+        threads?.answerProblem(customToolUseId, 'user.custom_tool_result') === null
+          ? threads.answer({ kind: 'custom_result', id, eventId: customToolUseId, content, isError })
+          : undefined;
       log.append({
         type: 'user.custom_tool_result',
         id,
         custom_tool_use_id: customToolUseId,
         content,
         is_error: isError,
+        ...(threadId === undefined ? {} : { session_thread_id: threadId }),
       });
+      if (threadId !== undefined) return;
       if (system !== undefined) {
         log.append({ type: 'system.message', id: system.id, content: system.content });
         currentTurn?.addSystemContext(system.content);
@@ -477,6 +496,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   function requireAwaited(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): void {
     if (ended) throw new Error('The session has ended.');
     if (archivedAt !== null) throw new Error('The session is archived.');
+    const threadProblem = threads?.answerProblem(eventId, resolvedBy);
+    if (typeof threadProblem === 'string') throw new Error(threadProblem);
+    if (threadProblem === null) return;
     if (currentTurn === null) throw new Error(`No tool call ${eventId} is waiting for the client.`);
     const problem = currentTurn.checkResolvable(eventId, resolvedBy);
     if (problem !== null) throw new Error(problem);
@@ -507,7 +529,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       archivedAt,
       lastEvent: log.lastEvent,
       activeTime,
-      awaiting: currentTurn?.answerableCalls() ?? [],
+      awaiting: [...(currentTurn?.answerableCalls() ?? []), ...(threads?.awaiting() ?? [])],
       ...(outcomes.snapshot().length === 0 ? {} : { outcomeEvaluations: outcomes.views() }),
       budget: context.state.budget,
       ...listCostField(),
@@ -654,9 +676,16 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     }
     if (ended) break;
     if (idleDue()) {
-      // The coordinator's turn ended and its last thread is done: now the session is idle.
+      // The coordinator's turn ended and no thread runs: now the session is idle, waiting for the client when a
+      // thread's calls do.
       idleHeld = false;
-      context.enterStatus('idle', { type: 'end_turn' });
+      const waiting = threads?.awaiting() ?? [];
+      context.enterStatus(
+        'idle',
+        waiting.length === 0
+          ? { type: 'end_turn' }
+          : { type: 'requires_action', event_ids: waiting.map((call) => call.eventId) },
+      );
     }
     if (context.shouldContinueAsNew()) {
       await condition(allHandlersFinished);

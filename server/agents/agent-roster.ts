@@ -1,13 +1,9 @@
 import type { BetaManagedAgentsAgentReference } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaManagedAgentsMultiagent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
-import { SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME } from '../../common/agent';
 import { ApiError, invalidField } from '../api-error';
 import { isResourceId } from '../resource-ids';
 import type { AgentDefinition, StoredAgent } from '../store/control-plane-store';
 import type { RosterEntryParams } from './agent-request-schemas';
-
-/** The built-in tools whose permission a roster agent's toolset must settle without a client. */
-const BUILT_IN_TOOL_NAMES: readonly string[] = [...SANDBOX_TOOL_NAMES, WEB_FETCH_TOOL_NAME, WEB_SEARCH_TOOL_NAME];
 
 /** One roster entry resolved to a stored version (`self` has none yet: it is the version being written). */
 type PendingEntry = { kind: 'self' } | { kind: 'agent'; agent: StoredAgent };
@@ -84,8 +80,6 @@ export async function resolveRoster(
           'of its own (depth limit 1)',
       );
     }
-    const problem = clientBoundTool(agent.definition);
-    if (problem !== null) throw invalidField(field, `agent ${agent.id} ("${agent.definition.name}") ${problem}`);
     entries.push({ kind: 'agent', agent });
   }
   return { field: options.field, entries };
@@ -104,10 +98,6 @@ export function completeRoster(
   return pending.entries.map((entry, index): BetaManagedAgentsAgentReference => {
     const field = `${pending.field}[${index}]`;
     const name = entry.kind === 'self' ? owner.definition.name : entry.agent.definition.name;
-    if (entry.kind === 'self') {
-      const problem = clientBoundTool(owner.definition);
-      if (problem !== null) throw invalidField(field, `this agent ({type: "self"}) ${problem}`);
-    }
     const earlier = names.get(name);
     if (earlier !== undefined) {
       throw invalidField(
@@ -165,44 +155,6 @@ export function withSelfVersion(definition: AgentDefinition, ownerId: string, ve
   if (multiagent.subagents.type !== 'enabled') return definition;
   const subagents = { ...multiagent.subagents, predefined_agents: follow(multiagent.subagents.predefined_agents) };
   return { ...definition, multiagent: { ...multiagent, subagents } };
-}
-
-/**
- * Why an agent with these tools cannot run as a child thread, or `null` when it can: a child thread has no client to
- * run a `custom` tool or to confirm a call, so every enabled built-in tool and MCP tool must be `always_allow`.
- */
-export function clientBoundTool(definition: Pick<AgentDefinition, 'tools'>): string | null {
-  const why = 'cannot run as a child thread, which has no client to answer it:';
-  for (const [index, tool] of definition.tools.entries()) {
-    if (tool.type === 'custom') {
-      return `${why} tools[${index}] is the custom tool "${tool.name}", which the client runs`;
-    }
-    if (tool.type === 'mcp_toolset') {
-      if (tool.default_config.enabled && tool.default_config.permission_policy.type !== 'always_allow') {
-        return (
-          `${why} tools[${index}] (mcp_toolset "${tool.mcp_server_name}") has default_config.permission_policy ` +
-          `${tool.default_config.permission_policy.type}; set it to always_allow`
-        );
-      }
-      const asking = tool.configs.find((config) => config.enabled && config.permission_policy.type !== 'always_allow');
-      if (asking !== undefined) {
-        return (
-          `${why} tools[${index}] (mcp_toolset "${tool.mcp_server_name}") tool "${asking.name}" has ` +
-          `permission_policy ${asking.permission_policy.type}; set it to always_allow`
-        );
-      }
-      continue;
-    }
-    for (const name of BUILT_IN_TOOL_NAMES) {
-      const config = tool.configs.find((candidate) => candidate.name === name);
-      const enabled = config?.enabled ?? tool.default_config.enabled;
-      const policy = (config?.permission_policy ?? tool.default_config.permission_policy).type;
-      if (enabled && policy !== 'always_allow') {
-        return `${why} tools[${index}] built-in tool "${name}" has permission_policy ${policy}; set it to always_allow`;
-      }
-    }
-  }
-  return null;
 }
 
 /** An entry's agent reference, or `null` for `self`. */

@@ -5,9 +5,8 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { AgentSnapshot } from '../../common/agent';
 import type { CallableAgent } from '../../common/multiagent';
-import { invalidField } from '../api-error';
 import type { AgentService } from '../agents/agent-service';
-import { clientBoundTool, rosterOf } from '../agents/agent-roster';
+import { rosterOf } from '../agents/agent-roster';
 import { toThreadAgentView } from '../agents/thread-agent-view';
 
 /**
@@ -28,9 +27,6 @@ export async function callableAgentsOf(
   for (const [index, entry] of roster.entries.entries()) {
     if (entry.type !== 'agent') continue;
     if (entry.id === coordinator.view.id) {
-      const problem = clientBoundTool(coordinator.view);
-      if (problem !== null)
-        throw invalidField('agent', `the coordinator, listed in its own roster as self, ${problem}`);
       callable.push({
         name: coordinator.view.name,
         snapshot: coordinator.snapshot,
@@ -64,10 +60,4 @@ export function sessionMultiagentOf(
     // Keel stores no enabled workflows (it refuses them); were one there, its agents are not resolved for a session.
     workflows: workflows.type === 'enabled' ? { ...workflows, predefined_agents: [] } : workflows,
   };
-}
-
-/** Whether a session's `multiagent` lists the session's own agent `agentId` (its `self` copies run its tools). */
-export function rosterListsSelf(multiagent: BetaManagedAgentsSessionMultiagent | null, agentId: string): boolean {
-  const roster = rosterOf(multiagent);
-  return roster !== null && roster.entries.some((entry) => entry.type === 'agent' && entry.id === agentId);
 }

@@ -38,8 +38,8 @@ import type { AgentOverrides, AgentService } from '../agents/agent-service';
 import { sameDefinition, updatedAgentDefinition } from '../agents/agent-definition';
 import { toAgentSnapshot } from '../agents/agent-snapshot';
 import { toAgentView } from '../agents/agent-view';
-import { clientBoundTool, rosterOf } from '../agents/agent-roster';
-import { callableAgentsOf, rosterListsSelf } from './callable-agents';
+import { rosterOf } from '../agents/agent-roster';
+import { callableAgentsOf } from './callable-agents';
 import type { AgentDefinition } from '../store/control-plane-store';
 import { ApiError, invalidField } from '../api-error';
 import { BoundedCache } from '../bounded-cache';
@@ -494,12 +494,6 @@ export class SessionService {
       archivedAt: null,
     };
     const view = toAgentView({ ...stored, definition: next });
-    // A coordinator that lists itself runs its new tools in its child threads too: they must need no client.
-    if (rosterListsSelf(current.multiagent, current.id)) {
-      const problem = clientBoundTool(next);
-      if (problem !== null)
-        throw invalidField('agent', `the coordinator, listed in its own roster as self, ${problem}`);
-    }
     const resources = (description.memo?.['resources'] ?? []) as SessionResourceRecord[];
     const skills = await this.options.skills.sessionSkills(sessionId);
     const snapshot = withMemoryNote(withSkillNote(toAgentSnapshot({ ...stored, definition: next }), skills), resources);
