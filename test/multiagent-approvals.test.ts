@@ -116,9 +116,10 @@ describe('a child thread whose calls wait for the client', () => {
     ).not.toContain('approved-run');
 
     // Approved through the session: the thread runs the call, then its custom tool waits for the client.
-    await client.beta.sessions.events.send(session.id, {
+    const approval = await client.beta.sessions.events.send(session.id, {
       events: [{ type: 'user.tool_confirmation', tool_use_id: bashCall!.id, result: 'allow' }],
     });
+    expect(approval.data?.[0]).toMatchObject({ type: 'user.tool_confirmation', session_thread_id: threadId });
     const second = await eventsUntil(
       session.id,
       (event) => event.type === 'agent.custom_tool_use',

@@ -520,7 +520,8 @@ export class SessionService {
   async send(sessionId: string, events: UserEventRequest[]): Promise<SessionEvent[]> {
     const handle = this.handle(sessionId);
     await this.requireOpen(handle);
-    await this.requireAwaited(sessionId, events);
+    // The child thread (multiagent) each answered call belongs to, for the echo of its answer.
+    const threadOf = await this.requireAwaited(sessionId, events);
     await this.requireOutcomeDefinable(sessionId, events);
     if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
       await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
@@ -586,6 +587,7 @@ export class SessionService {
             tool_use_id: event.tool_use_id,
             result: event.result,
             ...(denyMessage === null ? {} : { deny_message: denyMessage }),
+            ...threadField(threadOf.get(event.tool_use_id)),
             processed_at: processedAt,
           });
           break;
@@ -606,6 +608,7 @@ export class SessionService {
             custom_tool_use_id: event.custom_tool_use_id,
             content,
             is_error: isError,
+            ...threadField(threadOf.get(event.custom_tool_use_id)),
             processed_at: processedAt,
           });
           if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
@@ -698,8 +701,9 @@ export class SessionService {
   }
 
   /** Refuses (400 naming the field) answers to tool calls the session is not waiting for, before any is sent. */
-  private async requireAwaited(sessionId: string, events: UserEventRequest[]): Promise<void> {
-    if (!events.some(isAnswer)) return;
+  private async requireAwaited(sessionId: string, events: UserEventRequest[]): Promise<Map<string, string>> {
+    const threadOf = new Map<string, string>();
+    if (!events.some(isAnswer)) return threadOf;
     const interrupt = events.findIndex((event) => event.type === 'user.interrupt');
     if (interrupt >= 0) {
       throw invalidField(
@@ -709,6 +713,8 @@ export class SessionService {
     }
     const summary = await this.options.queries.run(sessionId, getSessionQuery, []);
     const waiting = new Map((summary.awaiting ?? []).map((call) => [call.eventId, call.resolvedBy]));
+    for (const call of summary.awaiting ?? [])
+      if (call.threadId !== undefined) threadOf.set(call.eventId, call.threadId);
     events.forEach((event, index) => {
       if (!isAnswer(event)) return;
       const field = ANSWER_FIELDS[event.type];
@@ -725,6 +731,7 @@ export class SessionService {
       }
       waiting.delete(eventId);
     });
+    return threadOf;
   }
 
   /** Runs an answer's Update; a refusal by the Workflow's validator (a race with another answer) becomes a 400. */
@@ -865,4 +872,9 @@ function earliest(a: string | undefined, b: string): string {
 
 function sessionNotFound(sessionId: string): ApiError {
   return new ApiError('not_found_error', `No session ${sessionId}.`);
+}
+
+/** The `session_thread_id` of an answer routed to a child thread (multiagent); nothing for the primary thread's. */
+function threadField(threadId: string | undefined): { session_thread_id?: string } {
+  return threadId === undefined ? {} : { session_thread_id: threadId };
 }
