@@ -10,13 +10,18 @@ import type { TestStack } from './support/test-stack';
 const COORDINATOR_SYSTEM = 'You coordinate the approvals test.';
 const CHECKER_SYSTEM = 'You are the checker of the approvals test.';
 
+/** How long the coordinator takes to end its turn after delegating (the checker may ask for approval meanwhile). */
+let waitingDelayMs = 0;
+
 /** The coordinator: delegates the check, waits, and ends once the checker's reply came. */
 function coordinatorScript({ text, toolResultsOf }: ThreadRequest): ScriptedReply | undefined {
   if (text.includes('checker-done')) return { kind: 'text', text: 'The check is done.' };
   if (text.includes('Have it checked')) {
     return { kind: 'tool_use', name: 'spawn_agent', input: { agent_name: 'checker', message: 'Run the check.' } };
   }
-  if (toolResultsOf.includes('spawn_agent')) return { kind: 'text', text: 'Waiting for the checker.' };
+  if (toolResultsOf.includes('spawn_agent')) {
+    return { kind: 'text', text: 'Waiting for the checker.', delayMs: waitingDelayMs };
+  }
   return undefined;
 }
 
@@ -71,107 +76,116 @@ async function eventsUntil(
 }
 
 describe('a child thread whose calls wait for the client', () => {
-  it('cross-posts its calls, holds the session idle with requires_action, and takes the answers through the session', async () => {
-    const checker = await client.beta.agents.create({
-      name: 'checker',
-      model: 'scripted-model',
-      system: CHECKER_SYSTEM,
-      tools: [
-        { type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } },
-        { type: 'custom', name: 'lookup', description: 'Looks a key up.', input_schema: { type: 'object' } },
-      ],
-    });
-    const lead = await client.beta.agents.create({
-      name: 'lead',
-      model: 'scripted-model',
-      system: COORDINATOR_SYSTEM,
-      tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }],
-      multiagent: { type: 'coordinator', agents: [checker.id] },
-    });
-    const environment = await client.beta.environments.create({ name: 'approvals', config: { type: 'cloud' } });
-    const session = await client.beta.sessions.create({ agent: lead.id, environment_id: environment.id });
-    await client.beta.sessions.events.send(session.id, {
-      events: [{ type: 'user.message', content: [{ type: 'text', text: 'Have it checked.' }] }],
-    });
+  it.each([
+    ['ends its turn first', 0],
+    ['ends its turn after the thread asked', 1_500],
+  ])(
+    'cross-posts its calls, the session idles with requires_action when the coordinator %s, and routes the answers',
+    async (_when, delayMs) => {
+      waitingDelayMs = delayMs;
+      const checker = await client.beta.agents.create({
+        name: 'checker',
+        model: 'scripted-model',
+        system: CHECKER_SYSTEM,
+        tools: [
+          { type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } },
+          { type: 'custom', name: 'lookup', description: 'Looks a key up.', input_schema: { type: 'object' } },
+        ],
+      });
+      const lead = await client.beta.agents.create({
+        name: 'lead',
+        model: 'scripted-model',
+        system: COORDINATOR_SYSTEM,
+        tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }],
+        multiagent: { type: 'coordinator', agents: [checker.id] },
+      });
+      const environment = await client.beta.environments.create({ name: 'approvals', config: { type: 'cloud' } });
+      const session = await client.beta.sessions.create({ agent: lead.id, environment_id: environment.id });
+      await client.beta.sessions.events.send(session.id, {
+        events: [{ type: 'user.message', content: [{ type: 'text', text: 'Have it checked.' }] }],
+      });
 
-    // The checker's bash call waits for a confirmation: cross-posted with its thread, and the session idles on it.
-    const first = await eventsUntil(
-      session.id,
-      (event) => event.type === 'session.status_idle',
-      "the session's idle on the checker's call",
-    );
-    const threadId = (first.events.find((event) => event.type === 'session.thread_created')?.['session_thread_id'] ??
-      '') as string;
-    expect(threadId).toMatch(/^sthr_/);
-    const bashCall = first.events.find((event) => event.type === 'agent.tool_use');
-    expect(bashCall).toMatchObject({ name: 'bash', evaluated_permission: 'ask', session_thread_id: threadId });
-    expect(first.match).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [bashCall?.id] } });
-    expect(
-      first.events.find(
-        (event) => event.type === 'session.thread_status_idle' && event['session_thread_id'] === threadId,
-      ),
-    ).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [bashCall?.id] } });
-    expect(
-      await execInSandbox(harness.docker, session.id, ['cat', '/workspace/approved.txt']).catch(() => ''),
-    ).not.toContain('approved-run');
+      // The checker's bash call waits for a confirmation: cross-posted with its thread, and the session idles on it.
+      const first = await eventsUntil(
+        session.id,
+        (event) => event.type === 'session.status_idle',
+        "the session's idle on the checker's call",
+      );
+      const threadId = (first.events.find((event) => event.type === 'session.thread_created')?.['session_thread_id'] ??
+        '') as string;
+      expect(threadId).toMatch(/^sthr_/);
+      const bashCall = first.events.find((event) => event.type === 'agent.tool_use');
+      expect(bashCall).toMatchObject({ name: 'bash', evaluated_permission: 'ask', session_thread_id: threadId });
+      expect(first.match).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [bashCall?.id] } });
+      expect(
+        first.events.find(
+          (event) => event.type === 'session.thread_status_idle' && event['session_thread_id'] === threadId,
+        ),
+      ).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [bashCall?.id] } });
+      expect(
+        await execInSandbox(harness.docker, session.id, ['cat', '/workspace/approved.txt']).catch(() => ''),
+      ).not.toContain('approved-run');
 
-    // Approved through the session: the thread runs the call, then its custom tool waits for the client.
-    const approval = await client.beta.sessions.events.send(session.id, {
-      events: [{ type: 'user.tool_confirmation', tool_use_id: bashCall!.id, result: 'allow' }],
-    });
-    expect(approval.data?.[0]).toMatchObject({ type: 'user.tool_confirmation', session_thread_id: threadId });
-    const second = await eventsUntil(
-      session.id,
-      (event) => event.type === 'agent.custom_tool_use',
-      "the checker's custom tool call",
-    );
-    expect(second.match).toMatchObject({ name: 'lookup', session_thread_id: threadId });
-    expect(
-      second.events.find((event) => event.type === 'user.tool_confirmation' && event['tool_use_id'] === bashCall?.id),
-    ).toMatchObject({ result: 'allow', session_thread_id: threadId });
-    const idles = (events: LooseEvent[]): LooseEvent[] =>
-      events.filter((event) => event.type === 'session.status_idle');
-    const third = await eventsUntil(
-      session.id,
-      (event) => event.type === 'session.status_idle' && event.id !== first.match.id,
-      'the idle on the custom tool',
-    );
-    expect(third.match).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [second.match.id] } });
-    expect(await execInSandbox(harness.docker, session.id, ['cat', '/workspace/approved.txt'])).toContain(
-      'approved-run',
-    );
+      // Approved through the session: the thread runs the call, then its custom tool waits for the client.
+      const approval = await client.beta.sessions.events.send(session.id, {
+        events: [{ type: 'user.tool_confirmation', tool_use_id: bashCall!.id, result: 'allow' }],
+      });
+      expect(approval.data?.[0]).toMatchObject({ type: 'user.tool_confirmation', session_thread_id: threadId });
+      const second = await eventsUntil(
+        session.id,
+        (event) => event.type === 'agent.custom_tool_use',
+        "the checker's custom tool call",
+      );
+      expect(second.match).toMatchObject({ name: 'lookup', session_thread_id: threadId });
+      expect(
+        second.events.find((event) => event.type === 'user.tool_confirmation' && event['tool_use_id'] === bashCall?.id),
+      ).toMatchObject({ result: 'allow', session_thread_id: threadId });
+      const idles = (events: LooseEvent[]): LooseEvent[] =>
+        events.filter((event) => event.type === 'session.status_idle');
+      const third = await eventsUntil(
+        session.id,
+        (event) => event.type === 'session.status_idle' && event.id !== first.match.id,
+        'the idle on the custom tool',
+      );
+      expect(third.match).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [second.match.id] } });
+      expect(await execInSandbox(harness.docker, session.id, ['cat', '/workspace/approved.txt'])).toContain(
+        'approved-run',
+      );
 
-    await client.beta.sessions.events.send(session.id, {
-      events: [
-        {
-          type: 'user.custom_tool_result',
-          custom_tool_use_id: second.match.id,
-          content: [{ type: 'text', text: 'lookup-answer-42' }],
-        },
-      ],
-    });
-    const done = await eventsUntil(
-      session.id,
-      (event) =>
-        event.type === 'session.status_idle' &&
-        (event['stop_reason'] as { type: string } | undefined)?.type === 'end_turn',
-      'the end of the turn',
-    );
-    expect(idles(done.events)).toHaveLength(3);
-    expect(done.events.at(-1)?.type).toBe('session.status_idle');
-    const received = done.events.find((event) => event.type === 'agent.thread_message_received');
-    expect(JSON.stringify(received?.['content'])).toContain('checker-done: approved run, lookup said lookup-answer-42');
-    expect(responder.of('coordinator').at(-1)?.text).toContain('lookup-answer-42');
+      await client.beta.sessions.events.send(session.id, {
+        events: [
+          {
+            type: 'user.custom_tool_result',
+            custom_tool_use_id: second.match.id,
+            content: [{ type: 'text', text: 'lookup-answer-42' }],
+          },
+        ],
+      });
+      const done = await eventsUntil(
+        session.id,
+        (event) =>
+          event.type === 'session.status_idle' &&
+          (event['stop_reason'] as { type: string } | undefined)?.type === 'end_turn',
+        'the end of the turn',
+      );
+      expect(idles(done.events)).toHaveLength(3);
+      expect(done.events.at(-1)?.type).toBe('session.status_idle');
+      const received = done.events.find((event) => event.type === 'agent.thread_message_received');
+      expect(JSON.stringify(received?.['content'])).toContain(
+        'checker-done: approved run, lookup said lookup-answer-42',
+      );
+      expect(responder.of('coordinator').at(-1)?.text).toContain('lookup-answer-42');
 
-    // The thread's own log has the answers as its own events.
-    const own: LooseEvent[] = [];
-    for await (const event of client.beta.sessions.threads.events.list(threadId, { session_id: session.id })) {
-      own.push(event as unknown as LooseEvent);
-    }
-    const types = own.map((event) => event.type);
-    expect(types).toContain('user.tool_confirmation');
-    expect(types).toContain('user.custom_tool_result');
-    expect(own.find((event) => event.type === 'agent.tool_use')?.id).toBe(bashCall?.id);
-    expect(own.find((event) => event.type === 'agent.tool_use')?.['session_thread_id']).toBeUndefined();
-  });
+      // The thread's own log has the answers as its own events.
+      const own: LooseEvent[] = [];
+      for await (const event of client.beta.sessions.threads.events.list(threadId, { session_id: session.id })) {
+        own.push(event as unknown as LooseEvent);
+      }
+      const types = own.map((event) => event.type);
+      expect(types).toContain('user.tool_confirmation');
+      expect(types).toContain('user.custom_tool_result');
+      expect(own.find((event) => event.type === 'agent.tool_use')?.id).toBe(bashCall?.id);
+      expect(own.find((event) => event.type === 'agent.tool_use')?.['session_thread_id']).toBeUndefined();
+    },
+  );
 });

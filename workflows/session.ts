@@ -207,14 +207,19 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       activeTime = afterStatus(activeTime, status, Date.now());
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
     },
-    enterStatus: (status, stopReason) => {
+    enterStatus: (status, reason) => {
+      let stopReason = reason;
       // A coordinator that ended its turn while its threads work, or with their replies queued, keeps the session
-      // running: it goes idle when the last of them is done (the main loop).
+      // running: it goes idle when the last of them is done (the main loop); then it waits for the client when some
+      // thread's calls do.
       if (status === 'idle' && stopReason?.type === 'end_turn' && threads !== null) {
         if (threads.busy() || queue.length > 0) {
           idleHeld = true;
           return;
         }
+        const waiting = threads.awaiting();
+        if (waiting.length > 0)
+          stopReason = { type: 'requires_action', event_ids: waiting.map((call) => call.eventId) };
       }
       context.setStatus(status);
       if (status === 'running') log.append({ type: 'session.status_running' });
@@ -676,16 +681,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     }
     if (ended) break;
     if (idleDue()) {
-      // The coordinator's turn ended and no thread runs: now the session is idle, waiting for the client when a
-      // thread's calls do.
+      // The coordinator's turn ended and no thread runs: now the session is idle (waiting for the client when a
+      // thread's calls do).
       idleHeld = false;
-      const waiting = threads?.awaiting() ?? [];
-      context.enterStatus(
-        'idle',
-        waiting.length === 0
-          ? { type: 'end_turn' }
-          : { type: 'requires_action', event_ids: waiting.map((call) => call.eventId) },
-      );
+      context.enterStatus('idle', { type: 'end_turn' });
     }
     if (context.shouldContinueAsNew()) {
       await condition(allHandlersFinished);
