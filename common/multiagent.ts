@@ -45,6 +45,9 @@ export interface ThreadRecord {
   queuedMessages?: number;
   /** The thread's tool calls waiting for the client (its last `requires_action`); absent when none. */
   awaiting?: AwaitedToolCall[];
+  /** Calls of the current wait already cross-posted to the session, and already answered (cleared when it runs). */
+  posted?: string[];
+  answered?: string[];
 }
 
 /**
@@ -113,7 +116,15 @@ export interface ThreadReport {
 /** The client's answer to one of a child thread's waiting calls, which the session routes to the thread. */
 export type ThreadAnswerInput =
   | { kind: 'confirmation'; id: string; eventId: string; result: 'allow' | 'deny'; denyMessage: string | null }
-  | { kind: 'custom_result'; id: string; eventId: string; content: TextBlock[]; isError: boolean };
+  | {
+      kind: 'custom_result';
+      id: string;
+      eventId: string;
+      content: TextBlock[];
+      isError: boolean;
+      /** The `system.message` sent with the result: it joins the thread's conversation after the results. */
+      system?: { id: string; content: TextBlock[] };
+    };
 
 /** Why a child thread went idle (`session.thread_status_idle`'s `stop_reason`). */
 export type ThreadIdleStopReason = BetaManagedAgentsSessionThreadStatusIdleEvent['stop_reason'];

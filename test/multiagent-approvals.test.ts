@@ -16,6 +16,9 @@ let waitingDelayMs = 0;
 /** The coordinator: delegates the check, waits, and ends once the checker's reply came. */
 function coordinatorScript({ text, toolResultsOf }: ThreadRequest): ScriptedReply | undefined {
   if (text.includes('checker-done')) return { kind: 'text', text: 'The check is done.' };
+  if (text.includes('Have two checks done')) {
+    return { kind: 'tool_use', name: 'spawn_agent', input: { agent_name: 'checker', message: 'Run two checks.' } };
+  }
   if (text.includes('Have it checked')) {
     return { kind: 'tool_use', name: 'spawn_agent', input: { agent_name: 'checker', message: 'Run the check.' } };
   }
@@ -27,6 +30,16 @@ function coordinatorScript({ text, toolResultsOf }: ThreadRequest): ScriptedRepl
 
 /** The checker: a bash call the user must approve, then its custom tool the client runs, then its reply. */
 function checkerScript({ text, toolResultsOf, json }: ThreadRequest): ScriptedReply | undefined {
+  if (json.includes('Run two checks')) {
+    if (toolResultsOf.includes('bash')) return { kind: 'text', text: 'checker-done: both checks ran' };
+    return {
+      kind: 'tool_uses',
+      calls: [
+        { name: 'bash', input: { command: 'echo one >> /workspace/two.txt' } },
+        { name: 'bash', input: { command: 'echo two >> /workspace/two.txt' } },
+      ],
+    };
+  }
   if (toolResultsOf.includes('lookup')) {
     const found = /lookup-answer-\d+/.exec(json)?.[0] ?? 'nothing';
     return { kind: 'text', text: `checker-done: approved run, lookup said ${found}` };
@@ -73,6 +86,17 @@ async function eventsUntil(
       throw new Error(`timed out waiting for ${what}: ${events.map((e) => e.type).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
+}
+
+/** The session's events once it went idle with `end_turn`. */
+function untilTurnEnds(sessionId: string): Promise<{ events: LooseEvent[]; match: LooseEvent }> {
+  return eventsUntil(
+    sessionId,
+    (event) =>
+      event.type === 'session.status_idle' &&
+      (event['stop_reason'] as { type: string } | undefined)?.type === 'end_turn',
+    'the end of the turn',
+  );
 }
 
 describe('a child thread whose calls wait for the client', () => {
@@ -161,13 +185,7 @@ describe('a child thread whose calls wait for the client', () => {
           },
         ],
       });
-      const done = await eventsUntil(
-        session.id,
-        (event) =>
-          event.type === 'session.status_idle' &&
-          (event['stop_reason'] as { type: string } | undefined)?.type === 'end_turn',
-        'the end of the turn',
-      );
+      const done = await untilTurnEnds(session.id);
       expect(idles(done.events)).toHaveLength(3);
       expect(done.events.at(-1)?.type).toBe('session.status_idle');
       const received = done.events.find((event) => event.type === 'agent.thread_message_received');
@@ -188,4 +206,44 @@ describe('a child thread whose calls wait for the client', () => {
       expect(own.find((event) => event.type === 'agent.tool_use')?.['session_thread_id']).toBeUndefined();
     },
   );
+
+  it('a thread waiting on two calls: each answer leaves an idle naming what still waits, and neither is listed twice', async () => {
+    waitingDelayMs = 0;
+    const checker = (await client.beta.agents.list()).data.find((agent) => agent.name === 'checker');
+    const lead = (await client.beta.agents.list()).data.find((agent) => agent.name === 'lead');
+    const environment = await client.beta.environments.create({ name: 'two approvals', config: { type: 'cloud' } });
+    expect(checker).toBeDefined();
+    const session = await client.beta.sessions.create({ agent: lead!.id, environment_id: environment.id });
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text: 'Have two checks done.' }] }],
+    });
+    const first = await eventsUntil(session.id, (event) => event.type === 'session.status_idle', 'the first idle');
+    const calls = first.events.filter((event) => event.type === 'agent.tool_use').map((event) => event.id);
+    expect(calls).toHaveLength(2);
+    expect(first.match).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: calls } });
+
+    await client.beta.sessions.events.send(session.id, {
+      events: [{ type: 'user.tool_confirmation', tool_use_id: calls[0]!, result: 'allow' }],
+    });
+    const second = await eventsUntil(
+      session.id,
+      (event) => event.type === 'session.status_idle' && event.id !== first.match.id,
+      'the idle naming the call that still waits',
+    );
+    expect(second.match).toMatchObject({ stop_reason: { type: 'requires_action', event_ids: [calls[1]] } });
+    const repeated = await client.beta.sessions.events
+      .send(session.id, {
+        events: [{ type: 'user.tool_confirmation', tool_use_id: calls[1]!, result: 'allow' }],
+      })
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(repeated).toBeNull();
+    const done = await untilTurnEnds(session.id);
+    // Each call was cross-posted once, and answered once.
+    expect(done.events.filter((event) => event.type === 'agent.tool_use').map((event) => event.id)).toEqual(calls);
+    expect(done.events.filter((event) => event.type === 'user.tool_confirmation')).toHaveLength(2);
+    expect(await execInSandbox(harness.docker, session.id, ['cat', '/workspace/two.txt'])).toMatch(/one\s+two/);
+  });
 });

@@ -220,6 +220,10 @@ export async function sessionThreadWorkflow(
         content: answer.content,
         is_error: answer.isError,
       });
+      if (answer.system !== undefined) {
+        log.append({ type: 'system.message', id: answer.system.id, content: answer.system.content });
+        currentTurn.addSystemContext(answer.system.content);
+      }
       currentTurn.resolve(answer.eventId, { kind: 'custom_result', content: answer.content, isError: answer.isError });
     }
   });

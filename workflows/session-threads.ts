@@ -45,6 +45,8 @@ export interface SessionThreadsHost {
   sandboxShared(): void;
   /** Called when a thread runs again after the client answered it: an idle session runs again with it. */
   resumed(): void;
+  /** Called when what the threads wait on changed (a new wait, or one answered in part): an idle session says so. */
+  waitingChanged(): void;
 }
 
 /**
@@ -95,7 +97,9 @@ export class SessionThreads implements ThreadTools {
 
   /** Whether a thread is running: the session stays `running` until none is. */
   busy(): boolean {
-    return this.records.some((record) => record.status === 'running' || record.status === 'rescheduling');
+    return this.records.some(
+      (record) => record.awaiting === undefined && (record.status === 'running' || record.status === 'rescheduling'),
+    );
   }
 
   /** Runs a delegation call of the coordinator. */
@@ -191,7 +195,8 @@ export class SessionThreads implements ThreadTools {
       to_agent_name: record.agentName,
       content,
     });
-    record.status = 'running';
+    // A thread waiting for the client takes the message after its turn; it stays idle (waiting) meanwhile.
+    if (record.awaiting === undefined) record.status = 'running';
     record.queuedMessages = (record.queuedMessages ?? 0) + 1;
     this.silenced.delete(record.id);
     const sent = await this.signal(record.id, (handle) =>
@@ -223,9 +228,11 @@ export class SessionThreads implements ThreadTools {
     record.updatedAt = new Date().toISOString();
     const common = { session_thread_id: record.id, agent_name: record.agentName };
     if (report.status === 'running') {
-      const answered = record.awaiting !== undefined;
+      const answered = record.awaiting !== undefined || record.answered !== undefined;
       record.status = 'running';
       record.awaiting = undefined;
+      record.posted = undefined;
+      record.answered = undefined;
       log.append({ type: 'session.thread_status_running', ...common });
       if (answered) this.host.resumed();
     } else if (report.status === 'rescheduling') {
@@ -268,25 +275,28 @@ export class SessionThreads implements ThreadTools {
    * thread is idle with `requires_action`, and the session routes the answers to it (`answer`).
    */
   private waitForClient(record: ThreadRecord, report: ThreadReport): void {
-    const posted = new Set((record.awaiting ?? []).map((call) => call.eventId));
-    for (const { event } of report.awaiting ?? []) {
+    // The thread re-reports what still waits after each answer; calls answered meanwhile are already on their way.
+    const answered = new Set(record.answered ?? []);
+    const waiting = (report.awaiting ?? []).filter(({ event }) => !answered.has(event.id));
+    if (waiting.length === 0) return;
+    const posted = new Set(record.posted ?? []);
+    for (const { event } of waiting) {
       if (posted.has(event.id)) continue;
+      posted.add(event.id);
       const { processed_at: _processedAt, ...fields } = event;
       this.host.log.append({ ...fields, session_thread_id: record.id } as NewSessionEvent);
     }
-    record.awaiting = (report.awaiting ?? []).map(({ event, resolvedBy }) => ({
-      eventId: event.id,
-      resolvedBy,
-      threadId: record.id,
-    }));
+    record.posted = [...posted];
+    record.awaiting = waiting.map(({ event, resolvedBy }) => ({ eventId: event.id, resolvedBy, threadId: record.id }));
     record.status = 'idle';
     this.host.log.append({
       type: 'session.thread_status_idle',
       session_thread_id: record.id,
       agent_name: record.agentName,
-      stop_reason: report.stopReason ?? { type: 'end_turn' },
+      stop_reason: { type: 'requires_action', event_ids: record.awaiting.map((call) => call.eventId) },
       stop_details: null,
     });
+    this.host.waitingChanged();
   }
 
   /** The child threads' calls that wait for the client, oldest thread first. */
@@ -312,7 +322,10 @@ export class SessionThreads implements ThreadTools {
       (candidate.awaiting ?? []).some((call) => call.eventId === answer.eventId),
     ) as ThreadRecord;
     record.awaiting = (record.awaiting ?? []).filter((call) => call.eventId !== answer.eventId);
-    void this.signal(record.id, (handle) => handle.signal(threadAnswerSignal, answer));
+    record.answered = [...(record.answered ?? []), answer.eventId];
+    void this.signal(record.id, (handle) => handle.signal(threadAnswerSignal, answer)).then((sent) => {
+      if (!sent) this.ended(record);
+    });
     return record.id;
   }
 
@@ -321,6 +334,7 @@ export class SessionThreads implements ThreadTools {
     if (record.status === 'terminated' || this.closed) return;
     record.status = 'terminated';
     record.queuedMessages = 0;
+    record.awaiting = undefined;
     record.updatedAt = new Date().toISOString();
     this.host.log.append({
       type: 'session.thread_status_terminated',
@@ -341,7 +355,11 @@ export class SessionThreads implements ThreadTools {
   interrupt(id: string, threadId?: string): void {
     for (const record of this.records) {
       if (record.status === 'terminated' || (threadId !== undefined && record.id !== threadId)) continue;
-      if (threadId === undefined && record.status !== 'idle') this.silenced.add(record.id);
+      // A thread that runs, or waits for the client, has a turn the interrupt ends: its reply is not the coordinator's.
+      if (threadId === undefined && (record.status !== 'idle' || record.awaiting !== undefined)) {
+        this.silenced.add(record.id);
+      }
+      if (threadId === undefined) record.awaiting = undefined;
       void this.signal(record.id, (handle) => handle.signal(interruptSessionSignal, { id: `${id}-${record.id}` }));
     }
   }
@@ -364,6 +382,8 @@ export class SessionThreads implements ThreadTools {
       record.archivedAt = new Date().toISOString();
       record.updatedAt = record.archivedAt;
       if (record.status !== 'terminated') void this.signal(record.id, (handle) => handle.signal(endSessionSignal));
+      if (record.awaiting !== undefined) this.silenced.add(record.id);
+      record.awaiting = undefined;
     }
     return record.archivedAt;
   }

@@ -259,6 +259,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         sandboxShared: () => {
           context.state.sandboxProvisioned = true;
         },
+        // A thread's wait changed while the session is idle (answered in part): a new idle names what still waits.
+        waitingChanged: () => {
+          if (turnScope !== null || context.state.status !== 'idle' || idleHeld) return;
+          if ((threads?.awaiting().length ?? 0) > 0) context.enterStatus('idle', { type: 'end_turn' });
+        },
         // The client answered a child thread that held the session idle: the session runs again until it is done.
         resumed: () => {
           if (turnScope !== null || context.state.status === 'running') return;
@@ -301,6 +306,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       return;
     }
     log.append({ type: 'user.interrupt', id });
+    const threadsWaited = (threads?.awaiting().length ?? 0) > 0;
     threads?.interrupt(id);
     // An interrupt while a turn runs ends it (the idle that follows publishes); one while idle changes only the log
     // (and ends an outcome whose last turn failed).
@@ -308,6 +314,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       // An interrupt while the budget holds the session idle drops the paused work: a raise no longer resumes it.
       context.state.budgetPaused = false;
       outcomes.interruptIdle();
+      // An idle that named child threads' calls no longer holds: those calls are cancelled.
+      if (threadsWaited && context.state.status === 'idle' && !idleHeld)
+        context.enterStatus('idle', { type: 'end_turn' });
       publishListing();
     } else turnScope.cancel();
   });
@@ -466,7 +475,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       remember(seenEventIds, id);
       const threadId =
         threads?.answerProblem(customToolUseId, 'user.custom_tool_result') === null
-          ? threads.answer({ kind: 'custom_result', id, eventId: customToolUseId, content, isError })
+          ? threads.answer({
+              kind: 'custom_result',
+              id,
+              eventId: customToolUseId,
+              content,
+              isError,
+              ...(system === undefined ? {} : { system }),
+            })
           : undefined;
       log.append({
         type: 'user.custom_tool_result',
@@ -476,11 +492,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         is_error: isError,
         ...(threadId === undefined ? {} : { session_thread_id: threadId }),
       });
+      // The system text goes to the thread whose call it answers (which logs it too), or to the current turn.
+      if (system !== undefined) log.append({ type: 'system.message', id: system.id, content: system.content });
       if (threadId !== undefined) return;
-      if (system !== undefined) {
-        log.append({ type: 'system.message', id: system.id, content: system.content });
-        currentTurn?.addSystemContext(system.content);
-      }
+      if (system !== undefined) currentTurn?.addSystemContext(system.content);
       currentTurn?.resolve(customToolUseId, { kind: 'custom_result', content, isError });
     },
     {
@@ -672,7 +687,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
               })
             : null;
       if (idleStop === null) await condition(woken);
-      else if (!(await condition(woken, idleStop))) {
+      // A thread that runs again (the client answered it) ends the idle wait too: the idle timer no longer applies.
+      else if (!(await condition(() => woken() || idleHeld || threads?.busy() === true, idleStop))) {
         await stopIdleSandbox(input.sessionId);
         context.state.sandboxProvisioned = false;
         workspaceKept = true;
@@ -694,6 +710,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       const archiving = patched(EVENT_ARCHIVE_PATCH);
       const archivedUpTo = log.nextPosition;
       const index = archiving ? await archiveAndIndex(archivedUpTo) : { archives, key: archiveIndexKey };
+      // Signals to threads are acknowledged before the run closes (the server drops those of a closed run), and before
+      // the carried events are taken, so what their handlers log goes with them.
+      await threads?.settled();
       await condition(allHandlersFinished);
       // The session was ended while the archive was written: this run ends it (its events stay its own).
       if (ended) break;
@@ -726,8 +745,6 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         ...(threads === null || threads.list().length === 0 ? {} : { threads: threads.carry() }),
         ...(idleHeld ? { idleHeld: true as const } : {}),
       };
-      // Signals to threads are acknowledged before the run closes: the server drops those of a closed run.
-      await threads?.settled();
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
         memo: workflowInfo().memo ?? {},
