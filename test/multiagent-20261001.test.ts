@@ -11,7 +11,7 @@ import { MultiagentResponder } from './support/multiagent-responder';
 import type { ThreadRequest } from './support/multiagent-responder';
 import type { ScriptedReply } from './scripted-model-server';
 import { sdkClient, untilLog } from './support/sdk';
-import { badRequest, sessionWorkflowInput } from './support/agent-checks';
+import { allowAll, badRequest, createNamedAgent, sessionWorkflowInput } from './support/agent-checks';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
@@ -52,25 +52,14 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** A toolset whose every tool runs without asking: what a subagent may have. */
-const allowAll = {
-  type: 'agent_toolset_20260401' as const,
-  default_config: { permission_policy: { type: 'always_allow' as const } },
-};
-
 const DISABLED = { type: 'disabled' } as const;
 
+/** Saves an agent `name` with tools that run without asking. */
 function worker(
   name: string,
   extra: Partial<Anthropic.Beta.Agents.AgentCreateParams> = {},
 ): Promise<BetaManagedAgentsAgent> {
-  return client.beta.agents.create({
-    name,
-    model: 'scripted-model',
-    system: `You are ${name}.`,
-    tools: [allowAll],
-    ...extra,
-  });
+  return createNamedAgent(client, name, extra);
 }
 
 /** Creates an agent named `name` with `multiagent` (and `extra`). */

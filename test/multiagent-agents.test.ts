@@ -6,7 +6,7 @@ import type { CallableAgent } from '../common/multiagent';
 import type { SessionWorkflowInput } from '../common/session';
 import { toAgentSnapshot } from '../server/agents/agent-snapshot';
 import { rejection, sdkClient } from './support/sdk';
-import { badRequest, sessionWorkflowInput } from './support/agent-checks';
+import { allowAll, badRequest, createNamedAgent, sessionWorkflowInput } from './support/agent-checks';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 
@@ -24,23 +24,12 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** A toolset whose every tool runs without asking: what a roster agent may have. */
-const allowAll = {
-  type: 'agent_toolset_20260401' as const,
-  default_config: { permission_policy: { type: 'always_allow' as const } },
-};
-
+/** Saves an agent `name` with tools that run without asking. */
 function worker(
   name: string,
   extra: Partial<Anthropic.Beta.Agents.AgentCreateParams> = {},
 ): Promise<BetaManagedAgentsAgent> {
-  return client.beta.agents.create({
-    name,
-    model: 'scripted-model',
-    system: `You are ${name}.`,
-    tools: [allowAll],
-    ...extra,
-  });
+  return createNamedAgent(client, name, extra);
 }
 
 /** The reference the stored roster holds for `agent` at `version`. */

@@ -1,4 +1,6 @@
 import { BadRequestError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { Client } from '@temporalio/client';
 import { expect } from 'vitest';
 import type { SessionWorkflowInput } from '../../common/session';
@@ -20,4 +22,25 @@ export async function sessionWorkflowInput(temporal: Client, sessionId: string):
   const history = await temporal.workflow.getHandle(sessionId).fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   return JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString()) as SessionWorkflowInput;
+}
+
+/** A toolset whose every tool runs without asking. */
+export const allowAll = {
+  type: 'agent_toolset_20260401' as const,
+  default_config: { permission_policy: { type: 'always_allow' as const } },
+};
+
+/** Saves an agent `name` on the scripted model (system prompt `You are <name>.`, `allowAll` tools unless `extra` says). */
+export function createNamedAgent(
+  client: Anthropic,
+  name: string,
+  extra: Partial<Anthropic.Beta.Agents.AgentCreateParams> = {},
+): Promise<BetaManagedAgentsAgent> {
+  return client.beta.agents.create({
+    name,
+    model: 'scripted-model',
+    system: `You are ${name}.`,
+    tools: [allowAll],
+    ...extra,
+  });
 }

@@ -1,4 +1,5 @@
-import { primaryThreadId, threadNotFound } from './primary-thread-id';
+import { primaryThreadId } from '../../../common/multiagent';
+import { threadNotFound } from './primary-thread-id';
 
 /**
  * The events of a send request with their `session_thread_id` (the `user.interrupt` field that names the thread to

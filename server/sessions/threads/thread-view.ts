@@ -7,7 +7,7 @@ import { activeSeconds } from '../../../common/active-time';
 import type { ThreadRecord } from '../../../common/multiagent';
 import { usageView } from '../../../common/session';
 import type { SessionAgentView, SessionView } from '../session-view';
-import { primaryThreadId } from './primary-thread-id';
+import { primaryThreadId } from '../../../common/multiagent';
 
 /** A session thread as the hosted API shows it (`BetaManagedAgentsSessionThread`). */
 export type SessionThreadView = BetaManagedAgentsSessionThread;
