@@ -246,6 +246,8 @@ const environmentSchema = z.object({
   /** `text` (the default): today's human-readable lines; `json`: one JSON object a line (see `LogConfig`). */
   KEEL_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   KEEL_LOG_LEVEL: logLevel,
+  /** How far V8 lets a worker's heap grow past what the last full collection kept, in percent; 0: V8's own rule. */
+  KEEL_WORKER_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(20),
   // OpenTelemetry's standard variables, the ones that turn tracing on or off and say where spans go. The OpenTelemetry
   // SDK reads its other variables itself (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*, ...).
   OTEL_SDK_DISABLED: optionalText,
@@ -332,6 +334,12 @@ export interface KeelConfig {
   tracing: TracingConfig | undefined;
   /** How the server and the worker log. */
   logs: LogConfig;
+  /**
+   * `KEEL_WORKER_HEAP_GROWING_PERCENT`: how far past its live data a process that hosts a worker lets V8 grow its heap
+   * before the next full collection (20 by default; 0 keeps V8's own factor, which may be up to 4×). See
+   * `limitHeapGrowth`.
+   */
+  workerHeapGrowingPercent: number;
 }
 
 /**
@@ -456,6 +464,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
       value.KEEL_DATABASE_URL === undefined ? { kind: 'sqlite' } : { kind: 'postgres', url: value.KEEL_DATABASE_URL },
     tracing: tracingConfig(value),
     logs: { format: value.KEEL_LOG_FORMAT, level: value.KEEL_LOG_LEVEL },
+    workerHeapGrowingPercent: value.KEEL_WORKER_HEAP_GROWING_PERCENT,
   };
 }
 
