@@ -52,16 +52,21 @@ export class WarmPool {
   #retry: NodeJS.Timeout | undefined;
   #started = 0;
   #claimed = 0;
+  /** Containers taken out of the list by a claim that has not ended: they may come back, so the pool counts them. */
+  #claiming = 0;
 
   constructor(options: WarmPoolOptions) {
     this.#options = options;
     this.size = options.size;
   }
 
-  /** Starts containers in the background until `size` are ready or starting; a failed start is retried with backoff. */
+  /**
+   * Starts containers in the background until `size` are ready, starting or out on a claim that may give them back; a
+   * failed start is retried with backoff.
+   */
   fill(): void {
     if (this.#closed || this.#retry !== undefined) return;
-    while (this.#ready.length + this.#starting.size < this.size) {
+    while (this.#ready.length + this.#starting.size + this.#claiming < this.size) {
       const starting: Promise<void> = this.#startOne().finally(() => this.#starting.delete(starting));
       this.#starting.add(starting);
     }
@@ -74,6 +79,18 @@ export class WarmPool {
   async claim(sessionId: string): Promise<string | undefined> {
     const warm = this.#take();
     if (warm === undefined) return undefined;
+    this.#claiming += 1;
+    try {
+      return await this.#claimTaken(warm, sessionId);
+    } finally {
+      // Refilled only now: a claim that lost gives its container back, and the pool must not have started another.
+      this.#claiming -= 1;
+      this.fill();
+    }
+  }
+
+  /** Binds a container taken from the list to `sessionId` and names it after the session (see `claim`). */
+  async #claimTaken(warm: WarmContainer, sessionId: string): Promise<string | undefined> {
     let bound: boolean;
     try {
       bound = await bindWorkspaceVolume(this.#options.sandbox, sessionId, warm.volume);
@@ -97,7 +114,6 @@ export class WarmPool {
     }
     warm.disarm();
     this.#claimed += 1;
-    this.fill();
     return warm.id;
   }
 
