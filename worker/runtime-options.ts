@@ -1,6 +1,21 @@
 import { DefaultLogger } from '@temporalio/worker';
-import type { LogEntry, LogLevel, RuntimeOptions } from '@temporalio/worker';
+import type { LogEntry, LogLevel, LogMetadata, RuntimeOptions } from '@temporalio/worker';
 import type { LogConfig } from '../common/config';
+import { DEPLOYMENT_TASK_QUEUE } from '../common/deployment';
+
+/** What the SDK warns when a worker has no Workflows: the servers' deployment worker runs Activities only, by design. */
+const NO_WORKFLOWS_NOTICE = 'No workflows registered, not polling for workflow tasks';
+
+/**
+ * The SDK's default logger, less the one warning that is expected in every Keel: the deployment worker (every server
+ * has one, Activities only) would otherwise print "No workflows registered" at each start.
+ */
+class KeelLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (message === NO_WORKFLOWS_NOTICE && meta?.['taskQueue'] === DEPLOYMENT_TASK_QUEUE) return;
+    super.log(level, message, meta);
+  }
+}
 
 /**
  * The Temporal runtime's options for `logs`. Its logger gets the SDK's own logs and the Workflows' and Activities'
@@ -11,9 +26,9 @@ import type { LogConfig } from '../common/config';
  */
 export function runtimeOptions(logs: LogConfig, textLevel: LogLevel): RuntimeOptions {
   const level = logs.level === undefined ? undefined : (logs.level.toUpperCase() as LogLevel);
-  if (logs.format === 'text') return { logger: new DefaultLogger(level ?? textLevel) };
+  if (logs.format === 'text') return { logger: new KeelLogger(level ?? textLevel) };
   return {
-    logger: new DefaultLogger(level ?? 'INFO', (entry) => process.stdout.write(`${jsonLogLine(entry)}\n`)),
+    logger: new KeelLogger(level ?? 'INFO', (entry) => process.stdout.write(`${jsonLogLine(entry)}\n`)),
     telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } } },
   };
 }
