@@ -23,7 +23,9 @@ export interface LongSessionResult {
   /** The same, coarser: the bytes of the whole runs that hold the first (last) tenth, per step they ran. */
   historyBytesPerStepFirstTenthRuns: number;
   historyBytesPerStepLastTenthRuns: number;
-  /** History bytes that belong to no tool step: the turn's closing model call, and runs that ran no step. */
+  /** Mean history bytes per step of each tenth of the steps, in order (exact, as the first and last above). */
+  historyBytesPerStepByTenth: number[];
+  /** History bytes that belong to no tool step: the session's start and provisioning, the turn's end. */
   turnHistoryBytes: number;
   /** Bytes per step of each whole run (every run but the first and the last), in order. */
   historyBytesPerStepByRun: number[];
@@ -134,6 +136,9 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
       historyBytesPerStepLastTenth: mean(perStep.steps.slice(-tenthOfSteps)),
       historyBytesPerStepFirstTenthRuns: bytesPerStep(stepRuns, 'first', steps / 10),
       historyBytesPerStepLastTenthRuns: bytesPerStep(stepRuns, 'last', steps / 10),
+      historyBytesPerStepByTenth: Array.from({ length: 10 }, (_, tenth) =>
+        mean(perStep.steps.slice(tenth * tenthOfSteps, (tenth + 1) * tenthOfSteps)),
+      ),
       turnHistoryBytes: perStep.turnBytes,
       historyBytesPerStepByRun: stepRuns.slice(1, -1).map((run) => run.bytes / run.steps),
       storeBytesPerStep: (storeAfter - storeBefore) / steps,
@@ -316,7 +321,13 @@ export function longSessionRows(result: LongSessionResult): string[][] {
       // In bytes: the two differ by less than a hundredth of a kilobyte.
       `${result.historyBytesPerStepFirstTenth.toFixed(1)} B / ${result.historyBytesPerStepLastTenth.toFixed(1)} B`,
       '',
-      `each step's events and its share of its run's; ${(result.turnHistoryBytes / 1024).toFixed(1)} KB of the turn's own (its closing model call, runs with no step) in neither; target: last no larger than first: ${verdict(flat)}`,
+      `each step's events and its share of its run's; ${(result.turnHistoryBytes / 1024).toFixed(1)} KB of the session's start and the turn's end in neither; target: last no larger than first: ${verdict(flat)}`,
+    ],
+    [
+      '  history bytes per step, each tenth',
+      result.historyBytesPerStepByTenth.map((bytes) => bytes.toFixed(1)).join(' / ') + ' B',
+      '',
+      'growth would show as a climb from the first to the last',
     ],
     [
       '  history bytes per step, whole runs holding the first / last tenth',

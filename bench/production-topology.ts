@@ -4,6 +4,9 @@ import { startProductionTopology } from '../test/support/production-topology';
 import { ms, percentile } from './percentiles';
 
 /** What the two-worker topology measured. */
+/** How often the bench samples its own event loop's delay, in ms. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
 export interface TopologyResult {
   sessions: number;
   steps: number;
@@ -106,13 +109,16 @@ export async function measureProductionTopology(sessions: number, steps: number)
     for (const [offset, session] of quiet.entries()) {
       await runSession(session, sessions + offset, quietDeltaLatenciesMs, []);
     }
-    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     loopDelay.enable();
     const started = performance.now();
     await Promise.all(created.map((session, index) => runSession(session, index, deltaLatenciesMs, stepLatenciesMs)));
     const wallMs = performance.now() - started;
     loopDelay.disable();
-    const benchLoopDelayMs = { p50: loopDelay.percentile(50) / 1e6, p95: loopDelay.percentile(95) / 1e6 };
+    // The histogram records whole timer intervals: the delay is what exceeds the resolution.
+    const delayMs = (percent: number): number =>
+      Math.max(0, loopDelay.percentile(percent) / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+    const benchLoopDelayMs = { p50: delayMs(50), p95: delayMs(95) };
     return {
       sessions,
       steps,
@@ -155,7 +161,7 @@ export async function productionTopologyRows(sessions = 200, steps = 10): Promis
       `n=${result.deltaLatenciesMs.length}; target p95 ≤ 100 ms: ${delta95 <= 100 ? 'met' : 'MISSED'}`,
     ],
     [
-      '  event-loop delay of the bench process (model endpoint and all 200 streams) meanwhile',
+      `  event-loop delay of the bench process (model endpoint and all ${result.sessions} streams) meanwhile`,
       ms(result.benchLoopDelayMs.p50),
       ms(result.benchLoopDelayMs.p95),
       'part of every delta latency above, at the model end and at the stream end',

@@ -16,7 +16,10 @@ export interface SizedRun {
 /** The history bytes of each tool step of a chain of runs, in order, and the bytes that belong to no step. */
 export interface StepHistoryBytes {
   steps: number[];
-  /** The turn's own events: the closing model call (the one that asked for no tool) and runs that ran no step. */
+  /**
+   * The session's start and the turn's end: the first run's events before its first model call, the sandbox's
+   * provisioning, the closing model call (the one that asked for no tool) and runs that ran no step.
+   */
   turnBytes: number;
 }
 
@@ -24,27 +27,34 @@ const MODEL_ACTIVITY = 'callModel';
 const TOOL_ACTIVITY = 'execute';
 /** The events a run has because it is a run (it starts, is archived, continues as new), not because of a step. */
 const RUN_EVENT_TYPES: ReadonlySet<string> = new Set(['WORKFLOW_EXECUTION_CONTINUED_AS_NEW']);
-const RUN_ACTIVITY_PREFIX = 'archive';
+/** The Activities that archive a run's events as it closes (the archive index's, in runs recorded before it). */
+const RUN_ACTIVITIES: ReadonlySet<string> = new Set(['archiveRunIndexed', 'archiveEvents', 'writeArchiveIndex']);
+/** Once per session, whatever its length: the sandbox's start. */
+const SESSION_ACTIVITIES: ReadonlySet<string> = new Set(['provisionSandbox']);
 
 /**
- * Attributes every byte of a session's history to the tool step it belongs to. A step is a model call that asked for
- * a tool and everything up to the next model call (its tool run, its Workflow tasks, what it logged); a model call
- * retried or compacted before its tool runs stays in its step. A run's own events (what comes before its first model
- * call, among them its start event with what the previous run carried over; the archive of its events; its
- * continue-as-new) are shared by its steps evenly. What follows the turn's last tool step (the closing model call and
- * the idle status) and runs that ran no step are the turn's, not a step's. Event sizes are scaled so that each run
- * adds up to Temporal's own count of its bytes.
+ * Attributes every byte of a session's history (one turn of tool steps, as the long-session bench runs) to the tool
+ * step it belongs to. A step is a model call that asked for a tool and everything up to the next model call (its tool
+ * run, its Workflow tasks, what it logged); a model call retried or compacted before its tool runs stays in its step.
+ * A run's own events (what comes before its first model call, among them its start event with what the previous run
+ * carried over; the archive of its events and what follows it; its continue-as-new) are shared by its steps evenly.
+ * The session's start and the turn's end belong to no step: the first run's events before its first model call (the
+ * session's start event, the message, its first listing), the sandbox's provisioning, and what follows the last tool
+ * step (the closing model call, the idle status, runs that ran no step). Event sizes are scaled so that each run adds
+ * up to Temporal's own count of its bytes.
  */
 export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
   const steps: number[] = [];
   let turnBytes = 0;
-  for (const run of runs) {
+  for (const [index, run] of runs.entries()) {
     const encoded = run.events.reduce((sum, event) => sum + event.bytes, 0);
     const scale = encoded === 0 ? 0 : run.sizeBytes / encoded;
     let runBytes = 0;
     const runSteps: number[] = [];
     /** The bytes of the step being read, not yet known to be a tool step until its tool is scheduled. */
     let open: { bytes: number; tools: number } | null = null;
+    /** From the archive on, the run is closing: what follows is the run's, not its last step's. */
+    let closing = false;
     const close = (): void => {
       if (open === null) return;
       if (open.tools === 0) turnBytes += open.bytes;
@@ -55,7 +65,15 @@ export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
     for (const event of run.events) {
       const bytes = event.bytes * scale;
       const scheduled = event.type === 'ACTIVITY_TASK_SCHEDULED';
-      if (RUN_EVENT_TYPES.has(event.type) || event.activity?.startsWith(RUN_ACTIVITY_PREFIX) === true) {
+      if (event.activity !== undefined && SESSION_ACTIVITIES.has(event.activity)) {
+        turnBytes += bytes;
+        continue;
+      }
+      if (scheduled && event.activity !== undefined && RUN_ACTIVITIES.has(event.activity)) {
+        close();
+        closing = true;
+      }
+      if (closing || RUN_EVENT_TYPES.has(event.type)) {
         runBytes += bytes;
         continue;
       }
@@ -65,7 +83,9 @@ export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
         open = { bytes: 0, tools: 0 };
       }
       if (open === null) {
-        runBytes += bytes;
+        // Before the session's first model call: its start, not a run's.
+        if (index === 0) turnBytes += bytes;
+        else runBytes += bytes;
         continue;
       }
       open.bytes += bytes;

@@ -1,5 +1,4 @@
 import type { KeelConfig } from '../common/config';
-import { limitHeapGrowth } from '../worker/heap-growth';
 import { resolveApiKey } from './api-key';
 import { startStack } from './stack';
 
@@ -9,8 +8,6 @@ import { startStack } from './stack';
  */
 export async function up(config: KeelConfig): Promise<void> {
   const apiKey = resolveApiKey(config.server.apiKey, config.dataDir);
-  // The worker runs in this process.
-  limitHeapGrowth(config.workerHeapGrowingPercent);
   const stack = await startStack({ config, apiKey, log: (line) => console.log(`keel: ${line}`) });
   const model =
     stack.demoModelUrl === null

@@ -27,23 +27,38 @@ const run = (events: SizedEvent[], sizeBytes = events.reduce((sum, event) => sum
 describe('stepHistoryBytes', () => {
   it('gives each tool step its own events and an even share of its run’s start, archive and continue-as-new', () => {
     const first = run([
+      // The session's start: no step's.
       { type: 'WORKFLOW_EXECUTION_STARTED', bytes: 100 },
       ...task(10),
       ...step(1),
       ...step(2),
+      // The run closes: its archive, the task after it, its continue-as-new.
       ...activity('archiveRunIndexed', 10),
+      ...task(5),
       { type: 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW', bytes: 70 },
     ]);
-    const result = stepHistoryBytes([first]);
-    // Run: 100 + 30 + 30 + 70 = 230, shared by two steps; the steps are 12 and 24 bytes of their own.
-    expect(result.steps).toEqual([12 + 115, 24 + 115]);
-    expect(result.turnBytes).toBe(0);
+    const second = run([
+      // A continued run's start is its own: shared by its steps.
+      { type: 'WORKFLOW_EXECUTION_STARTED', bytes: 90 },
+      ...task(10),
+      ...step(3),
+      ...step(4),
+      ...step(5),
+    ]);
+    const result = stepHistoryBytes([first, second]);
+    // First run: 30 + 15 + 70 = 115 shared by two steps of 12 and 24 bytes; second: 120 shared by three.
+    expect(result.steps).toEqual([12 + 57.5, 24 + 57.5, 36 + 40, 48 + 40, 60 + 40]);
+    expect(result.turnBytes).toBe(130);
   });
 
-  it('leaves the closing model call and a run with no step to the turn, and keeps a retried call in its step', () => {
+  it('leaves the session’s start, the provisioning, the closing model call and a run with no step to the turn', () => {
     const withSteps = run([
       { type: 'WORKFLOW_EXECUTION_STARTED', bytes: 40 },
-      ...step(1),
+      ...activity('callModel', 1),
+      ...task(1),
+      ...activity('provisionSandbox', 7),
+      ...activity('execute', 1),
+      ...task(1),
       // The model was called twice before its tool ran (a compaction retry): one step.
       ...activity('callModel', 5),
       ...task(5),
@@ -56,8 +71,9 @@ describe('stepHistoryBytes', () => {
     ]);
     const idle = run([{ type: 'WORKFLOW_EXECUTION_STARTED', bytes: 50 }, ...task(2)]);
     const result = stepHistoryBytes([withSteps, idle]);
-    expect(result.steps).toEqual([12 + 30, 15 + 15 + 3 + 3 + 30]);
-    expect(result.turnBytes).toBe(18 + 50 + 6);
+    // The continue-as-new (20) is shared by the two steps.
+    expect(result.steps).toEqual([12 + 10, 15 + 15 + 3 + 3 + 10]);
+    expect(result.turnBytes).toBe(40 + 21 + 18 + 50 + 6);
   });
 
   it('splits a model call that asked for two tools into two steps and scales events to Temporal’s count', () => {
