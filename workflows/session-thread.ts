@@ -14,13 +14,8 @@ import { ID_PREFIXES } from '../common/ids';
 import { activeSeconds, afterStatus, noActiveTime } from '../common/active-time';
 import { emptyUsage } from '../common/session';
 import type { SessionUsage } from '../common/session';
-import type {
-  SessionThreadWorkflowInput,
-  ThreadAnswerInput,
-  ThreadMessageInput,
-  ThreadReport,
-  ThreadStatus,
-} from '../common/multiagent';
+import type { SessionThreadWorkflowInput, ThreadMessageInput, ThreadReport, ThreadStatus } from '../common/multiagent';
+import { logClientAnswer, resolveClientAnswer, resolvedByOf } from './client-answers';
 import { ConversationState } from './conversation-state';
 import { EventLog } from './event-log';
 import {
@@ -200,32 +195,8 @@ export async function sessionThreadWorkflow(
       return;
     }
     seen.add(answer.id);
-    if (answer.kind === 'confirmation') {
-      log.append({
-        type: 'user.tool_confirmation',
-        id: answer.id,
-        tool_use_id: answer.eventId,
-        result: answer.result,
-        ...(answer.denyMessage === null ? {} : { deny_message: answer.denyMessage }),
-      });
-      currentTurn.resolve(
-        answer.eventId,
-        answer.result === 'allow' ? { kind: 'allow' } : { kind: 'deny', message: answer.denyMessage },
-      );
-    } else {
-      log.append({
-        type: 'user.custom_tool_result',
-        id: answer.id,
-        custom_tool_use_id: answer.eventId,
-        content: answer.content,
-        is_error: answer.isError,
-      });
-      if (answer.system !== undefined) {
-        log.append({ type: 'system.message', id: answer.system.id, content: answer.system.content });
-        currentTurn.addSystemContext(answer.system.content);
-      }
-      currentTurn.resolve(answer.eventId, { kind: 'custom_result', content: answer.content, isError: answer.isError });
-    }
+    logClientAnswer(log, answer);
+    resolveClientAnswer(currentTurn, answer);
   });
   setHandler(endSessionSignal, () => {
     ended = true;
@@ -274,9 +245,4 @@ export async function sessionThreadWorkflow(
   await reporting;
   await condition(allHandlersFinished);
   return { eventCount: log.nextPosition, usage: context.state.usage };
-}
-
-/** What answers a call, by the kind of the answer. */
-function resolvedByOf(answer: ThreadAnswerInput): 'user.tool_confirmation' | 'user.custom_tool_result' {
-  return answer.kind === 'confirmation' ? 'user.tool_confirmation' : 'user.custom_tool_result';
 }

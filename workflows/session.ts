@@ -80,6 +80,8 @@ import { workspaceOfMemo } from '../common/workspace';
 import { Turn } from './turn';
 import { SessionThreads } from './session-threads';
 import { primaryThreadId } from '../common/multiagent';
+import type { ThreadAnswerInput } from '../common/multiagent';
+import { logClientAnswer, resolveClientAnswer, resolvedByOf } from './client-answers';
 import type { TurnContext } from './turn';
 import { SessionOutcomes } from './session-outcomes';
 import type { DefineOutcomeInput } from '../common/outcome';
@@ -451,21 +453,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     toolConfirmationUpdate,
     ({ id, toolUseId, result, denyMessage }) => {
       remember(seenEventIds, id);
-      // A child thread's call is answered there, and logged here with the thread it went to.
-      const threadId =
-        threads?.answerProblem(toolUseId, 'user.tool_confirmation') === null
-          ? threads.answer({ kind: 'confirmation', id, eventId: toolUseId, result, denyMessage })
-          : undefined;
-      log.append({
-        type: 'user.tool_confirmation',
-        id,
-        tool_use_id: toolUseId,
-        result,
-        ...(denyMessage === null ? {} : { deny_message: denyMessage }),
-        ...(threadId === undefined ? {} : { session_thread_id: threadId }),
-      });
-      if (threadId !== undefined) return;
-      currentTurn?.resolve(toolUseId, result === 'allow' ? { kind: 'allow' } : { kind: 'deny', message: denyMessage });
+      answerCall({ kind: 'confirmation', id, eventId: toolUseId, result, denyMessage });
     },
     { validator: ({ toolUseId }: ToolConfirmationInput) => requireAwaited(toolUseId, 'user.tool_confirmation') },
   );
@@ -473,30 +461,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     customToolResultUpdate,
     ({ id, customToolUseId, content, isError, system }) => {
       remember(seenEventIds, id);
-      const threadId =
-        threads?.answerProblem(customToolUseId, 'user.custom_tool_result') === null
-          ? threads.answer({
-              kind: 'custom_result',
-              id,
-              eventId: customToolUseId,
-              content,
-              isError,
-              ...(system === undefined ? {} : { system }),
-            })
-          : undefined;
-      log.append({
-        type: 'user.custom_tool_result',
+      answerCall({
+        kind: 'custom_result',
         id,
-        custom_tool_use_id: customToolUseId,
+        eventId: customToolUseId,
         content,
-        is_error: isError,
-        ...(threadId === undefined ? {} : { session_thread_id: threadId }),
+        isError,
+        ...(system === undefined ? {} : { system }),
       });
-      // The system text goes to the thread whose call it answers (which logs it too), or to the current turn.
-      if (system !== undefined) log.append({ type: 'system.message', id: system.id, content: system.content });
-      if (threadId !== undefined) return;
-      if (system !== undefined) currentTurn?.addSystemContext(system.content);
-      currentTurn?.resolve(customToolUseId, { kind: 'custom_result', content, isError });
     },
     {
       validator: ({ customToolUseId }: CustomToolResultInput) =>
@@ -512,6 +484,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     },
     { validator: ({ toolUseId }: ToolResultInput) => requireAwaited(toolUseId, 'user.tool_result') },
   );
+  /**
+   * Takes the client's answer to a waiting call (checked by `requireAwaited`): a child thread's call is answered
+   * there and logged here with the thread it went to; the primary thread's goes to the current turn.
+   */
+  function answerCall(answer: ThreadAnswerInput): void {
+    const threadId =
+      threads?.answerProblem(answer.eventId, resolvedByOf(answer)) === null ? threads.answer(answer) : undefined;
+    logClientAnswer(log, answer, threadId);
+    if (threadId === undefined) resolveClientAnswer(currentTurn, answer);
+  }
+
   /** Refuses an answer for a tool call the session is not waiting on (unknown, or already answered). */
   function requireAwaited(eventId: string, resolvedBy: AwaitedToolCall['resolvedBy']): void {
     if (ended) throw new Error('The session has ended.');
