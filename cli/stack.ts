@@ -25,7 +25,6 @@ import { createWorker } from '../worker/create-worker';
 import { runtimeOptions } from '../worker/runtime-options';
 import { temporalClientInterceptors } from '../server/temporal-client-interceptors';
 import { startTracing } from './start-tracing';
-import { limitHeapGrowth } from '../worker/heap-growth';
 import { createWorkerMetrics } from '../worker/metrics';
 import { keelDataConverter } from '../worker/payload-store';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
@@ -143,7 +142,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(() => Promise.resolve(blobs.close?.()));
     let worker: Worker | null = null;
     if (runsWorker) {
-      limitHeapGrowth(config.workerHeapGrowingPercent);
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       stops.push(() => workerConnection.close());
       worker = await createWorker({

@@ -5,7 +5,6 @@ import type { Registry } from 'prom-client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { KeelConfig } from '../common/config';
 import { createWorker } from '../worker/create-worker';
-import { limitHeapGrowth } from '../worker/heap-growth';
 import { createWorkerMetrics } from '../worker/metrics';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
 import { runtimeOptions } from '../worker/runtime-options';
@@ -40,7 +39,6 @@ function serveMetrics(registry: Registry, host: string, port: number): Promise<S
  */
 export async function worker(config: KeelConfig): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`;
-  limitHeapGrowth(config.workerHeapGrowingPercent);
   // Before the first connection, which would install the runtime with the SDK's default logger.
   Runtime.install(runtimeOptions(config.logs, 'INFO'));
   const tracing = startTracing(config.tracing, 'keel-worker');

@@ -25,6 +25,7 @@ import type { Tool } from '../common/model';
 import { SESSION_TASK_QUEUE } from '../common/task-queues';
 import { openBlobStore } from '../storage/open-blob-store';
 import { closeWhenStopped } from './close-when-stopped';
+import { limitHeapGrowth } from './heap-growth';
 import { openWorkerControlPlane } from './worker-control-plane';
 import type { WorkerMetrics } from './metrics';
 import { workerTracing } from './worker-tracing';
@@ -70,6 +71,8 @@ export interface CreateWorkerOptions {
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, bus } = options;
+  // A V8 flag, so for the whole process that hosts the worker (`keel worker`, `keel up`); setting it again is harmless.
+  limitHeapGrowth(config.workerHeapGrowingPercent);
   // A quota that this host cannot give stops the start, rather than sandboxes running without one.
   if (config.sandbox.disk !== undefined) await checkWorkspaceDisks(config.sandbox.disk);
   // Vault credentials and repository tokens are read inside Activities, from the encrypted store; Workflows carry
