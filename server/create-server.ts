@@ -48,7 +48,7 @@ import { SkillService } from './skills/skill-service';
 import { registerAdminRoutes } from './organizations/admin-routes';
 import { AdminService } from './organizations/admin-service';
 import { registerRateLimits } from './rate-limits';
-import { registerMetrics } from './metrics';
+import { liveDeltaMetrics, registerMetrics } from './metrics';
 import { collectRoutes } from './openapi/openapi-document';
 import { registerOpenApiRoute } from './openapi/openapi-route';
 import { newRequestId, registerRequestTelemetry, serverLogOptions } from './request-telemetry';
@@ -159,7 +159,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   // Scheduled fires reach the server through the deployment Activity (see `deploymentActivities`).
   app.decorate('deployments', deployments);
   const reader = new SessionEventReader(queries, options.blobs);
-  const feeds = new SessionFeeds(reader, options.bus);
+  const liveDeltas = liveDeltaMetrics();
+  const feeds = new SessionFeeds(reader, options.bus, undefined, liveDeltas.observe);
 
   const workspaceChecks = workspaceParameterChecks(options.store, (id, workspaceId) =>
     sessions.isForeign(id, workspaceId),
@@ -224,7 +225,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   void app.register(async (api) => {
     await registerRateLimits(api, options.rateLimits ?? NO_RATE_LIMITS, givenApiKey);
     registerHealthRoute(api, options.healthChecks);
-    registerMetrics(api, options.temporal, options.metricsRegistries);
+    registerMetrics(api, options.temporal, [liveDeltas.registry, ...(options.metricsRegistries ?? [])]);
     registerOpenApiRoute(api, servedRoutes);
     registerSessionRoutes(api, sessions);
     const threads = new SessionThreadService(sessions, queries, options.temporal);

@@ -6,6 +6,25 @@ import { withContract } from './openapi/route-contract';
 
 const SESSION_STATUSES: SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
 
+/** What a worker's text delta waits, in seconds, from the model's text reaching the worker to a stream of this server. */
+export const LIVE_DELTA_METRIC = 'keel_live_delta_delay_seconds';
+
+/**
+ * The histogram of how long text deltas take from the worker that produced them to this server's streams
+ * (`LIVE_DELTA_METRIC`; across machines it includes the difference of their clocks), in a registry of its own that
+ * `registerMetrics` serves, and the observer the server's feeds report to.
+ */
+export function liveDeltaMetrics(): { registry: Registry; observe: (delayMs: number) => void } {
+  const registry = new Registry();
+  const delay = new Histogram({
+    name: LIVE_DELTA_METRIC,
+    help: 'Time from the model text reaching a worker to its text delta being written to a stream of this server',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return { registry, observe: (delayMs) => delay.observe(Math.max(0, delayMs) / 1000) };
+}
+
 /**
  * The server's Prometheus metrics (`prom-client`): HTTP requests by route pattern and status with their latency,
  * sessions by status (counted in Temporal's visibility store when scraped), and Node's process metrics. Served at

@@ -35,10 +35,21 @@ describe('GET /metrics', () => {
       { kind: 'tool_use', name: 'bash', input: { command: 'echo measured' } },
       { kind: 'text', text: 'done' },
     );
+    // A stream that previews the answer: the server measures each text delta it writes to it.
+    const stream = await client.beta.sessions.events.stream(session.id, { event_deltas: ['agent.message'] });
+    let deltas = 0;
+    const reading = (async () => {
+      for await (const item of stream) {
+        if (item.type === 'event_delta') deltas += 1;
+        if (item.type === 'session.status_idle') return;
+      }
+    })();
     const sent = await client.beta.sessions.events.send(session.id, {
       events: [{ type: 'user.message', content: [{ type: 'text', text: 'measure' }] }],
     });
     await untilIdleAfter(client, session.id, sent.data?.[0]?.id);
+    await reading;
+    stream.controller.abort();
 
     const response = await fetch(`${harness.stack.apiUrl}/metrics`);
     expect(response.status).toBe(200);
@@ -56,6 +67,8 @@ describe('GET /metrics', () => {
     ).toBe(1);
     expect(sample(page, 'keel_model_tokens_total', 'model="scripted-model",kind="input"')).toBeGreaterThan(0);
     expect(page).toContain('keel_server_process_resident_memory_bytes');
+    expect(deltas).toBeGreaterThan(0);
+    expect(Number(/^keel_live_delta_delay_seconds_count (\d+)$/m.exec(page)?.[1])).toBe(deltas);
     // Counts only: nothing a session said is in the page.
     expect(page).not.toContain('measured');
     await client.beta.sessions.delete(session.id);

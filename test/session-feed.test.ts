@@ -30,7 +30,12 @@ class ResumableBus implements LiveEvents {
 }
 
 /** Follows a fake session of 3 events from the start; its first `failingReads` Queries fail as a timed-out one does. */
-async function follow(bus: LiveEvents, pollIntervalMs = 100, failingReads = 0) {
+async function follow(
+  bus: LiveEvents,
+  pollIntervalMs = 100,
+  failingReads = 0,
+  onDeltaDelivered?: (delayMs: number) => void,
+) {
   const blobs = new RecordingBlobStore();
   const log = await FakeSessionLog.create({
     sessionId: 'sesn_feed_push',
@@ -39,15 +44,17 @@ async function follow(bus: LiveEvents, pollIntervalMs = 100, failingReads = 0) {
     archivedRuns: 0,
     eventsPerRun: 3,
   });
-  const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, pollIntervalMs);
+  const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, pollIntervalMs, onDeltaDelivered);
   log.failNextQueries = failingReads;
   const positions: number[] = [];
   const errors: unknown[] = [];
+  const texts: string[] = [];
   const unsubscribe = await feeds.subscribe(log.sessionId, -1, {
     onEvents: (events: LoggedEvent[]) => positions.push(...events.map((entry) => entry.position)),
+    onTextDelta: (_eventId, text) => texts.push(text),
     onError: (error) => errors.push(error),
   });
-  return { log, positions, errors, unsubscribe, feeds };
+  return { log, positions, texts, errors, unsubscribe, feeds };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -107,6 +114,24 @@ describe('SessionFeeds: pushed events, reads only when needed', () => {
     expect(positions).toEqual([0, 1, 2]);
     expect(errors).toEqual([]);
     unsubscribe();
+  });
+
+  it('reports how long ago the worker produced each text delta it hands to a stream, and only those', async () => {
+    const bus = new ResumableBus();
+    const delays: number[] = [];
+    const { log, texts, unsubscribe } = await follow(bus, 100, 0, (delayMs) => delays.push(delayMs));
+    const producedAt = Date.now() - 40;
+    bus.publish({ kind: 'text_delta', sessionId: log.sessionId, eventId: 'sevt_x', text: 'He', producedAt });
+    // A delta with no production time (an older worker) is delivered but not measured.
+    bus.publish({ kind: 'text_delta', sessionId: log.sessionId, eventId: 'sevt_x', text: 'llo' });
+    expect(texts).toEqual(['He', 'llo']);
+    expect(delays).toHaveLength(1);
+    expect(delays[0]).toBeGreaterThanOrEqual(40);
+    expect(delays[0]).toBeLessThan(40 + 1_000);
+    unsubscribe();
+    // No stream follows the session any more: nothing is handed over, nothing measured.
+    bus.publish({ kind: 'text_delta', sessionId: log.sessionId, eventId: 'sevt_x', text: '!', producedAt });
+    expect(delays).toHaveLength(1);
   });
 
   it('without live events from every worker (a server with no channel), the feed polls the log', async () => {

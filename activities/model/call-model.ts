@@ -120,6 +120,7 @@ function streamReply(
       sessionId: input.sessionId,
       eventId: input.messageEventId,
       text,
+      producedAt: Date.now(),
     });
   });
   const thinkingEventId = input.thinkingEventId;

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
+import { OffThreadCommandError, execFileOffThread } from './exec-file-off-thread';
 import { SANDBOX_USER } from './sandbox-constants';
 
 /**
@@ -138,23 +138,24 @@ export async function checkWorkspaceDisks(disk: WorkspaceDiskOptions): Promise<v
   }
 }
 
-/** Runs a script with `sh` under an exclusive lock of `directory` (`flock`), so two workers of one host never race. */
-function runLocked(directory: string, script: string, args: string[]): Promise<string> {
+/**
+ * Runs a script with `sh` under an exclusive lock of `directory` (`flock`), so two workers of one host never race; it
+ * is started off the event loop (`execFileOffThread`), as every session's provisioning and release runs one.
+ */
+async function runLocked(directory: string, script: string, args: string[]): Promise<string> {
   const argv = ['-w', String(LOCK_WAIT_SECONDS), directory, 'sh', '-c', script, 'keel-workspace-disk', ...args];
   if (script === ATTACH_SCRIPT) argv.push(String(ATTACH_ATTEMPTS));
-  return new Promise((resolve, reject) => {
-    execFile(
-      'flock',
-      argv,
-      { env: { PATH: SEARCH_PATH, LC_ALL: 'C' }, timeout: DISK_COMMAND_TIMEOUT_MS },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          resolve(stdout.trim());
-          return;
-        }
-        const reason = stderr.trim().split('\n').pop() || error.message;
-        reject(new Error(`workspace disk: ${reason}`));
-      },
-    );
-  });
+  try {
+    const { stdout } = await execFileOffThread({
+      file: 'flock',
+      args: argv,
+      env: { PATH: SEARCH_PATH, LC_ALL: 'C' },
+      timeoutMs: DISK_COMMAND_TIMEOUT_MS,
+    });
+    return stdout.trim();
+  } catch (error) {
+    const stderr = error instanceof OffThreadCommandError ? error.stderr : '';
+    const reason = stderr.trim().split('\n').pop() || (error as Error).message;
+    throw new Error(`workspace disk: ${reason}`, { cause: error });
+  }
 }

@@ -21,14 +21,16 @@ export async function sessionWorkspaceVolume(
   const { docker } = options;
   const name = sandboxVolumeName(sessionId);
   let labels = await volumeLabels(docker, name);
+  let madeDisk: string | undefined;
   if (labels === undefined) {
     const wanted = { ...ownerLabels(options), [SANDBOX_LABELS.session]: sessionId };
-    await createVolumeIfMissing(docker, name, wanted, options.workspaceDisk);
+    madeDisk = await createVolumeIfMissing(docker, name, wanted, options.workspaceDisk);
     labels = (await volumeLabels(docker, name)) ?? {};
   }
   const target = labels[SANDBOX_LABELS.workspaceVolume];
   if (target === undefined) {
-    await attachWorkspaceDisk(labels);
+    // A disk this call has just made is attached already: one host program fewer per new session.
+    if (madeDisk === undefined || labels[WORKSPACE_DISK_LABEL] !== madeDisk) await attachWorkspaceDisk(labels);
     return name;
   }
   await attachWorkspaceDisk(await volumeLabels(docker, target));
@@ -118,14 +120,15 @@ async function volumeLabels(docker: Docker, name: string): Promise<Record<string
 /**
  * Creates a volume, on a disk image of its own when `disk` is given; one that exists keeps its labels and options
  * (Docker answers a repeated create with the existing volume). When a concurrent call made the volume without the disk
- * this call made (a warm claim's record), that disk is released again.
+ * this call made (a warm claim's record), that disk is released again. Returns the image of the disk this call made
+ * (attached) when the volume uses it.
  */
 async function createVolumeIfMissing(
   docker: Docker,
   name: string,
   labels: Record<string, string>,
   disk?: WorkspaceDiskOptions,
-): Promise<void> {
+): Promise<string | undefined> {
   const made = disk === undefined ? undefined : await createWorkspaceDisk(disk, name);
   try {
     await docker.createVolume({
@@ -137,7 +140,8 @@ async function createVolumeIfMissing(
     if (dockerStatusCode(error) !== 409) throw error;
   }
   const image = made?.labels[WORKSPACE_DISK_LABEL];
-  if (image !== undefined && (await volumeLabels(docker, name))?.[WORKSPACE_DISK_LABEL] !== image) {
-    await releaseWorkspaceDisk(image);
-  }
+  if (image === undefined) return undefined;
+  if ((await volumeLabels(docker, name))?.[WORKSPACE_DISK_LABEL] === image) return image;
+  await releaseWorkspaceDisk(image);
+  return undefined;
 }

@@ -66,6 +66,7 @@ class SessionFeed {
     private readonly reader: SessionEventReader,
     bus: LiveEvents,
     pollIntervalMs: number,
+    private readonly onDeltaDelivered?: DeltaDelayObserver,
   ) {
     this.stopListening = bus.subscribe(sessionId, (event) => this.onLive(event));
     this.stopResuming = bus.onResume(() => void this.refresh());
@@ -169,10 +170,15 @@ class SessionFeed {
 
   /** Hands a stream-only preview (never part of the log) to the subscribers that are up to date. */
   private applyPreview(event: Extract<LiveEvent, { kind: 'text_delta' | 'thinking_started' }>): void {
+    let delivered = false;
     for (const subscription of this.subscriptions) {
       if (!subscription.ready) continue;
+      delivered = true;
       if (event.kind === 'text_delta') subscription.subscriber.onTextDelta?.(event.eventId, event.text);
       else subscription.subscriber.onThinkingStarted?.(event.eventId);
+    }
+    if (delivered && event.kind === 'text_delta' && event.producedAt !== undefined) {
+      this.onDeltaDelivered?.(Date.now() - event.producedAt);
     }
   }
 
@@ -257,6 +263,12 @@ class SessionFeed {
   }
 }
 
+/**
+ * Told, once per text delta that this server hands to at least one stream, how long ago in ms the worker produced it
+ * (its `producedAt`; across machines this includes the difference of their clocks).
+ */
+export type DeltaDelayObserver = (delayMs: number) => void;
+
 /** The server's live feeds, one per followed session, created on first subscription and dropped on the last. */
 export class SessionFeeds {
   private readonly feeds = new Map<string, SessionFeed>();
@@ -265,13 +277,14 @@ export class SessionFeeds {
     private readonly reader: SessionEventReader,
     private readonly bus: LiveEvents,
     private readonly pollIntervalMs = 500,
+    private readonly onDeltaDelivered?: DeltaDelayObserver,
   ) {}
 
   /** Delivers every event after position `after` to `subscriber`, then follows live; returns the unsubscribe. */
   async subscribe(sessionId: string, after: number, subscriber: FeedSubscriber): Promise<() => void> {
     let feed = this.feeds.get(sessionId);
     if (feed === undefined) {
-      feed = new SessionFeed(sessionId, this.reader, this.bus, this.pollIntervalMs);
+      feed = new SessionFeed(sessionId, this.reader, this.bus, this.pollIntervalMs, this.onDeltaDelivered);
       this.feeds.set(sessionId, feed);
     }
     const subscription: Subscription = { subscriber, cursor: after, ready: false };
