@@ -118,7 +118,7 @@ describe('SessionFeeds with stored bodies', () => {
         delivered = [...delivered, ...events];
         seen.push(...events.map((entry) => `event ${entry.position}`));
       },
-      onTextDelta: (eventId, text) => seen.push(`delta ${eventId} ${text}`),
+      onTextDelta: (eventId, text) => seen.push(`delta ${eventId} ${text}`) > 0,
       onThinkingStarted: (eventId) => seen.push(`thinking ${eventId}`),
       onError: (error) => errors.push(error),
     });

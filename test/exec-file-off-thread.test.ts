@@ -46,6 +46,27 @@ describe('execFileOffThread: host programs started from a thread of their own', 
       (error: unknown) => error,
     );
     expect(slow).toBeInstanceOf(OffThreadCommandError);
+    expect(slow).toMatchObject({ killed: true, signal: 'SIGTERM', code: null });
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a program that cannot even be started fails alone: what runs beside it finishes', async () => {
+    const beside = execFileOffThread({
+      file: 'sh',
+      args: ['-c', 'sleep 0.3; echo beside'],
+      env: ENV,
+      timeoutMs: 10_000,
+    });
+    // A NUL byte in an argument makes execFile throw rather than call back.
+    const invalid = await execFileOffThread({ file: 'echo', args: ['a\0b'], env: ENV, timeoutMs: 10_000 }).catch(
+      (error: unknown) => error,
+    );
+    expect(invalid).toBeInstanceOf(OffThreadCommandError);
+    expect(invalid).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(beside).resolves.toEqual({ stdout: 'beside\n', stderr: '' });
+    await expect(execFileOffThread({ file: 'echo', args: ['after'], env: ENV, timeoutMs: 10_000 })).resolves.toEqual({
+      stdout: 'after\n',
+      stderr: '',
+    });
   });
 });

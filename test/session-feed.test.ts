@@ -51,7 +51,7 @@ async function follow(
   const texts: string[] = [];
   const unsubscribe = await feeds.subscribe(log.sessionId, -1, {
     onEvents: (events: LoggedEvent[]) => positions.push(...events.map((entry) => entry.position)),
-    onTextDelta: (_eventId, text) => texts.push(text),
+    onTextDelta: (_eventId, text) => texts.push(text) > 0,
     onError: (error) => errors.push(error),
   });
   return { log, positions, texts, errors, unsubscribe, feeds };
@@ -132,6 +132,33 @@ describe('SessionFeeds: pushed events, reads only when needed', () => {
     // No stream follows the session any more: nothing is handed over, nothing measured.
     bus.publish({ kind: 'text_delta', sessionId: log.sessionId, eventId: 'sevt_x', text: '!', producedAt });
     expect(delays).toHaveLength(1);
+  });
+
+  it('does not measure a delta that no stream wrote (none asked for previews, or the message is logged already)', async () => {
+    const bus = new ResumableBus();
+    const delays: number[] = [];
+    const blobs = new RecordingBlobStore();
+    const log = await FakeSessionLog.create({
+      sessionId: 'sesn_feed_unwritten',
+      blobs,
+      legacyRuns: 0,
+      archivedRuns: 0,
+      eventsPerRun: 1,
+    });
+    const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, 100, (delayMs) => delays.push(delayMs));
+    const withoutPreviews = await feeds.subscribe(log.sessionId, -1, {
+      onEvents: () => undefined,
+      onError: () => undefined,
+    });
+    const skipping = await feeds.subscribe(log.sessionId, -1, {
+      onEvents: () => undefined,
+      onTextDelta: () => false,
+      onError: () => undefined,
+    });
+    bus.publish({ kind: 'text_delta', sessionId: log.sessionId, eventId: 'sevt_y', text: 'x', producedAt: Date.now() });
+    expect(delays).toEqual([]);
+    withoutPreviews();
+    skipping();
   });
 
   it('without live events from every worker (a server with no channel), the feed polls the log', async () => {

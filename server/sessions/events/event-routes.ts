@@ -214,7 +214,7 @@ async function streamEvents(
       ...(previews.message
         ? {
             onTextDelta: (eventId: string, text: string) => {
-              if (logged.has(eventId)) return;
+              if (logged.has(eventId)) return false;
               if (!started.has(eventId)) {
                 started.add(eventId);
                 const start = { type: 'event_start', event: { id: eventId, type: 'agent.message' } };
@@ -226,6 +226,7 @@ async function streamEvents(
                 delta: { type: 'content_delta', content: { type: 'text', text } },
               };
               response.write(`event: event_delta\ndata: ${JSON.stringify(delta)}\n\n`);
+              return true;
             },
           }
         : {}),

@@ -7,8 +7,11 @@ import type { SessionEventReader } from './session-event-reader';
 /** A live reader of one session: gets every event after its cursor exactly once, in log order. */
 export interface FeedSubscriber {
   onEvents(events: LoggedEvent[]): void;
-  /** Best-effort text of an `agent.message` still being produced; never part of the log. */
-  onTextDelta?(eventId: string, text: string): void;
+  /**
+   * Best-effort text of an `agent.message` still being produced; never part of the log. Returns whether it was written
+   * (a stream that already holds the logged message skips it).
+   */
+  onTextDelta?(eventId: string, text: string): boolean;
   /** Best-effort sign that the model began the thinking `eventId` (an `agent.thinking`) will record; not logged. */
   onThinkingStarted?(eventId: string): void;
   onError(error: unknown): void;
@@ -170,14 +173,14 @@ class SessionFeed {
 
   /** Hands a stream-only preview (never part of the log) to the subscribers that are up to date. */
   private applyPreview(event: Extract<LiveEvent, { kind: 'text_delta' | 'thinking_started' }>): void {
-    let delivered = false;
+    let written = false;
     for (const subscription of this.subscriptions) {
       if (!subscription.ready) continue;
-      delivered = true;
-      if (event.kind === 'text_delta') subscription.subscriber.onTextDelta?.(event.eventId, event.text);
-      else subscription.subscriber.onThinkingStarted?.(event.eventId);
+      if (event.kind === 'text_delta') {
+        written = (subscription.subscriber.onTextDelta?.(event.eventId, event.text) ?? false) || written;
+      } else subscription.subscriber.onThinkingStarted?.(event.eventId);
     }
-    if (delivered && event.kind === 'text_delta' && event.producedAt !== undefined) {
+    if (written && event.kind === 'text_delta' && event.producedAt !== undefined) {
       this.onDeltaDelivered?.(Date.now() - event.producedAt);
     }
   }
@@ -264,7 +267,7 @@ class SessionFeed {
 }
 
 /**
- * Told, once per text delta that this server hands to at least one stream, how long ago in ms the worker produced it
+ * Told, once per text delta that this server wrote to at least one stream, how long ago in ms the worker produced it
  * (its `producedAt`; across machines this includes the difference of their clocks).
  */
 export type DeltaDelayObserver = (delayMs: number) => void;
