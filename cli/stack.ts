@@ -22,14 +22,14 @@ import { openControlPlaneStore } from '../server/store/open-control-plane-store'
 import { openBlobStore } from '../storage/open-blob-store';
 import { openLiveEvents } from '../storage/open-live-events';
 import { createWorker } from '../worker/create-worker';
-import { runtimeOptions } from '../worker/runtime-options';
+import { runtimeOptions, temporalMetricsUrl } from '../worker/runtime-options';
 import { temporalClientInterceptors } from '../server/temporal-client-interceptors';
 import { startTracing } from './start-tracing';
 import { createWorkerMetrics } from '../worker/metrics';
 import { keelDataConverter } from '../worker/payload-store';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
 import { startDemoModelServer } from './demo-model/demo-model-server';
-import { resolveTemporalCliPath, startTemporalDevServer } from './temporal-dev-server';
+import { findFreePort, resolveTemporalCliPath, startTemporalDevServer } from './temporal-dev-server';
 import type { TemporalDevServer } from './temporal-dev-server';
 
 /** Options of `startStack` beyond the configuration. */
@@ -91,7 +91,7 @@ export function defaultAgent(config: KeelConfig, demo: boolean): AgentSnapshot {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config } = options;
-  installQuietRuntime(config.logs);
+  const runtimeMetricsUrl = await installQuietRuntime(config.logs);
   const log = options.log ?? (() => undefined);
   const stops: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
@@ -137,7 +137,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const runsWorker = !serverOnly && (options.runWorker ?? true);
     const bus = await openLiveEvents(config.database, { listen: true, workerInProcess: runsWorker, log });
     stops.push(() => bus.close());
-    const workerMetrics = createWorkerMetrics();
+    const workerMetrics = createWorkerMetrics({
+      modelPrices: config.limits.modelPrices,
+      ...(runtimeMetricsUrl === undefined ? {} : { temporalMetricsUrl: runtimeMetricsUrl }),
+    });
     const blobs = await openBlobStore(config);
     stops.push(() => Promise.resolve(blobs.close?.()));
     let worker: Worker | null = null;
@@ -192,6 +195,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       rateLimits: config.rateLimits,
       logs: config.logs,
       ...(worker === null ? {} : { metricsRegistries: [workerMetrics.registry] }),
+      metricsPages: [() => workerMetrics.temporalPage()],
       secretKey: resolveSecretKey(config.secretKey, config.dataDir),
       repositoryHosts: config.repositories.hosts,
       console: { temporalUiUrl: devServer?.uiUrl ?? null, temporalNamespace: config.temporal.namespace },
@@ -248,18 +252,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
-let runtimeInstalled = false;
+let runtimeInstalled: Promise<string | undefined> | null = null;
 
 /**
  * Installs the Temporal runtime once per process, logging as `logs` says: in text, warnings and errors only unless
- * `KEEL_LOG_LEVEL` says otherwise, so `keel up` output stays readable.
+ * `KEEL_LOG_LEVEL` says otherwise, so `keel up` output stays readable; and serving its own metrics on a loopback port.
+ * Resolves to that page's address, `undefined` when another part of this process installed the runtime first.
  */
-function installQuietRuntime(logs: LogConfig): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install(runtimeOptions(logs, 'WARN'));
-  } catch {
-    // Another part of this process installed the runtime first; its logger stays.
-  }
+function installQuietRuntime(logs: LogConfig): Promise<string | undefined> {
+  runtimeInstalled ??= (async () => {
+    const metricsPort = await findFreePort();
+    try {
+      Runtime.install(runtimeOptions(logs, 'WARN', metricsPort));
+      return temporalMetricsUrl(metricsPort);
+    } catch {
+      // Another part of this process installed the runtime first; its logger stays, and it serves no metrics page.
+      return undefined;
+    }
+  })();
+  return runtimeInstalled;
 }

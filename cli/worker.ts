@@ -1,26 +1,32 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import type { Registry } from 'prom-client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { KeelConfig } from '../common/config';
 import { createWorker } from '../worker/create-worker';
 import { createWorkerMetrics } from '../worker/metrics';
+import type { WorkerMetrics } from '../worker/metrics';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
-import { runtimeOptions } from '../worker/runtime-options';
+import { runtimeOptions, temporalMetricsUrl } from '../worker/runtime-options';
+import { findFreePort } from './temporal-dev-server';
 import { startTracing } from './start-tracing';
 import { sandboxClusterLabel } from '../common/sandbox';
 import { openLiveEvents } from '../storage/open-live-events';
 
-/** Serves `registry` at `GET /metrics` (Prometheus text format) on `host:port`; anything else is a 404. */
-function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+/**
+ * Serves the worker's metrics at `GET /metrics` (Prometheus text format) on `host:port`, the Temporal runtime's after
+ * Keel's; anything else is a 404.
+ */
+function serveMetrics(metrics: WorkerMetrics, host: string, port: number): Promise<Server> {
+  const { registry } = metrics;
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
       return;
     }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+    Promise.all([registry.metrics(), metrics.temporalPage()]).then(
+      ([text, temporal]) =>
+        response.writeHead(200, { 'content-type': registry.contentType }).end(`${text}\n${temporal}`),
       (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error)),
     );
   });
@@ -40,7 +46,9 @@ function serveMetrics(registry: Registry, host: string, port: number): Promise<S
 export async function worker(config: KeelConfig): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`;
   // Before the first connection, which would install the runtime with the SDK's default logger.
-  Runtime.install(runtimeOptions(config.logs, 'INFO'));
+  // The runtime's own metrics (the SDK's worker metrics) on a loopback port, served with the worker's at /metrics.
+  const temporalMetricsPort = await findFreePort();
+  Runtime.install(runtimeOptions(config.logs, 'INFO', temporalMetricsPort));
   const tracing = startTracing(config.tracing, 'keel-worker');
   const connection = await NativeConnection.connect({ address });
   let metricsServer: Server | undefined;
@@ -52,7 +60,10 @@ export async function worker(config: KeelConfig): Promise<void> {
   });
   try {
     const workflowBundle = await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'));
-    const metrics = createWorkerMetrics();
+    const metrics = createWorkerMetrics({
+      modelPrices: config.limits.modelPrices,
+      temporalMetricsUrl: temporalMetricsUrl(temporalMetricsPort),
+    });
     const running = await createWorker({
       config,
       connection,
@@ -63,7 +74,7 @@ export async function worker(config: KeelConfig): Promise<void> {
       ...(tracing === undefined ? {} : { tracing }),
     });
     if (config.workerMetricsPort !== 0) {
-      metricsServer = await serveMetrics(metrics.registry, config.server.host, config.workerMetricsPort);
+      metricsServer = await serveMetrics(metrics, config.server.host, config.workerMetricsPort);
       console.log(`keel worker: metrics at http://${config.server.host}:${config.workerMetricsPort}/metrics`);
     }
     console.log(`keel worker: polling ${address} (namespace ${config.temporal.namespace})`);

@@ -90,6 +90,8 @@ export interface ServerOptions extends Omit<
   rateLimits?: RateLimits;
   /** Metrics of a worker in the same process, served with the server's at `/metrics`. */
   metricsRegistries?: Registry[];
+  /** Pages of Prometheus text served after those (the Temporal runtime's own metrics). */
+  metricsPages?: (() => Promise<string>)[];
   /** How requests are logged (`KEEL_LOG_FORMAT`): with `json`, a line per request; by default none. */
   logs?: LogConfig;
   /** What the web console's page is told of the deployment (the Temporal UI's address). */
@@ -225,7 +227,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
   void app.register(async (api) => {
     await registerRateLimits(api, options.rateLimits ?? NO_RATE_LIMITS, givenApiKey);
     registerHealthRoute(api, options.healthChecks);
-    registerMetrics(api, options.temporal, [liveDeltas.registry, ...(options.metricsRegistries ?? [])]);
+    registerMetrics(
+      api,
+      options.temporal,
+      [liveDeltas.registry, ...(options.metricsRegistries ?? [])],
+      options.metricsPages,
+    );
     registerOpenApiRoute(api, servedRoutes);
     registerSessionRoutes(api, sessions);
     const threads = new SessionThreadService(sessions, queries, options.temporal);

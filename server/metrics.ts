@@ -32,7 +32,12 @@ export function liveDeltaMetrics(): { registry: Registry; observe: (delayMs: num
  * `GET /metrics` in the Prometheus text format, with the registries of a worker in the same process (`keel up`)
  * merged in. Like `/health`, it needs no API key: it holds counts, never content.
  */
-export function registerMetrics(app: FastifyInstance, temporal: Client, otherRegistries: Registry[] = []): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  temporal: Client,
+  otherRegistries: Registry[] = [],
+  otherPages: (() => Promise<string>)[] = [],
+): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keel_server_' });
   const requests = new Counter({
@@ -72,7 +77,8 @@ export function registerMetrics(app: FastifyInstance, temporal: Client, otherReg
     withContract({ summary: 'Prometheus metrics.', public: true, responseMediaType: 'text/plain' }),
     async (_request, reply) => {
       void reply.header('content-type', merged.contentType);
-      return merged.metrics();
+      const pages = await Promise.all([merged.metrics(), ...otherPages.map((page) => page())]);
+      return pages.join('\n');
     },
   );
 }

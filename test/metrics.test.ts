@@ -8,7 +8,8 @@ let harness: TestStack;
 let client: Anthropic;
 
 beforeAll(async () => {
-  harness = await startTestStack();
+  // A list price for the scripted model (dollars per million tokens: input/output/5m write/1h write/read).
+  harness = await startTestStack({ environment: { KEEL_MODEL_PRICES: 'scripted-model=1000/2000/1250/2000/100' } });
   client = sdkClient(harness.stack.apiUrl);
 });
 
@@ -23,7 +24,7 @@ function sample(page: string, name: string, labels: string): number | undefined 
 }
 
 describe('GET /metrics', () => {
-  it('serves HTTP, session, Activity and token metrics in the Prometheus format, without a key', async () => {
+  it('serves HTTP, session, Activity, token, cost, sandbox and Temporal worker metrics in the Prometheus format, without a key', async () => {
     const agent = await client.beta.agents.create({
       name: 'measured',
       model: 'scripted-model',
@@ -65,7 +66,23 @@ describe('GET /metrics', () => {
     expect(
       sample(page, 'keel_activity_duration_seconds_count', 'activity="execute",tool="bash",outcome="completed"'),
     ).toBe(1);
-    expect(sample(page, 'keel_model_tokens_total', 'model="scripted-model",kind="input"')).toBeGreaterThan(0);
+    const tokens = (kind: string): number =>
+      sample(page, 'keel_model_tokens_total', `model="scripted-model",kind="${kind}"`) ?? 0;
+    expect(tokens('input')).toBeGreaterThan(0);
+    // The list cost of exactly those tokens, at the configured price.
+    const dollars =
+      (tokens('input') * 1000 +
+        tokens('output') * 2000 +
+        tokens('cache_creation') * 1250 +
+        tokens('cache_read') * 100) /
+      1e6;
+    expect(sample(page, 'keel_model_cost_usd_total', 'model="scripted-model"')).toBeCloseTo(dollars, 9);
+    // The session's sandbox, running, counted on this worker.
+    expect(sample(page, 'keel_sandboxes', 'state="running"')).toBe(1);
+    expect(sample(page, 'keel_sandboxes', 'state="warm"')).toBe(0);
+    // The Temporal SDK's own worker metrics, from the runtime's page.
+    expect(page).toMatch(/^temporal_workflow_task_execution_latency_(bucket|count)\{/m);
+    expect(page).toMatch(/^temporal_activity_execution_latency_(bucket|count)\{/m);
     expect(page).toContain('keel_server_process_resident_memory_bytes');
     expect(deltas).toBeGreaterThan(0);
     expect(Number(/^keel_live_delta_delay_seconds_count (\d+)$/m.exec(page)?.[1])).toBe(deltas);

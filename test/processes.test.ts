@@ -92,6 +92,9 @@ describe('keel server and keel worker as their own processes', () => {
     expect(metrics).toContain(
       'keel_activity_duration_seconds_count{activity="callModel",tool="",outcome="completed"} 1',
     );
+    // With the Temporal runtime's own worker metrics after Keel's, and this worker's (no) sandboxes.
+    expect(metrics).toMatch(/^temporal_activity_execution_latency_count\{/m);
+    expect(metrics).toContain('keel_sandboxes{state="running"} 0');
 
     server.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');

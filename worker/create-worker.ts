@@ -27,7 +27,9 @@ import { openBlobStore } from '../storage/open-blob-store';
 import { closeWhenStopped } from './close-when-stopped';
 import { limitHeapGrowth } from './heap-growth';
 import { openWorkerControlPlane } from './worker-control-plane';
+import { registerSandboxCount } from './metrics';
 import type { WorkerMetrics } from './metrics';
+import { countOwnSandboxes } from '../activities/sandbox/count-sandboxes';
 import { workerTracing } from './worker-tracing';
 import { workflowBuildId } from './workflow-build-id';
 import type { WorkerTracing } from './worker-tracing';
@@ -136,6 +138,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ? {}
       : { owner: { cluster: options.sandboxCluster, worker: options.identity ?? `${process.pid}@${hostname()}` } }),
   };
+  const owner = sandboxOptions.owner;
+  if (options.metrics !== undefined && owner !== undefined) {
+    registerSandboxCount(options.metrics.registry, () => countOwnSandboxes(docker, owner.worker));
+  }
   // Pre-started containers (with their runners) for sessions' first tool calls: filled once the worker exists,
   // removed when it stops.
   const runners = new RunnerPool(docker);

@@ -1,24 +1,64 @@
 import type { Context as ActivityContext } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { listCostNano, listPriceFor } from '../common/list-price';
+import type { ModelListPrice } from '../common/list-price';
 
 /** Seconds buckets for Activities: from a fast file tool to a long model stream or command. */
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-/** The worker's Prometheus metrics: every Activity's duration and outcome, and the model's tokens. */
+/** How long a scrape waits for the Temporal runtime's own page. */
+const TEMPORAL_PAGE_TIMEOUT_MS = 2_000;
+
+/** What the worker's metrics are made with. */
+export interface WorkerMetricsOptions {
+  registry?: Registry;
+  /** List prices that add to or override the known ones (`KEEL_MODEL_PRICES`), for the cost counter. */
+  modelPrices?: Readonly<Record<string, ModelListPrice>>;
+  /** Where this process's Temporal runtime serves its own Prometheus page (loopback), when it does. */
+  temporalMetricsUrl?: string;
+}
+
+/** The worker's Prometheus metrics: every Activity's duration and outcome, the model's tokens and their list cost. */
 export interface WorkerMetrics {
   registry: Registry;
   /** An Activity interceptor that records every Activity this worker runs. */
   interceptor: ActivityInterceptorsFactory;
+  /**
+   * The Temporal runtime's own page (the SDK's worker metrics, `temporal_*`: pollers, task slots, task and Activity
+   * latencies), to serve after the registry's; empty when the runtime serves none, a comment when it did not answer.
+   */
+  temporalPage(): Promise<string>;
+}
+
+const SANDBOX_METRIC = 'keel_sandboxes';
+
+/** Sandboxes of one worker by state: running (claimed by a session), warm (running, not claimed yet) and stopped. */
+export type SandboxCounts = Record<'running' | 'warm' | 'stopped', number>;
+
+/** Adds `keel_sandboxes{state}` to `registry` (in place of one it had), counted by `count` when scraped. */
+export function registerSandboxCount(registry: Registry, count: () => Promise<SandboxCounts>): void {
+  registry.removeSingleMetric(SANDBOX_METRIC);
+  new Gauge({
+    name: SANDBOX_METRIC,
+    help: "This worker's sandbox containers by state: running (a session's), warm (the pool's) and stopped",
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [state, value] of Object.entries(await count())) this.set({ state }, value);
+    },
+  });
 }
 
 /**
  * The worker's metrics, measured by one Activity interceptor (`prom-client`, the Node Prometheus client): model calls,
  * tools (`execute` labelled with the sandbox tool, MCP and web tools by Activity), compaction and storage, each with
- * its duration and outcome, and the tokens the model reports. Nothing in the Workflow changes, so histories do not.
+ * its duration and outcome, the tokens the model reports and their list cost (models with a list price only). Nothing
+ * in the Workflow changes, so histories do not. The Temporal runtime's own metrics come from its page.
  */
-export function createWorkerMetrics(registry: Registry = new Registry()): WorkerMetrics {
+export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerMetrics {
+  const registry = options.registry ?? new Registry();
   const duration = new Histogram({
     name: 'keel_activity_duration_seconds',
     help: 'Duration of the Activities this worker ran (model calls, tools, compaction, storage), by outcome',
@@ -30,6 +70,12 @@ export function createWorkerMetrics(registry: Registry = new Registry()): Worker
     name: 'keel_model_tokens_total',
     help: 'Tokens the model reported, by model and kind (input, output, cache_read, cache_creation)',
     labelNames: ['model', 'kind'] as const,
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'keel_model_cost_usd_total',
+    help: "List cost of the model's tokens in US dollars, by model (models with a list price only)",
+    labelNames: ['model'] as const,
     registers: [registry],
   });
   const interceptor: ActivityInterceptorsFactory = (context: ActivityContext) => ({
@@ -64,6 +110,31 @@ export function createWorkerMetrics(registry: Registry = new Registry()): Worker
     for (const [kind, count] of Object.entries(kinds)) {
       if (typeof count === 'number' && count > 0) tokens.inc({ model, kind }, count);
     }
+    const price = listPriceFor(model, options.modelPrices);
+    if (price === null) return;
+    const count = (value: unknown): number => (typeof value === 'number' ? value : 0);
+    const nano = listCostNano(
+      {
+        input_tokens: count(kinds.input),
+        output_tokens: count(kinds.output),
+        cache_read_input_tokens: count(kinds.cache_read),
+        cache_creation_input_tokens: count(kinds.cache_creation),
+      },
+      price,
+    );
+    if (nano > 0n) cost.inc({ model }, Number(nano) / 1e9);
   };
-  return { registry, interceptor };
+  const temporalPage = async (): Promise<string> => {
+    if (options.temporalMetricsUrl === undefined) return '';
+    try {
+      const response = await fetch(options.temporalMetricsUrl, {
+        signal: AbortSignal.timeout(TEMPORAL_PAGE_TIMEOUT_MS),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return await response.text();
+    } catch (error) {
+      return `# the Temporal runtime's metrics did not answer: ${(error as Error).message}\n`;
+    }
+  };
+  return { registry, interceptor, temporalPage };
 }

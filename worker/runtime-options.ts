@@ -18,19 +18,40 @@ class KeelLogger extends DefaultLogger {
 }
 
 /**
- * The Temporal runtime's options for `logs`. Its logger gets the SDK's own logs and the Workflows' and Activities'
+ * The Temporal runtime's options for `logs`, and with `metricsPort`, its own Prometheus page on that loopback port
+ * (`temporalMetricsUrl`), which Keel's `/metrics` serves after its own: counters end in `_total` and durations are in
+ * seconds, as Prometheus names them. Its logger gets the SDK's own logs and the Workflows' and Activities'
  * (`log` of `@temporalio/workflow` and `@temporalio/activity`). With `json`: one JSON object a line on stdout, with
  * the session id (`session_id`: the Workflow ID) on every line of a Workflow or an Activity, and the native core's
  * warnings forwarded to it too. With `text`: the SDK's readable lines on stderr, at `KEEL_LOG_LEVEL` or else
  * `textLevel` (each process's own default).
  */
-export function runtimeOptions(logs: LogConfig, textLevel: LogLevel): RuntimeOptions {
+export function runtimeOptions(logs: LogConfig, textLevel: LogLevel, metricsPort?: number): RuntimeOptions {
   const level = logs.level === undefined ? undefined : (logs.level.toUpperCase() as LogLevel);
-  if (logs.format === 'text') return { logger: new KeelLogger(level ?? textLevel) };
+  const metrics =
+    metricsPort === undefined
+      ? {}
+      : {
+          metrics: {
+            prometheus: {
+              bindAddress: `127.0.0.1:${metricsPort}`,
+              countersTotalSuffix: true,
+              useSecondsForDurations: true,
+            },
+          },
+        };
+  if (logs.format === 'text') {
+    return { logger: new KeelLogger(level ?? textLevel), telemetryOptions: { ...metrics } };
+  }
   return {
     logger: new KeelLogger(level ?? 'INFO', (entry) => process.stdout.write(`${jsonLogLine(entry)}\n`)),
-    telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } } },
+    telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } }, ...metrics },
   };
+}
+
+/** The address of the page `runtimeOptions` asks the runtime to serve on `metricsPort`. */
+export function temporalMetricsUrl(metricsPort: number): string {
+  return `http://127.0.0.1:${metricsPort}/metrics`;
 }
 
 /** A log entry as a line of JSON: `time`, `level`, `msg`, `session_id` when a Workflow is named, then its metadata. */
