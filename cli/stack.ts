@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { IllegalStateError } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import Docker from 'dockerode';
@@ -265,8 +266,11 @@ function installQuietRuntime(logs: LogConfig): Promise<string | undefined> {
     try {
       Runtime.install(runtimeOptions(logs, 'WARN', metricsPort));
       return temporalMetricsUrl(metricsPort);
-    } catch {
-      // Another part of this process installed the runtime first; its logger stays, and it serves no metrics page.
+    } catch (error) {
+      // Another part of this process installed the runtime first: its logger stays, and it serves no metrics page.
+      if (error instanceof IllegalStateError) return undefined;
+      // The port could not be bound: the runtime as before, without its page.
+      Runtime.install(runtimeOptions(logs, 'WARN'));
       return undefined;
     }
   })();

@@ -46,9 +46,17 @@ function serveMetrics(metrics: WorkerMetrics, host: string, port: number): Promi
 export async function worker(config: KeelConfig): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`;
   // Before the first connection, which would install the runtime with the SDK's default logger.
-  // The runtime's own metrics (the SDK's worker metrics) on a loopback port, served with the worker's at /metrics.
-  const temporalMetricsPort = await findFreePort();
-  Runtime.install(runtimeOptions(config.logs, 'INFO', temporalMetricsPort));
+  // With KEEL_WORKER_METRICS_PORT, the runtime's own metrics (the SDK's worker metrics) on a loopback port, served
+  // with the worker's; a port that cannot be bound leaves them out.
+  let temporalMetricsPort = config.workerMetricsPort === 0 ? undefined : await findFreePort();
+  try {
+    Runtime.install(runtimeOptions(config.logs, 'INFO', temporalMetricsPort));
+  } catch (error) {
+    if (temporalMetricsPort === undefined) throw error;
+    console.log(`keel worker: the Temporal runtime's metrics are left out (${(error as Error).message})`);
+    temporalMetricsPort = undefined;
+    Runtime.install(runtimeOptions(config.logs, 'INFO'));
+  }
   const tracing = startTracing(config.tracing, 'keel-worker');
   const connection = await NativeConnection.connect({ address });
   let metricsServer: Server | undefined;
@@ -62,7 +70,7 @@ export async function worker(config: KeelConfig): Promise<void> {
     const workflowBundle = await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'));
     const metrics = createWorkerMetrics({
       modelPrices: config.limits.modelPrices,
-      temporalMetricsUrl: temporalMetricsUrl(temporalMetricsPort),
+      ...(temporalMetricsPort === undefined ? {} : { temporalMetricsUrl: temporalMetricsUrl(temporalMetricsPort) }),
     });
     const running = await createWorker({
       config,

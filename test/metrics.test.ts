@@ -9,7 +9,7 @@ let client: Anthropic;
 
 beforeAll(async () => {
   // A list price for the scripted model (dollars per million tokens: input/output/5m write/1h write/read).
-  harness = await startTestStack({ environment: { KEEL_MODEL_PRICES: 'scripted-model=1000/2000/1250/2000/100' } });
+  harness = await startTestStack({ environment: { KEEL_MODEL_PRICES: 'scripted-model=1000/2000/1250/3000/100' } });
   client = sdkClient(harness.stack.apiUrl);
 });
 

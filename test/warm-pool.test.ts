@@ -4,6 +4,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionSandbox } from '../activities/sandbox/provision-sandbox';
+import { countOwnSandboxes } from '../activities/sandbox/count-own-sandboxes';
 import { WarmPool } from '../activities/sandbox/warm-pool';
 import { warmPoolServes } from '../activities/sandbox/warm-pool-serves';
 import { parseConfig } from '../common/config';
@@ -275,6 +276,28 @@ describe('the warm pool, Activity by Activity', () => {
         }),
       );
       expect(warmLabels.filter((label) => label === 'true')).toHaveLength(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("counts a worker's sandboxes by state for keel_sandboxes: warm, then claimed and running, then stopped", async () => {
+    const options = { ...sandbox.options, owner: { cluster: 'warm-pool-test', worker: 'counted' } };
+    const pool = new WarmPool({ sandbox: options, size: 1 });
+    try {
+      pool.fill();
+      await until(() => pool.stats().ready === 1);
+      expect(await countOwnSandboxes(sandbox.docker, 'counted')).toEqual({ running: 0, warm: 1, stopped: 0 });
+      const sessionId = sandbox.newSessionId();
+      await provisionSandbox({ ...options, warmPool: pool }, { sessionId });
+      expect(pool.stats().claimed).toBe(1);
+      // The claimed container counts as running; the pool refills with a new warm one.
+      await until(() => pool.stats().ready === 1);
+      expect(await countOwnSandboxes(sandbox.docker, 'counted')).toEqual({ running: 1, warm: 1, stopped: 0 });
+      await sandbox.docker.getContainer(sandboxContainerName(sessionId)).stop({ t: 0 });
+      expect(await countOwnSandboxes(sandbox.docker, 'counted')).toEqual({ running: 0, warm: 1, stopped: 1 });
+      // Another worker's containers are not counted.
+      expect(await countOwnSandboxes(sandbox.docker, 'someone-else')).toEqual({ running: 0, warm: 0, stopped: 0 });
     } finally {
       await pool.close();
     }

@@ -29,7 +29,7 @@ import { limitHeapGrowth } from './heap-growth';
 import { openWorkerControlPlane } from './worker-control-plane';
 import { registerSandboxCount } from './metrics';
 import type { WorkerMetrics } from './metrics';
-import { countOwnSandboxes } from '../activities/sandbox/count-sandboxes';
+import { countOwnSandboxes } from '../activities/sandbox/count-own-sandboxes';
 import { workerTracing } from './worker-tracing';
 import { workflowBuildId } from './workflow-build-id';
 import type { WorkerTracing } from './worker-tracing';

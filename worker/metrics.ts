@@ -4,15 +4,17 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { listCostNano, listPriceFor } from '../common/list-price';
 import type { ModelListPrice } from '../common/list-price';
+import type { OwnSandboxCounts } from '../activities/sandbox/count-own-sandboxes';
 
 /** Seconds buckets for Activities: from a fast file tool to a long model stream or command. */
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-/** How long a scrape waits for the Temporal runtime's own page. */
-const TEMPORAL_PAGE_TIMEOUT_MS = 2_000;
+/** How long a scrape waits for the Temporal runtime's own page, and for Docker's count of the sandboxes. */
+const SCRAPE_PART_TIMEOUT_MS = 2_000;
 
 /** What the worker's metrics are made with. */
 export interface WorkerMetricsOptions {
+  /** The registry to add the metrics to (a new one by default). */
   registry?: Registry;
   /** List prices that add to or override the known ones (`KEEL_MODEL_PRICES`), for the cost counter. */
   modelPrices?: Readonly<Record<string, ModelListPrice>>;
@@ -33,20 +35,38 @@ export interface WorkerMetrics {
 }
 
 const SANDBOX_METRIC = 'keel_sandboxes';
+const SANDBOX_ERRORS_METRIC = 'keel_sandboxes_count_errors_total';
 
-/** Sandboxes of one worker by state: running (claimed by a session), warm (running, not claimed yet) and stopped. */
-export type SandboxCounts = Record<'running' | 'warm' | 'stopped', number>;
-
-/** Adds `keel_sandboxes{state}` to `registry` (in place of one it had), counted by `count` when scraped. */
-export function registerSandboxCount(registry: Registry, count: () => Promise<SandboxCounts>): void {
+/**
+ * Adds `keel_sandboxes{state}` to `registry` (in place of one it had), counted by `count` when scraped. A count that
+ * fails or takes longer than `SCRAPE_PART_TIMEOUT_MS` leaves the last values and adds to
+ * `keel_sandboxes_count_errors_total`: the rest of the page is served all the same.
+ */
+export function registerSandboxCount(registry: Registry, count: () => Promise<OwnSandboxCounts>): void {
   registry.removeSingleMetric(SANDBOX_METRIC);
+  registry.removeSingleMetric(SANDBOX_ERRORS_METRIC);
+  const errors = new Counter({
+    name: SANDBOX_ERRORS_METRIC,
+    help: 'Scrapes whose count of the sandboxes failed or timed out (keel_sandboxes kept its last values)',
+    registers: [registry],
+  });
   new Gauge({
     name: SANDBOX_METRIC,
-    help: "This worker's sandbox containers by state: running (a session's), warm (the pool's) and stopped",
+    help: "Sandbox containers this worker created, by state: running (a session's), warm (the pool's) and stopped",
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {
-      for (const [state, value] of Object.entries(await count())) this.set({ state }, value);
+      try {
+        const counts: OwnSandboxCounts = await Promise.race([
+          count(),
+          new Promise<never>((_resolve, reject) => {
+            setTimeout(() => reject(new Error('timed out')), SCRAPE_PART_TIMEOUT_MS).unref();
+          }),
+        ]);
+        for (const state of ['running', 'warm', 'stopped'] as const) this.set({ state }, counts[state]);
+      } catch {
+        errors.inc();
+      }
     },
   });
 }
@@ -128,7 +148,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
     if (options.temporalMetricsUrl === undefined) return '';
     try {
       const response = await fetch(options.temporalMetricsUrl, {
-        signal: AbortSignal.timeout(TEMPORAL_PAGE_TIMEOUT_MS),
+        signal: AbortSignal.timeout(SCRAPE_PART_TIMEOUT_MS),
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return await response.text();

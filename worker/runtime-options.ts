@@ -20,7 +20,7 @@ class KeelLogger extends DefaultLogger {
 /**
  * The Temporal runtime's options for `logs`, and with `metricsPort`, its own Prometheus page on that loopback port
  * (`temporalMetricsUrl`), which Keel's `/metrics` serves after its own: counters end in `_total` and durations are in
- * seconds, as Prometheus names them. Its logger gets the SDK's own logs and the Workflows' and Activities'
+ * seconds (Temporal's documented names, with no unit suffix). Its logger gets the SDK's own logs and the Workflows' and Activities'
  * (`log` of `@temporalio/workflow` and `@temporalio/activity`). With `json`: one JSON object a line on stdout, with
  * the session id (`session_id`: the Workflow ID) on every line of a Workflow or an Activity, and the native core's
  * warnings forwarded to it too. With `text`: the SDK's readable lines on stderr, at `KEEL_LOG_LEVEL` or else

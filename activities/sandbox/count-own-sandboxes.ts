@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { SANDBOX_LABELS } from '../../common/sandbox';
 import { WARM_CONTAINER_PREFIX } from './warm-container';
 
-/** A worker's sandbox containers by state. */
+/** The sandbox containers a worker created, by state. */
 export interface OwnSandboxCounts {
   /** Running and claimed by a session. */
   running: number;
@@ -12,7 +12,11 @@ export interface OwnSandboxCounts {
   stopped: number;
 }
 
-/** Counts the sandbox containers labelled as `worker`'s (`SANDBOX_LABELS.worker`), by state, in one Docker call. */
+/**
+ * Counts the sandbox containers `worker` created (labelled `SANDBOX_LABELS.worker`; a label never changes, so a
+ * session's container counts under the worker that made it even when another one drives it now), by state, in one
+ * Docker call.
+ */
 export async function countOwnSandboxes(docker: Docker, worker: string): Promise<OwnSandboxCounts> {
   const filters = JSON.stringify({ label: [`${SANDBOX_LABELS.worker}=${worker}`] });
   const counts: OwnSandboxCounts = { running: 0, warm: 0, stopped: 0 };
