@@ -83,6 +83,15 @@ describe('GET /metrics', () => {
     // The Temporal SDK's own worker metrics, from the runtime's page.
     expect(page).toMatch(/^temporal_workflow_task_execution_latency_(bucket|count)\{/m);
     expect(page).toMatch(/^temporal_activity_execution_latency_(bucket|count)\{/m);
+    // The pages joined stay one valid exposition: each family declared once, every other line a sample.
+    const families = page
+      .split('\n')
+      .filter((line) => line.startsWith('# TYPE '))
+      .map((line) => line.split(' ')[2]);
+    expect(new Set(families).size).toBe(families.length);
+    const samples = page.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    for (const line of samples)
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (-?[0-9.]+(e[+-]?\d+)?|NaN|[+-]Inf)$/);
     expect(page).toContain('keel_server_process_resident_memory_bytes');
     expect(deltas).toBeGreaterThan(0);
     expect(Number(/^keel_live_delta_delay_seconds_count (\d+)$/m.exec(page)?.[1])).toBe(deltas);

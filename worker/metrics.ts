@@ -45,10 +45,36 @@ const SANDBOX_ERRORS_METRIC = 'keel_sandboxes_count_errors_total';
 export function registerSandboxCount(registry: Registry, count: () => Promise<OwnSandboxCounts>): void {
   registry.removeSingleMetric(SANDBOX_METRIC);
   registry.removeSingleMetric(SANDBOX_ERRORS_METRIC);
-  const errors = new Counter({
+  let last: OwnSandboxCounts = { running: 0, warm: 0, stopped: 0 };
+  let failures = 0;
+  // One count per scrape, awaited by both metrics (a registry collects its metrics at the same time).
+  let counting: Promise<void> | null = null;
+  const refresh = (): Promise<void> =>
+    (counting ??= (async () => {
+      // After `counting` is set, so the `finally` below always clears it.
+      await Promise.resolve();
+      try {
+        last = await Promise.race([
+          count(),
+          new Promise<never>((_resolve, reject) => {
+            setTimeout(() => reject(new Error('timed out')), SCRAPE_PART_TIMEOUT_MS).unref();
+          }),
+        ]);
+      } catch {
+        failures += 1;
+      } finally {
+        counting = null;
+      }
+    })());
+  new Counter({
     name: SANDBOX_ERRORS_METRIC,
     help: 'Scrapes whose count of the sandboxes failed or timed out (keel_sandboxes kept its last values)',
     registers: [registry],
+    async collect() {
+      await refresh();
+      this.reset();
+      if (failures > 0) this.inc(failures);
+    },
   });
   new Gauge({
     name: SANDBOX_METRIC,
@@ -56,17 +82,8 @@ export function registerSandboxCount(registry: Registry, count: () => Promise<Ow
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {
-      try {
-        const counts: OwnSandboxCounts = await Promise.race([
-          count(),
-          new Promise<never>((_resolve, reject) => {
-            setTimeout(() => reject(new Error('timed out')), SCRAPE_PART_TIMEOUT_MS).unref();
-          }),
-        ]);
-        for (const state of ['running', 'warm', 'stopped'] as const) this.set({ state }, counts[state]);
-      } catch {
-        errors.inc();
-      }
+      await refresh();
+      for (const state of ['running', 'warm', 'stopped'] as const) this.set({ state }, last[state]);
     },
   });
 }
