@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
-import { NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
+import { NativeConnection, Worker as TemporalWorker } from '@temporalio/worker';
 import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
@@ -23,7 +23,7 @@ import { openControlPlaneStore } from '../server/store/open-control-plane-store'
 import { openBlobStore } from '../storage/open-blob-store';
 import { openLiveEvents } from '../storage/open-live-events';
 import { createWorker } from '../worker/create-worker';
-import { runtimeOptions, temporalMetricsUrl } from '../worker/runtime-options';
+import { installRuntime } from '../worker/runtime-options';
 import { temporalClientInterceptors } from '../server/temporal-client-interceptors';
 import { startTracing } from './start-tracing';
 import { createWorkerMetrics } from '../worker/metrics';
@@ -264,14 +264,11 @@ function installQuietRuntime(logs: LogConfig): Promise<string | undefined> {
   runtimeInstalled ??= (async () => {
     const metricsPort = await findFreePort();
     try {
-      Runtime.install(runtimeOptions(logs, 'WARN', metricsPort));
-      return temporalMetricsUrl(metricsPort);
+      return installRuntime(logs, 'WARN', metricsPort);
     } catch (error) {
       // Another part of this process installed the runtime first: its logger stays, and it serves no metrics page.
       if (error instanceof IllegalStateError) return undefined;
-      // The port could not be bound: the runtime as before, without its page.
-      Runtime.install(runtimeOptions(logs, 'WARN'));
-      return undefined;
+      throw error;
     }
   })();
   return runtimeInstalled;

@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { KeelConfig } from '../common/config';
 import { createWorker } from '../worker/create-worker';
 import { createWorkerMetrics } from '../worker/metrics';
 import type { WorkerMetrics } from '../worker/metrics';
 import { prebuiltWorkflowBundle } from '../worker/prebuilt-workflow-bundle';
-import { runtimeOptions, temporalMetricsUrl } from '../worker/runtime-options';
+import { installRuntime } from '../worker/runtime-options';
 import { findFreePort } from './temporal-dev-server';
 import { startTracing } from './start-tracing';
 import { sandboxClusterLabel } from '../common/sandbox';
@@ -46,17 +46,13 @@ function serveMetrics(metrics: WorkerMetrics, host: string, port: number): Promi
 export async function worker(config: KeelConfig): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devServerPort}`;
   // Before the first connection, which would install the runtime with the SDK's default logger.
-  // With KEEL_WORKER_METRICS_PORT, the runtime's own metrics (the SDK's worker metrics) on a loopback port, served
-  // with the worker's; a port that cannot be bound leaves them out.
-  let temporalMetricsPort = config.workerMetricsPort === 0 ? undefined : await findFreePort();
-  try {
-    Runtime.install(runtimeOptions(config.logs, 'INFO', temporalMetricsPort));
-  } catch (error) {
-    if (temporalMetricsPort === undefined) throw error;
-    console.log(`keel worker: the Temporal runtime's metrics are left out (${(error as Error).message})`);
-    temporalMetricsPort = undefined;
-    Runtime.install(runtimeOptions(config.logs, 'INFO'));
-  }
+  // With KEEL_WORKER_METRICS_PORT, the runtime's own metrics (the SDK's worker metrics), served with the worker's.
+  const temporalMetricsUrl = installRuntime(
+    config.logs,
+    'INFO',
+    config.workerMetricsPort === 0 ? undefined : await findFreePort(),
+    (line) => console.log(`keel worker: ${line}`),
+  );
   const tracing = startTracing(config.tracing, 'keel-worker');
   const connection = await NativeConnection.connect({ address });
   let metricsServer: Server | undefined;
@@ -70,7 +66,7 @@ export async function worker(config: KeelConfig): Promise<void> {
     const workflowBundle = await prebuiltWorkflowBundle(path.join(config.dataDir, 'cache'));
     const metrics = createWorkerMetrics({
       modelPrices: config.limits.modelPrices,
-      ...(temporalMetricsPort === undefined ? {} : { temporalMetricsUrl: temporalMetricsUrl(temporalMetricsPort) }),
+      ...(temporalMetricsUrl === undefined ? {} : { temporalMetricsUrl }),
     });
     const running = await createWorker({
       config,

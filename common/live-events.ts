@@ -3,9 +3,9 @@ import type { LoggedEvent } from './events';
 /**
  * What the live bus carries for one session: events just appended to the log (a hint, the log is the truth), a sign
  * that the log grew without the events themselves (they were too large for the channel: read the log), a best-effort
- * text delta of the `agent.message` that `eventId` will become (with `producedAt`, the worker's clock in epoch ms when the
- * model's text reached it), or the start of the model's thinking that `eventId`
- * (an `agent.thinking`) will record; the hosted stream previews thinking with a start only.
+ * text delta of the `agent.message` that `eventId` will become (with `producedAt`, the worker's clock in epoch ms when
+ * the model's text reached it), or the start of the model's thinking that `eventId` (an `agent.thinking`) will record;
+ * the hosted stream previews thinking with a start only.
  */
 export type LiveEvent =
   | { kind: 'appended'; sessionId: string; events: LoggedEvent[] }

@@ -12,8 +12,8 @@ export const LIVE_DELTA_METRIC = 'keel_live_delta_delay_seconds';
 /**
  * The histogram of how long text deltas take from the worker that produced them to this server's streams
  * (`LIVE_DELTA_METRIC`; across machines it includes the difference of their clocks, and a negative delay, a worker's
- * clock ahead of the server's, counts as 0), in a registry of its own that
- * `registerMetrics` serves, and the observer the server's feeds report to.
+ * clock ahead of the server's, counts as 0), in a registry of its own that `registerMetrics` serves, and the observer
+ * the server's feeds report to.
  */
 export function liveDeltaMetrics(): { registry: Registry; observe: (delayMs: number) => void } {
   const registry = new Registry();

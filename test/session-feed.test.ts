@@ -29,13 +29,8 @@ class ResumableBus implements LiveEvents {
   }
 }
 
-/** Follows a fake session of 3 events from the start; its first `failingReads` Queries fail as a timed-out one does. */
-async function follow(
-  bus: LiveEvents,
-  pollIntervalMs = 100,
-  failingReads = 0,
-  onDeltaDelivered?: (delayMs: number) => void,
-) {
+/** A fake session of 3 events, and the feeds that follow it. */
+async function sessionFeeds(bus: LiveEvents, pollIntervalMs: number, onDeltaDelivered?: (delayMs: number) => void) {
   const blobs = new RecordingBlobStore();
   const log = await FakeSessionLog.create({
     sessionId: 'sesn_feed_push',
@@ -44,7 +39,17 @@ async function follow(
     archivedRuns: 0,
     eventsPerRun: 3,
   });
-  const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, pollIntervalMs, onDeltaDelivered);
+  return { log, feeds: new SessionFeeds(new SessionEventReader(log, blobs), bus, pollIntervalMs, onDeltaDelivered) };
+}
+
+/** Follows a fake session of 3 events from the start; its first `failingReads` Queries fail as a timed-out one does. */
+async function follow(
+  bus: LiveEvents,
+  pollIntervalMs = 100,
+  failingReads = 0,
+  onDeltaDelivered?: (delayMs: number) => void,
+) {
+  const { log, feeds } = await sessionFeeds(bus, pollIntervalMs, onDeltaDelivered);
   log.failNextQueries = failingReads;
   const positions: number[] = [];
   const errors: unknown[] = [];
@@ -137,15 +142,7 @@ describe('SessionFeeds: pushed events, reads only when needed', () => {
   it('does not measure a delta that no stream wrote (none asked for previews, or the message is logged already)', async () => {
     const bus = new ResumableBus();
     const delays: number[] = [];
-    const blobs = new RecordingBlobStore();
-    const log = await FakeSessionLog.create({
-      sessionId: 'sesn_feed_unwritten',
-      blobs,
-      legacyRuns: 0,
-      archivedRuns: 0,
-      eventsPerRun: 1,
-    });
-    const feeds = new SessionFeeds(new SessionEventReader(log, blobs), bus, 100, (delayMs) => delays.push(delayMs));
+    const { log, feeds } = await sessionFeeds(bus, 100, (delayMs) => delays.push(delayMs));
     const withoutPreviews = await feeds.subscribe(log.sessionId, -1, {
       onEvents: () => undefined,
       onError: () => undefined,

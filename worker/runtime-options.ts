@@ -1,4 +1,5 @@
-import { DefaultLogger } from '@temporalio/worker';
+import { IllegalStateError } from '@temporalio/common';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { LogEntry, LogLevel, LogMetadata, RuntimeOptions } from '@temporalio/worker';
 import type { LogConfig } from '../common/config';
 import { DEPLOYMENT_TASK_QUEUE } from '../common/deployment';
@@ -19,12 +20,11 @@ class KeelLogger extends DefaultLogger {
 
 /**
  * The Temporal runtime's options for `logs`, and with `metricsPort`, its own Prometheus page on that loopback port
- * (`temporalMetricsUrl`), which Keel's `/metrics` serves after its own: counters end in `_total` and durations are in
- * seconds (Temporal's documented names, with no unit suffix). Its logger gets the SDK's own logs and the Workflows' and Activities'
- * (`log` of `@temporalio/workflow` and `@temporalio/activity`). With `json`: one JSON object a line on stdout, with
- * the session id (`session_id`: the Workflow ID) on every line of a Workflow or an Activity, and the native core's
- * warnings forwarded to it too. With `text`: the SDK's readable lines on stderr, at `KEEL_LOG_LEVEL` or else
- * `textLevel` (each process's own default).
+ * (see `installRuntime`): counters end in `_total` and durations are in seconds (Temporal's documented names, with no
+ * unit suffix). Its logger gets the SDK's own logs and the Workflows' and Activities' (`log` of `@temporalio/workflow`
+ * and `@temporalio/activity`). With `json`: one JSON object a line on stdout, with the session id (`session_id`: the
+ * Workflow ID) on every line of a Workflow or an Activity, and the native core's warnings forwarded to it too. With
+ * `text`: the SDK's readable lines on stderr, at `KEEL_LOG_LEVEL` or else `textLevel` (each process's own default).
  */
 export function runtimeOptions(logs: LogConfig, textLevel: LogLevel, metricsPort?: number): RuntimeOptions {
   const level = logs.level === undefined ? undefined : (logs.level.toUpperCase() as LogLevel);
@@ -49,9 +49,30 @@ export function runtimeOptions(logs: LogConfig, textLevel: LogLevel, metricsPort
   };
 }
 
-/** The address of the page `runtimeOptions` asks the runtime to serve on `metricsPort`. */
-export function temporalMetricsUrl(metricsPort: number): string {
-  return `http://127.0.0.1:${metricsPort}/metrics`;
+/**
+ * Installs the process's Temporal runtime with `runtimeOptions`, and with `metricsPort`, its own metrics page there;
+ * returns that page's address, which Keel's `/metrics` serves after its own. A port that cannot be bound leaves the
+ * page out (told to `log`) rather than stopping the start. A runtime installed already throws `IllegalStateError`.
+ */
+export function installRuntime(
+  logs: LogConfig,
+  textLevel: LogLevel,
+  metricsPort?: number,
+  log?: (line: string) => void,
+): string | undefined {
+  if (metricsPort === undefined) {
+    Runtime.install(runtimeOptions(logs, textLevel));
+    return undefined;
+  }
+  try {
+    Runtime.install(runtimeOptions(logs, textLevel, metricsPort));
+    return `http://127.0.0.1:${metricsPort}/metrics`;
+  } catch (error) {
+    if (error instanceof IllegalStateError) throw error;
+    log?.(`the Temporal runtime's metrics are left out (${(error as Error).message})`);
+    Runtime.install(runtimeOptions(logs, textLevel));
+    return undefined;
+  }
 }
 
 /** A log entry as a line of JSON: `time`, `level`, `msg`, `session_id` when a Workflow is named, then its metadata. */

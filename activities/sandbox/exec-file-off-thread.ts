@@ -17,8 +17,10 @@ export interface OffThreadOutput {
   stderr: string;
 }
 
-/** A failure of `execFileOffThread`: `execFile`'s error (message, code, whether it was killed and by which signal), with
- * what the program printed. */
+/**
+ * A failure of `execFileOffThread`: `execFile`'s error (message, code, whether it was killed and by which signal), with
+ * what the program printed.
+ */
 export class OffThreadCommandError extends Error {
   readonly code: string | number | null;
   /** Killed by the deadline (`timeoutMs`), with `signal`. */
