@@ -248,6 +248,8 @@ const environmentSchema = z.object({
   KEEL_LOG_LEVEL: logLevel,
   /** How far V8 lets a worker's heap grow past what the last full collection kept, in percent; 0: V8's own rule. */
   KEEL_WORKER_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(20),
+  /** `on`: the Workflow threads record a stack trace of every Promise, for the `__stack_trace` Query; `off` (default). */
+  KEEL_WORKFLOW_STACK_TRACES: z.enum(['on', 'off'], { message: 'expected on or off' }).default('off'),
   // OpenTelemetry's standard variables, the ones that turn tracing on or off and say where spans go. The OpenTelemetry
   // SDK reads its other variables itself (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*, ...).
   OTEL_SDK_DISABLED: optionalText,
@@ -340,6 +342,11 @@ export interface KeelConfig {
    * `limitHeapGrowth`.
    */
   workerHeapGrowingPercent: number;
+  /**
+   * `KEEL_WORKFLOW_STACK_TRACES=on`: the worker's Workflow threads answer Temporal's `__stack_trace` Query (the Web
+   * UI's "Stack Trace" tab), at about 2 ms of CPU a tool step. Off by default. See `setWorkflowStackTraces`.
+   */
+  workflowStackTraces: boolean;
 }
 
 /**
@@ -465,6 +472,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Ke
     tracing: tracingConfig(value),
     logs: { format: value.KEEL_LOG_FORMAT, level: value.KEEL_LOG_LEVEL },
     workerHeapGrowingPercent: value.KEEL_WORKER_HEAP_GROWING_PERCENT,
+    workflowStackTraces: value.KEEL_WORKFLOW_STACK_TRACES === 'on',
   };
 }
 

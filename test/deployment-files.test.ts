@@ -349,6 +349,18 @@ describe('deploy/Dockerfile', () => {
     expect(folders.filter((name) => !copied.includes(name))).toEqual([]);
   });
 
+  it('copies patches/ before npm ci, which applies them with patch-package, a runtime dependency', () => {
+    const copyPatches = dockerfile.indexOf('COPY patches ./patches');
+    expect(copyPatches).toBeGreaterThan(-1);
+    expect(copyPatches).toBeLessThan(dockerfile.indexOf('RUN npm ci'));
+    const packageJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    expect(packageJson.scripts['postinstall']).toMatch(/^patch-package\b/);
+    expect(Object.keys(packageJson.dependencies)).toContain('patch-package');
+  });
+
   it('installs runtime dependencies only, which is enough because tsx and the Temporal bundler are among them', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     const packageJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {

@@ -32,6 +32,7 @@ import type { WorkerMetrics } from './metrics';
 import { countOwnSandboxes } from '../activities/sandbox/count-own-sandboxes';
 import { workerTracing } from './worker-tracing';
 import { workflowBuildId } from './workflow-build-id';
+import { setWorkflowStackTraces } from './workflow-stack-traces';
 import type { WorkerTracing } from './worker-tracing';
 import { keelDataConverter } from './payload-store';
 import { hostname } from 'node:os';
@@ -75,6 +76,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const { config, bus } = options;
   // A V8 flag, so for the whole process that hosts the worker (`keel worker`, `keel up`); setting it again is harmless.
   limitHeapGrowth(config.workerHeapGrowingPercent);
+  // Read by each Workflow thread as `Worker.create` starts it; for the whole process, as the flag above.
+  setWorkflowStackTraces(config.workflowStackTraces);
   // A quota that this host cannot give stops the start, rather than sandboxes running without one.
   if (config.sandbox.disk !== undefined) await checkWorkspaceDisks(config.sandbox.disk);
   // Vault credentials and repository tokens are read inside Activities, from the encrypted store; Workflows carry

@@ -3,6 +3,7 @@
 # package-lock.json. npm's hidden lockfile (node_modules/.package-lock.json) lists what is installed; it
 # never equals package-lock.json byte for byte (no root entry, no optional packages for other platforms),
 # so the check compares entries: installed ones must match the lock, and only optional ones may be absent.
+# Either way the patches in patches/ are applied (patch-package; it leaves a package already patched as it is).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -24,6 +25,8 @@ installed_matches_lock() {
 
 if installed_matches_lock; then
   log "node_modules matches package-lock.json"
+  # npm ci applies patches/ itself (postinstall); a tree installed before a patch was added gets it here.
+  node_modules/.bin/patch-package --error-on-fail >/dev/null || fail "patching node_modules failed (patches/README.md)"
 else
   log "installing Node dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci failed; run it by hand to see why"
