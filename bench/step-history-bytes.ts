@@ -27,6 +27,12 @@ const MODEL_ACTIVITY = 'callModel';
 const TOOL_ACTIVITY = 'execute';
 /** The events a run has because it is a run (it starts, is archived, continues as new), not because of a step. */
 const RUN_EVENT_TYPES: ReadonlySet<string> = new Set(['WORKFLOW_EXECUTION_CONTINUED_AS_NEW']);
+/** The events that deliver a user event (the message that starts the turn) to a Workflow. */
+const USER_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'WORKFLOW_EXECUTION_SIGNALED',
+  'WORKFLOW_EXECUTION_UPDATE_ADMITTED',
+  'WORKFLOW_EXECUTION_UPDATE_ACCEPTED',
+]);
 /** The Activities that archive a run's events as it closes (the archive index's, in runs recorded before it). */
 const RUN_ACTIVITIES: ReadonlySet<string> = new Set(['archiveRunIndexed', 'archiveEvents', 'writeArchiveIndex']);
 /** Once per session, whatever its length: the sandbox's start. */
@@ -36,12 +42,13 @@ const SESSION_ACTIVITIES: ReadonlySet<string> = new Set(['provisionSandbox']);
  * Attributes every byte of a session's history (one turn of tool steps, as the long-session bench runs) to the tool
  * step it belongs to. A step is a model call that asked for a tool and everything up to the next model call (its tool
  * run, its Workflow tasks, what it logged); a model call retried or compacted before its tool runs stays in its step.
- * A run's own events (what comes before its first model call, among them its start event with what the previous run
- * carried over; the archive of its events and what follows it; its continue-as-new) are shared by its steps evenly.
- * The session's start and the turn's end belong to no step: the first run's events before its first model call (the
- * session's start event, the message, its first listing), the sandbox's provisioning, and what follows the last tool
- * step (the closing model call, the idle status, runs that ran no step). Event sizes are scaled so that each run adds
- * up to Temporal's own count of its bytes.
+ * A run's own events are shared by its steps evenly: its start (a continued run's start event, with what the previous
+ * run carried over, and what precedes its first model call; the first run's events before the user's message, which
+ * are the session's creation and its first listing, the state a continued run carries in its start event), the archive
+ * of its events and what follows it, its continue-as-new. The turn's start and end belong to no step: in the first run,
+ * the user's message (the Signal or Update that delivers it) and what follows it up to the first model call, the
+ * sandbox's provisioning, and what follows the last tool step (the closing model call, the idle status, runs that ran
+ * no step). Event sizes are scaled so that each run adds up to Temporal's own count of its bytes.
  */
 export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
   const steps: number[] = [];
@@ -55,6 +62,8 @@ export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
     let open: { bytes: number; tools: number } | null = null;
     /** From the archive on, the run is closing: what follows is the run's, not its last step's. */
     let closing = false;
+    /** In the first run, from the user's message to the first model call: the turn's start. */
+    let turnStarting = false;
     const close = (): void => {
       if (open === null) return;
       if (open.tools === 0) turnBytes += open.bytes;
@@ -83,8 +92,9 @@ export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
         open = { bytes: 0, tools: 0 };
       }
       if (open === null) {
-        // Before the session's first model call: its start, not a run's.
-        if (index === 0) turnBytes += bytes;
+        // Before the run's first model call: the run's start, except the first run's message and what follows it.
+        if (index === 0 && USER_EVENT_TYPES.has(event.type)) turnStarting = true;
+        if (turnStarting) turnBytes += bytes;
         else runBytes += bytes;
         continue;
       }

@@ -27,9 +27,11 @@ const run = (events: SizedEvent[], sizeBytes = events.reduce((sum, event) => sum
 describe('stepHistoryBytes', () => {
   it('gives each tool step its own events and an even share of its run’s start, archive and continue-as-new', () => {
     const first = run([
-      // The session's start: no step's.
+      // The session's creation is the first run's start, shared by its steps; its message starts the turn: no step's.
       { type: 'WORKFLOW_EXECUTION_STARTED', bytes: 100 },
       ...task(10),
+      { type: 'WORKFLOW_EXECUTION_SIGNALED', bytes: 40 },
+      ...task(30),
       ...step(1),
       ...step(2),
       // The run closes: its archive, the task after it, its continue-as-new.
@@ -46,14 +48,16 @@ describe('stepHistoryBytes', () => {
       ...step(5),
     ]);
     const result = stepHistoryBytes([first, second]);
-    // First run: 30 + 15 + 70 = 115 shared by two steps of 12 and 24 bytes; second: 120 shared by three.
-    expect(result.steps).toEqual([12 + 57.5, 24 + 57.5, 36 + 40, 48 + 40, 60 + 40]);
-    expect(result.turnBytes).toBe(130);
+    // First run: 100 + 30 + 30 + 15 + 70 = 245 shared by two steps of 12 and 24 bytes; second: 120 shared by three.
+    expect(result.steps).toEqual([12 + 122.5, 24 + 122.5, 36 + 40, 48 + 40, 60 + 40]);
+    // The message and the task it woke.
+    expect(result.turnBytes).toBe(40 + 90);
   });
 
-  it('leaves the session’s start, the provisioning, the closing model call and a run with no step to the turn', () => {
+  it('leaves the message, the provisioning, the closing model call and a run with no step to the turn', () => {
     const withSteps = run([
       { type: 'WORKFLOW_EXECUTION_STARTED', bytes: 40 },
+      { type: 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED', bytes: 4 },
       ...activity('callModel', 1),
       ...task(1),
       ...activity('provisionSandbox', 7),
@@ -71,9 +75,9 @@ describe('stepHistoryBytes', () => {
     ]);
     const idle = run([{ type: 'WORKFLOW_EXECUTION_STARTED', bytes: 50 }, ...task(2)]);
     const result = stepHistoryBytes([withSteps, idle]);
-    // The continue-as-new (20) is shared by the two steps.
-    expect(result.steps).toEqual([12 + 10, 15 + 15 + 3 + 3 + 10]);
-    expect(result.turnBytes).toBe(40 + 21 + 18 + 50 + 6);
+    // The start (40) and the continue-as-new (20) are shared by the two steps.
+    expect(result.steps).toEqual([12 + 30, 15 + 15 + 3 + 3 + 30]);
+    expect(result.turnBytes).toBe(4 + 21 + 18 + 50 + 6);
   });
 
   it('splits a model call that asked for two tools into two steps and scales events to Temporal’s count', () => {
