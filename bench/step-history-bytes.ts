@@ -17,8 +17,8 @@ export interface SizedRun {
 export interface StepHistoryBytes {
   steps: number[];
   /**
-   * The session's start and the turn's end: the first run's events before its first model call, the sandbox's
-   * provisioning, the closing model call (the one that asked for no tool) and runs that ran no step.
+   * The turn's start and end: in the first run, the user's message and what follows it up to the first model call;
+   * the sandbox's provisioning; the closing model call (the one that asked for no tool); runs that ran no step.
    */
   turnBytes: number;
 }
@@ -27,12 +27,8 @@ const MODEL_ACTIVITY = 'callModel';
 const TOOL_ACTIVITY = 'execute';
 /** The events a run has because it is a run (it starts, is archived, continues as new), not because of a step. */
 const RUN_EVENT_TYPES: ReadonlySet<string> = new Set(['WORKFLOW_EXECUTION_CONTINUED_AS_NEW']);
-/** The events that deliver a user event (the message that starts the turn) to a Workflow. */
-const USER_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'WORKFLOW_EXECUTION_SIGNALED',
-  'WORKFLOW_EXECUTION_UPDATE_ADMITTED',
-  'WORKFLOW_EXECUTION_UPDATE_ACCEPTED',
-]);
+/** The event that delivers the user's message (Keel sends `user.message` to the Workflow as a Signal). */
+const MESSAGE_EVENT_TYPE = 'WORKFLOW_EXECUTION_SIGNALED';
 /** The Activities that archive a run's events as it closes (the archive index's, in runs recorded before it). */
 const RUN_ACTIVITIES: ReadonlySet<string> = new Set(['archiveRunIndexed', 'archiveEvents', 'writeArchiveIndex']);
 /** Once per session, whatever its length: the sandbox's start. */
@@ -46,7 +42,7 @@ const SESSION_ACTIVITIES: ReadonlySet<string> = new Set(['provisionSandbox']);
  * run carried over, and what precedes its first model call; the first run's events before the user's message, which
  * are the session's creation and its first listing, the state a continued run carries in its start event), the archive
  * of its events and what follows it, its continue-as-new. The turn's start and end belong to no step: in the first run,
- * the user's message (the Signal or Update that delivers it) and what follows it up to the first model call, the
+ * the user's message (the Signal that delivers it) and what follows it up to the first model call, the
  * sandbox's provisioning, and what follows the last tool step (the closing model call, the idle status, runs that ran
  * no step). Event sizes are scaled so that each run adds up to Temporal's own count of its bytes.
  */
@@ -93,7 +89,7 @@ export function stepHistoryBytes(runs: SizedRun[]): StepHistoryBytes {
       }
       if (open === null) {
         // Before the run's first model call: the run's start, except the first run's message and what follows it.
-        if (index === 0 && USER_EVENT_TYPES.has(event.type)) turnStarting = true;
+        if (index === 0 && event.type === MESSAGE_EVENT_TYPE) turnStarting = true;
         if (turnStarting) turnBytes += bytes;
         else runBytes += bytes;
         continue;

@@ -57,7 +57,7 @@ describe('stepHistoryBytes', () => {
   it('leaves the message, the provisioning, the closing model call and a run with no step to the turn', () => {
     const withSteps = run([
       { type: 'WORKFLOW_EXECUTION_STARTED', bytes: 40 },
-      { type: 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED', bytes: 4 },
+      { type: 'WORKFLOW_EXECUTION_SIGNALED', bytes: 4 },
       ...activity('callModel', 1),
       ...task(1),
       ...activity('provisionSandbox', 7),
