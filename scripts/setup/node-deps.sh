@@ -26,7 +26,10 @@ installed_matches_lock() {
 if installed_matches_lock; then
   log "node_modules matches package-lock.json"
   # npm ci applies patches/ itself (postinstall); a tree installed before a patch was added gets it here.
-  node_modules/.bin/patch-package --error-on-fail >/dev/null || fail "patching node_modules failed (patches/README.md)"
+  if ! patched=$(node_modules/.bin/patch-package --error-on-fail --error-on-warn 2>&1); then
+    printf '%s\n' "$patched" >&2
+    fail "patching node_modules failed (see above and patches/README.md)"
+  fi
 else
   log "installing Node dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci failed; run it by hand to see why"
