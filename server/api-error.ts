@@ -8,6 +8,7 @@ export const API_ERROR_STATUS = {
   request_too_large: 413,
   rate_limit_error: 429,
   api_error: 500,
+  timeout_error: 504,
   overloaded_error: 529,
 } as const;
 

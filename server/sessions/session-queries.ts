@@ -1,5 +1,6 @@
-import { Client, isGrpcDeadlineError } from '@temporalio/client';
+import { Client, isGrpcCancelledError, isGrpcDeadlineError } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/workflow';
+import { ApiError } from '../api-error';
 
 /** How many ended sessions' results a server keeps. */
 const ENDED_RESULTS_KEPT = 1_000;
@@ -11,6 +12,16 @@ const ENDED_RESULTS_KEPT = 1_000;
 const QUERY_DEADLINE_MS = 10_000;
 /** Attempts of a Query that passed its deadline; a Query only reads, so asking again is safe. */
 const QUERY_ATTEMPTS = 3;
+
+/** How `SessionQueries` waits for a Query's answer. */
+export interface QueryPatience {
+  /** How long one attempt may take, in milliseconds. */
+  deadlineMs: number;
+  /** How many attempts are made before the request fails with a 504 `timeout_error`. */
+  attempts: number;
+}
+
+const DEFAULT_PATIENCE: QueryPatience = { deadlineMs: QUERY_DEADLINE_MS, attempts: QUERY_ATTEMPTS };
 
 /**
  * Sends Queries to session Workflows one at a time per Workflow run from this server process. While a Workflow task
@@ -25,7 +36,10 @@ export class SessionQueries {
   /** Results of sessions that ended, which never change. */
   private readonly results = new Map<string, unknown>();
 
-  constructor(private readonly client: Client) {
+  constructor(
+    private readonly client: Client,
+    private readonly patience: QueryPatience = DEFAULT_PATIENCE,
+  ) {
     this.openOnly = new Client({
       connection: client.connection,
       namespace: client.options.namespace,
@@ -43,7 +57,7 @@ export class SessionQueries {
     definition: QueryDefinition<Result, Args>,
     args: Args,
   ): Promise<Result> {
-    return this.queued(`${sessionId}/latest`, () =>
+    return this.queued(sessionId, 'latest', () =>
       this.openOnly.workflow.getHandle(sessionId).query(definition, ...args),
     );
   }
@@ -53,7 +67,11 @@ export class SessionQueries {
     if (this.results.has(sessionId)) return this.results.get(sessionId) as Result;
     // Under the Query deadline: the caller knows the Workflow has closed, and a result that does not come at once
     // must not hold the reader.
-    const result = (await this.withDeadlines(() => this.client.workflow.getHandle(sessionId).result())) as Result;
+    const result = (await askWithDeadlines(
+      (deadline, ask) => this.client.withDeadline(deadline, ask),
+      () => this.client.workflow.getHandle(sessionId).result(),
+      { ...this.patience, what: `the result of session ${sessionId}` },
+    )) as Result;
     this.results.set(sessionId, result);
     if (this.results.size > ENDED_RESULTS_KEPT) {
       const oldest = this.results.keys().next().value;
@@ -69,15 +87,23 @@ export class SessionQueries {
     args: Args,
     runId?: string,
   ): Promise<Result> {
-    return this.queued(`${sessionId}/${runId ?? 'latest'}`, () =>
+    return this.queued(sessionId, runId ?? 'latest', () =>
       this.client.workflow.getHandle(sessionId, runId).query(definition, ...args),
     );
   }
 
-  /** Runs `query` after the Queries already queued under `key`, each attempt under a deadline. */
-  private queued<Result>(key: string, query: () => Promise<Result>): Promise<Result> {
+  /** Runs `query` after the Queries already queued for the session's run, each attempt under a deadline. */
+  private queued<Result>(sessionId: string, run: string, query: () => Promise<Result>): Promise<Result> {
+    const key = `${sessionId}/${run}`;
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.withDeadlines(query));
+    const next = previous
+      .catch(() => undefined)
+      .then(() =>
+        askWithDeadlines((deadline, ask) => this.client.withDeadline(deadline, ask), query, {
+          ...this.patience,
+          what: `a Query of session ${sessionId}`,
+        }),
+      );
     this.tails.set(key, next);
     const forget = (): void => {
       if (this.tails.get(key) === next) this.tails.delete(key);
@@ -85,14 +111,33 @@ export class SessionQueries {
     next.then(forget, forget);
     return next;
   }
+}
 
-  /** Runs `query` with a deadline, asking again when an attempt passes it. */
-  private async withDeadlines<Result>(query: () => Promise<Result>): Promise<Result> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, query);
-      } catch (error) {
-        if (!isGrpcDeadlineError(error) || attempt >= QUERY_ATTEMPTS) throw error;
+/**
+ * Runs `ask` under a deadline of `deadlineMs` (through `withDeadline`), asking again when an attempt ends unanswered,
+ * at most `attempts` times; then fails with a 504 `timeout_error` naming `what`. An attempt is unanswered when it ends
+ * `DEADLINE_EXCEEDED`, or `CANCELLED`: the Temporal server resets the stream (RST_STREAM CANCEL) when the deadline it
+ * was given passes, and on a busy client that reset can arrive before the client's own deadline timer fires. Keel never
+ * cancels a Query itself, so either means no worker answered in time: for example, after a worker was killed, a
+ * session's Workflow task waits on the dead worker's sticky queue for `stickyQueueScheduleToStartTimeout` (10 s).
+ */
+export async function askWithDeadlines<Result>(
+  withDeadline: (deadline: number, ask: () => Promise<Result>) => Promise<Result>,
+  ask: () => Promise<Result>,
+  options: QueryPatience & { what: string },
+): Promise<Result> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await withDeadline(Date.now() + options.deadlineMs, ask);
+    } catch (error) {
+      if (!isGrpcDeadlineError(error) && !isGrpcCancelledError(error)) throw error;
+      if (attempt >= options.attempts) {
+        const seconds = (options.deadlineMs * options.attempts) / 1000;
+        throw new ApiError(
+          'timeout_error',
+          `No worker answered ${options.what} within ${seconds} s (${options.attempts} attempts): the session's ` +
+            'worker may be starting, restarting or overloaded. Retry the request.',
+        );
       }
     }
   }

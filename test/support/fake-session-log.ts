@@ -8,6 +8,7 @@ import type { BlobStore } from '../../common/blob-store';
 import { EVENT_ARCHIVE_FORMAT } from '../../common/events';
 import type { EventArchive, EventArchiveRef, LoggedEvent } from '../../common/events';
 import type { EventsPage, GetEventsQueryInput } from '../../common/session';
+import { ApiError } from '../../server/api-error';
 import type { SessionQueryRunner } from '../../server/sessions/events/session-event-reader';
 import { contentKey } from '../../storage/content-key';
 import { FolderBlobStore } from '../../storage/folder-blob-store';
@@ -161,7 +162,10 @@ export class FakeSessionLog implements SessionQueryRunner {
     return log;
   }
 
-  /** Queries still to refuse, as Temporal does when no worker answers in time (`DEADLINE_EXCEEDED`). */
+  /**
+   * Queries still to refuse, as `SessionQueries` does when no worker answers in time (its attempts each ended
+   * `DEADLINE_EXCEEDED`): with a 504 `timeout_error`.
+   */
   failNextQueries = 0;
 
   /** Adds events (with inline bodies) to the latest run, as a running Workflow does. */
@@ -197,7 +201,9 @@ export class FakeSessionLog implements SessionQueryRunner {
     this.queries.push({ runId: runId ?? 'latest', input });
     if (this.failNextQueries > 0) {
       this.failNextQueries -= 1;
-      return Promise.reject(new Error('DEADLINE_EXCEEDED: query timed out before a worker could process it'));
+      return Promise.reject(
+        new ApiError('timeout_error', `No worker answered a Query of session ${sessionId} within 30 s (3 attempts)`),
+      );
     }
     const index = runId === undefined ? this.runs.length - 1 : this.runs.findIndex((run) => run.runId === runId);
     const run = this.runs[index];

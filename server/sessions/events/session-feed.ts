@@ -39,6 +39,15 @@ const GROWTH_READS = 5;
 const CATCH_UP_PATIENCE_MS = 120_000;
 
 /**
+ * Whether a failed read is one no retry can fix: an `ApiError` (the log refers to a body the blob store lacks, an
+ * archive is not as referenced), except a 504 `timeout_error`, which says only that no worker answered in time yet (a
+ * session between workers), so the read is tried again.
+ */
+function isFinal(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.type !== 'timeout_error';
+}
+
+/**
  * Follows one session for every subscriber in this server process, so subscribers cost the session nothing: events
  * arrive pushed by the live events (the in-process bus, or the cross-process channel), and the log is read only when
  * a subscriber opens, when a pushed event leaves a gap, when the channel resumes after an interruption, and on a
@@ -80,7 +89,7 @@ class SessionFeed {
   /**
    * Brings a new subscription up to date from the log, then lets the feed deliver to it. A read that fails for a
    * reason a retry can fix (a Query that timed out while the session had no worker) is retried with backoff for
-   * `CATCH_UP_PATIENCE_MS` while the subscriber stays; an `ApiError` fails at once.
+   * `CATCH_UP_PATIENCE_MS` while the subscriber stays; a final failure (`isFinal`) fails at once.
    */
   async catchUp(subscription: Subscription): Promise<void> {
     for (;;) {
@@ -96,7 +105,7 @@ class SessionFeed {
     this.deliver(subscription, this.buffer);
   }
 
-  /** Reads a page after `after`, retrying failures no `ApiError` marks as final while `subscription` stays. */
+  /** Reads a page after `after`, retrying failures that are not final (`isFinal`) while `subscription` stays. */
   private async patientRead(subscription: Subscription, after: number): ReturnType<SessionEventReader['read']> {
     const giveUpAt = Date.now() + CATCH_UP_PATIENCE_MS;
     for (let waitMs = FIRST_RETRY_MS; ; waitMs = Math.min(waitMs * 2, MAX_RETRY_MS)) {
@@ -104,7 +113,7 @@ class SessionFeed {
         return await this.reader.read(this.sessionId, after, CATCH_UP_PAGE);
       } catch (error) {
         const stayed = this.subscriptions.has(subscription) && !this.disposed;
-        if (error instanceof ApiError || !stayed || Date.now() + waitMs > giveUpAt) throw error;
+        if (isFinal(error) || !stayed || Date.now() + waitMs > giveUpAt) throw error;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
@@ -146,14 +155,14 @@ class SessionFeed {
   }
 
   /**
-   * Runs `step` after the live events already waiting. When it fails for good (an `ApiError`: a body the blob store
+   * Runs `step` after the live events already waiting. When it fails for good (`isFinal`: a body the blob store
    * does not have), every subscriber is told; any other failure (a read that may work later) reads the log instead.
    */
   private afterWaitingLive(step: () => void | Promise<void>): void {
     this.liveWaiting += 1;
     this.liveQueue = this.liveQueue
       .then(step)
-      .catch((error: unknown) => (error instanceof ApiError ? this.fail(error) : this.refresh()))
+      .catch((error: unknown) => (isFinal(error) ? this.fail(error) : this.refresh()))
       .finally(() => {
         this.liveWaiting -= 1;
       });
@@ -195,7 +204,7 @@ class SessionFeed {
   /**
    * Reads what the log has beyond the buffer (all of it, page by page); one read at a time however many subscribers
    * wait. A failed read is tried again with backoff while anyone follows the session: a stream never ends for it,
-   * unless the failure is one no retry can fix (an `ApiError`: the log refers to a body the blob store lacks).
+   * unless the failure is one no retry can fix (`isFinal`: the log refers to a body the blob store lacks).
    */
   private refresh(): Promise<void> {
     if (this.nextPosition === -1 || this.terminated || this.subscriptions.size === 0 || this.disposed) {
@@ -205,7 +214,7 @@ class SessionFeed {
       .then(() => {
         this.retryMs = FIRST_RETRY_MS;
       })
-      .catch((error: unknown) => (error instanceof ApiError ? this.fail(error) : this.retryLater()))
+      .catch((error: unknown) => (isFinal(error) ? this.fail(error) : this.retryLater()))
       .finally(() => {
         this.refreshing = null;
       });

@@ -1,0 +1,113 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ApiError } from '../server/api-error';
+import { askWithDeadlines, SessionQueries } from '../server/sessions/session-queries';
+import { getEventsQuery } from '../workflows/messages';
+import { sdkClient } from './support/sdk';
+import { startTestStack } from './support/test-stack';
+import type { TestStack } from './support/test-stack';
+import { startWorkerProcess } from './support/worker-process';
+
+/** A gRPC failure as `@grpc/grpc-js` reports it (`code`, `details`, `metadata`). */
+function grpcFailure(code: number, details: string): Error {
+  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
+}
+const CANCELLED = 1;
+const DEADLINE_EXCEEDED = 4;
+const NOT_FOUND = 5;
+
+/** `askWithDeadlines` over a script of attempt outcomes; records the deadlines it was given. */
+async function ask(outcomes: (Error | string)[], attempts = 3): Promise<{ answer: unknown; deadlines: number[] }> {
+  const deadlines: number[] = [];
+  const answer = await askWithDeadlines(
+    (deadline, run) => {
+      deadlines.push(deadline - Date.now());
+      return run();
+    },
+    () => {
+      const outcome = outcomes[deadlines.length - 1];
+      return outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome ?? 'no outcome left');
+    },
+    { deadlineMs: 10_000, attempts, what: 'a Query of session sesn_x' },
+  ).catch((error: unknown) => error);
+  return { answer, deadlines };
+}
+
+describe('askWithDeadlines', () => {
+  it('asks again after an attempt that passed its deadline, or that the server reset when its deadline passed', async () => {
+    const afterDeadline = await ask([grpcFailure(DEADLINE_EXCEEDED, 'Deadline exceeded'), 'answer']);
+    expect(afterDeadline.answer).toBe('answer');
+    expect(afterDeadline.deadlines).toHaveLength(2);
+    // Each attempt has a deadline of its own, 10 s from its start.
+    for (const deadline of afterDeadline.deadlines) expect(deadline).toBeGreaterThan(9_900);
+
+    const afterReset = await ask([grpcFailure(CANCELLED, 'Call cancelled'), 'answer']);
+    expect(afterReset.answer).toBe('answer');
+    expect(afterReset.deadlines).toHaveLength(2);
+  });
+
+  it('fails with a 504 timeout_error naming what was asked once every attempt went unanswered', async () => {
+    const { answer, deadlines } = await ask([
+      grpcFailure(DEADLINE_EXCEEDED, 'Deadline exceeded'),
+      grpcFailure(CANCELLED, 'Call cancelled'),
+      grpcFailure(DEADLINE_EXCEEDED, 'Deadline exceeded'),
+      'too late',
+    ]);
+    expect(deadlines).toHaveLength(3);
+    expect(answer).toBeInstanceOf(ApiError);
+    const error = answer as ApiError;
+    expect(error.status).toBe(504);
+    expect(error.toBody().error.type).toBe('timeout_error');
+    expect(error.message).toContain('a Query of session sesn_x within 30 s (3 attempts)');
+  });
+
+  it('passes any other failure on at once, without asking again', async () => {
+    const notFound = grpcFailure(NOT_FOUND, 'workflow not found');
+    const { answer, deadlines } = await ask([notFound, 'answer']);
+    expect(answer).toBe(notFound);
+    expect(deadlines).toHaveLength(1);
+  });
+});
+
+describe('SessionQueries on a real Temporal dev server', () => {
+  let harness: TestStack;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    harness = await startTestStack({ runWorker: false });
+  });
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await harness?.stop();
+  });
+
+  it('a session whose worker has stopped fails its Query with a 504 timeout_error; once a worker polls again, the same Query is answered', async () => {
+    const worker = await startWorkerProcess(harness.workerEnvironment, children);
+    const client = sdkClient(harness.stack.apiUrl);
+    const agent = await client.beta.agents.create({ name: 'queries', model: 'scripted-model' });
+    const environment = await client.beta.environments.create({ name: 'queries', config: { type: 'cloud' } });
+    const sessionId = (await client.beta.sessions.create({ agent: agent.id, environment_id: environment.id })).id;
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    const queries = new SessionQueries(harness.stack.temporal, { deadlineMs: 1_500, attempts: 2 });
+
+    const started = performance.now();
+    const unanswered = await queries
+      .run(sessionId, getEventsQuery, [{ after: -1, limit: 10 }])
+      .catch((e: unknown) => e);
+    expect(unanswered).toBeInstanceOf(ApiError);
+    expect((unanswered as ApiError).status).toBe(504);
+    expect((unanswered as ApiError).message).toContain(`a Query of session ${sessionId} within 3 s (2 attempts)`);
+    // Both attempts ran to their deadline.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(2_900);
+
+    await startWorkerProcess(harness.workerEnvironment, children);
+    const page = await new SessionQueries(harness.stack.temporal).run(sessionId, getEventsQuery, [
+      { after: -1, limit: 10 },
+    ]);
+    // A new session has logged nothing yet and waits for its first message.
+    expect(page).toMatchObject({ events: [], firstPosition: 0, nextPosition: 0, status: 'idle' });
+  });
+});
