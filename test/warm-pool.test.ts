@@ -5,6 +5,8 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionSandbox } from '../activities/sandbox/provision-sandbox';
 import { countOwnSandboxes } from '../activities/sandbox/count-own-sandboxes';
+import { WARM_WATCHER_GRACE_SECONDS, warmContainerConfig } from '../activities/sandbox/build-container-config';
+import { removeWarmContainer, startWarmContainer } from '../activities/sandbox/warm-container';
 import { WarmPool } from '../activities/sandbox/warm-pool';
 import { warmPoolServes } from '../activities/sandbox/warm-pool-serves';
 import { parseConfig } from '../common/config';
@@ -60,13 +62,14 @@ function unclaimed(container: Docker.ContainerInfo): boolean {
   return container.Names.some((name) => name.startsWith('/keel-warm-'));
 }
 
-/** Polls (30 s at most) until `predicate` holds for the owner's warm containers, and returns them. */
+/** Polls (`timeoutMs`, 30 s by default, at most) until `predicate` holds for the owner's warm containers; returns them. */
 async function untilWarm(
   owner: { cluster: string; worker?: string },
   predicate: (containers: Docker.ContainerInfo[]) => boolean,
   what: string,
+  timeoutMs = 30_000,
 ): Promise<Docker.ContainerInfo[]> {
-  for (let attempt = 0; attempt < 300; attempt++) {
+  for (let attempt = 0; attempt < timeoutMs / 100; attempt++) {
     const containers = await warmContainers(harness.docker, owner);
     if (predicate(containers)) return containers;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -183,7 +186,13 @@ describe('the warm pool on a running Keel', () => {
     const started = await untilWarm(killedOwner, (all) => ready(all).length === 2, "the first worker's pool");
     killed.kill('SIGKILL');
     await exited(killed);
-    await untilWarm(killedOwner, (all) => all.every((one) => one.State !== 'running'), 'the watchers to stop them');
+    // A container whose watcher had not arrived when the worker died stops by itself after its grace.
+    await untilWarm(
+      killedOwner,
+      (all) => all.every((one) => one.State !== 'running'),
+      'the watchers to stop them',
+      (WARM_WATCHER_GRACE_SECONDS + 30) * 1000,
+    );
 
     const next = await startWorkerProcess({ ...harness.workerEnvironment, KEEL_SANDBOX_WARM_POOL: '0' }, children);
     expect(await warmContainers(harness.docker, killedOwner)).toHaveLength(0);
@@ -301,6 +310,39 @@ describe('the warm pool, Activity by Activity', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('a warm container whose watcher never arrives (its worker killed right after the start) stops by itself; one whose watcher arrived outlives that grace', async () => {
+    const owner = { cluster: 'warm-pool-test', worker: 'activities' };
+    const name = `keel-warm-orphan-${sandbox.newSessionId().slice(-8)}`;
+    const orphan = await sandbox.docker.createContainer(
+      warmContainerConfig(sandbox.options, name, `${name}-workspace`, undefined, 2),
+    );
+    const watched = await startWarmContainer(sandbox.options, 2);
+    try {
+      await orphan.start();
+      const orphanStarted = Date.now();
+      for (let attempt = 0; (await orphan.inspect()).State.Running; attempt++) {
+        if (attempt > 150) throw new Error('the warm container with no watcher was still running after 15 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(Date.now() - orphanStarted).toBeGreaterThanOrEqual(1_500);
+      // The watched one started at about the same time and is still running, past its 2 s grace.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect((await sandbox.docker.getContainer(watched.id).inspect()).State.Running).toBe(true);
+      expect(watched.ended).toBe(false);
+      // Its worker goes without a word: the watcher stops it.
+      watched.closeWatcher();
+      await watched.watcherEnded;
+      for (let attempt = 0; (await sandbox.docker.getContainer(watched.id).inspect()).State.Running; attempt++) {
+        if (attempt > 150) throw new Error('the watched warm container was still running 15 s after its watcher went');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await removeWarmContainer(sandbox.docker, { id: orphan.id, volume: `${name}-workspace` });
+      await removeWarmContainer(sandbox.docker, watched);
+    }
+    expect(await warmContainers(sandbox.docker, owner)).toEqual([]);
   });
 
   it('a pool of 0 starts nothing, and a session claims nothing from it', async () => {

@@ -69,16 +69,39 @@ export function buildContainerConfig(
 }
 
 /**
+ * How long a warm container waits for its watcher (see `startWarmContainer`) before it stops by itself: a worker killed
+ * between starting the container and attaching the watcher leaves nothing running.
+ */
+export const WARM_WATCHER_GRACE_SECONDS = 30;
+
+/** The file a warm container's main shell makes once it listens for its watcher's signal (on the `/tmp` tmpfs). */
+export const WARM_TRAP_SET_FILE = '/tmp/.keel-warm-trap-set';
+
+/**
+ * The main process of a warm container: a shell that stops the container after `graceSeconds` (it exits, and
+ * `docker-init` with it) unless its watcher sends `SIGUSR1` first, which makes it `sleep infinity` like a session's
+ * container. `SIGTERM` (the watcher's, when its worker goes) ends it at any time.
+ */
+export function warmContainerCommand(graceSeconds: number): string[] {
+  const script =
+    `trap 'kill $! 2>/dev/null; exec sleep infinity' USR1; : > ${WARM_TRAP_SET_FILE}; ` +
+    `sleep ${Math.max(1, Math.round(graceSeconds))} & wait`;
+  return ['sh', '-c', script];
+}
+
+/**
  * The create options of a warm pool's container, named `name`: hardened like a session's, on the base image with no
  * network and no file, labelled with its owner and `SANDBOX_LABELS.warm` but no session, and with a fresh volume
  * `volume` (made with the container, so it is never unused before a session claims it) at `/workspace`, on the disk
- * `disk` describes when there is a quota (its driver options and labels: see `createWorkspaceDisk`).
+ * `disk` describes when there is a quota (its driver options and labels: see `createWorkspaceDisk`). Its main process
+ * stops it after `watcherGraceSeconds` unless its watcher arrives (`warmContainerCommand`).
  */
 export function warmContainerConfig(
   options: SandboxOptions,
   name: string,
   volume: string,
   disk?: { driverOptions: Record<string, string>; labels: Record<string, string> },
+  watcherGraceSeconds: number = WARM_WATCHER_GRACE_SECONDS,
 ): Docker.ContainerCreateOptions {
   const labels = { ...ownerLabels(options), [SANDBOX_LABELS.warm]: 'true' };
   const workspace = {
@@ -92,7 +115,12 @@ export function warmContainerConfig(
       DriverConfig: { Name: 'local', Options: disk?.driverOptions ?? {} },
     },
   };
-  return { ...hardenedConfig(options, options.image, NO_NETWORK, [workspace]), name, Labels: labels };
+  return {
+    ...hardenedConfig(options, options.image, NO_NETWORK, [workspace]),
+    Cmd: warmContainerCommand(watcherGraceSeconds),
+    name,
+    Labels: labels,
+  };
 }
 
 /** What every sandbox container shares, whoever it is for: the hardening, the limits, the network and the mounts. */

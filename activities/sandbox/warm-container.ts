@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type Docker from 'dockerode';
 
-import { warmContainerConfig } from './build-container-config';
+import { WARM_TRAP_SET_FILE, WARM_WATCHER_GRACE_SECONDS, warmContainerConfig } from './build-container-config';
 import { dockerStatusCode } from './docker-status-code';
 import type { SandboxOptions } from './sandbox-options';
 import { startExec } from './start-exec';
@@ -17,11 +17,19 @@ export const WARM_CONTAINER_PREFIX = 'keel-warm-';
 const DISARM_LINE = 'claimed\n';
 
 /**
- * The watcher, a long-lived exec with its stdin held open by the worker: when the worker goes away without a word (a
- * crash, a kill), stdin closes and the watcher stops the container (TERM to `docker-init`, which ends `sleep`). So a
- * warm container never outlives its worker running, and a worker that starts removes the stopped ones it finds.
+ * The watcher, a long-lived exec with its stdin held open by the worker. It first tells the container's main shell
+ * that it is there (`SIGUSR1`, once that shell listens for it: see `warmContainerCommand`), so the container no longer
+ * stops by itself after its grace. Then, when the worker goes away without a word (a crash, a kill), stdin closes and
+ * the watcher stops the container (TERM to `docker-init`, which ends the main process). So a warm container never
+ * outlives its worker running, even a worker killed before the watcher arrived, and a worker that starts removes the
+ * stopped ones it finds.
  */
-const WATCHER_ARGV = ['sh', '-c', 'read -r line; [ "$line" = claimed ] || kill -TERM 1'];
+const WATCHER_ARGV = [
+  'sh',
+  '-c',
+  `while [ ! -e ${WARM_TRAP_SET_FILE} ]; do sleep 0.05; done; kill -USR1 1; ` +
+    'read -r line; [ "$line" = claimed ] || kill -TERM 1',
+];
 
 /** A started warm container: its id, its name, its workspace volume, and its watcher. */
 export interface WarmContainer {
@@ -40,16 +48,22 @@ export interface WarmContainer {
 
 /**
  * Creates and starts a warm container with a fresh workspace volume (`warmContainerConfig`), on a disk of its own when
- * the worker has a quota, and attaches its watcher. What was made is removed again when a step fails.
+ * the worker has a quota, and attaches its watcher, which must arrive within `watcherGraceSeconds` of the start. What
+ * was made is removed again when a step fails.
  */
-export async function startWarmContainer(options: SandboxOptions): Promise<WarmContainer> {
+export async function startWarmContainer(
+  options: SandboxOptions,
+  watcherGraceSeconds: number = WARM_WATCHER_GRACE_SECONDS,
+): Promise<WarmContainer> {
   const name = `${WARM_CONTAINER_PREFIX}${randomBytes(6).toString('hex')}`;
   const volume = `${name}-workspace`;
   const disk =
     options.workspaceDisk === undefined ? undefined : await createWorkspaceDisk(options.workspaceDisk, volume);
   let container: Docker.Container;
   try {
-    container = await options.docker.createContainer(warmContainerConfig(options, name, volume, disk));
+    container = await options.docker.createContainer(
+      warmContainerConfig(options, name, volume, disk, watcherGraceSeconds),
+    );
   } catch (error) {
     await releaseWorkspaceDisk(disk?.labels[WORKSPACE_DISK_LABEL]).catch(() => undefined);
     throw error;
