@@ -14,7 +14,7 @@ import { DEFAULT_SANDBOX_ENVIRONMENT, SANDBOX_LABELS, sandboxClusterLabel } from
 import { sandboxContainerName, sandboxVolumeName } from '../common/sandbox';
 import { useSandboxFixture } from './support/sandbox-fixture';
 import { sdkClient, bashTurn as runBashTurn } from './support/sdk';
-import { startTestStack } from './support/test-stack';
+import { execInContainer, startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { startWorkerProcess } from './support/worker-process';
 
@@ -75,6 +75,15 @@ async function untilWarm(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** `<state> <command line>` of every process in container `id` (from `/proc`, read by an exec of its own). */
+async function processStates(docker: Docker, id: string): Promise<string[]> {
+  const script = 'for p in /proc/[0-9]*; do echo "$(cut -d" " -f3 $p/stat) $(tr "\\0" " " < $p/cmdline)"; done';
+  return (await execInContainer(docker, id, ['sh', '-c', script]))
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }
 
 /** The running, unclaimed warm containers among `containers`. */
@@ -331,6 +340,10 @@ describe('the warm pool, Activity by Activity', () => {
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect((await sandbox.docker.getContainer(watched.id).inspect()).State.Running).toBe(true);
       expect(watched.ended).toBe(false);
+      // Its main shell reaped its timer before it became `sleep infinity`: no zombie holds a slot of the pids limit.
+      const states = await processStates(sandbox.docker, watched.id);
+      expect(states).toContainEqual(expect.stringMatching(/^\S+ sleep infinity$/));
+      expect(states.filter((state) => state.startsWith('Z'))).toEqual([]);
       // Its worker goes without a word: the watcher stops it.
       watched.closeWatcher();
       await watched.watcherEnded;

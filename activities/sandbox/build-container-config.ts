@@ -79,12 +79,12 @@ export const WARM_TRAP_SET_FILE = '/tmp/.keel-warm-trap-set';
 
 /**
  * The main process of a warm container: a shell that stops the container after `graceSeconds` (it exits, and
- * `docker-init` with it) unless its watcher sends `SIGUSR1` first, which makes it `sleep infinity` like a session's
- * container. `SIGTERM` (the watcher's, when its worker goes) ends it at any time.
+ * `docker-init` with it) unless its watcher sends `SIGUSR1` first, which makes it reap its timer and `sleep infinity` like a
+ * session's container. `SIGTERM` (the watcher's, when its worker goes) ends it at any time.
  */
 export function warmContainerCommand(graceSeconds: number): string[] {
   const script =
-    `trap 'kill $! 2>/dev/null; exec sleep infinity' USR1; : > ${WARM_TRAP_SET_FILE}; ` +
+    `trap 'kill $! 2>/dev/null; wait; exec sleep infinity' USR1; : > ${WARM_TRAP_SET_FILE}; ` +
     `sleep ${Math.max(1, Math.round(graceSeconds))} & wait`;
   return ['sh', '-c', script];
 }

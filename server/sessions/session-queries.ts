@@ -132,11 +132,11 @@ export async function askWithDeadlines<Result>(
     } catch (error) {
       if (!isGrpcDeadlineError(error) && !isGrpcCancelledError(error)) throw error;
       if (attempt >= options.attempts) {
-        const seconds = (options.deadlineMs * options.attempts) / 1000;
         throw new ApiError(
           'timeout_error',
-          `No worker answered ${options.what} within ${seconds} s (${options.attempts} attempts): the session's ` +
-            'worker may be starting, restarting or overloaded. Retry the request.',
+          `Temporal gave no answer to ${options.what} in ${options.attempts} attempts of up to ` +
+            `${options.deadlineMs / 1000} s each: the session's worker may be starting, restarting or overloaded. ` +
+            'Retry the request.',
         );
       }
     }

@@ -202,7 +202,10 @@ export class FakeSessionLog implements SessionQueryRunner {
     if (this.failNextQueries > 0) {
       this.failNextQueries -= 1;
       return Promise.reject(
-        new ApiError('timeout_error', `No worker answered a Query of session ${sessionId} within 30 s (3 attempts)`),
+        new ApiError(
+          'timeout_error',
+          `Temporal gave no answer to a Query of session ${sessionId} in 3 attempts of up to 10 s each`,
+        ),
       );
     }
     const index = runId === undefined ? this.runs.length - 1 : this.runs.findIndex((run) => run.runId === runId);

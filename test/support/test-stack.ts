@@ -109,8 +109,13 @@ export function typesOf(events: SessionEvent[]): string[] {
 }
 
 /** Runs `command` in the session's container (as Docker's own exec, outside Keel) and returns its stdout and stderr. */
-export async function execInSandbox(docker: Docker, sessionId: string, command: string[]): Promise<string> {
-  const container = docker.getContainer(sandboxContainerName(sessionId));
+export function execInSandbox(docker: Docker, sessionId: string, command: string[]): Promise<string> {
+  return execInContainer(docker, sandboxContainerName(sessionId), command);
+}
+
+/** Runs `command` in the container `idOrName` (as Docker's own exec) and returns its stdout and stderr. */
+export async function execInContainer(docker: Docker, idOrName: string, command: string[]): Promise<string> {
+  const container = docker.getContainer(idOrName);
   const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   const output = new PassThrough();

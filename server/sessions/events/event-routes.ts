@@ -9,6 +9,7 @@ import { latestPosition, readEventPage, resumePosition } from './event-page';
 import type { EventPage } from './event-page';
 import { resolveThreadReferences } from '../threads/thread-references';
 import type { SessionThreadService } from '../threads/session-thread-service';
+import { ApiError } from '../../api-error';
 import { parseOrThrow } from '../../validation';
 import { withContract } from '../../openapi/route-contract';
 
@@ -231,10 +232,7 @@ async function streamEvents(
           }
         : {}),
       onError: (error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        response.write(
-          `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
-        );
+        response.write(errorFrame(error));
         close();
       },
     });
@@ -243,12 +241,16 @@ async function streamEvents(
     // deltas included, even when the session has not produced anything yet.
     else response.flushHeaders();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    response.write(
-      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
-    );
+    response.write(errorFrame(error));
     close();
   }
+}
+
+/** The stream's last frame when it ends on `error`: the Anthropic error shape, typed as the `ApiError` is (else `api_error`). */
+function errorFrame(error: unknown): string {
+  const type = error instanceof ApiError ? error.type : 'api_error';
+  const message = error instanceof Error ? error.message : String(error);
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
 }
 
 /** Whether `event` is the termination of the child thread whose log `target` is (nothing follows it there). */
