@@ -67,10 +67,8 @@ export class SessionQueries {
     if (this.results.has(sessionId)) return this.results.get(sessionId) as Result;
     // Under the Query deadline: the caller knows the Workflow has closed, and a result that does not come at once
     // must not hold the reader.
-    const result = (await askWithDeadlines(
-      (deadline, ask) => this.client.withDeadline(deadline, ask),
-      () => this.client.workflow.getHandle(sessionId).result(),
-      { ...this.patience, what: `the result of session ${sessionId}` },
+    const result = (await this.withDeadlines(`the result of session ${sessionId}`, () =>
+      this.client.workflow.getHandle(sessionId).result(),
     )) as Result;
     this.results.set(sessionId, result);
     if (this.results.size > ENDED_RESULTS_KEPT) {
@@ -98,18 +96,21 @@ export class SessionQueries {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
-      .then(() =>
-        askWithDeadlines((deadline, ask) => this.client.withDeadline(deadline, ask), query, {
-          ...this.patience,
-          what: `a Query of session ${sessionId}`,
-        }),
-      );
+      .then(() => this.withDeadlines(`a Query of session ${sessionId}`, query));
     this.tails.set(key, next);
     const forget = (): void => {
       if (this.tails.get(key) === next) this.tails.delete(key);
     };
     next.then(forget, forget);
     return next;
+  }
+
+  /** Runs `ask` on this server's client with this instance's patience (`askWithDeadlines`); `what` names it. */
+  private withDeadlines<Result>(what: string, ask: () => Promise<Result>): Promise<Result> {
+    return askWithDeadlines((deadline, run) => this.client.withDeadline(deadline, run), ask, {
+      ...this.patience,
+      what,
+    });
   }
 }
 
