@@ -23,9 +23,10 @@ export type ListedAgent = Pick<AgentSnapshot, 'id' | 'version' | 'name' | 'model
 export interface SessionListing {
   /**
    * When the session's first run started, on Temporal's clock (a session's latest run may have started later): where
-   * listings place it, as its Workflow's start time always placed it.
+   * listings place it, as its Workflow's start time always placed it. Absent from the listing a session is started
+   * with (`sessions.create` cannot know Temporal's clock): until its Workflow publishes one, its run's start places it.
    */
-  startedAt: string;
+  startedAt?: string;
   status: SessionStatus;
   title: string | null;
   createdAt: string;
@@ -47,16 +48,16 @@ export interface SessionListing {
 }
 
 /**
- * The listing of a session in the state `summary` describes, first started at `startedAt`; with the default agent's
- * fields when its memo has no agent view to show (`withDefaultAgent`).
+ * The listing of a session in the state `summary` describes, first started at `startedAt` (`undefined` when not known
+ * yet); with the default agent's fields when its memo has no agent view to show (`withDefaultAgent`).
  */
 export function toSessionListing(
   summary: SessionSummary,
-  options: { startedAt: string; withDefaultAgent: boolean },
+  options: { startedAt: string | undefined; withDefaultAgent: boolean },
 ): SessionListing {
   const { agent } = summary;
   return {
-    startedAt: options.startedAt,
+    ...(options.startedAt === undefined ? {} : { startedAt: options.startedAt }),
     status: summary.status,
     title: summary.title,
     createdAt: summary.createdAt,

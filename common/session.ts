@@ -3,8 +3,10 @@ import type {
   BetaManagedAgentsSessionAgent,
   BetaManagedAgentsUserToolResultEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import { noActiveTime } from './active-time';
 import type { ActiveTime } from './active-time';
 import type { AgentSnapshot } from './agent';
+import { toMonetaryAmount } from './list-price';
 import type { BudgetLimit, ModelListPrice, MonetaryAmount } from './list-price';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
@@ -398,6 +400,29 @@ export function addUsage(total: SessionUsage, usage: SessionUsage): void {
 /** Usage with every count at zero. */
 export function emptyUsage(): SessionUsage {
   return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+}
+
+/**
+ * What `getSessionQuery` answers for a session whose Workflow has just started with `input` and has logged nothing
+ * yet: idle, no usage, no events. `sessions.create` answers with it, so creating a session never waits for a worker
+ * (a create that timed out waiting would be retried by the client and make a second session).
+ */
+export function newSessionSummary(input: SessionWorkflowInput): SessionSummary {
+  return {
+    status: 'idle',
+    usage: emptyUsage(),
+    eventCount: 0,
+    queuedMessages: 0,
+    title: input.title,
+    agent: input.agent,
+    createdAt: input.createdAt,
+    archivedAt: null,
+    lastEvent: null,
+    activeTime: noActiveTime(),
+    awaiting: [],
+    budget: input.budget ?? null,
+    ...(input.listPrice === undefined ? {} : { listCost: toMonetaryAmount(0n) }),
+  };
 }
 
 /**

@@ -213,7 +213,7 @@ describe('a session listing (pure)', () => {
   };
   const execution: SessionExecution = {
     workflowId: 'sesn_listing',
-    status: { code: 1, name: 'RUNNING' },
+    status: { name: 'RUNNING' },
     startTime: new Date('2026-01-01T00:00:00.010Z'),
     closeTime: undefined,
     memo: { metadata: { a: 'b' }, agent: null, environment_id: null, resources: [], vault_ids: [] },

@@ -83,6 +83,37 @@ describe('SessionQueries on a real Temporal dev server', () => {
     await harness?.stop();
   });
 
+  it('sessions.create answers without a worker, with the session its Workflow then reports once a worker runs', async () => {
+    // No worker polls yet: a create that waited for the Workflow's answer would fail with a 504 after 30 s, and a
+    // client retrying it would make a second session.
+    const client = sdkClient(harness.stack.apiUrl);
+    const agent = await client.beta.agents.create({ name: 'no worker yet', model: 'scripted-model' });
+    const environment = await client.beta.environments.create({ name: 'no worker yet', config: { type: 'cloud' } });
+    const created = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      title: 'created before any worker',
+      metadata: { team: 'keel' },
+    });
+    expect(created).toMatchObject({ status: 'idle', title: 'created before any worker', metadata: { team: 'keel' } });
+    // Only the session's age moves between the answers below.
+    const withoutAge = (session: typeof created): unknown => ({
+      ...session,
+      stats: { ...session.stats, duration_seconds: undefined },
+    });
+    // Listed before its Workflow ran a task, from the listing it was started with.
+    const listed = await client.beta.sessions.list({ limit: 10 });
+    expect(listed.data.map(withoutAge)).toEqual([withoutAge(created)]);
+
+    await startWorkerProcess(harness.workerEnvironment, children);
+    const retrieved = await client.beta.sessions.retrieve(created.id);
+    expect(withoutAge(retrieved)).toEqual(withoutAge(created));
+    for (const child of children.splice(0)) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+
   it('a session whose worker has stopped fails its Query with a 504 timeout_error; once a worker polls again, the same Query is answered', async () => {
     const worker = await startWorkerProcess(harness.workerEnvironment, children);
     const client = sdkClient(harness.stack.apiUrl);

@@ -4,7 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { AgentSnapshot } from '../../common/agent';
 import { ID_PREFIXES, isSessionId } from '../../common/ids';
-import { sessionListingOf } from '../../common/session-listing';
+import { SESSION_LISTING_MEMO_KEY, sessionListingOf, toSessionListing } from '../../common/session-listing';
 import { WORKSPACE_MEMO_KEY, workspaceOfMemo } from '../../common/workspace';
 import { acceptsMidConversationSystem } from '../../common/model-context';
 import { listPriceFor } from '../../common/list-price';
@@ -16,9 +16,11 @@ import type {
   SandboxProvisioning,
   SessionLimits,
   SessionResourceRecord,
+  SessionWorkflowInput,
   ToolResultContentBlock,
   UpdateSessionInput,
 } from '../../common/session';
+import { newSessionSummary } from '../../common/session';
 import { SESSION_TASK_QUEUE } from '../../common/task-queues';
 import type { sessionWorkflow } from '../../workflows';
 import {
@@ -248,39 +250,44 @@ export class SessionService {
     // Tokens are sealed into the store before the Workflow hears of their repositories; the Workflow never sees one.
     for (const [resourceId, token] of tokens) await this.options.repositoryTokens.put(id, resourceId, token);
     const { limits, sandboxProvisioning, client } = this.options;
+    const input: SessionWorkflowInput = {
+      sessionId: id,
+      agent,
+      title: request.title,
+      createdAt: new Date().toISOString(),
+      limits,
+      sandboxProvisioning,
+      files: resources.flatMap((resource) =>
+        resource.type === 'file' ? [{ fileId: resource.file_id, mountPath: resource.mount_path }] : [],
+      ),
+      ...(environment === undefined ? {} : { environment }),
+      ...(vaultIds.length === 0 ? {} : { vaultIds }),
+      ...(selfHosted === undefined ? {} : { selfHosted }),
+      ...(request.budget === undefined ? {} : { budget: request.budget }),
+      ...(listPrice === null ? {} : { listPrice }),
+      ...(callableAgents.length === 0 ? {} : { callableAgents }),
+    };
+    const memo = {
+      [WORKSPACE_MEMO_KEY]: currentWorkspaceId(),
+      metadata: request.metadata,
+      agent: agentView,
+      environment_id: request.environmentId ?? null,
+      resources,
+      vault_ids: vaultIds,
+      ...(request.deploymentId === undefined ? {} : { deployment_id: request.deploymentId }),
+      // Listed from the start: `sessions.list` shows the session before its Workflow's first task publishes its own.
+      [SESSION_LISTING_MEMO_KEY]: toSessionListing(newSessionSummary(input), {
+        startedAt: undefined,
+        withDefaultAgent: agentView === null,
+      }),
+    };
     await client.workflow
       .start<typeof sessionWorkflow>('sessionWorkflow', {
         workflowId: id,
         taskQueue: SESSION_TASK_QUEUE,
-        args: [
-          {
-            sessionId: id,
-            agent,
-            title: request.title,
-            createdAt: new Date().toISOString(),
-            limits,
-            sandboxProvisioning,
-            files: resources.flatMap((resource) =>
-              resource.type === 'file' ? [{ fileId: resource.file_id, mountPath: resource.mount_path }] : [],
-            ),
-            ...(environment === undefined ? {} : { environment }),
-            ...(vaultIds.length === 0 ? {} : { vaultIds }),
-            ...(selfHosted === undefined ? {} : { selfHosted }),
-            ...(request.budget === undefined ? {} : { budget: request.budget }),
-            ...(listPrice === null ? {} : { listPrice }),
-            ...(callableAgents.length === 0 ? {} : { callableAgents }),
-          },
-        ],
+        args: [input],
         staticSummary: request.title ?? `Keel session with ${agent.name}`,
-        memo: {
-          [WORKSPACE_MEMO_KEY]: currentWorkspaceId(),
-          metadata: request.metadata,
-          agent: agentView,
-          environment_id: request.environmentId ?? null,
-          resources,
-          vault_ids: vaultIds,
-          ...(request.deploymentId === undefined ? {} : { deployment_id: request.deploymentId }),
-        },
+        memo,
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.status, value: 'idle' },
           { key: SEARCH_ATTRIBUTES.agent, value: agent.id ?? agent.name },
@@ -297,8 +304,18 @@ export class SessionService {
         await this.options.repositoryTokens.deleteSession(id);
         throw error;
       });
-    if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
-    return this.get(id);
+    if (request.initialEvents.length > 0) {
+      await this.send(id, request.initialEvents);
+      return this.get(id);
+    }
+    // The session as its Workflow starts, without asking it: a create answers at once even when no worker runs yet.
+    const started = {
+      workflowId: id,
+      status: { name: 'RUNNING' },
+      startTime: new Date(input.createdAt),
+      memo,
+    } as const;
+    return toSessionView(started, newSessionSummary(input));
   }
 
   /**

@@ -71,11 +71,13 @@ export function toSessionAgentView(agent: BetaManagedAgentsAgent, callableAgents
   };
 }
 
-/** What the session object takes from a Workflow execution, as a description or a visibility listing gives it. */
-export type SessionExecution = Pick<
-  WorkflowExecutionInfo,
-  'workflowId' | 'status' | 'startTime' | 'closeTime' | 'memo'
->;
+/**
+ * What the session object takes from a Workflow execution, as a description or a visibility listing gives it (or
+ * `sessions.create`, from what it started).
+ */
+export type SessionExecution = Pick<WorkflowExecutionInfo, 'workflowId' | 'startTime' | 'closeTime' | 'memo'> & {
+  status: Pick<WorkflowExecutionInfo['status'], 'name'>;
+};
 
 /** Builds the session object from the Workflow's description and its `getSessionQuery` answer. */
 export function toSessionView(description: SessionExecution, summary: SessionSummary): SessionView {
