@@ -37,3 +37,23 @@ export class ApiError extends Error {
 export function invalidField(field: string, problem: string): ApiError {
   return new ApiError('invalid_request_error', `${field}: ${problem}`);
 }
+
+/**
+ * The error a client is shown for `error`: an `ApiError` as it is, a Fastify request error (a body over the limit, a
+ * malformed request) as the 4xx it is, anything else as a 500 `api_error` that says no more than to see the server
+ * log, where it is written (a raw message could carry paths or addresses the client has no business seeing).
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) {
+    if (error.status >= 500) console.error('keel server:', error.message);
+    return error;
+  }
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new ApiError('request_too_large', 'The request body is over the limit.');
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new ApiError('invalid_request_error', fastifyError.message ?? 'Invalid request.', fastifyError.statusCode);
+  }
+  console.error('keel server: unexpected error', error);
+  return new ApiError('api_error', 'Internal error: see the server log.');
+}

@@ -5,7 +5,7 @@ import type { LogConfig, RateLimits } from '../common/config';
 import type { BlobStore } from '../common/blob-store';
 import type { LiveEvents } from '../common/live-events';
 import { AgentService } from './agents/agent-service';
-import { ApiError, invalidField } from './api-error';
+import { ApiError, invalidField, toApiError } from './api-error';
 import { DEFAULT_WORKSPACE_ID } from '../common/workspace';
 import { authenticate } from './api-keys';
 import type { Principal } from './api-keys';
@@ -294,19 +294,4 @@ function givenApiKey(request: FastifyRequest): string {
   const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
   const header = request.headers['x-api-key'];
   return typeof header === 'string' ? header : (bearer ?? '');
-}
-
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) {
-    if (error.status >= 500) console.error('keel server:', error.message);
-    return error;
-  }
-  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
-  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new ApiError('request_too_large', 'The request body is over the limit.');
-  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new ApiError('invalid_request_error', fastifyError.message ?? 'Invalid request.', fastifyError.statusCode);
-  }
-  console.error('keel server: unexpected error', error);
-  return new ApiError('api_error', 'Internal error: see the server log.');
 }

@@ -9,7 +9,7 @@ import { latestPosition, readEventPage, resumePosition } from './event-page';
 import type { EventPage } from './event-page';
 import { resolveThreadReferences } from '../threads/thread-references';
 import type { SessionThreadService } from '../threads/session-thread-service';
-import { ApiError } from '../../api-error';
+import { toApiError } from '../../api-error';
 import { parseOrThrow } from '../../validation';
 import { withContract } from '../../openapi/route-contract';
 
@@ -246,11 +246,12 @@ async function streamEvents(
   }
 }
 
-/** The stream's last frame when it ends on `error`: the Anthropic error shape, typed as the `ApiError` is (else `api_error`). */
-function errorFrame(error: unknown): string {
-  const type = error instanceof ApiError ? error.type : 'api_error';
-  const message = error instanceof Error ? error.message : String(error);
-  return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
+/**
+ * The stream's last frame when it ends on `error`: the Anthropic error shape, as a response would carry it
+ * (`toApiError`: an unexpected error is logged and shown as an `api_error` that does not repeat its message).
+ */
+export function errorFrame(error: unknown): string {
+  return `event: error\ndata: ${JSON.stringify(toApiError(error).toBody())}\n\n`;
 }
 
 /** Whether `event` is the termination of the child thread whose log `target` is (nothing follows it there). */
