@@ -89,3 +89,13 @@ export function sessionListingOf(memo: Record<string, unknown> | undefined): Ses
   const value = memo?.[SESSION_LISTING_MEMO_KEY];
   return typeof value === 'object' && value !== null && 'status' in value ? (value as SessionListing) : null;
 }
+
+/**
+ * `memo` with its listing placed at `startedAt` when the listing has no place yet (the one `sessions.create` started
+ * the session with, which its first run has not replaced); `memo` itself otherwise.
+ */
+export function withListingPlace(memo: Record<string, unknown>, startedAt: string): Record<string, unknown> {
+  const listing = sessionListingOf(memo);
+  if (listing === null || listing.startedAt !== undefined) return memo;
+  return { ...memo, [SESSION_LISTING_MEMO_KEY]: { ...listing, startedAt } };
+}
