@@ -84,8 +84,8 @@ describe('SessionQueries on a real Temporal dev server', () => {
   });
 
   it('sessions.create answers without a worker, with the session its Workflow then reports once a worker runs', async () => {
-    // No worker polls yet: a create that waited for the Workflow's answer would fail with a 504 after 30 s, and a
-    // client retrying it would make a second session.
+    // No worker polls yet: the create waits one Query deadline (10 s) for the Workflow's answer, then answers with the
+    // session as it starts. A 504 instead would have the client retry it into a second session.
     const client = sdkClient(harness.stack.apiUrl);
     const agent = await client.beta.agents.create({ name: 'no worker yet', model: 'scripted-model' });
     const environment = await client.beta.environments.create({ name: 'no worker yet', config: { type: 'cloud' } });

@@ -78,25 +78,37 @@ export class SessionQueries {
     return result;
   }
 
-  /** Runs `query` on the session's latest run (or `runId`), after the queries already queued for it. */
+  /**
+   * Runs `query` on the session's latest run (or `runId`), after the queries already queued for it; with `patience`
+   * instead of this instance's when given.
+   */
   run<Result, Args extends unknown[]>(
     sessionId: string,
     definition: QueryDefinition<Result, Args>,
     args: Args,
     runId?: string,
+    patience?: QueryPatience,
   ): Promise<Result> {
-    return this.queued(sessionId, runId ?? 'latest', () =>
-      this.client.workflow.getHandle(sessionId, runId).query(definition, ...args),
+    return this.queued(
+      sessionId,
+      runId ?? 'latest',
+      () => this.client.workflow.getHandle(sessionId, runId).query(definition, ...args),
+      patience,
     );
   }
 
   /** Runs `query` after the Queries already queued for the session's run, each attempt under a deadline. */
-  private queued<Result>(sessionId: string, run: string, query: () => Promise<Result>): Promise<Result> {
+  private queued<Result>(
+    sessionId: string,
+    run: string,
+    query: () => Promise<Result>,
+    patience: QueryPatience = this.patience,
+  ): Promise<Result> {
     const key = `${sessionId}/${run}`;
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
-      .then(() => this.withDeadlines(`a Query of session ${sessionId}`, query));
+      .then(() => this.withDeadlines(`a Query of session ${sessionId}`, query, patience));
     this.tails.set(key, next);
     const forget = (): void => {
       if (this.tails.get(key) === next) this.tails.delete(key);
@@ -105,12 +117,13 @@ export class SessionQueries {
     return next;
   }
 
-  /** Runs `ask` on this server's client with this instance's patience (`askWithDeadlines`); `what` names it. */
-  private withDeadlines<Result>(what: string, ask: () => Promise<Result>): Promise<Result> {
-    return askWithDeadlines((deadline, run) => this.client.withDeadline(deadline, run), ask, {
-      ...this.patience,
-      what,
-    });
+  /** Runs `ask` on this server's client with `patience` (`askWithDeadlines`); `what` names it. */
+  private withDeadlines<Result>(
+    what: string,
+    ask: () => Promise<Result>,
+    patience: QueryPatience = this.patience,
+  ): Promise<Result> {
+    return askWithDeadlines((deadline, run) => this.client.withDeadline(deadline, run), ask, { ...patience, what });
   }
 }
 

@@ -55,7 +55,7 @@ import type { SessionResourceParams } from './resources/session-resource-schemas
 import { readListedSessions } from './listed-sessions';
 import { decodeCursor, encodeCursor, selectPage } from './session-pages';
 import type { SessionListRequest } from './session-list-query';
-import type { SessionQueries } from './session-queries';
+import type { QueryPatience, SessionQueries } from './session-queries';
 import { toListedSessionView, toSessionAgentView, toSessionView } from './session-view';
 import type { SessionAgentView, SessionView } from './session-view';
 import type { VaultService } from '../vaults/vault-service';
@@ -155,6 +155,9 @@ export interface SessionServiceOptions {
 const END_TIMEOUT_MS = 60_000;
 
 /** The reasons the Workflow refuses a budget with, each at the start of its message. */
+/** How long `sessions.create` waits for its Workflow's first answer: one Query deadline. */
+const CREATE_PATIENCE: QueryPatience = { deadlineMs: 10_000, attempts: 1 };
+
 const BUDGET_REASONS = ['budget_create_only', 'budget_not_raised', 'model_not_budgetable'] as const;
 
 /**
@@ -308,14 +311,24 @@ export class SessionService {
       await this.send(id, request.initialEvents);
       return this.get(id);
     }
-    // The session as its Workflow starts, without asking it: a create answers at once even when no worker runs yet.
+    // The session as its Workflow reports it once its first task ran, so a stream or a message that follows finds it
+    // live (and a burst of creates waits for the worker rather than piling on it); when no worker answers within one
+    // Query deadline, the session as it starts: never a 504, which a client would retry into a second session.
     const started = {
       workflowId: id,
       status: { name: 'RUNNING' },
       startTime: new Date(input.createdAt),
       memo,
     } as const;
-    return toSessionView(started, newSessionSummary(input));
+    try {
+      return toSessionView(
+        started,
+        await this.options.queries.run(id, getSessionQuery, [], undefined, CREATE_PATIENCE),
+      );
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.type !== 'timeout_error') throw error;
+      return toSessionView(started, newSessionSummary(input));
+    }
   }
 
   /**
