@@ -15,8 +15,7 @@ export type ListedAgent = Pick<AgentSnapshot, 'id' | 'version' | 'name' | 'model
 /**
  * The session as its Workflow last published it to its memo, so `sessions.list` builds a page from Temporal's
  * visibility listing alone, without a call per session. `sessions.create` starts the Workflow with one in its memo
- * (`startedAt` not known yet); the Workflow publishes its own when its status
- * changes (a turn starts, ends, waits for the client or is rescheduled), when its title, metadata or agent change,
+ * (`startedAt` not known yet); the Workflow publishes its own when it starts, when its status changes (a turn starts, ends, waits for the client or is rescheduled), when its title, metadata or agent change,
  * when it is archived, and when it ends; counts that move during a turn (events, usage, queued messages) are those of
  * the last status change. Times that flow on their own (`active_seconds`, `duration_seconds`) are computed when read,
  * from `activeTime` and the listing's times. JSON-plain, as every memo value.
@@ -89,14 +88,4 @@ export function toSessionListing(
 export function sessionListingOf(memo: Record<string, unknown> | undefined): SessionListing | null {
   const value = memo?.[SESSION_LISTING_MEMO_KEY];
   return typeof value === 'object' && value !== null && 'status' in value ? (value as SessionListing) : null;
-}
-
-/**
- * `memo` with its listing placed at `startedAt` when the listing has no place yet (the one `sessions.create` started
- * the session with, which its first run has not replaced); `memo` itself otherwise.
- */
-export function withListingPlace(memo: Record<string, unknown>, startedAt: string): Record<string, unknown> {
-  const listing = sessionListingOf(memo);
-  if (listing === null || listing.startedAt !== undefined) return memo;
-  return { ...memo, [SESSION_LISTING_MEMO_KEY]: { ...listing, startedAt } };
 }

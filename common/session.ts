@@ -404,8 +404,8 @@ export function emptyUsage(): SessionUsage {
 
 /**
  * What `getSessionQuery` answers for a session whose Workflow has just started with `input` and has logged nothing
- * yet: idle, no usage, no events. `sessions.create` answers with it, so creating a session never waits for a worker
- * (a create that timed out waiting would be retried by the client and make a second session).
+ * yet: idle, no usage, no events. `sessions.create` answers with it when no worker answers within one Query deadline
+ * (a create that failed with a 504 instead would be retried by the client and make a second session).
  */
 export function newSessionSummary(input: SessionWorkflowInput): SessionSummary {
   return {

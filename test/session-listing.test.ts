@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { sessionListingOf, toSessionListing, withListingPlace } from '../common/session-listing';
+import { sessionListingOf, toSessionListing } from '../common/session-listing';
 import type { SessionSummary } from '../common/session';
 import { DescendingScan } from '../server/sessions/listed-sessions';
 import { createdWithin, sessionListQuery } from '../server/sessions/session-list-query';
@@ -229,17 +229,6 @@ describe('a session listing (pure)', () => {
       agent: { id: 'keel-default', name: 'keel-default', system: 'be brief' },
       stats: { active_seconds: 2, event_count: 9 },
     });
-  });
-
-  it("a listing a session was started with gets its first run's start as its place, once; a placed one keeps its own", () => {
-    const started = toSessionListing(summary, { startedAt: undefined, withDefaultAgent: true });
-    expect(started).not.toHaveProperty('startedAt');
-    const memo = { metadata: { a: 'b' }, listing: started };
-    const placed = withListingPlace(memo, '2026-01-01T00:00:00.010Z');
-    expect(placed).toEqual({ ...memo, listing: { ...started, startedAt: '2026-01-01T00:00:00.010Z' } });
-    expect(withListingPlace(placed, '2026-01-02T00:00:00.000Z')).toBe(placed);
-    // A session from before listings has none to place.
-    expect(withListingPlace({ metadata: {} }, '2026-01-02T00:00:00.000Z')).toEqual({ metadata: {} });
   });
 
   it('the visibility query takes the latest runs and only lower creation bounds; the whole filter is applied to first runs', () => {

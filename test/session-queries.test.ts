@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ApiError } from '../server/api-error';
 import { askWithDeadlines, SessionQueries } from '../server/sessions/session-queries';
 import { getEventsQuery } from '../workflows/messages';
 import { sdkClient } from './support/sdk';
-import { startTestStack } from './support/test-stack';
+import { listAllEvents, startTestStack, typesOf } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { startWorkerProcess } from './support/worker-process';
 
@@ -78,8 +78,17 @@ describe('SessionQueries on a real Temporal dev server', () => {
     harness = await startTestStack({ runWorker: false });
   });
 
+  // Each test starts the workers it needs: none outlives it, whether it passed or failed.
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await harness?.stop();
   });
 
@@ -96,6 +105,15 @@ describe('SessionQueries on a real Temporal dev server', () => {
       metadata: { team: 'keel' },
     });
     expect(created).toMatchObject({ status: 'idle', title: 'created before any worker', metadata: { team: 'keel' } });
+    // Its initial events go out as Signals, which wait for no worker; the create answers with the session as it starts.
+    const greeted = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'hello before any worker' }] }],
+    });
+    expect(greeted).toMatchObject({ status: 'idle', stats: { event_count: 0 } });
+    harness.model.enqueue({ kind: 'text', text: 'taken once a worker ran' });
+
     // Only the session's age moves between the answers below.
     const withoutAge = (session: typeof created): unknown => ({
       ...session,
@@ -103,15 +121,25 @@ describe('SessionQueries on a real Temporal dev server', () => {
     });
     // Listed before its Workflow ran a task, from the listing it was started with.
     const listed = await client.beta.sessions.list({ limit: 10 });
-    expect(listed.data.map(withoutAge)).toEqual([withoutAge(created)]);
+    expect(listed.data.filter((session) => session.id === created.id).map(withoutAge)).toEqual([withoutAge(created)]);
 
     await startWorkerProcess(harness.workerEnvironment, children);
     const retrieved = await client.beta.sessions.retrieve(created.id);
     expect(withoutAge(retrieved)).toEqual(withoutAge(created));
-    for (const child of children.splice(0)) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+    // The message sent before any worker ran is taken, answered, and logged once.
+    const deadline = Date.now() + 60_000;
+    let events = await listAllEvents(harness.client, greeted.id);
+    while (!typesOf(events).includes('session.status_idle') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      events = await listAllEvents(harness.client, greeted.id);
     }
+    expect(typesOf(events).filter((type) => !type.startsWith('span.') && type !== 'session.usage')).toEqual([
+      'user.message',
+      'session.status_running',
+      'agent.message',
+      'session.status_idle',
+    ]);
+    expect(JSON.stringify(events)).toContain('taken once a worker ran');
   });
 
   it('a session whose worker has stopped fails its Query with a 504 timeout_error; once a worker polls again, the same Query is answered', async () => {

@@ -45,12 +45,7 @@ import type {
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { addUsage, emptyUsage } from '../common/session';
-import {
-  SESSION_LISTING_MEMO_KEY,
-  sessionListingOf,
-  toSessionListing,
-  withListingPlace,
-} from '../common/session-listing';
+import { SESSION_LISTING_MEMO_KEY, sessionListingOf, toSessionListing } from '../common/session-listing';
 import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import type { EventArchiveRef } from '../common/events';
 import {
@@ -124,12 +119,6 @@ export const SESSION_DELETED_EVENT_PATCH = 'keel-session-deleted-event';
  * by one. From it on, the Workflow publishes its listing at start, at each status change, update, archive and end.
  */
 export const SESSION_LISTING_PATCH = 'keel-session-listing-memo';
-/**
- * Sessions started before it publish their listing at start even when `sessions.create` started them with one in
- * their memo; from it on, a session started listed publishes its own at its first status change (or before it
- * continues-as-new), which spares Temporal a memo upsert and a visibility write per session started.
- */
-export const LISTED_AT_START_PATCH = 'keel-session-listed-at-start';
 
 /** Events after which the session's listing is published: the status changes of a turn. */
 const LISTED_STATUS_EVENTS: ReadonlySet<string> = new Set([
@@ -580,11 +569,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     upsertMemo({ ...changes, [SESSION_LISTING_MEMO_KEY]: listing });
     return true;
   }
-  // A new session shows in listings from its start: `sessions.create` starts it with its listing in its memo (sessions
-  // started without one, or before that, publish theirs now); a continued run carries its listing over in its memo.
-  if (carry === undefined && (sessionListingOf(workflowInfo().memo) === null || !patched(LISTED_AT_START_PATCH))) {
-    publishListing();
-  }
+  // A new session shows in listings from its start; a continued run carries its listing over in its memo.
+  if (carry === undefined) publishListing();
 
   /** Writes this run's events before `upTo` as one archive (a copy: events logged meanwhile are not in it). */
   function archiveRun(upTo: number): Promise<EventArchiveRef> {
@@ -744,8 +730,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       };
       // The memo (agent, environment, metadata) and search attributes go with the session into its next run.
       const continueWithSameMemo = makeContinueAsNewFunc<typeof sessionWorkflow>({
-        // A first run that never published its listing hands on the one it started with, placed at its own start.
-        memo: withListingPlace(workflowInfo().memo ?? {}, workflowInfo().startTime.toISOString()),
+        memo: workflowInfo().memo ?? {},
         typedSearchAttributes: workflowInfo().typedSearchAttributes,
       });
       // The agent may have changed (sessions.update while idle): the next run starts with the current one.

@@ -154,10 +154,10 @@ export interface SessionServiceOptions {
 
 const END_TIMEOUT_MS = 60_000;
 
-/** The reasons the Workflow refuses a budget with, each at the start of its message. */
 /** How long `sessions.create` waits for its Workflow's first answer: one Query deadline. */
 const CREATE_PATIENCE: QueryPatience = { deadlineMs: 10_000, attempts: 1 };
 
+/** The reasons the Workflow refuses a budget with, each at the start of its message. */
 const BUDGET_REASONS = ['budget_create_only', 'budget_not_raised', 'model_not_budgetable'] as const;
 
 /**
@@ -307,13 +307,11 @@ export class SessionService {
         await this.options.repositoryTokens.deleteSession(id);
         throw error;
       });
-    if (request.initialEvents.length > 0) {
-      await this.send(id, request.initialEvents);
-      return this.get(id);
-    }
+    if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
     // The session as its Workflow reports it once its first task ran, so a stream or a message that follows finds it
     // live (and a burst of creates waits for the worker rather than piling on it); when no worker answers within one
-    // Query deadline, the session as it starts: never a 504, which a client would retry into a second session.
+    // Query deadline, the session as it starts (its initial events, sent, wait for a worker): never a 504, which a
+    // client would retry into a second session.
     const started = {
       workflowId: id,
       status: { name: 'RUNNING' },
