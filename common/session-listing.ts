@@ -15,10 +15,11 @@ export type ListedAgent = Pick<AgentSnapshot, 'id' | 'version' | 'name' | 'model
 /**
  * The session as its Workflow last published it to its memo, so `sessions.list` builds a page from Temporal's
  * visibility listing alone, without a call per session. `sessions.create` starts the Workflow with one in its memo
- * (`startedAt` not known yet); the Workflow publishes its own when it starts, when its status changes (a turn starts, ends, waits for the client or is rescheduled), when its title, metadata or agent change,
- * when it is archived, and when it ends; counts that move during a turn (events, usage, queued messages) are those of
- * the last status change. Times that flow on their own (`active_seconds`, `duration_seconds`) are computed when read,
- * from `activeTime` and the listing's times. JSON-plain, as every memo value.
+ * (`startedAt` not known yet); the Workflow publishes its own when it starts, when its status changes (a turn starts,
+ * ends, waits for the client or is rescheduled), when its title, metadata or agent change, when it is archived, and
+ * when it ends; counts that move during a turn (events, usage, queued messages) are those of the last status change.
+ * Times that flow on their own (`active_seconds`, `duration_seconds`) are computed when read, from `activeTime` and the
+ * listing's times. JSON-plain, as every memo value.
  */
 export interface SessionListing {
   /**

@@ -9,7 +9,7 @@ const ENDED_RESULTS_KEPT = 1_000;
  * that is lost on the way (a buffered Query around a run's continue-as-new) would otherwise hold every later read of
  * the session, queued behind it, for good.
  */
-const QUERY_DEADLINE_MS = 10_000;
+export const QUERY_DEADLINE_MS = 10_000;
 /** Attempts of a Query that passed its deadline; a Query only reads, so asking again is safe. */
 const QUERY_ATTEMPTS = 3;
 

@@ -55,6 +55,7 @@ import type { SessionResourceParams } from './resources/session-resource-schemas
 import { readListedSessions } from './listed-sessions';
 import { decodeCursor, encodeCursor, selectPage } from './session-pages';
 import type { SessionListRequest } from './session-list-query';
+import { QUERY_DEADLINE_MS } from './session-queries';
 import type { QueryPatience, SessionQueries } from './session-queries';
 import { toListedSessionView, toSessionAgentView, toSessionView } from './session-view';
 import type { SessionAgentView, SessionView } from './session-view';
@@ -155,7 +156,7 @@ export interface SessionServiceOptions {
 const END_TIMEOUT_MS = 60_000;
 
 /** How long `sessions.create` waits for its Workflow's first answer: one Query deadline. */
-const CREATE_PATIENCE: QueryPatience = { deadlineMs: 10_000, attempts: 1 };
+const CREATE_PATIENCE: QueryPatience = { deadlineMs: QUERY_DEADLINE_MS, attempts: 1 };
 
 /** The reasons the Workflow refuses a budget with, each at the start of its message. */
 const BUDGET_REASONS = ['budget_create_only', 'budget_not_raised', 'model_not_budgetable'] as const;
@@ -270,6 +271,8 @@ export class SessionService {
       ...(listPrice === null ? {} : { listPrice }),
       ...(callableAgents.length === 0 ? {} : { callableAgents }),
     };
+    // The session as its Workflow starts, before any task of it ran.
+    const startSummary = newSessionSummary(input);
     const memo = {
       [WORKSPACE_MEMO_KEY]: currentWorkspaceId(),
       metadata: request.metadata,
@@ -279,7 +282,7 @@ export class SessionService {
       vault_ids: vaultIds,
       ...(request.deploymentId === undefined ? {} : { deployment_id: request.deploymentId }),
       // Listed from the start: `sessions.list` shows the session before its Workflow's first task publishes its own.
-      [SESSION_LISTING_MEMO_KEY]: toSessionListing(newSessionSummary(input), {
+      [SESSION_LISTING_MEMO_KEY]: toSessionListing(startSummary, {
         startedAt: undefined,
         withDefaultAgent: agentView === null,
       }),
@@ -325,7 +328,7 @@ export class SessionService {
       );
     } catch (error) {
       if (!(error instanceof ApiError) || error.type !== 'timeout_error') throw error;
-      return toSessionView(started, newSessionSummary(input));
+      return toSessionView(started, startSummary);
     }
   }
 
