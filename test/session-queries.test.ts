@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { GRADER_TOOL_NAME } from '../common/outcome';
 import { ApiError } from '../server/api-error';
 import { askWithDeadlines, SessionQueries } from '../server/sessions/session-queries';
 import { getEventsQuery } from '../workflows/messages';
@@ -140,6 +141,56 @@ describe('SessionQueries on a real Temporal dev server', () => {
       'session.status_idle',
     ]);
     expect(JSON.stringify(events)).toContain('taken once a worker ran');
+  });
+
+  it('sessions.create with a user.define_outcome in initial_events answers without a worker; the outcome is worked on once one runs', async () => {
+    const client = sdkClient(harness.stack.apiUrl);
+    const agent = await client.beta.agents.create({ name: 'outcome before any worker', model: 'scripted-model' });
+    const environment = await client.beta.environments.create({ name: 'outcome first', config: { type: 'cloud' } });
+    // No worker polls (the test before stopped its own): the outcome goes as a Signal, which waits for none. As an
+    // Update, this create waited for a worker with no deadline.
+    const started = Date.now();
+    const created = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      initial_events: [
+        {
+          type: 'user.define_outcome',
+          description: 'Write a greeting before any worker runs.',
+          rubric: { type: 'text', content: '- it greets' },
+        },
+      ],
+    });
+    expect(created).toMatchObject({ status: 'idle', stats: { event_count: 0 } });
+    // One Query deadline (10 s) for the Workflow's answer, then the session as it starts.
+    expect(Date.now() - started).toBeLessThan(20_000);
+
+    harness.model.enqueue({ kind: 'text', text: 'Hello, before any worker.' });
+    harness.model.enqueue({
+      kind: 'tool_use',
+      name: GRADER_TOOL_NAME,
+      input: { result: 'satisfied', explanation: 'It greets.' },
+    });
+    await startWorkerProcess(harness.workerEnvironment, children);
+    const deadline = Date.now() + 60_000;
+    let events = await listAllEvents(harness.client, created.id);
+    const over = (): boolean => {
+      const end = events.findIndex((event) => event.type === 'span.outcome_evaluation_end');
+      return end >= 0 && events.slice(end).some((event) => event.type === 'session.status_idle');
+    };
+    while (!over() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      events = await listAllEvents(harness.client, created.id);
+    }
+    // Taken once, worked on, graded.
+    const outcomes = events.filter((event) => event.type === 'user.define_outcome');
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ description: 'Write a greeting before any worker runs.' });
+    expect(events.find((event) => event.type === 'span.outcome_evaluation_end')).toMatchObject({
+      outcome_id: (outcomes[0] as { outcome_id: string }).outcome_id,
+      result: 'satisfied',
+    });
+    expect(JSON.stringify(events)).toContain('Hello, before any worker.');
   });
 
   it('a session whose worker has stopped fails its Query with a 504 timeout_error; once a worker polls again, the same Query is answered', async () => {

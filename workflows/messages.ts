@@ -42,6 +42,13 @@ export const toolResultUpdate = defineUpdate<void, [ToolResultInput]>('user.tool
  */
 export const defineOutcomeUpdate = defineUpdate<void, [DefineOutcomeInput]>('user.define_outcome');
 
+/**
+ * Delivers a new session's `user.define_outcome` from its `initial_events`: a Signal, so it is in the session's history
+ * before any worker runs the session, as the initial `user.message`s are. The create checked it, and a new session
+ * works on no outcome yet, so it has nothing to refuse; the session takes it as it takes `defineOutcomeUpdate`.
+ */
+export const initialOutcomeSignal = defineSignal<[DefineOutcomeInput]>('user.define_outcome.initial');
+
 /** Ends the session: the running turn is cancelled, the sandbox destroyed, and the Workflow completes. */
 export const endSessionSignal = defineSignal<[]>('session.end');
 

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log as workflowLog,
   makeContinueAsNewFunc,
   patched,
   proxySinks,
@@ -66,6 +67,7 @@ import {
   sessionResourcesUpdate,
   customToolResultUpdate,
   defineOutcomeUpdate,
+  initialOutcomeSignal,
   endSessionSignal,
   getEventsQuery,
   getSessionQuery,
@@ -322,26 +324,34 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       publishListing();
     } else turnScope.cancel();
   });
-  setHandler(
-    defineOutcomeUpdate,
-    (input) => {
-      remember(seenEventIds, input.id);
-      outcomes.define(input);
-      queue.push({
-        eventId: input.id,
-        content: [{ type: 'text', text: input.description }],
-        outcomeId: input.outcomeId,
-      });
+  const defineOutcome = (input: DefineOutcomeInput): void => {
+    remember(seenEventIds, input.id);
+    outcomes.define(input);
+    queue.push({
+      eventId: input.id,
+      content: [{ type: 'text', text: input.description }],
+      outcomeId: input.outcomeId,
+    });
+  };
+  /** Why the session cannot take an outcome now, or `null` when it can. */
+  const outcomeRefusal = (): string | null => {
+    if (ended) return 'The session has ended.';
+    if (archivedAt !== null) return 'The session is archived.';
+    return outcomes.defineProblem();
+  };
+  setHandler(defineOutcomeUpdate, defineOutcome, {
+    validator: (_input: DefineOutcomeInput) => {
+      const problem = outcomeRefusal();
+      if (problem !== null) throw new Error(problem);
     },
-    {
-      validator: (_input: DefineOutcomeInput) => {
-        if (ended) throw new Error('The session has ended.');
-        if (archivedAt !== null) throw new Error('The session is archived.');
-        const problem = outcomes.defineProblem();
-        if (problem !== null) throw new Error(problem);
-      },
-    },
-  );
+  });
+  setHandler(initialOutcomeSignal, (input) => {
+    // A Signal cannot be refused: one the session cannot take (never so for a new session) is left out and logged.
+    if (seenEventIds.has(input.id)) return;
+    const problem = outcomeRefusal();
+    if (problem === null) defineOutcome(input);
+    else workflowLog.warn('initial user.define_outcome not taken', { eventId: input.id, problem });
+  });
   setHandler(
     updateSessionUpdate,
     (update) => {

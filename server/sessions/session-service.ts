@@ -27,6 +27,7 @@ import {
   archiveSessionUpdate,
   customToolResultUpdate,
   defineOutcomeUpdate,
+  initialOutcomeSignal,
   endSessionSignal,
   getSessionQuery,
   interruptSessionSignal,
@@ -310,7 +311,9 @@ export class SessionService {
         await this.options.repositoryTokens.deleteSession(id);
         throw error;
       });
-    if (request.initialEvents.length > 0) await this.send(id, request.initialEvents);
+    // Checked above; a new session waits for no answer and no outcome, so nothing here needs its worker.
+    if (request.initialEvents.length > 0)
+      await this.deliver(this.handle(id), request.initialEvents, new Map(), 'signal');
     // The session as its Workflow reports it once its first task ran, so a stream or a message that follows finds it
     // live (and a burst of creates waits for the worker rather than piling on it); when no worker answers within one
     // Query deadline, the session as it starts (its initial events, sent, wait for a worker): never a 504, which a
@@ -557,6 +560,20 @@ export class SessionService {
     if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
       await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
     }
+    return this.deliver(handle, events, threadOf, 'update');
+  }
+
+  /**
+   * Sends checked events to the session's Workflow, in order, and answers with their echoes. An outcome goes as an
+   * Update (`update`), which the Workflow's validator may refuse; a new session's, from its `initial_events`, as a
+   * Signal (`signal`), which waits for no worker.
+   */
+  private async deliver(
+    handle: WorkflowHandle,
+    events: UserEventRequest[],
+    threadOf: Map<string, string>,
+    outcomeBy: 'update' | 'signal',
+  ): Promise<SessionEvent[]> {
     const sent: SessionEvent[] = [];
     for (const [index, event] of events.entries()) {
       const id = newEventId();
@@ -575,12 +592,12 @@ export class SessionService {
         case 'user.define_outcome': {
           const outcomeId = newOutcomeId();
           const maxIterations = event.max_iterations ?? null;
-          await this.executeAnswer(() =>
-            handle.executeUpdate(defineOutcomeUpdate, {
-              args: [{ id, outcomeId, description: event.description, rubric: event.rubric, maxIterations }],
-              updateId: id,
-            }),
-          );
+          const outcome = { id, outcomeId, description: event.description, rubric: event.rubric, maxIterations };
+          if (outcomeBy === 'signal') await handle.signal(initialOutcomeSignal, outcome);
+          else
+            await this.executeAnswer(() =>
+              handle.executeUpdate(defineOutcomeUpdate, { args: [outcome], updateId: id }),
+            );
           sent.push({
             type: 'user.define_outcome',
             id,
