@@ -3,10 +3,15 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StorageDriverClaim } from '@temporalio/common';
-import { afterAll, describe, expect, it } from 'vitest';
+import { ExternalStorageRunner } from '@temporalio/common/lib/internal-non-workflow/external-storage-runner';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BLOB_PREFIXES } from '../common/blob-store';
+import { EVENT_ARCHIVE_FORMAT } from '../common/events';
 import { blobFolder, FolderBlobStore } from '../storage/folder-blob-store';
 import { keelDataConverter } from '../worker/payload-store';
+
+/** How an event archive's JSON begins: the payload store keeps every one, whatever its size. */
+const ARCHIVE_START = `{"format":"${EVENT_ARCHIVE_FORMAT}"`;
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-payload-store-'));
 
@@ -55,5 +60,29 @@ describe('the payload store (Temporal External Storage over the blob store)', ()
     await expect(current.retrieve({}, [new StorageDriverClaim({ key })])).rejects.toThrow(
       `the payload ${key} is not in the blob store`,
     );
+  });
+
+  it('makes no abort signal for payloads that stay inline or are no reference (patches/@temporalio+common)', async () => {
+    const storage = keelDataConverter({ blobs: new FolderBlobStore(blobFolder(dataDir)), dataDir }).externalStorage;
+    if (storage === undefined) throw new Error('expected External Storage');
+    const runner = new ExternalStorageRunner(storage);
+    const abortSignal = new AbortController().signal;
+    const any = vi.spyOn(AbortSignal, 'any');
+    try {
+      const small = [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"small":true}') }];
+      expect(await runner.store(small, { abortSignal })).toBe(small);
+      expect(await runner.retrieve(small, { abortSignal })).toBe(small);
+      expect(any).not.toHaveBeenCalled();
+      // An event archive is stored whatever its size: its batch gets its signal, and reads back byte for byte.
+      const archive = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(`${ARCHIVE_START}}`) };
+      const [reference] = await runner.store([archive], { abortSignal });
+      expect(reference).not.toBe(archive);
+      expect(any).toHaveBeenCalledTimes(1);
+      const [read] = await runner.retrieve([reference!], { abortSignal });
+      expect(any).toHaveBeenCalledTimes(2);
+      expect(Buffer.from(read?.data ?? []).toString()).toBe(`${ARCHIVE_START}}`);
+    } finally {
+      any.mockRestore();
+    }
   });
 });
