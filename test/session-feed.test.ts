@@ -3,7 +3,7 @@ import type { LoggedEvent } from '../common/events';
 import { LiveEventBus } from '../common/live-events';
 import type { LiveEvent, LiveEventListener, LiveEvents } from '../common/live-events';
 import { SessionEventReader } from '../server/sessions/events/session-event-reader';
-import { SessionFeeds } from '../server/sessions/events/session-feed';
+import { firstAfter, SessionFeeds } from '../server/sessions/events/session-feed';
 import { FakeSessionLog, RecordingBlobStore } from './support/fake-session-log';
 
 /** A bus whose resumes the test triggers, as the PostgreSQL channel does after it lost its connection. */
@@ -164,5 +164,26 @@ describe('SessionFeeds: pushed events, reads only when needed', () => {
     log.append(2);
     await expect.poll(() => positions).toEqual([0, 1, 2, 3, 4]);
     unsubscribe();
+  });
+});
+
+describe('firstAfter: where a subscription resumes in the events it is handed', () => {
+  const at = (...positions: number[]): LoggedEvent[] =>
+    positions.map(
+      (position) => ({ position, event: { type: 'session.status_idle', id: `sevt_${position}` } }) as LoggedEvent,
+    );
+
+  it('finds the first event past the position in log order, at either end or in between', () => {
+    const buffer = at(10, 11, 12, 13, 14);
+    expect(firstAfter(buffer, -1)).toBe(0);
+    expect(firstAfter(buffer, 9)).toBe(0);
+    expect(firstAfter(buffer, 10)).toBe(1);
+    expect(firstAfter(buffer, 12)).toBe(3);
+    expect(firstAfter(buffer, 14)).toBe(5);
+    expect(firstAfter(buffer, 99)).toBe(5);
+    expect(firstAfter([], 3)).toBe(0);
+    // A page read from the log may skip positions (its events are still in order).
+    expect(firstAfter(at(2, 5, 9), 5)).toBe(2);
+    expect(firstAfter(at(2, 5, 9), 6)).toBe(2);
   });
 });

@@ -266,13 +266,29 @@ class SessionFeed {
     }
   }
 
+  /** Delivers the events of `events` (in log order) past the subscription's cursor, found without a scan of them all. */
   private deliver(subscription: Subscription, events: LoggedEvent[]): void {
-    const unseen = events.filter((entry) => entry.position > subscription.cursor);
-    if (unseen.length === 0) return;
+    const unseen = events.slice(firstAfter(events, subscription.cursor));
     const last = unseen.at(-1);
-    if (last !== undefined) subscription.cursor = last.position;
+    if (last === undefined) return;
+    subscription.cursor = last.position;
     subscription.subscriber.onEvents(unseen);
   }
+}
+
+/**
+ * The index of the first event past `position` in `events`, which are in log order (ascending positions): a binary
+ * search, since the buffer a live event is delivered from holds up to `BUFFER_LIMIT` events. Exported for its test.
+ */
+export function firstAfter(events: readonly LoggedEvent[], position: number): number {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((events[middle]?.position ?? Number.POSITIVE_INFINITY) > position) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 /**
