@@ -53,16 +53,19 @@ export function registerSandboxCount(registry: Registry, count: () => Promise<Ow
     (counting ??= (async () => {
       // After `counting` is set, so the `finally` below always clears it.
       await Promise.resolve();
+      let timer: NodeJS.Timeout | undefined;
       try {
         last = await Promise.race([
           count(),
           new Promise<never>((_resolve, reject) => {
-            setTimeout(() => reject(new Error('timed out')), SCRAPE_PART_TIMEOUT_MS).unref();
+            timer = setTimeout(() => reject(new Error('timed out')), SCRAPE_PART_TIMEOUT_MS).unref();
           }),
         ]);
       } catch {
         failures += 1;
       } finally {
+        // A count that answered in time leaves no timer behind it.
+        clearTimeout(timer);
         counting = null;
       }
     })());
