@@ -11,6 +11,7 @@ import type { BudgetLimit, ModelListPrice, MonetaryAmount } from './list-price';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
 import type { MessageParam } from './model';
+import type { DefineOutcomeInput } from './outcome';
 import type { OutcomeEvaluationView, OutcomeState } from './outcome';
 import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
 
@@ -161,6 +162,12 @@ export interface UserInterruptSignalInput {
    */
   threadId?: string;
 }
+
+/** One event of a new session's `initial_events`, as the `session.initial_events` Signal carries them, in order. */
+export type InitialEventInput =
+  | ({ type: 'user.message' } & UserMessageSignalInput)
+  | ({ type: 'user.interrupt' } & UserInterruptSignalInput)
+  | ({ type: 'user.define_outcome' } & DefineOutcomeInput);
 
 /** Payload of the `user.tool_confirmation` Update: allow or deny a tool call the session is blocked on. */
 export interface ToolConfirmationInput {

@@ -143,12 +143,14 @@ describe('SessionQueries on a real Temporal dev server', () => {
     expect(JSON.stringify(events)).toContain('taken once a worker ran');
   });
 
-  it('sessions.create with a user.define_outcome in initial_events answers without a worker; the outcome is worked on once one runs', async () => {
+  it('sessions.create with a user.define_outcome and a message in initial_events answers without a worker; both are taken in order once one runs', async () => {
     const client = sdkClient(harness.stack.apiUrl);
     const agent = await client.beta.agents.create({ name: 'outcome before any worker', model: 'scripted-model' });
     const environment = await client.beta.environments.create({ name: 'outcome first', config: { type: 'cloud' } });
-    // No worker polls (the test before stopped its own): the outcome goes as a Signal, which waits for none. As an
-    // Update, this create waited for a worker with no deadline.
+    // No worker polls (the test before stopped its own). The initial events go as one Signal, which waits for none: as
+    // an Update, the outcome waited for a worker (and the Query checking it answered 504 first). In the Workflow's
+    // first task, Signals wait for their handlers and go in the order the handlers are set: one Signal keeps the
+    // order of the events in it.
     const started = Date.now();
     const created = await client.beta.sessions.create({
       agent: agent.id,
@@ -159,38 +161,45 @@ describe('SessionQueries on a real Temporal dev server', () => {
           description: 'Write a greeting before any worker runs.',
           rubric: { type: 'text', content: '- it greets' },
         },
+        { type: 'user.message', content: [{ type: 'text', text: 'And then say goodbye.' }] },
       ],
     });
     expect(created).toMatchObject({ status: 'idle', stats: { event_count: 0 } });
     // One Query deadline (10 s) for the Workflow's answer, then the session as it starts.
     expect(Date.now() - started).toBeLessThan(20_000);
 
-    harness.model.enqueue({ kind: 'text', text: 'Hello, before any worker.' });
-    harness.model.enqueue({
-      kind: 'tool_use',
-      name: GRADER_TOOL_NAME,
-      input: { result: 'satisfied', explanation: 'It greets.' },
-    });
+    // The outcome's turn and its grading, then the message's turn.
+    harness.model.enqueue(
+      { kind: 'text', text: 'Hello, before any worker.' },
+      { kind: 'tool_use', name: GRADER_TOOL_NAME, input: { result: 'satisfied', explanation: 'It greets.' } },
+      { kind: 'text', text: 'Goodbye, after the outcome.' },
+    );
     await startWorkerProcess(harness.workerEnvironment, children);
     const deadline = Date.now() + 60_000;
     let events = await listAllEvents(harness.client, created.id);
     const over = (): boolean => {
-      const end = events.findIndex((event) => event.type === 'span.outcome_evaluation_end');
-      return end >= 0 && events.slice(end).some((event) => event.type === 'session.status_idle');
+      const goodbye = events.findIndex((event) => JSON.stringify(event).includes('Goodbye, after the outcome.'));
+      return goodbye >= 0 && events.slice(goodbye).some((event) => event.type === 'session.status_idle');
     };
     while (!over() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       events = await listAllEvents(harness.client, created.id);
     }
-    // Taken once, worked on, graded.
-    const outcomes = events.filter((event) => event.type === 'user.define_outcome');
-    expect(outcomes).toHaveLength(1);
-    expect(outcomes[0]).toMatchObject({ description: 'Write a greeting before any worker runs.' });
-    expect(events.find((event) => event.type === 'span.outcome_evaluation_end')).toMatchObject({
-      outcome_id: (outcomes[0] as { outcome_id: string }).outcome_id,
-      result: 'satisfied',
-    });
-    expect(JSON.stringify(events)).toContain('Hello, before any worker.');
+    // Each taken once, in the order sent: the outcome worked on and graded, then the message answered.
+    const userEvents = events.filter((event) => event.type === 'user.define_outcome' || event.type === 'user.message');
+    expect(userEvents.map((event) => event.type)).toEqual(['user.define_outcome', 'user.message']);
+    const outcomeId = (userEvents[0] as { outcome_id: string }).outcome_id;
+    const texts = events.flatMap((event) => (event.type === 'agent.message' ? [JSON.stringify(event)] : []));
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toContain('Hello, before any worker.');
+    expect(texts[1]).toContain('Goodbye, after the outcome.');
+    const graded = events.findIndex((event) => event.type === 'span.outcome_evaluation_end');
+    expect(events[graded]).toMatchObject({ outcome_id: outcomeId, result: 'satisfied' });
+    // Graded before the message's turn answered.
+    expect(graded).toBeLessThan(
+      events.findIndex((event) => JSON.stringify(event).includes('Goodbye, after the outcome.')),
+    );
+    expect(harness.model.remaining()).toBe(0);
   });
 
   it('a session whose worker has stopped fails its Query with a 504 timeout_error; once a worker polls again, the same Query is answered', async () => {

@@ -11,6 +11,7 @@ import type {
   UpdateSessionInput,
   UserInterruptSignalInput,
   UserMessageSignalInput,
+  InitialEventInput,
 } from '../common/session';
 import type { DefineOutcomeInput } from '../common/outcome';
 import type { ThreadAnswerInput, ThreadMessageInput, ThreadReport } from '../common/multiagent';
@@ -43,11 +44,11 @@ export const toolResultUpdate = defineUpdate<void, [ToolResultInput]>('user.tool
 export const defineOutcomeUpdate = defineUpdate<void, [DefineOutcomeInput]>('user.define_outcome');
 
 /**
- * Delivers a new session's `user.define_outcome` from its `initial_events`: a Signal, so it is in the session's history
- * before any worker runs the session, as the initial `user.message`s are. The create checked it, and a new session
- * works on no outcome yet, so it has nothing to refuse; the session takes it as it takes `defineOutcomeUpdate`.
+ * Delivers a new session's `initial_events`, in order, as one Signal, so they are in its history before any worker
+ * runs it. The create checked them; a `user.define_outcome` among them is taken as `defineOutcomeUpdate` is (a new
+ * session works on no outcome, so there is nothing for a validator to refuse).
  */
-export const initialOutcomeSignal = defineSignal<[DefineOutcomeInput]>('user.define_outcome.initial');
+export const deliverInitialEventsSignal = defineSignal<[InitialEventInput[]]>('session.initial_events');
 
 /** Ends the session: the running turn is cancelled, the sandbox destroyed, and the Workflow completes. */
 export const endSessionSignal = defineSignal<[]>('session.end');

@@ -43,6 +43,8 @@ import type {
   ToolConfirmationInput,
   ToolResultInput,
   UpdateSessionInput,
+  UserInterruptSignalInput,
+  UserMessageSignalInput,
 } from '../common/session';
 import { DEFAULT_SANDBOX_ENVIRONMENT } from '../common/sandbox';
 import { addUsage, emptyUsage } from '../common/session';
@@ -67,7 +69,7 @@ import {
   sessionResourcesUpdate,
   customToolResultUpdate,
   defineOutcomeUpdate,
-  initialOutcomeSignal,
+  deliverInitialEventsSignal,
   endSessionSignal,
   getEventsQuery,
   getSessionQuery,
@@ -285,7 +287,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     archiveIndexKey,
   });
 
-  setHandler(sendMessageSignal, ({ id, content, system }) => {
+  const takeMessage = ({ id, content, system }: UserMessageSignalInput): void => {
     if (ended || archivedAt !== null || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
     log.append({ type: 'user.message', id, content });
@@ -298,8 +300,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       firstMessageText = content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join(' ');
       setCurrentDetails(`First message: ${firstMessageText}`);
     }
-  });
-  setHandler(interruptSessionSignal, ({ id, threadId }) => {
+  };
+  const takeInterrupt = ({ id, threadId }: UserInterruptSignalInput): void => {
     if (ended || seenEventIds.has(id)) return;
     remember(seenEventIds, id);
     if (threadId !== undefined) {
@@ -323,7 +325,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         context.enterStatus('idle', { type: 'end_turn' });
       publishListing();
     } else turnScope.cancel();
-  });
+  };
   const defineOutcome = (input: DefineOutcomeInput): void => {
     remember(seenEventIds, input.id);
     outcomes.define(input);
@@ -339,18 +341,30 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (archivedAt !== null) return 'The session is archived.';
     return outcomes.defineProblem();
   };
+  /** A new session's `user.define_outcome`; a Signal cannot be refused, so one it cannot take is left out and logged. */
+  const takeInitialOutcome = (input: DefineOutcomeInput): void => {
+    if (seenEventIds.has(input.id)) return;
+    const problem = outcomeRefusal();
+    if (problem === null) defineOutcome(input);
+    else workflowLog.warn('initial user.define_outcome not taken', { eventId: input.id, problem });
+  };
+  // A new session's initial events, in their order, as one Signal. Signals that reach a Workflow with its first task
+  // wait for their handlers and go in the order the handlers are set, so this one is set first: the initial events
+  // come before any event sent after the create answered, and each kind of event keeps its place among them.
+  setHandler(deliverInitialEventsSignal, (events) => {
+    for (const event of events) {
+      if (event.type === 'user.message') takeMessage(event);
+      else if (event.type === 'user.interrupt') takeInterrupt(event);
+      else takeInitialOutcome(event);
+    }
+  });
+  setHandler(sendMessageSignal, takeMessage);
+  setHandler(interruptSessionSignal, takeInterrupt);
   setHandler(defineOutcomeUpdate, defineOutcome, {
     validator: (_input: DefineOutcomeInput) => {
       const problem = outcomeRefusal();
       if (problem !== null) throw new Error(problem);
     },
-  });
-  setHandler(initialOutcomeSignal, (input) => {
-    // A Signal cannot be refused: one the session cannot take (never so for a new session) is left out and logged.
-    if (seenEventIds.has(input.id)) return;
-    const problem = outcomeRefusal();
-    if (problem === null) defineOutcome(input);
-    else workflowLog.warn('initial user.define_outcome not taken', { eventId: input.id, problem });
   });
   setHandler(
     updateSessionUpdate,

@@ -13,6 +13,7 @@ import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/eve
 import type { SandboxEnvironment } from '../../common/sandbox';
 import type { OutcomeRubric } from '../../common/outcome';
 import type {
+  InitialEventInput,
   SandboxProvisioning,
   SessionLimits,
   SessionResourceRecord,
@@ -27,7 +28,7 @@ import {
   archiveSessionUpdate,
   customToolResultUpdate,
   defineOutcomeUpdate,
-  initialOutcomeSignal,
+  deliverInitialEventsSignal,
   endSessionSignal,
   getSessionQuery,
   interruptSessionSignal,
@@ -311,9 +312,13 @@ export class SessionService {
         await this.options.repositoryTokens.deleteSession(id);
         throw error;
       });
-    // Checked above; a new session waits for no answer and no outcome, so nothing here needs its worker.
-    if (request.initialEvents.length > 0)
-      await this.deliver(this.handle(id), request.initialEvents, new Map(), 'signal');
+    // Checked above; a new session waits for no answer and works on no outcome, so nothing here needs its worker.
+    if (request.initialEvents.length > 0) {
+      const initial: InitialEventInput[] = [];
+      const handle = this.handle(id);
+      await this.deliver(handle, request.initialEvents, new Map(), initial);
+      await handle.signal(deliverInitialEventsSignal, initial);
+    }
     // The session as its Workflow reports it once its first task ran, so a stream or a message that follows finds it
     // live (and a burst of creates waits for the worker rather than piling on it); when no worker answers within one
     // Query deadline, the session as it starts (its initial events, sent, wait for a worker): never a 504, which a
@@ -560,19 +565,20 @@ export class SessionService {
     if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
       await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
     }
-    return this.deliver(handle, events, threadOf, 'update');
+    return this.deliver(handle, events, threadOf, null);
   }
 
   /**
-   * Sends checked events to the session's Workflow, in order, and answers with their echoes. An outcome goes as an
-   * Update (`update`), which the Workflow's validator may refuse; a new session's, from its `initial_events`, as a
-   * Signal (`signal`), which waits for no worker.
+   * Sends checked events to the session's Workflow, in order, and answers with their echoes: messages and interrupts
+   * as Signals, an outcome and answers as Updates, which the Workflow's validators may refuse. With `initial` (a new
+   * session's `initial_events`, collected there), each event is added to it instead, to go in one Signal that waits
+   * for no worker and keeps their order (`deliverInitialEventsSignal`).
    */
   private async deliver(
     handle: WorkflowHandle,
     events: UserEventRequest[],
     threadOf: Map<string, string>,
-    outcomeBy: 'update' | 'signal',
+    initial: InitialEventInput[] | null,
   ): Promise<SessionEvent[]> {
     const sent: SessionEvent[] = [];
     for (const [index, event] of events.entries()) {
@@ -582,7 +588,9 @@ export class SessionService {
         case 'user.message': {
           // A system.message is always the last event, right after its user.message: both go in one Signal.
           const system = accompanyingSystem(events, index);
-          await handle.signal(sendMessageSignal, { id, content: event.content, ...(system && { system }) });
+          const message = { id, content: event.content, ...(system && { system }) };
+          if (initial !== null) initial.push({ type: 'user.message', ...message });
+          else await handle.signal(sendMessageSignal, message);
           sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
           if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
           break;
@@ -593,7 +601,7 @@ export class SessionService {
           const outcomeId = newOutcomeId();
           const maxIterations = event.max_iterations ?? null;
           const outcome = { id, outcomeId, description: event.description, rubric: event.rubric, maxIterations };
-          if (outcomeBy === 'signal') await handle.signal(initialOutcomeSignal, outcome);
+          if (initial !== null) initial.push({ type: 'user.define_outcome', ...outcome });
           else
             await this.executeAnswer(() =>
               handle.executeUpdate(defineOutcomeUpdate, { args: [outcome], updateId: id }),
@@ -612,7 +620,9 @@ export class SessionService {
         case 'user.interrupt': {
           // A child thread's id (the routes drop the primary thread's): only that thread is interrupted.
           const threadId = event.session_thread_id ?? undefined;
-          await handle.signal(interruptSessionSignal, { id, ...(threadId === undefined ? {} : { threadId }) });
+          const interrupt = { id, ...(threadId === undefined ? {} : { threadId }) };
+          if (initial !== null) initial.push({ type: 'user.interrupt', ...interrupt });
+          else await handle.signal(interruptSessionSignal, interrupt);
           sent.push({
             type: 'user.interrupt',
             id,
