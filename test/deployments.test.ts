@@ -118,6 +118,22 @@ describe('deployments and deployment runs through the official SDK', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ ...base, initial_events: [] }, 'initial_events'],
       [{ ...base, initial_events: [{ type: 'user.interrupt' }] }, 'initial_events[0].type'],
+      // Ordered as events.send takes them: a system.message last, right after a user.message.
+      [
+        { ...base, initial_events: [{ type: 'system.message', content: [{ type: 'text', text: 's' }] }] },
+        'initial_events[0]',
+      ],
+      [
+        {
+          ...base,
+          initial_events: [
+            message('a'),
+            { type: 'system.message', content: [{ type: 'text', text: 's' }] },
+            message('b'),
+          ],
+        },
+        'initial_events[1]',
+      ],
       [{ ...base, agent: 'agent_000000000000000000000000' }, 'agent'],
       [{ ...base, environment_id: 'env_000000000000000000000000' }, 'environment_id'],
       [{ ...base, vault_ids: ['vlt_000000000000000000000000'] }, 'vault_ids'],

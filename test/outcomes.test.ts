@@ -3,6 +3,7 @@ import { toFile } from '@anthropic-ai/sdk';
 import type {
   BetaManagedAgentsSessionEvent,
   BetaManagedAgentsUserDefineOutcomeEvent,
+  BetaManagedAgentsUserDefineOutcomeEventParams,
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { BetaManagedAgentsOutcomeEvaluationResource } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { Worker } from '@temporalio/worker';
@@ -291,28 +292,30 @@ describe('outcomes (user.define_outcome) through the official SDK', () => {
       expect(error.message, JSON.stringify(event)).toMatch(message);
     }
     const sessionsBefore = (await client.beta.sessions.list({ agent_id: agentId, limit: 100 })).data.length;
-    const unknownFile = await rejection(
-      client.beta.sessions.create({
-        agent: agentId,
-        environment_id: environmentId,
-        initial_events: [
-          { type: 'user.define_outcome', description: 'x', rubric: { type: 'file', file_id: 'file_0123456789abcdef' } },
-        ],
-      }),
-    );
+    /** A sessions.create with these initial events, refused (before the session exists). */
+    const refusedCreate = (initialEvents: BetaManagedAgentsUserDefineOutcomeEventParams[]) =>
+      rejection(
+        client.beta.sessions.create({ agent: agentId, environment_id: environmentId, initial_events: initialEvents }),
+      );
+    const outcome = (description: string): BetaManagedAgentsUserDefineOutcomeEventParams => ({
+      type: 'user.define_outcome',
+      description,
+      rubric: { type: 'text', content: 'r' },
+    });
+    const unknownFile = await refusedCreate([
+      { type: 'user.define_outcome', description: 'x', rubric: { type: 'file', file_id: 'file_0123456789abcdef' } },
+    ]);
     expect(unknownFile.status).toBe(400);
     expect(unknownFile.message).toContain('initial_events[0].rubric.file_id');
-    expect((await client.beta.sessions.list({ agent_id: agentId, limit: 100 })).data).toHaveLength(sessionsBefore);
-    const two = await rejection(
-      client.beta.sessions.events.send(sessionId, {
-        events: [
-          { type: 'user.define_outcome', description: 'a', rubric: { type: 'text', content: 'r' } },
-          { type: 'user.define_outcome', description: 'b', rubric: { type: 'text', content: 'r' } },
-        ],
-      }),
-    );
+    const two = await rejection(client.beta.sessions.events.send(sessionId, { events: [outcome('a'), outcome('b')] }));
     expect(two.status).toBe(400);
     expect(two.message).toMatch(/at most one user.define_outcome per request/);
+    // The same rule for a new session's initial events.
+    const twoInitial = await refusedCreate([outcome('a'), outcome('b')]);
+    expect(twoInitial.status).toBe(400);
+    expect(twoInitial.message).toContain('initial_events[1]');
+    expect(twoInitial.message).toMatch(/at most one user.define_outcome per request/);
+    expect((await client.beta.sessions.list({ agent_id: agentId, limit: 100 })).data).toHaveLength(sessionsBefore);
 
     // A grader that does not answer keeps the outcome evaluating: a second outcome is refused, an interrupt ends it.
     responder.agent({ kind: 'text', text: 'done, I think' });

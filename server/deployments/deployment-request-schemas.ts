@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { booleanQuery, pageQueryFields } from '../page-query';
-import { userEvent } from '../sessions/events/event-request-schemas';
+import { refineEventOrder, userEvent } from '../sessions/events/event-request-schemas';
 import { sessionResource } from '../sessions/resources/session-resource-schemas';
 
 /** The agent of a deployment: an id (the latest version is pinned) or `{type: 'agent', id, version?}`. */
@@ -15,7 +15,10 @@ const deploymentAgent = z.union(
 /** The event types a deployment sends each session it creates, as the hosted API allows. */
 const INITIAL_EVENT_TYPES = ['user.message', 'user.define_outcome', 'system.message'];
 
-/** `initial_events`: 1 to 50 events, each a `user.message`, `user.define_outcome` or `system.message`. */
+/**
+ * `initial_events`: 1 to 50 events, each a `user.message`, `user.define_outcome` or `system.message`, in the order
+ * `events.send` takes them (`refineEventOrder`).
+ */
 const initialEvents = z
   .array(userEvent)
   .min(1, 'a deployment sends at least 1 initial event')
@@ -30,6 +33,7 @@ const initialEvents = z
         });
       }
     });
+    refineEventOrder(events, context, []);
   });
 
 /**

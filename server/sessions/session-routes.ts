@@ -5,7 +5,7 @@ import { invalidField } from '../api-error';
 import { mcpServersParams, modelParams, skillsParams } from '../agents/agent-request-schemas';
 import type { AgentOverrides } from '../agents/agent-service';
 import { agentToolsParams } from '../agents/agent-tool-schemas';
-import { initialUserEvent } from './events/event-request-schemas';
+import { initialUserEvent, refineEventOrder } from './events/event-request-schemas';
 import { sessionResource } from './resources/session-resource-schemas';
 import { parseOrThrow } from '../validation';
 import { withContract } from '../openapi/route-contract';
@@ -77,7 +77,11 @@ const createSessionBody = z
     environment_id: z.string().min(1).optional(),
     title: z.string().max(500).nullable().optional(),
     metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
-    initial_events: z.array(initialUserEvent).max(50).optional(),
+    initial_events: z
+      .array(initialUserEvent)
+      .max(50)
+      .superRefine((events, context) => refineEventOrder(events, context, []))
+      .optional(),
     vault_ids: z.array(z.string()).optional(),
     resources: z.array(sessionResource).max(100).optional(),
     budget: budgetLimit.optional(),

@@ -276,29 +276,37 @@ export const userEvent = z.discriminatedUnion(
 const ACCOMPANIED = new Set(['user.message', 'user.custom_tool_result']);
 
 /**
- * The body of `POST /v1/sessions/{id}/events`. A `system.message` comes at most once, as the last event, right after
- * the `user.message` or `user.custom_tool_result` it accompanies (the hosted rule).
+ * Adds an issue for each hosted rule a list of user events breaks: a `system.message` comes at most once, as the last
+ * event, right after the `user.message` or `user.custom_tool_result` it accompanies; a session works on one outcome at
+ * a time, so at most one `user.define_outcome`. `path` leads to the list in the body.
  */
+export function refineEventOrder(
+  events: readonly { type: string }[],
+  context: z.RefinementCtx,
+  path: (string | number)[],
+): void {
+  events.forEach((event, index) => {
+    if (event.type !== 'system.message') return;
+    const problem =
+      index !== events.length - 1
+        ? 'a system.message must be the last event of the request (at most one per request)'
+        : !ACCOMPANIED.has(events[index - 1]?.type ?? '')
+          ? 'a system.message must immediately follow the user.message or user.custom_tool_result it accompanies'
+          : null;
+    if (problem !== null) context.addIssue({ code: 'custom', path: [...path, index], message: problem });
+  });
+  const outcomes = events.flatMap((event, index) => (event.type === 'user.define_outcome' ? [index] : []));
+  if (outcomes.length > 1) {
+    context.addIssue({
+      code: 'custom',
+      path: [...path, outcomes[1] ?? 0],
+      message: 'a session works on one outcome at a time: send at most one user.define_outcome per request',
+    });
+  }
+}
+
+/** The body of `POST /v1/sessions/{id}/events` (`refineEventOrder`'s rules apply). */
 export const sendEventsBody = z
   .object({ events: z.array(userEvent).min(1, 'events must not be empty').max(50) })
   .strict()
-  .superRefine((body, context) => {
-    body.events.forEach((event, index) => {
-      if (event.type !== 'system.message') return;
-      const problem =
-        index !== body.events.length - 1
-          ? 'a system.message must be the last event of the request (at most one per request)'
-          : !ACCOMPANIED.has(body.events[index - 1]?.type ?? '')
-            ? 'a system.message must immediately follow the user.message or user.custom_tool_result it accompanies'
-            : null;
-      if (problem !== null) context.addIssue({ code: 'custom', path: ['events', index], message: problem });
-    });
-    const outcomes = body.events.flatMap((event, index) => (event.type === 'user.define_outcome' ? [index] : []));
-    if (outcomes.length > 1) {
-      context.addIssue({
-        code: 'custom',
-        path: ['events', outcomes[1] ?? 0],
-        message: 'a session works on one outcome at a time: send at most one user.define_outcome per request',
-      });
-    }
-  });
+  .superRefine((body, context) => refineEventOrder(body.events, context, ['events']));
