@@ -1,5 +1,6 @@
 """Tests of keel_leftover_sweep: which processes count as leftovers, and killing them (only this test's own)."""
 
+import _signal
 import os
 import subprocess
 import tempfile
@@ -43,6 +44,39 @@ class IsLeftoverTest(unittest.TestCase):
         table = {1: (0, 7), os.getpid(): (1, 7)}
         self.assertFalse(sweep.is_leftover(1, table, 7, {1}))
         self.assertFalse(sweep.is_leftover(os.getpid(), table, 7, {1}))
+
+
+class WaitForGroupExitTest(unittest.TestCase):
+    def group(self):
+        # A shell and its background child, in a process group (and session) of their own.
+        process = subprocess.Popen(['sh', '-c', 'sleep 30 & sleep 30'], start_new_session=True)
+        self.addCleanup(process.wait)
+        self.addCleanup(lambda: sweep.os.killpg(process.pid, _signal.SIGKILL) if self.alive(process.pid) else None)
+        deadline = time.monotonic() + 5
+        while self.members(process.pid) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertGreaterEqual(self.members(process.pid), 2)
+        return process
+
+    @staticmethod
+    def members(group):
+        return sum(1 for _, fields in sweep.live_processes() if int(fields[2]) == group)
+
+    def alive(self, group):
+        return self.members(group) > 0
+
+    def test_a_killed_group_is_waited_for_until_none_of_it_is_live(self):
+        process = self.group()
+        os.killpg(process.pid, _signal.SIGKILL)
+        self.assertTrue(sweep.wait_for_group_exit(process.pid, 5))
+        self.assertEqual(self.members(process.pid), 0)
+
+    def test_a_group_that_lives_on_is_given_up_on_after_the_time(self):
+        process = self.group()
+        started = time.monotonic()
+        self.assertFalse(sweep.wait_for_group_exit(process.pid, 0.1))
+        self.assertLess(time.monotonic() - started, 2)
+        self.assertGreaterEqual(self.members(process.pid), 2)
 
 
 class PidsLimitHitsTest(unittest.TestCase):

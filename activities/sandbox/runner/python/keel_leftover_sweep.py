@@ -36,8 +36,8 @@ def pids_limit_hits():
     return -1
 
 
-def read_process_table():
-    table = {}
+def live_processes():
+    """Yields (pid, the fields of its /proc stat after its name) of every process that is not a zombie."""
     for name in os.listdir('/proc'):
         if not name.isdigit():
             continue
@@ -49,8 +49,25 @@ def read_process_table():
         fields = stat[stat.rfind(b')') + 2 :].split()
         if len(fields) < 4 or fields[0] in (b'Z', b'X'):
             continue
-        table[int(name)] = (int(fields[1]), int(fields[3]))
-    return table
+        yield int(name), fields
+
+
+def read_process_table():
+    return {pid: (int(fields[1]), int(fields[3])) for pid, fields in live_processes()}
+
+
+def wait_for_group_exit(group, seconds):
+    """Waits, up to `seconds`, until no live process is left in process group `group`; returns whether none is.
+
+    A command killed with its group (a timeout, a cancellation) has processes on their way out for a moment after the
+    KILL: a sweep right then would count them as processes the command left running.
+    """
+    deadline = time.monotonic() + seconds
+    while any(int(fields[2]) == group for _, fields in live_processes()):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def is_leftover(pid, table, finished_session, kept_sessions):

@@ -52,7 +52,7 @@ from keel_call_records import (
 )
 from keel_constants import CALLS_DIR, KILL_AFTER_SECONDS, RUN_DIR, STATE_END_LINE, STATE_VARIABLE, TOOL_ERROR_STATUS
 from keel_frames import SAFE_ID_CHARACTERS, base64_of, quote, reply, scan_json, send
-from keel_leftover_sweep import pids_limit_hits, stop_leftovers
+from keel_leftover_sweep import pids_limit_hits, stop_leftovers, wait_for_group_exit
 from keel_output_file import OutputFile
 from keel_prelude import ToolError, encode_text
 
@@ -63,6 +63,8 @@ if sys.version_info < (3, 9):  # noqa: UP036
 READ_BYTES = 65536
 DRAIN_LIMIT_BYTES = 1 << 20
 EXIT_POLL_SECONDS = 0.01
+# How long a killed command's processes get to be gone before the leftover sweep (they are, within milliseconds).
+GROUP_EXIT_SECONDS = 1.0
 CALL_WAIT_POLL_SECONDS = 0.1
 DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 STATE_END = (STATE_END_LINE + '\n').encode()
@@ -278,6 +280,8 @@ def reap(command):
         status = 137 if command.escalated else 124
     if command.terminating or status == 128 + _signal.SIGKILL:
         signal_group(command, _signal.SIGKILL)
+        # Killed with the command, so not left running by it: the sweep waits until they are gone.
+        wait_for_group_exit(command.pid, GROUP_EXIT_SECONDS)
     leftovers = stop_leftovers(command.pid, [other.pid for other in commands.values() if other is not command])
     for fd in list(command.pipes):
         budget = DRAIN_LIMIT_BYTES
