@@ -11,8 +11,7 @@ import type { BudgetLimit, ModelListPrice, MonetaryAmount } from './list-price';
 import type { EventArchiveRef, LoggedEvent, SessionEvent, SessionStatus, TextBlock, UserContentBlock } from './events';
 import type { ConversationAddition, ConversationRef } from './conversation';
 import type { MessageParam } from './model';
-import type { DefineOutcomeInput } from './outcome';
-import type { OutcomeEvaluationView, OutcomeState } from './outcome';
+import type { DefineOutcomeInput, OutcomeEvaluationView, OutcomeState } from './outcome';
 import type { SandboxEnvironment, SandboxFileMount } from './sandbox';
 
 /** When the sandbox is provisioned: on the first tool call (the default), or before the first model call. */

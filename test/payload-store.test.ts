@@ -17,11 +17,18 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-payload-store-'));
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/** The External Storage of Keel's data converter over the data folder's blob store. */
+function keelStorage() {
+  const storage = keelDataConverter({ blobs: new FolderBlobStore(blobFolder(dataDir)), dataDir }).externalStorage;
+  if (storage === undefined) throw new Error('expected External Storage');
+  return storage;
+}
+
 /** The drivers of Keel's data converter over the data folder's blob store. */
 function drivers() {
-  const storage = keelDataConverter({ blobs: new FolderBlobStore(blobFolder(dataDir)), dataDir }).externalStorage;
-  const current = storage?.getDriver('keel-blobs');
-  const earlier = storage?.getDriver('keel-folder');
+  const storage = keelStorage();
+  const current = storage.getDriver('keel-blobs');
+  const earlier = storage.getDriver('keel-folder');
   if (!current || !earlier) throw new Error('expected the keel-blobs and keel-folder drivers');
   return { current, earlier };
 }
@@ -63,9 +70,7 @@ describe('the payload store (Temporal External Storage over the blob store)', ()
   });
 
   it('makes no abort signal for payloads that stay inline or are no reference (patches/@temporalio+common)', async () => {
-    const storage = keelDataConverter({ blobs: new FolderBlobStore(blobFolder(dataDir)), dataDir }).externalStorage;
-    if (storage === undefined) throw new Error('expected External Storage');
-    const runner = new ExternalStorageRunner(storage);
+    const runner = new ExternalStorageRunner(keelStorage());
     const abortSignal = new AbortController().signal;
     const any = vi.spyOn(AbortSignal, 'any');
     try {

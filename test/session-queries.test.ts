@@ -5,8 +5,8 @@ import { GRADER_TOOL_NAME } from '../common/outcome';
 import { ApiError } from '../server/api-error';
 import { askWithDeadlines, SessionQueries } from '../server/sessions/session-queries';
 import { getEventsQuery } from '../workflows/messages';
-import { sdkClient } from './support/sdk';
-import { listAllEvents, startTestStack, typesOf } from './support/test-stack';
+import { sdkClient, untilLog } from './support/sdk';
+import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { startWorkerProcess } from './support/worker-process';
 
@@ -128,18 +128,17 @@ describe('SessionQueries on a real Temporal dev server', () => {
     const retrieved = await client.beta.sessions.retrieve(created.id);
     expect(withoutAge(retrieved)).toEqual(withoutAge(created));
     // The message sent before any worker ran is taken, answered, and logged once.
-    const deadline = Date.now() + 60_000;
-    let events = await listAllEvents(harness.client, greeted.id);
-    while (!typesOf(events).includes('session.status_idle') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      events = await listAllEvents(harness.client, greeted.id);
-    }
-    expect(typesOf(events).filter((type) => !type.startsWith('span.') && type !== 'session.usage')).toEqual([
-      'user.message',
-      'session.status_running',
-      'agent.message',
-      'session.status_idle',
-    ]);
+    const events = await untilLog(
+      client,
+      greeted.id,
+      (logged) => logged.some((event) => event.type === 'session.status_idle'),
+      {
+        what: "the greeting's idle",
+      },
+    );
+    expect(
+      events.map((event) => event.type).filter((type) => !type.startsWith('span.') && type !== 'session.usage'),
+    ).toEqual(['user.message', 'session.status_running', 'agent.message', 'session.status_idle']);
     expect(JSON.stringify(events)).toContain('taken once a worker ran');
   });
 
@@ -175,16 +174,15 @@ describe('SessionQueries on a real Temporal dev server', () => {
       { kind: 'text', text: 'Goodbye, after the outcome.' },
     );
     await startWorkerProcess(harness.workerEnvironment, children);
-    const deadline = Date.now() + 60_000;
-    let events = await listAllEvents(harness.client, created.id);
-    const over = (): boolean => {
-      const goodbye = events.findIndex((event) => JSON.stringify(event).includes('Goodbye, after the outcome.'));
-      return goodbye >= 0 && events.slice(goodbye).some((event) => event.type === 'session.status_idle');
-    };
-    while (!over() && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      events = await listAllEvents(harness.client, created.id);
-    }
+    const events = await untilLog(
+      client,
+      created.id,
+      (logged) => {
+        const goodbye = logged.findIndex((event) => JSON.stringify(event).includes('Goodbye, after the outcome.'));
+        return goodbye >= 0 && logged.slice(goodbye).some((event) => event.type === 'session.status_idle');
+      },
+      { what: "the message's answer after the outcome" },
+    );
     // Each taken once, in the order sent: the outcome worked on and graded, then the message answered.
     const userEvents = events.filter((event) => event.type === 'user.define_outcome' || event.type === 'user.message');
     expect(userEvents.map((event) => event.type)).toEqual(['user.define_outcome', 'user.message']);
