@@ -88,13 +88,19 @@ async function provisionOnce(
   signal: AbortSignal | undefined,
 ): Promise<ProvisionSandboxResult | 'conflict'> {
   const { docker } = options;
-  // A file uploaded through a server on another machine is fetched from the shared store before it is mounted.
-  for (const file of files) await ensureLocalFileContent(options.dataDir, file.fileId, options.sharedFiles);
-  // The session's memory stores, fixed when it was created (read from the control plane, not carried by the Workflow).
-  const memoryMounts = options.memory === undefined ? [] : await memoryMountsOf(options.memory, sessionId);
-  // Its custom skills, fixed when it was created too; each version's files are copied to this machine once.
-  const skillMounts = options.skills === undefined ? [] : await skillMountsOf(options.skills.rows, sessionId);
-  const existing = await inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId)));
+  // Independent reads, made at once: every tool call comes through here, and most find their container running.
+  const [memoryMounts, skillMounts, existing] = await Promise.all([
+    // The session's memory stores, fixed when it was created (read from the control plane, not carried by the
+    // Workflow).
+    options.memory === undefined ? [] : memoryMountsOf(options.memory, sessionId),
+    // Its custom skills, fixed when it was created too; each version's files are copied to this machine once.
+    options.skills === undefined ? [] : skillMountsOf(options.skills.rows, sessionId),
+    inspectOrUndefined(docker.getContainer(sandboxContainerName(sessionId))),
+    // A file uploaded through a server on another machine is fetched from the shared store before it is mounted.
+    (async () => {
+      for (const file of files) await ensureLocalFileContent(options.dataDir, file.fileId, options.sharedFiles);
+    })(),
+  ]);
   if (existing) {
     // A session's file resources changed (sessions.resources): the container is replaced, its workspace volume kept.
     const sameFiles = mountsFiles(existing, files, options.dataDir);
