@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { GRADER_TOOL_NAME } from '../common/outcome';
 import { ApiError } from '../server/api-error';
 import { askWithDeadlines, SessionQueries } from '../server/sessions/session-queries';
-import { getEventsQuery } from '../workflows/messages';
+import { UPDATE_DEADLINE_MS, updateWithDeadline } from '../server/sessions/update-with-deadline';
+import { getEventsQuery, updateSessionUpdate } from '../workflows/messages';
 import { sdkClient, untilLog } from './support/sdk';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
@@ -228,5 +230,53 @@ describe('SessionQueries on a real Temporal dev server', () => {
     ]);
     // A new session has logged nothing yet and waits for its first message.
     expect(page).toMatchObject({ events: [], firstPosition: 0, nextPosition: 0, status: 'idle' });
+  });
+  it('an Update no worker takes fails with a 504 timeout_error once its deadline passes, and applies once a worker runs', async () => {
+    const client = sdkClient(harness.stack.apiUrl);
+    const agent = await client.beta.agents.create({ name: 'updates', model: 'scripted-model' });
+    const environment = await client.beta.environments.create({ name: 'updates', config: { type: 'cloud' } });
+    // No worker polls: the create answers after one Query deadline with the session as it starts.
+    const session = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      title: 'before',
+    });
+    const handle = harness.stack.temporal.workflow.getHandle(session.id);
+
+    const started = performance.now();
+    const [renamed, archived] = await Promise.all([
+      updateWithDeadline(
+        harness.stack.temporal,
+        `the update of session ${session.id}`,
+        () => handle.executeUpdate(updateSessionUpdate, { args: [{ title: 'after' }] }),
+        1_500,
+      ).catch((error: unknown) => error),
+      // Through the API, with the server's own deadline.
+      client.beta.sessions.archive(session.id).catch((error: unknown) => error),
+    ]);
+    expect(renamed).toBeInstanceOf(ApiError);
+    expect((renamed as ApiError).status).toBe(504);
+    expect((renamed as ApiError).message).toContain(`No worker took the update of session ${session.id} within 1.5 s`);
+    expect(archived).toBeInstanceOf(Anthropic.APIError);
+    expect((archived as InstanceType<typeof Anthropic.APIError>).status).toBe(504);
+    expect((archived as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'timeout_error' },
+    });
+    expect((archived as Error).message).toContain(
+      `No worker took the archiving of session ${session.id} within ${UPDATE_DEADLINE_MS / 1000} s`,
+    );
+    expect((archived as Error).message).toContain('The change is not confirmed');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(UPDATE_DEADLINE_MS - 1_000);
+
+    // Temporal kept both Updates: once a worker runs, they apply, as the 504's message says they may.
+    await startWorkerProcess(harness.workerEnvironment, children);
+    const deadline = Date.now() + 30_000;
+    let latest = await client.beta.sessions.retrieve(session.id);
+    while ((latest.title !== 'after' || latest.archived_at === null) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      latest = await client.beta.sessions.retrieve(session.id);
+    }
+    expect(latest).toMatchObject({ title: 'after', archived_at: expect.any(String) });
   });
 });

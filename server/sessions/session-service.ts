@@ -44,6 +44,7 @@ import { toAgentSnapshot } from '../agents/agent-snapshot';
 import { toAgentView } from '../agents/agent-view';
 import { rosterOf } from '../agents/agent-roster';
 import { callableAgentsOf } from './callable-agents';
+import { updateWithDeadline } from './update-with-deadline';
 import type { AgentDefinition } from '../store/control-plane-store';
 import { ApiError, invalidField } from '../api-error';
 import { BoundedCache } from '../bounded-cache';
@@ -477,7 +478,9 @@ export class SessionService {
     await this.requireOpen(handle);
     const agent = agentChange === undefined ? undefined : await this.changedAgent(sessionId, agentChange);
     try {
-      await handle.executeUpdate(updateSessionUpdate, { args: [{ ...change, ...(agent && { agent }) }] });
+      await updateWithDeadline(this.options.client, `the update of session ${sessionId}`, () =>
+        handle.executeUpdate(updateSessionUpdate, { args: [{ ...change, ...(agent && { agent }) }] }),
+      );
     } catch (error) {
       // The Workflow's validator refuses an agent change while a turn runs: the session's state, not the request.
       if (error instanceof WorkflowUpdateFailedError && (agent !== undefined || change.budget !== undefined)) {
@@ -547,7 +550,9 @@ export class SessionService {
     if (description.status.name !== 'RUNNING') {
       throw new ApiError('conflict_error', `Session ${sessionId} has ended; an ended session cannot be archived.`);
     }
-    await handle.executeUpdate(archiveSessionUpdate);
+    await updateWithDeadline(this.options.client, `the archiving of session ${sessionId}`, () =>
+      handle.executeUpdate(archiveSessionUpdate),
+    );
     return this.get(sessionId);
   }
 
@@ -603,7 +608,7 @@ export class SessionService {
           const outcome = { id, outcomeId, description: event.description, rubric: event.rubric, maxIterations };
           if (initial !== null) initial.push({ type: 'user.define_outcome', ...outcome });
           else
-            await this.executeAnswer(() =>
+            await this.executeAnswer(event.type, () =>
               handle.executeUpdate(defineOutcomeUpdate, { args: [outcome], updateId: id }),
             );
           sent.push({
@@ -633,7 +638,7 @@ export class SessionService {
         }
         case 'user.tool_confirmation': {
           const denyMessage = event.deny_message ?? null;
-          await this.executeAnswer(() =>
+          await this.executeAnswer(event.type, () =>
             handle.executeUpdate(toolConfirmationUpdate, {
               args: [{ id, toolUseId: event.tool_use_id, result: event.result, denyMessage }],
               updateId: id,
@@ -654,7 +659,7 @@ export class SessionService {
           const content = event.content ?? [];
           const isError = event.is_error ?? false;
           const system = accompanyingSystem(events, index);
-          await this.executeAnswer(() =>
+          await this.executeAnswer(event.type, () =>
             handle.executeUpdate(customToolResultUpdate, {
               args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError, ...(system && { system }) }],
               updateId: id,
@@ -675,7 +680,7 @@ export class SessionService {
         case 'user.tool_result': {
           const content = event.content ?? [];
           const isError = event.is_error ?? false;
-          await this.executeAnswer(() =>
+          await this.executeAnswer(event.type, () =>
             handle.executeUpdate(toolResultUpdate, {
               args: [{ id, toolUseId: event.tool_use_id, content, isError }],
               updateId: id,
@@ -792,10 +797,13 @@ export class SessionService {
     return threadOf;
   }
 
-  /** Runs an answer's Update; a refusal by the Workflow's validator (a race with another answer) becomes a 400. */
-  private async executeAnswer(update: () => Promise<unknown>): Promise<void> {
+  /**
+   * Runs an answer's Update under `updateWithDeadline`; a refusal by the Workflow's validator (a race with another
+   * answer) becomes a 400.
+   */
+  private async executeAnswer(type: UserEventRequest['type'], update: () => Promise<unknown>): Promise<void> {
     try {
-      await update();
+      await updateWithDeadline(this.options.client, `the ${type} event`, update);
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause instanceof Error ? error.cause.message : error.message;

@@ -14,6 +14,7 @@ import { newRepositoryResource, newResourceId } from './repository-resource';
 import type { RepositoryTokens } from './repository-tokens';
 import type { AddResourceRequest } from './session-resource-schemas';
 import type { SessionService } from '../session-service';
+import { isUnconfirmedUpdate, updateWithDeadline } from '../update-with-deadline';
 
 /** The most resources one session may have. */
 export const MAX_SESSION_RESOURCES = 100;
@@ -72,7 +73,8 @@ export class SessionResourceService {
     try {
       await this.change(sessionId, { op: 'add', resource }, 'mount_path');
     } catch (error) {
-      if (token !== undefined) await this.tokens.delete(sessionId, resource.id);
+      // A change no worker took in time may still apply: its token stays for it.
+      if (token !== undefined && !isUnconfirmedUpdate(error)) await this.tokens.delete(sessionId, resource.id);
       throw error;
     }
     return resource;
@@ -155,9 +157,11 @@ export class SessionResourceService {
     field: string,
   ): Promise<SessionResourceRecord[]> {
     try {
-      return await this.client.workflow
-        .getHandle<typeof sessionWorkflow>(sessionId)
-        .executeUpdate(sessionResourcesUpdate, { args: [change] });
+      return await updateWithDeadline(this.client, `the resource change of session ${sessionId}`, () =>
+        this.client.workflow
+          .getHandle<typeof sessionWorkflow>(sessionId)
+          .executeUpdate(sessionResourcesUpdate, { args: [change] }),
+      );
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause instanceof Error ? error.cause.message : error.message;

@@ -7,6 +7,7 @@ import { ApiError } from '../../api-error';
 import type { SessionQueries } from '../session-queries';
 import type { SessionService } from '../session-service';
 import type { SessionView } from '../session-view';
+import { updateWithDeadline } from '../update-with-deadline';
 import { primaryThreadId } from '../../../common/multiagent';
 import { threadNotFound } from './primary-thread-id';
 import type { ThreadListQuery } from './thread-request-schemas';
@@ -73,7 +74,9 @@ export class SessionThreadService {
       throw new ApiError('conflict_error', `Session ${sessionId} has ended; its threads cannot be archived.`);
     }
     try {
-      await this.client.workflow.getHandle(sessionId).executeUpdate(archiveThreadUpdate, { args: [{ threadId }] });
+      await updateWithDeadline(this.client, `the archiving of thread ${threadId}`, () =>
+        this.client.workflow.getHandle(sessionId).executeUpdate(archiveThreadUpdate, { args: [{ threadId }] }),
+      );
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause instanceof Error ? error.cause.message : error.message;
