@@ -207,6 +207,22 @@ describe('ConversationStore.startAdditions', () => {
     expect(await coldStore().messages(started.head)).toEqual(await store.messages(started.head));
   });
 
+  it('writes before it answers when the head before is not in memory (a cold worker), so the new head reads back', async () => {
+    const base = await coldStore().append({ head: null }, 'user', [{ type: 'text', text: 'Run it.' }]);
+    const store = new ConversationStore(new FolderBlobStore(folder));
+    const started = await store.startAdditions(base, [{ kind: 'user_text', text: 'And then?' }]);
+    expect(await store.messages(started.head)).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Run it.' },
+          { type: 'text', text: 'And then?' },
+        ],
+      },
+    ]);
+    await started.written;
+  });
+
   it('rejects written with the failed put, and only when awaited (no unhandled rejection meanwhile)', async () => {
     const held = heldStore(new Error('disk full'));
     const store = new ConversationStore(held.blobs);

@@ -78,10 +78,12 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     ...(prompt.tools.length === 0 ? {} : { tools: prompt.tools }),
     ...thinkingParameters(input.thinking),
   };
+  // Only the model call's failures are the model's: a failed store write is passed on as it is.
+  let message: Message;
   try {
     // One span per model call, around the SDK's own (`anthropic.messages.*`), with the session and the usage on it.
     const attributes = { [SESSION_ID_ATTRIBUTE]: input.sessionId, 'gen_ai.request.model': input.model };
-    const message = await withSpan('model.call', attributes, async (span) => {
+    message = await withSpan('model.call', attributes, async (span) => {
       const reply = await whileHeartbeating(control, () => streamReply(request, input, dependencies, control.signal));
       span.setAttributes({
         'gen_ai.response.finish_reasons': [reply.stop_reason ?? 'none'],
@@ -90,24 +92,24 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
       });
       return reply;
     });
-    // Only the four counts the session adds up cross into the history, so each step's record stays small.
-    const usage = usageCounts(message.usage) as CallModelResult['usage'];
-    const result: CallModelResult = {
-      content: message.content,
-      stopReason: message.stop_reason,
-      usage,
-      ...(compaction === undefined ? {} : { compaction }),
-    };
-    if (withAdditions === undefined) return result;
-    await additions?.written;
-    const conversation = await conversations.append(withAdditions, 'assistant', message.content);
-    // A system prompt that came inline is stored (content-addressed) for the run's next calls to name.
-    if (input.system === null) return { ...result, conversation };
-    return { ...result, conversation, systemKey: await conversations.storeText(input.system, BLOB_PREFIXES.system) };
   } catch (error) {
     if (control.signal?.aborted) throw new CancelledFailure('The model call was cancelled.');
     throw classifyModelError(error);
   }
+  // Only the four counts the session adds up cross into the history, so each step's record stays small.
+  const usage = usageCounts(message.usage) as CallModelResult['usage'];
+  const result: CallModelResult = {
+    content: message.content,
+    stopReason: message.stop_reason,
+    usage,
+    ...(compaction === undefined ? {} : { compaction }),
+  };
+  if (withAdditions === undefined) return result;
+  await additions?.written;
+  const conversation = await conversations.append(withAdditions, 'assistant', message.content);
+  // A system prompt that came inline is stored (content-addressed) for the run's next calls to name.
+  if (input.system === null) return { ...result, conversation };
+  return { ...result, conversation, systemKey: await conversations.storeText(input.system, BLOB_PREFIXES.system) };
 }
 
 /** Streams the model's reply to `request`: text deltas and the start of thinking go to the live bus as they arrive. */

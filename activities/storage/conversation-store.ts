@@ -80,8 +80,9 @@ export class ConversationStore {
 
   /**
    * Appends one message fragment after `ref` with its write under way: the new head is assembled (so `messages` reads
-   * it without the store) and its segment is stored by the time `written` resolves. The caller awaits `written` before
-   * it hands the head on to anything that outlives it.
+   * it without the store) and its segment is stored by the time `written` resolves. When the head before it is not
+   * assembled in memory, the write is awaited here. The caller awaits `written` before it hands the head on to anything
+   * that outlives it.
    */
   private async startAppend(ref: ConversationRef, role: ConversationRole, blocks: StoredBlock[]): Promise<Appended> {
     const segment: ConversationSegment = { parent: ref.head, role, blocks };
@@ -92,6 +93,9 @@ export class ConversationStore {
     written.catch(() => undefined);
     const before = ref.head === null ? EMPTY_HEAD : this.assembled.get(ref.head);
     if (before !== undefined) this.assembled.remember(key, await this.extended(before, role, blocks));
+    // Without the parent's assembled messages (a cold worker, or another worker ran the last step), reading the new
+    // head walks the chain through the store, where the segment must be by then.
+    else await written;
     return { head: { head: key }, written };
   }
 
