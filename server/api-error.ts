@@ -19,10 +19,15 @@ export type ApiErrorType = keyof typeof API_ERROR_STATUS;
 export class ApiError extends Error {
   override readonly name = 'ApiError';
 
+  /**
+   * `retry`, when set, is sent as `x-should-retry`, which the official SDK obeys over its own rule (it retries 408, 409,
+   * 429 and 5xx): `false` for an error that a repeat of the same request would not mend, or would make worse.
+   */
   constructor(
     readonly type: ApiErrorType,
     message: string,
     readonly status: number = API_ERROR_STATUS[type],
+    readonly retry?: boolean,
   ) {
     super(message);
   }

@@ -214,7 +214,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.setErrorHandler((error, _request, reply) => {
     const apiError = toApiError(error);
     // A conflict does not go away by itself: the SDK, which retries 409 by default, is told not to.
-    if (apiError.status === 409) void reply.header('x-should-retry', 'false');
+    const retry = apiError.retry ?? (apiError.status === 409 ? false : undefined);
+    if (retry !== undefined) void reply.header('x-should-retry', String(retry));
     void reply.status(apiError.status).send(apiError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

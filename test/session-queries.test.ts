@@ -267,9 +267,11 @@ describe('SessionQueries on a real Temporal dev server', () => {
       `No worker took the archiving of session ${session.id} within ${UPDATE_DEADLINE_MS / 1000} s`,
     );
     expect((archived as Error).message).toContain('The change is not confirmed');
+    // The SDK is told not to send it again by itself.
+    expect((archived as InstanceType<typeof Anthropic.APIError>).headers?.get('x-should-retry')).toBe('false');
     expect(performance.now() - started).toBeGreaterThanOrEqual(UPDATE_DEADLINE_MS - 1_000);
 
-    // Temporal kept both Updates: once a worker runs, they apply, as the 504's message says they may.
+    // The Temporal server held both Updates: once a worker runs, they apply, as the 504's message says they may.
     await startWorkerProcess(harness.workerEnvironment, children);
     const deadline = Date.now() + 30_000;
     let latest = await client.beta.sessions.retrieve(session.id);

@@ -11,10 +11,11 @@ export const UPDATE_DEADLINE_MS = 30_000;
 
 /**
  * Runs `update` (an `executeUpdate` on a session's handle) under a deadline of `deadlineMs` on `client`; when it
- * passes, fails with a 504 `timeout_error` that names `what` and says the change is not confirmed. Temporal keeps an
- * Update it has been sent until a worker takes it, so the change may still apply later: the message says to read the
- * session before sending it again (the SDK retries a 504 by itself, which for Keel's Updates is harmless: each sets a
- * value, or is refused by the Workflow's validator once it applied).
+ * passes, fails with a 504 `timeout_error` that names `what` and says the change is not confirmed. An Update no worker
+ * has taken is held in the Temporal server's memory (not in the Workflow's history) until one does, so the change may
+ * still apply later, unless the Temporal server restarts first. The answer tells the SDK not to retry
+ * (`x-should-retry: false`): a repeat would send the request's other events again (an `events.send` batch whose
+ * Signals went before the Update) and queue one more unconfirmed copy of the change.
  */
 export async function updateWithDeadline<Result>(
   client: Pick<Client, 'withDeadline'>,
@@ -29,8 +30,10 @@ export async function updateWithDeadline<Result>(
     throw new ApiError(
       'timeout_error',
       `No worker took ${what} within ${deadlineMs / 1000} s: the session's worker may be starting, restarting or ` +
-        'overloaded. The change is not confirmed; Temporal keeps it until a worker takes it, so read the session ' +
-        'before you send it again.',
+        'overloaded. The change is not confirmed: it may still apply once a worker runs, so read the session before ' +
+        'you send it again.',
+      undefined,
+      false,
     );
   }
 }
