@@ -13,7 +13,6 @@ import type { SessionEvent, TextBlock, UserContentBlock } from '../../common/eve
 import type { SandboxEnvironment } from '../../common/sandbox';
 import type { OutcomeRubric } from '../../common/outcome';
 import type {
-  InitialEventInput,
   SandboxProvisioning,
   SessionLimits,
   SessionResourceRecord,
@@ -44,6 +43,8 @@ import { toAgentSnapshot } from '../agents/agent-snapshot';
 import { toAgentView } from '../agents/agent-view';
 import { rosterOf } from '../agents/agent-roster';
 import { callableAgentsOf } from './callable-agents';
+import { initialEventsOf, planDelivery } from './plan-delivery';
+import type { DeliveryIds } from './plan-delivery';
 import { updateWithDeadline } from './update-with-deadline';
 import type { AgentDefinition } from '../store/control-plane-store';
 import { ApiError, invalidField } from '../api-error';
@@ -315,10 +316,8 @@ export class SessionService {
       });
     // Checked above; a new session waits for no answer and works on no outcome, so nothing here needs its worker.
     if (request.initialEvents.length > 0) {
-      const initial: InitialEventInput[] = [];
-      const handle = this.handle(id);
-      await this.deliver(handle, request.initialEvents, new Map(), initial);
-      await handle.signal(deliverInitialEventsSignal, initial);
+      const planned = planDelivery(request.initialEvents, new Map(), DELIVERY_IDS);
+      await this.handle(id).signal(deliverInitialEventsSignal, initialEventsOf(planned.map((step) => step.delivery)));
     }
     // The session as its Workflow reports it once its first task ran, so a stream or a message that follows finds it
     // live (and a burst of creates waits for the worker rather than piling on it); when no worker answers within one
@@ -570,135 +569,64 @@ export class SessionService {
     if (events.some((event) => event.type === 'system.message' || hasFileMedia(event))) {
       await this.requireSendable(events, (await this.get(sessionId)).agent.model.id, 'events');
     }
-    return this.deliver(handle, events, threadOf, null);
+    return this.deliver(handle, events, threadOf);
   }
 
   /**
-   * Sends checked events to the session's Workflow, in order, and answers with their echoes: messages and interrupts
-   * as Signals, an outcome and answers as Updates, which the Workflow's validators may refuse. With `initial` (a new
-   * session's `initial_events`, collected there), each event is added to it instead, to go in one Signal that waits
-   * for no worker and keeps their order (`deliverInitialEventsSignal`).
+   * Sends checked events to the session's Workflow as `planDelivery` plans them, one after the other, and answers
+   * with their echoes, each stamped as it is sent; an Update the Workflow's validator refuses stops the rest (400).
    */
   private async deliver(
     handle: WorkflowHandle,
     events: UserEventRequest[],
     threadOf: Map<string, string>,
-    initial: InitialEventInput[] | null,
   ): Promise<SessionEvent[]> {
-    const sent: SessionEvent[] = [];
-    for (const [index, event] of events.entries()) {
-      const id = newEventId();
+    const echoes: SessionEvent[] = [];
+    for (const planned of planDelivery(events, threadOf, DELIVERY_IDS)) {
+      const { delivery } = planned;
       const processedAt = new Date().toISOString();
-      switch (event.type) {
+      const updateId = delivery.id;
+      switch (delivery.type) {
         case 'user.message': {
-          // A system.message is always the last event, right after its user.message: both go in one Signal.
-          const system = accompanyingSystem(events, index);
-          const message = { id, content: event.content, ...(system && { system }) };
-          if (initial !== null) initial.push({ type: 'user.message', ...message });
-          else await handle.signal(sendMessageSignal, message);
-          sent.push({ type: 'user.message', id, content: event.content, processed_at: processedAt });
-          if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
-          break;
-        }
-        case 'system.message':
-          break;
-        case 'user.define_outcome': {
-          const outcomeId = newOutcomeId();
-          const maxIterations = event.max_iterations ?? null;
-          const outcome = { id, outcomeId, description: event.description, rubric: event.rubric, maxIterations };
-          if (initial !== null) initial.push({ type: 'user.define_outcome', ...outcome });
-          else
-            await this.executeAnswer(event.type, () =>
-              handle.executeUpdate(defineOutcomeUpdate, { args: [outcome], updateId: id }),
-            );
-          sent.push({
-            type: 'user.define_outcome',
-            id,
-            outcome_id: outcomeId,
-            description: event.description,
-            rubric: event.rubric,
-            max_iterations: maxIterations,
-            processed_at: processedAt,
-          });
+          const { type: _type, ...message } = delivery;
+          await handle.signal(sendMessageSignal, message);
           break;
         }
         case 'user.interrupt': {
-          // A child thread's id (the routes drop the primary thread's): only that thread is interrupted.
-          const threadId = event.session_thread_id ?? undefined;
-          const interrupt = { id, ...(threadId === undefined ? {} : { threadId }) };
-          if (initial !== null) initial.push({ type: 'user.interrupt', ...interrupt });
-          else await handle.signal(interruptSessionSignal, interrupt);
-          sent.push({
-            type: 'user.interrupt',
-            id,
-            ...(threadId === undefined ? {} : { session_thread_id: threadId }),
-            processed_at: processedAt,
-          });
+          const { type: _type, ...interrupt } = delivery;
+          await handle.signal(interruptSessionSignal, interrupt);
+          break;
+        }
+        case 'user.define_outcome': {
+          const { type, ...outcome } = delivery;
+          await this.executeAnswer(type, () =>
+            handle.executeUpdate(defineOutcomeUpdate, { args: [outcome], updateId }),
+          );
           break;
         }
         case 'user.tool_confirmation': {
-          const denyMessage = event.deny_message ?? null;
-          await this.executeAnswer(event.type, () =>
-            handle.executeUpdate(toolConfirmationUpdate, {
-              args: [{ id, toolUseId: event.tool_use_id, result: event.result, denyMessage }],
-              updateId: id,
-            }),
+          const { type, ...answer } = delivery;
+          await this.executeAnswer(type, () =>
+            handle.executeUpdate(toolConfirmationUpdate, { args: [answer], updateId }),
           );
-          sent.push({
-            type: 'user.tool_confirmation',
-            id,
-            tool_use_id: event.tool_use_id,
-            result: event.result,
-            ...(denyMessage === null ? {} : { deny_message: denyMessage }),
-            ...threadField(threadOf.get(event.tool_use_id)),
-            processed_at: processedAt,
-          });
           break;
         }
         case 'user.custom_tool_result': {
-          const content = event.content ?? [];
-          const isError = event.is_error ?? false;
-          const system = accompanyingSystem(events, index);
-          await this.executeAnswer(event.type, () =>
-            handle.executeUpdate(customToolResultUpdate, {
-              args: [{ id, customToolUseId: event.custom_tool_use_id, content, isError, ...(system && { system }) }],
-              updateId: id,
-            }),
+          const { type, ...answer } = delivery;
+          await this.executeAnswer(type, () =>
+            handle.executeUpdate(customToolResultUpdate, { args: [answer], updateId }),
           );
-          sent.push({
-            type: 'user.custom_tool_result',
-            id,
-            custom_tool_use_id: event.custom_tool_use_id,
-            content,
-            is_error: isError,
-            ...threadField(threadOf.get(event.custom_tool_use_id)),
-            processed_at: processedAt,
-          });
-          if (system !== undefined) sent.push({ type: 'system.message', ...system, processed_at: processedAt });
           break;
         }
         case 'user.tool_result': {
-          const content = event.content ?? [];
-          const isError = event.is_error ?? false;
-          await this.executeAnswer(event.type, () =>
-            handle.executeUpdate(toolResultUpdate, {
-              args: [{ id, toolUseId: event.tool_use_id, content, isError }],
-              updateId: id,
-            }),
-          );
-          sent.push({
-            type: 'user.tool_result',
-            id,
-            tool_use_id: event.tool_use_id,
-            content,
-            is_error: isError,
-            processed_at: processedAt,
-          });
+          const { type, ...answer } = delivery;
+          await this.executeAnswer(type, () => handle.executeUpdate(toolResultUpdate, { args: [answer], updateId }));
           break;
         }
       }
+      echoes.push(...planned.echoes(processedAt));
     }
-    return sent;
+    return echoes;
   }
 
   /**
@@ -903,6 +831,9 @@ function newOutcomeId(): string {
   return `${ID_PREFIXES.outcome}${randomBytes(16).toString('hex')}`;
 }
 
+/** Random event and outcome ids, for `planDelivery`. */
+const DELIVERY_IDS: DeliveryIds = { eventId: newEventId, outcomeId: newOutcomeId };
+
 /** The results after which an outcome is over (the session object's `outcome_evaluations[].result`). */
 const TERMINAL_OUTCOME_RESULTS: ReadonlySet<string> = new Set([
   'satisfied',
@@ -910,15 +841,6 @@ const TERMINAL_OUTCOME_RESULTS: ReadonlySet<string> = new Set([
   'max_iterations_reached',
   'interrupted',
 ]);
-
-/** The `system.message` that follows `events[index]` (it accompanies that event), with a new id; else `undefined`. */
-function accompanyingSystem(
-  events: UserEventRequest[],
-  index: number,
-): { id: string; content: TextBlock[] } | undefined {
-  const next = events[index + 1];
-  return next?.type === 'system.message' ? { id: newEventId(), content: next.content } : undefined;
-}
 
 /** Whether `event` is a user message with an image or document sent by reference to an uploaded file. */
 function hasFileMedia(event: UserEventRequest): boolean {
@@ -938,9 +860,4 @@ function earliest(a: string | undefined, b: string): string {
 
 function sessionNotFound(sessionId: string): ApiError {
   return new ApiError('not_found_error', `No session ${sessionId}.`);
-}
-
-/** The `session_thread_id` of an answer routed to a child thread (multiagent); nothing for the primary thread's. */
-function threadField(threadId: string | undefined): { session_thread_id?: string } {
-  return threadId === undefined ? {} : { session_thread_id: threadId };
 }
