@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConversationStore } from '../activities/storage/conversation-store';
 import { BLOB_PREFIXES } from '../common/blob-store';
-import type { BlobStore } from '../common/blob-store';
 import type { ConversationRef, StoredBlock } from '../common/conversation';
 import type { MessageParam } from '../common/model';
 import { contentKey } from '../storage/content-key';
@@ -159,80 +158,6 @@ describe('ConversationStore.appendAdditions', () => {
     const before = await folderBytes(folder);
     expect(await store.appendAdditions(ref, [])).toBe(ref);
     expect(await folderBytes(folder)).toEqual(before);
-  });
-});
-
-describe('ConversationStore.startAdditions', () => {
-  // A folder store whose puts wait until `release` is called, or fail with `failure` when it is set.
-  function heldStore(failure?: Error): { blobs: BlobStore; release: () => void; puts: () => number } {
-    const inner = new FolderBlobStore(folder);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let puts = 0;
-    const blobs: BlobStore = {
-      put: async (key, body) => {
-        puts += 1;
-        await gate;
-        if (failure !== undefined) throw failure;
-        await inner.put(key, body);
-      },
-      get: (key) => inner.get(key),
-      putFile: (key, sourcePath) => inner.putFile(key, sourcePath),
-      getFile: (key, targetPath) => inner.getFile(key, targetPath),
-      delete: (key) => inner.delete(key),
-    };
-    return { blobs, release, puts: () => puts };
-  }
-
-  it('gives the new head at once, readable by the same store, and resolves written once its segments are stored', async () => {
-    const base = await coldStore().append({ head: null }, 'user', [{ type: 'text', text: 'Run it.' }]);
-    const held = heldStore();
-    const store = new ConversationStore(held.blobs);
-    await store.messages(base);
-    const started = await store.startAdditions(base, [
-      { kind: 'tool_result', toolUseId: 'toolu_1', isError: false, text: 'done' },
-      { kind: 'system_text', text: 'Be brief.' },
-    ]);
-    expect(held.puts()).toBe(2);
-    expect((await store.messages(started.head)).slice(1)).toEqual([
-      { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
-    ]);
-    let written = false;
-    void started.written.then(() => (written = true));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(written).toBe(false);
-    await expect(coldStore().messages(started.head)).rejects.toThrow(/has no segment/);
-    held.release();
-    await started.written;
-    expect(await coldStore().messages(started.head)).toEqual(await store.messages(started.head));
-  });
-
-  it('writes before it answers when the head before is not in memory (a cold worker), so the new head reads back', async () => {
-    const base = await coldStore().append({ head: null }, 'user', [{ type: 'text', text: 'Run it.' }]);
-    const store = new ConversationStore(new FolderBlobStore(folder));
-    const started = await store.startAdditions(base, [{ kind: 'user_text', text: 'And then?' }]);
-    expect(await store.messages(started.head)).toEqual([
-      {
-        role: 'user',
-        content: [
-          { type: 'text', text: 'Run it.' },
-          { type: 'text', text: 'And then?' },
-        ],
-      },
-    ]);
-    await started.written;
-  });
-
-  it('rejects written with the failed put, and only when awaited (no unhandled rejection meanwhile)', async () => {
-    const held = heldStore(new Error('disk full'));
-    const store = new ConversationStore(held.blobs);
-    const started = await store.startAdditions({ head: null }, [{ kind: 'user_text', text: 'hi' }]);
-    held.release();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await expect(started.written).rejects.toThrow('disk full');
-    await expect(store.appendAdditions({ head: null }, [{ kind: 'user_text', text: 'again' }])).rejects.toThrow(
-      'disk full',
-    );
   });
 });
 

@@ -43,14 +43,11 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
   const control = currentActivityControl();
   const { conversations } = dependencies;
   const stored = input.conversation;
-  // The additions' segments are written while the model answers; the new head goes back only once they are stored.
-  const additions =
-    stored === undefined ? undefined : await conversations.startAdditions(stored, input.additions ?? []);
-  let withAdditions = additions?.head;
+  let withAdditions =
+    stored === undefined ? undefined : await conversations.appendAdditions(stored, input.additions ?? []);
   const system = input.systemKey === undefined ? input.system : await conversations.readText(input.systemKey);
   let compaction: CompactionOutcome | undefined;
   if (input.compact !== undefined && withAdditions !== undefined) {
-    await additions?.written;
     const compacted = await compactStoredConversation(withAdditions, { ...input, system }, input.compact, dependencies);
     if (!compacted.ok) {
       throw ApplicationFailure.create({
@@ -105,7 +102,6 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     ...(compaction === undefined ? {} : { compaction }),
   };
   if (withAdditions === undefined) return result;
-  await additions?.written;
   const conversation = await conversations.append(withAdditions, 'assistant', message.content);
   // A system prompt that came inline is stored (content-addressed) for the run's next calls to name.
   if (input.system === null) return { ...result, conversation };

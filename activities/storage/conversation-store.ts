@@ -73,30 +73,13 @@ export class ConversationStore {
 
   /** Appends one message fragment after `ref` and returns the new head. */
   async append(ref: ConversationRef, role: ConversationRole, blocks: StoredBlock[]): Promise<ConversationRef> {
-    const appended = await this.startAppend(ref, role, blocks);
-    await appended.written;
-    return appended.head;
-  }
-
-  /**
-   * Appends one message fragment after `ref` with its write under way: the new head is assembled (so `messages` reads
-   * it without the store) and its segment is stored by the time `written` resolves. When the head before it is not
-   * assembled in memory, the write is awaited here. The caller awaits `written` before it hands the head on to anything
-   * that outlives it.
-   */
-  private async startAppend(ref: ConversationRef, role: ConversationRole, blocks: StoredBlock[]): Promise<Appended> {
     const segment: ConversationSegment = { parent: ref.head, role, blocks };
     const body = Buffer.from(JSON.stringify(segment), 'utf8');
     const key = contentKey(BLOB_PREFIXES.conversation, body);
-    const written = this.blobs.put(key, body);
-    // Awaited by the caller; until then a failed write must not count as an unhandled rejection.
-    written.catch(() => undefined);
+    await this.blobs.put(key, body);
     const before = ref.head === null ? EMPTY_HEAD : this.assembled.get(ref.head);
     if (before !== undefined) this.assembled.remember(key, await this.extended(before, role, blocks));
-    // Without the parent's assembled messages (a cold worker, or another worker ran the last step), reading the new
-    // head walks the chain through the store, where the segment must be by then.
-    else await written;
-    return { head: { head: key }, written };
+    return { head: key };
   }
 
   /**
@@ -128,26 +111,9 @@ export class ConversationStore {
    * system message when one came with it); the same ref when there are none.
    */
   async appendAdditions(ref: ConversationRef, additions: ConversationAddition[]): Promise<ConversationRef> {
-    const appended = await this.startAdditions(ref, additions);
-    await appended.written;
-    return appended.head;
-  }
-
-  /**
-   * `appendAdditions` with the writes under way (see `startAppend`): a model call can be made on the new head while
-   * its segments are written, as long as `written` has resolved before the head is returned to the Workflow.
-   */
-  async startAdditions(ref: ConversationRef, additions: ConversationAddition[]): Promise<Appended> {
     let head = ref;
-    const writes: Array<Promise<void>> = [];
-    for (const fragment of additionFragments(additions)) {
-      const appended = await this.startAppend(head, fragment.role, fragment.blocks);
-      head = appended.head;
-      writes.push(appended.written);
-    }
-    const written = Promise.all(writes).then(() => undefined);
-    written.catch(() => undefined);
-    return { head, written };
+    for (const fragment of additionFragments(additions)) head = await this.append(head, fragment.role, fragment.blocks);
+    return head;
   }
 
   /** The messages of the conversation at `ref`, as the Messages API takes them (consecutive fragments merged). */
@@ -259,12 +225,6 @@ export function mergeFragment(
     return [...messages.slice(0, -1), { role, content: [...before, ...blocks] } as MessageParam];
   }
   return [...messages, { role, content: blocks } as MessageParam];
-}
-
-/** A head whose segments are being written: they are stored once `written` resolves. */
-export interface Appended {
-  head: ConversationRef;
-  written: Promise<void>;
 }
 
 /** An assembled conversation and its size in characters (text and JSON of its blocks). */
