@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { GRADER_TOOL_NAME } from '../common/outcome';
@@ -7,7 +7,7 @@ import { ApiError } from '../server/api-error';
 import { askWithDeadlines, SessionQueries } from '../server/sessions/session-queries';
 import { UPDATE_DEADLINE_MS, updateWithDeadline } from '../server/sessions/update-with-deadline';
 import { getEventsQuery, updateSessionUpdate } from '../workflows/messages';
-import { sdkClient, untilLog } from './support/sdk';
+import { rejection, sdkClient, untilLog } from './support/sdk';
 import { startTestStack } from './support/test-stack';
 import type { TestStack } from './support/test-stack';
 import { startWorkerProcess } from './support/worker-process';
@@ -73,6 +73,16 @@ describe('askWithDeadlines', () => {
   });
 });
 
+/** A scripted-model agent and a cloud environment, both named `name`, to create sessions with. */
+async function agentAndEnvironment(
+  client: Anthropic,
+  name: string,
+): Promise<{ agent: { id: string }; environment: { id: string } }> {
+  const agent = await client.beta.agents.create({ name, model: 'scripted-model' });
+  const environment = await client.beta.environments.create({ name, config: { type: 'cloud' } });
+  return { agent, environment };
+}
+
 describe('SessionQueries on a real Temporal dev server', () => {
   let harness: TestStack;
   const children: ChildProcess[] = [];
@@ -99,8 +109,7 @@ describe('SessionQueries on a real Temporal dev server', () => {
     // No worker polls yet: the create waits one Query deadline (10 s) for the Workflow's answer, then answers with the
     // session as it starts. A 504 instead would have the client retry it into a second session.
     const client = sdkClient(harness.stack.apiUrl);
-    const agent = await client.beta.agents.create({ name: 'no worker yet', model: 'scripted-model' });
-    const environment = await client.beta.environments.create({ name: 'no worker yet', config: { type: 'cloud' } });
+    const { agent, environment } = await agentAndEnvironment(client, 'no worker yet');
     const created = await client.beta.sessions.create({
       agent: agent.id,
       environment_id: environment.id,
@@ -146,8 +155,7 @@ describe('SessionQueries on a real Temporal dev server', () => {
 
   it('sessions.create with a user.define_outcome and a message in initial_events answers without a worker; both are taken in order once one runs', async () => {
     const client = sdkClient(harness.stack.apiUrl);
-    const agent = await client.beta.agents.create({ name: 'outcome before any worker', model: 'scripted-model' });
-    const environment = await client.beta.environments.create({ name: 'outcome first', config: { type: 'cloud' } });
+    const { agent, environment } = await agentAndEnvironment(client, 'outcome before any worker');
     // No worker polls (the test before stopped its own). The initial events go as one Signal, which waits for none: as
     // an Update, the outcome waited for a worker (and the Query checking it answered 504 first). In the Workflow's
     // first task, Signals wait for their handlers and go in the order the handlers are set: one Signal keeps the
@@ -205,8 +213,7 @@ describe('SessionQueries on a real Temporal dev server', () => {
   it('a session whose worker has stopped fails its Query with a 504 timeout_error; once a worker polls again, the same Query is answered', async () => {
     const worker = await startWorkerProcess(harness.workerEnvironment, children);
     const client = sdkClient(harness.stack.apiUrl);
-    const agent = await client.beta.agents.create({ name: 'queries', model: 'scripted-model' });
-    const environment = await client.beta.environments.create({ name: 'queries', config: { type: 'cloud' } });
+    const { agent, environment } = await agentAndEnvironment(client, 'queries');
     const sessionId = (await client.beta.sessions.create({ agent: agent.id, environment_id: environment.id })).id;
     worker.kill('SIGTERM');
     await new Promise((resolve) => worker.once('exit', resolve));
@@ -231,10 +238,10 @@ describe('SessionQueries on a real Temporal dev server', () => {
     // A new session has logged nothing yet and waits for its first message.
     expect(page).toMatchObject({ events: [], firstPosition: 0, nextPosition: 0, status: 'idle' });
   });
+
   it('an Update no worker takes fails with a 504 timeout_error once its deadline passes, and applies once a worker runs', async () => {
     const client = sdkClient(harness.stack.apiUrl);
-    const agent = await client.beta.agents.create({ name: 'updates', model: 'scripted-model' });
-    const environment = await client.beta.environments.create({ name: 'updates', config: { type: 'cloud' } });
+    const { agent, environment } = await agentAndEnvironment(client, 'updates');
     // No worker polls: the create answers after one Query deadline with the session as it starts.
     const session = await client.beta.sessions.create({
       agent: agent.id,
@@ -252,23 +259,19 @@ describe('SessionQueries on a real Temporal dev server', () => {
         1_500,
       ).catch((error: unknown) => error),
       // Through the API, with the server's own deadline.
-      client.beta.sessions.archive(session.id).catch((error: unknown) => error),
+      rejection(client.beta.sessions.archive(session.id)),
     ]);
     expect(renamed).toBeInstanceOf(ApiError);
     expect((renamed as ApiError).status).toBe(504);
     expect((renamed as ApiError).message).toContain(`No worker took the update of session ${session.id} within 1.5 s`);
-    expect(archived).toBeInstanceOf(Anthropic.APIError);
-    expect((archived as InstanceType<typeof Anthropic.APIError>).status).toBe(504);
-    expect((archived as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
-      type: 'error',
-      error: { type: 'timeout_error' },
-    });
-    expect((archived as Error).message).toContain(
+    expect(archived.status).toBe(504);
+    expect(archived.error).toMatchObject({ type: 'error', error: { type: 'timeout_error' } });
+    expect(archived.message).toContain(
       `No worker took the archiving of session ${session.id} within ${UPDATE_DEADLINE_MS / 1000} s`,
     );
-    expect((archived as Error).message).toContain('The change is not confirmed');
+    expect(archived.message).toContain('The change is not confirmed');
     // The SDK is told not to send it again by itself.
-    expect((archived as InstanceType<typeof Anthropic.APIError>).headers?.get('x-should-retry')).toBe('false');
+    expect(archived.headers?.get('x-should-retry')).toBe('false');
     expect(performance.now() - started).toBeGreaterThanOrEqual(UPDATE_DEADLINE_MS - 1_000);
 
     // The Temporal server held both Updates: once a worker runs, they apply, as the 504's message says they may.

@@ -291,6 +291,10 @@ export class SessionService {
         withDefaultAgent: agentView === null,
       }),
     };
+    // Planned before the Workflow starts, so nothing that fails here leaves a session without its initial events.
+    const initialEvents = initialEventsOf(
+      planDelivery(request.initialEvents, new Map(), DELIVERY_IDS).map((step) => step.delivery),
+    );
     await client.workflow
       .start<typeof sessionWorkflow>('sessionWorkflow', {
         workflowId: id,
@@ -315,10 +319,7 @@ export class SessionService {
         throw error;
       });
     // Checked above; a new session waits for no answer and works on no outcome, so nothing here needs its worker.
-    if (request.initialEvents.length > 0) {
-      const planned = planDelivery(request.initialEvents, new Map(), DELIVERY_IDS);
-      await this.handle(id).signal(deliverInitialEventsSignal, initialEventsOf(planned.map((step) => step.delivery)));
-    }
+    if (initialEvents.length > 0) await this.handle(id).signal(deliverInitialEventsSignal, initialEvents);
     // The session as its Workflow reports it once its first task ran, so a stream or a message that follows finds it
     // live (and a burst of creates waits for the worker rather than piling on it); when no worker answers within one
     // Query deadline, the session as it starts (its initial events, sent, wait for a worker): never a 504, which a
