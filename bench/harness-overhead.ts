@@ -6,11 +6,14 @@ import { DockerStreamDemuxer } from '../activities/sandbox/docker-stream-demuxer
 import { readConfig } from '../common/config';
 import { startBenchStack } from './bench-stack';
 import { percentile } from './percentiles';
+import { measureFloorSteps } from './temporal-floor';
 
 /** A tool step's duration in ms through Keel and through a do-it-yourself loop doing the same work. */
 export interface HarnessOverheadSamples {
   keel: number[];
   diy: number[];
+  /** Temporal alone: the same steps with Activities that do nothing, on the same dev server. */
+  floor: number[];
 }
 
 const COMMAND = 'echo step';
@@ -44,11 +47,13 @@ export async function measureHarnessOverhead(steps: number): Promise<HarnessOver
     } while (page !== undefined);
     const keel = results.slice(1).map((time, index) => time - results[index]!);
     await bench.client.endSession(session.id);
+    const { namespace } = readConfig(bench.environment).temporal;
+    const floor = await measureFloorSteps({ address: bench.stack.temporalAddress, namespace }, steps);
 
     const image = readConfig(bench.environment).sandbox.image;
     if (image === undefined) throw new Error('no sandbox image: run npm run setup');
     const diy = await doItYourself(new Anthropic({ baseURL: bench.model.baseUrl, apiKey: 'bench' }), image, steps);
-    return { keel, diy };
+    return { keel, diy, floor };
   } finally {
     await bench.stop();
   }
@@ -113,12 +118,16 @@ async function doItYourself(model: Anthropic, image: string, steps: number): Pro
   }
 }
 
-/** The benchmark's rows: Keel's step, the do-it-yourself step, and the difference (target p50 ≤ 25 ms). */
+/**
+ * The benchmark's rows: Keel's step, the do-it-yourself step, and the difference (target p50 ≤ 25 ms); then Temporal
+ * alone, and what is left of Keel's step once the do-it-yourself work and Temporal's own are taken out.
+ */
 export async function harnessOverheadRows(steps = 40): Promise<string[][]> {
   console.log(`harness overhead: ${steps} steps through Keel and through a do-it-yourself loop…`);
   const samples = await measureHarnessOverhead(steps);
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
   const added = percentile(samples.keel, 50) - percentile(samples.diy, 50);
+  const own = added - percentile(samples.floor, 50);
   return [
     [
       'tool step through Keel (tool result to tool result)',
@@ -138,5 +147,12 @@ export async function harnessOverheadRows(steps = 40): Promise<string[][]> {
       '',
       `target p50 ≤ 25 ms: ${added <= 25 ? 'met' : 'MISSED'}`,
     ],
+    [
+      'tool step, Temporal alone (two Activities that do nothing, same dev server)',
+      ms(percentile(samples.floor, 50)),
+      ms(percentile(samples.floor, 95)),
+      `n=${samples.floor.length}; a step's Workflow tasks and Activities with nothing to do`,
+    ],
+    ["  Keel's own cost (overhead minus Temporal alone)", ms(own), '', 'the conversation store, the runner, the API'],
   ];
 }

@@ -14,8 +14,9 @@ export interface KeelUpProcess {
   /** The official SDK (`client.beta.*`) against this Keel, without retries, so every failure is counted. */
   sdk: Anthropic;
   apiUrl: string;
-  /** The embedded dev server's gRPC address. */
+  /** The embedded dev server's gRPC address, and the namespace Keel uses there. */
   temporalAddress: string;
+  namespace: string;
   model: ScriptedModelServer;
   /** Process ids: `keel` (worker and server in one Node process) and `temporal` (the embedded dev server). */
   pids: { keel: number; temporal: number };
@@ -48,16 +49,17 @@ export async function startKeelUp(
   const apiUrl = `http://127.0.0.1:${environment['KEEL_PORT'] ?? ''}`;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const temporalAddress = `127.0.0.1:${environment['KEEL_TEMPORAL_PORT'] ?? ''}`;
+  const { namespace } = readConfig(environment).temporal;
   return {
     sdk: new Anthropic({ baseURL: apiUrl, apiKey: API_KEY, maxRetries: 0, timeout: 120_000 }),
     apiUrl,
     temporalAddress,
+    namespace,
     model: scripted,
     pids: { keel, temporal },
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
-      const { namespace } = readConfig(environment).temporal;
       await removeThrowawaySandboxes(namespace, temporalAddress);
       await scripted.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { startKeelUp } from './keel-up-process';
 import { ms, percentile } from './percentiles';
 import { measureSessionList } from './session-list-latency';
 import { inBatches, measureSingleSession, measureThroughput, multiTurnBenchReply } from './throughput';
+import { measureFloorThroughput } from './temporal-floor';
 
 const SINGLE_STEPS = 60;
 const EARLY_STEPS = 14;
@@ -29,6 +30,12 @@ export async function throughputRows(): Promise<string[][]> {
     console.log(`sessions.list: ${LIST_LIMIT} of ${LISTED_SESSIONS} sessions…`);
     const list = await measureSessionList(up, SESSIONS, LISTED_SESSIONS, LIST_LIMIT, LIST_SAMPLES);
     await inBatches(load.sessionIds.length, 20, (index) => up.sdk.beta.sessions.delete(load.sessionIds[index] ?? ''));
+    console.log(`Temporal alone: ${SESSIONS} Workflows × ${STEPS} steps of two Activities that do nothing…`);
+    const floor = await measureFloorThroughput(
+      { address: up.temporalAddress, namespace: up.namespace, temporalPid: up.pids.temporal },
+      SESSIONS,
+      STEPS,
+    );
 
     const { cpu } = load;
     const perStep = (seconds: number): string => `${((seconds * 1000) / Math.max(1, load.toolSteps)).toFixed(1)} ms`;
@@ -84,6 +91,12 @@ export async function throughputRows(): Promise<string[][]> {
         `${perStep(keel)}, ${perStep(temporal)}`,
         '',
         `Docker and sandboxes ${perStep(docker)}, bench clients and model ${perStep(bench)}, anything else ${perStep(other)}; machine ${busy.toFixed(0)}% busy on ${cpu.cores} cores`,
+      ],
+      [
+        `${SESSIONS} Workflows × ${STEPS} steps on the same dev server, Temporal alone: steps per second`,
+        floor.stepsPerSecond.toFixed(1),
+        '',
+        `two Activities that do nothing a step, Worker in the bench process; Temporal ${floor.temporalCpuMsPerStep.toFixed(1)} ms of CPU a step`,
       ],
       [
         `sessions.list of ${list.limit} with ${list.sessions} sessions`,
