@@ -1,3 +1,5 @@
+import { Client, Connection } from '@temporalio/client';
+import { sessionListQuery } from '../server/sessions/session-list-query';
 import type { KeelUpProcess } from './keel-up-process';
 import { inBatches } from './throughput';
 
@@ -6,6 +8,11 @@ export interface SessionListResult {
   sessions: number;
   limit: number;
   latenciesMs: number[];
+  /**
+   * Temporal alone, timed right after each call: the visibility reads a first page costs Keel, sent straight to the
+   * dev server (the open sessions' query, then the closed ones', one page of `limit + 1` each).
+   */
+  temporalLatenciesMs: number[];
   /** Items of the last page timed, to check that a full page was read. */
   pageItems: number;
 }
@@ -15,7 +22,8 @@ const WARM_UP_SAMPLES = 3;
 
 /**
  * Creates sessions through the official SDK until Keel holds `sessions` of them (idle ones, on an agent), then times
- * `samples` calls of `client.beta.sessions.list({ limit })`, one after the other, at the client.
+ * `samples` calls of `client.beta.sessions.list({ limit })`, one after the other, at the client, each followed by
+ * Temporal's own part of it, so both meet the machine in the same moments.
  */
 export async function measureSessionList(
   up: KeelUpProcess,
@@ -31,13 +39,36 @@ export async function measureSessionList(
     sdk.beta.sessions.create({ agent: agent.id, environment_id: environment.id, title: `listed ${index}` }),
   );
   const latenciesMs: number[] = [];
+  const temporalLatenciesMs: number[] = [];
   let pageItems = 0;
-  for (let index = 0; index < WARM_UP_SAMPLES + samples; index++) {
-    const started = performance.now();
-    const page = await sdk.beta.sessions.list({ limit });
-    const elapsed = performance.now() - started;
-    pageItems = page.data.length;
-    if (index >= WARM_UP_SAMPLES) latenciesMs.push(elapsed);
+  const connection = await Connection.connect({ address: up.temporalAddress });
+  try {
+    const visibility = new Client({ connection, namespace: up.namespace }).workflowService;
+    const query = sessionListQuery({ limit, createdAt: {} });
+    const readFirstPages = async (): Promise<void> => {
+      for (const status of ["ExecutionStatus = 'Running'", "ExecutionStatus != 'Running'"]) {
+        await visibility.listWorkflowExecutions({
+          namespace: up.namespace,
+          query: `${query} AND ${status}`,
+          pageSize: limit + 1,
+        });
+      }
+    };
+    for (let index = 0; index < WARM_UP_SAMPLES + samples; index++) {
+      const started = performance.now();
+      const page = await sdk.beta.sessions.list({ limit });
+      const elapsed = performance.now() - started;
+      pageItems = page.data.length;
+      const temporalStarted = performance.now();
+      await readFirstPages();
+      const temporalElapsed = performance.now() - temporalStarted;
+      if (index >= WARM_UP_SAMPLES) {
+        latenciesMs.push(elapsed);
+        temporalLatenciesMs.push(temporalElapsed);
+      }
+    }
+  } finally {
+    await connection.close();
   }
-  return { sessions, limit, latenciesMs, pageItems };
+  return { sessions, limit, latenciesMs, temporalLatenciesMs, pageItems };
 }
