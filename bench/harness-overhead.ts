@@ -6,6 +6,7 @@ import { DockerStreamDemuxer } from '../activities/sandbox/docker-stream-demuxer
 import { readConfig } from '../common/config';
 import { startBenchStack } from './bench-stack';
 import { percentile } from './percentiles';
+import { childrenNamed, startCpuMeter } from './process-cpu';
 import { measureFloorSteps } from './temporal-floor';
 
 /** A tool step's duration in ms through Keel and through a do-it-yourself loop doing the same work. */
@@ -14,6 +15,8 @@ export interface HarnessOverheadSamples {
   diy: number[];
   /** Temporal alone: the same steps with Activities that do nothing, on the same dev server. */
   floor: number[];
+  /** The dev server's CPU time per step, in ms: over Keel's turn, and over Temporal alone's Workflow. */
+  temporalCpuMsPerStep: { keel: number; floor: number };
 }
 
 const COMMAND = 'echo step';
@@ -33,9 +36,12 @@ const BASH_TOOL = {
 export async function measureHarnessOverhead(steps: number): Promise<HarnessOverheadSamples> {
   const bench = await startBenchStack({});
   try {
+    const temporalPid = childrenNamed(process.pid, 'temporal')[0];
     const session = await bench.client.createSession({ title: 'harness overhead' });
+    const stopCpu = startCpuMeter({ temporal: temporalPid === undefined ? [] : [temporalPid] });
     const message = await bench.client.sendMessage(session.id, `steps:${steps}`);
     await bench.client.waitForIdle(session.id, message.id);
+    const keelTemporalCpuMs = (stopCpu().byProcess['temporal'] ?? 0) * 1000;
     const results: number[] = [];
     let page: string | undefined;
     do {
@@ -48,12 +54,24 @@ export async function measureHarnessOverhead(steps: number): Promise<HarnessOver
     const keel = results.slice(1).map((time, index) => time - results[index]!);
     await bench.client.endSession(session.id);
     const { namespace } = readConfig(bench.environment).temporal;
-    const floor = await measureFloorSteps({ address: bench.stack.temporalAddress, namespace }, steps);
+    const floor = await measureFloorSteps(
+      { address: bench.stack.temporalAddress, namespace, ...(temporalPid === undefined ? {} : { temporalPid }) },
+      steps,
+    );
 
     const image = readConfig(bench.environment).sandbox.image;
     if (image === undefined) throw new Error('no sandbox image: run npm run setup');
     const diy = await doItYourself(new Anthropic({ baseURL: bench.model.baseUrl, apiKey: 'bench' }), image, steps);
-    return { keel, diy, floor };
+    return {
+      keel,
+      diy,
+      floor: floor.stepMs,
+      temporalCpuMsPerStep: {
+        // The turn's provisioning and closing model call are shared out over its steps: a slight overcount.
+        keel: temporalPid === undefined ? Number.NaN : keelTemporalCpuMs / steps,
+        floor: floor.temporalCpuMsPerStep,
+      },
+    };
   } finally {
     await bench.stop();
   }
@@ -151,7 +169,7 @@ export async function harnessOverheadRows(steps = 40): Promise<string[][]> {
       'tool step, Temporal alone (two Activities that do nothing, same dev server)',
       ms(percentile(samples.floor, 50)),
       ms(percentile(samples.floor, 95)),
-      `n=${samples.floor.length}; a step's Workflow tasks and Activities with nothing to do`,
+      `n=${samples.floor.length}; a step's Workflow tasks and Activities with nothing to do; the dev server's CPU ${ms(samples.temporalCpuMsPerStep.floor)} a step, ${ms(samples.temporalCpuMsPerStep.keel)} for Keel's`,
     ],
     ["  Keel's own cost (overhead minus Temporal alone)", ms(own), '', 'the conversation store, the runner, the API'],
   ];

@@ -10,7 +10,7 @@ export interface SessionListResult {
   latenciesMs: number[];
   /**
    * Temporal alone, timed right after each call: the visibility reads a first page costs Keel, sent straight to the
-   * dev server (the open sessions' query, then the closed ones', one page of `limit + 1` each).
+   * dev server (the open sessions' query, then the closed ones', one page of `limit + 2` each, as Keel asks).
    */
   temporalLatenciesMs: number[];
   /** Items of the last page timed, to check that a full page was read. */
@@ -50,7 +50,8 @@ export async function measureSessionList(
         await visibility.listWorkflowExecutions({
           namespace: up.namespace,
           query: `${query} AND ${status}`,
-          pageSize: limit + 1,
+          // Keel reads one session more than the page to know whether another follows, and one row more than that.
+          pageSize: limit + 2,
         });
       }
     };

@@ -1,7 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
-import { IllegalStateError } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { installQuietRuntime } from '../cli/stack';
+import { readConfig } from '../common/config';
 import { startCpuMeter } from './process-cpu';
+import type { CpuShares } from './process-cpu';
 import type { FloorActivities } from './temporal-floor-workflow';
 
 /** Where the floor runs: the dev server Keel uses, and the pid to read its CPU time from. */
@@ -11,7 +13,14 @@ export interface FloorTarget {
   temporalPid?: number;
 }
 
-/** The floor's figures: one Workflow's steps, and many Workflows' steps at once. */
+/** One floor Workflow's steps: each step's duration in ms, and the dev server's CPU time per step. */
+export interface FloorSteps {
+  stepMs: number[];
+  /** In ms (NaN without `temporalPid`). */
+  temporalCpuMsPerStep: number;
+}
+
+/** Many floor Workflows' steps at once. */
 export interface FloorThroughput {
   stepsPerSecond: number;
   /** CPU time of the Temporal dev server per step, in ms (NaN without `temporalPid`). */
@@ -22,8 +31,8 @@ const TASK_QUEUE = 'keel-bench-floor';
 const WARM_UP_STEPS = 10;
 
 const activities: FloorActivities = {
-  floorModel: () => Promise.resolve({ tool: 'bash', input: { command: 'echo step' } }),
-  floorCommand: () => Promise.resolve('step\n'),
+  callNoModel: () => Promise.resolve({ tool: 'bash', input: { command: 'echo step' } }),
+  runNoCommand: () => Promise.resolve('step\n'),
 };
 
 /**
@@ -31,10 +40,13 @@ const activities: FloorActivities = {
  * The Worker has the SDK's defaults, as Keel's has for everything that touches a step.
  */
 async function withFloorWorker<T>(target: FloorTarget, work: (client: Client) => Promise<T>): Promise<T> {
-  quietRuntime();
-  const native = await NativeConnection.connect({ address: target.address });
-  const connection = await Connection.connect({ address: target.address });
+  // Keel's own runtime, as an in-process stack installs it (the first install in a process stays for all of it).
+  await installQuietRuntime(readConfig({}).logs);
+  let native: NativeConnection | undefined;
+  let connection: Connection | undefined;
   try {
+    native = await NativeConnection.connect({ address: target.address });
+    connection = await Connection.connect({ address: target.address });
     const worker = await Worker.create({
       connection: native,
       namespace: target.namespace,
@@ -43,38 +55,39 @@ async function withFloorWorker<T>(target: FloorTarget, work: (client: Client) =>
       activities,
     });
     const client = new Client({ connection, namespace: target.namespace });
-    return await worker.runUntil(async () => {
-      await runFloor(client, 'keel-bench-floor-warm-up', WARM_UP_STEPS);
-      return work(client);
-    });
+    return await worker.runUntil(() => work(client));
   } finally {
-    await connection.close();
-    await native.close();
-  }
-}
-
-/** Installs a Temporal runtime that logs warnings only, unless one runs already (a Keel worker in this process). */
-function quietRuntime(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch (error) {
-    if (!(error instanceof IllegalStateError)) throw error;
+    await connection?.close();
+    await native?.close();
   }
 }
 
 function runFloor(client: Client, workflowId: string, steps: number): Promise<number[]> {
-  return client.workflow.execute('temporalFloor', { taskQueue: TASK_QUEUE, workflowId, args: [steps] });
+  return client.workflow.execute('temporalFloorWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [{ steps }] });
 }
 
 /**
  * Temporal alone, one Workflow of `steps` steps shaped like Keel's tool step with Activities that do nothing: each
- * step's duration on the Workflow's clock, in ms (the first step is left out, as Keel's is).
+ * step's duration on the Workflow's clock, in ms (the first step is left out, as Keel's is), and the dev server's CPU
+ * time over the Workflow per step.
  */
-export function measureFloorSteps(target: FloorTarget, steps: number): Promise<number[]> {
+export function measureFloorSteps(target: FloorTarget, steps: number): Promise<FloorSteps> {
   return withFloorWorker(target, async (client) => {
+    const stopCpu = startCpuMeter({ temporal: temporalPids(target) });
     const finished = await runFloor(client, `keel-bench-floor-${Date.now()}`, steps);
-    return finished.slice(1).map((time, index) => time - finished[index]!);
+    return {
+      stepMs: finished.slice(1).map((time, index) => time - finished[index]!),
+      temporalCpuMsPerStep: cpuMsPerStep(target, stopCpu(), steps),
+    };
   });
+}
+
+function temporalPids(target: FloorTarget): number[] {
+  return target.temporalPid === undefined ? [] : [target.temporalPid];
+}
+
+function cpuMsPerStep(target: FloorTarget, cpu: CpuShares, steps: number): number {
+  return target.temporalPid === undefined ? Number.NaN : ((cpu.byProcess['temporal'] ?? 0) * 1000) / steps;
 }
 
 /**
@@ -87,17 +100,15 @@ export function measureFloorThroughput(
   steps: number,
 ): Promise<FloorThroughput> {
   return withFloorWorker(target, async (client) => {
-    const stopCpu = startCpuMeter({ temporal: target.temporalPid === undefined ? [] : [target.temporalPid] });
+    // Every Workflow's first task then finds the Worker polling, as Keel's sessions find theirs.
+    await runFloor(client, `keel-bench-floor-warm-up-${Date.now()}`, WARM_UP_STEPS);
+    const stopCpu = startCpuMeter({ temporal: temporalPids(target) });
     const batch = Date.now();
     await Promise.all(
       Array.from({ length: workflows }, (_, index) => runFloor(client, `keel-bench-floor-${batch}-${index}`, steps)),
     );
     const cpu = stopCpu();
     const total = workflows * steps;
-    return {
-      stepsPerSecond: total / cpu.wallSeconds,
-      temporalCpuMsPerStep:
-        target.temporalPid === undefined ? Number.NaN : ((cpu.byProcess['temporal'] ?? 0) * 1000) / total,
-    };
+    return { stepsPerSecond: total / cpu.wallSeconds, temporalCpuMsPerStep: cpuMsPerStep(target, cpu, total) };
   });
 }

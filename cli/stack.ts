@@ -260,7 +260,7 @@ let runtimeInstalled: Promise<string | undefined> | null = null;
  * `KEEL_LOG_LEVEL` says otherwise, so `keel up` output stays readable; and serving its own metrics on a loopback port.
  * Resolves to that page's address, `undefined` when another part of this process installed the runtime first.
  */
-function installQuietRuntime(logs: LogConfig): Promise<string | undefined> {
+export function installQuietRuntime(logs: LogConfig): Promise<string | undefined> {
   runtimeInstalled ??= (async () => {
     const metricsPort = await findFreePort();
     try {
