@@ -6,8 +6,8 @@ import { DockerStreamDemuxer } from '../activities/sandbox/docker-stream-demuxer
 import { readConfig } from '../common/config';
 import { startBenchStack } from './bench-stack';
 import { percentile } from './percentiles';
-import { childrenNamed, startCpuMeter } from './process-cpu';
-import { measureFloorSteps } from './temporal-floor';
+import { childrenNamed } from './process-cpu';
+import { measureFloorSteps, startTemporalCpuMeter } from './temporal-floor';
 
 /** A tool step's duration in ms through Keel and through a do-it-yourself loop doing the same work. */
 export interface HarnessOverheadSamples {
@@ -36,12 +36,14 @@ const BASH_TOOL = {
 export async function measureHarnessOverhead(steps: number): Promise<HarnessOverheadSamples> {
   const bench = await startBenchStack({});
   try {
+    const config = readConfig(bench.environment);
     const temporalPid = childrenNamed(process.pid, 'temporal')[0];
     const session = await bench.client.createSession({ title: 'harness overhead' });
-    const stopCpu = startCpuMeter({ temporal: temporalPid === undefined ? [] : [temporalPid] });
+    const stopCpu = startTemporalCpuMeter(temporalPid);
     const message = await bench.client.sendMessage(session.id, `steps:${steps}`);
     await bench.client.waitForIdle(session.id, message.id);
-    const keelTemporalCpuMs = (stopCpu().byProcess['temporal'] ?? 0) * 1000;
+    // The turn's provisioning and closing model call are shared out over its steps: a slight overcount.
+    const keelTemporalCpuMsPerStep = stopCpu(steps);
     const results: number[] = [];
     let page: string | undefined;
     do {
@@ -53,24 +55,23 @@ export async function measureHarnessOverhead(steps: number): Promise<HarnessOver
     } while (page !== undefined);
     const keel = results.slice(1).map((time, index) => time - results[index]!);
     await bench.client.endSession(session.id);
-    const { namespace } = readConfig(bench.environment).temporal;
     const floor = await measureFloorSteps(
-      { address: bench.stack.temporalAddress, namespace, ...(temporalPid === undefined ? {} : { temporalPid }) },
+      {
+        address: bench.stack.temporalAddress,
+        namespace: config.temporal.namespace,
+        ...(temporalPid === undefined ? {} : { temporalPid }),
+      },
       steps,
     );
 
-    const image = readConfig(bench.environment).sandbox.image;
+    const image = config.sandbox.image;
     if (image === undefined) throw new Error('no sandbox image: run npm run setup');
     const diy = await doItYourself(new Anthropic({ baseURL: bench.model.baseUrl, apiKey: 'bench' }), image, steps);
     return {
       keel,
       diy,
       floor: floor.stepMs,
-      temporalCpuMsPerStep: {
-        // The turn's provisioning and closing model call are shared out over its steps: a slight overcount.
-        keel: temporalPid === undefined ? Number.NaN : keelTemporalCpuMs / steps,
-        floor: floor.temporalCpuMsPerStep,
-      },
+      temporalCpuMsPerStep: { keel: keelTemporalCpuMsPerStep, floor: floor.temporalCpuMsPerStep },
     };
   } finally {
     await bench.stop();
