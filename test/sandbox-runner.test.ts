@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 
 import { buildContainerConfig } from '../activities/sandbox/build-container-config';
@@ -51,6 +52,62 @@ describe('persistent runner', () => {
     expect(await bash(sessionId, 'cat kept.txt')).toEqual({ isError: false, output: 'kept' });
     expect((await sandbox.activities.provisionSandbox({ sessionId })).containerId).not.toBe(containerId);
     expect(await runnerPids(sessionId)).toHaveLength(1);
+  });
+
+  it('runner: once a call found the container running, later calls through its runner skip the Docker inspect', async () => {
+    const sessionId = newSessionId();
+    let inspects = 0;
+    const counting = Object.create(docker) as Docker;
+    counting.getContainer = (id: string) => {
+      const container = docker.getContainer(id);
+      const inspect = container.inspect.bind(container);
+      container.inspect = ((...args: Parameters<typeof inspect>) => {
+        inspects++;
+        return inspect(...args);
+      }) as typeof container.inspect;
+      return container;
+    };
+    const options = { ...sandbox.options, docker: counting };
+    const pool = new RunnerPool(counting);
+    const run = (command: string): Promise<ExecuteResult> =>
+      execute(options, { sessionId, name: 'bash', input: { command } }, {}, pool);
+    expect(await run('echo one')).toEqual({ isError: false, output: 'one' });
+    expect(await run('echo two')).toEqual({ isError: false, output: 'two' });
+    const afterCheck = inspects;
+    expect(afterCheck).toBeGreaterThan(0);
+    expect(await run('echo three')).toEqual({ isError: false, output: 'three' });
+    expect(await run('cd /tmp && echo four')).toEqual({ isError: false, output: 'four' });
+    expect(await run('pwd')).toEqual({ isError: false, output: '/tmp' });
+    expect(inspects).toBe(afterCheck);
+  });
+
+  it('runner: a reused container found stopped before the call began is replaced, and the call runs once', async () => {
+    const sessionId = newSessionId();
+    const pool = new RunnerPool(docker);
+    const run = (command: string): Promise<ExecuteResult> =>
+      execute(sandbox.options, { sessionId, name: 'bash', input: { command } }, {}, pool);
+    expect(await run('echo one >> calls.txt')).toEqual({ isError: false, output: '' });
+    const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
+    await docker.getContainer(containerId).kill();
+    await docker.getContainer(containerId).wait();
+    // As if the runner's end were not seen yet: the pool still offers the stopped container.
+    pool.checkedSandbox = () => ({ containerId, filesKey: '', proxy: undefined });
+    expect(await run('echo two >> calls.txt && cat calls.txt')).toEqual({ isError: false, output: 'one\ntwo' });
+    expect((await sandbox.activities.provisionSandbox({ sessionId })).containerId).not.toBe(containerId);
+  });
+
+  it('runner: a reused container killed during `sleep 30` yields the "stopped" tool error, and the call is not rerun', async () => {
+    const sessionId = newSessionId();
+    expect(await bash(sessionId, 'echo one')).toEqual({ isError: false, output: 'one' });
+    expect(await bash(sessionId, 'echo two')).toEqual({ isError: false, output: 'two' });
+    const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
+    const running = bash(sessionId, 'echo started >> calls.txt && sleep 30');
+    await sleep(1000);
+    await docker.getContainer(containerId).kill();
+    const result = await running;
+    expect(result.isError).toBe(true);
+    expect(result.output).toMatch(/^The sandbox container stopped while running this command/);
+    expect(await bash(sessionId, 'cat calls.txt')).toEqual({ isError: false, output: 'started' });
   });
 
   it('runner: cancelling `sleep 60` kills it, and the runner serves the next call', async () => {

@@ -6,7 +6,7 @@ import { FAILURE_TYPES } from '../../common/failures';
 import type { ExecuteInput, ExecuteResult } from '../../common/sandbox';
 import { capOutput } from './cap-output';
 import { ContainerStoppedError } from './container-stopped-error';
-import { provisionSandbox } from './provision-sandbox';
+import { provisionCheckedSandbox, proxyServes, sandboxFilesKey } from './provision-sandbox';
 import { runInContainer } from './run-in-container';
 import { runCommandInRunner } from './runner/run-command-in-runner';
 import { runFileToolInRunner } from './runner/run-file-tool-in-runner';
@@ -70,18 +70,7 @@ export async function execute(
   return whileHeartbeating(
     control,
     async () => {
-      try {
-        const { containerId } = await provisionSandbox(
-          options,
-          {
-            sessionId: input.sessionId,
-            ...(input.files === undefined ? {} : { files: input.files }),
-            ...(input.environment === undefined ? {} : { environment: input.environment }),
-            ...(input.vaultIds === undefined ? {} : { vaultIds: input.vaultIds }),
-            ...(input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId }),
-          },
-          control.signal,
-        );
+      const runTool = async (containerId: string): Promise<ExecuteResult> => {
         const target = { docker: options.docker, containerId, ...(control.signal ? { signal: control.signal } : {}) };
         const key = runners ? idempotencyKeyOf(input.name, input.outputName) : undefined;
         const keyed = key === undefined ? {} : { idempotencyKey: key };
@@ -120,6 +109,19 @@ export async function execute(
         const output = capOutput(result.output, options.maxOutputBytes);
         const note = await syncMemoryAfter(options, input, containerId);
         return { isError: result.isError, output: note === undefined ? output : `${output}\n${note}` };
+      };
+      try {
+        const reused = runners === undefined ? undefined : await reusableContainer(options, input, runners);
+        if (reused !== undefined) {
+          const since = Date.now();
+          try {
+            return await runTool(reused);
+          } catch (error) {
+            // Stopped before this call began, its runner's end not yet seen: nothing of the call ran, so it may run.
+            if (!(error instanceof ContainerStoppedError && (await stoppedBefore(options, reused, since)))) throw error;
+          }
+        }
+        return await runTool(await provisionedContainer(options, input, control.signal, runners));
       } catch (error) {
         if (error instanceof ContainerStoppedError)
           return { isError: true, output: sandboxStoppedOutput(error.detail) };
@@ -129,6 +131,55 @@ export async function execute(
     },
     SANDBOX_HEARTBEAT_INTERVAL_MS,
   );
+}
+
+/**
+ * The session's container if this worker's runner runs in it, as `provisionSandbox` last checked it for the same files
+ * and with a proxy that still serves: most tool calls use it and skip `provisionSandbox` and its Docker inspect.
+ */
+async function reusableContainer(
+  options: SandboxOptions,
+  input: ExecuteInput,
+  runners: RunnerPool,
+): Promise<string | undefined> {
+  const known = runners.checkedSandbox(input.sessionId);
+  if (known?.filesKey !== sandboxFilesKey(input.files ?? [])) return undefined;
+  return (await proxyServes(options, known.proxy)) ? known.containerId : undefined;
+}
+
+/** Whether the container had stopped before `since` (ms since the epoch); `false` when it runs or is gone. */
+async function stoppedBefore(options: SandboxOptions, containerId: string, since: number): Promise<boolean> {
+  try {
+    const { State } = await options.docker.getContainer(containerId).inspect();
+    return !State.Running && Date.parse(State.FinishedAt) < since;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What `provisionSandbox` finds or makes for the session; a running container it reused is remembered in `runners`
+ * (see `reusableContainer`).
+ */
+async function provisionedContainer(
+  options: SandboxOptions,
+  input: ExecuteInput,
+  signal: AbortSignal | undefined,
+  runners: RunnerPool | undefined,
+): Promise<string> {
+  const { containerId, checked } = await provisionCheckedSandbox(
+    options,
+    {
+      sessionId: input.sessionId,
+      ...(input.files === undefined ? {} : { files: input.files }),
+      ...(input.environment === undefined ? {} : { environment: input.environment }),
+      ...(input.vaultIds === undefined ? {} : { vaultIds: input.vaultIds }),
+      ...(input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId }),
+    },
+    signal,
+  );
+  if (checked !== undefined) runners?.rememberCheckedSandbox(input.sessionId, checked);
+  return containerId;
 }
 
 /** The tools that can change files, after which a session's writable memory mounts are read back into their stores. */

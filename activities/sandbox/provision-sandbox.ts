@@ -33,6 +33,7 @@ import type { SandboxOptions } from './sandbox-options';
 import { SESSION_ID_ATTRIBUTE } from '../../common/telemetry-attributes';
 import { withSpan } from '../with-span';
 import { warmPoolServes } from './warm-pool-serves';
+import type { CheckedSandbox } from './runner/runner-pool';
 import { sessionWorkspaceVolume } from './workspace-volume';
 
 /** The `ApplicationFailure` type raised when the sandbox image does not exist: a retry cannot fix it. */
@@ -58,6 +59,19 @@ export async function provisionSandbox(
   input: ProvisionSandboxInput,
   signal?: AbortSignal,
 ): Promise<ProvisionSandboxResult> {
+  const { containerId, created } = await provisionCheckedSandbox(options, input, signal);
+  return { containerId, created };
+}
+
+/**
+ * `provisionSandbox`, and when it found the session's container running and reused it, what that container was checked
+ * against (for `RunnerPool.rememberCheckedSandbox`, so later tool calls through its runner can skip the check).
+ */
+export async function provisionCheckedSandbox(
+  options: SandboxOptions,
+  input: ProvisionSandboxInput,
+  signal?: AbortSignal,
+): Promise<ProvisionSandboxResult & { checked?: CheckedSandbox }> {
   const environment = input.environment ?? DEFAULT_SANDBOX_ENVIRONMENT;
   for (let attempt = 1; ; attempt++) {
     const result = await withSpan('sandbox.provision', { [SESSION_ID_ATTRIBUTE]: input.sessionId }, () =>
@@ -86,7 +100,7 @@ async function provisionOnce(
   environment: SandboxEnvironment,
   vaults: SessionVaults,
   signal: AbortSignal | undefined,
-): Promise<ProvisionSandboxResult | 'conflict'> {
+): Promise<(ProvisionSandboxResult & { checked?: CheckedSandbox }) | 'conflict'> {
   const { docker } = options;
   // Independent reads, made at once: every tool call comes through here, and most find their container running.
   const [memoryMounts, skillMounts, existing] = await Promise.all([
@@ -104,8 +118,10 @@ async function provisionOnce(
   if (existing) {
     // A session's file resources changed (sessions.resources): the container is replaced, its workspace volume kept.
     const sameFiles = mountsFiles(existing, files, options.dataDir);
-    if (sameFiles && (await makeRunning(docker, existing)) && (await proxyStillServes(options, existing))) {
-      return { containerId: existing.Id, created: false };
+    const proxy = existing.Config.Labels[SANDBOX_NETWORK_LABELS.proxy];
+    if (sameFiles && (await makeRunning(docker, existing)) && (await proxyServes(options, proxy))) {
+      const checked = { containerId: existing.Id, filesKey: sandboxFilesKey(files), proxy };
+      return { containerId: existing.Id, created: false, checked };
     }
     await removeQuietly(docker, existing.Id);
   }
@@ -256,11 +272,21 @@ async function networkAttachment(
   return options.networks.attachment(networking, { proxied });
 }
 
-/** Whether a running container behind an egress proxy can still reach one (else it is replaced, being cattle). */
-async function proxyStillServes(options: SandboxOptions, info: Docker.ContainerInspectInfo): Promise<boolean> {
-  const proxy = info.Config.Labels[SANDBOX_NETWORK_LABELS.proxy];
+/**
+ * Whether a running container behind the egress proxy `proxy` (its label, if any) can still reach it; else it is
+ * replaced, being cattle.
+ */
+export async function proxyServes(options: SandboxOptions, proxy: string | undefined): Promise<boolean> {
   if (proxy === undefined || options.networks === undefined) return true;
   return options.networks.proxyServes(proxy);
+}
+
+/** The session's file resources as one comparable string: which upload is mounted where, in a fixed order. */
+export function sandboxFilesKey(files: readonly SandboxFileMount[]): string {
+  return files
+    .map((file) => JSON.stringify([file.fileId, file.mountPath]))
+    .sort()
+    .join('\n');
 }
 
 /** Brings an existing container to running where that is safe; `false` means it is dead and must be replaced. */

@@ -6,6 +6,15 @@ import { RunnerSession } from './runner-session';
 /** After a runner failed to start in a container, calls there use the per-call path for this long before trying again. */
 const RETRY_START_AFTER_MS = 30_000;
 
+/** A session's container as `provisionSandbox` last checked it: running, and what it was checked against. */
+export interface CheckedSandbox {
+  containerId: string;
+  /** The session's file resources it mounts (`sandboxFilesKey`). */
+  filesKey: string;
+  /** The egress proxy it was given, if any (see `SANDBOX_NETWORK_LABELS.proxy`). */
+  proxy: string | undefined;
+}
+
 /**
  * The persistent runners of one worker process, one per container, in memory only: a runner is started lazily by the
  * first call that needs it and replaced when its stream has ended (container replaced, runner crashed). Nothing else
@@ -15,6 +24,10 @@ export class RunnerPool {
   readonly #docker: Docker;
   readonly #runners = new Map<string, Promise<RunnerSession | undefined>>();
   readonly #unavailableUntil = new Map<string, number>();
+  /** The containers whose runner is live, by id. */
+  readonly #live = new Map<string, RunnerSession>();
+  /** Sessions' checked containers, by session id; each is dropped when its container's runner ends. */
+  readonly #checked = new Map<string, CheckedSandbox>();
 
   constructor(docker: Docker) {
     this.#docker = docker;
@@ -59,10 +72,38 @@ export class RunnerPool {
       return undefined;
     }
     const started = runner;
+    this.#live.set(containerId, started);
     void started.ended.then(() => {
+      if (this.#live.get(containerId) === started) this.#live.delete(containerId);
+      for (const [sessionId, checked] of this.#checked) {
+        if (checked.containerId === containerId) this.#checked.delete(sessionId);
+      }
       const current = this.#runners.get(containerId);
       if (current) void current.then((entry) => entry === started && this.#runners.delete(containerId));
     });
     return started;
+  }
+
+  /**
+   * Remembers `sandbox` as the session's container, which `provisionSandbox` has just found running (or started). It
+   * is remembered only while this pool has a live runner in that container, and forgotten when that runner ends.
+   */
+  rememberCheckedSandbox(sessionId: string, sandbox: CheckedSandbox): void {
+    this.#checked.delete(sessionId);
+    if (this.#live.get(sandbox.containerId)?.hasEnded === false) this.#checked.set(sessionId, sandbox);
+  }
+
+  /**
+   * The session's container as last checked, while this pool's runner in it is live: the runner's open exec is the
+   * proof that the container still runs (an exec ends when its container stops), so a tool call can skip the Docker
+   * inspect. A container that stops in the instant before the runner's end is seen fails the call as it would have
+   * between an inspect and the command.
+   */
+  checkedSandbox(sessionId: string): CheckedSandbox | undefined {
+    const checked = this.#checked.get(sessionId);
+    if (checked === undefined) return undefined;
+    if (this.#live.get(checked.containerId)?.hasEnded === false) return checked;
+    this.#checked.delete(sessionId);
+    return undefined;
   }
 }
