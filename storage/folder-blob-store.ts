@@ -1,7 +1,15 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BLOB_KEY_PATTERN } from '../common/blob-store';
 import type { BlobStore } from '../common/blob-store';
+
+/**
+ * Bodies up to this size are written synchronously. Most puts are a conversation segment of a few hundred bytes, and
+ * a write to the page cache then costs far less than an asynchronous one: `writeFile` and `rename` from
+ * `fs/promises` make four thread-pool round trips, about 0.2 ms of CPU a put against 0.04 ms (measured here).
+ */
+const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
 /**
  * The embedded default blob store: one file per key under a folder (`KEEL_DATA_DIR/blobs`), written to a temporary
@@ -14,6 +22,11 @@ export class FolderBlobStore implements BlobStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     const file = this.fileOf(key);
     const partial = temporaryName(file);
+    if (body.byteLength <= SYNC_WRITE_MAX_BYTES) {
+      inFolderOfSync(file, () => writeFileSync(partial, body));
+      renameSync(partial, file);
+      return;
+    }
     await inFolderOf(file, () => writeFile(partial, body));
     await rename(partial, file);
   }
@@ -77,5 +90,16 @@ async function inFolderOf(file: string, write: () => Promise<void>): Promise<voi
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     await mkdir(path.dirname(file), { recursive: true });
     await write();
+  }
+}
+
+/** `inFolderOf` for a synchronous `write`. */
+function inFolderOfSync(file: string, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(path.dirname(file), { recursive: true });
+    write();
   }
 }
