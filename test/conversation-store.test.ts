@@ -161,50 +161,6 @@ describe('ConversationStore.appendAdditions', () => {
   });
 });
 
-describe('ConversationStore.appendAdditionsWhileWriting', () => {
-  // The folder store, with each `put` held until `release` is called (or failed with `fail`).
-  function heldStore(): { store: ConversationStore; release: () => void; fail: (error: Error) => void } {
-    const folderStore = new FolderBlobStore(folder);
-    let open: () => void = () => undefined;
-    let refuse: (error: Error) => void = () => undefined;
-    const gate = new Promise<void>((resolve, reject) => {
-      open = resolve;
-      refuse = reject;
-    });
-    const blobs = Object.create(folderStore) as FolderBlobStore;
-    blobs.put = async (key, body) => {
-      await gate;
-      await folderStore.put(key, body);
-    };
-    return { store: new ConversationStore(blobs), release: open, fail: refuse };
-  }
-
-  it('gives a head this store reads at once, and `written` settles once a cold store can read it too', async () => {
-    const ref = await coldStore().append({ head: null }, 'assistant', [toolUse('toolu_1', 'echo one')]);
-    const { store, release } = heldStore();
-    await store.messages(ref);
-    const { head, written } = await store.appendAdditionsWhileWriting(ref, [
-      { kind: 'tool_result', toolUseId: 'toolu_1', isError: false, text: 'one' },
-    ]);
-    const expected = {
-      role: 'user',
-      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', is_error: false, content: 'one' }],
-    };
-    expect((await store.messages(head)).at(-1)).toEqual(expected);
-    await expect(coldStore().messages(head)).rejects.toThrow(/has no segment/);
-    release();
-    await written;
-    expect((await coldStore().messages(head)).at(-1)).toEqual(expected);
-  });
-
-  it('rejects `written` when a segment cannot be stored', async () => {
-    const { store, fail } = heldStore();
-    const { written } = await store.appendAdditionsWhileWriting({ head: null }, [{ kind: 'user_text', text: 'hi' }]);
-    fail(new Error('disk full'));
-    await expect(written).rejects.toThrow('disk full');
-  });
-});
-
 describe('ConversationStore content addressing', () => {
   it('gives the same content the same keys, from any store, and writes no new file for it', async () => {
     const first = await appendSmallConversation(coldStore());

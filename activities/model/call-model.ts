@@ -32,27 +32,22 @@ export interface CallModelDependencies {
 }
 
 /**
- * Calls the Messages API with streaming on a session's conversation: the additions are stored (one segment) while the
- * request is made, and before the new head is returned; the request carries `cache_control` breakpoints on its stable
- * prefix, text deltas go to the live bus as they arrive, and the reply is stored before it is returned with the new
- * conversation head. The Activity heartbeats while it waits, and its cancellation (a user interrupt) aborts the HTTP
- * request. A retried attempt writes the same segments (content-addressed), so a retry never duplicates anything. With
- * `compact`, the conversation is compacted first (see `compactStoredConversation`) and the call made on the compacted
- * chain.
+ * Calls the Messages API with streaming on a session's conversation: the additions are stored first (one segment),
+ * the request carries `cache_control` breakpoints on its stable prefix, text deltas go to the live bus as they arrive,
+ * and the reply is stored before it is returned with the new conversation head. The Activity heartbeats while it
+ * waits, and its cancellation (a user interrupt) aborts the HTTP request. A retried attempt writes the same segments
+ * (content-addressed), so a retry never duplicates anything. With `compact`, the conversation is compacted first (see
+ * `compactStoredConversation`) and the call made on the compacted chain.
  */
 export async function callModel(input: CallModelInput, dependencies: CallModelDependencies): Promise<CallModelResult> {
   const control = currentActivityControl();
   const { conversations } = dependencies;
   const stored = input.conversation;
-  // The model call starts while the additions are written; they are stored before the head leaves the Activity.
-  const additions =
-    stored === undefined ? undefined : await conversations.appendAdditionsWhileWriting(stored, input.additions ?? []);
-  let withAdditions = additions?.head;
+  let withAdditions =
+    stored === undefined ? undefined : await conversations.appendAdditions(stored, input.additions ?? []);
   const system = input.systemKey === undefined ? input.system : await conversations.readText(input.systemKey);
   let compaction: CompactionOutcome | undefined;
   if (input.compact !== undefined && withAdditions !== undefined) {
-    // Compaction may read the chain from the blob store.
-    await additions?.written;
     const compacted = await compactStoredConversation(withAdditions, { ...input, system }, input.compact, dependencies);
     if (!compacted.ok) {
       throw ApplicationFailure.create({
@@ -107,10 +102,7 @@ export async function callModel(input: CallModelInput, dependencies: CallModelDe
     ...(compaction === undefined ? {} : { compaction }),
   };
   if (withAdditions === undefined) return result;
-  const [conversation] = await Promise.all([
-    conversations.append(withAdditions, 'assistant', message.content),
-    additions?.written,
-  ]);
+  const conversation = await conversations.append(withAdditions, 'assistant', message.content);
   // A system prompt that came inline is stored (content-addressed) for the run's next calls to name.
   if (input.system === null) return { ...result, conversation };
   return { ...result, conversation, systemKey: await conversations.storeText(input.system, BLOB_PREFIXES.system) };

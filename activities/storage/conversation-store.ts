@@ -26,16 +26,6 @@ const LONG_TEXT_CHARS = 512;
 const OUTPUT_CHARS_CACHED = 4 * 1024 * 1024;
 
 /**
- * A conversation's new head, readable from this worker's memory at once, and the write of its segments to the blob
- * store: `written` settles once they are all stored. A head must not leave the Activity before then, since another
- * worker (or this one, after its cache let it go) reads the chain from the blob store.
- */
-export interface Append {
-  head: ConversationRef;
-  written: Promise<void>;
-}
-
-/**
  * The conversations the model sees, stored in the blob store as parent-linked chains of segments (one message
  * fragment each, content-addressed): appending writes one small segment, never the conversation again. A worker keeps
  * the assembled messages of recent heads in memory, so the next step of a session costs one segment write and no
@@ -83,29 +73,13 @@ export class ConversationStore {
 
   /** Appends one message fragment after `ref` and returns the new head. */
   async append(ref: ConversationRef, role: ConversationRole, blocks: StoredBlock[]): Promise<ConversationRef> {
-    const { head, written } = await this.appendWhileWriting(ref, role, blocks);
-    await written;
-    return head;
-  }
-
-  /**
-   * `append`, without waiting for the segment's write: the new head can be read from this worker's memory at once,
-   * and `written` settles once the segment is in the blob store. A head must not leave the Activity before that.
-   */
-  private async appendWhileWriting(
-    ref: ConversationRef,
-    role: ConversationRole,
-    blocks: StoredBlock[],
-  ): Promise<Append> {
     const segment: ConversationSegment = { parent: ref.head, role, blocks };
     const body = Buffer.from(JSON.stringify(segment), 'utf8');
     const key = contentKey(BLOB_PREFIXES.conversation, body);
-    const written = this.blobs.put(key, body);
-    // Awaited by the caller: a failure before then is not an unhandled rejection.
-    written.catch(() => undefined);
+    await this.blobs.put(key, body);
     const before = ref.head === null ? EMPTY_HEAD : this.assembled.get(ref.head);
     if (before !== undefined) this.assembled.remember(key, await this.extended(before, role, blocks));
-    return { head: { head: key }, written };
+    return { head: key };
   }
 
   /**
@@ -137,26 +111,9 @@ export class ConversationStore {
    * system message when one came with it); the same ref when there are none.
    */
   async appendAdditions(ref: ConversationRef, additions: ConversationAddition[]): Promise<ConversationRef> {
-    const { head, written } = await this.appendAdditionsWhileWriting(ref, additions);
-    await written;
-    return head;
-  }
-
-  /**
-   * `appendAdditions`, without waiting for the segments' writes (see `Append`): the model call can start while they
-   * are written, and the caller awaits `written` before the head leaves the Activity.
-   */
-  async appendAdditionsWhileWriting(ref: ConversationRef, additions: ConversationAddition[]): Promise<Append> {
     let head = ref;
-    const writes: Promise<void>[] = [];
-    for (const fragment of additionFragments(additions)) {
-      const appended = await this.appendWhileWriting(head, fragment.role, fragment.blocks);
-      writes.push(appended.written);
-      head = appended.head;
-    }
-    const written = Promise.all(writes).then(() => undefined);
-    written.catch(() => undefined);
-    return { head, written };
+    for (const fragment of additionFragments(additions)) head = await this.append(head, fragment.role, fragment.blocks);
+    return head;
   }
 
   /** The messages of the conversation at `ref`, as the Messages API takes them (consecutive fragments merged). */
