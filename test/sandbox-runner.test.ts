@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CancelledFailure } from '@temporalio/common';
@@ -8,11 +11,13 @@ import { describe, expect, it } from 'vitest';
 
 import { buildContainerConfig } from '../activities/sandbox/build-container-config';
 import { execute } from '../activities/sandbox/execute';
+import { provisionSandbox } from '../activities/sandbox/provision-sandbox';
 import { RunnerPool } from '../activities/sandbox/runner/runner-pool';
 import { RUNNER_MARKER } from '../activities/sandbox/runner/runner-source';
 import type { RunnerFrame } from '../activities/sandbox/runner/runner-protocol';
 import type { SandboxOptions } from '../activities/sandbox/sandbox-options';
-import type { ExecuteInput, ExecuteResult } from '../common/sandbox';
+import type { ExecuteInput, ExecuteResult, SandboxFileMount } from '../common/sandbox';
+import { fileContentPath } from '../common/file-content-path';
 import { sandboxVolumeName } from '../common/sandbox';
 import { execInSandbox } from './support/test-stack';
 import { useSandboxFixture } from './support/sandbox-fixture';
@@ -24,6 +29,31 @@ const { docker, newSessionId, bash, processes } = sandbox;
 async function runnerPids(sessionId: string): Promise<string[]> {
   const output = await execInSandbox(docker, sessionId, ['pgrep', '-f', RUNNER_MARKER]);
   return output.split('\n').filter((line) => line !== '');
+}
+
+/**
+ * The Docker engine, with its `inspect` calls counted, and its clock (its containers' stop times and its own time)
+ * shifted by `clockOffsetMs`, as an engine on another machine may have it.
+ */
+function instrumentedDocker(clockOffsetMs = 0): { docker: Docker; inspects: () => number } {
+  let inspects = 0;
+  const shift = (time: string): string => new Date(Date.parse(time) + clockOffsetMs).toISOString();
+  const engine = Object.create(docker) as Docker;
+  engine.getContainer = (id: string) => {
+    const container = docker.getContainer(id);
+    const inspect = container.inspect.bind(container);
+    container.inspect = (async () => {
+      inspects++;
+      const info = await inspect();
+      return { ...info, State: { ...info.State, FinishedAt: shift(info.State.FinishedAt) } };
+    }) as typeof container.inspect;
+    return container;
+  };
+  engine.info = (async () => {
+    const info = (await docker.info()) as { SystemTime: string };
+    return { ...info, SystemTime: shift(info.SystemTime) };
+  }) as typeof docker.info;
+  return { docker: engine, inspects: () => inspects };
 }
 
 describe('persistent runner', () => {
@@ -56,32 +86,50 @@ describe('persistent runner', () => {
 
   it('runner: once a call found the container running, later calls through its runner skip the Docker inspect', async () => {
     const sessionId = newSessionId();
-    let inspects = 0;
-    const counting = Object.create(docker) as Docker;
-    counting.getContainer = (id: string) => {
-      const container = docker.getContainer(id);
-      const inspect = container.inspect.bind(container);
-      container.inspect = ((...args: Parameters<typeof inspect>) => {
-        inspects++;
-        return inspect(...args);
-      }) as typeof container.inspect;
-      return container;
-    };
-    const options = { ...sandbox.options, docker: counting };
-    const pool = new RunnerPool(counting);
+    const engine = instrumentedDocker();
+    const options = { ...sandbox.options, docker: engine.docker };
+    const pool = new RunnerPool(engine.docker);
     const run = (command: string): Promise<ExecuteResult> =>
       execute(options, { sessionId, name: 'bash', input: { command } }, {}, pool);
     expect(await run('echo one')).toEqual({ isError: false, output: 'one' });
     expect(await run('echo two')).toEqual({ isError: false, output: 'two' });
-    const afterCheck = inspects;
+    const afterCheck = engine.inspects();
     expect(afterCheck).toBeGreaterThan(0);
     expect(await run('echo three')).toEqual({ isError: false, output: 'three' });
     expect(await run('cd /tmp && echo four')).toEqual({ isError: false, output: 'four' });
     expect(await run('pwd')).toEqual({ isError: false, output: '/tmp' });
-    expect(inspects).toBe(afterCheck);
+    expect(engine.inspects()).toBe(afterCheck);
   });
 
-  it('runner: a reused container found stopped before the call began is replaced, and the call runs once', async () => {
+  it('runner: a remembered container is not reused for other files: the call gets a container that mounts them', async () => {
+    const sessionId = newSessionId();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'keel-runner-files-'));
+    try {
+      const fileId = `file_${randomBytes(8).toString('hex')}`;
+      await mkdir(path.dirname(fileContentPath(dataDir, fileId)), { recursive: true });
+      await writeFile(fileContentPath(dataDir, fileId), 'uploaded\n');
+      const options = { ...sandbox.options, dataDir };
+      const pool = new RunnerPool(docker);
+      const run = (command: string, files: SandboxFileMount[]): Promise<ExecuteResult> =>
+        execute(options, { sessionId, name: 'bash', input: { command }, files }, {}, pool);
+      const first = [{ fileId, mountPath: '/mnt/first.txt' }];
+      expect(await run('cat /mnt/first.txt', first)).toEqual({ isError: false, output: 'uploaded' });
+      expect(await run('cat /mnt/first.txt', first)).toEqual({ isError: false, output: 'uploaded' });
+      const before = pool.checkedSandbox(sessionId)?.containerId;
+      expect(before).toMatch(/^[0-9a-f]{64}$/);
+      const second = [{ fileId, mountPath: '/mnt/second.txt' }];
+      expect(await run('cat /mnt/second.txt; ls /mnt', second)).toEqual({
+        isError: false,
+        output: 'uploaded\nsecond.txt',
+      });
+      const { containerId } = await provisionSandbox(options, { sessionId, files: second });
+      expect(containerId).not.toBe(before);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("runner: a stopped container the pool still offers (its runner's end not seen) is replaced; the call runs once", async () => {
     const sessionId = newSessionId();
     const pool = new RunnerPool(docker);
     const run = (command: string): Promise<ExecuteResult> =>
@@ -90,24 +138,31 @@ describe('persistent runner', () => {
     const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
     await docker.getContainer(containerId).kill();
     await docker.getContainer(containerId).wait();
-    // As if the runner's end were not seen yet: the pool still offers the stopped container.
     pool.checkedSandbox = () => ({ containerId, filesKey: '', proxy: undefined });
     expect(await run('echo two >> calls.txt && cat calls.txt')).toEqual({ isError: false, output: 'one\ntwo' });
     expect((await sandbox.activities.provisionSandbox({ sessionId })).containerId).not.toBe(containerId);
   });
 
-  it('runner: a reused container killed during `sleep 30` yields the "stopped" tool error, and the call is not rerun', async () => {
+  it('runner: a reused container killed during `sleep 30` gives the "stopped" tool error, not a second run, whatever the engine\'s clock', async () => {
     const sessionId = newSessionId();
-    expect(await bash(sessionId, 'echo one')).toEqual({ isError: false, output: 'one' });
-    expect(await bash(sessionId, 'echo two')).toEqual({ isError: false, output: 'two' });
+    // An engine whose clock is an hour behind this worker's: its stop times must not look earlier than the call.
+    const engine = instrumentedDocker(-3_600_000);
+    const options = { ...sandbox.options, docker: engine.docker };
+    const pool = new RunnerPool(engine.docker);
+    const run = (command: string): Promise<ExecuteResult> =>
+      execute(options, { sessionId, name: 'bash', input: { command } }, {}, pool);
+    expect(await run('echo one')).toEqual({ isError: false, output: 'one' });
+    expect(await run('echo two')).toEqual({ isError: false, output: 'two' });
     const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
-    const running = bash(sessionId, 'echo started >> calls.txt && sleep 30');
+    const inspectsBefore = engine.inspects();
+    const running = run('echo started >> calls.txt && sleep 30');
     await sleep(1000);
+    expect(engine.inspects()).toBe(inspectsBefore);
     await docker.getContainer(containerId).kill();
     const result = await running;
     expect(result.isError).toBe(true);
     expect(result.output).toMatch(/^The sandbox container stopped while running this command/);
-    expect(await bash(sessionId, 'cat calls.txt')).toEqual({ isError: false, output: 'started' });
+    expect(await run('cat calls.txt')).toEqual({ isError: false, output: 'started' });
   });
 
   it('runner: cancelling `sleep 60` kills it, and the runner serves the next call', async () => {

@@ -45,17 +45,18 @@ const PREPARE_TOOL: Record<SandboxToolName, (input: Record<string, unknown>) => 
 };
 
 /**
- * Runs one built-in tool in the session's container, provisioning it first (so a dead container is replaced: cattle).
- * With `runners`, commands and file tools go through the container's persistent runner (one long-lived exec instead
- * of one exec and several processes per call); without, each call is its own exec. A `bash` or `grep` output over the
- * cap is saved whole in the workspace (`toolOutputPath(input.outputName)`) and its cut marker names the file. Bad
- * input, a failing command, a timeout and a container that stops under the call are tool errors the model sees, never
- * throws; a cancellation kills the command and rejects with the cancellation. Through a runner, a `bash`, `write` or
- * `edit` call is keyed by its tool-use id (`idempotencyKeyOf`): retried after a worker crash in the same container, it
- * returns the recorded result of its first run (waiting for it if it still runs) instead of running twice, or an
- * `interrupted` error when it started and will never finish; the container it was sent to is heartbeated
- * (`KeyedCallCheckpoint`), so a retry that finds a new container (the records died with the old one) reports it
- * `interrupted` too.
+ * Runs one built-in tool in the session's container, provisioning it first (so a dead container is replaced: cattle),
+ * unless this worker's runner runs in the container `provisionSandbox` last found for the session (see
+ * `reusableContainer`); a reused container found stopped before the call began is replaced then. With `runners`,
+ * commands and file tools go through the container's persistent runner (one long-lived exec instead of one exec and
+ * several processes per call); without, each call is its own exec. A `bash` or `grep` output over the cap is saved
+ * whole in the workspace (`toolOutputPath(input.outputName)`) and its cut marker names the file. Bad input, a failing
+ * command, a timeout and a container that stops under the call are tool errors the model sees, never throws; a
+ * cancellation kills the command and rejects with the cancellation. Through a runner, a `bash`, `write` or `edit` call
+ * is keyed by its tool-use id (`idempotencyKeyOf`): retried after a worker crash in the same container, it returns the
+ * recorded result of its first run (waiting for it if it still runs) instead of running twice, or an `interrupted`
+ * error when it started and will never finish; the container it was sent to is heartbeated (`KeyedCallCheckpoint`), so
+ * a retry that finds a new container (the records died with the old one) reports it `interrupted` too.
  */
 export async function execute(
   options: SandboxOptions,
@@ -117,7 +118,7 @@ export async function execute(
           try {
             return await runTool(reused);
           } catch (error) {
-            // Stopped before this call began, its runner's end not yet seen: nothing of the call ran, so it may run.
+            // Stopped before this call began (its runner's end not yet seen): nothing of the call ran there, so it runs.
             if (!(error instanceof ContainerStoppedError && (await stoppedBefore(options, reused, since)))) throw error;
           }
         }
@@ -147,11 +148,21 @@ async function reusableContainer(
   return (await proxyServes(options, known.proxy)) ? known.containerId : undefined;
 }
 
-/** Whether the container had stopped before `since` (ms since the epoch); `false` when it runs or is gone. */
+/**
+ * Whether the container had stopped before `since` (ms since the epoch, on this worker's clock); `false` when it runs,
+ * is gone, or cannot be told. Its stop time is on the Docker engine's clock, which may be another machine's: `since` is
+ * moved onto that clock by the engine's own time, read in the same moment, taking the earliest it can have been.
+ */
 async function stoppedBefore(options: SandboxOptions, containerId: string, since: number): Promise<boolean> {
   try {
-    const { State } = await options.docker.getContainer(containerId).inspect();
-    return !State.Running && Date.parse(State.FinishedAt) < since;
+    const [{ State }, { SystemTime }] = await Promise.all([
+      options.docker.getContainer(containerId).inspect(),
+      options.docker.info() as Promise<{ SystemTime: string }>,
+    ]);
+    // The engine read its clock before this moment: this is the least its lead over this worker's clock can be.
+    const engineLead = Date.parse(SystemTime) - Date.now();
+    const stoppedAt = Date.parse(State.FinishedAt);
+    return !State.Running && Number.isFinite(stoppedAt + engineLead) && stoppedAt < since + engineLead;
   } catch {
     return false;
   }

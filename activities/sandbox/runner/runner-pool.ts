@@ -96,8 +96,8 @@ export class RunnerPool {
   /**
    * The session's container as last checked, while this pool's runner in it is live: the runner's open exec is the
    * proof that the container still runs (an exec ends when its container stops), so a tool call can skip the Docker
-   * inspect. A container that stops in the instant before the runner's end is seen fails the call as it would have
-   * between an inspect and the command.
+   * inspect. In the instant between a container's stop and its runner's end, it is still offered: `execute` then finds
+   * it stopped before the call began and provisions again.
    */
   checkedSandbox(sessionId: string): CheckedSandbox | undefined {
     const checked = this.#checked.get(sessionId);
