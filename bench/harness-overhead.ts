@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { DockerStreamDemuxer } from '../activities/sandbox/docker-stream-demuxer';
 import { readConfig } from '../common/config';
 import { startBenchStack } from './bench-stack';
-import { percentile } from './percentiles';
+import { gapsBetween, ms, percentile } from './percentiles';
 import { childrenNamed } from './process-cpu';
 import { measureFloorSteps, startTemporalCpuMeter } from './temporal-floor';
 
@@ -53,7 +53,7 @@ export async function measureHarnessOverhead(steps: number): Promise<HarnessOver
       }
       page = listed.next_page ?? undefined;
     } while (page !== undefined);
-    const keel = results.slice(1).map((time, index) => time - results[index]!);
+    const keel = gapsBetween(results);
     await bench.client.endSession(session.id);
     const floor = await measureFloorSteps(
       {
@@ -144,7 +144,6 @@ async function doItYourself(model: Anthropic, image: string, steps: number): Pro
 export async function harnessOverheadRows(steps = 40): Promise<string[][]> {
   console.log(`harness overhead: ${steps} steps through Keel and through a do-it-yourself loop…`);
   const samples = await measureHarnessOverhead(steps);
-  const ms = (value: number): string => `${value.toFixed(1)} ms`;
   const added = percentile(samples.keel, 50) - percentile(samples.diy, 50);
   const own = added - percentile(samples.floor, 50);
   return [

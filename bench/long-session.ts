@@ -4,7 +4,7 @@ import { spawnReady } from '../test/support/spawn-ready';
 import { toolLoopResponder } from '../test/support/tool-loop-responder';
 import { temporal } from '@temporalio/proto';
 import { startBenchStack } from './bench-stack';
-import { percentile } from './percentiles';
+import { gapsBetween, percentile } from './percentiles';
 import { stepHistoryBytes } from './step-history-bytes';
 import type { SizedEvent } from './step-history-bytes';
 
@@ -107,7 +107,7 @@ export async function measureLongSession(steps: number): Promise<LongSessionResu
     const tenthOfSteps = Math.max(1, Math.floor(perStep.steps.length / 10));
     // A step's duration on the Workflow's clock: from one tool result to the next (the stream delivers in batches).
     const resultStamps = await toolResultTimes(bench, session.id);
-    const stepDurations = resultStamps.slice(1).map((time, index) => time - resultStamps[index]!);
+    const stepDurations = gapsBetween(resultStamps);
     const tenth = Math.max(1, Math.floor(stepDurations.length / 10));
     const { usage } = await bench.client.getSession(session.id);
     // Every input token: uncached, read from the cache, and written to it (5-minute and 1-hour entries).

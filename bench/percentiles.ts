@@ -6,6 +6,11 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
+/** The gaps between consecutive times (ms, in order): a step's duration from one step's end to the next one's. */
+export function gapsBetween(times: number[]): number[] {
+  return times.slice(1).map((time, index) => time - times[index]!);
+}
+
 /** Formats milliseconds with one decimal. */
 export function ms(value: number): string {
   return `${value.toFixed(1)} ms`;

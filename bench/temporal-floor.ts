@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { installQuietRuntime } from '../cli/stack';
 import { readConfig } from '../common/config';
+import { gapsBetween } from './percentiles';
 import { startCpuMeter } from './process-cpu';
 import type { FloorActivities } from './temporal-floor-workflow';
 
@@ -75,7 +76,7 @@ export function measureFloorSteps(target: FloorTarget, steps: number): Promise<F
     const stopCpu = startTemporalCpuMeter(target.temporalPid);
     const finished = await runFloor(client, `keel-bench-floor-${Date.now()}`, steps);
     return {
-      stepMs: finished.slice(1).map((time, index) => time - finished[index]!),
+      stepMs: gapsBetween(finished),
       temporalCpuMsPerStep: stopCpu(steps),
     };
   });
