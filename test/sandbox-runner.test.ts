@@ -56,6 +56,25 @@ function instrumentedDocker(clockOffsetMs = 0): { docker: Docker; inspects: () =
   return { docker: engine, inspects: () => inspects };
 }
 
+/**
+ * `bash` calls of one session through `execute` with a runner pool of their own (as one worker has it), on `options`;
+ * `files` are the session's file resources for that call.
+ */
+function throughOwnPool(
+  options: SandboxOptions,
+  sessionId: string,
+): { pool: RunnerPool; run: (command: string, files?: SandboxFileMount[]) => Promise<ExecuteResult> } {
+  const pool = new RunnerPool(options.docker);
+  const run = (command: string, files?: SandboxFileMount[]): Promise<ExecuteResult> =>
+    execute(
+      options,
+      { sessionId, name: 'bash', input: { command }, ...(files === undefined ? {} : { files }) },
+      {},
+      pool,
+    );
+  return { pool, run };
+}
+
 describe('persistent runner', () => {
   it('runner: one runner serves successive bash and file calls of a session', async () => {
     const sessionId = newSessionId();
@@ -87,10 +106,7 @@ describe('persistent runner', () => {
   it('runner: once a call found the container running, later calls through its runner skip the Docker inspect', async () => {
     const sessionId = newSessionId();
     const engine = instrumentedDocker();
-    const options = { ...sandbox.options, docker: engine.docker };
-    const pool = new RunnerPool(engine.docker);
-    const run = (command: string): Promise<ExecuteResult> =>
-      execute(options, { sessionId, name: 'bash', input: { command } }, {}, pool);
+    const { run } = throughOwnPool({ ...sandbox.options, docker: engine.docker }, sessionId);
     expect(await run('echo one')).toEqual({ isError: false, output: 'one' });
     expect(await run('echo two')).toEqual({ isError: false, output: 'two' });
     const afterCheck = engine.inspects();
@@ -109,9 +125,7 @@ describe('persistent runner', () => {
       await mkdir(path.dirname(fileContentPath(dataDir, fileId)), { recursive: true });
       await writeFile(fileContentPath(dataDir, fileId), 'uploaded\n');
       const options = { ...sandbox.options, dataDir };
-      const pool = new RunnerPool(docker);
-      const run = (command: string, files: SandboxFileMount[]): Promise<ExecuteResult> =>
-        execute(options, { sessionId, name: 'bash', input: { command }, files }, {}, pool);
+      const { pool, run } = throughOwnPool(options, sessionId);
       const first = [{ fileId, mountPath: '/mnt/first.txt' }];
       expect(await run('cat /mnt/first.txt', first)).toEqual({ isError: false, output: 'uploaded' });
       expect(await run('cat /mnt/first.txt', first)).toEqual({ isError: false, output: 'uploaded' });
@@ -131,9 +145,7 @@ describe('persistent runner', () => {
 
   it("runner: a stopped container the pool still offers (its runner's end not seen) is replaced; the call runs once", async () => {
     const sessionId = newSessionId();
-    const pool = new RunnerPool(docker);
-    const run = (command: string): Promise<ExecuteResult> =>
-      execute(sandbox.options, { sessionId, name: 'bash', input: { command } }, {}, pool);
+    const { pool, run } = throughOwnPool(sandbox.options, sessionId);
     expect(await run('echo one >> calls.txt')).toEqual({ isError: false, output: '' });
     const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
     await docker.getContainer(containerId).kill();
@@ -147,10 +159,7 @@ describe('persistent runner', () => {
     const sessionId = newSessionId();
     // An engine whose clock is an hour behind this worker's: its stop times must not look earlier than the call.
     const engine = instrumentedDocker(-3_600_000);
-    const options = { ...sandbox.options, docker: engine.docker };
-    const pool = new RunnerPool(engine.docker);
-    const run = (command: string): Promise<ExecuteResult> =>
-      execute(options, { sessionId, name: 'bash', input: { command } }, {}, pool);
+    const { run } = throughOwnPool({ ...sandbox.options, docker: engine.docker }, sessionId);
     expect(await run('echo one')).toEqual({ isError: false, output: 'one' });
     expect(await run('echo two')).toEqual({ isError: false, output: 'two' });
     const { containerId } = await sandbox.activities.provisionSandbox({ sessionId });
