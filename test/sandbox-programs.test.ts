@@ -11,10 +11,12 @@ import {
 } from '../activities/sandbox/packages/package-build-program';
 import { pythonConstantsModule, pythonProgramSource } from '../activities/sandbox/python-program';
 import { RUNNER_CONSTANTS, RUNNER_MODULES, runnerArgv } from '../activities/sandbox/runner/runner-source';
+import { SHELL_STATE_END_LINE } from '../activities/sandbox/tools/bash';
 import { pythonHelperCommand, TOOL_ERROR_STATUS } from '../activities/sandbox/tools/python-helper-program';
 
 /**
- * The programs Keel runs inside the sandbox are real Python files (activities/sandbox/{runner,tools,packages}/python/).
+ * The programs Keel runs inside the sandbox are real Python files (activities/sandbox/{runner,tools,packages}/python/),
+ * and the bash tool's persistent shell a real bash file (activities/sandbox/tools/shell/).
  * These tests lint them with Ruff, run their unit tests (test/python/, `python3 -m unittest`) on the host in temporary
  * folders, and run the assembled per-call programs on the host; none needs Docker. The runner itself never runs here:
  * after each command it kills every orphan it can see, and on a host that is every process.
@@ -72,7 +74,7 @@ describe('sandbox programs (Python)', () => {
     for (const file of files) expect(readFileSync(file, 'utf8'), file).toMatch(/^[\t\n -~]*$/);
   });
 
-  it('python3 -m unittest: the call records, output file, leftover sweep and file tools pass on the host', () => {
+  it('python3 -m unittest: the call records, output file, leftover sweep, persistent shell and file tools pass on the host', () => {
     // keel_constants.py as the programs get it, from the TypeScript side's values.
     const constantsFolder = path.join(scratch, 'constants');
     const constants = pythonConstantsModule({ ...RUNNER_CONSTANTS, PACKAGE_MANAGER_EXIT_STATUS });
@@ -92,6 +94,14 @@ describe('sandbox programs (Python)', () => {
     const ran = Number(/^Ran (\d+) tests? in /m.exec(result.stderr)?.[1]);
     expect(ran).toBeGreaterThanOrEqual(50);
     expect(elapsedMs).toBeLessThan(20_000);
+  });
+
+  it("the bash tool's persistent shell parses (`bash -n`) and ends its saved state with the line the runner checks for", () => {
+    const file = path.join(ROOT, 'activities/sandbox/tools/shell/persistent-shell.bash');
+    const parsed = run('bash', ['-n', file]);
+    expect(parsed.stderr).toBe('');
+    expect(parsed.status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain(`'${SHELL_STATE_END_LINE}'`);
   });
 
   it('pythonHelperCommand: the assembled per-call program reads, writes and refuses a non-unique edit on the host', () => {

@@ -222,6 +222,44 @@ describe('persistent runner', () => {
     },
   );
 
+  it('runner: bash calls run in one persistent shell: variables, functions and `$$` carry over, until `restart`', async () => {
+    const sessionId = newSessionId();
+    await bash(sessionId, 'cd /tmp && LOCAL=kept && greet() { echo "hi $1"; }');
+    const first = await bash(sessionId, 'pwd; echo "$LOCAL"; greet there; echo $$');
+    const [, , , shellPid] = first.output.split('\n');
+    expect(first).toEqual({ isError: false, output: `/tmp\nkept\nhi there\n${shellPid}` });
+    expect((await bash(sessionId, 'echo $$')).output).toBe(shellPid);
+    expect(await processes(sessionId)).toContainEqual(expect.stringContaining('/tmp/.keel/shell-state.sh'));
+    await sandbox.activities.execute({ sessionId, name: 'bash', input: { restart: true } });
+    const after = await bash(sessionId, 'pwd; echo "[$LOCAL]"; type greet >/dev/null 2>&1 || echo no greet; echo $$');
+    expect(after.output).toMatch(/^\/workspace\n\[\]\nno greet\n\d+$/);
+    expect(after.output).not.toMatch(new RegExp(`\\n${shellPid}$`));
+  });
+
+  it('runner: `exit`, a timeout and `set -e` end the persistent shell; the next call gets a new one with the state', async () => {
+    const sessionId = newSessionId();
+    const shellOf = async (): Promise<string> => (await bash(sessionId, 'echo $$')).output;
+    const first = await shellOf();
+    expect(await bash(sessionId, 'cd /tmp && export SAVED=1 && exit 5')).toEqual({
+      isError: true,
+      output: 'exit status 5',
+    });
+    const second = await shellOf();
+    expect(second).not.toBe(first);
+    expect((await bash(sessionId, 'pwd; echo $SAVED')).output).toBe('/tmp\n1');
+    const timedOut = await bash(sessionId, 'sleep 30', { timeout_ms: 1000 });
+    expect(timedOut.output).toMatch(/bash: command timed out after 1000ms$/);
+    const third = await shellOf();
+    expect(third).not.toBe(second);
+    expect((await bash(sessionId, 'pwd; echo $SAVED')).output).toBe('/tmp\n1');
+    expect(await bash(sessionId, 'set -e; export SAVED=3; false; echo unreached')).toEqual({
+      isError: true,
+      output: 'exit status 1',
+    });
+    expect((await bash(sessionId, 'echo $SAVED; case $- in *e*) echo errexit;; esac')).output).toBe('3');
+    expect(await execInSandbox(docker, sessionId, ['ls', '-A', '/tmp/.keel/runs'])).toBe('');
+  });
+
   it('runner: two overlapping commands in one session get their own output and status', async () => {
     const sessionId = newSessionId();
     const [slow, fast] = await Promise.all([

@@ -40,6 +40,12 @@ class IsLeftoverTest(unittest.TestCase):
     def test_an_orphan_of_an_active_command_becomes_a_leftover_once_the_command_is_no_longer_active(self):
         self.assertEqual(self.leftovers(0, []), [40, 41, 50])
 
+    def test_the_spared_process_of_the_finished_session_is_kept_and_the_rest_of_its_session_is_not(self):
+        # 20 as the persistent shell: its session's other member (21) is what its call left behind.
+        kept = {30, 1}
+        found = sorted(pid for pid in self.TABLE if sweep.is_leftover(pid, self.TABLE, 20, kept, spared=20))
+        self.assertEqual(found, [21, 40, 41])
+
     def test_init_and_the_sweeping_process_itself_are_never_leftovers(self):
         table = {1: (0, 7), os.getpid(): (1, 7)}
         self.assertFalse(sweep.is_leftover(1, table, 7, {1}))

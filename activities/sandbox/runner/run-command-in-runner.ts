@@ -22,6 +22,8 @@ export interface RunCommandInRunnerRequest extends RunInContainerRequest {
   runners: RunnerPool;
   /** See `ToolRunRequest.stateFile`. */
   stateFile?: string;
+  /** See `ToolRunRequest.shell`. */
+  shell?: string[];
   /**
    * The call's idempotency key (the model's tool-use id): a command that already ran under it in this container is
    * answered from the runner's record, never run again (see `RunnerRecall`).
@@ -199,6 +201,7 @@ async function attemptInRunner(
       ...(request.stdin ? { stdinBase64: Buffer.from(request.stdin, 'utf8').toString('base64') } : {}),
       timeoutMs: request.timeoutMs,
       ...(request.stateFile === undefined ? {} : { stateFile: request.stateFile }),
+      ...(request.shell === undefined ? {} : { shell: request.shell.map(wellFormed) }),
       ...(request.outputFile === undefined
         ? {}
         : { outputFile: { ...request.outputFile, afterBytes: request.maxOutputBytes } }),

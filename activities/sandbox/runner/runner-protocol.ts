@@ -11,6 +11,11 @@ export type RunnerRequest =
       /** The bash tool's shell-state file, which the runner moves into place after the command (no `mv` process). */
       stateFile?: string;
       /**
+       * The argv of a persistent shell (`ToolRunRequest.shell`) that may run the command read from stdin instead of
+       * `argv`, in one process kept between calls (see `python/keel_shell.py`).
+       */
+      shell?: string[];
+      /**
        * Saves the command's whole stdout to `path` (up to `maxBytes`, then a truncation note) once it grows past
        * `afterBytes`; the `exit` frame then says what became of the file.
        */

@@ -40,8 +40,8 @@ export const RUNNER_CONSTANTS = {
  */
 export const RUNNER_MODULES: readonly PythonModule[] = [
   ...FILE_TOOL_MODULES,
-  ...['keel_frames', 'keel_output_file', 'keel_leftover_sweep', 'keel_call_records', 'keel_runner'].map((name) =>
-    readPythonModule(PYTHON_DIRECTORY, name),
+  ...['keel_frames', 'keel_output_file', 'keel_leftover_sweep', 'keel_call_records', 'keel_shell', 'keel_runner'].map(
+    (name) => readPythonModule(PYTHON_DIRECTORY, name),
   ),
 ];
 

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { SANDBOX_SHELL_STATE_FILE } from '../sandbox-constants';
 import { invalidInput } from './prepared-tool';
 import { recalledCallResult } from './recalled-call';
@@ -48,8 +51,24 @@ eval "$__keel_command"
 `;
 
 /**
- * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Each call is a new
- * process, but the working directory and exported variables carry over (`restart` forgets them). A non-zero exit status
+ * The persistent shell's argv without the two paths the runner appends (see `shell/persistent-shell.bash`, read at
+ * module load, so a missing file stops the worker at start-up). `$0` is `bash`, as for `BASH_SCRIPT`.
+ */
+const PERSISTENT_SHELL_ARGV: readonly string[] = [
+  'bash',
+  '--noprofile',
+  '--norc',
+  '-c',
+  readFileSync(path.join(__dirname, 'shell', 'persistent-shell.bash'), 'utf8'),
+  'bash',
+  SANDBOX_SHELL_STATE_FILE,
+];
+
+/**
+ * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Through a persistent
+ * runner a call runs in the container's one persistent shell, so variables, functions and options carry over while it
+ * lives; per call (no runner, or a second call while the shell is busy) each call is a new process. Either way the
+ * working directory and exported variables carry over, also to a new shell (`restart` forgets them). A non-zero exit status
  * is an error whose output ends with `exit status N`; a timeout is an error that says so; processes the command left
  * running (killed once it ended) and a KILL (out of memory) are said in a `keel:` line before those. Output over the
  * cap keeps its head and tail, and is saved whole to `context.outputFile`, which the cut marker names.
@@ -80,6 +99,9 @@ export function prepareBash(input: Record<string, unknown>): PreparedTool {
         ],
         stdin: command ?? '',
         stateFile: SANDBOX_SHELL_STATE_FILE,
+        // `restart` runs per call, which removes the state: the runner's shell then no longer serves, as the file is
+        // not the one it wrote, and the next call starts a new one.
+        ...(restart === true ? {} : { shell: [...PERSISTENT_SHELL_ARGV] }),
         timeoutMs: limitMs,
         maxOutputBytes: Math.max(1, context.maxOutputBytes - STATUS_LINE_RESERVE_BYTES),
         outputFile: context.outputFile,

@@ -14,6 +14,12 @@ export interface ToolRunRequest {
    * into place itself, so the command needs no `mv` process; without a runner the command moves it.
    */
   stateFile?: string;
+  /**
+   * With `stateFile`: the argv of the bash tool's persistent shell (see `tools/shell/persistent-shell.bash`), which a
+   * persistent runner starts once and keeps, and in which it runs `stdin` as the command instead of running `argv`.
+   * The per-call path, and a runner whose shell is busy with another call, run `argv`.
+   */
+  shell?: string[];
   /** Where the whole stdout is saved when it is over `maxOutputBytes` (the cut marker then names the file). */
   outputFile?: OutputFileTarget;
 }

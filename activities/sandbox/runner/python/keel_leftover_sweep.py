@@ -1,5 +1,5 @@
-"""The runner's `stop_leftovers(finished_session, active_sessions)`, which kills what a command left behind so that
-nothing it started outlives it.
+"""The runner's `stop_leftovers(finished_session, active_sessions, spared)`, which kills what a command left behind so
+that nothing it started outlives it.
 
 A fork bomb's orphans would otherwise keep the pids limit full and every later command of the session would fail to
 start. A leftover is a live process, other than the container's init and the runner itself, that is either in the
@@ -70,8 +70,8 @@ def wait_for_group_exit(group, seconds):
     return True
 
 
-def is_leftover(pid, table, finished_session, kept_sessions):
-    if pid == 1 or pid == os.getpid():
+def is_leftover(pid, table, finished_session, kept_sessions, spared=0):
+    if pid == 1 or pid == os.getpid() or pid == spared:
         return False
     parent, session = table[pid]
     if finished_session and session == finished_session:
@@ -87,14 +87,16 @@ def is_leftover(pid, table, finished_session, kept_sessions):
     return False
 
 
-def stop_leftovers(finished_session, active_sessions):
+def stop_leftovers(finished_session, active_sessions, spared=0):
+    """Kills the leftovers of the command whose session was `finished_session`, other than `spared` (the persistent
+    shell, whose session it is and which outlives its calls), and returns how many it killed."""
     kept_sessions = set(active_sessions)
     kept_sessions.add(1)
     killed = set()
     deadline = time.monotonic() + LEFTOVER_SWEEP_SECONDS
     while time.monotonic() < deadline:
         table = read_process_table()
-        found = [pid for pid in table if is_leftover(pid, table, finished_session, kept_sessions)]
+        found = [pid for pid in table if is_leftover(pid, table, finished_session, kept_sessions, spared)]
         if not found:
             break
         for number in (_signal.SIGSTOP, _signal.SIGKILL):

@@ -11,6 +11,9 @@ It reads newline-delimited JSON requests on stdin and writes newline-delimited J
   the container's pids limit refused a process while the command ran; a start that the full pids limit refuses first
   kills the orphans of earlier commands and tries once more. Past `timeoutMs` the group gets TERM (and CONT), and KILL
   after `KILL_AFTER_SECONDS`; the status is then 124, or 137 when KILL was needed, as GNU `timeout` reports it.
+  With `shell` (the bash tool's persistent shell's argv) the command read from stdin runs instead in that one shell,
+  which the runner starts once and keeps (see keel_shell), when it is free; its process group is the shell's, its
+  output one stream (`stdout`), and its end the shell's answer, or the shell's own end (`exit`, a kill, a timeout).
 - `{id, kind: 'kill'}` does the same to a running command at once, and answers `killing` (`found`).
 - `{id, kind: 'file', op, fields}` runs a file tool's `run(fields)` in a thread and answers one `result` (`status` 0,
   3 for a tool error or 1 for an internal error, and `dataBase64`).
@@ -55,6 +58,7 @@ from keel_frames import SAFE_ID_CHARACTERS, base64_of, quote, reply, scan_json, 
 from keel_leftover_sweep import pids_limit_hits, stop_leftovers, wait_for_group_exit
 from keel_output_file import OutputFile
 from keel_prelude import ToolError, encode_text
+from keel_shell import NoPidfd, PersistentShell
 
 # A user's image (KEEL_SANDBOX_IMAGE) may have an older python3 than the one the lint targets.
 if sys.version_info < (3, 9):  # noqa: UP036
@@ -85,6 +89,12 @@ wake_read, wake_write = os.pipe()
 poller = select.poll()
 handlers = {}
 commands = {}
+# The bash tool's persistent shell (see keel_shell), started by the first request that names one.
+shell = None
+shells_started = 0
+shells_unavailable = False
+# The container's count of processes its pids limit refused, as of the last call's end (see `start_in_shell`).
+pids_limit_hits_seen = pids_limit_hits()
 
 
 def watch(fd, events, handler):
@@ -111,6 +121,8 @@ class Command:
         self.timed_out = False
         self.escalated = False
         self.state_file = request.get('stateFile') or ''
+        # Set when the command runs in the persistent shell rather than in a process of its own.
+        self.shell = None
         self.group_file = ''
         self.pids_limit_hits = pids_limit_hits()
         output_file = request.get('outputFile')
@@ -140,6 +152,8 @@ def start_command(request_id, request):
         mark_call_started(key, 0)
     argv = request['argv']
     stdin_data = binascii.a2b_base64(request.get('stdinBase64') or '')
+    if request.get('shell') and start_in_shell(command, request['shell'], stdin_data):
+        return
     environment = os.environ
     if command.state_file:
         environment = dict(os.environ)
@@ -193,6 +207,95 @@ def start_command(request_id, request):
     except (AttributeError, OSError):
         command.pidfd = -1
     feed_stdin(stdin_write, stdin_data)
+
+
+def start_in_shell(command, argv, command_text):
+    """Runs the command in the persistent shell when that shell is free (starting one if needed); False when it cannot,
+    and the command then runs on its own (two calls at once, or a shell that cannot start)."""
+    global shell, shells_started, shells_unavailable, pids_limit_hits_seen
+    if shells_unavailable or (shell is not None and shell.busy is not None):
+        return False
+    if command.pids_limit_hits > pids_limit_hits_seen:
+        # The pids limit refused a process since the last call: this one runs on its own, so that if the limit is
+        # still full it fails at once (and the sandbox is checked) instead of in bash's fork retries (15 s).
+        pids_limit_hits_seen = command.pids_limit_hits
+        return False
+    if shell is not None and not shell.serves(argv, command.state_file):
+        retire_shell()
+    if shell is None:
+        shells_started += 1
+        candidate = PersistentShell(argv, command.state_file, '%d-%d' % (os.getpid(), shells_started))
+        try:
+            candidate.start(os.environ)
+        except NoPidfd:
+            shells_unavailable = True
+            return False
+        except OSError:
+            return False
+        shell = candidate
+        watch(candidate.pidfd, select.POLLIN, lambda events: shell_ended(candidate))
+        watch(candidate.control_out, select.POLLIN, lambda events: shell_reported(candidate))
+    try:
+        output = shell.begin_call(command_text)
+    except OSError:
+        retire_shell()
+        return False
+    command.pid = shell.pid
+    command.shell = shell
+    shell.busy = command
+    commands[command.id] = command
+    record_group(command)
+    if command.key:
+        mark_call_started(command.key, command.pid)
+    reply(command.id, 'started', ',"pid":%d' % command.pid)
+    command.pipes[output] = 'stdout'
+    watch(output, select.POLLIN, lambda events: read_output(command, output))
+    return True
+
+
+def shell_reported(owner):
+    status = owner.read_status()
+    if owner.output_ended:
+        # The shell is ending: `shell_ended` follows.
+        forget(owner.control_out)
+        owner.control_out = -1
+        return
+    command = owner.busy
+    # A command being killed ends with its shell: its status comes from the shell's end (see `shell_ended`).
+    if status is None or command is None or command.terminating:
+        return
+    owner.busy = None
+    others = [other.pid for other in commands.values() if other is not command]
+    finish(command, status, stop_leftovers(command.pid, others, spared=owner.pid))
+
+
+def shell_ended(owner):
+    """The shell's process ended: a call's `exit`, a kill, a timeout, or its stdin closed."""
+    global shell
+    if shell is owner:
+        shell = None
+    forget(owner.pidfd)
+    owner.pidfd = -1
+    if owner.control_out >= 0:
+        forget(owner.control_out)
+        owner.control_out = -1
+    owner.close()
+    command, owner.busy = owner.busy, None
+    if command is not None:
+        reap(command)
+        return
+    try:
+        os.waitpid(owner.pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def retire_shell():
+    """Ends the idle persistent shell, so the next call starts a new one; its end is reaped by `shell_ended`."""
+    global shell
+    retired, shell = shell, None
+    retired.kill()
+    retired.close()
 
 
 def record_group(command):
@@ -282,7 +385,15 @@ def reap(command):
         signal_group(command, _signal.SIGKILL)
         # Killed with the command, so not left running by it: the sweep waits until they are gone.
         wait_for_group_exit(command.pid, GROUP_EXIT_SECONDS)
-    leftovers = stop_leftovers(command.pid, [other.pid for other in commands.values() if other is not command])
+    finish(
+        command, status, stop_leftovers(command.pid, [other.pid for other in commands.values() if other is not command])
+    )
+
+
+def finish(command, status, leftovers):
+    """Answers a command whose main process (or, in the persistent shell, whose call) ended with `status`, after the
+    `leftovers` it left running were killed."""
+    global pids_limit_hits_seen
     for fd in list(command.pipes):
         budget = DRAIN_LIMIT_BYTES
         while budget > 0:
@@ -300,7 +411,9 @@ def reap(command):
     del commands[command.id]
     output_file_fields = command.output_file.finish() if command.output_file is not None else ''
     timed_out = 'true' if command.timed_out else 'false'
-    limit_hit = 'true' if pids_limit_hits() > command.pids_limit_hits >= 0 else 'false'
+    hits = pids_limit_hits()
+    limit_hit = 'true' if hits > command.pids_limit_hits >= 0 else 'false'
+    pids_limit_hits_seen = max(pids_limit_hits_seen, hits)
     fields = ',"status":%d,"timedOut":%s,"leftovers":%d,"pidsLimitHit":%s%s' % (
         status,
         timed_out,
@@ -328,6 +441,9 @@ def save_shell_state(command):
             os.unlink(written)
     except OSError:
         pass
+    if command.shell is not None:
+        command.shell.end_call()
+        command.shell.call_saved_state()
 
 
 def kill_command(request_id):
@@ -417,7 +533,7 @@ def check_deadlines():
     check_call_waiters()
     now = time.monotonic()
     for command in list(commands.values()):
-        if command.pidfd < 0:
+        if command.pidfd < 0 and command.shell is None:
             reap(command)
             if not command.active:
                 continue
@@ -431,7 +547,7 @@ def check_deadlines():
 def next_wakeup_milliseconds():
     moments = [time.monotonic() + CALL_WAIT_POLL_SECONDS] if call_waiters else []
     for command in commands.values():
-        if command.pidfd < 0:
+        if command.pidfd < 0 and command.shell is None:
             moments.append(time.monotonic() + EXIT_POLL_SECONDS)
         if not command.terminating:
             moments.append(command.deadline)
@@ -470,3 +586,5 @@ if __name__ == '__main__':
     finally:
         for command in list(commands.values()):
             signal_group(command, _signal.SIGKILL)
+        if shell is not None:
+            shell.kill()

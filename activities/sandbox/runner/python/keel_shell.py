@@ -1,0 +1,158 @@
+"""The runner's `PersistentShell`: one bash process that runs the bash tool's calls one after another, so that a call
+costs no new process (see tools/shell/persistent-shell.bash, which the request's `shell` argv runs).
+
+The shell is started in its own session (a timeout or a kill ends it with its group, and the next call gets a new
+one). For each call the runner writes the command to the shell's input file, makes a new FIFO for its output (the
+previous call's leftovers cannot write into it) and opens its reading end, and writes one line to the shell's stdin;
+the shell answers with the call's exit status, one line on its stdout, once the command is done. The shell is reused
+only while the shell-state file is the one it wrote itself: a per-call run (two calls at once, a `restart`) that wrote
+the file since means a new shell, which reads it at start.
+"""
+
+import _signal
+import os
+
+from keel_constants import RUN_DIR
+
+DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
+
+
+class NoPidfd(OSError):
+    """The kernel (before 5.3) or Python gives no pidfd: the runner then runs every call on its own."""
+
+
+def file_identity(path):
+    """What tells one version of a file from the next (a rename puts a new inode in place); None when it is absent."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+class PersistentShell:
+    def __init__(self, argv, state_file, name):
+        self.argv = list(argv)
+        self.state_file = state_file
+        self.input_path = '%s/shell-%s.in' % (RUN_DIR, name)
+        self.output_path = '%s/shell-%s.out' % (RUN_DIR, name)
+        self.pid = 0
+        self.pidfd = -1
+        self.control_in = -1
+        self.control_out = -1
+        self.state_identity = None
+        self.status_line = bytearray()
+        # True once the shell's stdout is at its end (the shell is ending).
+        self.output_ended = False
+        # The command it runs now, if any (the runner's own object).
+        self.busy = None
+
+    def start(self, environment):
+        """Starts the shell; raises OSError when it cannot, `NoPidfd` when it never will (its end must be seen without
+        polling)."""
+        self.state_identity = file_identity(self.state_file)
+        stdin_read, stdin_write = os.pipe()
+        stdout_read, stdout_write = os.pipe()
+        null = os.open('/dev/null', os.O_WRONLY)
+        file_actions = [
+            (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+            (os.POSIX_SPAWN_DUP2, stdout_write, 1),
+            (os.POSIX_SPAWN_DUP2, null, 2),
+        ]
+        argv = self.argv + [self.input_path, self.output_path]
+        try:
+            self.pid = os.posix_spawnp(
+                argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
+            )
+        except OSError:
+            for fd in (stdin_write, stdout_read):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin_read, stdout_write, null):
+                os.close(fd)
+        self.control_in, self.control_out = stdin_write, stdout_read
+        try:
+            self.pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self.kill()
+            os.waitpid(self.pid, 0)
+            self.close()
+            os.close(self.control_out)
+            raise NoPidfd('no pidfd for the persistent shell') from None
+        os.set_blocking(self.control_out, False)
+
+    def serves(self, argv, state_file):
+        """Whether the next call with this argv and state file may run here."""
+        return (
+            self.busy is None
+            and self.argv == list(argv)
+            and self.state_file == state_file
+            and file_identity(state_file) == self.state_identity
+        )
+
+    def begin_call(self, command_text):
+        """Hands the shell its next call; returns the reading end of the call's output FIFO (non-blocking)."""
+        with open(self.input_path, 'wb') as handle:
+            handle.write(command_text)
+        try:
+            os.unlink(self.output_path)
+        except FileNotFoundError:
+            pass
+        os.mkfifo(self.output_path, 0o600)
+        output = os.open(self.output_path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            os.write(self.control_in, b'run\n')
+        except OSError:
+            os.close(output)
+            raise
+        self.status_line.clear()
+        return output
+
+    def read_status(self):
+        """Reads what the shell wrote: the call's exit status once its line is whole, else None (at the end too, and
+        `output_ended` is then set)."""
+        try:
+            data = os.read(self.control_out, 64)
+        except BlockingIOError:
+            return None
+        except OSError:
+            data = b''
+        if not data:
+            self.output_ended = True
+            return None
+        self.status_line.extend(data)
+        if not self.status_line.endswith(b'\n'):
+            return None
+        line, self.status_line[:] = bytes(self.status_line), b''
+        try:
+            return int(line)
+        except ValueError:
+            return None
+
+    def end_call(self):
+        """Removes the call's files (its reader keeps the FIFO open): no command text is left behind."""
+        for path in (self.input_path, self.output_path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def call_saved_state(self):
+        """Notes that the runner moved this shell's saved state into place: the file is its own again."""
+        self.state_identity = file_identity(self.state_file)
+
+    def kill(self):
+        if self.pid:
+            try:
+                os.killpg(self.pid, _signal.SIGKILL)
+            except OSError:
+                pass
+
+    def close(self):
+        """Closes the shell's stdin (an idle shell then exits) and removes its files. The runner closes the pidfd and
+        the shell's stdout, which it watches, and reaps the process."""
+        if self.control_in >= 0:
+            os.close(self.control_in)
+            self.control_in = -1
+        self.end_call()
