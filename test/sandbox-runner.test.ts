@@ -257,7 +257,21 @@ describe('persistent runner', () => {
       output: 'exit status 1',
     });
     expect((await bash(sessionId, 'echo $SAVED; case $- in *e*) echo errexit;; esac')).output).toBe('3');
-    expect(await execInSandbox(docker, sessionId, ['ls', '-A', '/tmp/.keel/runs'])).toBe('');
+    // Only the live shell's status FIFO: no call's files, and none of the ended shells'.
+    expect(await execInSandbox(docker, sessionId, ['ls', '-A', '/tmp/.keel/runs'])).toMatch(
+      /^shell-\d+-\d+\.status\n$/,
+    );
+  });
+
+  it('runner: what a call started under the persistent shell, even in a session of its own, is stopped when it ends', async () => {
+    const sessionId = newSessionId();
+    expect(await bash(sessionId, 'setsid sleep 31 & sleep 32 & echo started')).toEqual({
+      isError: false,
+      output: 'started\nkeel: 2 background processes the command left running stopped when it ended.',
+    });
+    const running = await processes(sessionId);
+    expect(running.join('\n')).not.toMatch(/sleep 3[12]/);
+    expect(await bash(sessionId, 'wait; echo next')).toEqual({ isError: false, output: 'next' });
   });
 
   it('runner: two overlapping commands in one session get their own output and status', async () => {

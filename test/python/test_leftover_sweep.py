@@ -40,11 +40,14 @@ class IsLeftoverTest(unittest.TestCase):
     def test_an_orphan_of_an_active_command_becomes_a_leftover_once_the_command_is_no_longer_active(self):
         self.assertEqual(self.leftovers(0, []), [40, 41, 50])
 
-    def test_the_spared_process_of_the_finished_session_is_kept_and_the_rest_of_its_session_is_not(self):
-        # 20 as the persistent shell: its session's other member (21) is what its call left behind.
+    def test_the_spared_shell_is_kept_and_its_session_and_whatever_runs_under_it_are_not(self):
+        # 20 as the persistent shell: 21 is in its session, 22 a `setsid` child of it with a session of its own.
+        table = {**self.TABLE, 22: (20, 22)}
         kept = {30, 1}
-        found = sorted(pid for pid in self.TABLE if sweep.is_leftover(pid, self.TABLE, 20, kept, spared=20))
-        self.assertEqual(found, [21, 40, 41])
+        found = sorted(pid for pid in table if sweep.is_leftover(pid, table, 20, kept, spared=20))
+        self.assertEqual(found, [21, 22, 40, 41])
+        # Without `spared`, a child of a runner's process in a session of its own is not a leftover.
+        self.assertFalse(sweep.is_leftover(22, table, 0, kept))
 
     def test_init_and_the_sweeping_process_itself_are_never_leftovers(self):
         table = {1: (0, 7), os.getpid(): (1, 7)}

@@ -1,6 +1,7 @@
 """Tests of keel_shell with the real persistent-shell.bash: calls, their status and output, the saved state, and the
 shell's end. They run bash on the host in a temporary folder (no leftover sweep runs here)."""
 
+import _signal
 import os
 import select
 import shutil
@@ -41,6 +42,7 @@ class PersistentShellTest(unittest.TestCase):
         shell = PersistentShell(self.argv, self.state_file, 'test')
         shell.input_path = os.path.join(self.folder, 'call.in')
         shell.output_path = os.path.join(self.folder, 'call.out')
+        shell.status_path = os.path.join(self.folder, 'call.status')
         self.shells.append(shell)
         shell.start(dict(os.environ, HOME=self.folder))
         return shell
@@ -135,12 +137,44 @@ class PersistentShellTest(unittest.TestCase):
         self.assertEqual(self.call(shell, 'echo c; continue; echo d'), (0, 'c\n'))
         self.assertEqual(self.call(shell, 'for i in 1 2 3; do [ $i = 2 ] && break; echo $i; done'), (0, '1\n'))
         self.assertEqual(self.call(shell, 'echo still'), (0, 'still\n'))
+        # Out of the loop that reads the calls: the shell ends, and the call is answered by its end.
+        self.assertEqual(self.call(shell, 'echo e; break 2'), (None, 'e\n'))
 
     def test_a_call_that_redefines_read_printf_or_the_loop_names_does_not_break_the_shell(self):
         shell = self.start_shell()
-        status, _ = self.call(shell, 'read() { :; }; printf() { :; }; __keel_input=/nowhere; __keel_finish() { :; }')
+        status, _ = self.call(shell, 'read() { :; }; printf() { :; }; __keel_input=/nowhere; __keel_report() { :; }')
         self.assertEqual(status, 1)
         self.assertEqual(self.call(shell, 'echo "still here"'), (0, 'still here\n'))
+
+    def test_options_a_call_sets_last_and_set_e_ends_the_shell_only_at_a_failure(self):
+        shell = self.start_shell()
+        self.assertEqual(self.call(shell, 'set -e; echo on'), (0, 'on\n'))
+        self.assertEqual(self.call(shell, 'echo after; case $- in *e*) echo errexit;; esac'), (0, 'after\nerrexit\n'))
+        self.assertEqual(self.call(shell, 'false; echo unreached'), (None, ''))
+
+    def test_err_and_debug_traps_that_print_do_not_disturb_the_status(self):
+        shell = self.start_shell()
+        self.call(shell, "trap 'echo ERR at $LINENO' ERR")
+        self.assertEqual(self.call(shell, 'echo fine'), (0, 'fine\n'))
+        self.assertRegex(self.call(shell, 'false')[1], r'^ERR at \d+\n$')
+        self.call(shell, "trap 'echo 7' DEBUG")
+        status, output = self.call(shell, 'echo x')
+        self.assertEqual(status, 0)
+        self.assertIn('x\n', output)
+
+    def test_a_job_the_last_call_left_is_not_reported_in_the_next_calls_output(self):
+        shell = self.start_shell()
+        status, output = self.call(shell, 'sleep 100 & echo $!')
+        self.assertEqual(status, 0)
+        os.kill(int(output), _signal.SIGKILL)
+        time.sleep(0.1)
+        self.assertEqual(self.call(shell, 'echo hi'), (0, 'hi\n'))
+        self.assertEqual(self.call(shell, 'wait; echo waited'), (0, 'waited\n'))
+
+    def test_unsetting_the_loops_variables_does_not_stop_the_next_call(self):
+        shell = self.start_shell()
+        self.call(shell, 'unset __keel_call __keel_command __keel_turn __keel_status')
+        self.assertEqual(self.call(shell, 'echo next'), (0, 'next\n'))
 
     def test_exit_ends_the_shell_and_its_exit_trap_saves_the_state(self):
         shell = self.start_shell()

@@ -65,13 +65,13 @@ const PERSISTENT_SHELL_ARGV: readonly string[] = [
 ];
 
 /**
- * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Through a persistent
- * runner a call runs in the container's one persistent shell, so variables, functions and options carry over while it
- * lives; per call (no runner, or a second call while the shell is busy) each call is a new process. Either way the
- * working directory and exported variables carry over, also to a new shell (`restart` forgets them). A non-zero exit status
- * is an error whose output ends with `exit status N`; a timeout is an error that says so; processes the command left
- * running (killed once it ended) and a KILL (out of memory) are said in a `keel:` line before those. Output over the
- * cap keeps its head and tail, and is saved whole to `context.outputFile`, which the cut marker names.
+ * Prepares a `bash` call: `{ command, restart?, timeout_ms? }` as the SDK's agent toolset takes it. Through a
+ * persistent runner a call runs in the container's one persistent shell, so variables, functions and options carry over
+ * while it lives; per call (no runner, or a second call while the shell is busy) each call is a new process. Either way
+ * the working directory and exported variables carry over, also to a new shell (`restart` forgets them). A non-zero
+ * exit status is an error whose output ends with `exit status N`; a timeout is an error that says so; processes the
+ * command left running (killed once it ended) and a KILL (out of memory) are said in a `keel:` line before those.
+ * Output over the cap keeps its head and tail, and is saved whole to `context.outputFile`, which the cut marker names.
  */
 export function prepareBash(input: Record<string, unknown>): PreparedTool {
   const { command, restart, timeout_ms: timeoutMs } = input;

@@ -2,10 +2,11 @@
 that nothing it started outlives it.
 
 A fork bomb's orphans would otherwise keep the pids limit full and every later command of the session would fail to
-start. A leftover is a live process, other than the container's init and the runner itself, that is either in the
-finished command's session (`setsid` gave each command its own) or an orphan: its parents lead to the container's init
-(pid 1) rather than to a `docker exec` (parent pid 0, as the runner, other runners and per-call runs have), and it is in
-none of `active_sessions` nor in the init's own session (the container's `sleep infinity`). Each round freezes every
+start. A leftover is a live process, other than the container's init, the runner itself and `spared`, that is either in
+the finished command's session (`setsid` gave each command its own), or under `spared` (the persistent shell, idle once
+its call ended), or an orphan: its parents lead to the container's init (pid 1) rather than to a `docker exec` (parent
+pid 0, as the runner, other runners and per-call runs have), and it is in none of `active_sessions` nor in the init's
+own session (the container's `sleep infinity`). Each round freezes every
 leftover it finds with STOP (a stopped process cannot fork) and then kills them with KILL, until a round finds none or
 `LEFTOVER_SWEEP_SECONDS` have passed. It returns how many processes it killed. It reads `/proc` only, so it works while
 the pids limit is full. `pids_limit_hits()` reads how often the container's pids limit refused a new process so far
@@ -79,7 +80,8 @@ def is_leftover(pid, table, finished_session, kept_sessions, spared=0):
     if session in kept_sessions:
         return False
     for _ in range(len(table) + 1):
-        if parent == 1:
+        # Under init, or under the idle persistent shell (a `setsid` child of it keeps it as its parent).
+        if parent == 1 or (spared and parent == spared):
             return True
         if parent == 0 or parent not in table:
             return False
@@ -89,7 +91,8 @@ def is_leftover(pid, table, finished_session, kept_sessions, spared=0):
 
 def stop_leftovers(finished_session, active_sessions, spared=0):
     """Kills the leftovers of the command whose session was `finished_session`, other than `spared` (the persistent
-    shell, whose session it is and which outlives its calls), and returns how many it killed."""
+    shell, whose session it is and which outlives its calls, so that whatever runs under it is left over too), and
+    returns how many it killed."""
     kept_sessions = set(active_sessions)
     kept_sessions.add(1)
     killed = set()

@@ -255,11 +255,6 @@ def start_in_shell(command, argv, command_text):
 
 def shell_reported(owner):
     status = owner.read_status()
-    if owner.output_ended:
-        # The shell is ending: `shell_ended` follows.
-        forget(owner.control_out)
-        owner.control_out = -1
-        return
     command = owner.busy
     # A command being killed ends with its shell: its status comes from the shell's end (see `shell_ended`).
     if status is None or command is None or command.terminating:
@@ -432,18 +427,21 @@ def save_shell_state(command):
     if not command.state_file:
         return
     written = '%s.%d' % (command.state_file, command.pid)
+    moved = False
     try:
         with open(written, 'rb') as handle:
             complete = handle.read().endswith(STATE_END)
         if complete:
             os.replace(written, command.state_file)
+            moved = True
         else:
             os.unlink(written)
     except OSError:
         pass
     if command.shell is not None:
         command.shell.end_call()
-        command.shell.call_saved_state()
+        if moved:
+            command.shell.call_saved_state()
 
 
 def kill_command(request_id):

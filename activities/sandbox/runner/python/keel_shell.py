@@ -4,17 +4,23 @@ costs no new process (see tools/shell/persistent-shell.bash, which the request's
 The shell is started in its own session (a timeout or a kill ends it with its group, and the next call gets a new
 one). For each call the runner writes the command to the shell's input file, makes a new FIFO for its output (the
 previous call's leftovers cannot write into it) and opens its reading end, and writes one line to the shell's stdin;
-the shell answers with the call's exit status, one line on its stdout, once the command is done. The shell is reused
-only while the shell-state file is the one it wrote itself: a per-call run (two calls at once, a `restart`) that wrote
-the file since means a new shell, which reads it at start.
+the shell answers with the call's exit status, one line on its status FIFO, once the command is done. The runner holds
+the status FIFO open for reading and writing, so it never reads an end there: the shell's end is seen on its pidfd.
+The shell is reused only while the shell-state file is the one it wrote itself: a per-call run (two calls at once, a
+`restart`) that wrote the file since means a new shell, which reads it at start.
 """
 
 import _signal
+import errno
 import os
 
 from keel_constants import RUN_DIR
 
 DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
+
+
+# What `pidfd_open` fails with where the kernel has none (before Linux 5.3).
+NO_PIDFD_ERRORS = (errno.ENOSYS, errno.EOPNOTSUPP)
 
 
 class NoPidfd(OSError):
@@ -36,14 +42,13 @@ class PersistentShell:
         self.state_file = state_file
         self.input_path = '%s/shell-%s.in' % (RUN_DIR, name)
         self.output_path = '%s/shell-%s.out' % (RUN_DIR, name)
+        self.status_path = '%s/shell-%s.status' % (RUN_DIR, name)
         self.pid = 0
         self.pidfd = -1
         self.control_in = -1
         self.control_out = -1
         self.state_identity = None
         self.status_line = bytearray()
-        # True once the shell's stdout is at its end (the shell is ending).
-        self.output_ended = False
         # The command it runs now, if any (the runner's own object).
         self.busy = None
 
@@ -51,36 +56,44 @@ class PersistentShell:
         """Starts the shell; raises OSError when it cannot, `NoPidfd` when it never will (its end must be seen without
         polling)."""
         self.state_identity = file_identity(self.state_file)
+        for path in (self.output_path, self.status_path):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        os.mkfifo(self.status_path, 0o600)
+        status = os.open(self.status_path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         stdin_read, stdin_write = os.pipe()
-        stdout_read, stdout_write = os.pipe()
-        null = os.open('/dev/null', os.O_WRONLY)
+        null = os.open('/dev/null', os.O_RDWR)
         file_actions = [
             (os.POSIX_SPAWN_DUP2, stdin_read, 0),
-            (os.POSIX_SPAWN_DUP2, stdout_write, 1),
+            (os.POSIX_SPAWN_DUP2, null, 1),
             (os.POSIX_SPAWN_DUP2, null, 2),
         ]
-        argv = self.argv + [self.input_path, self.output_path]
+        argv = self.argv + [self.input_path, self.output_path, self.status_path]
         try:
             self.pid = os.posix_spawnp(
                 argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
             )
         except OSError:
-            for fd in (stdin_write, stdout_read):
+            for fd in (stdin_write, status):
                 os.close(fd)
+            os.unlink(self.status_path)
             raise
         finally:
-            for fd in (stdin_read, stdout_write, null):
+            for fd in (stdin_read, null):
                 os.close(fd)
-        self.control_in, self.control_out = stdin_write, stdout_read
+        self.control_in, self.control_out = stdin_write, status
         try:
             self.pidfd = os.pidfd_open(self.pid)
-        except (AttributeError, OSError):
+        except (AttributeError, OSError) as error:
             self.kill()
             os.waitpid(self.pid, 0)
             self.close()
             os.close(self.control_out)
+            if isinstance(error, OSError) and error.errno not in NO_PIDFD_ERRORS:
+                raise
             raise NoPidfd('no pidfd for the persistent shell') from None
-        os.set_blocking(self.control_out, False)
 
     def serves(self, argv, state_file):
         """Whether the next call with this argv and state file may run here."""
@@ -110,16 +123,10 @@ class PersistentShell:
         return output
 
     def read_status(self):
-        """Reads what the shell wrote: the call's exit status once its line is whole, else None (at the end too, and
-        `output_ended` is then set)."""
+        """Reads what the shell wrote on its status FIFO: the call's exit status once its line is whole, else None."""
         try:
             data = os.read(self.control_out, 64)
-        except BlockingIOError:
-            return None
-        except OSError:
-            data = b''
-        if not data:
-            self.output_ended = True
+        except (BlockingIOError, InterruptedError):
             return None
         self.status_line.extend(data)
         if not self.status_line.endswith(b'\n'):
@@ -151,8 +158,12 @@ class PersistentShell:
 
     def close(self):
         """Closes the shell's stdin (an idle shell then exits) and removes its files. The runner closes the pidfd and
-        the shell's stdout, which it watches, and reaps the process."""
+        the status FIFO, which it watches, and reaps the process."""
         if self.control_in >= 0:
             os.close(self.control_in)
             self.control_in = -1
         self.end_call()
+        try:
+            os.unlink(self.status_path)
+        except OSError:
+            pass
