@@ -137,8 +137,14 @@ class PersistentShellTest(unittest.TestCase):
         self.assertEqual(self.call(shell, 'echo c; continue; echo d'), (0, 'c\n'))
         self.assertEqual(self.call(shell, 'for i in 1 2 3; do [ $i = 2 ] && break; echo $i; done'), (0, '1\n'))
         self.assertEqual(self.call(shell, 'echo still'), (0, 'still\n'))
-        # Out of the loop that reads the calls: the shell ends, and the call is answered by its end.
-        self.assertEqual(self.call(shell, 'echo e; break 2'), (None, 'e\n'))
+        # With a count past the call's own loops: reported by the loops that read the calls.
+        self.assertEqual(self.call(shell, 'echo e; continue 2; echo f'), (0, 'e\n'))
+        self.assertEqual(self.call(shell, 'for i in 1; do echo g; continue 9; done; echo h'), (0, 'g\n'))
+        self.assertEqual(self.call(shell, 'echo i; break 2; echo j'), (0, 'i\n'))
+        self.assertEqual(self.call(shell, 'f() { continue; }; f 2>/dev/null; echo after'), (0, 'after\n'))
+        self.assertEqual(self.call(shell, 'echo $$'), (0, '%d\n' % shell.pid))
+        # Out of every loop: the shell ends, and the call is answered by its end.
+        self.assertEqual(self.call(shell, 'echo k; break 3'), (None, 'k\n'))
 
     def test_a_call_that_redefines_read_printf_or_the_loop_names_does_not_break_the_shell(self):
         shell = self.start_shell()
@@ -173,7 +179,7 @@ class PersistentShellTest(unittest.TestCase):
 
     def test_unsetting_the_loops_variables_does_not_stop_the_next_call(self):
         shell = self.start_shell()
-        self.call(shell, 'unset __keel_call __keel_command __keel_turn __keel_status')
+        self.call(shell, 'unset __keel_call __keel_command __keel_turn __keel_calling')
         self.assertEqual(self.call(shell, 'echo next'), (0, 'next\n'))
 
     def test_exit_ends_the_shell_and_its_exit_trap_saves_the_state(self):

@@ -51,7 +51,7 @@ eval "$__keel_command"
 `;
 
 /**
- * The persistent shell's argv without the two paths the runner appends (see `shell/persistent-shell.bash`, read at
+ * The persistent shell's argv without the three paths the runner appends (see `shell/persistent-shell.bash`, read at
  * module load, so a missing file stops the worker at start-up). `$0` is `bash`, as for `BASH_SCRIPT`.
  */
 const PERSISTENT_SHELL_ARGV: readonly string[] = [

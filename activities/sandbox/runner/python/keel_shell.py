@@ -11,7 +11,6 @@ The shell is reused only while the shell-state file is the one it wrote itself: 
 """
 
 import _signal
-import errno
 import os
 
 from keel_constants import RUN_DIR
@@ -19,12 +18,16 @@ from keel_constants import RUN_DIR
 DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 
 
-# What `pidfd_open` fails with where the kernel has none (before Linux 5.3).
-NO_PIDFD_ERRORS = (errno.ENOSYS, errno.EOPNOTSUPP)
-
-
 class NoPidfd(OSError):
-    """The kernel (before 5.3) or Python gives no pidfd: the runner then runs every call on its own."""
+    """No pidfd for the shell (a kernel before 5.3, or a seccomp profile that refuses `pidfd_open`): the runner then
+    runs every call on its own, rather than start a shell per call that it cannot use."""
+
+
+def remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def file_identity(path):
@@ -56,33 +59,33 @@ class PersistentShell:
         """Starts the shell; raises OSError when it cannot, `NoPidfd` when it never will (its end must be seen without
         polling)."""
         self.state_identity = file_identity(self.state_file)
-        for path in (self.output_path, self.status_path):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-        os.mkfifo(self.status_path, 0o600)
-        status = os.open(self.status_path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-        stdin_read, stdin_write = os.pipe()
-        null = os.open('/dev/null', os.O_RDWR)
-        file_actions = [
-            (os.POSIX_SPAWN_DUP2, stdin_read, 0),
-            (os.POSIX_SPAWN_DUP2, null, 1),
-            (os.POSIX_SPAWN_DUP2, null, 2),
-        ]
-        argv = self.argv + [self.input_path, self.output_path, self.status_path]
+        for path in (self.input_path, self.output_path, self.status_path):
+            remove(path)
+        opened = []
         try:
+            os.mkfifo(self.status_path, 0o600)
+            status = os.open(self.status_path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            opened.append(status)
+            stdin_read, stdin_write = os.pipe()
+            opened += [stdin_read, stdin_write]
+            null = os.open('/dev/null', os.O_RDWR)
+            opened.append(null)
+            file_actions = [
+                (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+                (os.POSIX_SPAWN_DUP2, null, 1),
+                (os.POSIX_SPAWN_DUP2, null, 2),
+            ]
+            argv = self.argv + [self.input_path, self.output_path, self.status_path]
             self.pid = os.posix_spawnp(
                 argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
             )
         except OSError:
-            for fd in (stdin_write, status):
+            for fd in opened:
                 os.close(fd)
-            os.unlink(self.status_path)
+            remove(self.status_path)
             raise
-        finally:
-            for fd in (stdin_read, null):
-                os.close(fd)
+        for fd in (stdin_read, null):
+            os.close(fd)
         self.control_in, self.control_out = stdin_write, status
         try:
             self.pidfd = os.pidfd_open(self.pid)
@@ -91,9 +94,7 @@ class PersistentShell:
             os.waitpid(self.pid, 0)
             self.close()
             os.close(self.control_out)
-            if isinstance(error, OSError) and error.errno not in NO_PIDFD_ERRORS:
-                raise
-            raise NoPidfd('no pidfd for the persistent shell') from None
+            raise NoPidfd('no pidfd for the persistent shell: %s' % error) from None
 
     def serves(self, argv, state_file):
         """Whether the next call with this argv and state file may run here."""
@@ -108,10 +109,7 @@ class PersistentShell:
         """Hands the shell its next call; returns the reading end of the call's output FIFO (non-blocking)."""
         with open(self.input_path, 'wb') as handle:
             handle.write(command_text)
-        try:
-            os.unlink(self.output_path)
-        except FileNotFoundError:
-            pass
+        remove(self.output_path)
         os.mkfifo(self.output_path, 0o600)
         output = os.open(self.output_path, os.O_RDONLY | os.O_NONBLOCK)
         try:
@@ -139,11 +137,8 @@ class PersistentShell:
 
     def end_call(self):
         """Removes the call's files (its reader keeps the FIFO open): no command text is left behind."""
-        for path in (self.input_path, self.output_path):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        remove(self.input_path)
+        remove(self.output_path)
 
     def call_saved_state(self):
         """Notes that the runner moved this shell's saved state into place: the file is its own again."""
@@ -163,7 +158,4 @@ class PersistentShell:
             os.close(self.control_in)
             self.control_in = -1
         self.end_call()
-        try:
-            os.unlink(self.status_path)
-        except OSError:
-            pass
+        remove(self.status_path)

@@ -11,8 +11,10 @@
 # shell reads STATE, so a new shell continues where the last one, or the per-call script, left off. Variables,
 # functions and options that are not exported last as long as this process.
 #
-# A call's `break` or `continue` at its top level ends the one-turn loop around its `eval`, and its status (0) is
-# reported all the same. The names the loop needs after a call are read-only.
+# A call's `break` or `continue` at its top level ends the one-turn loop around its `eval`; with a count past its own
+# loops (`continue 2`, `break 2`) it reaches the loops that read the calls, whose next turn reports it. Either way its
+# status (0) is reported. The names and functions the loop needs are read-only, and a call that unsets the variable
+# that says a call is under way only loses that second chance.
 
 readonly __keel_state="$1" __keel_input="$2" __keel_output="$3" __keel_status_fifo="$4"
 set --
@@ -34,10 +36,23 @@ __keel_report() {
 readonly -f __keel_save_state __keel_report
 trap __keel_save_state EXIT
 
-while IFS= builtin read -r __keel_call; do
-  IFS= builtin read -r -d '' __keel_command <"$__keel_input" || :
-  for __keel_turn in call; do
-    builtin eval "$__keel_command" </dev/null >"$__keel_output" 2>&1
+while :; do
+  while
+    # A call that left the one-turn loop through `continue N` or `break N` (N > 1) ends up here, unreported.
+    if builtin test -n "${__keel_calling-}"; then
+      __keel_calling=
+      __keel_report 0
+    fi
+    IFS= builtin read -r __keel_call
+  do
+    IFS= builtin read -r -d '' __keel_command <"$__keel_input" || :
+    __keel_calling=1
+    for __keel_turn in call; do
+      builtin eval "$__keel_command" </dev/null >"$__keel_output" 2>&1
+    done
+    __keel_report "$?"
+    __keel_calling=
   done
-  __keel_report "$?"
+  # Without a call under way, the read found stdin at its end: the runner is gone.
+  if builtin test -z "${__keel_calling-}"; then builtin exit 0; fi
 done
