@@ -58,7 +58,7 @@ from keel_frames import SAFE_ID_CHARACTERS, base64_of, quote, reply, scan_json, 
 from keel_leftover_sweep import pids_limit_hits, stop_leftovers, wait_for_group_exit
 from keel_output_file import OutputFile
 from keel_prelude import ToolError, encode_text
-from keel_shell import NoPidfd, PersistentShell
+from keel_shell import NoPidfd, PersistentShell, spawn_in_session
 
 # A user's image (KEEL_SANDBOX_IMAGE) may have an older python3 than the one the lint targets.
 if sys.version_info < (3, 9):  # noqa: UP036
@@ -70,7 +70,6 @@ EXIT_POLL_SECONDS = 0.01
 # How long a killed command's processes get to be gone before the leftover sweep (they are, within milliseconds).
 GROUP_EXIT_SECONDS = 1.0
 CALL_WAIT_POLL_SECONDS = 0.1
-DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 STATE_END = (STATE_END_LINE + '\n').encode()
 
 FILE_TOOLS = {
@@ -168,15 +167,11 @@ def start_command(request_id, request):
     ]
     try:
         try:
-            command.pid = os.posix_spawnp(
-                argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
-            )
+            command.pid = spawn_in_session(argv, environment, file_actions)
         except BlockingIOError:
             # The pids limit is full: stop the orphans an earlier command left, then try once more.
             stop_leftovers(0, [other.pid for other in commands.values()])
-            command.pid = os.posix_spawnp(
-                argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
-            )
+            command.pid = spawn_in_session(argv, environment, file_actions)
     except OSError as error:
         for fd in (stdin_write, stdout_read, stderr_read):
             os.close(fd)
@@ -192,11 +187,7 @@ def start_command(request_id, request):
     finally:
         for fd in (stdin_read, stdout_write, stderr_write):
             os.close(fd)
-    commands[request_id] = command
-    record_group(command)
-    if key:
-        mark_call_started(key, command.pid)
-    reply(request_id, 'started', ',"pid":%d' % command.pid)
+    announce_start(command)
     for fd, stream in ((stdout_read, 'stdout'), (stderr_read, 'stderr')):
         os.set_blocking(fd, False)
         command.pipes[fd] = stream
@@ -243,14 +234,19 @@ def start_in_shell(command, argv, command_text):
     command.pid = shell.pid
     command.shell = shell
     shell.busy = command
+    announce_start(command)
+    command.pipes[output] = 'stdout'
+    watch(output, select.POLLIN, lambda events: read_output(command, output))
+    return True
+
+
+def announce_start(command):
+    """Records a command that started (its group for a kill from a second exec, its call record) and says so."""
     commands[command.id] = command
     record_group(command)
     if command.key:
         mark_call_started(command.key, command.pid)
     reply(command.id, 'started', ',"pid":%d' % command.pid)
-    command.pipes[output] = 'stdout'
-    watch(output, select.POLLIN, lambda events: read_output(command, output))
-    return True
 
 
 def shell_reported(owner):

@@ -18,6 +18,14 @@ from keel_constants import RUN_DIR
 DEFAULT_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 
 
+def spawn_in_session(argv, environment, file_actions):
+    """Starts argv in a session (and process group) of its own, with the signals Python ignores back at their defaults;
+    returns its pid. The runner starts its commands and the persistent shell this way."""
+    return os.posix_spawnp(
+        argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
+    )
+
+
 class NoPidfd(OSError):
     """No pidfd for the shell (a kernel before 5.3, or a seccomp profile that refuses `pidfd_open`): the runner then
     runs every call on its own, rather than start a shell per call that it cannot use."""
@@ -76,9 +84,7 @@ class PersistentShell:
                 (os.POSIX_SPAWN_DUP2, null, 2),
             ]
             argv = self.argv + [self.input_path, self.output_path, self.status_path]
-            self.pid = os.posix_spawnp(
-                argv[0], argv, environment, setsid=True, setsigdef=DEFAULT_SIGNALS, file_actions=file_actions
-            )
+            self.pid = spawn_in_session(argv, environment, file_actions)
         except OSError:
             for fd in opened:
                 os.close(fd)
