@@ -8,6 +8,7 @@ import { findFreePort } from '../cli/temporal-dev-server';
 import { spawnReady } from './support/spawn-ready';
 import { removeThrowawaySandboxes } from './support/throwaway-sandboxes';
 import { readConfig } from '../common/config';
+import { seedWorkflowBundle } from './support/workflow-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const KEEL = path.join(ROOT, 'bin', 'keel.cjs');
@@ -30,6 +31,7 @@ function keel(args: string[]): Promise<{ code: number | null; stdout: string; st
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'keel-cli-'));
+  await seedWorkflowBundle(dataDir);
   environment = {
     KEEL_DATA_DIR: dataDir,
     KEEL_PORT: String(await findFreePort()),

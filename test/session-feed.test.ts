@@ -4,7 +4,9 @@ import { LiveEventBus } from '../common/live-events';
 import type { LiveEvent, LiveEventListener, LiveEvents } from '../common/live-events';
 import { SessionEventReader } from '../server/sessions/events/session-event-reader';
 import { firstAfter, SessionFeeds } from '../server/sessions/events/session-feed';
-import { FakeSessionLog, RecordingBlobStore } from './support/fake-session-log';
+import { FakeSessionLog, recordingBlobStores } from './support/fake-session-log';
+
+const blobStore = recordingBlobStores();
 
 /** A bus whose resumes the test triggers, as the PostgreSQL channel does after it lost its connection. */
 class ResumableBus implements LiveEvents {
@@ -31,7 +33,7 @@ class ResumableBus implements LiveEvents {
 
 /** A fake session of 3 events, and the feeds that follow it. */
 async function sessionFeeds(bus: LiveEvents, pollIntervalMs: number, onDeltaDelivered?: (delayMs: number) => void) {
-  const blobs = new RecordingBlobStore();
+  const blobs = blobStore();
   const log = await FakeSessionLog.create({
     sessionId: 'sesn_feed_push',
     blobs,

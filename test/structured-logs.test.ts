@@ -11,6 +11,7 @@ import { ScriptedModelServer } from './scripted-model-server';
 import { sdkClient, untilIdleAfter } from './support/sdk';
 import { spawnReady } from './support/spawn-ready';
 import type { ReadyProcess } from './support/spawn-ready';
+import { seedWorkflowBundle } from './support/workflow-bundle';
 
 const KEEL = path.join(PROJECT_ROOT, 'bin', 'keel.cjs');
 const API_KEY = 'keel-structured-logs-key';
@@ -24,6 +25,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   const config = readConfig();
   dataDir = mkdtempSync(path.join(tmpdir(), 'keel-structured-logs-'));
+  await seedWorkflowBundle(dataDir);
   temporal = await startTemporalDevServer({
     cliPath: resolveTemporalCliPath(PROJECT_ROOT, config.temporal.cliPath, config.temporal.searchPath),
     port: await findFreePort(),

@@ -17,6 +17,7 @@ import type { SeaweedFs } from './seaweedfs';
 import { sdkClient } from './sdk';
 import { spawnReady } from './spawn-ready';
 import { removeThrowawaySandboxes } from './throwaway-sandboxes';
+import { seedWorkflowBundle } from './workflow-bundle';
 
 const KEEL = path.join(PROJECT_ROOT, 'bin', 'keel.cjs');
 
@@ -120,6 +121,7 @@ export async function startChaosTopology(options: {
     };
     const startProcess = async (name: string, kind: 'worker' | 'server'): Promise<ChaosProcess> => {
       const port = await findFreePort();
+      await seedWorkflowBundle(path.join(folder, name));
       const environment = {
         ...shared,
         KEEL_DATA_DIR: path.join(folder, name),

@@ -17,6 +17,7 @@ import { sdkClient } from './sdk';
 import { spawnReady } from './spawn-ready';
 import type { ReadyProcess } from './spawn-ready';
 import { removeThrowawaySandboxes } from './throwaway-sandboxes';
+import { seedWorkflowBundle } from './workflow-bundle';
 
 const KEEL = path.join(PROJECT_ROOT, 'bin', 'keel.cjs');
 /** The API key every server of the topology accepts. */
@@ -91,12 +92,15 @@ export async function startProductionTopology(options: {
     KEEL_MODEL_API_KEY: 'scripted-model-key',
     ...options.environment,
   };
-  const processEnvironment = async (name: string): Promise<Record<string, string>> => ({
-    ...shared,
-    KEEL_DATA_DIR: path.join(folder, name),
-    KEEL_PORT: String(await findFreePort()),
-    KEEL_WORKER_METRICS_PORT: '0',
-  });
+  const processEnvironment = async (name: string): Promise<Record<string, string>> => {
+    await seedWorkflowBundle(path.join(folder, name));
+    return {
+      ...shared,
+      KEEL_DATA_DIR: path.join(folder, name),
+      KEEL_PORT: String(await findFreePort()),
+      KEEL_WORKER_METRICS_PORT: '0',
+    };
+  };
   const startWorker = async (name: string): Promise<ReadyProcess> => {
     const worker = await spawnReady([KEEL, 'worker'], {
       cwd: PROJECT_ROOT,

@@ -1,24 +1,38 @@
-import { bundleWorkflowCode } from '@temporalio/worker';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/workflows-path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { prebuiltWorkflowBundle } from '../../worker/prebuilt-workflow-bundle';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/**
+ * Where the tests' Workflow bundle is kept, named by the hash of its sources as every data folder's bundle is: built
+ * once for a test run (by the first test file that needs it, in the child process a worker would bundle in), and
+ * again only when the Workflow code changed.
+ */
+const SHARED_CACHE = path.resolve(__dirname, '..', '..', '.keel', 'cache', 'test-workflow-bundles');
 
-/** The session Workflow bundled once per test process, so each worker of a test file does not bundle again. */
-export function sharedWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: quietLogger,
-  });
+let codePath: Promise<string> | undefined;
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The shared bundle's file, built when this version of the sources has none yet. */
+function sharedCodePath(): Promise<string> {
+  codePath ??= prebuiltWorkflowBundle(SHARED_CACHE).then((built) => built.codePath);
+  return codePath;
+}
+
+/** The session Workflow bundled once for all test files, so each worker of a test file does not bundle again. */
+export function sharedWorkflowBundle(): Promise<{ code: string }> {
+  bundle ??= sharedCodePath().then((file) => ({ code: readFileSync(file, 'utf8') }));
   return bundle;
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
+/**
+ * Puts the shared bundle into the bundle cache of the data folder `dataDir` (`<dataDir>/cache`, where `keel worker`,
+ * `keel server` and `keel up` look for it by the same hash), so the processes a test starts on that folder do not
+ * bundle again.
+ */
+export async function seedWorkflowBundle(dataDir: string): Promise<void> {
+  const file = await sharedCodePath();
+  const target = path.join(dataDir, 'cache', path.basename(file));
+  if (existsSync(target)) return;
+  mkdirSync(path.dirname(target), { recursive: true });
+  copyFileSync(file, target);
+}
