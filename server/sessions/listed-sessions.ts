@@ -1,14 +1,16 @@
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { sessionListingOf } from '../../common/session-listing';
 import { workspaceOfMemo } from '../../common/workspace';
+import { listSessionExecutions } from './list-session-executions';
 import { createdWithin, sessionListQuery } from './session-list-query';
 import type { SessionListRequest } from './session-list-query';
 import { compareKeys } from './session-pages';
 import type { SessionKey } from './session-pages';
+import type { SessionExecution } from './session-view';
 
 /** A session as Temporal's visibility listing gave it, with its place in Keel's listings. */
 export interface ListedSession extends SessionKey {
-  execution: WorkflowExecutionInfo;
+  execution: SessionExecution;
 }
 
 /** What a newest-first page needs: its `wanted` newest sessions older than `olderThan` (a `next_page` cursor's). */
@@ -33,7 +35,7 @@ export async function readListedSessions(
   const query = sessionListQuery({ ...request, createdAt: bounds });
   const found: ListedSession[] = [];
   /** Keeps the execution when the listing takes it; returns its place, or `null` when it is left out. */
-  const take = (execution: WorkflowExecutionInfo): number | null => {
+  const take = (execution: SessionExecution): number | null => {
     if (!request.includeArchived && typeof execution.memo?.['archived_at'] === 'string') return null;
     if (request.workspaceId !== undefined && workspaceOfMemo(execution.memo) !== request.workspaceId) return null;
     const startedAt = sessionListingOf(execution.memo)?.startedAt ?? execution.startTime.toISOString();
@@ -44,7 +46,7 @@ export async function readListedSessions(
     return Date.parse(startedAt);
   };
   if (newest === null) {
-    for await (const execution of client.workflow.list({ query })) take(execution);
+    for await (const execution of listSessionExecutions(client, query)) take(execution);
     return found;
   }
   // A session's first run started no later than its latest run, which closed no later than it started: the open
@@ -52,13 +54,13 @@ export async function readListedSessions(
   const pageSize = newest.wanted + 1;
   const open = new DescendingScan(newest.wanted, []);
   let stopped = false;
-  for await (const execution of client.workflow.list({ query: `${query} AND ExecutionStatus = 'Running'`, pageSize })) {
+  for await (const execution of listSessionExecutions(client, `${query} AND ExecutionStatus = 'Running'`, pageSize)) {
     stopped = open.row(execution.startTime.getTime(), take(execution));
     if (stopped) break;
   }
   const closed = new DescendingScan(newest.wanted, open.places());
   const closedQuery = `${query} AND ExecutionStatus != 'Running'`;
-  for await (const execution of client.workflow.list({ query: closedQuery, pageSize })) {
+  for await (const execution of listSessionExecutions(client, closedQuery, pageSize)) {
     const closedStop = closed.row(execution.closeTime?.getTime() ?? Number.POSITIVE_INFINITY, take(execution));
     stopped ||= closedStop;
     if (closedStop) break;
