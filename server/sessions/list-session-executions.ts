@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { SessionExecution } from './session-view';
@@ -5,7 +6,23 @@ import type { SessionExecution } from './session-view';
 type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
 type Timestamp = temporal.api.workflow.v1.IWorkflowExecutionInfo['startTime'];
 
-const STATUS_PREFIX = 'WORKFLOW_EXECUTION_STATUS_';
+const Status = temporal.api.enums.v1.WorkflowExecutionStatus;
+
+/** Each status's name as the SDK gives it (`CANCELLED`, where the protocol's enum says `CANCELED`). */
+const STATUS_NAMES: Partial<Record<number, WorkflowExecutionStatusName>> = {
+  [Status.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED]: 'UNSPECIFIED',
+  [Status.WORKFLOW_EXECUTION_STATUS_RUNNING]: 'RUNNING',
+  [Status.WORKFLOW_EXECUTION_STATUS_COMPLETED]: 'COMPLETED',
+  [Status.WORKFLOW_EXECUTION_STATUS_FAILED]: 'FAILED',
+  [Status.WORKFLOW_EXECUTION_STATUS_CANCELED]: 'CANCELLED',
+  [Status.WORKFLOW_EXECUTION_STATUS_TERMINATED]: 'TERMINATED',
+  [Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW]: 'CONTINUED_AS_NEW',
+  [Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT]: 'TIMED_OUT',
+  [Status.WORKFLOW_EXECUTION_STATUS_PAUSED]: 'PAUSED',
+};
+
+/** The message type of a payload that only refers to one kept in External Storage. */
+const STORAGE_REFERENCE_TYPE = 'temporal.api.sdk.v1.ExternalStorageReference';
 
 /**
  * The executions a visibility `query` finds, page by page (`pageSize` rows a page; the server's default when left out),
@@ -31,7 +48,8 @@ export async function* listSessionExecutions(
     });
     for (const raw of response.executions) {
       const memo = decodesAlone ? decodeMemo(raw, loadedDataConverter.payloadConverter) : undefined;
-      yield memo === undefined ? await described(client, raw) : toSessionExecution(raw, memo);
+      const execution = memo === undefined ? await described(client, raw) : toSessionExecution(raw, memo);
+      if (execution !== null) yield execution;
     }
     nextPageToken = response.nextPageToken?.length ? response.nextPageToken : undefined;
   } while (nextPageToken !== undefined);
@@ -44,7 +62,11 @@ function decodeMemo(
 ): Record<string, unknown> | undefined {
   const memo: Record<string, unknown> = {};
   try {
-    for (const [key, payload] of Object.entries(raw.memo?.fields ?? {})) memo[key] = converter.fromPayload(payload);
+    for (const [key, payload] of Object.entries(raw.memo?.fields ?? {})) {
+      const messageType = payload.metadata?.['messageType'];
+      if (messageType !== undefined && Buffer.from(messageType).toString() === STORAGE_REFERENCE_TYPE) return undefined;
+      memo[key] = converter.fromPayload(payload);
+    }
   } catch {
     // An encoding the converter does not know, such as an external storage reference: the SDK's own decode reads it.
     return undefined;
@@ -52,12 +74,20 @@ function decodeMemo(
   return memo;
 }
 
-/** The row as the SDK decodes it, through a description of its run. */
-async function described(client: Client, raw: RawExecution): Promise<SessionExecution> {
-  const description = await client.workflow
-    .getHandle(raw.execution?.workflowId ?? '', raw.execution?.runId ?? undefined)
-    .describe();
-  return toSessionExecution(raw, description.memo ?? {});
+/**
+ * The row as the SDK decodes it, through a description of its run; `null` when the run is gone (removed at the end of
+ * its retention while visibility still listed it), so the listing leaves it out as it will once visibility catches up.
+ */
+async function described(client: Client, raw: RawExecution): Promise<SessionExecution | null> {
+  try {
+    const description = await client.workflow
+      .getHandle(raw.execution?.workflowId ?? '', raw.execution?.runId ?? undefined)
+      .describe();
+    return toSessionExecution(raw, description.memo ?? {});
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
 }
 
 function toSessionExecution(raw: RawExecution, memo: Record<string, unknown>): SessionExecution {
@@ -83,8 +113,5 @@ function toDate(timestamp: Timestamp): Date | undefined {
 function statusName(
   code: temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined,
 ): WorkflowExecutionStatusName {
-  const name: string | undefined = temporal.api.enums.v1.WorkflowExecutionStatus[code ?? 0];
-  return (
-    name?.startsWith(STATUS_PREFIX) ? name.slice(STATUS_PREFIX.length) : 'UNKNOWN'
-  ) as WorkflowExecutionStatusName;
+  return (code === null || code === undefined ? undefined : STATUS_NAMES[code]) ?? 'UNKNOWN';
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { prebuiltWorkflowBundle } from '../../worker/prebuilt-workflow-bundle';
 
@@ -14,8 +14,25 @@ let bundle: Promise<{ code: string }> | undefined;
 
 /** The shared bundle's file, built when this version of the sources has none yet. */
 function sharedCodePath(): Promise<string> {
-  codePath ??= prebuiltWorkflowBundle(SHARED_CACHE).then((built) => built.codePath);
+  codePath ??= prebuiltWorkflowBundle(SHARED_CACHE).then((built) => {
+    removeOtherVersions(built.codePath);
+    return built.codePath;
+  });
   return codePath;
+}
+
+/** How old a half-written bundle must be to be left over from a build that died, not one being written. */
+const STALE_PARTIAL_MS = 10 * 60_000;
+
+/** Removes the bundles of other versions of the sources from the shared cache, so it does not grow run after run. */
+function removeOtherVersions(keep: string): void {
+  for (const name of readdirSync(SHARED_CACHE)) {
+    const file = path.join(SHARED_CACHE, name);
+    if (file === keep) continue;
+    const writtenAt = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (name.endsWith('.partial') && Date.now() - writtenAt < STALE_PARTIAL_MS) continue;
+    rmSync(file, { force: true });
+  }
 }
 
 /** The session Workflow bundled once for all test files, so each worker of a test file does not bundle again. */
