@@ -1,10 +1,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
+import { optionalTsToDate, requiredTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { SessionExecution } from './session-view';
 
 type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
-type Timestamp = temporal.api.workflow.v1.IWorkflowExecutionInfo['startTime'];
 
 const Status = temporal.api.enums.v1.WorkflowExecutionStatus;
 
@@ -68,7 +68,7 @@ function decodeMemo(
       memo[key] = converter.fromPayload(payload);
     }
   } catch {
-    // An encoding the converter does not know, such as an external storage reference: the SDK's own decode reads it.
+    // An encoding the converter does not know: the SDK's own decode reads it, or says what is wrong with it.
     return undefined;
   }
   return memo;
@@ -90,28 +90,20 @@ async function described(client: Client, raw: RawExecution): Promise<SessionExec
   }
 }
 
+/** The row in the listing's shape, its times converted as the SDK's `client.workflow.list` converts them. */
 function toSessionExecution(raw: RawExecution, memo: Record<string, unknown>): SessionExecution {
-  const startTime = toDate(raw.startTime);
-  if (startTime === undefined) throw new Error(`visibility listed ${raw.execution?.workflowId ?? '?'} with no start`);
-  const closeTime = toDate(raw.closeTime);
+  const closeTime = optionalTsToDate(raw.closeTime);
   return {
     workflowId: raw.execution?.workflowId ?? '',
-    startTime,
+    startTime: requiredTsToDate(raw.startTime, 'startTime'),
     ...(closeTime === undefined ? {} : { closeTime }),
     memo,
     status: { name: statusName(raw.status) },
   };
 }
 
-function toDate(timestamp: Timestamp): Date | undefined {
-  if (timestamp === null || timestamp === undefined) return undefined;
-  const seconds = timestamp.seconds ?? 0;
-  const milliseconds = (typeof seconds === 'number' ? seconds : seconds.toNumber()) * 1000;
-  return new Date(milliseconds + Math.floor((timestamp.nanos ?? 0) / 1_000_000));
-}
-
 function statusName(
   code: temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined,
 ): WorkflowExecutionStatusName {
-  return (code === null || code === undefined ? undefined : STATUS_NAMES[code]) ?? 'UNKNOWN';
+  return STATUS_NAMES[code ?? -1] ?? 'UNKNOWN';
 }

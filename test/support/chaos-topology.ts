@@ -121,7 +121,8 @@ export async function startChaosTopology(options: {
     };
     const startProcess = async (name: string, kind: 'worker' | 'server'): Promise<ChaosProcess> => {
       const port = await findFreePort();
-      await seedWorkflowBundle(path.join(folder, name));
+      // A server runs no Workflow: only a worker's data folder gets the bundle.
+      if (kind === 'worker') await seedWorkflowBundle(path.join(folder, name));
       const environment = {
         ...shared,
         KEEL_DATA_DIR: path.join(folder, name),

@@ -92,16 +92,15 @@ export async function startProductionTopology(options: {
     KEEL_MODEL_API_KEY: 'scripted-model-key',
     ...options.environment,
   };
-  const processEnvironment = async (name: string): Promise<Record<string, string>> => {
-    await seedWorkflowBundle(path.join(folder, name));
-    return {
-      ...shared,
-      KEEL_DATA_DIR: path.join(folder, name),
-      KEEL_PORT: String(await findFreePort()),
-      KEEL_WORKER_METRICS_PORT: '0',
-    };
-  };
+  const processEnvironment = async (name: string): Promise<Record<string, string>> => ({
+    ...shared,
+    KEEL_DATA_DIR: path.join(folder, name),
+    KEEL_PORT: String(await findFreePort()),
+    KEEL_WORKER_METRICS_PORT: '0',
+  });
   const startWorker = async (name: string): Promise<ReadyProcess> => {
+    // A server runs no Workflow: only a worker's data folder gets the bundle.
+    await seedWorkflowBundle(path.join(folder, name));
     const worker = await spawnReady([KEEL, 'worker'], {
       cwd: PROJECT_ROOT,
       env: await processEnvironment(name),
